@@ -1,0 +1,1 @@
+"""Cabildo: a Telegram bot for municipal accountability and citizen dialogue."""

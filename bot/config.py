@@ -1,0 +1,197 @@
+"""Settings: read once from the environment and `.env`, validated, passed down."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from dotenv import dotenv_values
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///cabildo.db"
+
+_TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+# Values copied from .env.example that must never reach production.
+_PLACEHOLDERS = ("cambia", "change", "pon_aqui", "pon-aqui", "xxxx", "<", "tu_token", "your")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names it in one sentence."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, validated configuration of one Cabildo installation."""
+
+    token: str = field(default="", repr=False)
+    api_base_url: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_ids: frozenset[int] = frozenset()
+    timezone: str = "America/Bogota"
+    municipality_name: str = "Bucaramanga"
+    locale: str = "es_CO"
+    webhook_url: str | None = None
+    webhook_secret: str = field(default="", repr=False)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    privacy_policy_url: str | None = None
+    outbox_rate_per_second: float = 25.0
+    max_upload_mb: int = 10
+    chat_files_dir: str = "chat-files"
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def has_token(self) -> bool:
+        """Tell whether a real Telegram token is configured."""
+        return bool(self.token)
+
+
+def _looks_like_placeholder(value: str) -> bool:
+    low = value.lower()
+    return any(p in low for p in _PLACEHOLDERS)
+
+
+def _url(name: str, value: str, *, https_only: bool = False) -> str:
+    parts = urlsplit(value)
+    schemes = ("https",) if https_only else ("http", "https")
+    if parts.scheme not in schemes or not parts.netloc:
+        need = "https://" if https_only else "http:// o https://"
+        raise SettingsError(f"{name} debe ser una dirección que empiece por {need} (se leyó «{value}»).")
+    return value.rstrip("/")
+
+
+def _int(name: str, value: str, *, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} debe ser un número entero (se leyó «{value}»).") from None
+    if not low <= number <= high:
+        raise SettingsError(f"{name} debe estar entre {low} y {high} (se leyó {number}).")
+    return number
+
+
+def _float(name: str, value: str, *, low: float, high: float) -> float:
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        raise SettingsError(f"{name} debe ser un número (se leyó «{value}»).") from None
+    if not low <= number <= high:
+        raise SettingsError(f"{name} debe estar entre {low:g} y {high:g} (se leyó {number:g}).")
+    return number
+
+
+def normalize_database_url(url: str) -> str:
+    """Return the URL with the async driver this project uses for its backend."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def _database_url(value: str) -> str:
+    url = normalize_database_url(value)
+    if not (url.startswith("sqlite+aiosqlite:") or url.startswith("postgresql+asyncpg://")):
+        raise SettingsError(
+            "DATABASE_URL debe empezar por sqlite:/// o postgresql:// "
+            f"(se leyó «{value.split('@')[-1]}»)."
+        )
+    return url
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Read settings from `env_file` overridden by `environ` and validate every value."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str:
+        return values.get(name, "").strip()
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token and (_looks_like_placeholder(token) or not _TOKEN_RE.match(token)):
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN no parece un token de BotFather (forma 123456:ABC…); "
+            "déjelo vacío para usar el chat local."
+        )
+
+    api_base_url = get("TELEGRAM_API_BASE_URL") or None
+    if api_base_url:
+        api_base_url = _url("TELEGRAM_API_BASE_URL", api_base_url)
+
+    admin_ids: set[int] = set()
+    for part in filter(None, (p.strip() for p in get("ADMIN_IDS").split(","))):
+        if not part.lstrip("-").isdigit():
+            raise SettingsError(
+                f"ADMIN_IDS debe ser una lista de ids numéricos separados por comas (se leyó «{part}»)."
+            )
+        admin_ids.add(int(part))
+
+    timezone = get("TIMEZONE") or "America/Bogota"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"TIMEZONE no es una zona horaria conocida (se leyó «{timezone}»; ejemplo: America/Bogota)."
+        ) from None
+
+    locale = get("LOCALE") or "es_CO"
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        raise SettingsError(f"LOCALE no es un idioma conocido (se leyó «{locale}»; ejemplo: es_CO).") from None
+
+    webhook_url = get("WEBHOOK_URL") or None
+    webhook_secret = get("WEBHOOK_SECRET")
+    if webhook_url:
+        webhook_url = _url("WEBHOOK_URL", webhook_url, https_only=True)
+        if not token:
+            raise SettingsError("WEBHOOK_URL necesita también TELEGRAM_BOT_TOKEN.")
+        if not _SECRET_RE.match(webhook_secret) or _looks_like_placeholder(webhook_secret):
+            raise SettingsError(
+                "WEBHOOK_SECRET debe tener de 16 a 256 letras, números, _ o - y no ser el del ejemplo."
+            )
+
+    privacy = get("PRIVACY_POLICY_URL") or None
+    if privacy:
+        privacy = _url("PRIVACY_POLICY_URL", privacy)
+
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"LOG_LEVEL debe ser DEBUG, INFO, WARNING o ERROR (se leyó «{log_level}»).")
+
+    return Settings(
+        token=token,
+        api_base_url=api_base_url,
+        database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        admin_ids=frozenset(admin_ids),
+        timezone=timezone,
+        municipality_name=get("MUNICIPALITY_NAME") or "Bucaramanga",
+        locale=locale,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
+        webhook_port=_int("WEBHOOK_PORT", get("WEBHOOK_PORT") or "8443", low=1, high=65535),
+        privacy_policy_url=privacy,
+        outbox_rate_per_second=_float(
+            "OUTBOX_RATE_PER_SECOND", get("OUTBOX_RATE_PER_SECOND") or "25", low=0.1, high=1000
+        ),
+        max_upload_mb=_int("MAX_UPLOAD_MB", get("MAX_UPLOAD_MB") or "10", low=1, high=20),
+        chat_files_dir=get("CHAT_FILES_DIR") or "chat-files",
+        log_level=log_level,
+    )

@@ -1,0 +1,339 @@
+"""SQLModel tables: the whole schema of Cabildo in one place.
+
+Telegram ids are BIGINT; timestamps are UTC (`UTCDateTime`); money is NUMERIC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+MONEY = Numeric(20, 2)
+
+
+def _money(nullable: bool = True) -> Any:
+    return Field(default=None if nullable else Decimal(0), sa_type=MONEY, nullable=nullable)
+
+
+def _when(nullable: bool = True, index: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
+
+
+def _bigint(nullable: bool = False, index: bool = False, unique: bool = False) -> Any:
+    return Field(
+        default=None, sa_type=BigInteger, nullable=nullable, index=index, unique=unique
+    )
+
+
+# --- people -----------------------------------------------------------------
+
+
+class Citizen(SQLModel, table=True):
+    """A person who wrote to the bot; nothing beyond ids before consent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = _bigint(unique=True)
+    chat_id: int = _bigint()
+    role: str = Field(default="ciudadano", max_length=16)  # ciudadano | lider | staff | admin
+    first_name: str | None = Field(default=None, max_length=128)
+    comuna_id: int | None = Field(default=None, foreign_key="comuna.id")
+    consent_at: datetime | None = _when()
+    blocked_at: datetime | None = _when()
+    created_at: datetime = _when(nullable=False)
+    last_seen_at: datetime = _when(nullable=False)
+
+
+class Comuna(SQLModel, table=True):
+    """A comuna or corregimiento of the municipality."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    codigo: str = Field(max_length=8, unique=True)  # "4", "C1"
+    nombre: str = Field(max_length=120)
+    tipo: str = Field(default="comuna", max_length=16)  # comuna | corregimiento
+
+
+class Subscription(SQLModel, table=True):
+    """One alert subscription of a chat (person or group): comuna, topic, work or goal."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "kind", "value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = _bigint(index=True)
+    kind: str = Field(max_length=16)  # comuna | tema | obra | meta
+    value: str = Field(max_length=64)
+    created_at: datetime = _when(nullable=False)
+
+
+# --- information ------------------------------------------------------------
+
+
+class Goal(SQLModel, table=True):
+    """A development-plan goal (meta del plan de desarrollo)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    codigo: str = Field(max_length=32, unique=True)
+    linea: str = Field(max_length=200, index=True)
+    programa: str = Field(max_length=200)
+    meta: str = Field(sa_type=Text)
+    indicador: str = Field(sa_type=Text)
+    unidad: str | None = Field(default=None, max_length=60)
+    linea_base: float | None = None
+    meta_cuatrienio: float
+    avance: float
+    fecha_corte: date | None = None
+    responsable: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = _when(nullable=False)
+
+
+class BudgetLine(SQLModel, table=True):
+    """Budget execution of one office (and optionally one rubro) in one fiscal year."""
+
+    __table_args__ = (UniqueConstraint("vigencia", "dependencia", "rubro"),)
+    id: int | None = Field(default=None, primary_key=True)
+    vigencia: int = Field(index=True)
+    dependencia: str = Field(max_length=200)
+    rubro: str = Field(default="", max_length=200)
+    apropiacion_definitiva: Decimal = _money(nullable=False)
+    compromisos: Decimal = _money(nullable=False)
+    obligaciones: Decimal | None = _money()
+    pagos: Decimal | None = _money()
+    fecha_corte: date | None = None
+    updated_at: datetime = _when(nullable=False)
+
+
+class Work(SQLModel, table=True):
+    """A public work (obra pública)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    codigo: str = Field(max_length=32, unique=True)
+    nombre: str = Field(max_length=300)
+    descripcion: str | None = Field(default=None, sa_type=Text)
+    comuna_id: int = Field(foreign_key="comuna.id", index=True)
+    direccion: str | None = Field(default=None, max_length=300)
+    latitud: float | None = None
+    longitud: float | None = None
+    estado: str = Field(max_length=60)
+    avance_fisico: float
+    avance_financiero: float | None = None
+    contratista: str | None = Field(default=None, max_length=300)
+    valor_contrato: Decimal | None = _money()
+    fecha_inicio: date | None = None
+    fecha_fin_prevista: date | None = None
+    enlace_secop: str | None = Field(default=None, max_length=500)
+    updated_at: datetime = _when(nullable=False)
+
+
+class ContractingProcess(SQLModel, table=True):
+    """A contracting process (licitación, mínima cuantía, …) as published in SECOP."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    numero_proceso: str = Field(max_length=80, unique=True)
+    modalidad: str = Field(max_length=80, index=True)
+    objeto: str = Field(sa_type=Text)
+    valor: Decimal = _money(nullable=False)
+    estado: str = Field(max_length=60)
+    fecha_apertura: date | None = None
+    fecha_cierre: date | None = None
+    dependencia: str | None = Field(default=None, max_length=200)
+    enlace_secop: str | None = Field(default=None, max_length=500)
+    updated_at: datetime = _when(nullable=False)
+
+
+class Report(SQLModel, table=True):
+    """A published report: management, contracting, financial situation…"""
+
+    __table_args__ = (UniqueConstraint("titulo", "periodo"),)
+    id: int | None = Field(default=None, primary_key=True)
+    titulo: str = Field(max_length=300)
+    tipo: str = Field(max_length=80, index=True)
+    periodo: str = Field(max_length=60)
+    enlace: str = Field(max_length=500)
+    fecha_publicacion: date | None = None
+    resumen: str | None = Field(default=None, sa_type=Text)
+    updated_at: datetime = _when(nullable=False)
+
+
+class PlanActivity(SQLModel, table=True):
+    """An activity of the accountability plan (Plan Anticorrupción, componente 3)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    actividad: str = Field(max_length=16, unique=True)  # "1.2"
+    subcomponente: str = Field(max_length=300)
+    descripcion: str = Field(sa_type=Text)
+    meta: str = Field(max_length=60)
+    indicador: str = Field(sa_type=Text)
+    responsable: str = Field(max_length=300)
+    fechas_limite: list[str] = Field(default_factory=list, sa_type=JSON)  # ISO dates
+
+
+# --- dialogue ---------------------------------------------------------------
+
+
+class Event(SQLModel, table=True):
+    """An accountability event: audiencia pública, feria, taller, visita de obra…"""
+
+    id: int | None = Field(default=None, primary_key=True)
+    clave: str = Field(max_length=200, unique=True)  # `codigo` column or "titulo|inicio"
+    titulo: str = Field(max_length=300)
+    tipo: str = Field(max_length=80)
+    inicio: datetime = Field(sa_type=UTCDateTime, index=True)
+    fin: datetime | None = _when()
+    lugar: str = Field(max_length=300)
+    direccion: str | None = Field(default=None, max_length=300)
+    latitud: float | None = None
+    longitud: float | None = None
+    comuna_id: int | None = Field(default=None, foreign_key="comuna.id")
+    enlace: str | None = Field(default=None, max_length=500)
+    descripcion: str | None = Field(default=None, sa_type=Text)
+    capacidad: int | None = None
+    updated_at: datetime = _when(nullable=False)
+
+
+class Registration(SQLModel, table=True):
+    """A person's RSVP to an event (confirmed, waiting list or cancelled)."""
+
+    __table_args__ = (UniqueConstraint("event_id", "chat_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    chat_id: int = _bigint()
+    status: str = Field(default="confirmado", max_length=16)  # confirmado | espera | cancelado
+    created_at: datetime = _when(nullable=False)
+
+
+class Survey(SQLModel, table=True):
+    """A perception survey definition."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=60, unique=True)
+    titulo: str = Field(max_length=300)
+    descripcion: str | None = Field(default=None, sa_type=Text)
+    anonima: bool = False
+    abre: datetime | None = _when()
+    cierra: datetime | None = _when()
+    comuna_id: int | None = Field(default=None, foreign_key="comuna.id")
+    created_at: datetime = _when(nullable=False)
+
+
+class SurveyQuestion(SQLModel, table=True):
+    """One question of a survey; options and skip rules kept as JSON."""
+
+    __table_args__ = (UniqueConstraint("survey_id", "position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    position: int
+    kind: str = Field(max_length=16)  # unica | multiple | escala | texto
+    text: str = Field(sa_type=Text)
+    options: list[str] = Field(default_factory=list, sa_type=JSON)
+    max_choices: int | None = None
+    max_length: int | None = None
+    skip_rules: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One person's response to a survey; `respondent_key` is a chat id or a keyed hash."""
+
+    __table_args__ = (UniqueConstraint("survey_id", "respondent_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    respondent_key: str = Field(max_length=128)
+    chat_id: int | None = _bigint(nullable=True)  # None for anonymous surveys
+    comuna_id: int | None = Field(default=None, foreign_key="comuna.id")
+    started_at: datetime = _when(nullable=False)
+    completed_at: datetime | None = _when()
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """The answer to one question within one response."""
+
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="surveyresponse.id", index=True)
+    question_id: int = Field(foreign_key="surveyquestion.id", index=True)
+    value: Any = Field(default=None, sa_type=JSON)
+
+
+class CitizenQuestion(SQLModel, table=True):
+    """A citizen's question for the hearing or an office; its id is the tracking number."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int | None = _bigint(nullable=True, index=True)  # None once the person deletes data
+    topic: str = Field(default="general", max_length=60)
+    text: str = Field(sa_type=Text)
+    status: str = Field(default="pendiente", max_length=16)  # pendiente | respondida | duplicada
+    answer: str | None = Field(default=None, sa_type=Text)
+    answered_by: int | None = _bigint(nullable=True)
+    answered_at: datetime | None = _when()
+    duplicate_of: int | None = Field(default=None, foreign_key="citizenquestion.id")
+    published: bool = False
+    created_at: datetime = _when(nullable=False)
+
+
+# --- notifications ----------------------------------------------------------
+
+
+class Broadcast(SQLModel, table=True):
+    """A staff broadcast: audience, text, schedule and state."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: int = _bigint()
+    audience: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    text: str = Field(sa_type=Text)
+    status: str = Field(default="borrador", max_length=16)
+    scheduled_for: datetime | None = _when()
+    created_at: datetime = _when(nullable=False)
+    finished_at: datetime | None = _when()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one chat, sent by the outbox sender at a paced rate."""
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "not_before"),
+        UniqueConstraint("dedupe_key"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
+    chat_id: int = _bigint()
+    kind: str = Field(default="text", max_length=16)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    dedupe_key: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="pendiente", max_length=16)  # pendiente|enviado|fallido|bloqueado
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    telegram_message_id: int | None = _bigint(nullable=True)
+    not_before: datetime = _when(nullable=False)
+    claimed_at: datetime | None = _when()
+    sent_at: datetime | None = _when()
+    created_at: datetime = _when(nullable=False)
+
+
+class AuditEntry(SQLModel, table=True):
+    """An append-only record of a staff or admin action."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(nullable=False, index=True)
+    actor_id: int | None = _bigint(nullable=True)
+    action: str = Field(max_length=60)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a person is in a multi-step flow; kept here so any instance can continue it."""
+
+    chat_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    user_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    flow: str = Field(max_length=40)
+    step: str = Field(default="", max_length=40)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = _when(nullable=False)
