@@ -67,7 +67,9 @@ def _url(name: str, value: str, *, https_only: bool = False) -> str:
     schemes = ("https",) if https_only else ("http", "https")
     if parts.scheme not in schemes or not parts.netloc:
         need = "https://" if https_only else "http:// o https://"
-        raise SettingsError(f"{name} debe ser una dirección que empiece por {need} (se leyó «{value}»).")
+        raise SettingsError(
+            f"{name} debe ser una dirección que empiece por {need} (se leyó «{value}»)."
+        )
     return value.rstrip("/")
 
 
@@ -138,7 +140,8 @@ def load_settings(
     for part in filter(None, (p.strip() for p in get("ADMIN_IDS").split(","))):
         if not part.lstrip("-").isdigit():
             raise SettingsError(
-                f"ADMIN_IDS debe ser una lista de ids numéricos separados por comas (se leyó «{part}»)."
+                "ADMIN_IDS debe ser una lista de ids numéricos separados por comas "
+                f"(se leyó «{part}»)."
             )
         admin_ids.add(int(part))
 
@@ -147,14 +150,17 @@ def load_settings(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(
-            f"TIMEZONE no es una zona horaria conocida (se leyó «{timezone}»; ejemplo: America/Bogota)."
+            f"TIMEZONE no es una zona horaria conocida (se leyó «{timezone}»; "
+            "ejemplo: America/Bogota)."
         ) from None
 
     locale = get("LOCALE") or "es_CO"
     try:
         Locale.parse(locale)
     except (UnknownLocaleError, ValueError):
-        raise SettingsError(f"LOCALE no es un idioma conocido (se leyó «{locale}»; ejemplo: es_CO).") from None
+        raise SettingsError(
+            f"LOCALE no es un idioma conocido (se leyó «{locale}»; ejemplo: es_CO)."
+        ) from None
 
     webhook_url = get("WEBHOOK_URL") or None
     webhook_secret = get("WEBHOOK_SECRET")
@@ -164,7 +170,8 @@ def load_settings(
             raise SettingsError("WEBHOOK_URL necesita también TELEGRAM_BOT_TOKEN.")
         if not _SECRET_RE.match(webhook_secret) or _looks_like_placeholder(webhook_secret):
             raise SettingsError(
-                "WEBHOOK_SECRET debe tener de 16 a 256 letras, números, _ o - y no ser el del ejemplo."
+                "WEBHOOK_SECRET debe tener de 16 a 256 letras, números, _ o - "
+                "y no ser el del ejemplo."
             )
 
     privacy = get("PRIVACY_POLICY_URL") or None
@@ -173,7 +180,9 @@ def load_settings(
 
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise SettingsError(f"LOG_LEVEL debe ser DEBUG, INFO, WARNING o ERROR (se leyó «{log_level}»).")
+        raise SettingsError(
+            f"LOG_LEVEL debe ser DEBUG, INFO, WARNING o ERROR (se leyó «{log_level}»)."
+        )
 
     return Settings(
         token=token,

@@ -1,0 +1,116 @@
+"""Build the Application from settings: the one place the bot is wired together."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import inspect
+from telegram import BotCommand
+from telegram.constants import ParseMode
+from telegram.ext import Application, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+import handlers
+from bot.config import Settings
+from bot.context import CabildoApp, CabildoContext
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# Used when no token is configured: the local chat talks to an in-process stand-in,
+# so the value only has to look like a token.
+LOCAL_TOKEN = "123456789:LOCAL-chat-no-token-configured-0000"
+
+CITIZEN_COMMANDS = [
+    BotCommand("menu", "Menú principal"),
+    BotCommand("metas", "Cómo van las metas del plan"),
+    BotCommand("presupuesto", "Ejecución del presupuesto"),
+    BotCommand("obras", "Obras públicas por comuna"),
+    BotCommand("contratacion", "Procesos de contratación"),
+    BotCommand("informes", "Informes publicados"),
+    BotCommand("agenda", "Próximos eventos"),
+    BotCommand("encuestas", "Encuestas abiertas"),
+    BotCommand("preguntar", "Enviar una pregunta"),
+    BotCommand("alertas", "Avisos de su comuna"),
+    BotCommand("ayuda", "Cómo usar el bot"),
+    BotCommand("cancelar", "Salir de lo que está haciendo"),
+]
+
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+WEBHOOK_PATH = "telegram"
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Return the arguments for PTB's webhook server: path, public URL and secret token."""
+    assert settings.webhook_url, "webhook mode needs WEBHOOK_URL"
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": WEBHOOK_PATH,
+        "webhook_url": f"{settings.webhook_url}/{WEBHOOK_PATH}",
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
+class DatabaseNotReady(RuntimeError):
+    """The database has no schema yet; `cabildo db upgrade` creates it."""
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    database: Database | None = None,
+) -> CabildoApp:
+    """Return the Application with services in `bot_data` and every handler registered."""
+    builder = (
+        Application.builder()
+        .token(settings.token or LOCAL_TOKEN)
+        .context_types(ContextTypes(context=CabildoContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+    )
+    if settings.api_base_url:
+        builder = builder.base_url(f"{settings.api_base_url}/bot").base_file_url(
+            f"{settings.api_base_url}/file/bot"
+        )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+    app: Any = builder.build()
+    app.bot_data["settings"] = settings
+    app.bot_data["db"] = database or Database(settings.database_url)
+    app.bot_data["owns_db"] = database is None
+    handlers.register(app)
+    return app
+
+
+async def ensure_schema(database: Database) -> None:
+    """Raise DatabaseNotReady unless the migrations have been applied."""
+
+    def has_tables(sync_conn: Any) -> bool:
+        return bool(inspect(sync_conn).has_table("alembic_version"))
+
+    async with database.engine.connect() as conn:
+        ready = await conn.run_sync(has_tables)
+    if not ready:
+        raise DatabaseNotReady(
+            "La base de datos no tiene tablas todavía: ejecute «cabildo db upgrade»."
+        )
+
+
+async def on_startup(app: CabildoApp) -> None:
+    """Check the database and publish the command list (run once before updates flow)."""
+    await ensure_schema(app.bot_data["db"])
+    await app.bot.set_my_commands(CITIZEN_COMMANDS)
+    log.info("Cabildo listo para %s", app.bot_data["settings"].municipality_name)
+
+
+async def on_shutdown(app: CabildoApp) -> None:
+    """Release the database if this Application created it."""
+    if app.bot_data.get("owns_db"):
+        await app.bot_data["db"].dispose()

@@ -1,0 +1,142 @@
+"""The `cabildo` command: run the bot, open the local chat, manage the database, import data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import setup_logging
+
+KINDS_HELP = "metas, presupuesto, obras, eventos, contratacion, informes, comunas, plan"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cabildo", description="Cabildo: rendición de cuentas y diálogo ciudadano en Telegram."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="ejecutar el bot (sin token abre el chat local)")
+    chat = sub.add_parser("chat", help="conversar con el bot en la terminal, sin Telegram")
+    chat.add_argument("--user-id", type=int, default=1, help="id de Telegram simulado")
+    chat.add_argument("--name", default="Ana", help="nombre de la persona simulada")
+    db = sub.add_parser("db", help="esquema de la base de datos")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="crear o actualizar las tablas")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_sub.add_parser("downgrade", help="volver a una versión anterior")
+    down.add_argument("revision")
+    db_sub.add_parser("current", help="mostrar la versión actual")
+    imp = sub.add_parser("import", help="cargar datos desde un CSV o XLSX")
+    imp.add_argument("kind", metavar="tipo", help=KINDS_HELP)
+    imp.add_argument("path", metavar="archivo")
+    demo = sub.add_parser("demo", help="cargar los datos de ejemplo en una base vacía")
+    demo.add_argument("--if-empty", action="store_true", help="no fallar si ya hay datos")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `cabildo` command line and return its exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"Configuración inválida: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings)
+    if args.command == "run":
+        return _run(settings)
+    if args.command == "chat":
+        from bot.chat import run_chat
+
+        return asyncio.run(run_chat(settings, user_id=args.user_id, first_name=args.name))
+    if args.command == "db":
+        return _db(settings, args)
+    if args.command == "import":
+        return asyncio.run(_import(settings, args.kind, args.path))
+    if args.command == "demo":
+        return asyncio.run(_demo(settings, if_empty=args.if_empty))
+    return 2  # pragma: no cover - argparse enforces the choices
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import ALLOWED_UPDATES, build_application, webhook_options
+
+    if not settings.has_token:
+        from bot.chat import run_chat
+
+        print("No hay TELEGRAM_BOT_TOKEN configurado: abro el chat local en la terminal.")
+        return asyncio.run(run_chat(settings))
+    app = build_application(settings)
+    if settings.webhook_url:
+        app.run_webhook(**webhook_options(settings))
+    else:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return 0
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from storage import migrate
+
+    if args.db_command == "upgrade":
+        migrate.upgrade(settings.database_url, args.revision)
+        print("Base de datos al día.")
+    elif args.db_command == "downgrade":
+        migrate.downgrade(settings.database_url, args.revision)
+    else:
+        migrate.current(settings.database_url)
+    return 0
+
+
+async def _import(settings: Settings, kind: str, path: str) -> int:
+    from bot.app import DatabaseNotReady, ensure_schema
+    from storage.db import Database
+    from storage.importers import ImportFailed, import_file
+
+    database = Database(settings.database_url)
+    try:
+        await ensure_schema(database)
+        async with database.session() as session:
+            result = await import_file(session, kind, path, tz=settings.tz)
+    except (ImportFailed, DatabaseNotReady) as exc:
+        print(f"No se importó nada. {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"No se pudo leer el archivo {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    finally:
+        await database.dispose()
+    for warning in result.warnings:
+        print(f"Aviso: {warning}")
+    print(result.summary())
+    return 0
+
+
+async def _demo(settings: Settings, *, if_empty: bool) -> int:
+    from bot.app import DatabaseNotReady, ensure_schema
+    from storage.db import Database
+    from storage.demo import load_demo
+
+    database = Database(settings.database_url)
+    try:
+        await ensure_schema(database)
+        async with database.session() as session:
+            outcome = await load_demo(session, tz=settings.tz)
+    except DatabaseNotReady as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        await database.dispose()
+    if not outcome.loaded:
+        print("La base ya tiene datos; no cargué los datos de ejemplo.")
+        return 0 if if_empty else 1
+    print("Datos de EJEMPLO cargados (no son cifras oficiales):")
+    for result in outcome.results:
+        print(f"  {result.summary()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

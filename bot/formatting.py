@@ -1,0 +1,46 @@
+"""Numbers, money, percentages, dates and progress bars shown the Colombian way (Babel)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+
+Number = int | float | Decimal
+
+
+def money(value: Number, locale: str = "es_CO") -> str:
+    """Format pesos without decimals: `$ 1.234.567`."""
+    return "$ " + format_decimal(round(Decimal(value)), format="#,##0", locale=locale)
+
+
+def number(value: Number, locale: str = "es_CO", decimals: int = 1) -> str:
+    """Format a number with at most `decimals` decimals: `1.234,5`."""
+    pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=locale)
+
+
+def percent(value: Number, locale: str = "es_CO") -> str:
+    """Format a 0–100 percentage with one decimal at most: `45,3 %`."""
+    return f"{number(value, locale, 1)} %"
+
+
+def progress_bar(value: Number, width: int = 10) -> str:
+    """Draw a 0–100 % progress bar as text: `▓▓▓▓░░░░░░`."""
+    clamped = max(0.0, min(100.0, float(value)))
+    filled = round(clamped / 100 * width)
+    return "▓" * filled + "░" * (width - filled)
+
+
+def local_date(value: date, locale: str = "es_CO") -> str:
+    """Format a date in words: `24 de noviembre de 2026`."""
+    return format_date(value, format="long", locale=locale)
+
+
+def local_datetime(value: datetime, tz: ZoneInfo, locale: str = "es_CO") -> str:
+    """Format a UTC timestamp in local time: `martes, 24 de noviembre de 2026, 3:30 p. m.`."""
+    local = value.astimezone(tz)
+    return format_datetime(local, format="EEEE, d 'de' MMMM 'de' y, h:mm a", locale=locale)

@@ -1,0 +1,34 @@
+"""The main menu keyboard, shared by every area that offers a way back."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+# (label, area) in the order the 2020 diagnostic ranked citizens' interests:
+# plan goals, finances, public works first.
+MENU_ITEMS: tuple[tuple[str, str], ...] = (
+    ("🎯 Metas del plan", "metas"),
+    ("💰 Presupuesto", "presupuesto"),
+    ("🏗️ Obras", "obras"),
+    ("📑 Contratación", "contratacion"),
+    ("📄 Informes", "informes"),
+    ("📅 Agenda", "agenda"),
+    ("📝 Encuestas", "encuestas"),
+    ("❓ Preguntar", "preguntar"),
+    ("🔔 Alertas", "alertas"),
+    ("ℹ️ Ayuda", "ayuda"),
+)
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    """Return the main menu as two buttons a row."""
+    buttons = [
+        InlineKeyboardButton(label, callback_data=f"menu:{area}") for label, area in MENU_ITEMS
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def back_to_menu() -> InlineKeyboardMarkup:
+    """Return a single 'back to the menu' button."""
+    button = InlineKeyboardButton("⬅️ Menú principal", callback_data="menu:inicio")
+    return InlineKeyboardMarkup([[button]])

@@ -1,0 +1,149 @@
+"""Welcome, main menu, help and cancel: the bot's front door."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import CabildoContext
+from handlers.keyboards import back_to_menu, main_menu
+from storage.citizens import touch_citizen
+from storage.conversations import clear_state
+from storage.stats import Counts, data_counts
+
+WELCOME = (
+    "👋 Hola{name}. Soy <b>Cabildo</b>, el canal de rendición de cuentas de la "
+    "Alcaldía de {city}.\n\n"
+    "Aquí puede ver cómo van las metas del plan de desarrollo, el presupuesto y las obras, "
+    "conocer la agenda de eventos y enviar sus preguntas.\n\n"
+    "Elija una opción:"
+)
+MENU = "¿Qué quiere consultar? Elija una opción:"
+HELP = (
+    "ℹ️ <b>Cómo usar Cabildo</b>\n\n"
+    "Toque un botón del menú o escriba un comando:\n"
+    "/metas — cómo van las metas del plan de desarrollo\n"
+    "/presupuesto — cuánto se ha ejecutado del presupuesto\n"
+    "/obras — obras públicas por comuna\n"
+    "/contratacion — procesos de contratación\n"
+    "/informes — informes publicados\n"
+    "/agenda — próximos eventos\n"
+    "/encuestas — encuestas abiertas\n"
+    "/preguntar — enviar una pregunta a la Alcaldía\n"
+    "/alertas — recibir avisos de su comuna\n"
+    "/menu — volver al menú\n"
+    "/cancelar — salir de lo que esté haciendo\n\n"
+    "Datos de {city}. Sus datos personales se tratan según la Ley 1581 de 2012."
+)
+CANCELLED = "Listo, cancelé lo que estaba haciendo."
+NOTHING_TO_CANCEL = "No hay nada en curso para cancelar."
+SOON = "\n\nLa consulta detallada de esta sección llega en la próxima versión de Cabildo."
+
+
+def _area_text(area: str, counts: Counts) -> str:
+    """Describe an area in one short message from what the database holds."""
+    texts = {
+        "metas": f"🎯 <b>Metas del plan de desarrollo</b>\nHay {counts.metas} metas cargadas "
+        f"en {counts.lineas} líneas estratégicas.",
+        "presupuesto": f"💰 <b>Ejecución del presupuesto</b>\nHay {counts.presupuesto} "
+        "rubros de dependencias cargados.",
+        "obras": f"🏗️ <b>Obras públicas</b>\nHay {counts.obras} obras cargadas en "
+        f"{counts.comunas} comunas y corregimientos.",
+        "contratacion": f"📑 <b>Contratación</b>\nHay {counts.contratacion} procesos cargados.",
+        "informes": f"📄 <b>Informes</b>\nHay {counts.informes} informes publicados.",
+        "agenda": f"📅 <b>Agenda</b>\nHay {counts.eventos} eventos cargados.",
+        "encuestas": "📝 <b>Encuestas</b>\nAquí podrá responder encuestas de percepción.",
+        "preguntar": "❓ <b>Preguntas a la Alcaldía</b>\nAquí podrá enviar preguntas para la "
+        "audiencia pública y recibir la respuesta.",
+        "alertas": "🔔 <b>Alertas</b>\nAquí podrá suscribirse a avisos de su comuna y de los "
+        "temas que le interesen.",
+    }
+    return texts[area] + SOON
+
+
+async def start(update: Update, context: CabildoContext) -> None:
+    """Greet the person, remember their chat, and show the main menu."""
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    if user is None or chat is None or message is None:
+        return
+    async with context.db.session() as session:
+        await touch_citizen(session, telegram_id=user.id, chat_id=chat.id)
+    name = f", {escape(user.first_name)}" if user.first_name else ""
+    await message.reply_text(
+        WELCOME.format(name=name, city=escape(context.settings.municipality_name)),
+        reply_markup=main_menu(),
+    )
+
+
+async def menu(update: Update, context: CabildoContext) -> None:
+    """Show the main menu."""
+    if update.effective_message:
+        await update.effective_message.reply_text(MENU, reply_markup=main_menu())
+
+
+async def help_command(update: Update, context: CabildoContext) -> None:
+    """Explain in plain language what the bot does."""
+    if update.effective_message:
+        await update.effective_message.reply_text(
+            HELP.format(city=escape(context.settings.municipality_name)),
+            reply_markup=back_to_menu(),
+        )
+
+
+async def cancel(update: Update, context: CabildoContext) -> None:
+    """Leave whatever multi-step flow the person is in."""
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    if user is None or chat is None or message is None:
+        return
+    async with context.db.session() as session:
+        had_flow = await clear_state(session, chat_id=chat.id, user_id=user.id)
+    await message.reply_text(CANCELLED if had_flow else NOTHING_TO_CANCEL, reply_markup=main_menu())
+
+
+async def area_command(update: Update, context: CabildoContext) -> None:
+    """Answer an area command (/metas, /obras, …) with what that area holds."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    area = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    async with context.db.session() as session:
+        counts = await data_counts(session)
+    await message.reply_text(_area_text(area, counts), reply_markup=back_to_menu())
+
+
+async def menu_button(update: Update, context: CabildoContext) -> None:
+    """Open the area behind a main-menu button."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    area = (query.data or "").removeprefix("menu:")
+    message = update.effective_message
+    if message is None:
+        return
+    if area == "inicio":
+        await message.reply_text(MENU, reply_markup=main_menu())
+    elif area == "ayuda":
+        await message.reply_text(
+            HELP.format(city=escape(context.settings.municipality_name)),
+            reply_markup=back_to_menu(),
+        )
+    else:
+        async with context.db.session() as session:
+            counts = await data_counts(session)
+        await message.reply_text(_area_text(area, counts), reply_markup=back_to_menu())
+
+
+AREAS = ("metas", "presupuesto", "obras", "contratacion", "informes", "agenda", "encuestas",
+         "preguntar", "alertas")
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    CommandHandler("start", start),
+    CommandHandler("menu", menu),
+    CommandHandler(["ayuda", "help"], help_command),
+    CommandHandler(["cancelar", "cancel"], cancel),
+    CommandHandler(list(AREAS), area_command),
+    CallbackQueryHandler(menu_button, pattern=r"^menu:(inicio|ayuda|" + "|".join(AREAS) + r")$"),
+]

@@ -1,0 +1,60 @@
+"""Conversation state in the database, so any instance can continue a person's flow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ConversationState
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class FlowState:
+    """Where a person is: the flow, its step, and what it has gathered so far."""
+
+    flow: str
+    step: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> FlowState | None:
+    """Return the person's current flow state in this chat, or None."""
+    row = (
+        await session.exec(
+            select(ConversationState).where(
+                ConversationState.chat_id == chat_id, ConversationState.user_id == user_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return FlowState(flow=row.flow, step=row.step, data=dict(row.data or {}))
+
+
+async def set_state(
+    session: AsyncSession, *, chat_id: int, user_id: int, state: FlowState
+) -> None:
+    """Store (replace) the person's flow state in this chat."""
+    row = await session.get(ConversationState, (chat_id, user_id))
+    if row is None:
+        row = ConversationState(chat_id=chat_id, user_id=user_id, flow=state.flow)
+    row.flow, row.step, row.data = state.flow, state.step, dict(state.data)
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.commit()
+
+
+async def clear_state(session: AsyncSession, *, chat_id: int, user_id: int) -> bool:
+    """Forget the person's flow in this chat; return whether there was one."""
+    result = await session.exec(
+        delete(ConversationState).where(
+            ConversationState.chat_id == chat_id,  # type: ignore[arg-type]
+            ConversationState.user_id == user_id,  # type: ignore[arg-type]
+        )
+    )
+    await session.commit()
+    return bool(result.rowcount)

@@ -1,0 +1,71 @@
+"""Import errors: one per bad cell or row, and the exception that carries them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# How many errors an `ImportFailed` keeps, and how many its text lists.
+KEPT_ERRORS = 1000
+LISTED_ERRORS = 20
+_SHOWN_CHARS = 40
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A problem in one spreadsheet row (header is row 1), optionally in one column."""
+
+    row: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.column:
+            return f"Fila {self.row}, columna «{self.column}»: {self.message}"
+        return f"Fila {self.row}: {self.message}"
+
+
+class CellError(ValueError):
+    """Raised by a cell parser; the message is Spanish and shown to the operator."""
+
+
+class ImportFailed(Exception):
+    """Nothing was imported; `str()` tells the operator why in plain Spanish."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        errors: Sequence[RowError] = (),
+        *,
+        total_errors: int | None = None,
+    ) -> None:
+        self.message = message
+        self.errors: list[RowError] = list(errors[:KEPT_ERRORS])
+        self.total_errors = total_errors if total_errors is not None else len(errors)
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        lines = [self.message] if self.message else []
+        if self.total_errors:
+            if not self.message:
+                noun = "error" if self.total_errors == 1 else "errores"
+                lines.append(
+                    f"El archivo tiene {self.total_errors} {noun}. Corríjalo y vuelva a enviarlo:"
+                )
+            lines.extend(str(error) for error in self.errors[:LISTED_ERRORS])
+            rest = self.total_errors - min(len(self.errors), LISTED_ERRORS)
+            if rest > 0:
+                lines.append(f"… y {rest} {'error' if rest == 1 else 'errores'} más.")
+        return "\n".join(lines) or "No se pudo importar el archivo."
+
+    def __str__(self) -> str:
+        return self._text()
+
+
+def shown(value: Any) -> str:
+    """Quote a cell value for a message, shortened when long."""
+    text = str(value).strip().replace("\n", " ")
+    if len(text) > _SHOWN_CHARS:
+        text = text[: _SHOWN_CHARS - 1] + "…"
+    return f"«{text}»"

@@ -1,0 +1,289 @@
+"""Turn a file into validated rows of one kind. Synchronous and free of database access.
+
+`parse_table` does everything that needs only the file; `resolve_comunas` then turns the
+written comunas into ids, given the comunas of the database; `raise_for_errors` stops the
+import when any row is wrong. All three can run off the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl.utils import get_column_letter
+
+from storage.importers.comunas import ComunaIndex, ComunaRef, comuna_code
+from storage.importers.errors import CellError, ImportFailed, RowError, shown
+from storage.importers.kinds import KINDS, ColumnSpec, KindSpec, RowContext
+from storage.importers.reading import is_blank, is_blank_row, read_sheet
+from storage.importers.values import (
+    check_spreadsheet_junk,
+    header_key,
+    normalize,
+    parse_count,
+    parse_date,
+    parse_date_list,
+    parse_float,
+    parse_latitude,
+    parse_local_datetime,
+    parse_longitude,
+    parse_money,
+    parse_non_negative,
+    parse_percent,
+    parse_positive,
+    parse_text,
+    parse_url,
+    parse_year,
+)
+
+KEY_SEPARATOR = "|"
+
+
+@dataclass
+class ParsedRow:
+    """One valid-looking data row: model field → value, and its key."""
+
+    row: int
+    values: dict[str, Any]
+    key: tuple[Any, ...] = ()
+    comuna: str | None = None  # as written; becomes values["comuna_id"] once resolved
+
+    @property
+    def key_text(self) -> str:
+        """Return the key as one string, parts joined by `|`."""
+        return key_text(self.key)
+
+
+@dataclass
+class ParsedTable:
+    """Every row of a file, parsed and checked, plus what went wrong."""
+
+    spec: KindSpec
+    rows: list[ParsedRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    comuna_column: str | None = None
+    with_comuna: list[ParsedRow] = field(default_factory=list)  # every row naming a comuna
+
+
+def key_text(key: tuple[Any, ...]) -> str:
+    """Join the parts of a key with `|`."""
+    return KEY_SEPARATOR.join("" if part is None else str(part) for part in key)
+
+
+def get_spec(kind: str) -> KindSpec:
+    """Return the spec of a kind named in Spanish, or fail listing the valid ones."""
+    spec = KINDS.get(normalize(kind or ""))
+    if spec is None:
+        raise ImportFailed(f"No conozco el tipo {shown(kind)}. Los tipos son: {', '.join(KINDS)}.")
+    return spec
+
+
+def match_headers(spec: KindSpec, headers: list[str]) -> tuple[dict[int, ColumnSpec], list[str]]:
+    """Map header positions to columns of `spec`; return them and warnings for unknown ones."""
+    known = {header_key(name): column for name, column in spec.columns.items()}
+    found: dict[int, ColumnSpec] = {}
+    first_seen: dict[str, int] = {}
+    warnings: list[str] = []
+    errors: list[RowError] = []
+    for index, header in enumerate(headers):
+        if not header:
+            continue
+        column = known.get(header_key(header))
+        if column is None:
+            warnings.append(f"Se ignoró la columna «{header}».")
+        elif column.name in first_seen:
+            errors.append(
+                RowError(
+                    1,
+                    column.name,
+                    "aparece dos veces (columnas "
+                    f"{get_column_letter(first_seen[column.name] + 1)} y "
+                    f"{get_column_letter(index + 1)}); deje solo una.",
+                )
+            )
+        else:
+            first_seen[column.name] = index
+            found[index] = column
+    missing = [name for name in spec.required if name not in first_seen]
+    if missing:
+        names = ", ".join(f"«{name}»" for name in missing)
+        what = (
+            f"falta la columna obligatoria {names}."
+            if len(missing) == 1
+            else f"faltan las columnas obligatorias {names}."
+        )
+        hint = " La primera fila debe tener los títulos de las columnas."
+        errors.insert(0, RowError(1, None, what + hint))
+    if errors:
+        raise ImportFailed(errors=errors)
+    return found, warnings
+
+
+def parse_cell(column: ColumnSpec, raw: Any, tz: ZoneInfo) -> Any:
+    """Parse one non-empty cell of `column`; raise `CellError` when it is not valid."""
+    kind = column.type
+    if kind in ("text", "code", "comuna"):
+        return parse_text(raw, max_length=column.max_length)
+    if kind == "url":
+        return parse_url(raw, max_length=column.max_length)
+    if kind == "number":
+        return parse_float(raw)
+    if kind == "non_negative":
+        return parse_non_negative(raw)
+    if kind == "positive":
+        return parse_positive(raw)
+    if kind == "money":
+        return parse_money(raw)
+    if kind == "percent":
+        return parse_percent(raw)
+    if kind == "year":
+        return parse_year(raw)
+    if kind == "count":
+        return parse_count(raw)
+    if kind == "date":
+        return parse_date(raw)
+    if kind == "dates":
+        return parse_date_list(parse_text(raw) if isinstance(raw, str) else raw)
+    if kind == "datetime":
+        return parse_local_datetime(raw, tz)
+    if kind == "latitude":
+        return parse_latitude(raw)
+    if kind == "longitude":
+        return parse_longitude(raw)
+    if kind == "comuna_code":
+        code = comuna_code(parse_text(raw))
+        if column.max_length is not None and len(code) > column.max_length:
+            raise CellError(f"tiene {len(code)} caracteres; el máximo es {column.max_length}.")
+        return code
+    if kind == "comuna_tipo":
+        tipo = normalize(parse_text(raw))
+        if tipo not in ("comuna", "corregimiento"):
+            raise CellError(f"{shown(raw)} no es un tipo válido; use «comuna» o «corregimiento».")
+        return tipo
+    raise AssertionError(f"unknown column type {kind}")
+
+
+def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> ParsedTable:
+    """Read and check every row of a file of `kind`; raise `ImportFailed` if unreadable."""
+    spec = get_spec(kind)
+    sheet = read_sheet(data, filename)
+    columns, warnings = match_headers(spec, sheet.headers)
+    table = ParsedTable(spec, warnings=warnings)
+    _warn_untitled(table, sheet.headers, sheet.rows, sheet.is_csv)
+    present = {column.name for column in columns.values()}
+    table.comuna_column = next((c for c in present if spec.columns[c].type == "comuna"), None)
+    absent_keys = {
+        c.field: c.default
+        for c in spec.columns.values()
+        if c.field in spec.key and c.name not in present and c.default is not None
+    }
+    context = RowContext(tz)
+    first_row_of: dict[tuple[Any, ...], int] = {}
+    width = max((i + 1 for i, header in enumerate(sheet.headers) if header), default=0)
+    data_rows = 0
+    for offset, cells in enumerate(sheet.rows):
+        number = offset + 2
+        if is_blank_row(cells):
+            continue
+        data_rows += 1
+        errors_before = len(table.errors)
+        if sheet.is_csv and any(not is_blank(cell) for cell in cells[width:]):
+            table.errors.append(
+                RowError(
+                    number,
+                    None,
+                    "tiene más celdas que títulos. Si el separador es la coma, escriba entre "
+                    'comillas los números con coma decimal ("45,3").',
+                )
+            )
+        parsed = ParsedRow(number, dict(absent_keys))
+        for index, column in columns.items():
+            raw = cells[index] if index < len(cells) else None
+            if is_blank(raw):
+                if column.name in spec.required:
+                    table.errors.append(
+                        RowError(number, column.name, "está vacía y es obligatoria.")
+                    )
+                else:
+                    parsed.values[column.field] = column.default
+                continue
+            try:
+                check_spreadsheet_junk(raw)
+                value = parse_cell(column, raw, tz)
+            except CellError as exc:
+                table.errors.append(RowError(number, column.name, str(exc)))
+                continue
+            if column.type == "comuna":
+                parsed.comuna = value
+                table.with_comuna.append(parsed)
+            else:
+                parsed.values[column.field] = value
+        if len(table.errors) > errors_before:
+            continue
+        if spec.check is not None:
+            problems = spec.check(parsed.values, context)
+            table.errors.extend(RowError(number, col, msg) for col, msg in problems)
+            if problems:
+                continue
+        parsed.key = tuple(parsed.values.get(f) for f in spec.key)
+        first = first_row_of.setdefault(parsed.key, number)
+        if first != number:
+            table.errors.append(
+                RowError(
+                    number,
+                    _key_column(spec, present),
+                    f"repite {shown(parsed.key_text)}, que ya está en la fila {first}.",
+                )
+            )
+            continue
+        table.rows.append(parsed)
+    if not data_rows:
+        raise ImportFailed("El archivo no tiene filas de datos.")
+    return table
+
+
+def _key_column(spec: KindSpec, present: set[str]) -> str | None:
+    names = spec.key_columns()
+    return names[0] if len(names) == 1 and names[0] in present else None
+
+
+def _warn_untitled(
+    table: ParsedTable, headers: list[str], rows: list[list[Any]], is_csv: bool
+) -> None:
+    """Warn about data under columns without a title (a CSV's extra cells are errors instead)."""
+    titled = max((i + 1 for i, header in enumerate(headers) if header), default=0)
+    widest = titled if is_csv else max((len(r) for r in rows), default=0)
+    for index in range(widest):
+        if index < titled and headers[index]:
+            continue
+        if any(index < len(r) and not is_blank(r[index]) for r in rows):
+            letter = get_column_letter(index + 1)
+            table.warnings.append(f"Se ignoró la columna {letter}, que no tiene título.")
+
+
+def resolve_comunas(table: ParsedTable, comunas: Iterable[ComunaRef]) -> None:
+    """Turn each written comuna into `comuna_id`, adding an error for each unknown one."""
+    pending = table.with_comuna
+    if not pending:
+        return
+    index = ComunaIndex(comunas)
+    if not index:
+        raise ImportFailed(
+            "No hay comunas cargadas. Importe primero las comunas (tipo «comunas») "
+            "y luego vuelva a enviar este archivo."
+        )
+    for row in pending:
+        try:
+            row.values["comuna_id"] = index.resolve(row.comuna or "").id
+        except CellError as exc:
+            table.errors.append(RowError(row.row, table.comuna_column, str(exc)))
+
+
+def raise_for_errors(table: ParsedTable) -> None:
+    """Raise `ImportFailed` listing the errors, first rows first, if there are any."""
+    if table.errors:
+        errors = sorted(table.errors, key=lambda error: error.row)
+        raise ImportFailed(errors=errors)

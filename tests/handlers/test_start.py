@@ -1,0 +1,137 @@
+"""The front door, end to end: a person talks to the real Application over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from bot.localapi import LocalBotAPI
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from handlers.keyboards import MENU_ITEMS
+from storage.db import Database
+from storage.demo import load_demo
+from storage.models import Citizen
+from tests.utils.harness import TEST_TOKEN, polling_bot
+
+
+@pytest.fixture
+def api() -> LocalBotAPI:
+    return LocalBotAPI()
+
+
+@pytest.fixture
+async def bot(settings: Settings, api: LocalBotAPI) -> AsyncIterator[CabildoApp]:
+    async with polling_bot(settings, api) as app:
+        yield app
+
+
+def _labels(markup: dict[str, object]) -> list[str]:
+    rows = markup["inline_keyboard"]
+    assert isinstance(rows, list)
+    return [button["text"] for row in rows for button in row]
+
+
+async def test_start_greets_shows_the_menu_and_keeps_only_ids(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    api.user(501, "María José").send_text("/start")
+    [call] = await api.wait_for("sendMessage", chat_id=501)
+    assert call.token == TEST_TOKEN
+    assert "Hola, María José" in call.params["text"]
+    assert "Alcaldía de Bucaramanga" in call.params["text"]
+    assert _labels(call.params["reply_markup"]) == [label for label, _ in MENU_ITEMS]
+    async with db.session() as s:
+        citizen = (await s.exec(select(Citizen))).one()
+    assert (citizen.telegram_id, citizen.chat_id, citizen.first_name) == (501, 501, None)
+    assert citizen.consent_at is None
+
+
+async def test_start_publishes_the_citizen_command_list(bot: CabildoApp, api: LocalBotAPI) -> None:
+    [call] = await api.wait_for("setMyCommands")
+    commands = [c["command"] for c in call.params["commands"]]
+    assert {"metas", "presupuesto", "obras", "agenda", "preguntar", "ayuda"} <= set(commands)
+
+
+async def test_menu_button_answers_with_what_the_area_holds(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        outcome = await load_demo(s, tz=settings.tz)
+    metas = next(r for r in outcome.results if r.kind == "metas")
+    user = api.user(502)
+    user.send_text("/menu")
+    await api.wait_for("sendMessage", chat_id=502)
+    user.tap("🎯 Metas del plan")
+    await api.wait_for("answerCallbackQuery")
+    _, reply = await api.wait_for("sendMessage", chat_id=502, count=2)
+    assert f"Hay {metas.created} metas cargadas en 5 líneas estratégicas" in reply.params["text"]
+
+
+async def test_double_tap_answers_twice_and_changes_nothing(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    user = api.user(503)
+    user.send_text("/menu")
+    await api.wait_for("sendMessage", chat_id=503)
+    user.tap("ℹ️ Ayuda")
+    user.tap("ℹ️ Ayuda")
+    await api.wait_for("answerCallbackQuery", count=2)
+    replies = await api.wait_for("sendMessage", chat_id=503, count=3)
+    assert all("Cómo usar Cabildo" in c.params["text"] for c in replies[1:])
+
+
+async def test_help_lists_the_commands_in_plain_spanish(bot: CabildoApp, api: LocalBotAPI) -> None:
+    api.user(504).send_text("/ayuda")
+    [call] = await api.wait_for("sendMessage", chat_id=504)
+    assert "/metas — cómo van las metas del plan de desarrollo" in call.params["text"]
+    assert "Ley 1581 de 2012" in call.params["text"]
+
+
+async def test_unknown_command_is_named_escaped_and_offers_the_menu(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    api.user(505).send_text("/borrar<b>todo</b>")
+    [call] = await api.wait_for("sendMessage", chat_id=505)
+    assert "No conozco el comando /borrar&lt;b&gt;todo&lt;/b&gt;" in call.params["text"]
+    assert _labels(call.params["reply_markup"])[0] == "🎯 Metas del plan"
+
+
+async def test_long_free_text_gets_a_plain_answer(bot: CabildoApp, api: LocalBotAPI) -> None:
+    api.user(506).send_text("¿cómo va la obra? " * 280)  # ~5,000 characters
+    [call] = await api.wait_for("sendMessage", chat_id=506)
+    assert call.params["text"].startswith("No entendí su mensaje")
+
+
+async def test_forged_button_is_refused_without_acting(bot: CabildoApp, api: LocalBotAPI) -> None:
+    user = api.user(507)
+    user.send_text("/menu")
+    [menu] = await api.wait_for("sendMessage", chat_id=507)
+    menu_id = menu.response["result"]["message_id"]
+    forged = user.tap("menu:metas", message_id=menu_id, enqueue=False)
+    forged["callback_query"]["data"] = "staff:difundir:all"
+    api.enqueue(forged)
+    [answer] = await api.wait_for("answerCallbackQuery")
+    assert answer.params["text"] == "Ese botón ya no está disponible."
+    assert len(api.calls_to(507, ["sendMessage"])) == 1
+
+
+async def test_cancel_without_a_flow_says_so(bot: CabildoApp, api: LocalBotAPI) -> None:
+    api.user(508).send_text("/cancelar")
+    [call] = await api.wait_for("sendMessage", chat_id=508)
+    assert call.params["text"] == "No hay nada en curso para cancelar."
+
+
+async def test_a_failure_apologises_without_internals(
+    bot: CabildoApp, api: LocalBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("connection to server at 10.0.0.5 failed: password=hunter2")
+
+    monkeypatch.setattr("handlers.start.data_counts", broken)
+    api.user(509).send_text("/obras")
+    [call] = await api.wait_for("sendMessage", chat_id=509)
+    assert call.params["text"].startswith("😕 Algo falló de nuestro lado")
+    assert "hunter2" not in call.params["text"] and "10.0.0.5" not in call.params["text"]

@@ -1,0 +1,40 @@
+"""Run the real Application against the fake Bot API server, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot.localapi import LocalBotAPI, LocalBotAPIServer
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.context import CabildoApp
+
+TEST_TOKEN = "123456789:TEST-token-for-the-fake-bot-api-server"
+
+
+@asynccontextmanager
+async def polling_bot(settings: Settings, api: LocalBotAPI) -> AsyncIterator[CabildoApp]:
+    """Start the Application polling the fake server; stop everything on exit."""
+    async with LocalBotAPIServer(api) as server:
+        root: Any = server.url  # type: ignore[attr-defined]
+        app = build_application(
+            dataclasses.replace(settings, token=TEST_TOKEN, api_base_url=root)
+        )
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+            if app.post_shutdown is not None:
+                await app.post_shutdown(app)
