@@ -53,8 +53,8 @@ class ImportResult:
     created_keys: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """Return a one-line Spanish summary: `obras: 3 creadas, 2 actualizadas, …`."""
-        created = "creada" if self.created == 1 else "creadas"
+        """Return a one-line Spanish summary: `obras: 3 filas nuevas, 2 actualizadas, …`."""
+        created = "fila nueva" if self.created == 1 else "filas nuevas"
         updated = "actualizada" if self.updated == 1 else "actualizadas"
         return (
             f"{self.kind}: {self.created} {created}, {self.updated} {updated}, "

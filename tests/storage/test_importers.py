@@ -80,7 +80,7 @@ async def expect_failure(db: Database, kind: str, data: bytes, filename: str) ->
 async def test_comunas_import_and_reimport(db: Database) -> None:
     first = await seed_comunas(db)
     assert (first.created, first.updated, first.unchanged) == (20, 0, 0)
-    assert first.summary() == "comunas: 20 creadas, 0 actualizadas, 0 sin cambios."
+    assert first.summary() == "comunas: 20 filas nuevas, 0 actualizadas, 0 sin cambios."
     again = await seed_comunas(db)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 20)
     rows = await table_contents(db, Comuna)
@@ -102,7 +102,7 @@ async def test_plan_import_stores_deadlines_as_iso_dates(db: Database, tmp_path:
         encoding="utf-8",
     )
     result = await run_import_file(db, "plan", path)
-    assert result.summary() == "plan: 2 creadas, 0 actualizadas, 0 sin cambios."
+    assert result.summary() == "plan: 2 filas nuevas, 0 actualizadas, 0 sin cambios."
     rows = {r["actividad"]: r for r in await table_contents(db, PlanActivity)}
     assert rows["1.2"]["fechas_limite"] == ["2021-01-31", "2021-04-22", "2021-07-22", "2021-10-22"]
     assert rows["1.3"]["meta"] == "100%"
@@ -215,7 +215,7 @@ async def test_budget_import_with_semicolons_bom_and_colombian_numbers(db: Datab
         bom=True,
     )
     result = await run_import(db, "presupuesto", data, "presupuesto.csv")
-    assert result.summary() == "presupuesto: 2 creadas, 0 actualizadas, 0 sin cambios."
+    assert result.summary() == "presupuesto: 2 filas nuevas, 0 actualizadas, 0 sin cambios."
     lines = {b["dependencia"]: b for b in await table_contents(db, BudgetLine)}
     hacienda = lines["Secretaría de Hacienda"]
     assert hacienda["vigencia"] == 2026
@@ -588,7 +588,7 @@ async def test_bad_row_changes_nothing_then_fixed_file_imports_and_reimports(
 
     path.write_bytes(works_csv(*FIVE_WORKS))
     fixed = await run_import_file(db, "obras", path)
-    assert fixed.summary() == "obras: 5 creadas, 0 actualizadas, 0 sin cambios."
+    assert fixed.summary() == "obras: 5 filas nuevas, 0 actualizadas, 0 sin cambios."
     assert fixed.created_keys == ["OB-1", "OB-2", "OB-3", "OB-4", "OB-5"]
     works = await works_by_code(db)
     assert works["OB-1"].avance_fisico == pytest.approx(45.3)
@@ -605,7 +605,7 @@ async def test_bad_row_changes_nothing_then_fixed_file_imports_and_reimports(
     changed[2][3] = "Entregada"
     path.write_bytes(works_csv(*changed))
     updated = await run_import_file(db, "obras", path)
-    assert updated.summary() == "obras: 0 creadas, 1 actualizada, 4 sin cambios."
+    assert updated.summary() == "obras: 0 filas nuevas, 1 actualizada, 4 sin cambios."
     assert updated.changes == [Change("OB-3", "estado", "Terminada", "Entregada")]
     after = await works_by_code(db)
     assert after["OB-3"].estado == "Entregada"

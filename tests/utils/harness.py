@@ -5,13 +5,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
-
-from bot.localapi import LocalBotAPI, LocalBotAPIServer
 
 from bot.app import build_application
 from bot.config import Settings
 from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI, LocalBotAPIServer
 
 TEST_TOKEN = "123456789:TEST-token-for-the-fake-bot-api-server"
 
@@ -20,7 +18,7 @@ TEST_TOKEN = "123456789:TEST-token-for-the-fake-bot-api-server"
 async def polling_bot(settings: Settings, api: LocalBotAPI) -> AsyncIterator[CabildoApp]:
     """Start the Application polling the fake server; stop everything on exit."""
     async with LocalBotAPIServer(api) as server:
-        root: Any = server.url  # type: ignore[attr-defined]
+        root = server.url
         app = build_application(
             dataclasses.replace(settings, token=TEST_TOKEN, api_base_url=root)
         )

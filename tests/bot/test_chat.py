@@ -1,0 +1,51 @@
+"""`cabildo chat`: the local conversation shows the menu and taps buttons by number."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from bot.chat import html_to_text, run_chat
+from bot.config import Settings
+from storage.db import Database
+from storage.demo import load_demo
+
+
+async def test_chat_shows_the_menu_and_number_taps_a_button(
+    settings: Settings, db: Database
+) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+    out = io.StringIO()
+    status = await run_chat(settings, lines=["1", "/ayuda", "9", "hola", "/salir"], out=out)
+    text = out.getvalue()
+    assert status == 0
+    assert "Cabildo › 👋 Hola, Ana. Soy Cabildo" in text
+    assert "[1] 🎯 Metas del plan   [2] 💰 Presupuesto" in text
+    assert "Hay 57 metas cargadas en 5 líneas estratégicas" in text
+    assert "/metas — cómo van las metas del plan de desarrollo" in text
+    assert "🔔 Alertas" in text.split("tú › 9", 1)[1]  # 9th button of the last keyboard
+    assert "No entendí su mensaje" in text
+    assert text.rstrip().endswith("Hasta pronto.")
+
+
+async def test_chat_explains_a_bad_button_number_and_location_syntax(
+    settings: Settings, db: Database
+) -> None:
+    out = io.StringIO()
+    await run_chat(settings, lines=["99", "/ubicacion aquí", "/archivo"], out=out)
+    text = out.getvalue()
+    assert "(no hay botón 99; elija de 1 a 10)" in text
+    assert "/ubicacion 7.1193,-73.1227" in text
+    assert "/archivo RUTA" in text
+
+
+async def test_chat_refuses_a_database_without_schema(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'vacia.db'}")
+    assert await run_chat(settings, lines=[], out=io.StringIO()) == 1
+
+
+def test_html_is_rendered_as_plain_text() -> None:
+    assert html_to_text('<b>Obra</b> &amp; <a href="https://x.co/a?b=1&amp;c=2">SECOP</a>') == (
+        "Obra & SECOP (https://x.co/a?b=1&c=2)"
+    )

@@ -1,0 +1,120 @@
+"""The `cabildo` command as an operator uses it: import, re-import, demo, bad config."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.cli import main
+from storage.db import Database
+from storage.demo import SAMPLE_DIR
+from storage.models import Work
+
+HEADER = "codigo;nombre;comuna;estado;avance_fisico;valor_contrato;fecha_inicio\n"
+ROWS = [
+    "OB-1;Parque La Joya;Comuna 4 - Occidental;En ejecución;45,5;1.250.000.000;01/03/2026\n",
+    "OB-2;Andenes Cabecera;12;Terminada;100;350.000.000;2026-01-15\n",
+    "OB-3;Polideportivo Café Madrid;Norte;En ejecución;{avance};2.100.000.000,50;15/02/2026\n",
+    "OB-4;Muro de contención Morrorico;14;Suspendida;30;800.000.000;01/04/2026\n",
+]
+
+
+@pytest.fixture
+def operator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Path:
+    """Run the CLI from an empty folder against the test database."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("TELEGRAM_BOT_TOKEN", "WEBHOOK_URL", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return tmp_path
+
+
+def _works(database_url: str) -> list[tuple[str, str, float]]:
+    async def read() -> list[tuple[str, str, float]]:
+        db = Database(database_url)
+        try:
+            async with db.session() as s:
+                rows = (await s.exec(select(Work).order_by(Work.codigo))).all()
+                return [(w.codigo, w.estado, w.avance_fisico) for w in rows]
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def test_bad_row_changes_nothing_fixed_file_imports_reimport_updates(
+    operator: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", "comunas", str(SAMPLE_DIR / "comunas.csv")]) == 0
+    path = operator / "obras.csv"
+    path.write_text(HEADER + "".join(ROWS[:2]), encoding="utf-8-sig")
+    assert main(["import", "obras", str(path)]) == 0
+    before = _works(database_url)
+    capsys.readouterr()
+
+    path.write_text(HEADER + "".join(ROWS).format(avance="mucho"), encoding="utf-8-sig")
+    assert main(["import", "obras", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "No se importó nada" in err
+    assert "Fila 4" in err and "avance_fisico" in err
+    assert _works(database_url) == before
+
+    path.write_text(HEADER + "".join(ROWS).format(avance="62"), encoding="utf-8-sig")
+    assert main(["import", "obras", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 filas nuevas" in out and "2 sin cambios" in out
+    assert len(_works(database_url)) == 4
+
+    path.write_text(
+        HEADER + "".join(ROWS).format(avance="70").replace("Suspendida;30", "En ejecución;35"),
+        encoding="utf-8-sig",
+    )
+    assert main(["import", "obras", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "0 filas nuevas" in out and "2 actualizadas" in out
+    assert _works(database_url) == [
+        ("OB-1", "En ejecución", 45.5),
+        ("OB-2", "Terminada", 100.0),
+        ("OB-3", "En ejecución", 70.0),
+        ("OB-4", "En ejecución", 35.0),
+    ]
+
+
+def test_missing_file_is_a_clear_message(
+    operator: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", "obras", "no-existe.csv"]) == 1
+    assert "No se pudo leer el archivo no-existe.csv" in capsys.readouterr().err
+
+
+def test_demo_loads_example_data_once(
+    operator: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "Datos de EJEMPLO" in out and "no son cifras oficiales" in out
+    works = _works(database_url)
+    assert len(works) >= 60
+    assert main(["demo"]) == 1
+    assert main(["demo", "--if-empty"]) == 0
+    assert len(_works(database_url)) == len(works)
+
+
+def test_bad_setting_stops_with_one_sentence(
+    operator: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TIMEZONE", "Marte/Olympus")
+    assert main(["demo"]) == 2
+    assert capsys.readouterr().err.startswith("Configuración inválida: TIMEZONE")
+
+
+def test_commands_refuse_a_database_without_schema(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'vacia.db'}")
+    assert main(["demo"]) == 1
+    assert "cabildo db upgrade" in capsys.readouterr().err
