@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from bot.localapi import LocalBotAPI
 from sqlmodel import select
 
 from bot.config import Settings
 from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI
 from handlers.keyboards import MENU_ITEMS
 from storage.db import Database
 from storage.demo import load_demo
