@@ -1,20 +1,24 @@
 """All handlers, added to the Application in one explicit order.
 
 Order matters because PTB runs the first matching handler of each group:
-1. start/menu/help and the per-area commands — the public interface;
-2. menu buttons (callback queries), by their `menu:` prefix;
-3. the catch-alls last: unknown commands, then any other text as a question.
+1. the area modules (goals, budget, works, contracting, reports) own their commands,
+   their `menu:<area>` button and their own callback prefixes (`meta:`, `ppto:`, `obra:`…);
+2. start/menu/help/cancel, and the generic answer for areas not built yet;
+3. the catch-alls last: unknown commands, then any other text as a question, then stale
+   buttons.
 Errors go to one error handler that logs and tells the person something failed.
 """
 
 from __future__ import annotations
 
 from bot.context import CabildoApp
-from handlers import errors, fallback, start
+from handlers import budget, contracting, errors, fallback, goals, reports, start, works
 
 
 def register(app: CabildoApp) -> None:
     """Add every handler to `app` in the documented order."""
+    for area in (goals, budget, works, contracting, reports):
+        app.add_handlers(area.HANDLERS)
     app.add_handlers(start.HANDLERS)
     app.add_handlers(fallback.HANDLERS)  # must stay last: it matches everything left
     app.add_error_handler(errors.on_error)
