@@ -49,9 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return _run(settings)
     if args.command == "chat":
-        from bot.chat import run_chat
-
-        return asyncio.run(run_chat(settings, user_id=args.user_id, first_name=args.name))
+        return _chat(settings, user_id=args.user_id, first_name=args.name)
     if args.command == "db":
         return _db(settings, args)
     if args.command == "import":
@@ -61,14 +59,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2  # pragma: no cover - argparse enforces the choices
 
 
+def _chat(settings: Settings, *, user_id: int = 1, first_name: str = "Ana") -> int:
+    from bot.chat import run_chat
+
+    try:
+        return asyncio.run(run_chat(settings, user_id=user_id, first_name=first_name))
+    except KeyboardInterrupt:
+        print("\nHasta pronto.")
+        return 0
+
+
 def _run(settings: Settings) -> int:
     from bot.app import ALLOWED_UPDATES, build_application, webhook_options
 
     if not settings.has_token:
-        from bot.chat import run_chat
-
         print("No hay TELEGRAM_BOT_TOKEN configurado: abro el chat local en la terminal.")
-        return asyncio.run(run_chat(settings))
+        return _chat(settings)
     app = build_application(settings)
     if settings.webhook_url:
         app.run_webhook(**webhook_options(settings))
