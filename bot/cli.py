@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="cargar datos desde un CSV o XLSX")
     imp.add_argument("kind", metavar="tipo", help=KINDS_HELP)
     imp.add_argument("path", metavar="archivo")
+    rol = sub.add_parser("rol", help="dar un rol a una persona (como administrador)")
+    rol.add_argument("telegram_id", type=int, help="id numérico de Telegram")
+    rol.add_argument("role", metavar="rol", help="ciudadano, lider, staff o admin")
+    rol.add_argument("comuna", nargs="?", help="comuna del líder, por ejemplo 4")
+    audit = sub.add_parser("audit", help="ver el registro de acciones de funcionarios")
+    audit.add_argument("--limite", type=int, default=50, help="cuántas entradas (50)")
     demo = sub.add_parser("demo", help="cargar los datos de ejemplo en una base vacía")
     demo.add_argument("--if-empty", action="store_true", help="no fallar si ya hay datos")
     return parser
@@ -54,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _db(settings, args)
     if args.command == "import":
         return asyncio.run(_import(settings, args.kind, args.path))
+    if args.command == "rol":
+        return asyncio.run(_rol(settings, args.telegram_id, args.role, args.comuna))
+    if args.command == "audit":
+        return asyncio.run(_audit(settings, args.limite))
     if args.command == "demo":
         return asyncio.run(_demo(settings, if_empty=args.if_empty))
     return 2  # pragma: no cover - argparse enforces the choices
@@ -117,6 +127,55 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
     for warning in result.warnings:
         print(f"Aviso: {warning}")
     print(result.summary())
+    return 0
+
+
+async def _rol(settings: Settings, telegram_id: int, role: str, comuna: str | None) -> int:
+    from bot.app import DatabaseNotReady, ensure_schema
+    from storage.db import Database
+    from storage.roles import RoleError, set_role
+
+    database = Database(settings.database_url)
+    try:
+        await ensure_schema(database)
+        async with database.session() as session:
+            change = await set_role(
+                session, actor_id=None, telegram_id=telegram_id, role=role.lower(), comuna=comuna
+            )
+    except (RoleError, DatabaseNotReady) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        await database.dispose()
+    where = f" (comuna {change.comuna})" if change.comuna else ""
+    print(f"{telegram_id}: {change.old} → {change.new}{where}")
+    return 0
+
+
+async def _audit(settings: Settings, limit: int) -> int:
+    import json
+
+    from bot.app import DatabaseNotReady, ensure_schema
+    from storage.audit import recent_entries
+    from storage.db import Database
+
+    database = Database(settings.database_url)
+    try:
+        await ensure_schema(database)
+        async with database.session() as session:
+            entries = await recent_entries(session, limit=limit)
+    except DatabaseNotReady as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        await database.dispose()
+    if not entries:
+        print("El registro está vacío.")
+    for entry in entries:
+        when = entry.at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        actor = entry.actor_id if entry.actor_id is not None else "terminal"
+        detail = json.dumps(entry.detail, ensure_ascii=False)
+        print(f"{when}  {actor}  {entry.action}  {detail}")
     return 0
 
 

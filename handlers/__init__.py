@@ -1,10 +1,13 @@
 """All handlers, added to the Application in one explicit order.
 
 Order matters because PTB runs the first matching handler of each group:
+0. group -1, `handlers.access`: stops restricted commands and buttons for people without
+   the role, before any handler of group 0 sees them;
 1. the area modules (goals, budget, works, contracting, reports) own their commands,
    their `menu:<area>` button and their own callback prefixes (`meta:`, `ppto:`, `obra:`…);
-2. start/menu/help/cancel, and the generic answer for areas not built yet;
-3. the catch-alls last: unknown commands, then any other text as a question, then stale
+2. staff tools (`/panel`, `/rol`), already vetted by the guard;
+3. start/menu/help/cancel, and the generic answer for areas not built yet;
+4. the catch-alls last: unknown commands, then any other text as a question, then stale
    buttons.
 Errors go to one error handler that logs and tells the person something failed.
 """
@@ -12,11 +15,24 @@ Errors go to one error handler that logs and tells the person something failed.
 from __future__ import annotations
 
 from bot.context import CabildoApp
-from handlers import budget, contracting, errors, fallback, goals, reports, start, works
+from handlers import (
+    access,
+    budget,
+    contracting,
+    errors,
+    fallback,
+    goals,
+    reports,
+    staff,
+    start,
+    works,
+)
 
 
 def register(app: CabildoApp) -> None:
     """Add every handler to `app` in the documented order."""
+    app.add_handlers(access.HANDLERS, group=access.GROUP)
+    app.add_handlers(staff.HANDLERS)
     for area in (goals, budget, works, contracting, reports):
         app.add_handlers(area.HANDLERS)
     app.add_handlers(start.HANDLERS)

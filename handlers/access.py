@@ -1,0 +1,75 @@
+"""Access rules in one place: a first handler group that stops what a person may not do.
+
+Staff and admin commands are answered to others exactly like an unknown command, so their
+existence is not revealed; staff buttons (`staff:`/`adm:` callback data) are refused as stale.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import CabildoContext
+from handlers.fallback import STALE_BUTTON, UNKNOWN_COMMAND
+from handlers.keyboards import main_menu
+from storage.roles import RANK, role_of
+
+GROUP = -1
+# Command → the lowest role that may use it.
+RESTRICTED_COMMANDS: dict[str, str] = {
+    "panel": "staff",
+    "difundir": "staff",
+    "importar": "staff",
+    "preguntas": "staff",
+    "responder": "staff",
+    "resumen": "staff",
+    "resultados": "staff",
+    "rol": "staff",
+}
+RESTRICTED_CALLBACKS = {"staff": "staff", "adm": "admin"}
+
+
+async def current_role(update: Update, context: CabildoContext) -> str:
+    """Return the role of the person behind this update."""
+    user = update.effective_user
+    if user is None:
+        return "ciudadano"
+    async with context.db.session() as session:
+        return await role_of(session, telegram_id=user.id, admin_ids=context.settings.admin_ids)
+
+
+async def guard_command(update: Update, context: CabildoContext) -> None:
+    """Let a restricted command through only for people with the role it needs."""
+    message = update.effective_message
+    if message is None or not message.text:
+        raise ApplicationHandlerStop
+    command = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    needed = RESTRICTED_COMMANDS.get(command, "admin")
+    if RANK[await current_role(update, context)] >= RANK[needed]:
+        return
+    await message.reply_text(
+        UNKNOWN_COMMAND.format(command=escape(message.text.split()[0][:40])),
+        reply_markup=main_menu(),
+    )
+    raise ApplicationHandlerStop
+
+
+async def guard_callback(update: Update, context: CabildoContext) -> None:
+    """Let a staff button through only for people with the role it needs."""
+    query = update.callback_query
+    if query is None:
+        raise ApplicationHandlerStop
+    prefix = (query.data or "").split(":", 1)[0]
+    needed = RESTRICTED_CALLBACKS.get(prefix, "admin")
+    if RANK[await current_role(update, context)] >= RANK[needed]:
+        return
+    await query.answer(STALE_BUTTON)
+    raise ApplicationHandlerStop
+
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    CommandHandler(list(RESTRICTED_COMMANDS), guard_command),
+    CallbackQueryHandler(guard_callback, pattern=r"^(staff|adm):"),
+]
