@@ -33,6 +33,8 @@ CITIZEN_COMMANDS = [
     BotCommand("encuestas", "Encuestas abiertas"),
     BotCommand("preguntar", "Enviar una pregunta"),
     BotCommand("alertas", "Avisos de su comuna"),
+    BotCommand("mis_datos", "Ver lo que el bot guarda de usted"),
+    BotCommand("borrar_datos", "Borrar sus datos"),
     BotCommand("ayuda", "Cómo usar el bot"),
     BotCommand("cancelar", "Salir de lo que está haciendo"),
 ]

@@ -5,7 +5,8 @@ Order matters because PTB runs the first matching handler of each group:
    the role, before any handler of group 0 sees them;
 1. the area modules (goals, budget, works, contracting, reports) own their commands,
    their `menu:<area>` button and their own callback prefixes (`meta:`, `ppto:`, `obra:`…);
-2. staff tools (`/panel`, `/rol`), already vetted by the guard;
+2. staff tools (`/panel`, `/rol`), already vetted by the guard; personal data
+   (`/mis_datos`, `/borrar_datos`, the consent buttons `priv:`);
 3. start/menu/help/cancel, and the generic answer for areas not built yet;
 4. the catch-alls last: unknown commands, then any other text as a question, then stale
    buttons.
@@ -22,6 +23,7 @@ from handlers import (
     errors,
     fallback,
     goals,
+    privacy,
     reports,
     staff,
     start,
@@ -33,6 +35,7 @@ def register(app: CabildoApp) -> None:
     """Add every handler to `app` in the documented order."""
     app.add_handlers(access.HANDLERS, group=access.GROUP)
     app.add_handlers(staff.HANDLERS)
+    app.add_handlers(privacy.HANDLERS)
     for area in (goals, budget, works, contracting, reports):
         app.add_handlers(area.HANDLERS)
     app.add_handlers(start.HANDLERS)

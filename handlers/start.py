@@ -33,6 +33,8 @@ HELP = (
     "/encuestas — encuestas abiertas\n"
     "/preguntar — enviar una pregunta a la Alcaldía\n"
     "/alertas — recibir avisos de su comuna\n"
+    "/mis_datos — ver lo que guardo sobre usted\n"
+    "/borrar_datos — borrar sus datos\n"
     "/menu — volver al menú\n"
     "/cancelar — salir de lo que esté haciendo\n\n"
     "Datos de {city}. Sus datos personales se tratan según la Ley 1581 de 2012."

@@ -9,10 +9,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime, utcnow
+from storage.types import JSONType, UTCDateTime, utcnow
 
 MONEY = Numeric(20, 2)
 
@@ -170,7 +170,7 @@ class PlanActivity(SQLModel, table=True):
     meta: str = Field(max_length=60)
     indicador: str = Field(sa_type=Text)
     responsable: str = Field(max_length=300)
-    fechas_limite: list[str] = Field(default_factory=list, sa_type=JSON)  # ISO dates
+    fechas_limite: list[str] = Field(default_factory=list, sa_type=JSONType)  # ISO dates
 
 
 # --- dialogue ---------------------------------------------------------------
@@ -230,10 +230,10 @@ class SurveyQuestion(SQLModel, table=True):
     position: int
     kind: str = Field(max_length=16)  # unica | multiple | escala | texto
     text: str = Field(sa_type=Text)
-    options: list[str] = Field(default_factory=list, sa_type=JSON)
+    options: list[str] = Field(default_factory=list, sa_type=JSONType)
     max_choices: int | None = None
     max_length: int | None = None
-    skip_rules: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    skip_rules: dict[str, int] = Field(default_factory=dict, sa_type=JSONType)
 
 
 class SurveyResponse(SQLModel, table=True):
@@ -256,7 +256,7 @@ class SurveyAnswer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     response_id: int = Field(foreign_key="surveyresponse.id", index=True)
     question_id: int = Field(foreign_key="surveyquestion.id", index=True)
-    value: Any = Field(default=None, sa_type=JSON)
+    value: Any = Field(default=None, sa_type=JSONType)
 
 
 class CitizenQuestion(SQLModel, table=True):
@@ -283,7 +283,7 @@ class Broadcast(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     created_by: int = _bigint()
-    audience: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    audience: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     text: str = Field(sa_type=Text)
     status: str = Field(default="borrador", max_length=16)
     scheduled_for: datetime | None = _when()
@@ -302,7 +302,7 @@ class OutboxMessage(SQLModel, table=True):
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     chat_id: int = _bigint()
     kind: str = Field(default="text", max_length=16)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     dedupe_key: str | None = Field(default=None, max_length=200)
     status: str = Field(default="pendiente", max_length=16)  # pendiente|enviado|fallido|bloqueado
     attempts: int = 0
@@ -321,7 +321,7 @@ class AuditEntry(SQLModel, table=True):
     at: datetime = _when(nullable=False, index=True)
     actor_id: int | None = _bigint(nullable=True)
     action: str = Field(max_length=60)
-    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
 
 
 class ConversationState(SQLModel, table=True):
@@ -335,5 +335,5 @@ class ConversationState(SQLModel, table=True):
     )
     flow: str = Field(max_length=40)
     step: str = Field(default="", max_length=40)
-    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     updated_at: datetime = _when(nullable=False)

@@ -11,6 +11,7 @@ import sqlmodel
 from alembic import op
 
 import storage.types
+from sqlalchemy import Text  # autogenerate renders JSONB(astext_type=Text())
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

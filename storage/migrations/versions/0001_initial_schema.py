@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 19:16:49.423034
+Create Date: 2026-11-24 20:34:50.002614
 """
 from collections.abc import Sequence
 
@@ -11,7 +11,8 @@ import sqlmodel
 from alembic import op
 
 import storage.types
-
+from sqlalchemy import Text
+from sqlalchemy.dialects import postgresql
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -26,7 +27,7 @@ def upgrade() -> None:
     sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.BigInteger(), nullable=True),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
@@ -35,7 +36,7 @@ def upgrade() -> None:
     op.create_table('broadcast',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_by', sa.BigInteger(), nullable=False),
-    sa.Column('audience', sa.JSON(), nullable=False),
+    sa.Column('audience', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('scheduled_for', storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -109,7 +110,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('flow', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('chat_id', 'user_id')
     )
@@ -141,7 +142,7 @@ def upgrade() -> None:
     sa.Column('meta', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('indicador', sa.Text(), nullable=False),
     sa.Column('responsable', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-    sa.Column('fechas_limite', sa.JSON(), nullable=False),
+    sa.Column('fechas_limite', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('actividad')
     )
@@ -215,7 +216,7 @@ def upgrade() -> None:
     sa.Column('broadcast_id', sa.Integer(), nullable=True),
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -291,10 +292,10 @@ def upgrade() -> None:
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('options', sa.JSON(), nullable=False),
+    sa.Column('options', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('max_choices', sa.Integer(), nullable=True),
     sa.Column('max_length', sa.Integer(), nullable=True),
-    sa.Column('skip_rules', sa.JSON(), nullable=False),
+    sa.Column('skip_rules', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['survey_id'], ['survey.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('survey_id', 'position')
@@ -322,7 +323,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('response_id', sa.Integer(), nullable=False),
     sa.Column('question_id', sa.Integer(), nullable=False),
-    sa.Column('value', sa.JSON(), nullable=False),
+    sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['question_id'], ['surveyquestion.id'], ),
     sa.ForeignKeyConstraint(['response_id'], ['surveyresponse.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -1,0 +1,141 @@
+"""Personal data (Ley 1581 de 2012): consent, what is kept about a person, and deleting it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.audit import add_entry
+from storage.models import (
+    Citizen,
+    CitizenQuestion,
+    Comuna,
+    ConversationState,
+    Registration,
+    Subscription,
+    SurveyResponse,
+)
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """Everything the bot keeps that is linked to one person."""
+
+    telegram_id: int
+    role: str
+    first_name: str | None
+    comuna: str | None
+    consent_at: datetime | None
+    created_at: datetime
+    subscriptions: list[tuple[str, str]]
+    registrations: int
+    questions: int
+    survey_responses: int
+
+
+async def give_consent(session: AsyncSession, *, telegram_id: int, chat_id: int) -> Citizen:
+    """Record the person's consent (with time) and return their row."""
+    citizen = (
+        await session.exec(select(Citizen).where(Citizen.telegram_id == telegram_id))
+    ).first()
+    now = utcnow()
+    if citizen is None:
+        citizen = Citizen(telegram_id=telegram_id, chat_id=chat_id, created_at=now,
+                          last_seen_at=now)
+    if citizen.consent_at is None:
+        # The consent record is this timestamp; it goes away with the person's data.
+        citizen.consent_at = now
+    session.add(citizen)
+    await session.commit()
+    return citizen
+
+
+async def has_consent(session: AsyncSession, *, telegram_id: int) -> bool:
+    """Tell whether the person has accepted the personal-data notice."""
+    consent = (
+        await session.exec(select(Citizen.consent_at).where(Citizen.telegram_id == telegram_id))
+    ).first()
+    return consent is not None
+
+
+async def _count(session: AsyncSession, query: object) -> int:
+    return int((await session.exec(query)).one())  # type: ignore[call-overload]
+
+
+async def personal_data(session: AsyncSession, *, telegram_id: int) -> PersonalData | None:
+    """Return what is kept about the person, or None if nothing is."""
+    citizen = (
+        await session.exec(select(Citizen).where(Citizen.telegram_id == telegram_id))
+    ).first()
+    if citizen is None:
+        return None
+    chat = citizen.chat_id
+    comuna = None
+    if citizen.comuna_id is not None:
+        row = await session.get(Comuna, citizen.comuna_id)
+        comuna = f"{row.codigo} - {row.nombre}" if row else None
+    subs = (
+        await session.exec(
+            select(Subscription.kind, Subscription.value)
+            .where(Subscription.chat_id == chat)
+            .order_by(col(Subscription.kind), col(Subscription.value))
+        )
+    ).all()
+    return PersonalData(
+        telegram_id=citizen.telegram_id,
+        role=citizen.role,
+        first_name=citizen.first_name,
+        comuna=comuna,
+        consent_at=citizen.consent_at,
+        created_at=citizen.created_at,
+        subscriptions=[(k, v) for k, v in subs],
+        registrations=await _count(
+            session, select(func.count()).where(Registration.chat_id == chat)
+        ),
+        questions=await _count(
+            session, select(func.count()).where(CitizenQuestion.chat_id == chat)
+        ),
+        survey_responses=await _count(
+            session, select(func.count()).where(SurveyResponse.chat_id == chat)
+        ),
+    )
+
+
+async def delete_personal_data(session: AsyncSession, *, telegram_id: int) -> bool:
+    """Delete or anonymise everything linked to the person; return whether anything was kept.
+
+    Survey answers and questions stay (so totals and the public record stay right) but lose
+    every link to the chat. The deletion itself is logged without the person's id.
+    """
+    citizen = (
+        await session.exec(select(Citizen).where(Citizen.telegram_id == telegram_id))
+    ).first()
+    chat_ids = {telegram_id} | ({citizen.chat_id} if citizen else set())
+    for chat in chat_ids:
+        await session.exec(delete(Subscription).where(col(Subscription.chat_id) == chat))
+        await session.exec(delete(Registration).where(col(Registration.chat_id) == chat))
+        await session.exec(
+            delete(ConversationState).where(col(ConversationState.chat_id) == chat)
+        )
+        await session.exec(
+            update(CitizenQuestion).where(col(CitizenQuestion.chat_id) == chat).values(chat_id=None)
+        )
+        responses = (
+            await session.exec(select(SurveyResponse).where(SurveyResponse.chat_id == chat))
+        ).all()
+        for response in responses:
+            # A random key keeps the row unique without pointing back to the person.
+            response.chat_id = None
+            response.respondent_key = "borrado:" + secrets.token_hex(16)
+            session.add(response)
+    if citizen is not None:
+        await session.delete(citizen)
+    add_entry(session, actor_id=None, action="borrado_datos", detail={})
+    await session.commit()
+    return citizen is not None

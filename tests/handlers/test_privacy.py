@@ -1,0 +1,151 @@
+"""Personal data end to end: consent, what is kept, and deletion that keeps totals right."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI
+from storage.db import Database
+from storage.models import (
+    AuditEntry,
+    Citizen,
+    CitizenQuestion,
+    Event,
+    Registration,
+    Subscription,
+    Survey,
+    SurveyAnswer,
+    SurveyQuestion,
+    SurveyResponse,
+)
+from tests.utils.harness import polling_bot
+
+PERSON, OTHER = 801, 802
+
+
+@pytest.fixture
+def api() -> LocalBotAPI:
+    return LocalBotAPI()
+
+
+@pytest.fixture
+async def bot(settings: Settings, api: LocalBotAPI) -> AsyncIterator[CabildoApp]:
+    async with polling_bot(settings, api) as app:
+        yield app
+
+
+async def _seed_person(db: Database) -> None:
+    """Give PERSON and OTHER a footprint everywhere personal data can live."""
+    async with db.session() as s:
+        event = Event(clave="EV-1", titulo="Audiencia", tipo="audiencia pública", lugar="Teatro",
+                      inicio=datetime.now(UTC) + timedelta(days=3))
+        survey = Survey(slug="diagnostico", titulo="Diagnóstico")
+        s.add_all([event, survey])
+        await s.flush()
+        question = SurveyQuestion(survey_id=survey.id or 0, position=1, kind="unica",
+                                  text="¿Participó?", options=["Sí", "No"])
+        s.add(question)
+        await s.flush()
+        for chat, answer in ((PERSON, "Sí"), (OTHER, "No")):
+            s.add(Subscription(chat_id=chat, kind="comuna", value="4"))
+            s.add(Registration(event_id=event.id or 0, chat_id=chat))
+            s.add(CitizenQuestion(chat_id=chat, text="¿Cuándo terminan el parque?"))
+            response = SurveyResponse(survey_id=survey.id or 0, respondent_key=str(chat),
+                                      chat_id=chat, completed_at=datetime.now(UTC))
+            s.add(response)
+            await s.flush()
+            s.add(SurveyAnswer(response_id=response.id or 0, question_id=question.id or 0,
+                               value=answer))
+        await s.commit()
+
+
+async def _answer_totals(db: Database) -> list[tuple[str, int]]:
+    async with db.session() as s:
+        rows = (await s.exec(
+            select(SurveyAnswer.value, func.count()).group_by(SurveyAnswer.value)
+        )).all()
+    return sorted((str(v), int(n)) for v, n in rows)  # JSONB groups on PostgreSQL too
+
+
+async def test_nothing_is_kept_before_the_first_contact(bot: CabildoApp, api: LocalBotAPI) -> None:
+    api.user(PERSON).send_text("/mis_datos")
+    [reply] = await api.wait_for("sendMessage", chat_id=PERSON)
+    assert reply.params["text"] == (
+        "No tengo ningún dato suyo guardado, aparte de esta conversación."
+    )
+
+
+async def test_consent_is_asked_recorded_with_time_and_shown(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    user = api.user(PERSON)
+    user.send_text("/privacidad")
+    [notice] = await api.wait_for("sendMessage", chat_id=PERSON)
+    assert "Ley 1581 de 2012" in notice.params["text"]
+    user.tap("✅ Acepto")
+    user.tap("✅ Acepto")  # double tap
+    await api.wait_for("answerCallbackQuery", count=2)
+    await api.wait_for("editMessageText", chat_id=PERSON)
+    async with db.session() as s:
+        [citizen] = (await s.exec(select(Citizen))).all()
+    assert citizen.consent_at is not None
+    user.send_text("/mis_datos")
+    _, shown = await api.wait_for("sendMessage", chat_id=PERSON, count=2)
+    assert "Aceptó el tratamiento de datos: " in shown.params["text"]
+    assert "no ha aceptado" not in shown.params["text"]
+
+
+async def test_delete_leaves_survey_totals_and_no_link_to_the_chat(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    await _seed_person(db)
+    user = api.user(PERSON)
+    user.send_text("/start")
+    await api.wait_for("sendMessage", chat_id=PERSON)
+    before = await _answer_totals(db)
+    user.send_text("/mis_datos")
+    _, data = await api.wait_for("sendMessage", chat_id=PERSON, count=2)
+    assert "Suscripciones: comuna 4" in data.params["text"]
+    assert "Encuestas respondidas (no anónimas): 1" in data.params["text"]
+
+    user.send_text("/borrar_datos")
+    await api.wait_for("sendMessage", chat_id=PERSON, count=3)
+    user.tap("🗑️ Sí, borrar")
+    [done] = await api.wait_for("editMessageText", chat_id=PERSON)
+    assert done.params["text"].startswith("Listo: borré sus datos")
+
+    assert await _answer_totals(db) == before == [("No", 1), ("Sí", 1)]
+    async with db.session() as s:
+        for model, column in ((Subscription, Subscription.chat_id),
+                              (Registration, Registration.chat_id),
+                              (CitizenQuestion, CitizenQuestion.chat_id),
+                              (SurveyResponse, SurveyResponse.chat_id)):
+            assert (await s.exec(select(model).where(column == PERSON))).all() == []
+        keys = (await s.exec(select(SurveyResponse.respondent_key))).all()
+        assert str(PERSON) not in keys and str(OTHER) in keys
+        assert (await s.exec(select(Citizen).where(Citizen.telegram_id == PERSON))).all() == []
+        assert len((await s.exec(select(Subscription))).all()) == 1  # the other person's
+        assert len((await s.exec(select(CitizenQuestion))).all()) == 2  # questions stay
+        [entry] = (await s.exec(select(AuditEntry))).all()
+    assert (entry.action, entry.actor_id, entry.detail) == ("borrado_datos", None, {})
+
+
+async def test_cancelled_deletion_keeps_everything(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    await _seed_person(db)
+    user = api.user(PERSON)
+    user.send_text("/borrar_datos")
+    await api.wait_for("sendMessage", chat_id=PERSON)
+    user.tap("Cancelar")
+    [kept] = await api.wait_for("editMessageText", chat_id=PERSON)
+    assert kept.params["text"] == "Sus datos no se borraron."
+    async with db.session() as s:
+        assert len((await s.exec(select(Subscription))).all()) == 2
