@@ -14,6 +14,7 @@ from telegram.request import BaseRequest
 import handlers
 from bot.config import Settings
 from bot.context import CabildoApp, CabildoContext
+from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
+        .concurrent_updates(PerChatUpdateProcessor(64))
     )
     if settings.api_base_url:
         builder = builder.base_url(f"{settings.api_base_url}/bot").base_file_url(

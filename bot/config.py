@@ -42,6 +42,7 @@ class Settings:
     webhook_port: int = 8443
     privacy_policy_url: str | None = None
     outbox_rate_per_second: float = 25.0
+    messages_per_minute: int = 20
     max_upload_mb: int = 10
     chat_files_dir: str = "chat-files"
     log_level: str = "INFO"
@@ -199,6 +200,9 @@ def load_settings(
         privacy_policy_url=privacy,
         outbox_rate_per_second=_float(
             "OUTBOX_RATE_PER_SECOND", get("OUTBOX_RATE_PER_SECOND") or "25", low=0.1, high=1000
+        ),
+        messages_per_minute=_int(
+            "MESSAGES_PER_MINUTE", get("MESSAGES_PER_MINUTE") or "20", low=1, high=1000
         ),
         max_upload_mb=_int("MAX_UPLOAD_MB", get("MAX_UPLOAD_MB") or "10", low=1, high=20),
         chat_files_dir=get("CHAT_FILES_DIR") or "chat-files",

@@ -1,7 +1,8 @@
 """All handlers, added to the Application in one explicit order.
 
 Order matters because PTB runs the first matching handler of each group:
-0. group -1, `handlers.access`: stops restricted commands and buttons for people without
+0. group -2, `handlers.limits`: over-long texts and floods from one person stop here;
+   group -1, `handlers.access`: stops restricted commands and buttons for people without
    the role, before any handler of group 0 sees them;
 1. the area modules (goals, budget, works, contracting, reports) own their commands,
    their `menu:<area>` button and their own callback prefixes (`meta:`, `ppto:`, `obra:`…);
@@ -23,6 +24,7 @@ from handlers import (
     errors,
     fallback,
     goals,
+    limits,
     privacy,
     reports,
     staff,
@@ -33,6 +35,7 @@ from handlers import (
 
 def register(app: CabildoApp) -> None:
     """Add every handler to `app` in the documented order."""
+    app.add_handlers(limits.HANDLERS, group=limits.GROUP)
     app.add_handlers(access.HANDLERS, group=access.GROUP)
     app.add_handlers(staff.HANDLERS)
     app.add_handlers(privacy.HANDLERS)

@@ -102,7 +102,25 @@ async def test_unknown_command_is_named_escaped_and_offers_the_menu(
 async def test_long_free_text_gets_a_plain_answer(bot: CabildoApp, api: LocalBotAPI) -> None:
     api.user(506).send_text("¿cómo va la obra? " * 280)  # ~5,000 characters
     [call] = await api.wait_for("sendMessage", chat_id=506)
-    assert call.params["text"].startswith("No entendí su mensaje")
+    assert call.params["text"] == (
+        "Su mensaje es muy largo. Escríbalo en menos de 1.000 caracteres, por favor."
+    )
+
+
+async def test_a_flood_is_answered_once_then_ignored_and_others_are_served(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    flooder, neighbour = api.user(510), api.user(511)
+    for i in range(30):
+        flooder.send_text(f"hola {i}")
+    neighbour.send_text("/ayuda")
+    [help_reply] = await api.wait_for("sendMessage", chat_id=511)
+    assert "Cómo usar Cabildo" in help_reply.params["text"]
+    replies = await api.wait_for("sendMessage", chat_id=510, count=21)
+    texts = [c.params["text"] for c in replies]
+    assert texts.count("Está enviando muchos mensajes seguidos. Espere un minuto y vuelva a "
+                       "intentarlo.") == 1
+    assert len(texts) == 21
 
 
 async def test_forged_button_is_refused_without_acting(bot: CabildoApp, api: LocalBotAPI) -> None:

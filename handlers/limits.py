@@ -1,0 +1,49 @@
+"""Abuse limits, checked before anything else: message length and messages per minute.
+
+Counting is per process (a sliding window in memory); with several instances each one
+allows the configured rate, which still bounds a flood to a small multiple.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, BaseHandler, MessageHandler, filters
+
+from bot.context import CabildoContext
+
+GROUP = -2
+WINDOW_SECONDS = 60.0
+MAX_TEXT_LENGTH = 1000
+TOO_LONG = (
+    "Su mensaje es muy largo. Escríbalo en menos de {limit} caracteres, por favor."
+)
+TOO_MANY = "Está enviando muchos mensajes seguidos. Espere un minuto y vuelva a intentarlo."
+
+
+async def limit_messages(update: Update, context: CabildoContext) -> None:
+    """Stop over-long texts and floods from one person, answering once, politely."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    windows: dict[int, deque[float]] = context.bot_data.setdefault("rate_windows", {})
+    now = time.monotonic()
+    window = windows.setdefault(user.id, deque())
+    while window and now - window[0] > WINDOW_SECONDS:
+        window.popleft()
+    window.append(now)
+    allowed = context.settings.messages_per_minute
+    if len(window) > allowed:
+        if len(window) == allowed + 1:  # say it once per flood, then stay quiet
+            await message.reply_text(TOO_MANY)
+        raise ApplicationHandlerStop
+    if message.text and len(message.text) > MAX_TEXT_LENGTH:
+        await message.reply_text(TOO_LONG.format(limit=f"{MAX_TEXT_LENGTH:,}".replace(",", ".")))
+        raise ApplicationHandlerStop
+
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    MessageHandler(filters.ChatType.PRIVATE & (filters.TEXT | filters.LOCATION), limit_messages),
+]
