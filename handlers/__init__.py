@@ -6,7 +6,7 @@ Order matters because PTB runs the first matching handler of each group:
    the role, before any handler of group 0 sees them;
 1. the area modules (goals, budget, works, contracting, reports) own their commands,
    their `menu:<area>` button and their own callback prefixes (`meta:`, `ppto:`, `obra:`…);
-2. staff tools (`/panel`, `/rol`), already vetted by the guard; personal data
+2. staff tools (`/panel`, `/rol`, `/importar`), already vetted by the guard; personal data
    (`/mis_datos`, `/borrar_datos`, the consent buttons `priv:`);
 3. start/menu/help/cancel, and the generic answer for areas not built yet;
 4. the catch-alls last: unknown commands, then any other text as a question, then stale
@@ -24,6 +24,7 @@ from handlers import (
     errors,
     fallback,
     goals,
+    imports,
     limits,
     privacy,
     reports,
@@ -38,6 +39,7 @@ def register(app: CabildoApp) -> None:
     app.add_handlers(limits.HANDLERS, group=limits.GROUP)
     app.add_handlers(access.HANDLERS, group=access.GROUP)
     app.add_handlers(staff.HANDLERS)
+    app.add_handlers(imports.HANDLERS)
     app.add_handlers(privacy.HANDLERS)
     for area in (goals, budget, works, contracting, reports):
         app.add_handlers(area.HANDLERS)

@@ -9,7 +9,14 @@ from __future__ import annotations
 from html import escape
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import CabildoContext
 from handlers.fallback import STALE_BUTTON, UNKNOWN_COMMAND
@@ -43,14 +50,17 @@ async def current_role(update: Update, context: CabildoContext) -> str:
 async def guard_command(update: Update, context: CabildoContext) -> None:
     """Let a restricted command through only for people with the role it needs."""
     message = update.effective_message
-    if message is None or not message.text:
+    text = (message.text or message.caption or "") if message else ""
+    if message is None or not text:
         raise ApplicationHandlerStop
-    command = message.text.split()[0].lstrip("/").split("@")[0].lower()
-    needed = RESTRICTED_COMMANDS.get(command, "admin")
-    if RANK[await current_role(update, context)] >= RANK[needed]:
+    command = text.split()[0].lstrip("/").split("@")[0].lower()
+    needed = RESTRICTED_COMMANDS.get(command)
+    if needed is None and message.text is None:
+        return  # a caption that names no restricted command
+    if RANK[await current_role(update, context)] >= RANK[needed or "admin"]:
         return
     await message.reply_text(
-        UNKNOWN_COMMAND.format(command=escape(message.text.split()[0][:40])),
+        UNKNOWN_COMMAND.format(command=escape(text.split()[0][:40])),
         reply_markup=main_menu(),
     )
     raise ApplicationHandlerStop
@@ -71,5 +81,7 @@ async def guard_callback(update: Update, context: CabildoContext) -> None:
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler(list(RESTRICTED_COMMANDS), guard_command),
+    # Staff upload files with a command in the caption (`/importar obras`).
+    MessageHandler(filters.CaptionRegex(r"^/\w+"), guard_command),
     CallbackQueryHandler(guard_callback, pattern=r"^(staff|adm):"),
 ]

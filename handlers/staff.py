@@ -19,6 +19,7 @@ from storage.stats import data_counts
 STAFF_COMMANDS = [
     BotCommand("panel", "Panel de funcionarios"),
     BotCommand("rol", "Dar un rol: /rol <id> <rol> [comuna]"),
+    BotCommand("importar", "Cargar datos desde un CSV o XLSX"),
 ]
 PANEL = (
     "🛠️ <b>Panel de funcionarios</b>\n\n"
@@ -26,8 +27,8 @@ PANEL = (
     "{eventos} eventos, {contratacion} procesos, {informes} informes.\n\n"
     "<b>Comandos</b>\n"
     "/rol &lt;id&gt; &lt;rol&gt; [comuna] — dar un rol ({roles}); un líder necesita su comuna.\n"
-    "Para cargar datos, use en el servidor: "
-    "<code>cabildo import &lt;tipo&gt; &lt;archivo&gt;</code>."
+    "/importar &lt;tipo&gt; — en el comentario de un archivo CSV o XLSX: cargar datos "
+    "(todo o nada)."
 )
 ROL_USAGE = (
     "Escriba: /rol &lt;id de Telegram&gt; &lt;rol&gt; [comuna]\n"

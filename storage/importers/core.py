@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +75,8 @@ async def import_bytes(
     session: AsyncSession, kind: str, data: bytes, filename: str, *, tz: ZoneInfo
 ) -> ImportResult:
     """Import a whole file of `kind` and commit, or change nothing and raise `ImportFailed`."""
-    table = parse_table(kind, data, filename, tz=tz)
+    # Parsing a big spreadsheet is CPU work: keep it off the event loop.
+    table = await asyncio.to_thread(parse_table, kind, data, filename, tz=tz)
     if table.with_comuna:
         resolve_comunas(table, await _load_comunas(session))
     raise_for_errors(table)

@@ -1,0 +1,79 @@
+"""`/importar <tipo>` with a CSV or XLSX attached: staff load data from their phone."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import CabildoContext
+from storage.audit import add_entry
+from storage.importers import KINDS, ImportFailed, import_bytes
+
+USAGE = (
+    "Para cargar datos, envíe el archivo CSV o XLSX como documento y escriba en el "
+    "comentario: <code>/importar &lt;tipo&gt;</code>\nTipos: {kinds}."
+)
+TOO_BIG = "El archivo pesa {size} MB; el límite es {limit} MB. No se importó nada."
+FAILED = "❌ No se importó nada.\n{error}"
+DONE = "✅ Importación completa: {summary}"
+WARNING = "⚠️ {warning}"
+CAPTION_COMMAND = r"^/importar(@\w+)?(\s|$)"
+
+
+def _usage() -> str:
+    return USAGE.format(kinds=", ".join(KINDS))
+
+
+async def import_command(update: Update, context: CabildoContext) -> None:
+    """Explain how to attach a file when `/importar` comes without one."""
+    if update.effective_message:
+        await update.effective_message.reply_text(_usage())
+
+
+async def import_document(update: Update, context: CabildoContext) -> None:
+    """Import the attached file into the kind named in its caption, all-or-nothing."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.document is None:
+        return
+    words = (message.caption or "").split()
+    if len(words) < 2:
+        await message.reply_text(_usage())
+        return
+    kind = words[1].lower()
+    document = message.document
+    limit = context.settings.max_upload_mb
+    if document.file_size and document.file_size > limit * 1024 * 1024:
+        size = f"{document.file_size / 1024 / 1024:.1f}".replace(".", ",")
+        await message.reply_text(TOO_BIG.format(size=size, limit=limit))
+        return
+    file = await document.get_file()
+    data = bytes(await file.download_as_bytearray())
+    if len(data) > limit * 1024 * 1024:
+        await message.reply_text(TOO_BIG.format(size=len(data) // 1024 // 1024, limit=limit))
+        return
+    filename = document.file_name or "archivo"
+    try:
+        async with context.db.session() as session:
+            result = await import_bytes(session, kind, data, filename, tz=context.settings.tz)
+            add_entry(
+                session,
+                actor_id=user.id,
+                action="importar",
+                detail={"tipo": result.kind, "archivo": filename, "nuevas": result.created,
+                        "actualizadas": result.updated, "sin_cambios": result.unchanged},
+            )
+            await session.commit()
+    except ImportFailed as exc:
+        await message.reply_text(FAILED.format(error=escape(str(exc)))[:4000])
+        return
+    lines = [DONE.format(summary=escape(result.summary()))]
+    lines += [WARNING.format(warning=escape(w)) for w in result.warnings[:10]]
+    await message.reply_text("\n".join(lines))
+
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    CommandHandler("importar", import_command),
+    MessageHandler(filters.Document.ALL & filters.CaptionRegex(CAPTION_COMMAND), import_document),
+]

@@ -1,0 +1,90 @@
+"""Staff load data by sending a file with `/importar <tipo>`; everyone else cannot."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI
+from storage.db import Database
+from storage.demo import SAMPLE_DIR
+from storage.importers import import_file
+from storage.models import AuditEntry, Work
+from tests.utils.harness import polling_bot
+
+ADMIN = 1000
+GOOD = (
+    "codigo,nombre,comuna,estado,avance_fisico\n"
+    "OB-9001,Parque del barrio Kennedy,1,En ejecución,35\n"
+    "OB-9002,Andenes de la carrera 27,Comuna 12 - Cabecera del Llano,Terminada,100\n"
+)
+BAD = GOOD + "OB-9003,Muro de contención,14,Suspendida,ciento\n"
+
+
+@pytest.fixture
+def api() -> LocalBotAPI:
+    return LocalBotAPI()
+
+
+@pytest.fixture
+async def bot(settings: Settings, api: LocalBotAPI, db: Database) -> AsyncIterator[CabildoApp]:
+    async with db.session() as s:
+        await import_file(s, "comunas", SAMPLE_DIR / "comunas.csv", tz=settings.tz)
+    async with polling_bot(dataclasses.replace(settings, max_upload_mb=1), api) as app:
+        yield app
+
+
+async def _works(db: Database) -> list[str]:
+    async with db.session() as s:
+        return list((await s.exec(select(Work.codigo).order_by(Work.codigo))).all())
+
+
+async def test_admin_imports_all_or_nothing_and_it_is_audited(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    admin = api.user(ADMIN)
+    admin.send_document("obras.csv", BAD.encode(), caption="/importar obras")
+    [failed] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    assert failed.params["text"].startswith("❌ No se importó nada.")
+    assert "Fila 4" in failed.params["text"] and "avance_fisico" in failed.params["text"]
+    assert await _works(db) == []
+
+    admin.send_document("obras.csv", GOOD.encode(), caption="/importar obras")
+    _, done = await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
+    assert done.params["text"] == (
+        "✅ Importación completa: obras: 2 filas nuevas, 0 actualizadas, 0 sin cambios."
+    )
+    assert await _works(db) == ["OB-9001", "OB-9002"]
+    async with db.session() as s:
+        [entry] = (await s.exec(select(AuditEntry))).all()
+    assert (entry.actor_id, entry.action, entry.detail["tipo"], entry.detail["nuevas"]) == (
+        ADMIN, "importar", "obras", 2
+    )
+
+
+async def test_a_file_over_the_limit_is_refused(bot: CabildoApp, api: LocalBotAPI) -> None:
+    big = GOOD.encode() + b"#" * (1024 * 1024 + 10)
+    api.user(ADMIN).send_document("obras.csv", big, caption="/importar obras")
+    [reply] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    assert reply.params["text"] == "El archivo pesa 1,0 MB; el límite es 1 MB. No se importó nada."
+
+
+async def test_a_citizen_upload_is_treated_as_an_unknown_command(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    api.user(901).send_document("obras.csv", GOOD.encode(), caption="/importar obras")
+    [reply] = await api.wait_for("sendMessage", chat_id=901)
+    assert reply.params["text"].startswith("No conozco el comando /importar")
+    assert await _works(db) == []
+
+
+async def test_importar_without_a_file_explains_how(bot: CabildoApp, api: LocalBotAPI) -> None:
+    api.user(ADMIN).send_text("/importar obras")
+    [reply] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    assert "envíe el archivo CSV o XLSX como documento" in reply.params["text"]
+    assert "metas, presupuesto, obras" in reply.params["text"]
