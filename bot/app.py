@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -14,6 +15,7 @@ from telegram.request import BaseRequest
 import handlers
 from bot.config import Settings
 from bot.context import CabildoApp, CabildoContext
+from bot.delivery import OutboxSender
 from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
 
@@ -76,6 +78,7 @@ def build_application(
         .context_types(ContextTypes(context=CabildoContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .post_init(on_startup)
+        .post_stop(on_stop)
         .post_shutdown(on_shutdown)
         .concurrent_updates(PerChatUpdateProcessor(64))
     )
@@ -108,10 +111,26 @@ async def ensure_schema(database: Database) -> None:
 
 
 async def on_startup(app: CabildoApp) -> None:
-    """Check the database and publish the command list (run once before updates flow)."""
+    """Check the database, publish the command list and start the outbox sender."""
     await ensure_schema(app.bot_data["db"])
     await app.bot.set_my_commands(CITIZEN_COMMANDS)
-    log.info("Cabildo listo para %s", app.bot_data["settings"].municipality_name)
+    settings: Settings = app.bot_data["settings"]
+    sender = OutboxSender(
+        app.bot, app.bot_data["db"], rate_per_second=settings.outbox_rate_per_second
+    )
+    stop = asyncio.Event()
+    app.bot_data["sender_stop"] = stop
+    app.bot_data["sender_task"] = asyncio.create_task(sender.run(stop), name="outbox-sender")
+    log.info("Cabildo listo para %s", settings.municipality_name)
+
+
+async def on_stop(app: CabildoApp) -> None:
+    """Let the outbox sender finish the message in hand, then stop it."""
+    stop: asyncio.Event | None = app.bot_data.pop("sender_stop", None)
+    task: asyncio.Task[None] | None = app.bot_data.pop("sender_task", None)
+    if stop is not None and task is not None:
+        stop.set()
+        await task
 
 
 async def on_shutdown(app: CabildoApp) -> None:

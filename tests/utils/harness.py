@@ -32,6 +32,8 @@ async def polling_bot(settings: Settings, api: LocalBotAPI) -> AsyncIterator[Cab
             yield app
         finally:
             await app.updater.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
             await app.stop()
             await app.shutdown()
             if app.post_shutdown is not None:

@@ -1,0 +1,155 @@
+"""The outbox sender: drains queued messages at a configured, Telegram-safe rate.
+
+Bulk messages never go straight from a handler: they are rows in the outbox
+(`storage.outbox`). This sender claims due rows, sends them with at most
+`rate_per_second` overall and 20 a minute into any one group, and settles each row:
+- accepted → `enviado` with Telegram's message id;
+- 429 RetryAfter → back to `pendiente` after the wait, and the whole sender pauses (Telegram's
+  flood control is bot-wide); not counted as an attempt;
+- timeouts, network errors, 5xx → retried with exponential back-off, `fallido` after
+  `max_attempts`;
+- 403 (blocked, deleted, kicked) or "chat not found" → `bloqueado`, and the citizen is marked
+  so nothing more is queued for them;
+- any other 400 → `fallido` at once (retrying would fail the same way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from storage import outbox
+from storage.db import Database
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+GROUP_PER_MINUTE = 20
+INTERRUPTED_AFTER = timedelta(minutes=5)
+
+
+class OutboxSender:
+    """Claims outbox rows and sends them, paced; safe to run in several processes at once."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        db: Database,
+        *,
+        rate_per_second: float,
+        max_attempts: int = 5,
+        batch_size: int = 50,
+        concurrency: int = 16,
+        idle_seconds: float = 1.0,
+        backoff_base: float = 2.0,
+    ) -> None:
+        self.bot = bot
+        self.db = db
+        self.max_attempts = max_attempts
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        self.backoff_base = backoff_base
+        self._limiter = AsyncLimiter(max(rate_per_second, 0.1), 1)
+        self._groups: dict[int, AsyncLimiter] = {}
+        self._slots = asyncio.Semaphore(concurrency)
+        self._resume_at = 0.0
+
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Send every row due now (and rows that become due meanwhile); return how many.
+
+        With `stop`, return after the batch in hand once it is set.
+        """
+        sent = 0
+        while stop is None or not stop.is_set():
+            async with self.db.session() as session:
+                rows = await outbox.claim(session, limit=self.batch_size)
+            if not rows:
+                return sent
+            await asyncio.gather(*(self._send(row) for row in rows))
+            sent += len(rows)
+        return sent
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain the outbox until `stop` is set, settling rows a dead sender left behind."""
+        async with self.db.session() as session:
+            settled = await outbox.settle_interrupted(session, older_than=INTERRUPTED_AFTER)
+        if settled:
+            log.warning("outbox: %d interrupted messages marked failed, not resent", settled)
+        while not stop.is_set():
+            try:
+                await self.drain(stop)
+            except Exception:  # keep the sender alive; the row stays claimed and is settled later
+                log.exception("outbox: drain failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
+
+    async def _pace(self, chat_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        while (delay := self._resume_at - loop.time()) > 0:
+            await asyncio.sleep(delay)
+        if chat_id < 0:
+            group = self._groups.setdefault(chat_id, AsyncLimiter(GROUP_PER_MINUTE, 60))
+            await group.acquire()
+        await self._limiter.acquire()
+
+    async def _send(self, row: outbox.Claimed) -> None:
+        async with self._slots:
+            await self._pace(row.chat_id)
+            try:
+                message_id = await self._deliver(row)
+            except RetryAfter as exc:
+                wait = _seconds(exc.retry_after)
+                loop = asyncio.get_running_loop()
+                self._resume_at = max(self._resume_at, loop.time() + wait)
+                async with self.db.session() as session:
+                    await outbox.mark_retry(
+                        session, row.id, error=str(exc), count_attempt=False,
+                        at=utcnow() + timedelta(seconds=wait),
+                    )
+            except Forbidden as exc:
+                async with self.db.session() as session:
+                    await outbox.mark_blocked(session, row.id, chat_id=row.chat_id, error=str(exc))
+            except BadRequest as exc:
+                async with self.db.session() as session:
+                    if "chat not found" in str(exc).lower():
+                        await outbox.mark_blocked(
+                            session, row.id, chat_id=row.chat_id, error=str(exc)
+                        )
+                    else:
+                        await outbox.mark_failed(session, row.id, error=str(exc))
+            except (NetworkError, TelegramError) as exc:  # timeouts and 5xx are NetworkError
+                async with self.db.session() as session:
+                    if row.attempts + 1 >= self.max_attempts:
+                        await outbox.mark_failed(session, row.id, error=str(exc))
+                    else:
+                        delay = self.backoff_base ** (row.attempts + 1)
+                        await outbox.mark_retry(
+                            session, row.id, error=str(exc), count_attempt=True,
+                            at=utcnow() + timedelta(seconds=delay),
+                        )
+            else:
+                async with self.db.session() as session:
+                    await outbox.mark_sent(session, row.id, message_id=message_id)
+
+    async def _deliver(self, row: outbox.Claimed) -> int:
+        payload: dict[str, Any] = row.payload
+        markup = payload.get("reply_markup")
+        message = await self.bot.send_message(
+            row.chat_id,
+            payload["text"],
+            reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        return message.message_id
+
+
+def _seconds(value: Any) -> float:
+    """Return a RetryAfter wait in seconds, whether PTB gives int or timedelta."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

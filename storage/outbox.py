@@ -1,0 +1,181 @@
+"""The outbox: one row per message per recipient, claimed and settled by the sender.
+
+Statuses: pendiente → enviando → enviado | fallido | bloqueado (pendiente again for a retry).
+Claiming is an `UPDATE … WHERE status = 'pendiente' … RETURNING`, so two senders (two
+processes, or two instances on PostgreSQL) never take the same row. A row left `enviando`
+by a sender that died may or may not have reached Telegram; it is settled as `fallido`
+("interrumpido") rather than sent again, because nothing may arrive twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Citizen, OutboxMessage
+from storage.types import utcnow
+
+PENDING, SENDING, SENT, FAILED, BLOCKED = "pendiente", "enviando", "enviado", "fallido", "bloqueado"
+STATUSES = (PENDING, SENDING, SENT, FAILED, BLOCKED)
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row a sender now owns: what to send and to whom."""
+
+    id: int
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    chat_ids: Iterable[int],
+    payload: dict[str, Any],
+    kind: str = "text",
+    broadcast_id: int | None = None,
+    dedupe: str | None = None,
+    not_before: datetime | None = None,
+) -> int:
+    """Queue one message per chat (skipping blocked chats and `dedupe` repeats); commit."""
+    conn = await session.connection()
+    citizens: Table = Citizen.__table__  # type: ignore[attr-defined]
+    blocked = set(
+        (await conn.execute(
+            select(citizens.c.chat_id).where(citizens.c.blocked_at.is_not(None))
+        )).scalars().all()
+    )
+    now = utcnow()
+    rows = [
+        {
+            "broadcast_id": broadcast_id, "chat_id": chat, "kind": kind, "payload": payload,
+            "dedupe_key": f"{dedupe}:{chat}" if dedupe else None, "status": PENDING,
+            "attempts": 0, "not_before": not_before or now, "created_at": now,
+        }
+        for chat in dict.fromkeys(chat_ids)
+        if chat not in blocked
+    ]
+    if not rows:
+        return 0
+    table = OUTBOX
+    dialect = conn.dialect.name
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    statement = insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(
+        table.c.id
+    )
+    inserted = 0
+    for start in range(0, len(rows), 1000):
+        result = await conn.execute(statement, rows[start : start + 1000])
+        inserted += len(result.all())
+    await session.commit()
+    return inserted
+
+
+async def claim(session: AsyncSession, *, limit: int, now: datetime | None = None) -> list[Claimed]:
+    """Take up to `limit` due rows for this sender (oldest first) and commit the claim."""
+    now = now or utcnow()
+    due = (
+        select(OUTBOX.c.id)
+        .where(OUTBOX.c.status == PENDING, OUTBOX.c.not_before <= now)
+        .order_by(OUTBOX.c.id)
+        .limit(limit)
+    )
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list((await conn.execute(due)).scalars().all())
+    if not ids:
+        await session.commit()
+        return []
+    c = OUTBOX.c
+    claimed = await conn.execute(
+        update(OUTBOX)
+        .where(c.id.in_(ids), c.status == PENDING)
+        .values(status=SENDING, claimed_at=now)
+        .returning(c.id, c.chat_id, c.kind, c.payload, c.attempts)
+    )
+    rows = [Claimed(*row) for row in claimed.all()]
+    await session.commit()
+    return sorted(rows, key=lambda r: r.id)
+
+
+async def _settle(session: AsyncSession, row_id: int, **values: Any) -> None:
+    conn = await session.connection()
+    await conn.execute(
+        update(OUTBOX).where(OUTBOX.c.id == row_id, OUTBOX.c.status == SENDING).values(**values)
+    )
+    await session.commit()
+
+
+async def mark_sent(session: AsyncSession, row_id: int, *, message_id: int | None) -> None:
+    """Record that Telegram accepted the message."""
+    await _settle(session, row_id, status=SENT, telegram_message_id=message_id, sent_at=utcnow())
+
+
+async def mark_retry(
+    session: AsyncSession, row_id: int, *, error: str, at: datetime, count_attempt: bool
+) -> None:
+    """Put the row back in the queue for `at` (a flood wait does not count as an attempt)."""
+    values: dict[str, Any] = {"status": PENDING, "last_error": error[:500], "not_before": at}
+    if count_attempt:
+        values["attempts"] = OUTBOX.c.attempts + 1
+    await _settle(session, row_id, **values)
+
+
+async def mark_failed(session: AsyncSession, row_id: int, *, error: str) -> None:
+    """Give up on the row for good."""
+    await _settle(
+        session, row_id, status=FAILED, last_error=error[:500], attempts=OUTBOX.c.attempts + 1
+    )
+
+
+async def mark_blocked(session: AsyncSession, row_id: int, *, chat_id: int, error: str) -> None:
+    """Record that the chat blocked the bot (or is gone), and stop writing to it."""
+    conn = await session.connection()
+    citizens: Table = Citizen.__table__  # type: ignore[attr-defined]
+    await conn.execute(
+        update(citizens).where(citizens.c.chat_id == chat_id).values(blocked_at=utcnow())
+    )
+    await conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.chat_id == chat_id, OUTBOX.c.status == PENDING)
+        .values(status=BLOCKED, last_error="el chat bloqueó al bot")
+    )
+    await _settle(session, row_id, status=BLOCKED, last_error=error[:500])
+
+
+async def settle_interrupted(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Settle rows a dead sender left `enviando` as failed, never resending them."""
+    cutoff = utcnow() - older_than
+    conn = await session.connection()
+    result = await conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.status == SENDING, OUTBOX.c.claimed_at < cutoff)
+        .values(status=FAILED, last_error="interrumpido: no se reenvía para no duplicar")
+    )
+    await session.commit()
+    return int(result.rowcount or 0)
+
+
+async def status_counts(
+    session: AsyncSession, *, broadcast_id: int | None = None
+) -> dict[str, int]:
+    """Return how many rows are in each status (for one broadcast, or all)."""
+    query = select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
+    if broadcast_id is not None:
+        query = query.where(OUTBOX.c.broadcast_id == broadcast_id)
+    counts = dict.fromkeys(STATUSES, 0)
+    conn = await session.connection()
+    for status, count in (await conn.execute(query)).all():
+        counts[status] = int(count)
+    return counts
