@@ -45,8 +45,8 @@ class OutboxSender:
         *,
         rate_per_second: float,
         max_attempts: int = 5,
-        batch_size: int = 50,
-        concurrency: int = 16,
+        batch_size: int = 100,
+        concurrency: int = 32,
         idle_seconds: float = 1.0,
         backoff_base: float = 2.0,
     ) -> None:
@@ -72,7 +72,9 @@ class OutboxSender:
                 rows = await outbox.claim(session, limit=self.batch_size)
             if not rows:
                 return sent
-            await asyncio.gather(*(self._send(row) for row in rows))
+            outcomes = await asyncio.gather(*(self._send(row) for row in rows))
+            async with self.db.session() as session:
+                await outbox.settle(session, outcomes)
             sent += len(rows)
         return sent
 
@@ -99,44 +101,34 @@ class OutboxSender:
             await group.acquire()
         await self._limiter.acquire()
 
-    async def _send(self, row: outbox.Claimed) -> None:
+    async def _send(self, row: outbox.Claimed) -> outbox.Outcome:
         async with self._slots:
             await self._pace(row.chat_id)
-            try:
-                message_id = await self._deliver(row)
-            except RetryAfter as exc:
-                wait = _seconds(exc.retry_after)
-                loop = asyncio.get_running_loop()
-                self._resume_at = max(self._resume_at, loop.time() + wait)
-                async with self.db.session() as session:
-                    await outbox.mark_retry(
-                        session, row.id, error=str(exc), count_attempt=False,
-                        at=utcnow() + timedelta(seconds=wait),
-                    )
-            except Forbidden as exc:
-                async with self.db.session() as session:
-                    await outbox.mark_blocked(session, row.id, chat_id=row.chat_id, error=str(exc))
-            except BadRequest as exc:
-                async with self.db.session() as session:
-                    if "chat not found" in str(exc).lower():
-                        await outbox.mark_blocked(
-                            session, row.id, chat_id=row.chat_id, error=str(exc)
-                        )
-                    else:
-                        await outbox.mark_failed(session, row.id, error=str(exc))
-            except (NetworkError, TelegramError) as exc:  # timeouts and 5xx are NetworkError
-                async with self.db.session() as session:
-                    if row.attempts + 1 >= self.max_attempts:
-                        await outbox.mark_failed(session, row.id, error=str(exc))
-                    else:
-                        delay = self.backoff_base ** (row.attempts + 1)
-                        await outbox.mark_retry(
-                            session, row.id, error=str(exc), count_attempt=True,
-                            at=utcnow() + timedelta(seconds=delay),
-                        )
-            else:
-                async with self.db.session() as session:
-                    await outbox.mark_sent(session, row.id, message_id=message_id)
+            return await self._attempt(row)
+
+    async def _attempt(self, row: outbox.Claimed) -> outbox.Outcome:
+        def outcome(status: str, **details: Any) -> outbox.Outcome:
+            return outbox.Outcome(row.id, row.chat_id, status, **details)
+
+        try:
+            message_id = await self._deliver(row)
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            loop = asyncio.get_running_loop()
+            self._resume_at = max(self._resume_at, loop.time() + wait)
+            at = utcnow() + timedelta(seconds=wait)
+            return outcome(outbox.PENDING, error=str(exc), retry_at=at, count_attempt=False)
+        except Forbidden as exc:
+            return outcome(outbox.BLOCKED, error=str(exc))
+        except BadRequest as exc:
+            gone = "chat not found" in str(exc).lower()
+            return outcome(outbox.BLOCKED if gone else outbox.FAILED, error=str(exc))
+        except (NetworkError, TelegramError) as exc:  # timeouts and 5xx are NetworkError
+            if row.attempts + 1 >= self.max_attempts:
+                return outcome(outbox.FAILED, error=str(exc))
+            at = utcnow() + timedelta(seconds=self.backoff_base ** (row.attempts + 1))
+            return outcome(outbox.PENDING, error=str(exc), retry_at=at)
+        return outcome(outbox.SENT, message_id=message_id)
 
     async def _deliver(self, row: outbox.Claimed) -> int:
         payload: dict[str, Any] = row.payload

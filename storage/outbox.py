@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -109,49 +109,76 @@ async def claim(session: AsyncSession, *, limit: int, now: datetime | None = Non
     return sorted(rows, key=lambda r: r.id)
 
 
-async def _settle(session: AsyncSession, row_id: int, **values: Any) -> None:
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed row: the status to settle it in, and the details."""
+
+    row_id: int
+    chat_id: int
+    status: str  # enviado | pendiente (retry) | fallido | bloqueado
+    message_id: int | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    count_attempt: bool = True
+
+
+async def settle(session: AsyncSession, outcomes: Iterable[Outcome]) -> None:
+    """Settle a batch of claimed rows in one transaction.
+
+    Only rows still `enviando` are touched. A blocked chat also marks its citizen blocked and
+    its other pending rows `bloqueado`, so nothing more is sent there.
+    """
     conn = await session.connection()
-    await conn.execute(
-        update(OUTBOX).where(OUTBOX.c.id == row_id, OUTBOX.c.status == SENDING).values(**values)
-    )
+    c = OUTBOX.c
+    now = utcnow()
+    guard = (c.id == bindparam("rid")) & (c.status == SENDING)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    blocked_chats: set[int] = set()
+    for o in outcomes:
+        error = (o.error or "")[:500] or None
+        if o.status == SENT:
+            groups.setdefault("sent", []).append(
+                {"rid": o.row_id, "mid": o.message_id, "at": now}
+            )
+        elif o.status == PENDING:
+            key = "retry_count" if o.count_attempt else "retry_free"
+            groups.setdefault(key, []).append(
+                {"rid": o.row_id, "err": error, "nb": o.retry_at or now}
+            )
+        elif o.status == BLOCKED:
+            blocked_chats.add(o.chat_id)
+            groups.setdefault("blocked", []).append({"rid": o.row_id, "err": error})
+        else:
+            groups.setdefault("failed", []).append({"rid": o.row_id, "err": error})
+    statements = {
+        "sent": update(OUTBOX).where(guard).values(
+            status=SENT, telegram_message_id=bindparam("mid"), sent_at=bindparam("at")
+        ),
+        "retry_count": update(OUTBOX).where(guard).values(
+            status=PENDING, last_error=bindparam("err"), not_before=bindparam("nb"),
+            attempts=c.attempts + 1,
+        ),
+        "retry_free": update(OUTBOX).where(guard).values(
+            status=PENDING, last_error=bindparam("err"), not_before=bindparam("nb")
+        ),
+        "blocked": update(OUTBOX).where(guard).values(status=BLOCKED, last_error=bindparam("err")),
+        "failed": update(OUTBOX).where(guard).values(
+            status=FAILED, last_error=bindparam("err"), attempts=c.attempts + 1
+        ),
+    }
+    for key, params in groups.items():
+        await conn.execute(statements[key], params)
+    if blocked_chats:
+        citizens: Table = Citizen.__table__  # type: ignore[attr-defined]
+        await conn.execute(
+            update(citizens).where(citizens.c.chat_id.in_(blocked_chats)).values(blocked_at=now)
+        )
+        await conn.execute(
+            update(OUTBOX)
+            .where(c.chat_id.in_(blocked_chats), c.status == PENDING)
+            .values(status=BLOCKED, last_error="el chat bloqueó al bot")
+        )
     await session.commit()
-
-
-async def mark_sent(session: AsyncSession, row_id: int, *, message_id: int | None) -> None:
-    """Record that Telegram accepted the message."""
-    await _settle(session, row_id, status=SENT, telegram_message_id=message_id, sent_at=utcnow())
-
-
-async def mark_retry(
-    session: AsyncSession, row_id: int, *, error: str, at: datetime, count_attempt: bool
-) -> None:
-    """Put the row back in the queue for `at` (a flood wait does not count as an attempt)."""
-    values: dict[str, Any] = {"status": PENDING, "last_error": error[:500], "not_before": at}
-    if count_attempt:
-        values["attempts"] = OUTBOX.c.attempts + 1
-    await _settle(session, row_id, **values)
-
-
-async def mark_failed(session: AsyncSession, row_id: int, *, error: str) -> None:
-    """Give up on the row for good."""
-    await _settle(
-        session, row_id, status=FAILED, last_error=error[:500], attempts=OUTBOX.c.attempts + 1
-    )
-
-
-async def mark_blocked(session: AsyncSession, row_id: int, *, chat_id: int, error: str) -> None:
-    """Record that the chat blocked the bot (or is gone), and stop writing to it."""
-    conn = await session.connection()
-    citizens: Table = Citizen.__table__  # type: ignore[attr-defined]
-    await conn.execute(
-        update(citizens).where(citizens.c.chat_id == chat_id).values(blocked_at=utcnow())
-    )
-    await conn.execute(
-        update(OUTBOX)
-        .where(OUTBOX.c.chat_id == chat_id, OUTBOX.c.status == PENDING)
-        .values(status=BLOCKED, last_error="el chat bloqueó al bot")
-    )
-    await _settle(session, row_id, status=BLOCKED, last_error=error[:500])
 
 
 async def settle_interrupted(session: AsyncSession, *, older_than: timedelta) -> int:
