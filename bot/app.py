@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.context import CabildoApp, CabildoContext
 from bot.delivery import OutboxSender
 from bot.updates import PerChatUpdateProcessor
+from handlers import broadcast
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,8 @@ async def on_startup(app: CabildoApp) -> None:
     await app.bot.set_my_commands(CITIZEN_COMMANDS)
     settings: Settings = app.bot_data["settings"]
     sender = OutboxSender(
-        app.bot, app.bot_data["db"], rate_per_second=settings.outbox_rate_per_second
+        app.bot, app.bot_data["db"], rate_per_second=settings.outbox_rate_per_second,
+        on_finished=broadcast.notify_finished,
     )
     stop = asyncio.Event()
     app.bot_data["sender_stop"] = stop

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,8 +26,9 @@ from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from storage import outbox
+from storage import broadcasts, outbox
 from storage.db import Database
+from storage.models import Broadcast
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class OutboxSender:
         concurrency: int = 32,
         idle_seconds: float = 1.0,
         backoff_base: float = 2.0,
+        on_finished: Callable[[Bot, Broadcast, dict[str, int]], Awaitable[None]] | None = None,
     ) -> None:
         self.bot = bot
         self.db = db
@@ -60,6 +63,7 @@ class OutboxSender:
         self._groups: dict[int, AsyncLimiter] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._resume_at = 0.0
+        self._on_finished = on_finished
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Send every row due now (and rows that become due meanwhile); return how many.
@@ -78,6 +82,18 @@ class OutboxSender:
             sent += len(rows)
         return sent
 
+    async def report_finished(self) -> None:
+        """Tell the authors of broadcasts that just finished how delivery went."""
+        async with self.db.session() as session:
+            done = await broadcasts.finished_broadcasts(session)
+        for broadcast, counts in done:
+            log.info("broadcast %s finished: %s", broadcast.id, counts)
+            if self._on_finished is not None:
+                try:
+                    await self._on_finished(self.bot, broadcast, counts)
+                except TelegramError:
+                    log.warning("could not send the report of broadcast %s", broadcast.id)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Drain the outbox until `stop` is set, settling rows a dead sender left behind."""
         async with self.db.session() as session:
@@ -87,6 +103,7 @@ class OutboxSender:
         while not stop.is_set():
             try:
                 await self.drain(stop)
+                await self.report_finished()
             except Exception:  # keep the sender alive; the row stays claimed and is settled later
                 log.exception("outbox: drain failed")
             with contextlib.suppress(TimeoutError):

@@ -3,10 +3,11 @@
 Order matters because PTB runs the first matching handler of each group:
 0. group -2, `handlers.limits`: over-long texts and floods from one person stop here;
    group -1, `handlers.access`: stops restricted commands and buttons for people without
-   the role, before any handler of group 0 sees them;
+   the role, before any handler of group 0 sees them; then (same group, plain text only)
+   `handlers.flows` hands text typed inside a wizard to that wizard;
 1. the area modules (goals, budget, works, contracting, reports) own their commands,
    their `menu:<area>` button and their own callback prefixes (`meta:`, `ppto:`, `obra:`…);
-2. staff tools (`/panel`, `/rol`, `/importar`), already vetted by the guard; personal data
+2. staff tools (`/panel`, `/rol`, `/importar`, `/difundir`), vetted by the guard; personal data
    (`/mis_datos`, `/borrar_datos`, the consent buttons `priv:`);
 3. start/menu/help/cancel, and the generic answer for areas not built yet;
 4. the catch-alls last: unknown commands, then any other text as a question, then stale
@@ -19,10 +20,12 @@ from __future__ import annotations
 from bot.context import CabildoApp
 from handlers import (
     access,
+    broadcast,
     budget,
     contracting,
     errors,
     fallback,
+    flows,
     goals,
     imports,
     limits,
@@ -38,8 +41,10 @@ def register(app: CabildoApp) -> None:
     """Add every handler to `app` in the documented order."""
     app.add_handlers(limits.HANDLERS, group=limits.GROUP)
     app.add_handlers(access.HANDLERS, group=access.GROUP)
+    app.add_handlers(flows.HANDLERS, group=flows.GROUP)
     app.add_handlers(staff.HANDLERS)
     app.add_handlers(imports.HANDLERS)
+    app.add_handlers(broadcast.HANDLERS)
     app.add_handlers(privacy.HANDLERS)
     for area in (goals, budget, works, contracting, reports):
         app.add_handlers(area.HANDLERS)

@@ -181,6 +181,16 @@ async def settle(session: AsyncSession, outcomes: Iterable[Outcome]) -> None:
     await session.commit()
 
 
+async def cancel_pending(session: AsyncSession, *, broadcast_id: int) -> int:
+    """Withdraw a broadcast's rows that have not been sent; return how many."""
+    conn = await session.connection()
+    result = await conn.execute(
+        OUTBOX.delete().where(OUTBOX.c.broadcast_id == broadcast_id, OUTBOX.c.status == PENDING)
+    )
+    await session.commit()
+    return int(result.rowcount or 0)
+
+
 async def settle_interrupted(session: AsyncSession, *, older_than: timedelta) -> int:
     """Settle rows a dead sender left `enviando` as failed, never resending them."""
     cutoff = utcnow() - older_than

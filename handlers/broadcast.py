@@ -1,0 +1,335 @@
+"""`/difundir`: staff broadcast wizard — audience, text, preview with count, send or schedule.
+
+Every step is kept in the database (flow "difundir"), so it survives restarts and works
+across instances. Buttons use `staff:dif:` data, which `handlers.access` lets through only
+for staff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from html import escape
+from typing import Any
+
+from sqlmodel import col, select
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import CabildoContext
+from bot.formatting import local_datetime
+from handlers.flows import TEXT_STEPS
+from storage import outbox
+from storage.broadcasts import (
+    TOPICS,
+    Audience,
+    cancel_broadcast,
+    create_broadcast,
+    describe,
+    recipients,
+)
+from storage.conversations import FlowState, clear_state, get_state, set_state
+from storage.models import Broadcast, Comuna, Event
+from storage.types import utcnow
+
+FLOW = "difundir"
+MAX_TEXT = 3500
+CHOOSE_AUDIENCE = "📣 <b>Nueva difusión</b>\n¿A quién va dirigida?"
+CHOOSE_COMUNAS = "Elija una o varias comunas y toque «Listo»."
+CHOOSE_TOPIC = "Elija el tema:"
+CHOOSE_EVENT = "Elija el evento:"
+NO_EVENTS = "No hay eventos próximos con inscritos."
+ASK_TEXT = (
+    "Audiencia: {audience} ({count} destinatarios).\n\n"
+    "Ahora escriba el mensaje tal como lo recibirá la gente (puede usar negrita y cursiva)."
+)
+TOO_LONG = "El mensaje es muy largo ({length} caracteres); el máximo es {limit}."
+PREVIEW = (
+    "👀 <b>Vista previa</b> — así lo recibirán {count} personas ({audience}):\n"
+    "────────────\n{text}\n────────────"
+)
+ASK_WHEN = (
+    "Escriba la fecha y hora de envío (hora de {city}), así: <code>{example}</code>"
+)
+BAD_WHEN = "No entendí la fecha. Escríbala así: <code>{example}</code> (en el futuro)."
+QUEUED = "✅ Difusión #{id}: {count} mensajes en cola. Le aviso cuando termine."
+SCHEDULED = "🕒 Difusión #{id} programada para el {when}: {count} mensajes."
+CANCELLED = "Difusión cancelada; no se envió nada."
+NOBODY = "Esa audiencia no tiene destinatarios todavía. Elija otra."
+EXPIRED = "Esta difusión ya no está en curso. Empiece de nuevo con /difundir."
+REPORT = (
+    "📊 <b>Difusión #{id}</b> — {status}\nEnviados: {enviado} · En cola: {pending} · "
+    "Bloqueados: {bloqueado} · Fallidos: {fallido}"
+)
+WITHDRAWN = "Difusión #{id} cancelada: se retiraron {count} mensajes sin enviar."
+
+
+def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+def _audience_keyboard() -> InlineKeyboardMarkup:
+    return _kb([
+        [("👥 Todos", "staff:dif:a:todos"), ("🏘️ Por comuna", "staff:dif:a:comuna")],
+        [("🏷️ Por tema", "staff:dif:a:tema"), ("🧭 Líderes", "staff:dif:a:lideres")],
+        [("📅 Inscritos a un evento", "staff:dif:a:evento")],
+        [("❌ Cancelar", "staff:dif:cancelar")],
+    ])
+
+
+async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    query = update.callback_query
+    if query is not None:
+        with contextlib.suppress(BadRequest):  # a double tap: the screen is already right
+            await query.edit_message_text(text, reply_markup=markup)
+
+
+async def start_broadcast(update: Update, context: CabildoContext) -> None:
+    """Start the wizard, or show a report (`/difundir estado N`) or cancel (`cancelar N`)."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    args = context.args or []
+    if len(args) == 2 and args[0].lower() in ("estado", "cancelar") and args[1].isdigit():
+        await (_report if args[0].lower() == "estado" else _withdraw)(update, context, int(args[1]))
+        return
+    async with context.db.session() as session:
+        await set_state(
+            session, chat_id=chat.id, user_id=user.id, state=FlowState(FLOW, "audiencia")
+        )
+    await message.reply_text(CHOOSE_AUDIENCE, reply_markup=_audience_keyboard())
+
+
+async def _report(update: Update, context: CabildoContext, broadcast_id: int) -> None:
+    message = update.effective_message
+    async with context.db.session() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        counts = await outbox.status_counts(session, broadcast_id=broadcast_id)
+    if message is None:
+        return
+    if broadcast is None:
+        await message.reply_text(f"No existe la difusión #{broadcast_id}.")
+        return
+    await message.reply_text(report_text(broadcast, counts))
+
+
+def report_text(broadcast: Broadcast, counts: dict[str, int]) -> str:
+    """Return the delivery report of a broadcast."""
+    return REPORT.format(
+        id=broadcast.id, status=broadcast.status, enviado=counts["enviado"],
+        pending=counts["pendiente"] + counts["enviando"], bloqueado=counts["bloqueado"],
+        fallido=counts["fallido"],
+    )
+
+
+async def _withdraw(update: Update, context: CabildoContext, broadcast_id: int) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    async with context.db.session() as session:
+        count = await cancel_broadcast(session, broadcast_id=broadcast_id, actor_id=user.id)
+    await message.reply_text(WITHDRAWN.format(id=broadcast_id, count=count))
+
+
+async def _state(update: Update, context: CabildoContext) -> FlowState | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    async with context.db.session() as session:
+        state = await get_state(session, chat_id=chat.id, user_id=user.id)
+    return state if state is not None and state.flow == FLOW else None
+
+
+async def _save(update: Update, context: CabildoContext, state: FlowState) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    async with context.db.session() as session:
+        await set_state(session, chat_id=chat.id, user_id=user.id, state=state)
+
+
+async def _ask_text(update: Update, context: CabildoContext, data: dict[str, Any]) -> None:
+    audience = Audience.from_dict(data["audience"])
+    async with context.db.session() as session:
+        count = len(await recipients(session, audience))
+        description = await describe(session, audience)
+    if count == 0:
+        await _edit(update, NOBODY, _audience_keyboard())
+        await _save(update, context, FlowState(FLOW, "audiencia"))
+        return
+    await _save(update, context, FlowState(FLOW, "texto", data))
+    await _edit(update, ASK_TEXT.format(audience=escape(description), count=count))
+
+
+async def on_button(update: Update, context: CabildoContext) -> None:
+    """Advance the wizard from a button: audience, comunas, topic, event, send, schedule."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    parts = (query.data or "").split(":")[2:]
+    state = await _state(update, context)
+    if state is None:
+        await _edit(update, EXPIRED)
+        return
+    data = dict(state.data)
+    action = parts[0] if parts else ""
+    if action == "cancelar":
+        user, chat = update.effective_user, update.effective_chat
+        assert user is not None and chat is not None
+        async with context.db.session() as session:
+            await clear_state(session, chat_id=chat.id, user_id=user.id)
+        await _edit(update, CANCELLED)
+    elif action == "a" and len(parts) == 2:
+        await _choose_audience(update, context, parts[1], data)
+    elif action == "c" and len(parts) == 2:
+        await _toggle_comuna(update, context, parts[1], data)
+    elif action == "t" and len(parts) == 2 and parts[1] in TOPICS:
+        data["audience"] = Audience("tema", (parts[1],)).as_dict()
+        await _ask_text(update, context, data)
+    elif action == "e" and len(parts) == 2 and parts[1].isdigit():
+        data["audience"] = Audience("evento", (parts[1],)).as_dict()
+        await _ask_text(update, context, data)
+    elif action in ("ok", "prog") and state.step == "vista" and data.get("text"):
+        if action == "ok":
+            await _send(update, context, data, None)
+        else:
+            await _save(update, context, FlowState(FLOW, "fecha", data))
+            await _edit(update, ASK_WHEN.format(
+                city=escape(context.settings.municipality_name), example=_example(context)
+            ))
+    else:
+        await _edit(update, EXPIRED)
+
+
+async def _choose_audience(
+    update: Update, context: CabildoContext, kind: str, data: dict[str, Any]
+) -> None:
+    if kind in ("todos", "lideres"):
+        data["audience"] = Audience(kind).as_dict()
+        await _ask_text(update, context, data)
+    elif kind == "comuna":
+        data["comunas"] = []
+        await _save(update, context, FlowState(FLOW, "comunas", data))
+        await _edit(update, CHOOSE_COMUNAS, await _comuna_keyboard(context, []))
+    elif kind == "tema":
+        rows = [[(name, f"staff:dif:t:{key}")] for key, name in TOPICS.items()]
+        await _edit(update, CHOOSE_TOPIC, _kb([*rows, [("❌ Cancelar", "staff:dif:cancelar")]]))
+    elif kind == "evento":
+        async with context.db.session() as session:
+            events = (await session.exec(
+                select(Event).where(col(Event.inicio) >= utcnow()).order_by(col(Event.inicio))
+            )).all()
+        if not events:
+            await _edit(update, NO_EVENTS, _audience_keyboard())
+            return
+        rows = [[(e.titulo[:60], f"staff:dif:e:{e.id}")] for e in events[:20]]
+        await _edit(update, CHOOSE_EVENT, _kb([*rows, [("❌ Cancelar", "staff:dif:cancelar")]]))
+
+
+async def _comuna_keyboard(context: CabildoContext, chosen: list[str]) -> InlineKeyboardMarkup:
+    async with context.db.session() as session:
+        comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
+    buttons = [
+        (("✅ " if c.codigo in chosen else "") + f"{c.codigo} · {c.nombre}",
+         f"staff:dif:c:{c.codigo}")
+        for c in comunas
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return _kb([*rows, [("Listo ▶️", "staff:dif:c:ok"), ("❌ Cancelar", "staff:dif:cancelar")]])
+
+
+async def _toggle_comuna(
+    update: Update, context: CabildoContext, code: str, data: dict[str, Any]
+) -> None:
+    chosen: list[str] = list(data.get("comunas", []))
+    if code == "ok":
+        if not chosen:
+            await _edit(update, CHOOSE_COMUNAS, await _comuna_keyboard(context, chosen))
+            return
+        data["audience"] = Audience("comuna", tuple(chosen)).as_dict()
+        await _ask_text(update, context, data)
+        return
+    chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
+    data["comunas"] = chosen
+    await _save(update, context, FlowState(FLOW, "comunas", data))
+    await _edit(update, CHOOSE_COMUNAS, await _comuna_keyboard(context, chosen))
+
+
+def _example(context: CabildoContext) -> str:
+    return (datetime.now(context.settings.tz) + timedelta(days=1)).strftime("%Y-%m-%d 08:00")
+
+
+async def receive_text(update: Update, context: CabildoContext, state: FlowState) -> None:
+    """Take the typed message (or date) of the wizard's current step."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    data = dict(state.data)
+    if state.step == "texto":
+        text = message.text_html  # keeps the staff's bold/italic, escapes everything else
+        if len(text) > MAX_TEXT:
+            await message.reply_text(TOO_LONG.format(length=len(text), limit=MAX_TEXT))
+            return
+        data["text"] = text
+        audience = Audience.from_dict(data["audience"])
+        async with context.db.session() as session:
+            count = len(await recipients(session, audience))
+            description = await describe(session, audience)
+        await _save(update, context, FlowState(FLOW, "vista", data))
+        await message.reply_text(
+            PREVIEW.format(count=count, audience=escape(description), text=text),
+            reply_markup=_kb([
+                [("✅ Enviar ahora", "staff:dif:ok"), ("🕒 Programar", "staff:dif:prog")],
+                [("❌ Cancelar", "staff:dif:cancelar")],
+            ]),
+        )
+    elif state.step == "fecha":
+        tz = context.settings.tz
+        try:
+            when = datetime.strptime(message.text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+        except ValueError:
+            when = None
+        if when is None or when <= datetime.now(tz):
+            await message.reply_text(BAD_WHEN.format(example=_example(context)))
+            return
+        await _send(update, context, data, when)
+    else:
+        await message.reply_text(EXPIRED)
+
+
+async def _send(
+    update: Update, context: CabildoContext, data: dict[str, Any], when: datetime | None
+) -> None:
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    assert user is not None and chat is not None and message is not None
+    async with context.db.session() as session:
+        await clear_state(session, chat_id=chat.id, user_id=user.id)
+        broadcast, count = await create_broadcast(
+            session, created_by=user.id, audience=Audience.from_dict(data["audience"]),
+            text=data["text"], scheduled_for=when,
+        )
+    if when is None:
+        text = QUEUED.format(id=broadcast.id, count=count)
+    else:
+        shown = local_datetime(when, context.settings.tz, context.settings.locale)
+        text = SCHEDULED.format(id=broadcast.id, when=shown, count=count)
+    if update.callback_query is not None:
+        await _edit(update, text)
+    else:
+        await message.reply_text(text)
+
+
+async def notify_finished(bot: Bot, broadcast: Broadcast, counts: dict[str, int]) -> None:
+    """Send the author of a finished broadcast its delivery report."""
+    await bot.send_message(broadcast.created_by, report_text(broadcast, counts))
+
+
+TEXT_STEPS[FLOW] = receive_text
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    CommandHandler("difundir", start_broadcast),
+    CallbackQueryHandler(on_button, pattern=r"^staff:dif:"),
+]

@@ -1,0 +1,161 @@
+"""Staff broadcasts: who an audience is, creating a broadcast, and its delivery report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import outbox
+from storage.audit import add_entry
+from storage.models import Broadcast, Citizen, Comuna, Event, Registration, Subscription
+from storage.types import utcnow
+
+TOPICS = {
+    "obras": "Obras",
+    "eventos": "Eventos",
+    "contratacion": "Contratación",
+    "resumen": "Resumen semanal",
+    "encuestas": "Encuestas",
+}
+SENDING, SCHEDULED, DONE = "enviando", "programada", "terminada"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a broadcast goes to: everyone, comunas, a topic, leaders or an event's registrants."""
+
+    kind: str  # todos | comuna | tema | lideres | evento
+    values: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the audience as stored on the broadcast."""
+        return {"kind": self.kind, "values": list(self.values)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Audience:
+        """Rebuild an audience stored with `as_dict`."""
+        return cls(str(data.get("kind", "")), tuple(str(v) for v in data.get("values", [])))
+
+
+async def describe(session: AsyncSession, audience: Audience) -> str:
+    """Describe the audience in plain Spanish."""
+    if audience.kind == "todos":
+        return "todas las personas que usan el bot"
+    if audience.kind == "lideres":
+        return "los líderes comunales"
+    if audience.kind == "tema":
+        names = ", ".join(TOPICS.get(v, v) for v in audience.values)
+        return f"suscritos al tema {names}"
+    if audience.kind == "comuna":
+        query = select(Comuna).where(col(Comuna.codigo).in_(audience.values))
+        rows = sorted((await session.exec(query)).all(), key=lambda c: c.id or 0)
+        names = ", ".join(f"{c.codigo} - {c.nombre}" for c in rows)
+        return f"suscritos a la comuna {names}" if len(rows) == 1 else (
+            f"suscritos a las comunas {names}"
+        )
+    if audience.kind == "evento":
+        event = await session.get(Event, int(audience.values[0])) if audience.values else None
+        return f"inscritos en «{event.titulo}»" if event else "inscritos en un evento"
+    return "nadie"
+
+
+async def recipients(session: AsyncSession, audience: Audience) -> list[int]:
+    """Return the chat ids the audience reaches now, without blocked chats, in a stable order."""
+    citizens: Table = Citizen.__table__  # type: ignore[attr-defined]
+    subs: Table = Subscription.__table__  # type: ignore[attr-defined]
+    regs: Table = Registration.__table__  # type: ignore[attr-defined]
+    if audience.kind == "todos":
+        query = sa_select(citizens.c.chat_id)
+    elif audience.kind == "lideres":
+        query = sa_select(citizens.c.chat_id).where(citizens.c.role == "lider")
+    elif audience.kind in ("comuna", "tema"):
+        query = sa_select(subs.c.chat_id).where(
+            subs.c.kind == audience.kind, subs.c.value.in_(audience.values)
+        )
+    elif audience.kind == "evento" and audience.values:
+        query = sa_select(regs.c.chat_id).where(
+            regs.c.event_id == int(audience.values[0]), regs.c.status == "confirmado"
+        )
+    else:
+        return []
+    conn = await session.connection()
+    chats = set((await conn.execute(query)).scalars().all())
+    blocked = set(
+        (await conn.execute(
+            sa_select(citizens.c.chat_id).where(citizens.c.blocked_at.is_not(None))
+        )).scalars().all()
+    )
+    return sorted(chats - blocked)
+
+
+async def create_broadcast(
+    session: AsyncSession,
+    *,
+    created_by: int,
+    audience: Audience,
+    text: str,
+    scheduled_for: datetime | None = None,
+) -> tuple[Broadcast, int]:
+    """Create the broadcast, queue one outbox row per recipient, log it; return it and count."""
+    chats = await recipients(session, audience)
+    broadcast = Broadcast(
+        created_by=created_by,
+        audience=audience.as_dict(),
+        text=text,
+        status=SCHEDULED if scheduled_for else SENDING,
+        scheduled_for=scheduled_for,
+    )
+    session.add(broadcast)
+    await session.flush()
+    add_entry(
+        session,
+        actor_id=created_by,
+        action="difusion",
+        detail={"difusion": broadcast.id, "audiencia": audience.as_dict(),
+                "destinatarios": len(chats), "programada": scheduled_for.isoformat()
+                if scheduled_for else None, "texto": text[:200]},
+    )
+    await session.commit()
+    queued = await outbox.enqueue(
+        session, chat_ids=chats, payload={"text": text}, broadcast_id=broadcast.id,
+        dedupe=f"difusion:{broadcast.id}", not_before=scheduled_for,
+    )
+    return broadcast, queued
+
+
+async def cancel_broadcast(session: AsyncSession, *, broadcast_id: int, actor_id: int) -> int:
+    """Cancel what has not been sent yet; return how many messages were withdrawn."""
+    withdrawn = await outbox.cancel_pending(session, broadcast_id=broadcast_id)
+    broadcast = await session.get(Broadcast, broadcast_id)
+    if broadcast is not None:
+        broadcast.status = "cancelada"
+        broadcast.finished_at = utcnow()
+        session.add(broadcast)
+    add_entry(session, actor_id=actor_id, action="difusion_cancelada",
+              detail={"difusion": broadcast_id, "retirados": withdrawn})
+    await session.commit()
+    return withdrawn
+
+
+async def finished_broadcasts(session: AsyncSession) -> list[tuple[Broadcast, dict[str, int]]]:
+    """Mark broadcasts with nothing left to send as finished; return them with their counts."""
+    running = (
+        await session.exec(select(Broadcast).where(col(Broadcast.status).in_((SENDING, SCHEDULED))))
+    ).all()
+    done = []
+    for broadcast in running:
+        counts = await outbox.status_counts(session, broadcast_id=broadcast.id)
+        if counts[outbox.PENDING] or counts[outbox.SENDING]:
+            continue
+        broadcast.status = DONE
+        broadcast.finished_at = utcnow()
+        session.add(broadcast)
+        done.append((broadcast, counts))
+    await session.commit()
+    return done
