@@ -127,6 +127,7 @@ class LocalBotAPI:
         self.commands: list[dict[str, Any]] = []
         self._users: dict[int, LocalUser] = {}
         self._groups: dict[int, dict[str, Any]] = {}
+        self._admins: dict[int, set[int]] = {}
         self._messages: dict[int, dict[int, dict[str, Any]]] = {}
         self._next_message_id: dict[int, int] = {}
         self._files: dict[str, tuple[str, bytes, str]] = {}  # file_id -> (name, bytes, path)
@@ -368,16 +369,32 @@ class LocalBotAPI:
         chat["max_reaction_count"] = 11
         return chat
 
-    def _getChatMember(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
-        user_id = int(params["user_id"])
+    def make_admin(self, chat_id: int, user_id: int) -> None:
+        """Make `user_id` an administrator of the group `chat_id`."""
+        self._admins.setdefault(chat_id, set()).add(user_id)
+
+    def _member(self, chat_id: int, user_id: int) -> dict[str, Any]:
         if user_id == self.bot_user["id"]:
             user: dict[str, Any] = dict(self.bot_user)
         else:
             user = self.user(user_id).as_dict()
-        return {"status": "member", "user": user}
+        if user_id not in self._admins.get(chat_id, set()):
+            return {"status": "member", "user": user}
+        rights = dict.fromkeys(
+            ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+             "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+             "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+             "can_delete_stories"),
+            False,
+        )
+        return {"status": "administrator", "user": user, **rights, "can_manage_chat": True}
+
+    def _getChatMember(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        return self._member(_require_chat(params), int(params["user_id"]))
 
     def _getChatAdministrators(self, params: dict[str, Any], files: Any) -> list[Any]:
-        return []
+        chat_id = _require_chat(params)
+        return [self._member(chat_id, u) for u in sorted(self._admins.get(chat_id, set()))]
 
     def _getFile(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
         file_id = str(params.get("file_id", ""))

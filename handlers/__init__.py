@@ -27,6 +27,7 @@ from handlers import (
     fallback,
     flows,
     goals,
+    groups,
     imports,
     limits,
     privacy,
@@ -45,6 +46,7 @@ def register(app: CabildoApp) -> None:
     app.add_handlers(staff.HANDLERS)
     app.add_handlers(imports.HANDLERS)
     app.add_handlers(broadcast.HANDLERS)
+    app.add_handlers(groups.HANDLERS)
     app.add_handlers(privacy.HANDLERS)
     for area in (goals, budget, works, contracting, reports):
         app.add_handlers(area.HANDLERS)

@@ -34,6 +34,8 @@ RESTRICTED_COMMANDS: dict[str, str] = {
     "resumen": "staff",
     "resultados": "staff",
     "rol": "staff",
+    "vincular": "lider",
+    "desvincular": "lider",
 }
 RESTRICTED_CALLBACKS = {"staff": "staff", "adm": "admin"}
 

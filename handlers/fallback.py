@@ -43,7 +43,8 @@ async def stale_button(update: Update, context: CabildoContext) -> None:
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    MessageHandler(filters.COMMAND, unknown_command),
+    # In groups, other bots' commands are none of our business.
+    MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command),
     MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, free_text),
     CallbackQueryHandler(stale_button),
 ]

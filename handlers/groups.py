@@ -1,0 +1,79 @@
+"""`/vincular` and `/desvincular` in a junta's group: comuna alerts for the whole group.
+
+Only leaders and staff get here (`handlers.access`); in addition the person must be an
+administrator of the group in Telegram, and a leader may only link their own comuna.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import ChatMember, Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.context import CabildoContext
+from handlers.access import current_role
+from storage.groups import LinkError, link_group, unlink_group
+
+ONLY_IN_GROUPS = "Use este comando dentro del grupo de su junta, después de agregar el bot."
+ONLY_ADMINS = "Solo un administrador del grupo puede vincularlo a una comuna."
+LINKED = (
+    "✅ Este grupo recibirá las alertas de la comuna {code} - {name}. "
+    "Para dejar de recibirlas: /desvincular"
+)
+UNLINKED = "Listo: este grupo ya no recibirá alertas de comunas."
+ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+
+async def _is_group_admin(update: Update, context: CabildoContext) -> bool:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in ADMIN_STATUSES
+
+
+async def link(update: Update, context: CabildoContext) -> None:
+    """Link this group to a comuna (the leader's own, or the one staff name)."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or user is None or message is None:
+        return
+    if chat.type not in (chat.GROUP, chat.SUPERGROUP):
+        await message.reply_text(ONLY_IN_GROUPS)
+        return
+    if not await _is_group_admin(update, context):
+        await message.reply_text(ONLY_ADMINS)
+        return
+    role = await current_role(update, context)
+    try:
+        async with context.db.session() as session:
+            comuna = await link_group(
+                session, group_id=chat.id, actor_id=user.id, actor_role=role,
+                comuna=context.args[0] if context.args else None,
+            )
+    except LinkError as exc:
+        await message.reply_text(escape(str(exc)))
+        return
+    await message.reply_text(LINKED.format(code=comuna.codigo, name=escape(comuna.nombre)))
+
+
+async def unlink(update: Update, context: CabildoContext) -> None:
+    """Stop comuna alerts for this group."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or user is None or message is None:
+        return
+    if chat.type not in (chat.GROUP, chat.SUPERGROUP):
+        await message.reply_text(ONLY_IN_GROUPS)
+        return
+    if not await _is_group_admin(update, context):
+        await message.reply_text(ONLY_ADMINS)
+        return
+    async with context.db.session() as session:
+        await unlink_group(session, group_id=chat.id, actor_id=user.id)
+    await message.reply_text(UNLINKED)
+
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    CommandHandler("vincular", link),
+    CommandHandler("desvincular", unlink),
+]
