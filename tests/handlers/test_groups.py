@@ -84,7 +84,9 @@ async def test_a_citizen_or_a_non_admin_cannot_link(
     api.group(other, "Otro grupo")
     api.user(LEADER).send_text("/vincular", chat_id=other)
     [not_admin] = await api.wait_for("sendMessage", chat_id=other)
-    assert not_admin.params["text"] == "Solo un administrador del grupo puede vincularlo a una comuna."
+    assert not_admin.params["text"] == (
+        "Solo un administrador del grupo puede vincularlo a una comuna."
+    )
     api.user(LEADER).send_text("/vincular")
     [private] = await api.wait_for("sendMessage", chat_id=LEADER)
     assert private.params["text"].startswith("Use este comando dentro del grupo")
