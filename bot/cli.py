@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
@@ -108,6 +109,7 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _import(settings: Settings, kind: str, path: str) -> int:
     from bot.app import DatabaseNotReady, ensure_schema
+    from storage.audit import add_entry
     from storage.db import Database
     from storage.importers import ImportFailed, import_file
 
@@ -116,6 +118,9 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
         await ensure_schema(database)
         async with database.session() as session:
             result = await import_file(session, kind, path, tz=settings.tz)
+            add_entry(session, actor_id=None, action="importar",
+                      detail=result.audit_detail(Path(path).name))
+            await session.commit()
     except (ImportFailed, DatabaseNotReady) as exc:
         print(f"No se importó nada. {exc}", file=sys.stderr)
         return 1
@@ -175,6 +180,7 @@ async def _audit(settings: Settings, limit: int) -> int:
         when = entry.at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
         actor = entry.actor_id if entry.actor_id is not None else "terminal"
         detail = json.dumps(entry.detail, ensure_ascii=False)
+        detail = detail if len(detail) <= 300 else detail[:299] + "…"
         print(f"{when}  {actor}  {entry.action}  {detail}")
     return 0
 

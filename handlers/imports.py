@@ -61,8 +61,7 @@ async def import_document(update: Update, context: CabildoContext) -> None:
                 session,
                 actor_id=user.id,
                 action="importar",
-                detail={"tipo": result.kind, "archivo": filename, "nuevas": result.created,
-                        "actualizadas": result.updated, "sin_cambios": result.unchanged},
+                detail=result.audit_detail(filename),
             )
             await session.commit()
     except ImportFailed as exc:

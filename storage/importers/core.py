@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,6 +54,20 @@ class ImportResult:
     changes: list[Change] = field(default_factory=list)
     created_keys: list[str] = field(default_factory=list)
 
+    def audit_detail(self, filename: str, *, max_items: int = 500) -> dict[str, Any]:
+        """Return what the audit log keeps of this import: counts, new keys and changes."""
+        return {
+            "tipo": self.kind,
+            "archivo": filename,
+            "nuevas": self.created,
+            "actualizadas": self.updated,
+            "sin_cambios": self.unchanged,
+            "nuevas_claves": self.created_keys[:max_items],
+            "cambios": [
+                [c.key, c.field, _plain(c.old), _plain(c.new)] for c in self.changes[:max_items]
+            ],
+        }
+
     def summary(self) -> str:
         """Return a one-line Spanish summary: `obras: 3 filas nuevas, 2 actualizadas, …`."""
         created = "fila nueva" if self.created == 1 else "filas nuevas"
@@ -61,6 +76,15 @@ class ImportResult:
             f"{self.kind}: {self.created} {created}, {self.updated} {updated}, "
             f"{self.unchanged} sin cambios."
         )
+
+
+def _plain(value: Any) -> Any:
+    """Return a JSON-friendly form of a stored value (numbers stay numbers)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
 
 
 async def import_file(

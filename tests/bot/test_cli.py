@@ -123,13 +123,14 @@ def test_commands_refuse_a_database_without_schema(
 def test_role_from_the_terminal_is_audited(
     operator: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["import", "comunas", str(SAMPLE_DIR / "comunas.csv")]) == 0
     assert main(["audit"]) == 0
     assert "El registro está vacío." in capsys.readouterr().out
+    assert main(["import", "comunas", str(SAMPLE_DIR / "comunas.csv")]) == 0
     assert main(["rol", "4242", "lider", "4"]) == 0
     assert "4242: ciudadano → lider (comuna 4)" in capsys.readouterr().out
     assert main(["rol", "4242", "rey"]) == 1
     assert "El rol «rey» no existe" in capsys.readouterr().err
     assert main(["audit"]) == 0
-    line = capsys.readouterr().out.strip()
-    assert "terminal  rol" in line and '"ahora": "lider"' in line
+    newest, oldest = capsys.readouterr().out.strip().splitlines()
+    assert "terminal  rol" in newest and '"ahora": "lider"' in newest
+    assert "terminal  importar" in oldest and '"nuevas": 20' in oldest
