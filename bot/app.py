@@ -16,6 +16,7 @@ import handlers
 from bot.config import Settings
 from bot.context import CabildoApp, CabildoContext
 from bot.delivery import OutboxSender
+from bot.scheduler import schedule_jobs
 from bot.updates import PerChatUpdateProcessor
 from handlers import broadcast
 from storage.db import Database
@@ -123,6 +124,7 @@ async def on_startup(app: CabildoApp) -> None:
     stop = asyncio.Event()
     app.bot_data["sender_stop"] = stop
     app.bot_data["sender_task"] = asyncio.create_task(sender.run(stop), name="outbox-sender")
+    schedule_jobs(app)
     log.info("Cabildo listo para %s", settings.municipality_name)
 
 

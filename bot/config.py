@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from dotenv import dotenv_values
+from unidecode import unidecode
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///cabildo.db"
 
@@ -19,6 +20,13 @@ _TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 # Values copied from .env.example that must never reach production.
 _PLACEHOLDERS = ("cambia", "change", "pon_aqui", "pon-aqui", "xxxx", "<", "tu_token", "your")
+
+
+WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
+
+
+def _fold(value: str) -> str:
+    return unidecode(value).strip().lower()
 
 
 class SettingsError(ValueError):
@@ -43,6 +51,10 @@ class Settings:
     privacy_policy_url: str | None = None
     outbox_rate_per_second: float = 25.0
     messages_per_minute: int = 20
+    weekly_summary_day: int = 0  # Monday, as datetime.weekday() counts
+    weekly_summary_time: str = "08:00"
+    weekly_summary_mode: str = "aprobacion"  # aprobacion | auto
+    schedule_grace_hours: int = 6
     max_upload_mb: int = 10
     chat_files_dir: str = "chat-files"
     log_level: str = "INFO"
@@ -185,6 +197,22 @@ def load_settings(
             f"LOG_LEVEL debe ser DEBUG, INFO, WARNING o ERROR (se leyó «{log_level}»)."
         )
 
+    day_name = _fold(get("WEEKLY_SUMMARY_DAY") or "lunes")
+    if day_name not in WEEKDAYS:
+        raise SettingsError(
+            f"WEEKLY_SUMMARY_DAY debe ser un día de la semana, como lunes (se leyó «{day_name}»)."
+        )
+    summary_time = get("WEEKLY_SUMMARY_TIME") or "08:00"
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", summary_time):
+        raise SettingsError(
+            f"WEEKLY_SUMMARY_TIME debe ser una hora HH:MM, como 08:00 (se leyó «{summary_time}»)."
+        )
+    mode = _fold(get("WEEKLY_SUMMARY_MODE") or "aprobacion")
+    if mode not in ("aprobacion", "auto"):
+        raise SettingsError(
+            f"WEEKLY_SUMMARY_MODE debe ser aprobacion o auto (se leyó «{mode}»)."
+        )
+
     return Settings(
         token=token,
         api_base_url=api_base_url,
@@ -203,6 +231,12 @@ def load_settings(
         ),
         messages_per_minute=_int(
             "MESSAGES_PER_MINUTE", get("MESSAGES_PER_MINUTE") or "20", low=1, high=1000
+        ),
+        weekly_summary_day=WEEKDAYS.index(day_name),
+        weekly_summary_time=summary_time,
+        weekly_summary_mode=mode,
+        schedule_grace_hours=_int(
+            "SCHEDULE_GRACE_HOURS", get("SCHEDULE_GRACE_HOURS") or "6", low=0, high=168
         ),
         max_upload_mb=_int("MAX_UPLOAD_MB", get("MAX_UPLOAD_MB") or "10", low=1, high=20),
         chat_files_dir=get("CHAT_FILES_DIR") or "chat-files",

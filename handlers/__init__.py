@@ -34,6 +34,7 @@ from handlers import (
     reports,
     staff,
     start,
+    summary,
     works,
 )
 
@@ -47,6 +48,7 @@ def register(app: CabildoApp) -> None:
     app.add_handlers(imports.HANDLERS)
     app.add_handlers(broadcast.HANDLERS)
     app.add_handlers(groups.HANDLERS)
+    app.add_handlers(summary.HANDLERS)
     app.add_handlers(privacy.HANDLERS)
     for area in (goals, budget, works, contracting, reports):
         app.add_handlers(area.HANDLERS)

@@ -323,7 +323,9 @@ async def _send(
 
 
 async def notify_finished(bot: Bot, broadcast: Broadcast, counts: dict[str, int]) -> None:
-    """Send the author of a finished broadcast its delivery report."""
+    """Send the author of a finished broadcast its delivery report (not for the scheduler's)."""
+    if broadcast.created_by <= 0:
+        return
     await bot.send_message(broadcast.created_by, report_text(broadcast, counts))
 
 

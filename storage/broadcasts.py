@@ -101,12 +101,18 @@ async def create_broadcast(
     audience: Audience,
     text: str,
     scheduled_for: datetime | None = None,
+    dedupe: str | None = None,
+    tag: dict[str, Any] | None = None,
 ) -> tuple[Broadcast, int]:
-    """Create the broadcast, queue one outbox row per recipient, log it; return it and count."""
+    """Create the broadcast, queue one outbox row per recipient, log it; return it and count.
+
+    `dedupe` makes messages unique per chat across broadcasts (e.g. one weekly summary per
+    week, however many times it is approved); `tag` is stored with the audience.
+    """
     chats = await recipients(session, audience)
     broadcast = Broadcast(
         created_by=created_by,
-        audience=audience.as_dict(),
+        audience={**audience.as_dict(), **(tag or {})},
         text=text,
         status=SCHEDULED if scheduled_for else SENDING,
         scheduled_for=scheduled_for,
@@ -124,7 +130,7 @@ async def create_broadcast(
     await session.commit()
     queued = await outbox.enqueue(
         session, chat_ids=chats, payload={"text": text}, broadcast_id=broadcast.id,
-        dedupe=f"difusion:{broadcast.id}", not_before=scheduled_for,
+        dedupe=dedupe or f"difusion:{broadcast.id}", not_before=scheduled_for,
     )
     return broadcast, queued
 

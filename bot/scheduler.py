@@ -1,0 +1,92 @@
+"""Scheduled work, derived from settings and the database at every start (PTB's JobQueue).
+
+JobQueue jobs live in memory, so nothing is lost or doubled by a restart only if the job
+itself checks the database: the weekly summary looks for this week's summary (and for an
+approval request already sent) before acting, and its messages carry a per-week dedupe key
+in the outbox. A run missed while the bot was down is done once at start if it is at most
+SCHEDULE_GRACE_HOURS late, and skipped (and logged) otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.context import CabildoApp, CabildoContext
+from handlers import summary
+from storage.audit import add_entry
+from storage.db import Database
+from storage.models import AuditEntry
+from storage.summary import iso_week, summary_sent
+
+log = logging.getLogger(__name__)
+SYSTEM = 0  # the actor id recorded for what the scheduler does by itself
+
+
+def last_due(now: datetime, settings: Settings) -> datetime:
+    """Return the latest moment, at or before `now`, when the weekly summary was due."""
+    local = now.astimezone(settings.tz)
+    hour, minute = map(int, settings.weekly_summary_time.split(":"))
+    days_back = (local.weekday() - settings.weekly_summary_day) % 7
+    due = (local - timedelta(days=days_back)).replace(
+        hour=hour, minute=minute, second=0, microsecond=0
+    )
+    return due if due <= local else due - timedelta(days=7)
+
+
+async def _approval_requested(db: Database, week: str) -> bool:
+    async with db.session() as session:
+        rows = (await session.exec(
+            select(AuditEntry).where(AuditEntry.action == "resumen_solicitado")
+        )).all()
+    return any(r.detail.get("semana") == week for r in rows)
+
+
+async def run_weekly_summary(context: CabildoContext) -> None:
+    """Send the weekly summary, or ask staff to approve it — once per week."""
+    settings, db = context.settings, context.db
+    now = datetime.now(settings.tz)
+    week = iso_week(last_due(now, settings))
+    async with db.session() as session:
+        if await summary_sent(session, week=week):
+            log.info("weekly summary %s already sent", week)
+            return
+    if settings.weekly_summary_mode == "auto":
+        _, queued = await summary.send_summary(db, settings, now=now, actor_id=SYSTEM)
+        log.info("weekly summary %s queued for %d subscribers", week, queued)
+        return
+    if await _approval_requested(db, week):
+        log.info("weekly summary %s: approval already requested", week)
+        return
+    async with db.session() as session:
+        add_entry(session, actor_id=SYSTEM, action="resumen_solicitado", detail={"semana": week})
+        await session.commit()
+    await summary.ask_approval(context.bot, db, settings, now)
+
+
+def schedule_jobs(app: CabildoApp) -> None:
+    """Add the recurring jobs, and a catch-up run for what came due while the bot was down."""
+    settings: Settings = app.bot_data["settings"]
+    queue = app.job_queue
+    if queue is None:  # pragma: no cover - the job-queue extra is a dependency
+        log.warning("no job queue: scheduled work is disabled")
+        return
+    hour, minute = map(int, settings.weekly_summary_time.split(":"))
+    ptb_day = (settings.weekly_summary_day + 1) % 7  # PTB counts from Sunday = 0
+    queue.run_daily(
+        run_weekly_summary,
+        time=time(hour, minute, tzinfo=settings.tz),
+        days=(ptb_day,),
+        name="resumen-semanal",
+    )
+    now = datetime.now(settings.tz)
+    due = last_due(now, settings)
+    late = now - due
+    if late <= timedelta(hours=settings.schedule_grace_hours):
+        queue.run_once(run_weekly_summary, when=0, name="resumen-semanal-pendiente")
+    else:
+        log.info("weekly summary of %s: %s late, past the grace period; not caught up",
+                 iso_week(due), late)

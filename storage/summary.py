@@ -1,0 +1,106 @@
+"""What changed in a week, read from the audit log of imports and the agenda."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import AuditEntry, Broadcast, ContractingProcess, Event, Goal, Work
+
+WATCHED = {"obras": ("estado", "avance_fisico"), "metas": ("avance",)}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One watched field of one item that changed during the week (first → last value)."""
+
+    key: str
+    name: str
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class WeekData:
+    """The week's material for the summary."""
+
+    start: datetime
+    end: datetime
+    works: list[FieldChange] = field(default_factory=list)
+    goals: list[FieldChange] = field(default_factory=list)
+    new_works: list[Work] = field(default_factory=list)
+    new_processes: list[ContractingProcess] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Tell whether nothing happened worth telling."""
+        return not (self.works or self.goals or self.new_works or self.new_processes
+                    or self.events)
+
+
+def iso_week(moment: datetime) -> str:
+    """Return the ISO week label of a moment, e.g. `2026-W48`."""
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+async def week_data(session: AsyncSession, *, end: datetime) -> WeekData:
+    """Collect the changes imported in the 7 days before `end` and the next 7 days' events."""
+    start = end - timedelta(days=7)
+    data = WeekData(start=start, end=end)
+    entries = (
+        await session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action == "importar", AuditEntry.at >= start, AuditEntry.at <= end)
+            .order_by(col(AuditEntry.at))
+        )
+    ).all()
+    first_old: dict[tuple[str, str, str], Any] = {}
+    last_new: dict[tuple[str, str, str], Any] = {}
+    created: dict[str, set[str]] = {}
+    for entry in entries:
+        kind = entry.detail.get("tipo", "")
+        created.setdefault(kind, set()).update(entry.detail.get("nuevas_claves", []))
+        for key, name, old, new in entry.detail.get("cambios", []):
+            if name in WATCHED.get(kind, ()):
+                first_old.setdefault((kind, key, name), old)
+                last_new[(kind, key, name)] = new
+    works = {w.codigo: w for w in (await session.exec(select(Work))).all()}
+    goals = {g.codigo: g for g in (await session.exec(select(Goal))).all()}
+    for (kind, key, name), new in last_new.items():
+        old = first_old[(kind, key, name)]
+        if old == new:
+            continue
+        if kind == "obras" and key in works:
+            data.works.append(FieldChange(key, works[key].nombre, name, old, new))
+        elif kind == "metas" and key in goals:
+            data.goals.append(FieldChange(key, goals[key].meta, name, old, new))
+    data.new_works = [works[k] for k in sorted(created.get("obras", set())) if k in works]
+    if created.get("contratacion"):
+        data.new_processes = list(
+            (await session.exec(
+                select(ContractingProcess).where(
+                    col(ContractingProcess.numero_proceso).in_(created["contratacion"])
+                )
+            )).all()
+        )
+    data.events = list(
+        (await session.exec(
+            select(Event)
+            .where(Event.inicio >= end, Event.inicio <= end + timedelta(days=7))
+            .order_by(col(Event.inicio))
+        )).all()
+    )
+    return data
+
+
+async def summary_sent(session: AsyncSession, *, week: str) -> bool:
+    """Tell whether the summary of `week` has already been broadcast."""
+    rows = (await session.exec(select(Broadcast.audience))).all()
+    return any(a.get("resumen") == week for a in rows)

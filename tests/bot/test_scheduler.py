@@ -1,0 +1,110 @@
+"""The weekly summary: composed from the week's imports, sent once a week, restarts or not."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings, load_settings
+from bot.localapi import LocalBotAPI
+from bot.scheduler import last_due
+from storage.audit import add_entry
+from storage.db import Database
+from storage.demo import load_demo
+from storage.importers import import_bytes
+from storage.models import Subscription, Work
+from tests.utils.harness import polling_bot
+
+ADMIN = 1000
+SUBSCRIBERS = [5101, 5102, -1005103]
+
+
+def test_last_due_is_the_latest_past_occurrence() -> None:
+    settings = Settings(weekly_summary_day=0, weekly_summary_time="08:00")
+    tz = settings.tz
+    monday_9 = datetime(2026, 11, 23, 9, 0, tzinfo=tz)
+    assert last_due(monday_9, settings) == datetime(2026, 11, 23, 8, 0, tzinfo=tz)
+    monday_7 = datetime(2026, 11, 23, 7, 0, tzinfo=tz)
+    assert last_due(monday_7, settings) == datetime(2026, 11, 16, 8, 0, tzinfo=tz)
+    sunday = datetime(2026, 11, 29, 23, 0, tzinfo=tz)
+    assert last_due(sunday, settings) == datetime(2026, 11, 23, 8, 0, tzinfo=tz)
+
+
+async def _week_with_changes(db: Database, settings: Settings) -> Work:
+    """Load the example data, then change one work's progress and status with an import."""
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+        work = (await s.exec(select(Work).where(Work.estado == "En ejecución"))).first()
+        assert work is not None
+        for chat in SUBSCRIBERS:
+            s.add(Subscription(chat_id=chat, kind="tema", value="resumen"))
+        await s.commit()
+        csv = ("codigo,nombre,comuna,estado,avance_fisico\n"
+               f"{work.codigo},{work.nombre},{work.comuna_id},Terminada,100\n")
+        result = await import_bytes(s, "obras", csv.encode(), "obras.csv", tz=settings.tz)
+        add_entry(s, actor_id=ADMIN, action="importar", detail=result.audit_detail("obras.csv"))
+        await s.commit()
+    return work
+
+
+def _due_a_few_minutes_ago(settings: Settings, mode: str) -> Settings:
+    due = datetime.now(settings.tz) - timedelta(minutes=5)
+    return dataclasses.replace(
+        settings, weekly_summary_day=due.weekday(), weekly_summary_time=due.strftime("%H:%M"),
+        weekly_summary_mode=mode,
+    )
+
+
+async def test_auto_summary_goes_out_once_across_restarts(
+    settings: Settings, db: Database
+) -> None:
+    work = await _week_with_changes(db, settings)
+    config = _due_a_few_minutes_ago(settings, "auto")
+    api = LocalBotAPI()
+    async with polling_bot(config, api):
+        calls = await api.wait_for("sendMessage", count=3)
+    async with polling_bot(config, api):  # a restart within the grace period
+        pass
+    received = [c for c in api.calls if c.method == "sendMessage"]
+    assert sorted(c.params["chat_id"] for c in received) == sorted(SUBSCRIBERS)
+    text = calls[0].params["text"]
+    assert "Resumen semanal de la gestión — Bucaramanga" in text
+    assert f"{work.nombre[:40]}" in text
+    assert "estado En ejecución → Terminada" in text
+    assert "→ 100 %" in text
+
+
+async def test_approval_mode_asks_staff_once_and_sends_once(
+    settings: Settings, db: Database
+) -> None:
+    await _week_with_changes(db, settings)
+    config = _due_a_few_minutes_ago(settings, "aprobacion")
+    api = LocalBotAPI()
+    async with polling_bot(config, api):
+        [ask] = await api.wait_for("sendMessage", chat_id=ADMIN)
+        assert ask.params["text"].startswith("🕒 Es hora del resumen semanal")
+        admin = api.user(ADMIN)
+        admin.tap("✅ Enviar a los suscritos")
+        [sent] = await api.wait_for("editMessageText", chat_id=ADMIN)
+        assert "en cola para 3 personas" in sent.params["text"]
+        await api.wait_for("sendMessage", chat_id=SUBSCRIBERS[0])
+        admin.send_text("/resumen")
+        await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
+        admin.tap("✅ Enviar a los suscritos")
+        again = await api.wait_for("editMessageText", chat_id=ADMIN, count=2)
+        assert "ya se había enviado" in again[-1].params["text"]
+    async with polling_bot(config, api):  # restart: no second approval request
+        pass
+    assert len([c for c in api.calls_to(ADMIN, ["sendMessage"])
+                if c.params["text"].startswith("🕒")]) == 1
+    for chat in SUBSCRIBERS:
+        assert len(api.calls_to(chat, ["sendMessage"])) == 1
+
+
+@pytest.mark.parametrize("value", ["lunes", "Miércoles", "DOMINGO"])
+def test_summary_day_accepts_spanish_names(value: str) -> None:
+    day = load_settings({"WEEKLY_SUMMARY_DAY": value}, env_file=None).weekly_summary_day
+    assert day == {"lunes": 0, "Miércoles": 2, "DOMINGO": 6}[value]
