@@ -54,7 +54,7 @@ def _due_a_few_minutes_ago(settings: Settings, mode: str) -> Settings:
     due = datetime.now(settings.tz) - timedelta(minutes=5)
     return dataclasses.replace(
         settings, weekly_summary_day=due.weekday(), weekly_summary_time=due.strftime("%H:%M"),
-        weekly_summary_mode=mode,
+        weekly_summary_mode=mode, schedule_grace_hours=1,
     )
 
 
