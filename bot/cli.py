@@ -109,6 +109,7 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _import(settings: Settings, kind: str, path: str) -> int:
     from bot.app import DatabaseNotReady, ensure_schema
+    from handlers.alerts import queue_change_alerts
     from storage.audit import add_entry
     from storage.db import Database
     from storage.importers import ImportFailed, import_file
@@ -118,9 +119,12 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
         await ensure_schema(database)
         async with database.session() as session:
             result = await import_file(session, kind, path, tz=settings.tz)
-            add_entry(session, actor_id=None, action="importar",
-                      detail=result.audit_detail(Path(path).name))
+            entry = add_entry(session, actor_id=None, action="importar",
+                              detail=result.audit_detail(Path(path).name))
             await session.commit()
+        alerts = await queue_change_alerts(
+            database, settings, result, import_ref=f"auditoria-{entry.id}"
+        )
     except (ImportFailed, DatabaseNotReady) as exc:
         print(f"No se importó nada. {exc}", file=sys.stderr)
         return 1
@@ -132,6 +136,8 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
     for warning in result.warnings:
         print(f"Aviso: {warning}")
     print(result.summary())
+    if alerts:
+        print(f"{alerts} alertas de cambios en cola (las envía el bot en marcha).")
     return 0
 
 

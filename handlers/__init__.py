@@ -20,6 +20,7 @@ from __future__ import annotations
 from bot.context import CabildoApp
 from handlers import (
     access,
+    alerts,
     broadcast,
     budget,
     contracting,
@@ -50,6 +51,7 @@ def register(app: CabildoApp) -> None:
     app.add_handlers(groups.HANDLERS)
     app.add_handlers(summary.HANDLERS)
     app.add_handlers(privacy.HANDLERS)
+    app.add_handlers(alerts.HANDLERS)
     for area in (goals, budget, works, contracting, reports):
         app.add_handlers(area.HANDLERS)
     app.add_handlers(start.HANDLERS)

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CabildoContext
+from handlers.alerts import queue_change_alerts
 from storage.audit import add_entry
 from storage.importers import KINDS, ImportFailed, import_bytes
 
@@ -19,6 +20,7 @@ TOO_BIG = "El archivo pesa {size} MB; el límite es {limit} MB. No se importó n
 FAILED = "❌ No se importó nada.\n{error}"
 DONE = "✅ Importación completa: {summary}"
 WARNING = "⚠️ {warning}"
+ALERTS = "🔔 {count} alertas de cambios en cola para quienes siguen estos datos."
 CAPTION_COMMAND = r"^/importar(@\w+)?(\s|$)"
 
 
@@ -57,17 +59,22 @@ async def import_document(update: Update, context: CabildoContext) -> None:
     try:
         async with context.db.session() as session:
             result = await import_bytes(session, kind, data, filename, tz=context.settings.tz)
-            add_entry(
+            entry = add_entry(
                 session,
                 actor_id=user.id,
                 action="importar",
                 detail=result.audit_detail(filename),
             )
             await session.commit()
+        alerts = await queue_change_alerts(
+            context.db, context.settings, result, import_ref=f"auditoria-{entry.id}"
+        )
     except ImportFailed as exc:
         await message.reply_text(FAILED.format(error=escape(str(exc)))[:4000])
         return
     lines = [DONE.format(summary=escape(result.summary()))]
+    if alerts:
+        lines.append(ALERTS.format(count=alerts))
     lines += [WARNING.format(warning=escape(w)) for w in result.warnings[:10]]
     await message.reply_text("\n".join(lines))
 

@@ -139,7 +139,7 @@ async def menu_button(update: Update, context: CabildoContext) -> None:
 
 
 AREAS = ("metas", "presupuesto", "obras", "contratacion", "informes", "agenda", "encuestas",
-         "preguntar", "alertas")
+         "preguntar")
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("start", start),
