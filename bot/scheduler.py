@@ -5,18 +5,21 @@ itself checks the database: the weekly summary looks for this week's summary (an
 approval request already sent) before acting, and its messages carry a per-week dedupe key
 in the outbox. A run missed while the bot was down is done once at start if it is at most
 SCHEDULE_GRACE_HOURS late, and skipped (and logged) otherwise.
+
+Every minute a sweep (`handlers.reminders.sweep`) queues event announcements, changed-event
+notices, 24 h / 1 h reminders and plan-deadline reminders, each with its own dedupe key.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel import select
 
 from bot.config import Settings
 from bot.context import CabildoApp, CabildoContext
-from handlers import summary
+from handlers import reminders, summary
 from storage.audit import add_entry
 from storage.db import Database
 from storage.models import AuditEntry
@@ -67,6 +70,13 @@ async def run_weekly_summary(context: CabildoContext) -> None:
     await summary.ask_approval(context.bot, db, settings, now)
 
 
+async def run_sweep(context: CabildoContext) -> None:
+    """Queue due event announcements, reminders and plan-deadline reminders."""
+    queued = await reminders.sweep(context.db, context.settings, datetime.now(UTC))
+    if queued:
+        log.info("scheduler queued %d announcements and reminders", queued)
+
+
 def schedule_jobs(app: CabildoApp) -> None:
     """Add the recurring jobs, and a catch-up run for what came due while the bot was down."""
     settings: Settings = app.bot_data["settings"]
@@ -82,6 +92,7 @@ def schedule_jobs(app: CabildoApp) -> None:
         days=(ptb_day,),
         name="resumen-semanal",
     )
+    queue.run_repeating(run_sweep, interval=60, first=5, name="recordatorios")
     now = datetime.now(settings.tz)
     due = last_due(now, settings)
     late = now - due

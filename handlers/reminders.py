@@ -1,0 +1,113 @@
+"""Event announcements and reminders, and staff reminders of accountability-plan deadlines.
+
+`sweep` runs every minute from the scheduler. It announces new events to subscribers of the
+event's comuna and of the topic "eventos", announces a changed date or place again to
+everyone already told (and to registrants), reminds registrants and comuna subscribers 24 h
+and 1 h before, and reminds staff of plan deadlines one week ahead. All of it is derived
+from the tables, with outbox dedupe keys, so restarts neither lose nor repeat anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from html import escape
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings
+from bot.formatting import local_date, local_datetime
+from storage import outbox
+from storage.db import Database
+from storage.models import Event
+from storage.reminders import (
+    already_told,
+    deadlines_between,
+    event_audience,
+    registrants,
+    signature,
+    upcoming_events,
+)
+from storage.roles import staff_ids
+
+log = logging.getLogger(__name__)
+
+HORIZON = timedelta(days=60)
+MIN_WINDOW = timedelta(minutes=15)
+REMINDERS = ((timedelta(hours=24), "r24", "mañana"), (timedelta(hours=1), "r1", "en una hora"))
+NEW_EVENT = "📅 <b>Nuevo evento</b>: {title}\n{when}\n📍 {place}\nVea la agenda: /agenda"
+CHANGED = "⚠️ <b>Cambio en el evento</b> {title}\nAhora: {when}\n📍 {place}"
+REMINDER = "⏰ <b>Recordatorio</b>: {title} es {words}.\n{when}\n📍 {place}"
+DEADLINE = (
+    "🗓️ <b>Plan de rendición de cuentas</b>: la actividad {code} vence el {day}.\n{text}\n"
+    "Responsable: {who}"
+)
+
+
+def _event_text(template: str, event: Event, settings: Settings, **extra: str) -> str:
+    return template.format(
+        title=escape(event.titulo),
+        when=local_datetime(event.inicio, settings.tz, settings.locale),
+        place=escape(event.lugar),
+        **extra,
+    )
+
+
+async def sweep(db: Database, settings: Settings, now: datetime) -> int:
+    """Queue every announcement and reminder that is due at `now`; return how many."""
+    queued = 0
+    window = max(timedelta(hours=settings.schedule_grace_hours), MIN_WINDOW)
+    async with db.session() as session:
+        for event in await upcoming_events(session, now=now, horizon=HORIZON):
+            base = f"evento:{event.id}:"
+            key = f"{base}{signature(event)}"
+            told_before = await already_told(session, prefix=base)
+            told_now = await already_told(session, prefix=f"{key}:anuncio")
+            if not told_before:
+                queued += await outbox.enqueue(
+                    session, chat_ids=await event_audience(session, event), kind="anuncio",
+                    payload={"text": _event_text(NEW_EVENT, event, settings)},
+                    dedupe=f"{key}:anuncio",
+                )
+            elif not told_now:
+                chats = set(told_before) | set(await registrants(session, event))
+                queued += await outbox.enqueue(
+                    session, chat_ids=sorted(chats), kind="anuncio",
+                    payload={"text": _event_text(CHANGED, event, settings)},
+                    dedupe=f"{key}:anuncio",
+                )
+            for lead, tag, words in REMINDERS:
+                due = event.inicio - lead
+                if due > now:
+                    continue
+                if now - due > window:
+                    log.info("reminder %s of event %s skipped: %s late", tag, event.id, now - due)
+                    continue
+                chats = set(await registrants(session, event))
+                chats |= set(await event_audience(session, event))
+                queued += await outbox.enqueue(
+                    session, chat_ids=sorted(chats), kind="recordatorio",
+                    payload={"text": _event_text(REMINDER, event, settings, words=words)},
+                    dedupe=f"{key}:{tag}",
+                )
+        queued += await _plan_deadlines(session, settings, now)
+    return queued
+
+
+async def _plan_deadlines(session: AsyncSession, settings: Settings, now: datetime) -> int:
+    today = now.astimezone(settings.tz).date()
+    due = await deadlines_between(session, start=today, end=today + timedelta(days=7))
+    if not due:
+        return 0
+    staff = sorted(set(await staff_ids(session)) | set(settings.admin_ids))
+    queued = 0
+    for activity, day in due:
+        text = DEADLINE.format(
+            code=escape(activity.actividad), day=local_date(day, settings.locale),
+            text=escape(activity.descripcion), who=escape(activity.responsable),
+        )
+        queued += await outbox.enqueue(
+            session, chat_ids=staff, payload={"text": text}, kind="plan",
+            dedupe=f"plan:{activity.actividad}:{day.isoformat()}",
+        )
+    return queued

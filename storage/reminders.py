@@ -1,0 +1,72 @@
+"""Who to tell about events and plan deadlines, and what has been told already.
+
+Everything here is derived from the tables each time it runs, so a restart loses nothing,
+and every message carries an outbox dedupe key, so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Comuna, Event, OutboxMessage, PlanActivity, Registration, Subscription
+
+
+def signature(event: Event) -> str:
+    """Return what, when changed, makes an event worth announcing again: start and place."""
+    return f"{event.inicio.isoformat()}|{event.lugar}"
+
+
+async def upcoming_events(
+    session: AsyncSession, *, now: datetime, horizon: timedelta
+) -> list[Event]:
+    """Return events starting between now and now + horizon, soonest first."""
+    query = (
+        select(Event)
+        .where(Event.inicio >= now, Event.inicio <= now + horizon)
+        .order_by(col(Event.inicio))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def event_audience(session: AsyncSession, event: Event) -> list[int]:
+    """Return subscribers of the event's comuna and of the topic `eventos`."""
+    comuna = await session.get(Comuna, event.comuna_id) if event.comuna_id else None
+    subs: Table = Subscription.__table__  # type: ignore[attr-defined]
+    condition = (subs.c.kind == "tema") & (subs.c.value == "eventos")
+    if comuna is not None:
+        condition = condition | ((subs.c.kind == "comuna") & (subs.c.value == comuna.codigo))
+    conn = await session.connection()
+    return sorted(set((await conn.execute(sa_select(subs.c.chat_id).where(condition)))
+                      .scalars().all()))
+
+
+async def registrants(session: AsyncSession, event: Event) -> list[int]:
+    """Return the chats registered (confirmed) for the event."""
+    query = select(Registration.chat_id).where(
+        Registration.event_id == event.id, Registration.status == "confirmado"
+    )
+    return sorted(set((await session.exec(query)).all()))
+
+
+async def already_told(session: AsyncSession, *, prefix: str) -> list[int]:
+    """Return the chats that have an outbox message whose dedupe key starts with `prefix`."""
+    query = select(OutboxMessage.chat_id).where(col(OutboxMessage.dedupe_key).startswith(prefix))
+    return sorted(set((await session.exec(query)).all()))
+
+
+async def deadlines_between(
+    session: AsyncSession, *, start: date, end: date
+) -> list[tuple[PlanActivity, date]]:
+    """Return accountability-plan deadlines falling between start and end (inclusive)."""
+    found = []
+    for activity in (await session.exec(select(PlanActivity))).all():
+        for text in activity.fechas_limite:
+            day = date.fromisoformat(text)
+            if start <= day <= end:
+                found.append((activity, day))
+    return sorted(found, key=lambda pair: (pair[1], pair[0].actividad))
