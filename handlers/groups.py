@@ -25,12 +25,19 @@ UNLINKED = "Listo: este grupo ya no recibirá alertas de comunas."
 ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 
 
-async def _is_group_admin(update: Update, context: CabildoContext) -> bool:
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
+async def _may_manage_group(update: Update, context: CabildoContext) -> bool:
+    """Tell whether this is a group and the sender administers it; explain if not."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or user is None or message is None:
+        return False
+    if chat.type not in (chat.GROUP, chat.SUPERGROUP):
+        await message.reply_text(ONLY_IN_GROUPS)
         return False
     member = await context.bot.get_chat_member(chat.id, user.id)
-    return member.status in ADMIN_STATUSES
+    if member.status not in ADMIN_STATUSES:
+        await message.reply_text(ONLY_ADMINS)
+        return False
+    return True
 
 
 async def link(update: Update, context: CabildoContext) -> None:
@@ -38,11 +45,7 @@ async def link(update: Update, context: CabildoContext) -> None:
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if chat is None or user is None or message is None:
         return
-    if chat.type not in (chat.GROUP, chat.SUPERGROUP):
-        await message.reply_text(ONLY_IN_GROUPS)
-        return
-    if not await _is_group_admin(update, context):
-        await message.reply_text(ONLY_ADMINS)
+    if not await _may_manage_group(update, context):
         return
     role = await current_role(update, context)
     try:
@@ -62,11 +65,7 @@ async def unlink(update: Update, context: CabildoContext) -> None:
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if chat is None or user is None or message is None:
         return
-    if chat.type not in (chat.GROUP, chat.SUPERGROUP):
-        await message.reply_text(ONLY_IN_GROUPS)
-        return
-    if not await _is_group_admin(update, context):
-        await message.reply_text(ONLY_ADMINS)
+    if not await _may_manage_group(update, context):
         return
     async with context.db.session() as session:
         await unlink_group(session, group_id=chat.id, actor_id=user.id)

@@ -18,8 +18,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings, normalize_database_url
+from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.utils.harness import polling_bot
 
 PG_URL = os.environ.get("CABILDO_TEST_DATABASE_URL", "")
 TEMPLATE_DB = "cabildo_template"
@@ -101,3 +104,23 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         admin_ids=frozenset({1000}),
         chat_files_dir=str(tmp_path / "chat-files"),
     )
+
+
+@pytest.fixture
+def api() -> LocalBotAPI:
+    """Return a fresh fake Bot API (override it to add groups or admins)."""
+    return LocalBotAPI()
+
+
+@pytest.fixture
+async def seed(db: Database, settings: Settings) -> None:
+    """Put data in the database before the bot starts (modules override this)."""
+
+
+@pytest.fixture
+async def bot(
+    settings: Settings, api: LocalBotAPI, seed: None
+) -> AsyncIterator[CabildoApp]:
+    """Run the real Application, polling the fake Bot API over HTTP, after `seed`."""
+    async with polling_bot(settings, api) as app:
+        yield app

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.config import Settings
@@ -13,7 +11,6 @@ from storage.audit import recent_entries
 from storage.db import Database
 from storage.demo import load_demo
 from storage.roles import role_of
-from tests.utils.harness import polling_bot
 
 ADMIN = 1000  # in the `settings` fixture's ADMIN_IDS
 RESTRICTED = ["/panel", "/rol 5 staff", "/difundir", "/importar obras", "/preguntas",
@@ -21,16 +18,9 @@ RESTRICTED = ["/panel", "/rol 5 staff", "/difundir", "/importar obras", "/pregun
 
 
 @pytest.fixture
-def api() -> LocalBotAPI:
-    return LocalBotAPI()
-
-
-@pytest.fixture
-async def bot(settings: Settings, api: LocalBotAPI, db: Database) -> AsyncIterator[CabildoApp]:
+async def seed(settings: Settings, db: Database) -> None:
     async with db.session() as s:
         await load_demo(s, tz=settings.tz)
-    async with polling_bot(settings, api) as app:
-        yield app
 
 
 async def test_citizen_gets_unknown_command_for_every_staff_command(

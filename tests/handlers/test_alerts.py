@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlmodel import col, select
 
@@ -14,22 +12,14 @@ from storage.db import Database
 from storage.demo import load_demo
 from storage.models import Comuna, Subscription, Work
 from storage.privacy import give_consent
-from tests.utils.harness import polling_bot
 
 ADMIN = 1000
 
 
 @pytest.fixture
-def api() -> LocalBotAPI:
-    return LocalBotAPI()
-
-
-@pytest.fixture
-async def bot(settings: Settings, api: LocalBotAPI, db: Database) -> AsyncIterator[CabildoApp]:
+async def seed(settings: Settings, db: Database) -> None:
     async with db.session() as s:
         await load_demo(s, tz=settings.tz)
-    async with polling_bot(settings, api) as app:
-        yield app
 
 
 async def test_alerts_need_consent_then_toggle_a_comuna(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlmodel import select
 
@@ -15,7 +13,6 @@ from storage.db import Database
 from storage.demo import SAMPLE_DIR
 from storage.importers import import_file
 from storage.models import AuditEntry, Citizen, OutboxMessage, Subscription
-from tests.utils.harness import polling_bot
 
 ADMIN = 1000
 COMUNA_4 = [4001, 4002, -1004004]  # two people and a junta's group
@@ -23,12 +20,7 @@ COMUNA_12 = [1201, 1202]
 
 
 @pytest.fixture
-def api() -> LocalBotAPI:
-    return LocalBotAPI()
-
-
-@pytest.fixture
-async def bot(settings: Settings, api: LocalBotAPI, db: Database) -> AsyncIterator[CabildoApp]:
+async def seed(settings: Settings, db: Database) -> None:
     async with db.session() as s:
         await import_file(s, "comunas", SAMPLE_DIR / "comunas.csv", tz=settings.tz)
         for chat in COMUNA_4:
@@ -38,8 +30,6 @@ async def bot(settings: Settings, api: LocalBotAPI, db: Database) -> AsyncIterat
         s.add(Subscription(chat_id=4001, kind="tema", value="obras"))
         s.add_all(Citizen(telegram_id=c, chat_id=c) for c in [4001, 4002, 1201, 1202])
         await s.commit()
-    async with polling_bot(settings, api) as app:
-        yield app
 
 
 async def test_comuna_4_broadcast_reaches_its_subscribers_only_once(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlmodel import select
 
@@ -15,7 +13,6 @@ from storage.demo import SAMPLE_DIR
 from storage.importers import import_file
 from storage.models import Subscription
 from storage.roles import set_role
-from tests.utils.harness import polling_bot
 
 GROUP = -1009001
 LEADER, STAFF, CITIZEN = 9101, 9102, 9103
@@ -31,13 +28,11 @@ def api() -> LocalBotAPI:
 
 
 @pytest.fixture
-async def bot(settings: Settings, api: LocalBotAPI, db: Database) -> AsyncIterator[CabildoApp]:
+async def seed(settings: Settings, db: Database) -> None:
     async with db.session() as s:
         await import_file(s, "comunas", SAMPLE_DIR / "comunas.csv", tz=settings.tz)
         await set_role(s, actor_id=None, telegram_id=LEADER, role="lider", comuna="4")
         await set_role(s, actor_id=None, telegram_id=STAFF, role="staff")
-    async with polling_bot(settings, api) as app:
-        yield app
 
 
 async def _links(db: Database) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import select
@@ -15,7 +14,6 @@ from storage.db import Database
 from storage.demo import SAMPLE_DIR
 from storage.importers import import_file
 from storage.models import AuditEntry, Work
-from tests.utils.harness import polling_bot
 
 ADMIN = 1000
 GOOD = (
@@ -27,16 +25,15 @@ BAD = GOOD + "OB-9003,Muro de contención,14,Suspendida,ciento\n"
 
 
 @pytest.fixture
-def api() -> LocalBotAPI:
-    return LocalBotAPI()
+def settings(settings: Settings) -> Settings:
+    """Use a 1 MB upload limit, to test it cheaply."""
+    return dataclasses.replace(settings, max_upload_mb=1)
 
 
 @pytest.fixture
-async def bot(settings: Settings, api: LocalBotAPI, db: Database) -> AsyncIterator[CabildoApp]:
+async def seed(settings: Settings, db: Database) -> None:
     async with db.session() as s:
         await import_file(s, "comunas", SAMPLE_DIR / "comunas.csv", tz=settings.tz)
-    async with polling_bot(dataclasses.replace(settings, max_upload_mb=1), api) as app:
-        yield app
 
 
 async def _works(db: Database) -> list[str]:

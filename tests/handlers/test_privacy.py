@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
@@ -25,20 +22,11 @@ from storage.models import (
     SurveyQuestion,
     SurveyResponse,
 )
-from tests.utils.harness import polling_bot
 
 PERSON, OTHER = 801, 802
 
 
-@pytest.fixture
-def api() -> LocalBotAPI:
-    return LocalBotAPI()
 
-
-@pytest.fixture
-async def bot(settings: Settings, api: LocalBotAPI) -> AsyncIterator[CabildoApp]:
-    async with polling_bot(settings, api) as app:
-        yield app
 
 
 async def _seed_person(db: Database) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlmodel import select
 
@@ -14,18 +12,7 @@ from handlers.keyboards import MENU_ITEMS
 from storage.db import Database
 from storage.demo import load_demo
 from storage.models import Citizen
-from tests.utils.harness import TEST_TOKEN, polling_bot
-
-
-@pytest.fixture
-def api() -> LocalBotAPI:
-    return LocalBotAPI()
-
-
-@pytest.fixture
-async def bot(settings: Settings, api: LocalBotAPI) -> AsyncIterator[CabildoApp]:
-    async with polling_bot(settings, api) as app:
-        yield app
+from tests.utils.harness import TEST_TOKEN
 
 
 def _labels(markup: dict[str, object]) -> list[str]:
