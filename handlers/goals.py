@@ -1,10 +1,233 @@
-"""Area module (being built): its handlers are registered before start's generic ones."""
+"""`/metas`: development-plan goals by strategic line → program → goal.
+
+Callback data (`meta:`): `meta:l` lines · `meta:l:<i>` programs of line i ·
+`meta:p:<i>:<j>:<page>` goals of program j of line i · `meta:g:<codigo>` one goal.
+Positions are stable because lines and programs are ordered by their goals' codes.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler
+import contextlib
+from html import escape
+from urllib.parse import quote
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
+from bot.formatting import local_date, number, percent, progress_bar
+from handlers.paging import callback, nav_row, paginate
+from storage.goals import (
+    STATUS_HELP,
+    Branch,
+    goal_by_code,
+    lines,
+    program,
+    programs,
+    progress,
+    search_goals,
+    status_of,
+)
+from storage.models import Goal
 
-HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = []
+STATUS_ICON = {"cumplida": "🟢", "en curso": "🟡", "rezagada": "🔴"}
+LINES = (
+    "🎯 <b>Metas del plan de desarrollo</b>\nElija una línea estratégica.\n\n{lines}\n\n"
+    "<i>{help}</i>"
+)
+LINE_ROW = "{i}. {name}: {total} metas · {done} cumplidas · {on} en curso · {late} rezagadas"
+PROGRAMS = "🎯 <b>{line}</b>\nElija un programa:"
+GOALS = "🎯 <b>{program}</b>\n{line}\n{page}"
+NO_DATA = "Todavía no hay metas cargadas."
+GONE = "Esa opción ya no está disponible."
+NOT_FOUND = "No encontré metas con «{text}». Pruebe con otra palabra o vea todas:"
+FOUND = "Metas que contienen «{text}»:"
+BACK_LINES = "⬅️ Líneas"
+PER_PAGE = 8
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def _menu_row() -> list[InlineKeyboardButton]:
+    return [_button("🏠 Menú", "menu:inicio")]
+
+
+def goal_card(goal: Goal, locale: str) -> str:
+    """Write one goal's card: target, achieved, bar, status, office and cut-off date."""
+    pct = progress(goal)
+    status = status_of(pct)
+    unit = f" {escape(goal.unidad)}" if goal.unidad else ""
+    over = " — superó la meta" if pct > 100 else ""
+    lines_ = [
+        f"🎯 <b>{escape(goal.meta)}</b>",
+        f"Línea: {escape(goal.linea)}",
+        f"Programa: {escape(goal.programa)}",
+        f"Indicador: {escape(goal.indicador)}",
+        f"Meta del cuatrienio: {number(goal.meta_cuatrienio, locale)}{unit}",
+        f"Logrado: {number(goal.avance, locale)}{unit}",
+        f"{progress_bar(pct)} {percent(min(pct, 999), locale)}{over}",
+        f"Estado: {STATUS_ICON[status]} <b>{status}</b>",
+    ]
+    if goal.linea_base is not None:
+        lines_.insert(4, f"Línea base: {number(goal.linea_base, locale)}{unit}")
+    if goal.responsable:
+        lines_.append(f"Responsable: {escape(goal.responsable)}")
+    if goal.fecha_corte:
+        lines_.append(f"Datos con corte al {local_date(goal.fecha_corte, locale)}.")
+    lines_.append(f"Código: {escape(goal.codigo)}")
+    return "\n".join(lines_)
+
+
+def _share_button(context: CabildoContext, goal: Goal) -> InlineKeyboardButton:
+    link = f"https://t.me/{context.bot.username}?start=meta_{goal.codigo}"
+    text = f"Meta del plan de desarrollo: {goal.meta[:120]}"
+    return InlineKeyboardButton(
+        "📤 Compartir", url=f"https://t.me/share/url?url={quote(link)}&text={quote(text)}"
+    )
+
+
+async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Edit the message when a button was tapped; otherwise send a new one."""
+    query = update.callback_query
+    if query is not None:
+        with contextlib.suppress(BadRequest):  # a double tap: the screen is already right
+            await query.edit_message_text(text, reply_markup=markup)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+def _lines_screen(branches: list[Branch]) -> tuple[str, InlineKeyboardMarkup]:
+    rows = "\n".join(
+        LINE_ROW.format(i=b.position, name=escape(b.name), total=len(b.goals),
+                        done=b.count("cumplida"), on=b.count("en curso"),
+                        late=b.count("rezagada"))
+        for b in branches
+    )
+    buttons = [[_button(f"{b.position}. {b.name[:55]}", callback("meta", "l", b.position))]
+               for b in branches]
+    return (LINES.format(lines=rows, help=STATUS_HELP),
+            InlineKeyboardMarkup([*buttons, _menu_row()]))
+
+
+async def show_lines(update: Update, context: CabildoContext) -> None:
+    """Show the strategic lines with how their goals are doing (or search with text)."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    text = " ".join(context.args or []) if update.callback_query is None else ""
+    async with context.db.session() as session:
+        if text:
+            await _search(update, context, text)
+            return
+        branches = await lines(session)
+    if not branches:
+        await _reply(update, NO_DATA, InlineKeyboardMarkup([_menu_row()]))
+        return
+    await _reply(update, *_lines_screen(branches))
+
+
+async def _search(update: Update, context: CabildoContext, text: str) -> None:
+    async with context.db.session() as session:
+        found = await search_goals(session, text)
+    shown = escape(text[:60])
+    back = [_button(BACK_LINES, "meta:l")]
+    if not found:
+        await _reply(update, NOT_FOUND.format(text=shown), InlineKeyboardMarkup([back]))
+        return
+    rows = [[_button(f"{STATUS_ICON[status_of(progress(g))]} {g.meta[:58]}",
+                     callback("meta", "g", g.codigo))] for g in found]
+    await _reply(update, FOUND.format(text=shown), InlineKeyboardMarkup([*rows, back]))
+
+
+async def on_button(update: Update, context: CabildoContext) -> None:
+    """Navigate the goal tree from a `meta:` button."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    parts = (query.data or "").split(":")[1:]
+    try:
+        if parts == ["l"]:
+            await show_lines(update, context)
+        elif len(parts) == 2 and parts[0] == "l":
+            await _show_programs(update, context, int(parts[1]))
+        elif len(parts) == 4 and parts[0] == "p":
+            await _show_goals(update, context, int(parts[1]), int(parts[2]), int(parts[3]))
+        elif len(parts) == 2 and parts[0] == "g":
+            await _show_goal(update, context, parts[1])
+        else:
+            raise ValueError(parts)
+    except (ValueError, LookupError):
+        await _reply(update, GONE, InlineKeyboardMarkup([[_button(BACK_LINES, "meta:l")]]))
+
+
+async def _show_programs(update: Update, context: CabildoContext, line: int) -> None:
+    async with context.db.session() as session:
+        tree = await programs(session, line=line)
+    if tree is None:
+        raise LookupError(line)
+    branch, progs = tree
+    rows = [[_button(f"{p.name[:50]} ({len(p.goals)})", callback("meta", "p", line, p.position, 0))]
+            for p in progs]
+    await _reply(update, PROGRAMS.format(line=escape(branch.name)),
+                 InlineKeyboardMarkup([*rows, [_button(BACK_LINES, "meta:l"), *_menu_row()]]))
+
+
+async def _show_goals(
+    update: Update, context: CabildoContext, line: int, number_: int, page_no: int
+) -> None:
+    async with context.db.session() as session:
+        found = await program(session, line=line, number=number_)
+    if found is None:
+        raise LookupError((line, number_))
+    branch, prog = found
+    page = paginate(list(prog.goals), page_no, PER_PAGE)
+    if page.number != page_no:
+        raise LookupError(page_no)
+    rows = [[_button(f"{STATUS_ICON[status_of(progress(g))]} {g.meta[:58]}",
+                     callback("meta", "g", g.codigo))] for g in page.items]
+    nav = nav_row(page, "meta", "p", line, number_)  # type: ignore[arg-type]
+    back = [_button("⬅️ Programas", callback("meta", "l", line)), *_menu_row()]
+    text = GOALS.format(program=escape(prog.name), line=escape(branch.name), page=page.label)
+    await _reply(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
+
+
+async def _show_goal(update: Update, context: CabildoContext, codigo: str) -> None:
+    async with context.db.session() as session:
+        goal = await goal_by_code(session, codigo)
+        tree = await lines(session)
+    if goal is None:
+        raise LookupError(codigo)
+    line = next(b.position for b in tree if b.name == goal.linea)
+    progs = await _programs_of(context, line)
+    prog = next(p.position for p in progs if p.name == goal.programa)
+    markup = InlineKeyboardMarkup([
+        [_share_button(context, goal)],
+        [_button("⬅️ Programa", callback("meta", "p", line, prog, 0)), *_menu_row()],
+    ])
+    await _reply(update, goal_card(goal, context.settings.locale), markup)
+
+
+async def _programs_of(context: CabildoContext, line: int) -> list[Branch]:
+    async with context.db.session() as session:
+        tree = await programs(session, line=line)
+    return tree[1] if tree else []
+
+
+async def open_goal(update: Update, context: CabildoContext, codigo: str) -> bool:
+    """Send one goal's card (for the deep link `/start meta_<codigo>`); False if unknown."""
+    async with context.db.session() as session:
+        goal = await goal_by_code(session, codigo)
+    if goal is None:
+        return False
+    await _show_goal(update, context, codigo)
+    return True
+
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    CommandHandler("metas", show_lines),
+    CallbackQueryHandler(show_lines, pattern=r"^menu:metas$"),
+    CallbackQueryHandler(on_button, pattern=r"^meta:"),
+]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from html import escape
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
+from handlers import goals
 from handlers.keyboards import back_to_menu, main_menu
 from storage.citizens import touch_citizen
 from storage.conversations import clear_state
@@ -66,12 +68,17 @@ def _area_text(area: str, counts: Counts) -> str:
 
 
 async def start(update: Update, context: CabildoContext) -> None:
-    """Greet the person, remember their chat, and show the main menu."""
+    """Greet the person, remember their chat, and show the main menu or a deep-linked item."""
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     if user is None or chat is None or message is None:
         return
     async with context.db.session() as session:
         await touch_citizen(session, telegram_id=user.id, chat_id=chat.id)
+    payload = context.args[0] if context.args else ""
+    prefix, _, key = payload.partition("_")
+    opener = DEEP_LINKS.get(prefix)
+    if opener is not None and key and await opener(update, context, key):
+        return
     name = f", {escape(user.first_name)}" if user.first_name else ""
     await message.reply_text(
         WELCOME.format(name=name, city=escape(context.settings.municipality_name)),
@@ -138,7 +145,12 @@ async def menu_button(update: Update, context: CabildoContext) -> None:
         await message.reply_text(_area_text(area, counts), reply_markup=back_to_menu())
 
 
-AREAS = ("metas", "presupuesto", "obras", "contratacion", "informes", "agenda", "encuestas",
+# `/start <prefix>_<key>` opens that item (links shared from an item's "Compartir" button).
+DEEP_LINKS: dict[str, Callable[[Update, CabildoContext, str], Awaitable[bool]]] = {
+    "meta": goals.open_goal,
+}
+
+AREAS = ("presupuesto", "obras", "contratacion", "informes", "agenda", "encuestas",
          "preguntar")
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [

@@ -22,7 +22,8 @@ async def test_chat_shows_the_menu_and_number_taps_a_button(
     assert status == 0
     assert "Cabildo › 👋 Hola, Ana. Soy Cabildo" in text
     assert "[1] 🎯 Metas del plan   [2] 💰 Presupuesto" in text
-    assert "Hay 57 metas cargadas en 5 líneas estratégicas" in text
+    assert "Cabildo (actualizó) › 🎯 Metas del plan de desarrollo" in text
+    assert "1. Bucaramanga equitativa e incluyente: una ciudad de bienestar: 14 metas" in text
     assert "/metas — cómo van las metas del plan de desarrollo" in text
     assert "🔔 Alertas" in text.split("tú › 9", 1)[1]  # 9th button of the last keyboard
     assert "No entendí su mensaje" in text

@@ -1,0 +1,106 @@
+"""Development-plan goals: progress, status, and the line → program → goal tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from unidecode import unidecode
+
+from storage.models import Goal
+
+# Status thresholds, in % of the four-year target achieved (defined once, shown to users).
+DONE_MIN = 100.0
+ON_TRACK_MIN = 50.0
+STATUS_HELP = (
+    "cumplida: logró el 100 % o más · en curso: entre 50 % y 99 % · rezagada: menos de 50 %"
+)
+
+
+def progress(goal: Goal) -> float:
+    """Return how much of the four-year target is achieved, in % (may exceed 100)."""
+    return goal.avance / goal.meta_cuatrienio * 100 if goal.meta_cuatrienio else 0.0
+
+
+def status_of(percent: float) -> str:
+    """Name the status of a goal at this progress: cumplida, en curso or rezagada."""
+    if percent >= DONE_MIN:
+        return "cumplida"
+    if percent >= ON_TRACK_MIN:
+        return "en curso"
+    return "rezagada"
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A strategic line or a program: its position (1-based), name and goals."""
+
+    position: int
+    name: str
+    goals: tuple[Goal, ...]
+
+    def count(self, status: str) -> int:
+        """Return how many of its goals have this status."""
+        return sum(1 for g in self.goals if status_of(progress(g)) == status)
+
+
+async def _all_goals(session: AsyncSession) -> list[Goal]:
+    return list((await session.exec(select(Goal).order_by(col(Goal.codigo)))).all())
+
+
+def _branches(goals: list[Goal], attribute: str) -> list[Branch]:
+    """Group goals by line or program, in the order their codes first appear."""
+    groups: dict[str, list[Goal]] = {}
+    for goal in goals:
+        groups.setdefault(getattr(goal, attribute), []).append(goal)
+    return [Branch(i, name, tuple(items)) for i, (name, items) in enumerate(groups.items(), 1)]
+
+
+async def lines(session: AsyncSession) -> list[Branch]:
+    """Return the strategic lines with their goals."""
+    return _branches(await _all_goals(session), "linea")
+
+
+async def programs(session: AsyncSession, *, line: int) -> tuple[Branch, list[Branch]] | None:
+    """Return a line and its programs, or None if there is no such line."""
+    found = [b for b in await lines(session) if b.position == line]
+    if not found:
+        return None
+    return found[0], _branches(list(found[0].goals), "programa")
+
+
+async def program(
+    session: AsyncSession, *, line: int, number: int
+) -> tuple[Branch, Branch] | None:
+    """Return a line and one of its programs, or None if either does not exist."""
+    tree = await programs(session, line=line)
+    if tree is None:
+        return None
+    match = [p for p in tree[1] if p.position == number]
+    return (tree[0], match[0]) if match else None
+
+
+async def goal_by_code(session: AsyncSession, codigo: str) -> Goal | None:
+    """Return the goal with this code."""
+    return (await session.exec(select(Goal).where(Goal.codigo == codigo))).first()
+
+
+def _fold(text: str) -> str:
+    return unidecode(text).lower()
+
+
+async def search_goals(session: AsyncSession, text: str, *, limit: int = 20) -> list[Goal]:
+    """Return goals whose text, indicator, program or office contain every word of `text`."""
+    # A crude plural fold ("parques" finds "parque") is enough for this simple search.
+    words = [w[:-1] if len(w) > 4 and w.endswith("s") else w
+             for w in _fold(text).split() if len(w) > 2]
+    if not words:
+        return []
+    found = []
+    for goal in await _all_goals(session):
+        haystack = _fold(" ".join([goal.meta, goal.indicador, goal.programa,
+                                   goal.responsable or "", goal.codigo]))
+        if all(w in haystack for w in words):
+            found.append(goal)
+    return found[:limit]

@@ -1,0 +1,113 @@
+"""`/metas` end to end: lines → programs → goal card with the imported figures."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import col, select
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI
+from storage.db import Database
+from storage.demo import load_demo
+from storage.goals import progress, status_of
+from storage.models import Goal
+
+USER = 7001
+
+
+@pytest.fixture
+async def seed(settings: Settings, db: Database) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+
+
+async def _goals(db: Database) -> list[Goal]:
+    async with db.session() as s:
+        return list((await s.exec(select(Goal).order_by(col(Goal.codigo)))).all())
+
+
+async def test_lines_summarise_status_counts_from_the_data(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    goals = await _goals(db)
+    first_line = goals[0].linea
+    in_line = [g for g in goals if g.linea == first_line]
+    done = sum(1 for g in in_line if status_of(progress(g)) == "cumplida")
+    late = sum(1 for g in in_line if status_of(progress(g)) == "rezagada")
+    api.user(USER).send_text("/metas")
+    [reply] = await api.wait_for("sendMessage", chat_id=USER)
+    text = reply.params["text"]
+    assert f"1. {first_line}: {len(in_line)} metas · {done} cumplidas" in text
+    assert f"{late} rezagadas" in text
+    assert text.count(" metas · ") == 5
+    assert "rezagada: menos de 50 %" in text
+
+
+async def test_tapping_down_to_a_goal_shows_its_figures(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    goal = (await _goals(db))[0]
+    user = api.user(USER)
+    user.send_text("/metas")
+    await api.wait_for("sendMessage", chat_id=USER)
+    user.tap("meta:l:1")
+    await api.wait_for("editMessageText", chat_id=USER)
+    user.tap("meta:p:1:1:0")
+    [*_, listing] = await api.wait_for("editMessageText", chat_id=USER, count=2)
+    assert goal.programa in listing.params["text"] and "Página 1 de 1" in listing.params["text"]
+    user.tap(f"meta:g:{goal.codigo}")
+    user.tap(f"meta:g:{goal.codigo}")  # a double tap: no error, same card
+    await api.wait_for("answerCallbackQuery", count=4)
+    [*_, card] = await api.wait_for("editMessageText", chat_id=USER, count=3)
+    text = card.params["text"]
+    pct = round(progress(goal))
+    assert goal.meta in text and goal.indicador in text
+    assert f"Meta del cuatrienio: {int(goal.meta_cuatrienio)} {goal.unidad}" in text
+    assert f"{pct} %" in text and "▓" in text
+    assert f"<b>{status_of(progress(goal))}</b>" in text
+    assert "Datos con corte al 30 de septiembre de 2026." in text
+    share = card.params["reply_markup"]["inline_keyboard"][0][0]
+    assert share["url"].startswith("https://t.me/share/url?url=https%3A//t.me/cabildo_local_bot")
+    assert f"start%3Dmeta_{goal.codigo}" in share["url"]
+    assert not [c for c in api.calls_to(USER, ["sendMessage"]) if "Algo falló" in c.params["text"]]
+
+
+async def test_search_finds_park_goals_and_says_so_when_nothing_matches(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    parks = [g for g in await _goals(db) if "parque" in g.meta.lower()]
+    user = api.user(USER)
+    user.send_text("/metas parques")
+    [found] = await api.wait_for("sendMessage", chat_id=USER)
+    buttons = [b["callback_data"] for row in found.params["reply_markup"]["inline_keyboard"]
+               for b in row]
+    assert {f"meta:g:{g.codigo}" for g in parks} <= set(buttons)
+    user.send_text("/metas astronautas")
+    _, missing = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    assert missing.params["text"].startswith("No encontré metas con «astronautas»")
+
+
+async def test_a_forged_or_stale_button_is_answered_politely(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    user = api.user(USER)
+    user.send_text("/metas")
+    await api.wait_for("sendMessage", chat_id=USER)
+    for data in ("meta:l:99", "meta:p:1:1:7", "meta:g:NO-EXISTE", "meta:p:x:1:0"):
+        update = user.tap("meta:l:1", enqueue=False)
+        update["callback_query"]["data"] = data
+        update["update_id"] = api.new_update_id()
+        api.enqueue(dict(update))
+    edits = await api.wait_for("editMessageText", chat_id=USER)
+    await api.wait_for("answerCallbackQuery", count=4)
+    assert edits[0].params["text"] == "Esa opción ya no está disponible."
+    assert len(api.calls_to(USER, ["sendMessage"])) == 1  # no "something failed" message
+
+
+async def test_deep_link_opens_the_goal(bot: CabildoApp, api: LocalBotAPI, db: Database) -> None:
+    goal = (await _goals(db))[5]
+    api.user(USER).send_text(f"/start meta_{goal.codigo}")
+    [card] = await api.wait_for("sendMessage", chat_id=USER)
+    assert card.params["text"].startswith(f"🎯 <b>{goal.meta}")
+
