@@ -150,8 +150,7 @@ DEEP_LINKS: dict[str, Callable[[Update, CabildoContext, str], Awaitable[bool]]] 
     "meta": goals.open_goal,
 }
 
-AREAS = ("presupuesto", "obras", "contratacion", "informes", "agenda", "encuestas",
-         "preguntar")
+AREAS = ("obras", "contratacion", "informes", "agenda", "encuestas", "preguntar")
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("start", start),

@@ -47,14 +47,14 @@ async def test_menu_button_answers_with_what_the_area_holds(
 ) -> None:
     async with db.session() as s:
         outcome = await load_demo(s, tz=settings.tz)
-    budget = next(r for r in outcome.results if r.kind == "presupuesto")
+    works = next(r for r in outcome.results if r.kind == "obras")
     user = api.user(502)
     user.send_text("/menu")
     await api.wait_for("sendMessage", chat_id=502)
-    user.tap("💰 Presupuesto")
+    user.tap("🏗️ Obras")
     await api.wait_for("answerCallbackQuery")
     _, reply = await api.wait_for("sendMessage", chat_id=502, count=2)
-    assert f"Hay {budget.created} rubros de dependencias cargados" in reply.params["text"]
+    assert f"Hay {works.created} obras cargadas en 20 comunas" in reply.params["text"]
 
 
 async def test_double_tap_answers_twice_and_changes_nothing(

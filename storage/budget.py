@@ -1,0 +1,78 @@
+"""Budget execution: totals for the latest fiscal year, overall and per office."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from unidecode import unidecode
+
+from storage.models import BudgetLine
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Appropriation, commitments, obligations and payments of one office or of the whole."""
+
+    name: str
+    vigencia: int
+    apropiacion: Decimal
+    compromisos: Decimal
+    obligaciones: Decimal
+    pagos: Decimal
+    fecha_corte: date | None
+    rubros: tuple[str, ...] = ()
+
+    def share(self, amount: Decimal) -> float:
+        """Return `amount` as a % of the appropriation."""
+        return float(amount / self.apropiacion * 100) if self.apropiacion else 0.0
+
+    @property
+    def executed(self) -> float:
+        """Return commitments as a % of the appropriation (the usual execution figure)."""
+        return self.share(self.compromisos)
+
+
+def _sum(lines: list[BudgetLine], name: str, vigencia: int) -> Execution:
+    cutoffs = [x.fecha_corte for x in lines if x.fecha_corte]
+    return Execution(
+        name=name,
+        vigencia=vigencia,
+        apropiacion=sum((Decimal(x.apropiacion_definitiva) for x in lines), Decimal(0)),
+        compromisos=sum((Decimal(x.compromisos) for x in lines), Decimal(0)),
+        obligaciones=sum((Decimal(x.obligaciones or 0) for x in lines), Decimal(0)),
+        pagos=sum((Decimal(x.pagos or 0) for x in lines), Decimal(0)),
+        fecha_corte=max(cutoffs) if cutoffs else None,
+        rubros=tuple(x.rubro for x in lines if x.rubro),
+    )
+
+
+async def latest_year(session: AsyncSession) -> int | None:
+    """Return the most recent fiscal year with budget data."""
+    return (await session.exec(select(func.max(BudgetLine.vigencia)))).one()
+
+
+async def execution(
+    session: AsyncSession, *, vigencia: int
+) -> tuple[Execution, list[Execution]]:
+    """Return the year's totals and each office's, biggest appropriation first."""
+    rows = list((await session.exec(
+        select(BudgetLine).where(BudgetLine.vigencia == vigencia)
+        .order_by(col(BudgetLine.dependencia), col(BudgetLine.rubro))
+    )).all())
+    offices: dict[str, list[BudgetLine]] = {}
+    for row in rows:
+        offices.setdefault(row.dependencia, []).append(row)
+    per_office = sorted((_sum(v, k, vigencia) for k, v in offices.items()),
+                        key=lambda e: e.apropiacion, reverse=True)
+    return _sum(rows, "Total", vigencia), per_office
+
+
+def match_offices(offices: list[Execution], text: str) -> list[Execution]:
+    """Return offices whose name contains every word of `text` (accents and case ignored)."""
+    words = [w for w in unidecode(text).lower().split() if len(w) > 2]
+    return [o for o in offices if words and all(w in unidecode(o.name).lower() for w in words)]

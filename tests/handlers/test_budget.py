@@ -1,0 +1,96 @@
+"""`/presupuesto` end to end: totals as the data says, offices, paging and the chart."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.formatting import money
+from bot.localapi import LocalBotAPI
+from storage.db import Database
+from storage.demo import load_demo
+from storage.models import BudgetLine
+
+USER = 7101
+
+
+@pytest.fixture
+async def seed(settings: Settings, db: Database) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+
+
+async def _lines(db: Database) -> list[BudgetLine]:
+    async with db.session() as s:
+        return list((await s.exec(select(BudgetLine))).all())
+
+
+async def test_totals_are_the_sums_of_the_data_in_colombian_format(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    lines = await _lines(db)
+    appropriation = sum(Decimal(x.apropiacion_definitiva) for x in lines)
+    committed = sum(Decimal(x.compromisos) for x in lines)
+    paid = sum(Decimal(x.pagos or 0) for x in lines)
+    api.user(USER).send_text("/presupuesto")
+    [reply] = await api.wait_for("sendMessage", chat_id=USER)
+    text = reply.params["text"]
+    assert f"Apropiación definitiva: {money(appropriation)}" in text
+    assert f"Compromisos: {money(committed)}" in text
+    assert (f"Se ha comprometido el {committed / appropriation * 100:.0f} % del presupuesto de "
+            f"2026 y se ha pagado el {paid / appropriation * 100:.0f} %.") in text
+    assert "Datos con corte al 30 de septiembre de 2026." in text
+
+
+async def test_an_office_by_name_sums_its_rubros(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    hacienda = [x for x in await _lines(db) if "Hacienda" in x.dependencia]
+    api.user(USER).send_text("/presupuesto hacienda")
+    [reply] = await api.wait_for("sendMessage", chat_id=USER)
+    total = sum(Decimal(x.apropiacion_definitiva) for x in hacienda)
+    assert hacienda[0].dependencia in reply.params["text"]
+    assert f"Apropiación definitiva: {money(total)}" in reply.params["text"]
+    api.user(USER).send_text("/presupuesto ministerio del espacio")
+    _, missing = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    assert missing.params["text"].startswith("No encontré la dependencia")
+
+
+async def test_offices_page_forward_and_back_and_the_chart_is_a_png(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    offices = {x.dependencia for x in await _lines(db)}
+    user = api.user(USER)
+    user.send_text("/presupuesto")
+    await api.wait_for("sendMessage", chat_id=USER)
+    user.tap("🏛️ Por dependencia")
+    [first] = await api.wait_for("editMessageText", chat_id=USER)
+    pages = -(-len(offices) // 8)
+    assert f"Página 1 de {pages}" in first.params["text"]
+    user.tap("Siguiente ▶️")
+    [*_, second] = await api.wait_for("editMessageText", chat_id=USER, count=2)
+    assert f"Página 2 de {pages}" in second.params["text"]
+    user.tap("◀️ Anterior")
+    [*_, back] = await api.wait_for("editMessageText", chat_id=USER, count=3)
+    assert back.params["reply_markup"] == first.params["reply_markup"]
+    user.tap("💰 Total")
+    await api.wait_for("editMessageText", chat_id=USER, count=4)
+    user.tap("📊 Ver gráfico")
+    [photo] = await api.wait_for("sendPhoto", chat_id=USER, timeout=20)
+    assert photo.files["photo"][1].startswith(b"\x89PNG")
+    assert photo.params["caption"].startswith("📊 Ejecución del presupuesto 2026")
+
+
+async def test_forged_budget_buttons_are_refused(bot: CabildoApp, api: LocalBotAPI) -> None:
+    user = api.user(USER)
+    user.send_text("/presupuesto")
+    await api.wait_for("sendMessage", chat_id=USER)
+    update = user.tap("ppto:o:0", enqueue=False)
+    update["callback_query"]["data"] = "ppto:d:999"
+    api.enqueue(update)
+    [edit] = await api.wait_for("editMessageText", chat_id=USER)
+    assert edit.params["text"] == "Esa opción ya no está disponible."
