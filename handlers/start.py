@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from handlers import goals
+from handlers import goals, works
 from handlers.keyboards import back_to_menu, main_menu
 from storage.citizens import touch_citizen
 from storage.conversations import clear_state
@@ -148,9 +148,10 @@ async def menu_button(update: Update, context: CabildoContext) -> None:
 # `/start <prefix>_<key>` opens that item (links shared from an item's "Compartir" button).
 DEEP_LINKS: dict[str, Callable[[Update, CabildoContext, str], Awaitable[bool]]] = {
     "meta": goals.open_goal,
+    "obra": works.open_work,
 }
 
-AREAS = ("obras", "contratacion", "informes", "agenda", "encuestas", "preguntar")
+AREAS = ("contratacion", "informes", "agenda", "encuestas", "preguntar")
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("start", start),

@@ -1,10 +1,287 @@
-"""Area module (being built): its handlers are registered before start's generic ones."""
+"""`/obras`: public works by comuna, by text, or nearest to a shared location.
+
+Callback data (`obra:`): `obra:i` comunas · `obra:c:<comuna>:<page>` a comuna's works ·
+`obra:w:<codigo>` a work's card · `obra:f:<codigo>` follow / stop following a work.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler
+from html import escape
+from urllib.parse import quote
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CabildoContext
+from bot.formatting import local_date, money, number, percent, progress_bar
+from handlers.paging import callback, nav_row, paginate
+from handlers.privacy import ensure_consent
+from storage.alerts import subscriptions_of, toggle
+from storage.models import Comuna, Work
+from storage.works import (
+    comunas_with_counts,
+    find_comuna,
+    nearest_works,
+    search_works,
+    work_by_code,
+    works_in,
+)
 
-HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = []
+STATUS_ICON = {"terminada": "🟢", "en ejecución": "🟡", "suspendida": "🔴"}
+INDEX = (
+    "🏗️ <b>Obras públicas</b>\nElija una comuna o corregimiento, escriba <code>/obras "
+    "texto</code> para buscar, o comparta su ubicación 📍 para ver las obras cercanas."
+)
+LISTING = "🏗️ <b>Obras en {comuna}</b>\n{page}"
+FOUND = "🏗️ Obras que coinciden con «{text}»:"
+NOT_FOUND = "No encontré obras con «{text}». Elija una comuna:"
+NEAREST = "📍 <b>Obras más cercanas a su ubicación</b>"
+FAR = (
+    "Su ubicación parece estar fuera del municipio: la obra más cercana queda a {distance}. "
+    "Elija una comuna:"
+)
+NO_COORDS = "Todavía no hay obras con ubicación en el mapa."
+GONE = "Esa opción ya no está disponible."
+FOLLOW_ACTION = "seguir esta obra"
+PER_PAGE = 8
+FAR_M = 15_000
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def _icon(work: Work) -> str:
+    return STATUS_ICON.get(work.estado.lower(), "⚪")
+
+
+def distance_text(metres: float, locale: str) -> str:
+    """Say a distance the way people do: `a 350 m`, `a 1,2 km`."""
+    if metres < 1000:
+        return f"{round(metres / 10) * 10:.0f} m"
+    return f"{number(metres / 1000, locale)} km"
+
+
+def work_card(work: Work, comuna: Comuna | None, locale: str) -> str:
+    """Write a work's card with the figures as imported."""
+    lines = [f"{_icon(work)} <b>{escape(work.nombre)}</b>"]
+    if comuna:
+        lines.append(f"Comuna {escape(comuna.codigo)} · {escape(comuna.nombre)}")
+    lines.append(f"Estado: <b>{escape(work.estado)}</b>")
+    lines.append(f"Avance físico: {progress_bar(work.avance_fisico)} "
+                 f"{percent(work.avance_fisico, locale)}")
+    if work.avance_financiero is not None:
+        lines.append(f"Avance financiero: {progress_bar(work.avance_financiero)} "
+                     f"{percent(work.avance_financiero, locale)}")
+    if work.valor_contrato is not None:
+        lines.append(f"Valor del contrato: {money(work.valor_contrato, locale)}")
+    if work.contratista:
+        lines.append(f"Contratista: {escape(work.contratista)}")
+    if work.fecha_inicio:
+        lines.append(f"Inicio: {local_date(work.fecha_inicio, locale)}")
+    if work.fecha_fin_prevista:
+        lines.append(f"Fin previsto: {local_date(work.fecha_fin_prevista, locale)}")
+    if work.direccion:
+        lines.append(f"Dirección: {escape(work.direccion)}")
+    if work.descripcion:
+        description = work.descripcion if len(work.descripcion) <= 600 else (
+            work.descripcion[:599] + "…"
+        )
+        lines.append(f"\n{escape(description)}")
+    if work.enlace_secop:
+        lines.append(f'\n<a href="{escape(work.enlace_secop)}">Ver el contrato en SECOP</a>')
+    lines.append(f"Código: {escape(work.codigo)}")
+    return "\n".join(lines)
+
+
+async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup) -> bool:
+    """Edit the tapped message or send a new one; return False if nothing changed."""
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+        except BadRequest as exc:  # a double tap: the screen is already right
+            if "not modified" in str(exc):
+                return False
+            raise
+        return True
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text, reply_markup=markup)
+    return True
+
+
+async def _index_markup(context: CabildoContext) -> InlineKeyboardMarkup:
+    async with context.db.session() as session:
+        counts = await comunas_with_counts(session)
+    buttons = [_button(f"{c.comuna.codigo} · {c.comuna.nombre} ({c.works})",
+                       callback("obra", "c", c.comuna.codigo, 0)) for c in counts]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return InlineKeyboardMarkup([*rows, [_button("🏠 Menú", "menu:inicio")]])
+
+
+async def show_works(update: Update, context: CabildoContext) -> None:
+    """Show the comunas, a comuna's works (`/obras 4`), or works matching text."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    text = " ".join(context.args or []) if update.callback_query is None else ""
+    if text:
+        async with context.db.session() as session:
+            comuna = await find_comuna(session, text)
+            found = [] if comuna else await search_works(session, text)
+        if comuna is not None:
+            await _show_comuna(update, context, comuna.codigo, 0)
+            return
+        shown = escape(text[:60])
+        if not found:
+            await _reply(update, NOT_FOUND.format(text=shown), await _index_markup(context))
+            return
+        rows = [[_button(f"{_icon(w)} {w.nombre[:58]}", callback("obra", "w", w.codigo))]
+                for w in found[:20]]
+        await _reply(update, FOUND.format(text=shown),
+                     InlineKeyboardMarkup([*rows, [_button("🏘️ Comunas", "obra:i")]]))
+        return
+    await _reply(update, INDEX, await _index_markup(context))
+
+
+async def _show_comuna(update: Update, context: CabildoContext, code: str, page_no: int) -> None:
+    async with context.db.session() as session:
+        comuna = await find_comuna(session, code)
+        works = await works_in(session, comuna_id=comuna.id or 0) if comuna else []
+    if comuna is None:
+        raise LookupError(code)
+    page = paginate(works, page_no, PER_PAGE)
+    if page.number != page_no:
+        raise LookupError(page_no)
+    rows = [[_button(f"{_icon(w)} {w.nombre[:58]}", callback("obra", "w", w.codigo))]
+            for w in page.items]
+    nav = nav_row(page, "obra", "c", comuna.codigo)  # type: ignore[arg-type]
+    text = LISTING.format(comuna=f"{escape(comuna.codigo)} · {escape(comuna.nombre)}",
+                          page=page.label if works else "Todavía no hay obras cargadas aquí.")
+    back = [_button("🏘️ Comunas", "obra:i"), _button("🏠 Menú", "menu:inicio")]
+    await _reply(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
+
+
+async def _card_markup(context: CabildoContext, work: Work, chat_id: int) -> InlineKeyboardMarkup:
+    async with context.db.session() as session:
+        following = ("obra", work.codigo) in await subscriptions_of(session, chat_id=chat_id)
+        comuna = await find_comuna(session, str(work.comuna_id))
+    link = f"https://t.me/{context.bot.username}?start=obra_{work.codigo}"
+    share = InlineKeyboardButton(
+        "📤 Compartir",
+        url=f"https://t.me/share/url?url={quote(link)}&text={quote(work.nombre[:120])}",
+    )
+    follow = "🔕 Dejar de seguir" if following else "🔔 Seguir esta obra"
+    back_code = comuna.codigo if comuna else ""
+    return InlineKeyboardMarkup([
+        [_button(follow, callback("obra", "f", work.codigo)), share],
+        [_button("⬅️ Obras de la comuna", callback("obra", "c", back_code, 0)),
+         _button("🏠 Menú", "menu:inicio")],
+    ])
+
+
+async def _show_work(update: Update, context: CabildoContext, codigo: str) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    async with context.db.session() as session:
+        work = await work_by_code(session, codigo)
+        comuna = await session.get(Comuna, work.comuna_id) if work else None
+    if work is None:
+        raise LookupError(codigo)
+    changed = await _reply(update, work_card(work, comuna, context.settings.locale),
+                           await _card_markup(context, work, chat.id))
+    if changed and work.latitud is not None and work.longitud is not None:
+        address = work.direccion or (f"Comuna {comuna.codigo} · {comuna.nombre}" if comuna else "")
+        await context.bot.send_venue(
+            chat.id, latitude=work.latitud, longitude=work.longitud,
+            title=work.nombre[:100],
+            address=address[:100] or context.settings.municipality_name,
+        )
+
+
+async def _follow(update: Update, context: CabildoContext, codigo: str) -> None:
+    chat, query = update.effective_chat, update.callback_query
+    if chat is None or query is None:
+        return
+    async with context.db.session() as session:
+        work = await work_by_code(session, codigo)
+    if work is None:
+        raise LookupError(codigo)
+    if not await ensure_consent(update, context, FOLLOW_ACTION):
+        await query.answer()
+        return
+    async with context.db.session() as session:
+        now_on = await toggle(session, chat_id=chat.id, kind="obra", value=codigo)
+    await query.answer("Le avisaré de los cambios de esta obra." if now_on
+                       else "Ya no le avisaré de esta obra.")
+    try:
+        await query.edit_message_reply_markup(await _card_markup(context, work, chat.id))
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
+
+
+async def on_button(update: Update, context: CabildoContext) -> None:
+    """Handle the works buttons: comunas, a comuna's list, a card, follow."""
+    query = update.callback_query
+    if query is None:
+        return
+    parts = (query.data or "").split(":")[1:]
+    if parts[:1] != ["f"]:
+        await query.answer()
+    try:
+        if parts == ["i"]:
+            await _reply(update, INDEX, await _index_markup(context))
+        elif len(parts) == 3 and parts[0] == "c":
+            await _show_comuna(update, context, parts[1], int(parts[2]))
+        elif len(parts) == 2 and parts[0] == "w":
+            await _show_work(update, context, parts[1])
+        elif len(parts) == 2 and parts[0] == "f":
+            await _follow(update, context, parts[1])
+        else:
+            raise LookupError(parts)
+    except (LookupError, ValueError):
+        if parts[:1] == ["f"]:
+            await query.answer(GONE)
+        else:
+            await _reply(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "obra:i")]]))
+
+
+async def nearby(update: Update, context: CabildoContext) -> None:
+    """Answer a shared location with the five nearest works and their distance."""
+    message = update.effective_message
+    if message is None or message.location is None:
+        return
+    async with context.db.session() as session:
+        ranked = await nearest_works(session, latitude=message.location.latitude,
+                                     longitude=message.location.longitude)
+    locale = context.settings.locale
+    if not ranked:
+        await message.reply_text(NO_COORDS)
+        return
+    if ranked[0][1] > FAR_M:
+        await message.reply_text(FAR.format(distance=distance_text(ranked[0][1], locale)),
+                                 reply_markup=await _index_markup(context))
+        return
+    rows = [[_button(f"{_icon(w)} a {distance_text(d, locale)} · {w.nombre[:45]}",
+                     callback("obra", "w", w.codigo))] for w, d in ranked]
+    await message.reply_text(NEAREST, reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def open_work(update: Update, context: CabildoContext, codigo: str) -> bool:
+    """Send one work's card (for the deep link `/start obra_<codigo>`); False if unknown."""
+    async with context.db.session() as session:
+        work = await work_by_code(session, codigo)
+    if work is None:
+        return False
+    await _show_work(update, context, codigo)
+    return True
+
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    CommandHandler("obras", show_works),
+    CallbackQueryHandler(show_works, pattern=r"^menu:obras$"),
+    CallbackQueryHandler(on_button, pattern=r"^obra:"),
+    MessageHandler(filters.LOCATION & filters.ChatType.PRIVATE, nearby),
+]

@@ -1,0 +1,94 @@
+"""Public works: by comuna, by text, and nearest to a shared location."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from unidecode import unidecode
+
+from storage.models import Comuna, Work
+
+EARTH_RADIUS_M = 6_371_000.0
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Return the great-circle (haversine) distance between two points, in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class ComunaCount:
+    """A comuna and how many works it has."""
+
+    comuna: Comuna
+    works: int
+
+
+async def comunas_with_counts(session: AsyncSession) -> list[ComunaCount]:
+    """Return every comuna (in their order) with its number of works."""
+    counts = dict((await session.exec(
+        select(Work.comuna_id, func.count()).group_by(col(Work.comuna_id))
+    )).all())
+    comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
+    return [ComunaCount(c, int(counts.get(c.id or 0, 0))) for c in comunas]
+
+
+def _fold(text: str) -> str:
+    return unidecode(text).lower().strip()
+
+
+async def find_comuna(session: AsyncSession, text: str) -> Comuna | None:
+    """Find a comuna by number (`4`, `comuna 4`, `C1`) or name (`occidental`)."""
+    wanted = _fold(text).removeprefix("comuna").strip().lstrip("0").upper()
+    comunas = (await session.exec(select(Comuna))).all()
+    for comuna in comunas:
+        if comuna.codigo == wanted or _fold(comuna.nombre) == _fold(text):
+            return comuna
+    return None
+
+
+async def works_in(session: AsyncSession, *, comuna_id: int) -> list[Work]:
+    """Return a comuna's works by name."""
+    query = select(Work).where(Work.comuna_id == comuna_id).order_by(col(Work.nombre))
+    return list((await session.exec(query)).all())
+
+
+async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
+    """Return the work with this code."""
+    return (await session.exec(select(Work).where(Work.codigo == codigo))).first()
+
+
+async def search_works(session: AsyncSession, text: str, *, limit: int = 40) -> list[Work]:
+    """Return works whose name, description, address or contractor contain every word."""
+    words = [w[:-1] if len(w) > 4 and w.endswith("s") else w
+             for w in _fold(text).split() if len(w) > 2]
+    if not words:
+        return []
+    found = []
+    for work in (await session.exec(select(Work).order_by(col(Work.nombre)))).all():
+        haystack = _fold(" ".join(filter(None, [work.nombre, work.descripcion, work.direccion,
+                                                work.contratista, work.codigo])))
+        if all(w in haystack for w in words):
+            found.append(work)
+    return found[:limit]
+
+
+async def nearest_works(
+    session: AsyncSession, *, latitude: float, longitude: float, limit: int = 5
+) -> list[tuple[Work, float]]:
+    """Return the works with coordinates nearest to a point, with their distance in metres."""
+    works = (await session.exec(
+        select(Work).where(col(Work.latitud).is_not(None), col(Work.longitud).is_not(None))
+    )).all()
+    ranked = sorted(
+        ((w, distance_m(latitude, longitude, w.latitud or 0, w.longitud or 0)) for w in works),
+        key=lambda pair: pair[1],
+    )
+    return ranked[:limit]

@@ -1,0 +1,131 @@
+"""`/obras` end to end: comunas, a comuna's works, the card and venue, follow, location."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import col, select
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.formatting import money
+from bot.localapi import LocalBotAPI
+from storage.db import Database
+from storage.demo import load_demo
+from storage.models import Comuna, Subscription, Work
+from storage.privacy import give_consent
+from storage.works import distance_m
+
+USER = 7201
+
+
+@pytest.fixture
+async def seed(settings: Settings, db: Database) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+
+
+async def _comuna_works(db: Database, code: str) -> list[Work]:
+    async with db.session() as s:
+        comuna = (await s.exec(select(Comuna).where(Comuna.codigo == code))).one()
+        query = select(Work).where(Work.comuna_id == comuna.id).order_by(col(Work.nombre))
+        return list((await s.exec(query)).all())
+
+
+def _buttons(call_params: dict[str, object]) -> list[str]:
+    markup = call_params["reply_markup"]
+    assert isinstance(markup, dict)
+    return [b.get("callback_data", "") for row in markup["inline_keyboard"] for b in row]
+
+
+def test_haversine_distance_of_known_points() -> None:
+    # Parque Santander to Parque San Pío, Bucaramanga: about 2.1 km.
+    assert 1900 < distance_m(7.1197, -73.1246, 7.1117, -73.1093) < 2100
+    assert distance_m(7.0, -73.0, 7.0, -73.0) == 0
+
+
+async def test_comunas_then_a_comuna_lists_exactly_its_works(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    user = api.user(USER)
+    user.send_text("/obras")
+    [index] = await api.wait_for("sendMessage", chat_id=USER)
+    comunas = [d for d in _buttons(index.params) if d.startswith("obra:c:")]
+    assert len(comunas) == 20
+    user.send_text("/obras comuna 4")
+    _, listing = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    expected = await _comuna_works(db, "4")
+    assert [d for d in _buttons(listing.params) if d.startswith("obra:w:")] == [
+        f"obra:w:{w.codigo}" for w in expected
+    ]
+
+
+async def test_a_card_shows_the_figures_and_a_venue_once_even_on_double_tap(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    work = next(w for w in await _comuna_works(db, "4") if w.latitud is not None)
+    user = api.user(USER)
+    user.send_text("/obras occidental")
+    await api.wait_for("sendMessage", chat_id=USER)
+    user.tap(f"obra:w:{work.codigo}")
+    user.tap(f"obra:w:{work.codigo}")
+    await api.wait_for("answerCallbackQuery", count=2)
+    [card] = await api.wait_for("editMessageText", chat_id=USER)
+    text = card.params["text"]
+    assert work.nombre in text and f"Estado: <b>{work.estado}</b>" in text
+    if work.valor_contrato is not None:
+        assert money(work.valor_contrato) in text
+    [venue] = await api.wait_for("sendVenue", chat_id=USER)
+    assert (venue.params["latitude"], venue.params["longitude"]) == (work.latitud, work.longitud)
+    assert len(api.calls_to(USER, ["sendVenue"])) == 1
+
+
+async def test_following_needs_consent_and_is_idempotent(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    work = (await _comuna_works(db, "12"))[0]
+    user = api.user(USER)
+    user.send_text(f"/start obra_{work.codigo}")
+    await api.wait_for("sendMessage", chat_id=USER)
+    user.tap("🔔 Seguir esta obra")
+    [*_, notice] = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    assert "Sus datos personales" in notice.params["text"]
+    async with db.session() as s:
+        await give_consent(s, telegram_id=USER, chat_id=USER)
+    icons = ("🟢", "🟡", "🔴", "⚪")
+    [card] = [m for m in api.messages(USER) if m.get("text", "").startswith(icons)]
+    user.tap("🔔 Seguir esta obra", message_id=card["message_id"])
+    answers = await api.wait_for("answerCallbackQuery", count=2)
+    assert answers[-1].params["text"] == "Le avisaré de los cambios de esta obra."
+    [edit] = await api.wait_for("editMessageReplyMarkup", chat_id=USER)
+    assert "🔕 Dejar de seguir" in str(edit.params["reply_markup"])
+    async with db.session() as s:
+        subs = (await s.exec(select(Subscription).where(Subscription.chat_id == USER))).all()
+    assert [(x.kind, x.value) for x in subs] == [("obra", work.codigo)]
+
+
+async def test_a_location_lists_the_nearest_works_first(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    work = next(w for w in await _comuna_works(db, "15") if w.latitud is not None)
+    assert work.latitud is not None and work.longitud is not None
+    user = api.user(USER)
+    user.send_location(work.latitud + 0.0005, work.longitud)
+    [reply] = await api.wait_for("sendMessage", chat_id=USER)
+    first = reply.params["reply_markup"]["inline_keyboard"][0][0]
+    assert first["callback_data"] == f"obra:w:{work.codigo}"
+    assert first["text"].split(" · ")[0].endswith("a 60 m")
+    assert len(reply.params["reply_markup"]["inline_keyboard"]) == 5
+    user.send_location(4.711, -74.072)  # Bogotá
+    _, far = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    assert far.params["text"].startswith("Su ubicación parece estar fuera del municipio")
+
+
+async def test_forged_work_buttons_are_refused(bot: CabildoApp, api: LocalBotAPI) -> None:
+    user = api.user(USER)
+    user.send_text("/obras")
+    await api.wait_for("sendMessage", chat_id=USER)
+    update = user.tap("obra:c:1:0", enqueue=False)
+    update["callback_query"]["data"] = "obra:c:99:0"
+    api.enqueue(update)
+    [edit] = await api.wait_for("editMessageText", chat_id=USER)
+    assert edit.params["text"] == "Esa opción ya no está disponible."
