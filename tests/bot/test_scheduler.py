@@ -90,7 +90,8 @@ async def test_approval_mode_asks_staff_once_and_sends_once(
         admin.tap("✅ Enviar a los suscritos")
         [sent] = await api.wait_for("editMessageText", chat_id=ADMIN)
         assert "en cola para 3 personas" in sent.params["text"]
-        await api.wait_for("sendMessage", chat_id=SUBSCRIBERS[0])
+        for chat in SUBSCRIBERS:
+            await api.wait_for("sendMessage", chat_id=chat)
         admin.send_text("/resumen")
         await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
         admin.tap("✅ Enviar a los suscritos")
