@@ -229,7 +229,7 @@ class LocalBotAPI:
         *,
         chat_id: int | None = None,
         count: int = 1,
-        timeout: float = 5.0,
+        timeout: float = 15.0,
     ) -> list[Call]:
         """Wait until `count` successful calls of `method` (to `chat_id`) are recorded."""
 
