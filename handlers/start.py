@@ -151,7 +151,7 @@ DEEP_LINKS: dict[str, Callable[[Update, CabildoContext, str], Awaitable[bool]]] 
     "obra": works.open_work,
 }
 
-AREAS = ("contratacion", "informes", "agenda", "encuestas", "preguntar")
+AREAS = ("agenda", "encuestas", "preguntar")
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("start", start),

@@ -47,14 +47,14 @@ async def test_menu_button_answers_with_what_the_area_holds(
 ) -> None:
     async with db.session() as s:
         outcome = await load_demo(s, tz=settings.tz)
-    processes = next(r for r in outcome.results if r.kind == "contratacion")
+    events = next(r for r in outcome.results if r.kind == "eventos")
     user = api.user(502)
     user.send_text("/menu")
     await api.wait_for("sendMessage", chat_id=502)
-    user.tap("📑 Contratación")
+    user.tap("📅 Agenda")
     await api.wait_for("answerCallbackQuery")
     _, reply = await api.wait_for("sendMessage", chat_id=502, count=2)
-    assert f"Hay {processes.created} procesos cargados" in reply.params["text"]
+    assert f"Hay {events.created} eventos cargados" in reply.params["text"]
 
 
 async def test_double_tap_answers_twice_and_changes_nothing(
@@ -136,7 +136,7 @@ async def test_a_failure_apologises_without_internals(
         raise RuntimeError("connection to server at 10.0.0.5 failed: password=hunter2")
 
     monkeypatch.setattr("handlers.start.data_counts", broken)
-    api.user(509).send_text("/contratacion")
+    api.user(509).send_text("/agenda")
     [call] = await api.wait_for("sendMessage", chat_id=509)
     assert call.params["text"].startswith("😕 Algo falló de nuestro lado")
     assert "hunter2" not in call.params["text"] and "10.0.0.5" not in call.params["text"]
