@@ -18,6 +18,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import CabildoContext
 from bot.formatting import local_date, number, percent, progress_bar
 from handlers.paging import callback, nav_row, paginate
+from handlers.privacy import ensure_consent
+from storage.alerts import subscriptions_of, toggle
 from storage.goals import (
     STATUS_HELP,
     Branch,
@@ -157,6 +159,8 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             await _show_goals(update, context, int(parts[1]), int(parts[2]), int(parts[3]))
         elif len(parts) == 2 and parts[0] == "g":
             await _show_goal(update, context, parts[1])
+        elif len(parts) == 2 and parts[0] == "f":
+            await _follow(update, context, parts[1])
         else:
             raise ValueError(parts)
     except (ValueError, LookupError):
@@ -203,11 +207,45 @@ async def _show_goal(update: Update, context: CabildoContext, codigo: str) -> No
     line = next(b.position for b in tree if b.name == goal.linea)
     progs = await _programs_of(context, line)
     prog = next(p.position for p in progs if p.name == goal.programa)
-    markup = InlineKeyboardMarkup([
-        [_share_button(context, goal)],
+    await _reply(update, goal_card(goal, context.settings.locale),
+                 await _card_markup(update, context, goal, line, prog))
+
+
+async def _card_markup(
+    update: Update, context: CabildoContext, goal: Goal, line: int, prog: int
+) -> InlineKeyboardMarkup:
+    chat = update.effective_chat
+    following = False
+    if chat is not None:
+        async with context.db.session() as session:
+            following = ("meta", goal.codigo) in await subscriptions_of(session, chat_id=chat.id)
+    follow = "🔕 Dejar de seguir" if following else "🔔 Seguir esta meta"
+    return InlineKeyboardMarkup([
+        [_button(follow, callback("meta", "f", goal.codigo)), _share_button(context, goal)],
         [_button("⬅️ Programa", callback("meta", "p", line, prog, 0)), *_menu_row()],
     ])
-    await _reply(update, goal_card(goal, context.settings.locale), markup)
+
+
+async def _follow(update: Update, context: CabildoContext, codigo: str) -> None:
+    """Switch following a goal (after consent) and redraw the card's buttons."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    async with context.db.session() as session:
+        goal = await goal_by_code(session, codigo)
+    if goal is None:
+        raise LookupError(codigo)
+    if not await ensure_consent(update, context, "seguir esta meta"):
+        return
+    async with context.db.session() as session:
+        await toggle(session, chat_id=chat.id, kind="meta", value=codigo)
+        tree = await lines(session)
+    line = next(b.position for b in tree if b.name == goal.linea)
+    prog = next(p.position for p in await _programs_of(context, line) if p.name == goal.programa)
+    with contextlib.suppress(BadRequest):  # a double tap that ends where it started
+        await query.edit_message_reply_markup(
+            await _card_markup(update, context, goal, line, prog)
+        )
 
 
 async def _programs_of(context: CabildoContext, line: int) -> list[Branch]:

@@ -11,7 +11,8 @@ from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.demo import load_demo
 from storage.goals import progress, status_of
-from storage.models import Goal
+from storage.models import Goal, Subscription
+from storage.privacy import give_consent
 
 USER = 7001
 
@@ -67,7 +68,7 @@ async def test_tapping_down_to_a_goal_shows_its_figures(
     assert f"{pct} %" in text and "▓" in text
     assert f"<b>{status_of(progress(goal))}</b>" in text
     assert "Datos con corte al 30 de septiembre de 2026." in text
-    share = card.params["reply_markup"]["inline_keyboard"][0][0]
+    share = card.params["reply_markup"]["inline_keyboard"][0][1]
     assert share["url"].startswith("https://t.me/share/url?url=https%3A//t.me/cabildo_local_bot")
     assert f"start%3Dmeta_{goal.codigo}" in share["url"]
     assert not [c for c in api.calls_to(USER, ["sendMessage"]) if "Algo falló" in c.params["text"]]
@@ -111,3 +112,20 @@ async def test_deep_link_opens_the_goal(bot: CabildoApp, api: LocalBotAPI, db: D
     [card] = await api.wait_for("sendMessage", chat_id=USER)
     assert card.params["text"].startswith(f"🎯 <b>{goal.meta}")
 
+
+
+async def test_following_a_goal_after_consent(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    goal = (await _goals(db))[2]
+    async with db.session() as s:
+        await give_consent(s, telegram_id=USER, chat_id=USER)
+    user = api.user(USER)
+    user.send_text(f"/start meta_{goal.codigo}")
+    await api.wait_for("sendMessage", chat_id=USER)
+    user.tap("🔔 Seguir esta meta")
+    [edit] = await api.wait_for("editMessageReplyMarkup", chat_id=USER)
+    assert "🔕 Dejar de seguir" in str(edit.params["reply_markup"])
+    async with db.session() as s:
+        subs = (await s.exec(select(Subscription).where(Subscription.chat_id == USER))).all()
+    assert [(x.kind, x.value) for x in subs] == [("meta", goal.codigo)]
