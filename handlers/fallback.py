@@ -9,12 +9,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.context import CabildoContext
 from handlers.keyboards import main_menu
+from handlers.search import answer_question
 
 UNKNOWN_COMMAND = "No conozco el comando {command}. Estas son las opciones:"
-NOT_UNDERSTOOD = (
-    "No entendí su mensaje. Por ahora respondo con el menú: elija una opción "
-    "o escriba /ayuda."
-)
 STALE_BUTTON = "Ese botón ya no está disponible."
 MAX_ECHO = 40
 
@@ -30,12 +27,6 @@ async def unknown_command(update: Update, context: CabildoContext) -> None:
     )
 
 
-async def free_text(update: Update, context: CabildoContext) -> None:
-    """Answer text the bot does not understand yet with the menu."""
-    if update.effective_message:
-        await update.effective_message.reply_text(NOT_UNDERSTOOD, reply_markup=main_menu())
-
-
 async def stale_button(update: Update, context: CabildoContext) -> None:
     """Answer a button no handler owns (an old or forged one) without acting."""
     if update.callback_query:
@@ -45,6 +36,6 @@ async def stale_button(update: Update, context: CabildoContext) -> None:
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     # In groups, other bots' commands are none of our business.
     MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown_command),
-    MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, free_text),
+    MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, answer_question),
     CallbackQueryHandler(stale_button),
 ]

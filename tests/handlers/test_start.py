@@ -140,3 +140,19 @@ async def test_a_failure_apologises_without_internals(
     [call] = await api.wait_for("sendMessage", chat_id=509)
     assert call.params["text"].startswith("😕 Algo falló de nuestro lado")
     assert "hunter2" not in call.params["text"] and "10.0.0.5" not in call.params["text"]
+
+
+async def test_free_text_answers_with_matches_or_says_it_found_nothing(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+    user = api.user(512)
+    user.send_text("como va el parke de la joya")
+    [found] = await api.wait_for("sendMessage", chat_id=512)
+    assert "<b>🏗️ Obras</b>\n• Parque del barrio La Joya" in found.params["text"]
+    first = found.params["reply_markup"]["inline_keyboard"][0][0]
+    assert first["callback_data"] == "obra:w:OB-2026-010"
+    user.send_text("precio del dolar hoy")
+    _, nothing = await api.wait_for("sendMessage", chat_id=512, count=2)
+    assert nothing.params["text"].startswith("No encontré información sobre «precio del dolar hoy»")

@@ -1,0 +1,81 @@
+"""Any text that is not a command is a question: answer with the best matches, by kind.
+
+The index is built from the database and kept for a minute (imports show up within a
+minute); when nothing matches well the bot says so plainly and offers the menu.
+"""
+
+from __future__ import annotations
+
+import time
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import CabildoContext
+from handlers.keyboards import main_menu
+from handlers.paging import callback
+from storage.budget import execution, latest_year
+from storage.search import SearchIndex, build_index
+
+MAX_AGE_SECONDS = 60.0
+TITLES = {
+    "meta": "🎯 Metas del plan",
+    "obra": "🏗️ Obras",
+    "presupuesto": "💰 Presupuesto",
+    "evento": "📅 Eventos",
+    "contratacion": "📑 Contratación",
+    "pregunta": "❓ Respuestas",
+}
+FOUND = "Esto es lo que encontré sobre «{text}»:"
+NOT_FOUND = (
+    "No encontré información sobre «{text}» en los datos de la Alcaldía. "
+    "Pruebe con otras palabras o elija una opción:"
+)
+
+
+async def _index(context: CabildoContext) -> SearchIndex:
+    cached = context.bot_data.get("search_index")
+    if cached is not None and time.monotonic() - cached[0] < MAX_AGE_SECONDS:
+        index: SearchIndex = cached[1]
+        return index
+    async with context.db.session() as session:
+        index = await build_index(session)
+    context.bot_data["search_index"] = (time.monotonic(), index)
+    return index
+
+
+async def answer_question(update: Update, context: CabildoContext) -> None:
+    """Answer free text with the best matches across the data, or say nothing matched."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    text = message.text.strip()
+    shown = escape(text[:80])
+    groups = (await _index(context)).grouped(text)
+    if not groups:
+        await message.reply_text(NOT_FOUND.format(text=shown), reply_markup=main_menu())
+        return
+    offices: list[str] = []
+    if "presupuesto" in groups:
+        async with context.db.session() as session:
+            year = await latest_year(session)
+            offices = [o.name for o in (await execution(session, vigencia=year))[1]] if year else []
+    lines = [FOUND.format(text=shown)]
+    rows: list[list[InlineKeyboardButton]] = []
+    for kind, hits in groups.items():
+        lines.append(f"\n<b>{TITLES[kind]}</b>")
+        for hit in hits:
+            lines.append(f"• {escape(hit.title[:120])}")
+            data = None
+            if kind == "meta":
+                data = callback("meta", "g", hit.key)
+            elif kind == "obra":
+                data = callback("obra", "w", hit.key)
+            elif kind == "contratacion" and len(hit.key) < 50:
+                data = callback("contr", "p", hit.key)
+            elif kind == "presupuesto" and hit.key in offices:
+                data = callback("ppto", "d", offices.index(hit.key))
+            if data:
+                rows.append([InlineKeyboardButton(hit.title[:60], callback_data=data)])
+    rows.append([InlineKeyboardButton("🏠 Menú", callback_data="menu:inicio")])
+    await message.reply_text("\n".join(lines)[:4000], reply_markup=InlineKeyboardMarkup(rows[:12]))

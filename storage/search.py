@@ -1,0 +1,521 @@
+"""Free-text search over goals, works, budget offices, events, contracting and answers.
+
+People write on phones: no accents, typos, abbreviations (`cll`, `kra`, `q`), synonyms
+(`plata` for presupuesto, `arreglo` for obra). Text is folded (unidecode, lower case),
+abbreviations expanded, Spanish stop words dropped, words stemmed (Snowball) and, when a
+word is not in the index, matched to the closest indexed word (rapidfuzz) to absorb typos.
+Items are scored BM25-style with field weights; an item counts only if it covers enough of
+the question's meaningful words, so questions about things the data does not hold get no
+answer rather than a wrong one. Built in memory from the database (the same for SQLite and
+PostgreSQL), rebuilt after imports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from unidecode import unidecode
+
+from storage.models import (
+    BudgetLine,
+    CitizenQuestion,
+    Comuna,
+    ContractingProcess,
+    Event,
+    Goal,
+    Work,
+)
+
+_STEM = snowballstemmer.stemmer("spanish")
+_WORD = re.compile(r"[a-z0-9]+")
+STOP = set(
+    [
+        "a",
+        "al",
+        "algo",
+        "alguna",
+        "algun",
+        "como",
+        "con",
+        "cual",
+        "cuales",
+        "cuando",
+        "cuanto",
+        "cuanta",
+        "cuantos",
+        "cuantas",
+        "de",
+        "del",
+        "donde",
+        "el",
+        "ella",
+        "en",
+        "es",
+        "esta",
+        "estan",
+        "este",
+        "esto",
+        "la",
+        "las",
+        "lo",
+        "los",
+        "me",
+        "mi",
+        "mis",
+        "muy",
+        "no",
+        "o",
+        "para",
+        "pero",
+        "por",
+        "porque",
+        "que",
+        "quien",
+        "se",
+        "ser",
+        "si",
+        "sin",
+        "sobre",
+        "su",
+        "sus",
+        "te",
+        "tiene",
+        "tienen",
+        "un",
+        "una",
+        "uno",
+        "unos",
+        "unas",
+        "y",
+        "ya",
+        "va",
+        "van",
+        "hay",
+        "ha",
+        "han",
+        "he",
+        "hemos",
+        "fue",
+        "son",
+        "era",
+        "quiero",
+        "saber",
+        "dime",
+        "decir",
+        "informacion",
+        "info",
+        "favor",
+        "hola",
+        "buenas",
+        "buenos",
+        "dias",
+        "tardes",
+        "noches",
+        "gracias",
+        "ver",
+        "vez",
+        "le",
+        "les",
+        "nos",
+        "mas",
+        "menos",
+        "tambien",
+        "bien",
+        "cosa",
+        "pasa",
+        "paso",
+        "pasando",
+        "como",
+        "va",
+        "vamos",
+        "ir",
+        "esa",
+        "ese",
+        "eso",
+        "esas",
+        "esos",
+        "aqui",
+        "alla",
+        "usted",
+        "ustedes",
+        "yo",
+        "nuestro",
+        "nuestra",
+        "nuestros",
+        "barrio",
+        "sector",
+        "alcaldia",
+        "municipio",
+        "ciudad",
+        "bucaramanga",
+    ]
+)
+ABBREVIATIONS = {
+    "cll": "calle",
+    "cl": "calle",
+    "kra": "carrera",
+    "cra": "carrera",
+    "kr": "carrera",
+    "cr": "carrera",
+    "av": "avenida",
+    "q": "que",
+    "xq": "porque",
+    "pq": "porque",
+    "k": "que",
+    "tmb": "tambien",
+    "dnd": "donde",
+    "cdi": "cdi",
+    "colegio": "colegio",
+}
+# Everyday words → words the data uses.
+SYNONYMS = {
+    "plata": ["presupuesto"],
+    "platica": ["presupuesto"],
+    "dinero": ["presupuesto"],
+    "recursos": ["presupuesto"],
+    "gasto": ["presupuesto"],
+    "gastado": ["presupuesto"],
+    "gastando": ["presupuesto"],
+    "invertido": ["presupuesto"],
+    "finanzas": ["presupuesto"],
+    "construccion": ["obra", "construir"],
+    "arreglo": ["obra", "mejoramiento", "rehabilitacion"],
+    "arreglan": ["rehabilitacion", "mejoramiento"],
+    "arreglando": ["rehabilitacion"],
+    "objetivo": ["meta"],
+    "promesa": ["meta"],
+    "prometieron": ["meta"],
+    "escuela": ["colegio", "educativa"],
+    "colegios": ["colegio"],
+    "cancha": ["polideportivo"],
+    "huecos": ["pavimentacion", "vias"],
+    "hueco": ["pavimentacion"],
+    "calles": ["vias"],
+    "carretera": ["via", "pavimentacion"],
+    "luz": ["alumbrado"],
+    "luces": ["alumbrado"],
+    "lamparas": ["alumbrado"],
+    "reunion": ["evento"],
+    "licitacion": ["contratacion"],
+    "contrato": ["contratacion"],
+    "contratos": ["contratacion"],
+    "jardin": ["cdi"],
+    "guarderia": ["cdi"],
+    "hospital": ["salud"],
+    "puesto": ["puesto"],
+    "bici": ["ciclorruta"],
+    "bicicleta": ["ciclorruta"],
+    "camaras": ["videovigilancia"],
+    "seguridad": ["seguridad"],
+    "arboles": ["arboles"],
+    "empleo": ["empleo"],
+    "trabajo": ["empleo"],
+    "internet": ["wifi", "conectividad"],
+    "avance": [],
+    "parke": ["parque"],
+}
+NUMBERS = {
+    "uno": "1",
+    "una": "1",
+    "dos": "2",
+    "tres": "3",
+    "cuatro": "4",
+    "cinco": "5",
+    "seis": "6",
+    "siete": "7",
+    "ocho": "8",
+    "nueve": "9",
+    "diez": "10",
+    "once": "11",
+    "doce": "12",
+    "trece": "13",
+    "catorce": "14",
+    "quince": "15",
+    "dieciseis": "16",
+    "diecisiete": "17",
+}
+KIND_WORDS = {
+    "obra": "obra",
+    "obras": "obra",
+    "presupuesto": "presupuesto",
+    "meta": "meta",
+    "metas": "meta",
+    "evento": "evento",
+    "eventos": "evento",
+    "contratacion": "contratacion",
+    "proceso": "contratacion",
+    "procesos": "contratacion",
+    "pregunta": "pregunta",
+}
+KIND_ORDER = ("meta", "obra", "presupuesto", "evento", "contratacion", "pregunta")
+MIN_COVERAGE = 0.6
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents."""
+    return unidecode(text).lower()
+
+
+def tokens(text: str) -> list[str]:
+    """Return folded words with abbreviations expanded."""
+    return [ABBREVIATIONS.get(t, t) for t in _WORD.findall(fold(text))]
+
+
+@functools.lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    """Return the Spanish stem of a folded word (numbers stay as they are)."""
+    return word if word.isdigit() else _STEM.stemWord(word)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result."""
+
+    kind: str  # meta | obra | presupuesto | evento | contratacion | pregunta
+    key: str
+    title: str
+    score: float
+
+
+@dataclass
+class Record:
+    """An item to index: its kind, key, title, weighted fields and comuna code."""
+
+    kind: str
+    key: str
+    title: str
+    fields: list[tuple[str, float]]
+    comuna: str | None = None
+    terms: dict[str, float] = field(default_factory=dict)
+
+
+def _comuna_intent(words: list[str]) -> tuple[str | None, list[str]]:
+    """Find `comuna 4` / `comuna cuatro` / `la cuatro` in the words; return code and the rest."""
+    for i, word in enumerate(words[:-1]):
+        if word in ("comuna", "la") and (words[i + 1].isdigit() or words[i + 1] in NUMBERS):
+            code = NUMBERS.get(words[i + 1], words[i + 1]).lstrip("0")
+            if code.isdigit() and 1 <= int(code) <= 17:
+                return code, words[:i] + words[i + 2 :]
+    return None, words
+
+
+class SearchIndex:
+    """An in-memory BM25 index with typo tolerance and a 'no good match' threshold."""
+
+    def __init__(self, records: Iterable[Record], comuna_names: dict[str, str] | None = None):
+        self.records = list(records)
+        self.comuna_names = {fold(name): code for name, code in (comuna_names or {}).items()}
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.lengths: list[float] = []
+        for index, record in enumerate(self.records):
+            weighted: dict[str, float] = defaultdict(float)
+            for text, weight in record.fields:
+                for word in tokens(text):
+                    if word not in STOP and (len(word) > 2 or word.isdigit()):
+                        weighted[stem(word)] += weight
+            record.terms = weighted
+            self.lengths.append(sum(weighted.values()))
+            for term, tf in weighted.items():
+                self.postings[term].append((index, tf))
+        self.avg_length: float = (sum(self.lengths) / len(self.lengths)) if self.lengths else 1.0
+        # Typo fixes look only at words with the same first letter: far fewer candidates, and
+        # a typo in the first letter is rare on a phone keyboard.
+        self.vocabulary: dict[str, list[str]] = defaultdict(list)
+        for term in self.postings:
+            self.vocabulary[term[0]].append(term)
+        total = max(len(self.records), 1)
+        self.idf = {
+            t: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5))
+            for t, p in self.postings.items()
+        }
+
+    def _resolve(self, word: str) -> list[str]:
+        """Return the indexed terms a query word stands for (itself, synonyms, or a typo fix)."""
+        candidates = [word, *SYNONYMS.get(word, [])]
+        found = []
+        for candidate in candidates:
+            term = stem(candidate)
+            if term in self.postings:
+                found.append(term)
+            elif len(term) >= 4 and not term.isdigit():
+                match = process.extractOne(
+                    term,
+                    self.vocabulary.get(term[0], []),
+                    scorer=Levenshtein.distance,
+                    score_cutoff=1 if len(term) < 7 else 2,
+                )
+                if match is not None:
+                    found.append(match[0])
+        return list(dict.fromkeys(found))
+
+    def search(self, text: str, *, limit: int = 8) -> list[Hit]:
+        """Return the best matches, best first; [] when nothing matches well."""
+        words = [w for w in tokens(text)]
+        comuna, words = _comuna_intent(words)
+        folded = " ".join(words)
+        for name, code in self.comuna_names.items():
+            if len(name) > 4 and f" {name} " in f" {folded} ":
+                comuna = comuna or code
+        wanted_kinds = {KIND_WORDS[w] for w in words if w in KIND_WORDS}
+        meaningful = [
+            w
+            for w in words
+            if w not in STOP and w not in KIND_WORDS and (len(w) > 2 or w.isdigit())
+        ]
+        groups = [self._resolve(w) for w in meaningful]
+        # A word found in a third of everything ("calle" in every address) says nothing
+        # about which item is meant: it neither scores nor counts towards coverage.
+        common = max(len(self.records) // 3, 50)
+        kept = [
+            (w, g) for w, g in zip(meaningful, groups, strict=True)
+            if not g or any(len(self.postings[t]) <= common for t in g)
+        ]
+        meaningful = [w for w, _ in kept]
+        groups = [g for _, g in kept if g]
+        if not meaningful and comuna is None:
+            return []
+        scores: dict[int, float] = defaultdict(float)
+        matched: dict[int, int] = defaultdict(int)
+        k1, b = 1.2, 0.75
+        for group in groups:
+            best: dict[int, float] = {}
+            for term in group:
+                idf = self.idf[term]
+                for index, tf in self.postings[term]:
+                    norm = (
+                        tf
+                        * (k1 + 1)
+                        / (tf + k1 * (1 - b + b * self.lengths[index] / self.avg_length))
+                    )
+                    best[index] = max(best.get(index, 0.0), idf * norm)
+            for index, value in best.items():
+                scores[index] += value
+                matched[index] += 1
+        if not meaningful:  # "obras en la comuna 4": list that comuna's items
+            scores = {i: 1.0 for i, r in enumerate(self.records) if r.comuna == comuna}
+            matched = {i: 0 for i in scores}
+        hits = []
+        for index, score in scores.items():
+            record = self.records[index]
+            coverage = matched[index] / len(meaningful) if meaningful else 1.0
+            if coverage < MIN_COVERAGE:
+                continue
+            if comuna is not None:
+                if record.comuna == comuna:
+                    score *= 1.5
+                elif record.kind == "obra":
+                    score *= 0.5
+            if record.kind in wanted_kinds:
+                score *= 1.4
+            hits.append(Hit(record.kind, record.key, record.title, score * coverage))
+        hits.sort(key=lambda h: (-h.score, KIND_ORDER.index(h.kind), h.key))
+        return hits[:limit]
+
+    def grouped(self, text: str, *, per_kind: int = 3) -> dict[str, list[Hit]]:
+        """Return hits grouped by kind, kinds ordered by their best hit."""
+        groups: dict[str, list[Hit]] = {}
+        for hit in self.search(text, limit=30):
+            bucket = groups.setdefault(hit.kind, [])
+            if len(bucket) < per_kind:
+                bucket.append(hit)
+        return groups
+
+
+async def build_index(session: AsyncSession, *, now: datetime | None = None) -> SearchIndex:
+    """Load every searchable item from the database and index it."""
+    now = now or datetime.now(UTC)
+    comunas = {c.id: c for c in (await session.exec(select(Comuna))).all()}
+    records: list[Record] = []
+    for g in (await session.exec(select(Goal))).all():
+        records.append(
+            Record(
+                "meta",
+                g.codigo,
+                g.meta,
+                [
+                    (g.meta, 3.0),
+                    (g.indicador, 1.0),
+                    (g.programa, 1.5),
+                    (g.responsable or "", 0.7),
+                    ("meta", 0.5),
+                ],
+            )
+        )
+    for w in (await session.exec(select(Work))).all():
+        comuna = comunas.get(w.comuna_id)
+        records.append(
+            Record(
+                "obra",
+                w.codigo,
+                w.nombre,
+                [
+                    (w.nombre, 3.0),
+                    (w.descripcion or "", 0.7),
+                    (w.direccion or "", 1.5),
+                    (comuna.nombre if comuna else "", 0.8),
+                    (w.contratista or "", 0.5),
+                    ("obra", 0.5),
+                    (w.estado, 0.3),
+                ],
+                comuna=comuna.codigo if comuna else None,
+            )
+        )
+    offices = sorted({b.dependencia for b in (await session.exec(select(BudgetLine))).all()})
+    for office in offices:
+        records.append(
+            Record("presupuesto", office, office, [(office, 3.0), ("presupuesto ejecucion", 1.0)])
+        )
+    for e in (await session.exec(select(Event).where(Event.inicio >= now))).all():
+        comuna = comunas.get(e.comuna_id) if e.comuna_id else None
+        records.append(
+            Record(
+                "evento",
+                e.clave,
+                e.titulo,
+                [
+                    (e.titulo, 3.0),
+                    (e.tipo, 1.5),
+                    (e.lugar, 1.0),
+                    (e.descripcion or "", 0.5),
+                    ("evento", 0.5),
+                ],
+                comuna=comuna.codigo if comuna else None,
+            )
+        )
+    for p in (await session.exec(select(ContractingProcess))).all():
+        records.append(
+            Record(
+                "contratacion",
+                p.numero_proceso,
+                p.objeto,
+                [
+                    (p.objeto, 2.5),
+                    (p.modalidad, 1.0),
+                    (p.dependencia or "", 0.5),
+                    (p.numero_proceso, 1.0),
+                    ("contratacion", 0.5),
+                ],
+            )
+        )
+    answered = select(CitizenQuestion).where(
+        CitizenQuestion.status == "respondida", col(CitizenQuestion.published).is_(True)
+    )
+    for q in (await session.exec(answered)).all():
+        records.append(
+            Record("pregunta", str(q.id), q.text, [(q.text, 2.0), (q.answer or "", 1.0)])
+        )
+    names = {c.nombre: c.codigo for c in comunas.values()}
+    # Stemming thousands of texts is CPU work: keep it off the event loop.
+    return await asyncio.to_thread(SearchIndex, records, names)
