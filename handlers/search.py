@@ -15,7 +15,7 @@ from bot.context import CabildoContext
 from handlers.keyboards import main_menu
 from handlers.paging import callback
 from storage.budget import execution, latest_year
-from storage.search import SearchIndex, build_index
+from storage.search import SearchIndex, build_index, tokens
 
 MAX_AGE_SECONDS = 60.0
 TITLES = {
@@ -27,6 +27,12 @@ TITLES = {
     "pregunta": "❓ Respuestas",
 }
 FOUND = "Esto es lo que encontré sobre «{text}»:"
+GREETING = "¡Hola! Pregúnteme por una obra, una meta o el presupuesto, o elija una opción:"
+THANKS = "Con gusto. ¿Algo más? Elija una opción o escriba su pregunta:"
+GREETING_WORDS = {
+    "hola", "buenas", "buenos", "buen", "dia", "dias", "tardes", "noches", "gracias", "muchas",
+    "mil", "ok", "vale", "saludos", "hey", "que", "tal", "como", "esta", "estas",
+}
 NOT_FOUND = (
     "No encontré información sobre «{text}» en los datos de la Alcaldía. "
     "Pruebe con otras palabras o elija una opción:"
@@ -44,12 +50,24 @@ async def _index(context: CabildoContext) -> SearchIndex:
     return index
 
 
+def _small_talk(text: str) -> str | None:
+    """Return a reply to a bare greeting or thanks, or None if the text asks something."""
+    words = set(tokens(text))
+    if words and words <= GREETING_WORDS:
+        return THANKS if words & {"gracias", "muchas", "mil"} else GREETING
+    return None
+
+
 async def answer_question(update: Update, context: CabildoContext) -> None:
     """Answer free text with the best matches across the data, or say nothing matched."""
     message = update.effective_message
     if message is None or not message.text:
         return
     text = message.text.strip()
+    reply = _small_talk(text)
+    if reply is not None:
+        await message.reply_text(reply, reply_markup=main_menu())
+        return
     shown = escape(text[:80])
     groups = (await _index(context)).grouped(text)
     if not groups:

@@ -26,7 +26,7 @@ async def test_chat_shows_the_menu_and_number_taps_a_button(
     assert "1. Bucaramanga equitativa e incluyente: una ciudad de bienestar: 14 metas" in text
     assert "/metas — cómo van las metas del plan de desarrollo" in text
     assert "🔔 Alertas" in text.split("tú › 9", 1)[1]  # 9th button of the last keyboard
-    assert "No encontré información sobre «hola»" in text
+    assert "¡Hola! Pregúnteme por una obra" in text
     assert text.rstrip().endswith("Hasta pronto.")
 
 

@@ -154,5 +154,7 @@ async def test_free_text_answers_with_matches_or_says_it_found_nothing(
     first = found.params["reply_markup"]["inline_keyboard"][0][0]
     assert first["callback_data"] == "obra:w:OB-2026-010"
     user.send_text("precio del dolar hoy")
-    _, nothing = await api.wait_for("sendMessage", chat_id=512, count=2)
+    user.send_text("Buenas tardes")
+    _, nothing, hello = await api.wait_for("sendMessage", chat_id=512, count=3)
     assert nothing.params["text"].startswith("No encontré información sobre «precio del dolar hoy»")
+    assert hello.params["text"].startswith("¡Hola!")
