@@ -5,8 +5,9 @@ Order matters because PTB runs the first matching handler of each group:
    group -1, `handlers.access`: stops restricted commands and buttons for people without
    the role, before any handler of group 0 sees them; then (same group, plain text only)
    `handlers.flows` hands text typed inside a wizard to that wizard;
-1. the area modules (goals, budget, works, contracting, reports) own their commands,
-   their `menu:<area>` button and their own callback prefixes (`meta:`, `ppto:`, `obra:`…);
+1. the area modules (goals, budget, works, contracting, reports, events, surveys, questions,
+   participation) own their commands, their `menu:<area>` button and their own callback
+   prefixes (`meta:`, `ppto:`, `obra:`, `ev:`, `enc:`, `preg:`, `pp:`…);
 2. staff tools (`/panel`, `/rol`, `/importar`, `/difundir`), vetted by the guard; personal data
    (`/mis_datos`, `/borrar_datos`, the consent buttons `priv:`);
 3. start/menu/help/cancel, and the generic answer for areas not built yet;
@@ -25,17 +26,21 @@ from handlers import (
     budget,
     contracting,
     errors,
+    events,
     fallback,
     flows,
     goals,
     groups,
     imports,
     limits,
+    participation,
     privacy,
+    questions,
     reports,
     staff,
     start,
     summary,
+    surveys,
     works,
 )
 
@@ -52,7 +57,8 @@ def register(app: CabildoApp) -> None:
     app.add_handlers(summary.HANDLERS)
     app.add_handlers(privacy.HANDLERS)
     app.add_handlers(alerts.HANDLERS)
-    for area in (goals, budget, works, contracting, reports):
+    for area in (goals, budget, works, contracting, reports, events, surveys, questions,
+                 participation):
         app.add_handlers(area.HANDLERS)
     app.add_handlers(start.HANDLERS)
     app.add_handlers(fallback.HANDLERS)  # must stay last: it matches everything left

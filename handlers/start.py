@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from handlers import goals, works
+from handlers import events, goals, surveys, works
 from handlers.keyboards import back_to_menu, main_menu
 from storage.citizens import touch_citizen
 from storage.conversations import clear_state
@@ -149,6 +149,8 @@ async def menu_button(update: Update, context: CabildoContext) -> None:
 DEEP_LINKS: dict[str, Callable[[Update, CabildoContext, str], Awaitable[bool]]] = {
     "meta": goals.open_goal,
     "obra": works.open_work,
+    "evento": events.open_event,
+    "encuesta": surveys.open_survey,
 }
 
 AREAS = ("agenda", "encuestas", "preguntar")

@@ -193,6 +193,8 @@ class Event(SQLModel, table=True):
     enlace: str | None = Field(default=None, max_length=500)
     descripcion: str | None = Field(default=None, sa_type=Text)
     capacidad: int | None = None
+    anunciar_desde: datetime | None = _when()  # announce no earlier than this (None = at once)
+    encuesta: str | None = Field(default=None, max_length=60)  # survey slug sent after it ends
     updated_at: datetime = _when(nullable=False)
 
 
@@ -204,7 +206,7 @@ class Registration(SQLModel, table=True):
     event_id: int = Field(foreign_key="event.id", index=True)
     chat_id: int = _bigint()
     status: str = Field(default="confirmado", max_length=16)  # confirmado | espera | cancelado
-    created_at: datetime = _when(nullable=False)
+    created_at: datetime = _when(nullable=False)  # reset on re-registering: waiting-list order
 
 
 class Survey(SQLModel, table=True):
@@ -272,6 +274,52 @@ class CitizenQuestion(SQLModel, table=True):
     answered_at: datetime | None = _when()
     duplicate_of: int | None = Field(default=None, foreign_key="citizenquestion.id")
     published: bool = False
+    created_at: datetime = _when(nullable=False, index=True)
+
+
+class PBRound(SQLModel, table=True):
+    """A comuna's participatory budget in one round: the money and the voting window."""
+
+    __table_args__ = (UniqueConstraint("ronda", "comuna_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ronda: str = Field(max_length=40, index=True)  # "2027"
+    comuna_id: int = Field(foreign_key="comuna.id")
+    presupuesto: Decimal = _money(nullable=False)
+    abre: datetime | None = _when()
+    cierra: datetime | None = _when()
+    updated_at: datetime = _when(nullable=False)
+
+
+class PBProject(SQLModel, table=True):
+    """A project citizens of a comuna can choose in a participatory-budget round."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    codigo: str = Field(max_length=32, unique=True)
+    round_id: int = Field(foreign_key="pbround.id", index=True)
+    nombre: str = Field(max_length=300)
+    descripcion: str | None = Field(default=None, sa_type=Text)
+    costo: Decimal = _money(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class PBVote(SQLModel, table=True):
+    """One person's ballot in a round (one per person per round; changeable until it closes)."""
+
+    __table_args__ = (UniqueConstraint("ronda", "chat_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ronda: str = Field(max_length=40)
+    round_id: int = Field(foreign_key="pbround.id", index=True)
+    chat_id: int | None = _bigint(nullable=True)  # None once the person deletes their data
+    project_ids: list[int] = Field(default_factory=list, sa_type=JSONType)
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class AppSecret(SQLModel, table=True):
+    """A secret the installation generates once (e.g. the key hashing anonymous respondents)."""
+
+    name: str = Field(max_length=40, primary_key=True)
+    value: str = Field(max_length=200)
     created_at: datetime = _when(nullable=False)
 
 

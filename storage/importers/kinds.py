@@ -204,6 +204,8 @@ def event_key(titulo: str, inicio_local_iso: str) -> str:
 def _check_event(values: dict[str, Any], ctx: RowContext) -> list[Problem]:
     problems = _coordinates(values) + _not_before(
         values, "inicio", "fin", "la hora de fin es anterior a la hora de inicio."
+    ) + _not_before(
+        values, "anunciar_desde", "inicio", "la fecha de anuncio es posterior al inicio."
     )
     if not values.get("clave") and values.get("titulo") and values.get("inicio"):
         local = values["inicio"].astimezone(ctx.tz).replace(tzinfo=None)
@@ -322,6 +324,8 @@ _SPECS = {
                 "descripcion": "text",
                 "codigo": "code",
                 "capacidad": "count",
+                "anunciar_desde": "datetime",
+                "encuesta": "code",
             },
             ("clave",),
             fields={"codigo": "clave"},
