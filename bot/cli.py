@@ -11,7 +11,10 @@ from pathlib import Path
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 
-KINDS_HELP = "metas, presupuesto, obras, eventos, contratacion, informes, comunas, plan"
+KINDS_HELP = (
+    "metas, presupuesto, obras, eventos, contratacion, informes, comunas, plan, encuesta, "
+    "presupuesto_participativo"
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,11 +10,11 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 from bot.context import CabildoContext
 from handlers.alerts import queue_change_alerts
 from storage.audit import add_entry
-from storage.importers import KINDS, ImportFailed, import_bytes
+from storage.importers import ALL_KINDS, ImportFailed, import_bytes
 
 USAGE = (
-    "Para cargar datos, envíe el archivo CSV o XLSX como documento y escriba en el "
-    "comentario: <code>/importar &lt;tipo&gt;</code>\nTipos: {kinds}."
+    "Para cargar datos, envíe el archivo (CSV o XLSX; una encuesta en JSON o YAML) como "
+    "documento y escriba en el comentario: <code>/importar &lt;tipo&gt;</code>\nTipos: {kinds}."
 )
 TOO_BIG = "El archivo pesa {size} MB; el límite es {limit} MB. No se importó nada."
 FAILED = "❌ No se importó nada.\n{error}"
@@ -25,7 +25,7 @@ CAPTION_COMMAND = r"^/importar(@\w+)?(\s|$)"
 
 
 def _usage() -> str:
-    return USAGE.format(kinds=", ".join(KINDS))
+    return USAGE.format(kinds=", ".join(ALL_KINDS))
 
 
 async def import_command(update: Update, context: CabildoContext) -> None:

@@ -25,7 +25,8 @@ from storage.migrate import upgrade
 from tests.utils.harness import polling_bot
 
 PG_URL = os.environ.get("CABILDO_TEST_DATABASE_URL", "")
-TEMPLATE_DB = "cabildo_template"
+# One template per pytest process, so several runs can share one server.
+TEMPLATE_DB = f"cabildo_template_{os.getpid()}"
 
 
 def _pg_admin_dsn() -> str:
@@ -62,6 +63,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         )
         upgrade(_pg_url_for(TEMPLATE_DB))
         yield TEMPLATE_DB
+        asyncio.run(_pg_exec(f"DROP DATABASE IF EXISTS {TEMPLATE_DB} WITH (FORCE)"))
     else:
         path = tmp_path_factory.mktemp("template") / "template.db"
         upgrade(f"sqlite+aiosqlite:///{path}")

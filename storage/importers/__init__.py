@@ -12,6 +12,7 @@ from storage.importers.core import Change, ImportResult, import_bytes, import_fi
 from storage.importers.errors import ImportFailed, RowError
 from storage.importers.kinds import KINDS, ColumnSpec, KindSpec
 from storage.importers.parsing import (
+    ALL_KINDS,
     ParsedRow,
     ParsedTable,
     parse_table,
@@ -21,6 +22,7 @@ from storage.importers.parsing import (
 from storage.importers.reading import read_table
 
 __all__ = [
+    "ALL_KINDS",
     "KINDS",
     "Change",
     "ColumnSpec",

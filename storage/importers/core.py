@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.importers.comunas import ComunaRef
 from storage.importers.errors import ImportFailed
+from storage.importers.other import OTHER_KINDS
 from storage.importers.parsing import (
     ParsedTable,
     parse_table,
@@ -99,6 +100,9 @@ async def import_bytes(
     session: AsyncSession, kind: str, data: bytes, filename: str, *, tz: ZoneInfo
 ) -> ImportResult:
     """Import a whole file of `kind` and commit, or change nothing and raise `ImportFailed`."""
+    other = OTHER_KINDS.get(kind.strip().lower())
+    if other is not None:
+        return await other(session, data, filename, tz=tz)
     # Parsing a big spreadsheet is CPU work: keep it off the event loop.
     table = await asyncio.to_thread(parse_table, kind, data, filename, tz=tz)
     if table.with_comuna:

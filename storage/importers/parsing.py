@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from storage.importers.comunas import ComunaIndex, ComunaRef, comuna_code
 from storage.importers.errors import CellError, ImportFailed, RowError, shown
 from storage.importers.kinds import KINDS, ColumnSpec, KindSpec, RowContext
+from storage.importers.other import OTHER_KINDS
 from storage.importers.reading import is_blank, is_blank_row, read_sheet
 from storage.importers.values import (
     check_spreadsheet_junk,
@@ -38,6 +39,7 @@ from storage.importers.values import (
     parse_year,
 )
 
+ALL_KINDS = (*KINDS, *OTHER_KINDS)
 KEY_SEPARATOR = "|"
 
 
@@ -77,7 +79,9 @@ def get_spec(kind: str) -> KindSpec:
     """Return the spec of a kind named in Spanish, or fail listing the valid ones."""
     spec = KINDS.get(normalize(kind or ""))
     if spec is None:
-        raise ImportFailed(f"No conozco el tipo {shown(kind)}. Los tipos son: {', '.join(KINDS)}.")
+        raise ImportFailed(
+            f"No conozco el tipo {shown(kind)}. Los tipos son: {', '.join(ALL_KINDS)}."
+        )
     return spec
 
 

@@ -83,5 +83,6 @@ async def test_a_citizen_upload_is_treated_as_an_unknown_command(
 async def test_importar_without_a_file_explains_how(bot: CabildoApp, api: LocalBotAPI) -> None:
     api.user(ADMIN).send_text("/importar obras")
     [reply] = await api.wait_for("sendMessage", chat_id=ADMIN)
-    assert "envíe el archivo CSV o XLSX como documento" in reply.params["text"]
+    text = reply.params["text"]
+    assert "envíe el archivo (CSV o XLSX; una encuesta en JSON o YAML) como documento" in text
     assert "metas, presupuesto, obras" in reply.params["text"]
