@@ -1,0 +1,280 @@
+"""The agenda: upcoming events, filters, and RSVPs with capacity and a waiting list.
+
+A registration is confirmed while the event has free places; when it is full the person may
+join the waiting list, and whoever cancels a confirmed place hands it to the oldest person
+waiting. Every change of places runs after `_lock_event`, a write on the event row that
+serialises registrations of one event (a row lock on PostgreSQL, the write lock on SQLite),
+so two people can never take the last place at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.audit import add_entry
+from storage.models import Comuna, Event, Registration
+from storage.types import utcnow
+
+CONFIRMED, WAITING, CANCELLED = "confirmado", "espera", "cancelado"
+# An event without an end time counts as over this long after it starts.
+DEFAULT_LENGTH = timedelta(hours=2)
+
+Outcome = Literal["confirmado", "espera", "lleno", "ya_inscrito", "ya_en_espera", "pasado"]
+
+
+@dataclass(frozen=True)
+class Places:
+    """How an event's places stand: confirmed, waiting, capacity (None = no limit)."""
+
+    confirmed: int
+    waiting: int
+    capacity: int | None
+
+    @property
+    def full(self) -> bool:
+        """Tell whether no confirmed place is left."""
+        return self.capacity is not None and self.confirmed >= self.capacity
+
+    @property
+    def free(self) -> int | None:
+        """Return how many places are left (None = no limit)."""
+        return None if self.capacity is None else max(0, self.capacity - self.confirmed)
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What cancelling did: whether the person was registered, and who moved up."""
+
+    was: str | None
+    promoted: int | None
+
+
+def ends_at(event: Event) -> datetime:
+    """Return when an event is over: its end, or a default length after it starts."""
+    return event.fin or event.inicio + DEFAULT_LENGTH
+
+
+async def upcoming(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    comuna_id: int | None = None,
+    tipo: str | None = None,
+) -> list[Event]:
+    """Return events not yet over, soonest first, optionally of one comuna or kind."""
+    query = select(Event).where(
+        (col(Event.fin) >= now)
+        | (col(Event.fin).is_(None) & (Event.inicio >= now - DEFAULT_LENGTH))
+    )
+    if comuna_id is not None:
+        query = query.where(Event.comuna_id == comuna_id)
+    if tipo is not None:
+        query = query.where(func.lower(Event.tipo) == tipo.lower())
+    return list((await session.exec(query.order_by(col(Event.inicio), col(Event.id)))).all())
+
+
+async def kinds_and_comunas(
+    session: AsyncSession, *, now: datetime
+) -> tuple[list[tuple[str, int]], list[tuple[Comuna, int]]]:
+    """Return the kinds and the comunas of upcoming events, each with its number of events."""
+    events = await upcoming(session, now=now)
+    kinds: dict[str, int] = {}
+    per_comuna: dict[int, int] = {}
+    for event in events:
+        kinds[event.tipo.lower()] = kinds.get(event.tipo.lower(), 0) + 1
+        if event.comuna_id is not None:
+            per_comuna[event.comuna_id] = per_comuna.get(event.comuna_id, 0) + 1
+    comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
+    return (
+        sorted(kinds.items()),
+        [(c, per_comuna[c.id]) for c in comunas if c.id in per_comuna],
+    )
+
+
+async def places(session: AsyncSession, *, event: Event) -> Places:
+    """Return how the event's places stand."""
+    query = (
+        select(Registration.status, func.count())
+        .where(Registration.event_id == event.id)
+        .group_by(col(Registration.status))
+    )
+    counts = dict((await session.exec(query)).all())
+    return Places(int(counts.get(CONFIRMED, 0)), int(counts.get(WAITING, 0)), event.capacidad)
+
+
+async def registration_of(
+    session: AsyncSession, *, event_id: int, chat_id: int
+) -> Registration | None:
+    """Return the person's registration for the event (any status), if any."""
+    query = select(Registration).where(
+        Registration.event_id == event_id, Registration.chat_id == chat_id
+    )
+    return (await session.exec(query)).first()
+
+
+async def waiting_position(session: AsyncSession, *, registration: Registration) -> int:
+    """Return the 1-based place of a waiting registration in its event's waiting list."""
+    query = select(func.count()).where(
+        Registration.event_id == registration.event_id,
+        Registration.status == WAITING,
+        Registration.created_at <= registration.created_at,
+    )
+    return int((await session.exec(query)).one())
+
+
+async def _lock_event(session: AsyncSession, event_id: int) -> None:
+    # A no-op write: it takes the event's row lock (PostgreSQL) or the database write lock
+    # (SQLite) until commit, so the count of places read next cannot go stale.
+    await session.exec(update(Event).where(col(Event.id) == event_id).values(id=event_id))
+
+
+async def register(
+    session: AsyncSession, *, event: Event, chat_id: int, waitlist: bool = False, now: datetime
+) -> Outcome:
+    """Confirm a place, or (with `waitlist`) join the waiting list when the event is full.
+
+    Returns what happened; `lleno` means full and nothing changed (ask about the waiting list).
+    """
+    if ends_at(event) <= now:
+        return "pasado"
+    assert event.id is not None
+    await _lock_event(session, event.id)
+    mine = await registration_of(session, event_id=event.id, chat_id=chat_id)
+    if mine is not None and mine.status == CONFIRMED:
+        await session.commit()
+        return "ya_inscrito"
+    current = await places(session, event=event)
+    if current.full and mine is not None and mine.status == WAITING:
+        await session.commit()
+        return "ya_en_espera"
+    if current.full and not waitlist:
+        await session.commit()
+        return "lleno"
+    status = WAITING if current.full else CONFIRMED
+    if mine is None:
+        mine = Registration(event_id=event.id, chat_id=chat_id)
+    mine.status, mine.created_at = status, utcnow()
+    session.add(mine)
+    await session.commit()
+    return "espera" if status == WAITING else "confirmado"
+
+
+async def cancel(session: AsyncSession, *, event: Event, chat_id: int) -> Cancellation:
+    """Cancel a place or waiting-list entry; give a freed place to the first in line."""
+    assert event.id is not None
+    await _lock_event(session, event.id)
+    mine = await registration_of(session, event_id=event.id, chat_id=chat_id)
+    if mine is None or mine.status == CANCELLED:
+        await session.commit()
+        return Cancellation(was=None, promoted=None)
+    was = mine.status
+    mine.status = CANCELLED
+    session.add(mine)
+    await session.flush()
+    promoted = await _promote(session, event=event) if was == CONFIRMED else None
+    await session.commit()
+    return Cancellation(was=was, promoted=promoted)
+
+
+async def _promote(session: AsyncSession, *, event: Event) -> int | None:
+    """Give a free place to the oldest waiting registration; return its chat id."""
+    if (await places(session, event=event)).full:
+        return None
+    query = (
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.status == WAITING)
+        .order_by(col(Registration.created_at), col(Registration.id))
+    )
+    first = (await session.exec(query)).first()
+    if first is None:
+        return None
+    first.status = CONFIRMED
+    session.add(first)
+    await session.flush()
+    return first.chat_id
+
+
+async def fill_freed_places(session: AsyncSession, *, event: Event) -> list[int]:
+    """Move people up from the waiting list while places are free; return who moved up."""
+    assert event.id is not None
+    await _lock_event(session, event.id)
+    moved = []
+    while (chat_id := await _promote(session, event=event)) is not None:
+        moved.append(chat_id)
+    await session.commit()
+    return moved
+
+
+async def event_by_id(session: AsyncSession, event_id: int) -> Event | None:
+    """Return the event with this id."""
+    return await session.get(Event, event_id)
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """What the staff wizard gathered for a new event (times in UTC)."""
+
+    titulo: str
+    tipo: str
+    inicio: datetime
+    lugar: str
+    comuna_id: int | None = None
+    capacidad: int | None = None
+    anunciar_desde: datetime | None = None
+
+
+async def create_event(session: AsyncSession, *, draft: EventDraft, actor_id: int) -> Event:
+    """Save a new event from the staff wizard and record it in the audit log."""
+    event = Event(
+        clave=f"panel-{utcnow().strftime('%Y%m%d%H%M%S%f')}",
+        titulo=draft.titulo,
+        tipo=draft.tipo,
+        inicio=draft.inicio,
+        lugar=draft.lugar,
+        comuna_id=draft.comuna_id,
+        capacidad=draft.capacidad,
+        anunciar_desde=draft.anunciar_desde,
+    )
+    session.add(event)
+    await session.flush()
+    add_entry(
+        session,
+        actor_id=actor_id,
+        action="evento_creado",
+        detail={"evento": event.id, "titulo": event.titulo},
+    )
+    await session.commit()
+    return event
+
+
+EDITABLE = ("inicio", "lugar", "capacidad", "titulo")
+
+
+async def edit_event(
+    session: AsyncSession, *, event: Event, field: str, value: object, actor_id: int
+) -> list[int]:
+    """Change one field of an event (audited); return who moved up if places were added."""
+    if field not in EDITABLE:
+        raise ValueError(field)
+    old = getattr(event, field)
+    if field == "inicio" and isinstance(value, datetime) and event.fin is not None:
+        event.fin = value + (event.fin - event.inicio)
+    setattr(event, field, value)
+    event.updated_at = utcnow()
+    session.add(event)
+    add_entry(
+        session,
+        actor_id=actor_id,
+        action="evento_editado",
+        detail={"evento": event.id, "campo": field, "antes": str(old), "ahora": str(value)},
+    )
+    await session.commit()
+    if field == "capacidad":
+        return await fill_freed_places(session, event=event)
+    return []
