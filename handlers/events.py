@@ -17,11 +17,13 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.calendar import event_ics
+from bot.config import Settings
 from bot.context import CabildoContext
 from bot.formatting import local_datetime
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from storage import outbox
+from storage.db import Database
 from storage.events import (
     CONFIRMED,
     WAITING,
@@ -329,7 +331,7 @@ async def _cancel(update: Update, context: CabildoContext, event_id: int) -> Non
     async with context.db.session() as session:
         result = await cancel(session, event=event, chat_id=chat.id)
     if result.promoted is not None:
-        await notify_promoted(context, event, [result.promoted])
+        await notify_promoted(context.db, context.settings, event, [result.promoted])
     answer = {CONFIRMED: CANCELLED_TEXT, WAITING: LEFT_WAITLIST}.get(
         result.was or "", NOT_REGISTERED
     )
@@ -337,24 +339,20 @@ async def _cancel(update: Update, context: CabildoContext, event_id: int) -> Non
     await _refresh(update, context, event)
 
 
-async def notify_promoted(context: CabildoContext, event: Event, chat_ids: list[int]) -> None:
+async def notify_promoted(
+    db: Database, settings: Settings, event: Event, chat_ids: list[int]
+) -> int:
     """Queue the 'you got a place' message for people moved up from the waiting list."""
-    settings = context.settings
     text = PROMOTED.format(
         title=escape(event.titulo),
         when=local_datetime(event.inicio, settings.tz, settings.locale),
         place=escape(event.lugar),
     )
-    stamp = utcnow().isoformat()
-    async with context.db.session() as session:
-        for chat_id in chat_ids:
-            await outbox.enqueue(
-                session,
-                chat_ids=[chat_id],
-                payload={"text": text},
-                kind="cupo",
-                dedupe=f"evento:{event.id}:cupo:{chat_id}:{stamp}",
-            )
+    async with db.session() as session:
+        return await outbox.enqueue(
+            session, chat_ids=chat_ids, payload={"text": text}, kind="cupo",
+            dedupe=f"cupo:{event.id}:{utcnow().isoformat()}",
+        )
 
 
 async def _send_ics(update: Update, context: CabildoContext, event_id: int) -> None:

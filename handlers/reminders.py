@@ -1,10 +1,12 @@
 """Event announcements and reminders, and staff reminders of accountability-plan deadlines.
 
-`sweep` runs every minute from the scheduler. It announces new events to subscribers of the
-event's comuna and of the topic "eventos", announces a changed date or place again to
-everyone already told (and to registrants), reminds registrants and comuna subscribers 24 h
-and 1 h before, and reminds staff of plan deadlines one week ahead. All of it is derived
-from the tables, with outbox dedupe keys, so restarts neither lose nor repeat anything.
+`sweep` runs every minute from the scheduler. It announces new events (from the announcement
+time staff set, if any) to subscribers of the event's comuna and of the topic "eventos",
+announces a changed date or place again to everyone already told (and to registrants),
+reminds registrants and comuna subscribers 24 h and 1 h before, gives places freed or added
+to people on the waiting list, sends the evaluation survey to registrants when an event
+ends, and reminds staff of plan deadlines one week ahead. All of it is derived from the
+tables, with outbox dedupe keys, so restarts neither lose nor repeat anything.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.formatting import local_date, local_datetime
+from handlers.events import notify_promoted
 from storage import outbox
 from storage.db import Database
+from storage.events import fill_freed_places
 from storage.models import Event
 from storage.reminders import (
     already_told,
     deadlines_between,
+    evaluation_survey,
     event_audience,
+    recently_ended,
     registrants,
     signature,
     upcoming_events,
@@ -38,6 +44,10 @@ REMINDERS = ((timedelta(hours=24), "r24", "mañana"), (timedelta(hours=1), "r1",
 NEW_EVENT = "📅 <b>Nuevo evento</b>: {title}\n{when}\n📍 {place}\nVea la agenda: /agenda"
 CHANGED = "⚠️ <b>Cambio en el evento</b> {title}\nAhora: {when}\n📍 {place}"
 REMINDER = "⏰ <b>Recordatorio</b>: {title} es {words}.\n{when}\n📍 {place}"
+EVALUATION = (
+    "🙏 Gracias por inscribirse en <b>{title}</b>. ¿Nos ayuda a mejorar? Responda la "
+    "encuesta «{survey}»: toma unos minutos."
+)
 DEADLINE = (
     "🗓️ <b>Plan de rendición de cuentas</b>: la actividad {code} vence el {day}.\n{text}\n"
     "Responsable: {who}"
@@ -64,11 +74,12 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> int:
             told_before = await already_told(session, prefix=base)
             told_now = await already_told(session, prefix=f"{key}:anuncio")
             if not told_before:
-                queued += await outbox.enqueue(
-                    session, chat_ids=await event_audience(session, event), kind="anuncio",
-                    payload={"text": _event_text(NEW_EVENT, event, settings)},
-                    dedupe=f"{key}:anuncio",
-                )
+                if event.anunciar_desde is None or event.anunciar_desde <= now:
+                    queued += await outbox.enqueue(
+                        session, chat_ids=await event_audience(session, event), kind="anuncio",
+                        payload={"text": _event_text(NEW_EVENT, event, settings)},
+                        dedupe=f"{key}:anuncio",
+                    )
             elif not told_now:
                 chats = set(told_before) | set(await registrants(session, event))
                 queued += await outbox.enqueue(
@@ -90,7 +101,33 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> int:
                     payload={"text": _event_text(REMINDER, event, settings, words=words)},
                     dedupe=f"{key}:{tag}",
                 )
+            if event.capacidad is not None:
+                moved = await fill_freed_places(session, event=event)
+                if moved:
+                    queued += await notify_promoted(db, settings, event, moved)
+        queued += await _evaluations(session, settings, now - window, now)
         queued += await _plan_deadlines(session, settings, now)
+    return queued
+
+
+async def _evaluations(
+    session: AsyncSession, settings: Settings, since: datetime, now: datetime
+) -> int:
+    """Send the evaluation survey to the registrants of events that just ended."""
+    queued = 0
+    for event in await recently_ended(session, since=since, until=now):
+        survey = await evaluation_survey(session, event)
+        chats = await registrants(session, event)
+        if survey is None or not chats:
+            continue
+        text = EVALUATION.format(title=escape(event.titulo), survey=escape(survey.titulo))
+        markup = {"inline_keyboard": [[{"text": "📝 Responder la encuesta",
+                                        "callback_data": f"enc:o:{survey.slug}"}]]}
+        queued += await outbox.enqueue(
+            session, chat_ids=chats, kind="evaluacion",
+            payload={"text": text, "reply_markup": markup},
+            dedupe=f"evaluacion:{event.id}",
+        )
     return queued
 
 

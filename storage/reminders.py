@@ -13,7 +13,19 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Comuna, Event, OutboxMessage, PlanActivity, Registration, Subscription
+from storage.events import ends_at
+from storage.models import (
+    Comuna,
+    Event,
+    OutboxMessage,
+    PlanActivity,
+    Registration,
+    Subscription,
+    Survey,
+)
+
+# The hearing evaluation (plan activity 4.1), sent after every audiencia pública.
+HEARING_SURVEY = "evaluacion-audiencia"
 
 
 def signature(event: Event) -> str:
@@ -31,6 +43,24 @@ async def upcoming_events(
         .order_by(col(Event.inicio))
     )
     return list((await session.exec(query)).all())
+
+
+async def recently_ended(
+    session: AsyncSession, *, since: datetime, until: datetime
+) -> list[Event]:
+    """Return events whose end (or default end) falls in (since, until]."""
+    query = select(Event).where(
+        Event.inicio > since - timedelta(days=2), Event.inicio <= until
+    ).order_by(col(Event.inicio))
+    return [e for e in (await session.exec(query)).all() if since < ends_at(e) <= until]
+
+
+async def evaluation_survey(session: AsyncSession, event: Event) -> Survey | None:
+    """Return the survey to send after the event: its own, or the hearing's for a hearing."""
+    slug = event.encuesta or (HEARING_SURVEY if "audiencia" in event.tipo.lower() else None)
+    if slug is None:
+        return None
+    return (await session.exec(select(Survey).where(Survey.slug == slug))).first()
 
 
 async def event_audience(session: AsyncSession, event: Event) -> list[int]:

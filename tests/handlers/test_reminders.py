@@ -11,7 +11,15 @@ from handlers.reminders import sweep
 from storage.db import Database
 from storage.demo import SAMPLE_DIR
 from storage.importers import import_file
-from storage.models import Comuna, Event, OutboxMessage, PlanActivity, Registration, Subscription
+from storage.models import (
+    Comuna,
+    Event,
+    OutboxMessage,
+    PlanActivity,
+    Registration,
+    Subscription,
+    Survey,
+)
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
@@ -93,3 +101,72 @@ async def test_staff_are_reminded_of_plan_deadlines_a_week_ahead_once(
     [(chat, kind, text)] = await _rows(db)
     assert (chat, kind) == (1000, "plan")
     assert "la actividad 4.1 vence el 28 de noviembre de 2026" in text
+
+
+async def test_an_announcement_waits_for_the_time_staff_set(
+    db: Database, settings: Settings
+) -> None:
+    event_id = await _event(db, settings)
+    async with db.session() as s:
+        event = await s.get(Event, event_id)
+        assert event is not None
+        event.anunciar_desde = NOW + timedelta(hours=3)
+        event.inicio = NOW + timedelta(days=5)  # no reminder due in between
+        s.add(event)
+        await s.commit()
+    assert await sweep(db, settings, NOW) == 0
+    assert await sweep(db, settings, NOW + timedelta(hours=2, minutes=59)) == 0
+    assert await sweep(db, settings, NOW + timedelta(hours=3)) == 2
+    assert sorted(chat for chat, kind, _ in await _rows(db) if kind == "anuncio") == [6201, 6202]
+
+
+async def test_registrants_get_the_hearing_evaluation_once_when_it_ends(
+    db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        s.add(Survey(slug="evaluacion-audiencia", titulo="Evaluación de la audiencia pública"))
+        hearing = Event(clave="AUD", titulo="Audiencia pública 2026", tipo="Audiencia pública",
+                        inicio=NOW - timedelta(hours=4), fin=NOW - timedelta(minutes=5),
+                        lugar="Centro Cultural del Oriente")
+        fair = Event(clave="FER", titulo="Feria de servicios", tipo="feria de servicios",
+                     inicio=NOW - timedelta(hours=3), fin=NOW - timedelta(minutes=5),
+                     lugar="Parque")
+        s.add(hearing)
+        s.add(fair)
+        await s.commit()
+        for event in (hearing, fair):
+            s.add(Registration(event_id=event.id or 0, chat_id=6301))
+        s.add(Registration(event_id=hearing.id or 0, chat_id=6302))
+        s.add(Registration(event_id=hearing.id or 0, chat_id=6303, status="cancelado"))
+        await s.commit()
+    assert await sweep(db, settings, NOW) == 2
+    assert await sweep(db, settings, NOW + timedelta(minutes=1)) == 0
+    async with db.session() as s:
+        rows = (await s.exec(select(OutboxMessage))).all()
+    assert sorted(r.chat_id for r in rows) == [6301, 6302]
+    assert all("Audiencia pública 2026" in r.payload["text"] for r in rows)
+    button = rows[0].payload["reply_markup"]["inline_keyboard"][0][0]
+    assert button["callback_data"] == "enc:o:evaluacion-audiencia"
+
+
+async def test_places_added_by_staff_go_to_the_waiting_list_in_order(
+    db: Database, settings: Settings
+) -> None:
+    event_id = await _event(db, settings)
+    async with db.session() as s:
+        event = await s.get(Event, event_id)
+        assert event is not None
+        event.capacidad = 3  # one confirmed already (6204)
+        s.add(event)
+        for chat, minutes in ((6402, 2), (6401, 1), (6403, 3)):
+            s.add(Registration(event_id=event_id, chat_id=chat, status="espera",
+                               created_at=NOW - timedelta(minutes=10 - minutes)))
+        await s.commit()
+    await sweep(db, settings, NOW)
+    async with db.session() as s:
+        rows = (await s.exec(select(Registration).where(Registration.event_id == event_id))).all()
+    assert {r.chat_id: r.status for r in rows} == {
+        6204: "confirmado", 6401: "confirmado", 6402: "confirmado", 6403: "espera"
+    }
+    told = [chat for chat, kind, _ in await _rows(db) if kind == "cupo"]
+    assert sorted(told) == [6401, 6402]
