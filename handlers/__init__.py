@@ -8,8 +8,8 @@ Order matters because PTB runs the first matching handler of each group:
 1. the area modules (goals, budget, works, contracting, reports, events, surveys, questions,
    participation) own their commands, their `menu:<area>` button and their own callback
    prefixes (`meta:`, `ppto:`, `obra:`, `ev:`, `enc:`, `preg:`, `pp:`…);
-2. staff tools (`/panel`, `/rol`, `/importar`, `/difundir`), vetted by the guard; personal data
-   (`/mis_datos`, `/borrar_datos`, the consent buttons `priv:`);
+2. staff tools (`/panel`, `/rol`, `/importar`, `/difundir`, `/evento`), vetted by the guard;
+   personal data (`/mis_datos`, `/borrar_datos`, the consent buttons `priv:`);
 3. start/menu/help/cancel, and the generic answer for areas not built yet;
 4. the catch-alls last: unknown commands, then any other text as a question, then stale
    buttons.
@@ -26,6 +26,7 @@ from handlers import (
     budget,
     contracting,
     errors,
+    event_admin,
     events,
     fallback,
     flows,
@@ -53,6 +54,7 @@ def register(app: CabildoApp) -> None:
     app.add_handlers(staff.HANDLERS)
     app.add_handlers(imports.HANDLERS)
     app.add_handlers(broadcast.HANDLERS)
+    app.add_handlers(event_admin.HANDLERS)
     app.add_handlers(groups.HANDLERS)
     app.add_handlers(summary.HANDLERS)
     app.add_handlers(privacy.HANDLERS)

@@ -1,0 +1,113 @@
+"""`/evento`: staff create an event with a later announcement, and change one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI
+from storage.db import Database
+from storage.demo import SAMPLE_DIR
+from storage.importers import import_file
+from storage.models import AuditEntry, Comuna, Event, Registration
+
+ADMIN, CITIZEN = 1000, 7401
+
+
+@pytest.fixture
+async def seed(settings: Settings, db: Database) -> None:
+    async with db.session() as s:
+        await import_file(s, "comunas", SAMPLE_DIR / "comunas.csv", tz=settings.tz)
+
+
+async def _texts(api: LocalBotAPI, chat: int, count: int) -> list[str]:
+    calls = await api.wait_for("sendMessage", chat_id=chat, count=count)
+    return [c.params["text"] for c in calls]
+
+
+async def test_staff_create_an_event_announced_later(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    start = (datetime.now(settings.tz) + timedelta(days=10)).replace(
+        hour=18, minute=30, second=0, microsecond=0
+    )
+    announce = start - timedelta(days=3)
+    staff = api.user(ADMIN)
+    staff.send_text("/evento")
+    await api.wait_for("sendMessage", chat_id=ADMIN)
+    staff.tap("➕ Nuevo evento")
+    [ask] = await api.wait_for("editMessageText", chat_id=ADMIN)
+    assert "Escriba el título" in ask.params["text"]
+    staff.send_text("Tertulia <urbana> en La Joya")
+    staff.send_text("ayer a las 5")
+    texts = await _texts(api, ADMIN, 3)
+    assert texts[-1].startswith("No entendí la fecha")
+    staff.send_text(start.strftime("%d/%m/%Y %H:%M"))
+    staff.send_text("Salón comunal La Joya")
+    staff.send_text("muchos")
+    texts = await _texts(api, ADMIN, 6)
+    assert texts[-1] == "Escriba un número entero entre 0 y 100000."
+    staff.send_text("40")
+    await api.wait_for("sendMessage", chat_id=ADMIN, count=7)
+    staff.tap("Tertulia urbana")
+    await api.wait_for("editMessageText", chat_id=ADMIN, count=2)
+    staff.tap("4 · Occidental")
+    edits = await api.wait_for("editMessageText", chat_id=ADMIN, count=3)
+    preview = edits[-1].params["text"]
+    assert "Tertulia &lt;urbana&gt; en La Joya" in preview
+    assert "Comuna 4 · Occidental" in preview and "Cupos: 40" in preview
+    staff.tap("🕒 Anunciar más tarde")
+    await api.wait_for("editMessageText", chat_id=ADMIN, count=4)
+    staff.send_text(announce.strftime("%Y-%m-%d %H:%M"))
+    texts = await _texts(api, ADMIN, 8)
+    assert texts[-1].startswith("✅ Evento #") and "Se anuncia el" in texts[-1]
+    async with db.session() as s:
+        [event] = (await s.exec(select(Event))).all()
+        four = (await s.exec(select(Comuna).where(Comuna.codigo == "4"))).one()
+        audit = (await s.exec(select(AuditEntry).where(AuditEntry.action == "evento_creado"))).all()
+    assert event.titulo == "Tertulia <urbana> en La Joya"
+    assert event.inicio == start.astimezone(UTC)
+    assert event.anunciar_desde == announce.astimezone(UTC)
+    assert (event.capacidad, event.comuna_id, event.tipo) == (40, four.id, "tertulia urbana")
+    assert [a.actor_id for a in audit] == [ADMIN]
+
+
+async def test_staff_add_places_and_the_waiting_list_moves_up(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        event = Event(clave="E1", titulo="Visita de obra", tipo="visita de obra",
+                      inicio=datetime.now(UTC) + timedelta(days=3), lugar="Obra", capacidad=1)
+        s.add(event)
+        await s.commit()
+        s.add(Registration(event_id=event.id or 0, chat_id=7501))
+        s.add(Registration(event_id=event.id or 0, chat_id=7502, status="espera"))
+        await s.commit()
+    staff = api.user(ADMIN)
+    staff.send_text(f"/evento {event.id}")
+    [menu] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    assert "Cupos: 1" in menu.params["text"]
+    staff.tap("👥 Cupos")
+    await api.wait_for("editMessageText", chat_id=ADMIN)
+    staff.send_text("2")
+    texts = await _texts(api, ADMIN, 2)
+    assert texts[-1] == (
+        "✅ Guardado. 1 personas pasaron de la lista de espera a inscritas y reciben aviso."
+    )
+    [notice] = await api.wait_for("sendMessage", chat_id=7502)
+    assert notice.params["text"].startswith("🎉 Se liberó un cupo")
+    async with db.session() as s:
+        rows = (await s.exec(select(Registration))).all()
+    assert {r.chat_id: r.status for r in rows} == {7501: "confirmado", 7502: "confirmado"}
+
+
+async def test_citizens_cannot_use_the_events_wizard(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    api.user(CITIZEN).send_text("/evento")
+    [reply] = await api.wait_for("sendMessage", chat_id=CITIZEN)
+    assert reply.params["text"].startswith("No conozco el comando /evento")
