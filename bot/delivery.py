@@ -2,7 +2,8 @@
 
 Bulk messages never go straight from a handler: they are rows in the outbox
 (`storage.outbox`). This sender claims due rows, sends them with at most
-`rate_per_second` overall and 20 a minute into any one group, and settles each row:
+`rate_per_second` overall and 20 a minute into any one group (evenly spaced, so no
+60-second window ever holds more), and settles each row:
 - accepted → `enviado` with Telegram's message id;
 - 429 RetryAfter → back to `pendiente` after the wait, and the whole sender pauses (Telegram's
   flood control is bot-wide); not counted as an attempt;
@@ -52,6 +53,7 @@ class OutboxSender:
         idle_seconds: float = 1.0,
         backoff_base: float = 2.0,
         on_finished: Callable[[Bot, Broadcast, dict[str, int]], Awaitable[None]] | None = None,
+        group_per_minute: float = GROUP_PER_MINUTE,
     ) -> None:
         self.bot = bot
         self.db = db
@@ -61,6 +63,9 @@ class OutboxSender:
         self.backoff_base = backoff_base
         self._limiter = AsyncLimiter(max(rate_per_second, 0.1), 1)
         self._groups: dict[int, AsyncLimiter] = {}
+        # One message every 60/N seconds, no burst: a bucket of N per minute would let N
+        # through at once and N more within that same minute.
+        self._group_interval = 60.0 / group_per_minute
         self._slots = asyncio.Semaphore(concurrency)
         self._resume_at = 0.0
         self._on_finished = on_finished
@@ -114,7 +119,7 @@ class OutboxSender:
         while (delay := self._resume_at - loop.time()) > 0:
             await asyncio.sleep(delay)
         if chat_id < 0:
-            group = self._groups.setdefault(chat_id, AsyncLimiter(GROUP_PER_MINUTE, 60))
+            group = self._groups.setdefault(chat_id, AsyncLimiter(1, self._group_interval))
             await group.acquire()
         await self._limiter.acquire()
 

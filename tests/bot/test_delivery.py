@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlmodel import col, select
@@ -134,3 +135,24 @@ async def test_the_running_bot_drains_the_outbox_over_http(
         calls = await api.wait_for("sendMessage", count=3)
     assert sorted(c.params["chat_id"] for c in calls) == [-1001234, 31, 32]
     assert all(c.params["text"] == "Feria el sábado" for c in calls)
+
+
+async def test_a_group_gets_evenly_spaced_messages_while_private_chats_are_not_held_up(
+    bot: Bot, api: LocalBotAPI, db: Database
+) -> None:
+    group, people = -100777, list(range(40_000, 40_010))
+    async with db.session() as s:
+        await outbox.enqueue(s, chat_ids=[group], payload={"text": "Aviso 1"}, dedupe="g1")
+        await outbox.enqueue(s, chat_ids=[group], payload={"text": "Aviso 2"}, dedupe="g2")
+        await outbox.enqueue(s, chat_ids=[group], payload={"text": "Aviso 3"}, dedupe="g3")
+        await outbox.enqueue(s, chat_ids=people, payload={"text": "Aviso"})
+    # 240 a minute = one every 0.25 s (the real setting is 20 a minute: one every 3 s).
+    await _sender(bot, db, group_per_minute=240).drain()
+
+    sends = [c for c in api.calls if c.method == "sendMessage" and c.ok]
+    to_group = [c.at for c in sends if c.params["chat_id"] == group]
+    to_people = [c.at for c in sends if c.params["chat_id"] != group]
+    assert len(to_group) == 3 and len(to_people) == 10
+    gaps = [b - a for a, b in pairwise(to_group)]
+    assert min(gaps) >= 0.24  # never two inside one interval: no burst into a group
+    assert max(to_people) < to_group[-1]  # people did not wait for the group's pace
