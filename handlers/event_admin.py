@@ -19,7 +19,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
 from bot.formatting import local_datetime
-from handlers.events import notify_promoted, short_when
+from handlers.events import event_label, notify_promoted
 from handlers.flows import TEXT_STEPS
 from storage.conversations import FlowState, clear_state, get_state, set_state
 from storage.events import EventDraft, create_event, edit_event, event_by_id, upcoming
@@ -137,7 +137,7 @@ async def start_events(update: Update, context: CabildoContext) -> None:
         events = await upcoming(session, now=utcnow())
     rows = [[("➕ Nuevo evento", "staff:ev:nuevo")]]
     rows += [
-        [(f"{short_when(e.inicio, context)} · {e.titulo}"[:60], f"staff:ev:e:{e.id}")]
+        [(event_label(e, context), f"staff:ev:e:{e.id}")]
         for e in events[:20]
     ]
     await message.reply_text(INDEX, reply_markup=_kb(rows))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from textwrap import shorten
 from urllib.parse import quote
 
 from babel.dates import format_datetime
@@ -79,6 +80,12 @@ def short_when(value: datetime, context: CabildoContext) -> str:
     return text.replace(".", "", 2) if text.count(".") > 2 else text
 
 
+def event_label(event: Event, context: CabildoContext) -> str:
+    """Return a list button's text: `mié 13 ene · 6:00 p. m. · Taller de cocreación…`."""
+    title = shorten(event.titulo, width=55, placeholder="…")
+    return f"{short_when(event.inicio, context)} · {title}"
+
+
 def event_link(context: CabildoContext, event: Event) -> str:
     """Return the deep link that opens this event in the bot."""
     return f"https://t.me/{context.bot.username}?start=evento_{event.id}"
@@ -141,7 +148,7 @@ async def _show_list(update: Update, context: CabildoContext, scope: str, page_n
         return
     page = paginate(events, page_no, PER_PAGE)
     rows = [
-        [_button(f"{short_when(e.inicio, context)} · {e.titulo}"[:64], callback("ev", "e", e.id))]
+        [_button(event_label(e, context), callback("ev", "e", e.id))]
         for e in page.items
     ]
     nav = nav_row(page, "ev", "l", scope)  # type: ignore[arg-type]

@@ -153,7 +153,7 @@ DEEP_LINKS: dict[str, Callable[[Update, CabildoContext, str], Awaitable[bool]]] 
     "encuesta": surveys.open_survey,
 }
 
-AREAS = ("agenda", "encuestas", "preguntar")
+AREAS = ("encuestas", "preguntar")
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("start", start),
