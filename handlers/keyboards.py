@@ -15,6 +15,7 @@ MENU_ITEMS: tuple[tuple[str, str], ...] = (
     ("📅 Agenda", "agenda"),
     ("📝 Encuestas", "encuestas"),
     ("❓ Preguntar", "preguntar"),
+    ("🗳️ Presupuestos participativos", "presupuestos"),
     ("🔔 Alertas", "alertas"),
     ("ℹ️ Ayuda", "ayuda"),
 )

@@ -18,17 +18,31 @@ from storage.stats import data_counts
 
 STAFF_COMMANDS = [
     BotCommand("panel", "Panel de funcionarios"),
+    BotCommand("preguntas", "Preguntas ciudadanas por responder"),
+    BotCommand("responder", "Responder: /responder <n> <texto>"),
+    BotCommand("evento", "Crear o cambiar un evento"),
+    BotCommand("difundir", "Enviar un mensaje a una audiencia"),
+    BotCommand("resultados", "Resultados de una encuesta"),
+    BotCommand("resumen", "Ver y aprobar el resumen semanal"),
+    BotCommand("importar", "Cargar datos desde un archivo"),
     BotCommand("rol", "Dar un rol: /rol <id> <rol> [comuna]"),
-    BotCommand("importar", "Cargar datos desde un CSV o XLSX"),
 ]
 PANEL = (
     "🛠️ <b>Panel de funcionarios</b>\n\n"
     "Datos cargados: {metas} metas, {presupuesto} rubros de presupuesto, {obras} obras, "
     "{eventos} eventos, {contratacion} procesos, {informes} informes.\n\n"
-    "<b>Comandos</b>\n"
-    "/rol &lt;id&gt; &lt;rol&gt; [comuna] — dar un rol ({roles}); un líder necesita su comuna.\n"
-    "/importar &lt;tipo&gt; — en el comentario de un archivo CSV o XLSX: cargar datos "
-    "(todo o nada)."
+    "<b>Diálogo</b>\n"
+    "/preguntas — preguntas ciudadanas pendientes; /responder &lt;n&gt; &lt;texto&gt;, "
+    "/duplicada &lt;n&gt; &lt;m&gt;, /publicar &lt;n&gt;\n"
+    "/evento — crear un evento o cambiar fecha, lugar o cupos de uno\n"
+    "/resultados — resultados de las encuestas, con gráfica y archivo CSV\n\n"
+    "<b>Difusión</b>\n"
+    "/difundir — mensaje a todos, por comuna, tema, líderes o inscritos a un evento\n"
+    "/resumen — ver, editar y aprobar el resumen semanal\n\n"
+    "<b>Datos y permisos</b>\n"
+    "/importar &lt;tipo&gt; — en el comentario de un archivo CSV o XLSX (una encuesta en JSON "
+    "o YAML): cargar datos (todo o nada)\n"
+    "/rol &lt;id&gt; &lt;rol&gt; [comuna] — dar un rol ({roles}); un líder necesita su comuna."
 )
 ROL_USAGE = (
     "Escriba: /rol &lt;id de Telegram&gt; &lt;rol&gt; [comuna]\n"
