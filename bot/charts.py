@@ -40,3 +40,47 @@ async def horizontal_bars(
 ) -> bytes:
     """Return a horizontal bar chart as PNG bytes, drawn in a worker thread."""
     return await asyncio.to_thread(_bars, list(labels), list(values), title, unit)
+
+
+Panel = tuple[str, Sequence[str], Sequence[float]]  # (question, option labels, percentages)
+
+
+def _plain(text: str) -> str:
+    """Keep people's text literal: a `$` would otherwise start matplotlib's math mode."""
+    return text.replace("$", r"\$")
+
+
+def _panels(panels: Sequence[Panel], title: str) -> bytes:
+    heights = [0.32 * len(labels) + 0.9 for _, labels, _ in panels]
+    fig: Figure = plt.figure(figsize=(8, max(3.0, sum(heights) + 0.8)), dpi=100)
+    try:
+        axes = fig.subplots(len(panels), 1, squeeze=False, height_ratios=heights)
+        for ax, (question, labels, values) in zip(axes[:, 0], panels, strict=True):
+            positions = list(range(len(labels)))[::-1]
+            ax.barh(positions, list(values), color="#1f6f8b")
+            ax.set_yticks(positions, [_plain(label[:34]) for label in labels], fontsize=8)
+            ax.set_xlim(0, 110)
+            ax.set_xticks([])
+            ax.set_title(_plain(question[:70]) + ("…" if len(question) > 70 else ""),
+                         fontsize=9, loc="left")
+            for y, value in zip(positions, values, strict=True):
+                ax.text(value + 1, y, f"{value:.0f} %".replace(".", ","), va="center",
+                        fontsize=8)
+            ax.spines[["top", "right", "bottom"]].set_visible(False)
+        top_inches = 0.5  # room for the title above the first panel
+        fig.suptitle(_plain(title[:80]), fontsize=11, x=0.01, ha="left")
+        fig.tight_layout(rect=(0, 0, 1, 1 - top_inches / fig.get_figheight()))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)
+
+
+async def percent_panels(panels: Sequence[Panel], *, title: str) -> bytes:
+    """Return one PNG with a percentage bar panel per question, drawn in a worker thread."""
+    if not panels:
+        raise ValueError("no panels to draw")
+    return await asyncio.to_thread(
+        _panels, [(q, list(labels), list(values)) for q, labels, values in panels], title
+    )

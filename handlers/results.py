@@ -1,0 +1,231 @@
+"""`/resultados [encuesta]` (staff): survey results as text, a chart and CSV/XLSX files.
+
+Callback data (`staff:res:`, let through only for staff by `handlers.access`):
+`staff:res:l:<page>` the surveys · `staff:res:v:<id>` one survey's results and CSV ·
+`staff:res:x:<id>` the same export as XLSX.
+The text and chart builders here are shared with `handlers.surveys`, which shows citizens
+the results once they answer.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.charts import Panel, percent_panels
+from bot.context import CabildoContext
+from bot.formatting import number, percent
+from handlers.paging import callback, nav_row, paginate
+from storage.exports import to_csv
+from storage.models import Survey
+from storage.surveys import (
+    SurveyResults,
+    export_rows,
+    export_xlsx,
+    survey_by_slug,
+    survey_results,
+    surveys_with_counts,
+)
+
+PER_PAGE = 8
+MAX_PANELS = 10
+CHUNK = 3800
+LIST = "📊 <b>Resultados de encuestas</b>\nElija una encuesta. {page}"
+NO_SURVEYS = "Todavía no hay encuestas. Cárguelas con <code>/importar encuesta</code>."
+UNKNOWN = "No encontré la encuesta «{slug}». Escriba /resultados para ver la lista."
+GONE = "Esa encuesta ya no existe."
+HEADER = "📊 <b>{title}</b>\n{completed} · {in_progress} en curso{anon}"
+ANON = " · anónima"
+SCALE_LINE = "Promedio: <b>{average}</b> de 5"
+TEXT_LINE = "{count} (están en el archivo)."
+CHART_CAPTION = "📊 {title}: {completed}."
+FILE_CAPTION = "Una fila por respuesta y una columna por pregunta."
+XLSX_BUTTON = "📥 Descargar en Excel (XLSX)"
+EMPTY = "Todavía nadie ha terminado esta encuesta."
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """Return `1 respuesta`, `2 respuestas`: the count with the right noun."""
+    return f"{count} {one if count == 1 else many}"
+
+
+def results_lines(results: SurveyResults, locale: str, *, counts: bool) -> list[str]:
+    """Return one block of text per question: percentages, and counts when asked."""
+    blocks = []
+    for result in results.questions:
+        q = result.question
+        lines = [f"<b>{q.position}. {escape(q.text)}</b>"]
+        if q.kind == "texto":
+            written = plural(result.answered, "respuesta escrita", "respuestas escritas")
+            lines.append(TEXT_LINE.format(count=written) if counts else f"{written}.")
+        else:
+            for label, count in result.counts:
+                share = percent(result.percent(count), locale)
+                shown = f"{count} ({share})" if counts else share
+                lines.append(f"• {escape(label)}: {shown}")
+            if q.kind == "escala" and result.average is not None:
+                lines.append(SCALE_LINE.format(average=number(result.average, locale)))
+            if q.kind == "multiple":
+                people = plural(result.answered, "persona respondió", "personas respondieron")
+                lines.append(f"<i>Se podían marcar varias; {people}.</i>")
+            elif counts:
+                lines.append(f"<i>{plural(result.answered, 'respondió', 'respondieron')}.</i>")
+        blocks.append("\n".join(lines))
+    return blocks
+
+
+def chunks(head: str, blocks: list[str], limit: int = CHUNK) -> list[str]:
+    """Join blocks into messages under Telegram's limit, never splitting a block."""
+    messages, current = [], head
+    for block in blocks:
+        block = block[: limit - 10]
+        if len(current) + len(block) + 2 > limit:
+            messages.append(current)
+            current = block
+        else:
+            current = f"{current}\n\n{block}" if current else block
+    messages.append(current)
+    return messages
+
+
+async def results_chart(results: SurveyResults) -> bytes | None:
+    """Return a PNG with one percentage panel per choice or scale question, or None."""
+    panels: list[Panel] = []
+    for result in results.questions:
+        if result.question.kind == "texto" or not result.answered:
+            continue
+        labels = [label for label, _ in result.counts]
+        if result.question.kind == "escala":
+            ends = list(result.question.options or [])
+            if len(ends) == 2:
+                labels = [f"1 · {ends[0]}", "2", "3", "4", f"5 · {ends[1]}"]
+        values = [result.percent(count) for _, count in result.counts]
+        title = f"{result.question.position}. {result.question.text}"
+        panels.append((title, labels, values))
+    if not panels:
+        return None
+    return await percent_panels(panels[:MAX_PANELS], title=results.survey.titulo)
+
+
+def _stamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M")
+
+
+async def _send_results(update: Update, context: CabildoContext, survey: Survey) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    async with context.db.session() as session:
+        results = await survey_results(session, survey=survey)
+        header, rows = await export_rows(session, survey=survey, tz=context.settings.tz)
+    locale = context.settings.locale
+    completed = plural(results.completed, "respuesta completa", "respuestas completas")
+    head = HEADER.format(title=escape(survey.titulo), completed=completed,
+                         in_progress=results.in_progress, anon=ANON if survey.anonima else "")
+    blocks = results_lines(results, locale, counts=True) if results.completed else [EMPTY]
+    messages = chunks(head, blocks)
+    xlsx = InlineKeyboardMarkup([[InlineKeyboardButton(
+        XLSX_BUTTON, callback_data=callback("staff", "res", "x", survey.id)
+    )]])
+    for index, text in enumerate(messages):
+        last = index == len(messages) - 1
+        await context.bot.send_message(chat.id, text, reply_markup=xlsx if last else None)
+    chart = await results_chart(results) if results.completed else None
+    if chart is not None:
+        await context.bot.send_photo(
+            chat.id, photo=chart,
+            caption=CHART_CAPTION.format(title=escape(survey.titulo[:200]), completed=completed),
+        )
+    await context.bot.send_document(
+        chat.id,
+        document=InputFile(io.BytesIO(to_csv(header, rows)),
+                           filename=f"encuesta-{survey.slug}-{_stamp()}.csv"),
+        caption=FILE_CAPTION,
+    )
+
+
+async def _send_list(update: Update, context: CabildoContext, page_no: int) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    async with context.db.session() as session:
+        surveys = await surveys_with_counts(session)
+    if not surveys:
+        await message.reply_text(NO_SURVEYS)
+        return
+    page = paginate(surveys, page_no, PER_PAGE)
+    rows = [[InlineKeyboardButton(
+        f"{s.titulo[:48]} ({done})", callback_data=callback("staff", "res", "v", s.id)
+    )] for s, done, _ in page.items]
+    nav = nav_row(page, "staff", "res", "l")  # type: ignore[arg-type]
+    text = LIST.format(page=page.label if page.count > 1 else "")
+    markup = InlineKeyboardMarkup([*rows, *([nav] if nav else [])])
+    if update.callback_query is not None:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    else:
+        await message.reply_text(text, reply_markup=markup)
+
+
+async def show_results(update: Update, context: CabildoContext) -> None:
+    """List the surveys, or send one survey's results, chart and CSV (`/resultados slug`)."""
+    message = update.effective_message
+    if message is None:
+        return
+    args = context.args or []
+    if not args:
+        await _send_list(update, context, 0)
+        return
+    slug = args[0][:60]
+    async with context.db.session() as session:
+        survey = await survey_by_slug(session, slug)
+    if survey is None:
+        await message.reply_text(UNKNOWN.format(slug=escape(slug)))
+        return
+    await _send_results(update, context, survey)
+
+
+async def _survey(context: CabildoContext, raw: str) -> Survey | None:
+    if not raw.isdigit():
+        return None
+    async with context.db.session() as session:
+        return await session.get(Survey, int(raw))
+
+
+async def on_button(update: Update, context: CabildoContext) -> None:
+    """Handle the results buttons: the list's pages, one survey, the XLSX file."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    await query.answer()
+    parts = (query.data or "").split(":")[2:]
+    if len(parts) != 2:
+        return
+    action, raw = parts
+    if action == "l" and raw.isdigit():
+        await _send_list(update, context, int(raw))
+        return
+    survey = await _survey(context, raw)
+    if survey is None:
+        await context.bot.send_message(chat.id, GONE)
+        return
+    if action == "v":
+        await _send_results(update, context, survey)
+    elif action == "x":
+        async with context.db.session() as session:
+            header, rows = await export_rows(session, survey=survey, tz=context.settings.tz)
+        await context.bot.send_document(
+            chat.id,
+            document=InputFile(io.BytesIO(export_xlsx(header, rows, title=survey.slug)),
+                               filename=f"encuesta-{survey.slug}-{_stamp()}.xlsx"),
+            caption=FILE_CAPTION,
+        )
+
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    CommandHandler("resultados", show_results),
+    CallbackQueryHandler(on_button, pattern=r"^staff:res:"),
+]

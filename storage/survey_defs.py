@@ -1,0 +1,465 @@
+"""Survey definitions: read a JSON or YAML file, check it, and store it all-or-nothing.
+
+A definition (see `storage/sample/encuestas/*.yaml`) has `slug`, `titulo`, optional
+`descripcion`, `anonima`, `abre`, `cierra` (local `YYYY-MM-DD` or `YYYY-MM-DD HH:MM`; a
+closing date without a time means the end of that day) and `comuna`, and a list
+`preguntas`. Each question has `tipo` (`unica`, `multiple`, `escala`, `texto`), `texto`, and
+by type `opciones`, `maximo` (multiple), `etiquetas` (escala: the words for 1 and 5),
+`max_caracteres` (texto) and `saltar` (unica, escala: `{answer: question number | fin}`).
+Questions are numbered by their order, from 1; skips only go forward.
+
+YAML is read with PyYAML's safe loader minus two YAML 1.1 surprises: `No`/`Sí`/`on`/`off`
+stay text (only `true`/`false` are booleans), and dates stay text (we parse them ourselves).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, delete, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.importers.comunas import ComunaIndex, ComunaRef
+from storage.importers.core import Change, ImportResult
+from storage.importers.errors import CellError, ImportFailed
+from storage.models import Comuna, Survey, SurveyQuestion, SurveyResponse
+
+KIND = "encuesta"
+SAMPLE_DIR = Path(__file__).parent / "sample" / "encuestas"
+MAX_BYTES = 200_000
+MAX_QUESTIONS = 40
+MAX_OPTIONS = 12
+MAX_OPTION_CHARS = 60
+MAX_QUESTION_CHARS = 800
+MAX_TITLE_CHARS = 200
+MAX_DESCRIPTION_CHARS = 1500
+DEFAULT_TEXT_CHARS = 500
+MAX_TEXT_CHARS = 1000
+SCALE = (1, 2, 3, 4, 5)
+END = 0  # skip target meaning "end of the survey" (`fin` in a definition)
+KINDS = ("unica", "multiple", "escala", "texto")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,39}$")  # fits `enc:o:<slug>` and `/start encuesta_…`
+TOP_FIELDS = {"slug", "titulo", "descripcion", "anonima", "abre", "cierra", "comuna", "preguntas"}
+QUESTION_FIELDS = {
+    "unica": {"tipo", "texto", "opciones", "saltar"},
+    "multiple": {"tipo", "texto", "opciones", "maximo"},
+    "escala": {"tipo", "texto", "etiquetas", "saltar"},
+    "texto": {"tipo", "texto", "max_caracteres"},
+}
+TRUE_WORDS = {"si", "sí", "true", "verdadero"}
+FALSE_WORDS = {"no", "false", "falso"}
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader without the yes/no/on/off booleans and implicit dates."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass(frozen=True)
+class QuestionDef:
+    """One checked question, ready to store."""
+
+    position: int
+    kind: str
+    text: str
+    options: list[str] = field(default_factory=list)
+    max_choices: int | None = None
+    max_length: int | None = None
+    skip_rules: dict[str, int] = field(default_factory=dict)
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """Return what makes two versions of a question the same question."""
+        return (self.position, self.kind, self.text, list(self.options), self.max_choices,
+                self.max_length, dict(self.skip_rules))
+
+
+@dataclass(frozen=True)
+class SurveyDef:
+    """A checked survey definition (times in UTC)."""
+
+    slug: str
+    titulo: str
+    descripcion: str | None
+    anonima: bool
+    abre: datetime | None
+    cierra: datetime | None
+    comuna: str | None  # as written; resolved against the database when stored
+    questions: list[QuestionDef]
+
+
+def _read(data: bytes, filename: str) -> Any:
+    if len(data) > MAX_BYTES:
+        raise ImportFailed(
+            f"El archivo pesa {len(data) // 1000} kB; una encuesta puede pesar hasta "
+            f"{MAX_BYTES // 1000} kB."
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed("El archivo no está en UTF-8. Guárdelo como UTF-8 y envíelo de nuevo.") \
+            from exc
+    if filename.lower().endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ImportFailed(
+                f"El JSON no se puede leer: línea {exc.lineno}, columna {exc.colno}: {exc.msg}."
+            ) from exc
+    try:
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (línea {mark.line + 1}, columna {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or "formato inválido"
+        raise ImportFailed(f"El YAML no se puede leer{where}: {problem}.") from exc
+
+
+def _text(value: Any, limit: int, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise CellError(f"debe ser un texto ({what}).")
+    text = str(value).strip()
+    if not text:
+        raise CellError(f"está vacío ({what}).")
+    if len(text) > limit:
+        raise CellError(f"tiene {len(text)} caracteres; el máximo es {limit}.")
+    return text
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise CellError("debe ser true o false (sí o no).")
+
+
+def _when(value: Any, tz: ZoneInfo, *, closing: bool) -> datetime:
+    text = str(value).strip()
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+        if pattern == "%Y-%m-%d" and closing:  # a closing day counts whole
+            parsed = datetime.combine(parsed.date(), time(23, 59, 59))
+        return parsed.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    raise CellError(f"la fecha «{text[:40]}» debe escribirse AAAA-MM-DD o AAAA-MM-DD HH:MM.")
+
+
+def _int(value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise CellError(f"debe ser un número entero entre {low} y {high}.")
+    try:
+        number = int(str(value).strip())
+    except ValueError as exc:
+        raise CellError(f"debe ser un número entero entre {low} y {high}.") from exc
+    if not low <= number <= high:
+        raise CellError(f"debe estar entre {low} y {high}.")
+    return number
+
+
+class _Errors:
+    """Collect every problem of a definition, each naming where it is."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}")
+
+
+def _options(raw: Any, errors: _Errors, where: str) -> list[str]:
+    if not isinstance(raw, list) or len(raw) < 2:
+        errors.add(where, "hacen falta al menos 2 opciones, en una lista.")
+        return []
+    if len(raw) > MAX_OPTIONS:
+        errors.add(where, f"tiene {len(raw)} opciones; el máximo es {MAX_OPTIONS}.")
+        return []
+    options: list[str] = []
+    for number, item in enumerate(raw, start=1):
+        try:
+            option = _text(item, MAX_OPTION_CHARS, f"opción {number}")
+        except CellError as exc:
+            errors.add(where, f"la opción {number} {exc}")
+            continue
+        if option.lower() in (o.lower() for o in options):
+            errors.add(where, f"la opción «{option}» está repetida.")
+        options.append(option)
+    return options
+
+
+def _question(raw: Any, number: int, total: int, errors: _Errors) -> QuestionDef | None:
+    where = f"Pregunta {number}"
+    if not isinstance(raw, dict):
+        errors.add(where, "debe tener campos como «tipo» y «texto».")
+        return None
+    kind = str(raw.get("tipo", "")).strip().lower()
+    if kind not in KINDS:
+        errors.add(f"{where}, campo «tipo»",
+                   f"«{str(raw.get('tipo', ''))[:30]}» no es un tipo; use {', '.join(KINDS)}.")
+        return None
+    for name in sorted(set(raw) - QUESTION_FIELDS[kind]):
+        errors.add(f"{where}, campo «{name}»", f"no existe para preguntas de tipo {kind}.")
+    try:
+        text = _text(raw.get("texto"), MAX_QUESTION_CHARS, "el enunciado")
+    except CellError as exc:
+        errors.add(f"{where}, campo «texto»", str(exc))
+        text = ""
+    options: list[str] = []
+    max_choices = max_length = None
+    if kind in ("unica", "multiple"):
+        options = _options(raw.get("opciones"), errors, f"{where}, campo «opciones»")
+    if kind == "multiple":
+        try:
+            max_choices = _int(raw.get("maximo", len(options) or 1), 1, max(len(options), 1))
+        except CellError as exc:
+            errors.add(f"{where}, campo «maximo»", str(exc))
+    if kind == "escala" and "etiquetas" in raw:
+        labels = raw["etiquetas"]
+        if not isinstance(labels, list) or len(labels) != 2:
+            errors.add(f"{where}, campo «etiquetas»",
+                       "deben ser 2 textos: lo que significa 1 y lo que significa 5.")
+        else:
+            try:
+                options = [_text(label, 30, "etiqueta") for label in labels]
+            except CellError as exc:
+                errors.add(f"{where}, campo «etiquetas»", str(exc))
+    if kind == "texto":
+        try:
+            max_length = _int(raw.get("max_caracteres", DEFAULT_TEXT_CHARS), 10, MAX_TEXT_CHARS)
+        except CellError as exc:
+            errors.add(f"{where}, campo «max_caracteres»", str(exc))
+    skips = _skips(raw.get("saltar"), kind, options, number, total, errors, where)
+    return QuestionDef(number, kind, text, options, max_choices, max_length, skips)
+
+
+def _skips(
+    raw: Any, kind: str, options: list[str], number: int, total: int, errors: _Errors,
+    where: str,
+) -> dict[str, int]:
+    if raw is None:
+        return {}
+    where = f"{where}, campo «saltar»"
+    if not isinstance(raw, dict) or not raw:
+        errors.add(where, "debe decir a qué pregunta saltar según la respuesta, "
+                   "por ejemplo «No: 5» o «No: fin».")
+        return {}
+    answers = options if kind == "unica" else [str(v) for v in SCALE]
+    rules: dict[str, int] = {}
+    for answer, target in raw.items():
+        key = str(answer).strip()
+        found = next((a for a in answers if a.lower() == key.lower()), None)
+        if found is None:
+            errors.add(where, f"«{key[:40]}» no es una respuesta posible "
+                       f"({', '.join(answers)}).")
+            continue
+        if str(target).strip().lower() == "fin":
+            rules[found] = END
+            continue
+        try:
+            goal = _int(target, number + 1, total)
+        except CellError:
+            errors.add(where, f"si responde «{found}» debe saltar hacia adelante: a una pregunta "
+                       f"entre la {number + 1} y la {total}, o «fin».")
+            continue
+        if goal == number + 1:
+            continue  # the next question anyway
+        rules[found] = goal
+    return rules
+
+
+def parse_definition(data: bytes, filename: str, *, tz: ZoneInfo) -> SurveyDef:
+    """Read and check a survey definition; raise `ImportFailed` naming every problem."""
+    raw = _read(data, filename)
+    if not isinstance(raw, dict):
+        raise ImportFailed("La definición debe tener campos como «slug», «titulo» y «preguntas».")
+    errors = _Errors()
+    for name in sorted(set(raw) - TOP_FIELDS, key=str):
+        errors.add(f"Campo «{name}»", "no existe; revise cómo se escribe.")
+    slug = str(raw.get("slug", "")).strip()
+    if not SLUG.match(slug):
+        errors.add("Campo «slug»", "debe tener de 3 a 40 letras minúsculas sin tilde, números o "
+                   "guiones, por ejemplo «percepcion-gestion».")
+    titulo = descripcion = None
+    try:
+        titulo = _text(raw.get("titulo"), MAX_TITLE_CHARS, "el título")
+    except CellError as exc:
+        errors.add("Campo «titulo»", str(exc))
+    if raw.get("descripcion") is not None:
+        try:
+            descripcion = _text(raw["descripcion"], MAX_DESCRIPTION_CHARS, "la descripción")
+        except CellError as exc:
+            errors.add("Campo «descripcion»", str(exc))
+    anonima = False
+    try:
+        anonima = _bool(raw.get("anonima", False))
+    except CellError as exc:
+        errors.add("Campo «anonima»", str(exc))
+    dates: dict[str, datetime | None] = {"abre": None, "cierra": None}
+    for name in dates:
+        if raw.get(name) not in (None, ""):
+            try:
+                dates[name] = _when(raw[name], tz, closing=name == "cierra")
+            except CellError as exc:
+                errors.add(f"Campo «{name}»", str(exc))
+    if dates["abre"] and dates["cierra"] and dates["cierra"] <= dates["abre"]:
+        errors.add("Campo «cierra»", "debe ser después de «abre».")
+    comuna = raw.get("comuna")
+    comuna_text = str(comuna).strip() if comuna not in (None, "") else None
+    questions: list[QuestionDef] = []
+    items = raw.get("preguntas")
+    if not isinstance(items, list) or not items:
+        errors.add("Campo «preguntas»", "hace falta una lista con al menos una pregunta.")
+    elif len(items) > MAX_QUESTIONS:
+        errors.add("Campo «preguntas»", f"tiene {len(items)} preguntas; el máximo es "
+                   f"{MAX_QUESTIONS}.")
+    else:
+        for number, item in enumerate(items, start=1):
+            question = _question(item, number, len(items), errors)
+            if question is not None:
+                questions.append(question)
+    if errors.items:
+        count = len(errors.items)
+        noun = "error" if count == 1 else "errores"
+        head = f"La definición de la encuesta tiene {count} {noun}. Corríjala y envíela de nuevo:"
+        raise ImportFailed("\n".join([head, *errors.items[:30]]))
+    assert titulo is not None
+    return SurveyDef(slug, titulo, descripcion, anonima, dates["abre"], dates["cierra"],
+                     comuna_text, questions)
+
+
+async def _comuna_id(session: AsyncSession, written: str | None) -> int | None:
+    if written is None:
+        return None
+    rows = (await session.exec(select(Comuna))).all()
+    index = ComunaIndex(ComunaRef(c.id, c.codigo, c.nombre) for c in rows if c.id is not None)
+    if not index:
+        raise ImportFailed("Campo «comuna»: todavía no hay comunas cargadas "
+                           "(importe primero el tipo «comunas»).")
+    try:
+        return index.resolve(written).id
+    except CellError as exc:
+        raise ImportFailed(f"Campo «comuna»: {exc}") from exc
+
+
+def _stored_questions(rows: list[SurveyQuestion]) -> list[tuple[Any, ...]]:
+    return [
+        QuestionDef(q.position, q.kind, q.text, list(q.options or []), q.max_choices,
+                    q.max_length, dict(q.skip_rules or {})).as_tuple()
+        for q in sorted(rows, key=lambda q: q.position)
+    ]
+
+
+async def store_definition(session: AsyncSession, definition: SurveyDef) -> ImportResult:
+    """Create or update the survey with this slug in one transaction, then commit."""
+    result = ImportResult(KIND)
+    try:
+        comuna_id = await _comuna_id(session, definition.comuna)
+        survey = (
+            await session.exec(select(Survey).where(Survey.slug == definition.slug))
+        ).first()
+        fields: dict[str, Any] = {
+            "titulo": definition.titulo, "descripcion": definition.descripcion,
+            "anonima": definition.anonima, "abre": definition.abre,
+            "cierra": definition.cierra, "comuna_id": comuna_id,
+        }
+        wanted = [q.as_tuple() for q in definition.questions]
+        if survey is None:
+            survey = Survey(slug=definition.slug, **fields)
+            session.add(survey)
+            await session.flush()
+            result.created = 1
+            result.created_keys.append(definition.slug)
+        else:
+            stored = list((await session.exec(
+                select(SurveyQuestion).where(SurveyQuestion.survey_id == survey.id)
+            )).all())
+            same_questions = _stored_questions(stored) == wanted
+            responses = int((await session.exec(
+                select(func.count()).where(SurveyResponse.survey_id == survey.id)
+            )).one())
+            if responses and not same_questions:
+                raise ImportFailed(
+                    f"La encuesta «{definition.slug}» ya tiene {responses} respuestas, así que "
+                    "sus preguntas no se pueden cambiar (los resultados dejarían de cuadrar). "
+                    "Puede cambiar el título, la descripción, la comuna y las fechas. Para otras "
+                    "preguntas, cree una encuesta nueva con otro «slug». No se guardó nada."
+                )
+            if responses and survey.anonima != definition.anonima:
+                raise ImportFailed(
+                    f"La encuesta «{definition.slug}» ya tiene {responses} respuestas: no puede "
+                    "pasar de anónima a nominal ni al revés. No se guardó nada."
+                )
+            for name, new in fields.items():
+                old = getattr(survey, name)
+                if old != new:
+                    result.changes.append(Change(definition.slug, name, old, new))
+                    setattr(survey, name, new)
+            if not same_questions:
+                result.changes.append(
+                    Change(definition.slug, "preguntas", len(stored), len(wanted))
+                )
+                await session.exec(delete(SurveyQuestion).where(
+                    col(SurveyQuestion.survey_id) == survey.id
+                ))
+                await session.flush()
+            if result.changes:
+                result.updated = 1
+                session.add(survey)
+            else:
+                result.unchanged = 1
+            if same_questions:
+                await session.commit()
+                return result
+        assert survey.id is not None
+        for q in definition.questions:
+            session.add(SurveyQuestion(
+                survey_id=survey.id, position=q.position, kind=q.kind, text=q.text,
+                options=list(q.options), max_choices=q.max_choices, max_length=q.max_length,
+                skip_rules=dict(q.skip_rules),
+            ))
+        await session.commit()
+    except ImportFailed:
+        await session.rollback()
+        raise
+    except SQLAlchemyError as exc:
+        await session.rollback()
+        raise ImportFailed(
+            "No se pudo guardar la encuesta en la base de datos (quizá se importó la misma al "
+            "mismo tiempo). No se guardó nada; intente de nuevo."
+        ) from exc
+    return result
+
+
+async def import_survey_bytes(
+    session: AsyncSession, data: bytes, filename: str, *, tz: ZoneInfo
+) -> ImportResult:
+    """Import one survey definition (JSON or YAML) all-or-nothing; raise `ImportFailed`."""
+    definition = parse_definition(data, filename, tz=tz)
+    return await store_definition(session, definition)
+
+
+async def load_sample_surveys(session: AsyncSession, *, tz: ZoneInfo) -> list[ImportResult]:
+    """Import the surveys shipped in `storage/sample/encuestas/`."""
+    results = []
+    for path in sorted(SAMPLE_DIR.glob("*.yaml")):
+        results.append(await import_survey_bytes(session, path.read_bytes(), path.name, tz=tz))
+    return results
+

@@ -1,0 +1,574 @@
+"""Survey answering and results: who may answer what, where a person is, and the totals.
+
+One response per person and survey is enforced by the database
+(UNIQUE(survey_id, respondent_key)). `respondent_key` is the chat id as text for named
+surveys; for anonymous ones it is HMAC-SHA256(secret, "survey id:chat id") with the secret
+generated once and kept in `AppSecret("survey_hmac")`, and `chat_id` stays NULL, so the
+stored answers carry no id — yet the same person finds their response again to resume it,
+and cannot answer twice. Anonymous responses also keep their times only to the day, so
+they cannot be matched against message times.
+
+Where a person is inside a survey is never stored: the current question is derived from
+the answers stored so far, following the skip rules (`next_question`).
+
+Comuna targeting: a survey without a comuna is for everyone. A survey for one comuna is
+offered to people whose comuna is known to be that one (their comuna on record, or a comuna
+they follow in /alertas) and to people whose comuna is unknown; it is not offered to people
+known to be from other comunas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import outbox
+from storage.exports import safe_cell
+from storage.models import (
+    AppSecret,
+    Citizen,
+    Comuna,
+    Subscription,
+    Survey,
+    SurveyAnswer,
+    SurveyQuestion,
+    SurveyResponse,
+)
+from storage.survey_defs import END, SCALE
+from storage.types import utcnow
+
+SECRET_NAME = "survey_hmac"
+MULTI_SEPARATOR = "; "
+INVITATION = "📝 <b>{title}</b>\n¿Nos regala un par de minutos? Su opinión nos ayuda a mejorar."
+INVITATION_BUTTON = "📝 Responder la encuesta"
+
+
+class AnswerRefused(ValueError):
+    """An answer that does not fit its question; the message is Spanish, for the person."""
+
+
+@dataclass(frozen=True)
+class SurveyStatus:
+    """A survey as one person sees it: `nueva`, `en_curso` or `respondida`."""
+
+    survey: Survey
+    state: str
+    questions: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a person is in a survey: their response (if started) and the current question."""
+
+    survey: Survey
+    response: SurveyResponse | None
+    question: SurveyQuestion | None  # None when finished (or nothing to ask)
+    total: int
+
+    @property
+    def done(self) -> bool:
+        """Tell whether the person completed the survey."""
+        return self.response is not None and self.response.completed_at is not None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of recording an answer: `ok`, `stale`, `closed` or `not_started`."""
+
+    status: str
+    position: Position | None = None
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """Totals of one question over completed responses."""
+
+    question: SurveyQuestion
+    answered: int
+    counts: list[tuple[str, int]]  # option (or scale value) → count; empty for text
+    average: float | None = None  # scale questions
+
+    def percent(self, count: int) -> float:
+        """Return `count` as a percentage of the people who answered this question."""
+        return 100.0 * count / self.answered if self.answered else 0.0
+
+
+@dataclass(frozen=True)
+class SurveyResults:
+    """A survey's results: completed and in-progress responses and each question's totals."""
+
+    survey: Survey
+    completed: int
+    in_progress: int
+    questions: list[QuestionResult]
+
+
+# --- identity ---------------------------------------------------------------------
+
+
+async def survey_secret(session: AsyncSession) -> bytes:
+    """Return the installation's key for anonymous respondents, creating it once."""
+    row = await session.get(AppSecret, SECRET_NAME)
+    if row is None:
+        session.add(AppSecret(name=SECRET_NAME, value=secrets.token_hex(32)))
+        try:
+            await session.commit()
+        except IntegrityError:  # another process created it first
+            await session.rollback()
+        row = await session.get(AppSecret, SECRET_NAME)
+        assert row is not None
+    return bytes.fromhex(row.value)
+
+
+async def respondent_key(session: AsyncSession, *, survey: Survey, chat_id: int) -> str:
+    """Return the key that identifies this person's response to this survey."""
+    if not survey.anonima:
+        return str(chat_id)
+    secret = await survey_secret(session)
+    digest = hmac.new(secret, f"{survey.id}:{chat_id}".encode(), hashlib.sha256)
+    return "h:" + digest.hexdigest()
+
+
+# --- surveys and eligibility ------------------------------------------------------
+
+
+async def survey_by_slug(session: AsyncSession, slug: str) -> Survey | None:
+    """Return the survey with this slug, if any."""
+    return (await session.exec(select(Survey).where(Survey.slug == slug.strip().lower()))).first()
+
+
+def is_open(survey: Survey, now: datetime | None = None) -> bool:
+    """Tell whether the survey takes answers now."""
+    now = now or utcnow()
+    return (survey.abre is None or survey.abre <= now) and (
+        survey.cierra is None or now < survey.cierra
+    )
+
+
+async def known_comunas(session: AsyncSession, *, telegram_id: int, chat_id: int) -> set[int]:
+    """Return the ids of the comunas the person is known to belong to or follow."""
+    ids: set[int] = set()
+    own = (await session.exec(
+        select(Citizen.comuna_id).where(Citizen.telegram_id == telegram_id)
+    )).first()
+    if own is not None:
+        ids.add(own)
+    followed = (await session.exec(
+        select(Comuna.id).join(Subscription, col(Subscription.value) == col(Comuna.codigo))
+        .where(Subscription.chat_id == chat_id, Subscription.kind == "comuna")
+    )).all()
+    ids.update(i for i in followed if i is not None)
+    return ids
+
+
+def reaches(survey: Survey, comunas: set[int]) -> bool:
+    """Tell whether a survey is for a person with these known comunas (see module doc)."""
+    return survey.comuna_id is None or not comunas or survey.comuna_id in comunas
+
+
+async def questions_of(session: AsyncSession, *, survey_id: int) -> list[SurveyQuestion]:
+    """Return a survey's questions in order."""
+    return list((await session.exec(
+        select(SurveyQuestion).where(SurveyQuestion.survey_id == survey_id)
+        .order_by(col(SurveyQuestion.position))
+    )).all())
+
+
+async def surveys_for(
+    session: AsyncSession, *, telegram_id: int, chat_id: int, now: datetime | None = None
+) -> list[SurveyStatus]:
+    """Return the open surveys offered to this person, with how far they got in each."""
+    now = now or utcnow()
+    comunas = await known_comunas(session, telegram_id=telegram_id, chat_id=chat_id)
+    surveys = [s for s in (await session.exec(select(Survey).order_by(col(Survey.id)))).all()
+               if is_open(s, now) and reaches(s, comunas)]
+    counts = dict((await session.exec(
+        select(SurveyQuestion.survey_id, func.count()).group_by(col(SurveyQuestion.survey_id))
+    )).all())
+    result = []
+    for survey in surveys:
+        response = await find_response(session, survey=survey, chat_id=chat_id)
+        state = "nueva" if response is None else (
+            "respondida" if response.completed_at is not None else "en_curso"
+        )
+        result.append(SurveyStatus(survey, state, int(counts.get(survey.id or 0, 0))))
+    return result
+
+
+def invitation_payload(survey: Survey, text: str | None = None) -> dict[str, Any]:
+    """Return an outbox payload inviting to a survey: a text and an `enc:o:<slug>` button."""
+    body = text if text is not None else INVITATION.format(title=escape(survey.titulo))
+    button = {"text": INVITATION_BUTTON, "callback_data": f"enc:o:{survey.slug}"}
+    return {"text": body, "reply_markup": {"inline_keyboard": [[button]]}}
+
+
+async def invite(
+    session: AsyncSession, *, survey: Survey, chat_ids: list[int], text: str | None = None,
+    dedupe: str | None = None,
+) -> int:
+    """Queue an invitation to the survey for each chat that has not answered it yet.
+
+    Goes through the outbox; `dedupe` (default: one per survey) keeps a chat from getting
+    the same invitation twice. Returns how many were queued.
+    """
+    keys = {await respondent_key(session, survey=survey, chat_id=c): c for c in chat_ids}
+    answered = set((await session.exec(
+        select(SurveyResponse.respondent_key).where(
+            SurveyResponse.survey_id == survey.id,
+            col(SurveyResponse.completed_at).is_not(None),
+            col(SurveyResponse.respondent_key).in_(list(keys)),
+        )
+    )).all()) if keys else set()
+    pending = [chat for key, chat in keys.items() if key not in answered]
+    return await outbox.enqueue(
+        session, chat_ids=pending, payload=invitation_payload(survey, text), kind="encuesta",
+        dedupe=dedupe or f"encuesta:{survey.slug}",
+    )
+
+
+async def announce(session: AsyncSession, *, survey: Survey) -> int:
+    """Invite the people following the «encuestas» topic to an open survey, once each.
+
+    Comuna targeting follows the same rule as the list (see the module doc). Returns how
+    many invitations were queued (0 when the survey is not open).
+    """
+    if not is_open(survey):
+        return 0
+    followers = set((await session.exec(
+        select(Subscription.chat_id).where(Subscription.kind == "tema",
+                                           Subscription.value == "encuestas")
+    )).all())
+    if survey.comuna_id is not None and followers:
+        known: dict[int, set[int]] = {}
+        for chat, comuna in (await session.exec(
+            select(Subscription.chat_id, Comuna.id)
+            .join(Comuna, col(Comuna.codigo) == col(Subscription.value))
+            .where(Subscription.kind == "comuna")
+        )).all():
+            known.setdefault(chat, set()).add(comuna or 0)
+        for chat, comuna in (await session.exec(
+            select(Citizen.chat_id, Citizen.comuna_id).where(col(Citizen.comuna_id).is_not(None))
+        )).all():
+            known.setdefault(chat, set()).add(comuna or 0)
+        followers = {c for c in followers if reaches(survey, known.get(c, set()))}
+    return await invite(session, survey=survey, chat_ids=sorted(followers),
+                        dedupe=f"encuesta-nueva:{survey.slug}")
+
+
+# --- answering --------------------------------------------------------------------
+
+
+async def find_response(
+    session: AsyncSession, *, survey: Survey, chat_id: int
+) -> SurveyResponse | None:
+    """Return the person's response to the survey, if they started it."""
+    key = await respondent_key(session, survey=survey, chat_id=chat_id)
+    return (await session.exec(select(SurveyResponse).where(
+        SurveyResponse.survey_id == survey.id, SurveyResponse.respondent_key == key
+    ))).first()
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def start_response(
+    session: AsyncSession, *, survey: Survey, telegram_id: int, chat_id: int
+) -> SurveyResponse:
+    """Return the person's response to the survey, creating it (once) if needed."""
+    existing = await find_response(session, survey=survey, chat_id=chat_id)
+    if existing is not None:
+        return existing
+    key = await respondent_key(session, survey=survey, chat_id=chat_id)
+    comuna_id = survey.comuna_id
+    if not survey.anonima and comuna_id is None:
+        comuna_id = (await session.exec(
+            select(Citizen.comuna_id).where(Citizen.telegram_id == telegram_id)
+        )).first()
+    now = utcnow()
+    response = SurveyResponse(
+        survey_id=survey.id or 0, respondent_key=key,
+        chat_id=None if survey.anonima else chat_id, comuna_id=comuna_id,
+        started_at=_day(now) if survey.anonima else now,
+    )
+    session.add(response)
+    try:
+        await session.commit()
+    except IntegrityError:  # a double tap started it already
+        await session.rollback()
+        found = await find_response(session, survey=survey, chat_id=chat_id)
+        assert found is not None
+        return found
+    return response
+
+
+async def answers_of(session: AsyncSession, *, response_id: int) -> dict[int, Any]:
+    """Return a response's answers by question id."""
+    rows = (await session.exec(
+        select(SurveyAnswer).where(SurveyAnswer.response_id == response_id)
+    )).all()
+    return {a.question_id: a.value for a in rows}
+
+
+def skip_target(question: SurveyQuestion, value: Any) -> int | None:
+    """Return the position a skip rule sends this answer to (`END` = the end), or None."""
+    if question.kind not in ("unica", "escala"):
+        return None
+    rules = question.skip_rules or {}
+    target = rules.get(str(value))
+    return None if target is None else int(target)
+
+
+def next_question(
+    questions: list[SurveyQuestion], answers: dict[int, Any]
+) -> SurveyQuestion | None:
+    """Return the first unanswered question on the path the answers take, or None when done."""
+    by_position = {q.position: q for q in questions}
+    ordered = sorted(by_position)
+    index = 0
+    while index < len(ordered):
+        question = by_position[ordered[index]]
+        if question.id not in answers:
+            return question
+        target = skip_target(question, answers[question.id])
+        if target == END:
+            return None
+        if target is not None and target in by_position:
+            index = ordered.index(target)
+        else:
+            index += 1
+    return None
+
+
+async def position(session: AsyncSession, *, survey: Survey, chat_id: int) -> Position:
+    """Return where the person is in the survey (without starting it)."""
+    questions = await questions_of(session, survey_id=survey.id or 0)
+    response = await find_response(session, survey=survey, chat_id=chat_id)
+    if response is None:
+        return Position(survey, None, questions[0] if questions else None, len(questions))
+    if response.completed_at is not None:
+        return Position(survey, response, None, len(questions))
+    answers = await answers_of(session, response_id=response.id or 0)
+    return Position(survey, response, next_question(questions, answers), len(questions))
+
+
+def answer_value(question: SurveyQuestion, raw: Any) -> Any:
+    """Turn a raw answer (option index, indices, 1–5, text) into what is stored, or refuse."""
+    options = list(question.options or [])
+    if question.kind == "unica":
+        if not isinstance(raw, int) or not 0 <= raw < len(options):
+            raise AnswerRefused("Esa opción no existe.")
+        return options[raw]
+    if question.kind == "multiple":
+        if not isinstance(raw, list | tuple) or not all(isinstance(i, int) for i in raw):
+            raise AnswerRefused("Esa selección no es válida.")
+        chosen = sorted(set(raw))
+        if not chosen:
+            raise AnswerRefused("Marque al menos una opción.")
+        if any(not 0 <= i < len(options) for i in chosen):
+            raise AnswerRefused("Esa opción no existe.")
+        if len(chosen) > (question.max_choices or len(options)):
+            raise AnswerRefused(f"Puede marcar hasta {question.max_choices} opciones.")
+        return [options[i] for i in chosen]
+    if question.kind == "escala":
+        if not isinstance(raw, int) or raw not in SCALE:
+            raise AnswerRefused("Elija un valor de 1 a 5.")
+        return raw
+    text = str(raw).strip() if isinstance(raw, str) else ""
+    if not text:
+        raise AnswerRefused("Escriba su respuesta en un mensaje de texto.")
+    limit = question.max_length or 500
+    if len(text) > limit:
+        raise AnswerRefused(
+            f"Su respuesta tiene {len(text)} caracteres; el máximo es {limit}. "
+            "Escríbala más corta, por favor."
+        )
+    return text
+
+
+async def record_answer(
+    session: AsyncSession, *, survey: Survey, chat_id: int, position_number: int, raw: Any,
+    now: datetime | None = None,
+) -> Recorded:
+    """Store the answer to the current question if `position_number` is still the current one.
+
+    Raises `AnswerRefused` for an answer that does not fit the question; changes nothing then.
+    """
+    now = now or utcnow()
+    if not is_open(survey, now):
+        return Recorded("closed")
+    questions = await questions_of(session, survey_id=survey.id or 0)
+    response = await find_response(session, survey=survey, chat_id=chat_id)
+    if response is None:
+        return Recorded("not_started")
+    if response.completed_at is not None:
+        return Recorded("stale", Position(survey, response, None, len(questions)))
+    answers = await answers_of(session, response_id=response.id or 0)
+    current = next_question(questions, answers)
+    if current is None or current.position != position_number:
+        return Recorded("stale", Position(survey, response, current, len(questions)))
+    value = answer_value(current, raw)
+    session.add(SurveyAnswer(response_id=response.id or 0, question_id=current.id or 0,
+                             value=value))
+    answers[current.id or 0] = value
+    following = next_question(questions, answers)
+    if following is None:
+        response.completed_at = _day(now) if survey.anonima else now
+        session.add(response)
+    try:
+        await session.commit()
+    except IntegrityError:  # the same answer raced in from a double tap
+        await session.rollback()
+        return Recorded("stale", await position(session, survey=survey, chat_id=chat_id))
+    return Recorded("ok", Position(survey, response, following, len(questions)))
+
+
+# --- results and export -----------------------------------------------------------
+
+
+async def _completed_answers(
+    session: AsyncSession, survey_id: int
+) -> list[tuple[int, int, Any]]:
+    rows = (await session.exec(
+        select(SurveyAnswer.response_id, SurveyAnswer.question_id, SurveyAnswer.value)
+        .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
+        .where(SurveyResponse.survey_id == survey_id,
+               col(SurveyResponse.completed_at).is_not(None))
+    )).all()
+    return [(r, q, v) for r, q, v in rows]
+
+
+async def response_counts(session: AsyncSession, *, survey_id: int) -> tuple[int, int]:
+    """Return (completed, in progress) responses of a survey."""
+    rows = (await session.exec(
+        select(col(SurveyResponse.completed_at).is_not(None), func.count())
+        .where(SurveyResponse.survey_id == survey_id)
+        .group_by(col(SurveyResponse.completed_at).is_not(None))
+    )).all()
+    counts = {bool(done): int(n) for done, n in rows}
+    return counts.get(True, 0), counts.get(False, 0)
+
+
+async def survey_results(session: AsyncSession, *, survey: Survey) -> SurveyResults:
+    """Return counts and percentages per question over completed responses."""
+    questions = await questions_of(session, survey_id=survey.id or 0)
+    per_question: dict[int, list[Any]] = {q.id or 0: [] for q in questions}
+    for _, question_id, value in await _completed_answers(session, survey.id or 0):
+        per_question.setdefault(question_id, []).append(value)
+    completed, in_progress = await response_counts(session, survey_id=survey.id or 0)
+    results = []
+    for question in questions:
+        values = per_question.get(question.id or 0, [])
+        tally: Counter[str] = Counter()
+        average = None
+        if question.kind == "unica":
+            tally.update(str(v) for v in values)
+            labels = list(question.options or [])
+        elif question.kind == "multiple":
+            for chosen in values:
+                tally.update(str(v) for v in chosen or [])
+            labels = list(question.options or [])
+        elif question.kind == "escala":
+            tally.update(str(v) for v in values)
+            labels = [str(v) for v in SCALE]
+            numbers = [int(v) for v in values]
+            average = sum(numbers) / len(numbers) if numbers else None
+        else:
+            labels = []
+        counts = [(label, tally.get(label, 0)) for label in labels]
+        results.append(QuestionResult(question, len(values), counts, average))
+    return SurveyResults(survey, completed, in_progress, results)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return MULTI_SEPARATOR.join(str(v) for v in value)
+    return value
+
+
+async def export_rows(
+    session: AsyncSession, *, survey: Survey, tz: ZoneInfo
+) -> tuple[list[str], list[list[Any]]]:
+    """Return a header and one row per response (one column per question), oldest first.
+
+    Anonymous surveys get no chat column and dates only; multiple choices are joined
+    with "; "; unanswered (skipped or pending) questions are empty.
+    """
+    questions = await questions_of(session, survey_id=survey.id or 0)
+    responses = (await session.exec(
+        select(SurveyResponse).where(SurveyResponse.survey_id == survey.id)
+        .order_by(col(SurveyResponse.id))
+    )).all()
+    comunas = {c.id: c.codigo for c in (await session.exec(select(Comuna))).all()}
+    answers: dict[int, dict[int, Any]] = {}
+    for response_id, question_id, value in (await session.exec(
+        select(SurveyAnswer.response_id, SurveyAnswer.question_id, SurveyAnswer.value)
+        .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
+        .where(SurveyResponse.survey_id == survey.id)
+    )).all():
+        answers.setdefault(response_id, {})[question_id] = value
+    header = ["respuesta", "estado", "inicio", "fin"]
+    if not survey.anonima:
+        header.append("chat_id")
+    header.append("comuna")
+    header += [f"P{q.position}. {q.text[:80]}" for q in questions]
+    fmt = "%Y-%m-%d" if survey.anonima else "%Y-%m-%d %H:%M"
+    rows: list[list[Any]] = []
+    for r in responses:
+        row: list[Any] = [
+            r.id, "completa" if r.completed_at else "en curso",
+            r.started_at.astimezone(tz).strftime(fmt),
+            r.completed_at.astimezone(tz).strftime(fmt) if r.completed_at else "",
+        ]
+        if not survey.anonima:
+            row.append(r.chat_id)
+        row.append(comunas.get(r.comuna_id, "") if r.comuna_id else "")
+        given = answers.get(r.id or 0, {})
+        row += [_cell(given.get(q.id or 0)) for q in questions]
+        rows.append(row)
+    return header, rows
+
+
+async def surveys_with_counts(session: AsyncSession) -> list[tuple[Survey, int, int]]:
+    """Return every survey with its completed and in-progress response counts, newest first."""
+    surveys = (await session.exec(select(Survey).order_by(col(Survey.id).desc()))).all()
+    result = []
+    for survey in surveys:
+        completed, in_progress = await response_counts(session, survey_id=survey.id or 0)
+        result.append((survey, completed, in_progress))
+    return result
+
+
+def export_xlsx(header: list[str], rows: list[list[Any]], *, title: str) -> bytes:
+    """Return the export as an XLSX workbook; text that looks like a formula stays text."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31] or "encuesta")
+    sheet.append([safe_cell(h) for h in header])
+    for row in rows:
+        sheet.append([v if isinstance(v, int | float) and not isinstance(v, bool)
+                      else safe_cell(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def opened_between(
+    session: AsyncSession, *, since: datetime, until: datetime
+) -> list[Survey]:
+    """Return surveys that opened (or, with no opening date, were created) in (since, until]."""
+    opened = func.coalesce(Survey.abre, Survey.created_at)
+    query = select(Survey).where(opened > since, opened <= until).order_by(col(Survey.id))
+    return [s for s in (await session.exec(query)).all() if is_open(s, until)]
