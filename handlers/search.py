@@ -50,6 +50,11 @@ async def _index(context: CabildoContext) -> SearchIndex:
     return index
 
 
+def forget_index(context: CabildoContext) -> None:
+    """Drop the cached index so the next question sees a change made just now."""
+    context.bot_data.pop("search_index", None)
+
+
 def _small_talk(text: str) -> str | None:
     """Return a reply to a bare greeting or thanks, or None if the text asks something."""
     words = set(tokens(text))
@@ -91,6 +96,8 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
                 data = callback("obra", "w", hit.key)
             elif kind == "contratacion" and len(hit.key) < 50:
                 data = callback("contr", "p", hit.key)
+            elif kind == "pregunta":
+                data = callback("preg", "v", hit.key)
             elif kind == "presupuesto" and hit.key in offices:
                 data = callback("ppto", "d", offices.index(hit.key))
             if data:
