@@ -10,7 +10,7 @@ Order matters because PTB runs the first matching handler of each group:
    prefixes (`meta:`, `ppto:`, `obra:`, `ev:`, `enc:`, `preg:`, `pp:`…);
 2. staff tools (`/panel`, `/rol`, `/importar`, `/difundir`, `/evento`), vetted by the guard;
    personal data (`/mis_datos`, `/borrar_datos`, the consent buttons `priv:`);
-3. start/menu/help/cancel, and the generic answer for areas not built yet;
+3. start/menu/help/cancel;
 4. the catch-alls last: unknown commands, then any other text as a question, then stale
    buttons.
 Errors go to one error handler that logs and tells the person something failed.

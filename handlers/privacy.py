@@ -28,8 +28,8 @@ ALREADY_ACCEPTED = "Ya aceptó el tratamiento de sus datos. Véalos con /mis_dat
 NOTHING_KEPT = "No tengo ningún dato suyo guardado, aparte de esta conversación."
 CONFIRM_DELETE = (
     "¿Seguro que quiere borrar sus datos? Se borran sus suscripciones, inscripciones a eventos "
-    "y el vínculo con sus preguntas y respuestas a encuestas (las respuestas quedan anónimas "
-    "en los totales). Esto no se puede deshacer."
+    "y el vínculo con sus preguntas, respuestas a encuestas y votos (quedan anónimos en los "
+    "totales). Esto no se puede deshacer."
 )
 DELETED = "Listo: borré sus datos. Si vuelve a escribir, empezamos de cero."
 KEPT_DATA = "Sus datos no se borraron."
@@ -115,6 +115,7 @@ async def my_data(update: Update, context: CabildoContext) -> None:
         f"Inscripciones a eventos: {data.registrations}",
         f"Preguntas enviadas: {data.questions}",
         f"Encuestas respondidas (no anónimas): {data.survey_responses}",
+        f"Votos en presupuestos participativos: {data.ballots}",
         "",
         "Para borrarlo todo: /borrar_datos",
     ]

@@ -5,8 +5,10 @@ time staff set, if any) to subscribers of the event's comuna and of the topic "e
 announces a changed date or place again to everyone already told (and to registrants),
 reminds registrants and comuna subscribers 24 h and 1 h before, gives places freed or added
 to people on the waiting list, sends the evaluation survey to registrants when an event
-ends, and reminds staff of plan deadlines one week ahead. All of it is derived from the
-tables, with outbox dedupe keys, so restarts neither lose nor repeat anything.
+ends, announces new surveys to followers of «encuestas» and participatory-budget rounds to
+their comuna (opening, then results), and reminds staff of plan deadlines one week ahead.
+All of it is derived from the tables, with outbox dedupe keys, so restarts neither lose nor
+repeat anything.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Settings
 from bot.formatting import local_date, local_datetime
 from handlers.events import notify_promoted
+from handlers.participation import announce_rounds
 from storage import outbox
 from storage.db import Database
 from storage.events import fill_freed_places
@@ -35,10 +38,13 @@ from storage.reminders import (
     upcoming_events,
 )
 from storage.roles import staff_ids
+from storage.surveys import announce, opened_between
 
 log = logging.getLogger(__name__)
 
 HORIZON = timedelta(days=60)
+# A survey that opened within this window is announced to followers of «encuestas».
+NEW_SURVEY_WINDOW = timedelta(days=1)
 MIN_WINDOW = timedelta(minutes=15)
 REMINDERS = ((timedelta(hours=24), "r24", "mañana"), (timedelta(hours=1), "r1", "en una hora"))
 NEW_EVENT = "📅 <b>Nuevo evento</b>: {title}\n{when}\n📍 {place}\nVea la agenda: /agenda"
@@ -106,7 +112,10 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> int:
                 if moved:
                     queued += await notify_promoted(db, settings, event, moved)
         queued += await _evaluations(session, settings, now - window, now)
+        for survey in await opened_between(session, since=now - NEW_SURVEY_WINDOW, until=now):
+            queued += await announce(session, survey=survey)
         queued += await _plan_deadlines(session, settings, now)
+    queued += await announce_rounds(db, settings, now)
     return queued
 
 

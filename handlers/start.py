@@ -9,11 +9,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from handlers import events, goals, surveys, works
+from handlers import events, goals, participation, questions, surveys, works
 from handlers.keyboards import back_to_menu, main_menu
 from storage.citizens import touch_citizen
 from storage.conversations import clear_state
-from storage.stats import Counts, data_counts
 
 WELCOME = (
     "👋 Hola{name}. Soy <b>Cabildo</b>, el canal de rendición de cuentas de la "
@@ -44,30 +43,6 @@ HELP = (
 )
 CANCELLED = "Listo, cancelé lo que estaba haciendo."
 NOTHING_TO_CANCEL = "No hay nada en curso para cancelar."
-SOON = "\n\nLa consulta detallada de esta sección llega en la próxima versión de Cabildo."
-
-
-def _area_text(area: str, counts: Counts) -> str:
-    """Describe an area in one short message from what the database holds."""
-    texts = {
-        "metas": f"🎯 <b>Metas del plan de desarrollo</b>\nHay {counts.metas} metas cargadas "
-        f"en {counts.lineas} líneas estratégicas.",
-        "presupuesto": f"💰 <b>Ejecución del presupuesto</b>\nHay {counts.presupuesto} "
-        "rubros de dependencias cargados.",
-        "obras": f"🏗️ <b>Obras públicas</b>\nHay {counts.obras} obras cargadas en "
-        f"{counts.comunas} comunas y corregimientos.",
-        "contratacion": f"📑 <b>Contratación</b>\nHay {counts.contratacion} procesos cargados.",
-        "informes": f"📄 <b>Informes</b>\nHay {counts.informes} informes publicados.",
-        "agenda": f"📅 <b>Agenda</b>\nHay {counts.eventos} eventos cargados.",
-        "encuestas": "📝 <b>Encuestas</b>\nAquí podrá responder encuestas de percepción.",
-        "preguntar": "❓ <b>Preguntas a la Alcaldía</b>\nAquí podrá enviar preguntas para la "
-        "audiencia pública y recibir la respuesta.",
-        "alertas": "🔔 <b>Alertas</b>\nAquí podrá suscribirse a avisos de su comuna y de los "
-        "temas que le interesen.",
-    }
-    return texts[area] + SOON
-
-
 async def start(update: Update, context: CabildoContext) -> None:
     """Greet the person, remember their chat, and show the main menu or a deep-linked item."""
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
@@ -112,19 +87,8 @@ async def cancel(update: Update, context: CabildoContext) -> None:
     await message.reply_text(CANCELLED if had_flow else NOTHING_TO_CANCEL, reply_markup=main_menu())
 
 
-async def area_command(update: Update, context: CabildoContext) -> None:
-    """Answer an area command (/metas, /obras, …) with what that area holds."""
-    message = update.effective_message
-    if message is None or not message.text:
-        return
-    area = message.text.split()[0].lstrip("/").split("@")[0].lower()
-    async with context.db.session() as session:
-        counts = await data_counts(session)
-    await message.reply_text(_area_text(area, counts), reply_markup=back_to_menu())
-
-
 async def menu_button(update: Update, context: CabildoContext) -> None:
-    """Open the area behind a main-menu button."""
+    """Show the main menu again, or the help, from a button."""
     query = update.callback_query
     if query is None:
         return
@@ -135,15 +99,11 @@ async def menu_button(update: Update, context: CabildoContext) -> None:
         return
     if area == "inicio":
         await message.reply_text(MENU, reply_markup=main_menu())
-    elif area == "ayuda":
+    else:
         await message.reply_text(
             HELP.format(city=escape(context.settings.municipality_name)),
             reply_markup=back_to_menu(),
         )
-    else:
-        async with context.db.session() as session:
-            counts = await data_counts(session)
-        await message.reply_text(_area_text(area, counts), reply_markup=back_to_menu())
 
 
 # `/start <prefix>_<key>` opens that item (links shared from an item's "Compartir" button).
@@ -152,15 +112,14 @@ DEEP_LINKS: dict[str, Callable[[Update, CabildoContext, str], Awaitable[bool]]] 
     "obra": works.open_work,
     "evento": events.open_event,
     "encuesta": surveys.open_survey,
+    "pregunta": questions.open_question,
+    "pp": participation.open_comuna_link,
 }
-
-AREAS = ("encuestas", "preguntar")
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("start", start),
     CommandHandler("menu", menu),
     CommandHandler(["ayuda", "help"], help_command),
     CommandHandler(["cancelar", "cancel"], cancel),
-    CommandHandler(list(AREAS), area_command),
-    CallbackQueryHandler(menu_button, pattern=r"^menu:(inicio|ayuda|" + "|".join(AREAS) + r")$"),
+    CallbackQueryHandler(menu_button, pattern=r"^menu:(inicio|ayuda)$"),
 ]

@@ -13,11 +13,16 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.importers import ImportResult, import_bytes
+from storage.participation import shift_round_dates
 from storage.stats import data_counts
+from storage.survey_defs import load_sample_surveys
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
 # Comunas first: every other kind refers to them.
-ORDER = ("comunas", "plan", "metas", "presupuesto", "obras", "eventos", "contratacion", "informes")
+ORDER = (
+    "comunas", "presupuesto_participativo", "plan", "metas", "presupuesto", "obras", "eventos",
+    "contratacion", "informes",
+)
 EVENT_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -59,5 +64,8 @@ async def load_demo(session: AsyncSession, *, tz: ZoneInfo, force: bool = False)
         data = path.read_bytes()
         if kind == "eventos":
             data = shift_event_dates(data, today)
+        elif kind == "presupuesto_participativo":
+            data = shift_round_dates(data, today)
         results.append(await import_bytes(session, kind, data, path.name, tz=tz))
+    results += await load_sample_surveys(session, tz=tz)
     return DemoOutcome(loaded=True, results=results)

@@ -20,6 +20,7 @@ from storage.models import (
     Subscription,
     SurveyResponse,
 )
+from storage.participation import count_ballots, forget_voter
 from storage.types import utcnow
 
 
@@ -37,6 +38,7 @@ class PersonalData:
     registrations: int
     questions: int
     survey_responses: int
+    ballots: int
 
 
 async def give_consent(session: AsyncSession, *, telegram_id: int, chat_id: int) -> Citizen:
@@ -104,13 +106,14 @@ async def personal_data(session: AsyncSession, *, telegram_id: int) -> PersonalD
         survey_responses=await _count(
             session, select(func.count()).where(SurveyResponse.chat_id == chat)
         ),
+        ballots=await count_ballots(session, chat_id=chat),
     )
 
 
 async def delete_personal_data(session: AsyncSession, *, telegram_id: int) -> bool:
     """Delete or anonymise everything linked to the person; return whether anything was kept.
 
-    Survey answers and questions stay (so totals and the public record stay right) but lose
+    Survey answers, questions and ballots stay (so totals and the public record stay right) but lose
     every link to the chat. The deletion itself is logged without the person's id.
     """
     citizen = (
@@ -134,6 +137,7 @@ async def delete_personal_data(session: AsyncSession, *, telegram_id: int) -> bo
             response.chat_id = None
             response.respondent_key = "borrado:" + secrets.token_hex(16)
             session.add(response)
+        await forget_voter(session, chat_id=chat)
     if citizen is not None:
         await session.delete(citizen)
     add_entry(session, actor_id=None, action="borrado_datos", detail={})

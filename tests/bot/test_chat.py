@@ -36,7 +36,7 @@ async def test_chat_explains_a_bad_button_number_and_location_syntax(
     out = io.StringIO()
     await run_chat(settings, lines=["99", "/ubicacion aquí", "/archivo"], out=out)
     text = out.getvalue()
-    assert "(no hay botón 99; elija de 1 a 10)" in text
+    assert "(no hay botón 99; elija de 1 a 11)" in text
     assert "/ubicacion 7.1193,-73.1227" in text
     assert "/archivo RUTA" in text
 

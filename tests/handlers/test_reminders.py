@@ -170,3 +170,23 @@ async def test_places_added_by_staff_go_to_the_waiting_list_in_order(
     }
     told = [chat for chat, kind, _ in await _rows(db) if kind == "cupo"]
     assert sorted(told) == [6401, 6402]
+
+
+async def test_a_new_survey_is_announced_once_to_followers_of_the_topic(
+    db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        s.add(Survey(slug="percepcion", titulo="Percepción de la gestión",
+                     abre=NOW - timedelta(hours=2)))
+        s.add(Survey(slug="vieja", titulo="Encuesta de 2025", abre=NOW - timedelta(days=30)))
+        s.add(Subscription(chat_id=6501, kind="tema", value="encuestas"))
+        s.add(Subscription(chat_id=6502, kind="tema", value="obras"))
+        await s.commit()
+    assert await sweep(db, settings, NOW) == 1
+    assert await sweep(db, settings, NOW + timedelta(minutes=1)) == 0
+    async with db.session() as s:
+        [row] = (await s.exec(select(OutboxMessage))).all()
+    assert row.chat_id == 6501 and "Percepción de la gestión" in row.payload["text"]
+    assert row.payload["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == (
+        "enc:o:percepcion"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlmodel import select
 
@@ -42,19 +44,44 @@ async def test_start_publishes_the_citizen_command_list(bot: CabildoApp, api: Lo
     assert {"metas", "presupuesto", "obras", "agenda", "preguntar", "ayuda"} <= set(commands)
 
 
-async def test_menu_button_answers_with_what_the_area_holds(
+async def test_every_menu_button_opens_its_area(
     bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
 ) -> None:
     async with db.session() as s:
-        outcome = await load_demo(s, tz=settings.tz)
-    events = next(r for r in outcome.results if r.kind == "eventos")
+        await load_demo(s, tz=settings.tz)
+    openings = {
+        "🎯 Metas del plan": "Metas del plan de desarrollo",
+        "💰 Presupuesto": "presupuesto",
+        "🏗️ Obras": "Obras públicas",
+        "📑 Contratación": "Contratación",
+        "📄 Informes": "Informes",
+        "📅 Agenda": "Próximos eventos",
+        "📝 Encuestas": "Encuestas",
+        "❓ Preguntar": "pregunta",
+        "🗳️ Presupuestos participativos": "Presupuestos participativos",
+        "🔔 Alertas": "alertas",
+        "ℹ️ Ayuda": "Cómo usar Cabildo",
+    }
+    assert set(openings) == {label for label, _ in MENU_ITEMS}
     user = api.user(502)
-    user.send_text("/menu")
-    await api.wait_for("sendMessage", chat_id=502)
-    user.tap("📅 Agenda")
-    await api.wait_for("answerCallbackQuery")
-    _, reply = await api.wait_for("sendMessage", chat_id=502, count=2)
-    assert f"Hay {events.created} eventos cargados" in reply.params["text"]
+
+    def screens(after: int) -> list[str]:
+        return [c.params["text"] for c in api.calls[after:]
+                if c.method in ("sendMessage", "editMessageText") and c.ok]
+
+    async def next_screen(after: int) -> str:
+        async with asyncio.timeout(15):
+            while not screens(after):
+                await asyncio.sleep(0.01)
+        return screens(after)[0]
+
+    for label, words in openings.items():
+        before = len(api.calls)
+        user.send_text("/menu")
+        assert (await next_screen(before)).startswith("¿Qué quiere consultar?")
+        before = len(api.calls)
+        user.tap(label)
+        assert words.lower() in (await next_screen(before)).lower(), label
 
 
 async def test_double_tap_answers_twice_and_changes_nothing(
@@ -135,7 +162,7 @@ async def test_a_failure_apologises_without_internals(
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("connection to server at 10.0.0.5 failed: password=hunter2")
 
-    monkeypatch.setattr("handlers.start.data_counts", broken)
+    monkeypatch.setattr("handlers.events.upcoming", broken)
     api.user(509).send_text("/agenda")
     [call] = await api.wait_for("sendMessage", chat_id=509)
     assert call.params["text"].startswith("😕 Algo falló de nuestro lado")
