@@ -7,8 +7,9 @@ import logging
 from typing import Any
 
 from sqlalchemy import inspect
-from telegram import BotCommand
+from telegram import BotCommand, BotCommandScopeChat
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
@@ -37,6 +38,8 @@ CITIZEN_COMMANDS = [
     BotCommand("agenda", "Próximos eventos"),
     BotCommand("encuestas", "Encuestas abiertas"),
     BotCommand("preguntar", "Enviar una pregunta"),
+    BotCommand("mis_preguntas", "Sus preguntas y respuestas"),
+    BotCommand("presupuestos", "Presupuestos participativos: vote por su comuna"),
     BotCommand("alertas", "Avisos de su comuna"),
     BotCommand("mis_datos", "Ver lo que el bot guarda de usted"),
     BotCommand("borrar_datos", "Borrar sus datos"),
@@ -50,15 +53,13 @@ WEBHOOK_PATH = "telegram"
 
 
 def webhook_options(settings: Settings) -> dict[str, Any]:
-    """Return the arguments for PTB's webhook server: path, public URL and secret token."""
+    """Return the arguments for `bot.set_webhook`: public URL, secret token, update kinds."""
     assert settings.webhook_url, "webhook mode needs WEBHOOK_URL"
     return {
-        "listen": settings.webhook_listen,
-        "port": settings.webhook_port,
-        "url_path": WEBHOOK_PATH,
-        "webhook_url": f"{settings.webhook_url}/{WEBHOOK_PATH}",
+        "url": f"{settings.webhook_url}/{WEBHOOK_PATH}",
         "secret_token": settings.webhook_secret,
         "allowed_updates": ALLOWED_UPDATES,
+        "drop_pending_updates": False,
     }
 
 
@@ -90,6 +91,8 @@ def build_application(
         )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
+    if settings.webhook_url:  # updates arrive through bot.web's server, not an Updater
+        builder = builder.updater(None)
     app: Any = builder.build()
     app.bot_data["settings"] = settings
     app.bot_data["db"] = database or Database(settings.database_url)
@@ -117,6 +120,7 @@ async def on_startup(app: CabildoApp) -> None:
     await ensure_schema(app.bot_data["db"])
     await app.bot.set_my_commands(CITIZEN_COMMANDS)
     settings: Settings = app.bot_data["settings"]
+    await _staff_menus(app, settings)
     sender = OutboxSender(
         app.bot, app.bot_data["db"], rate_per_second=settings.outbox_rate_per_second,
         on_finished=broadcast.notify_finished,
@@ -125,16 +129,50 @@ async def on_startup(app: CabildoApp) -> None:
     app.bot_data["sender_stop"] = stop
     app.bot_data["sender_task"] = asyncio.create_task(sender.run(stop), name="outbox-sender")
     schedule_jobs(app)
+    if app.bot_data.get("serve_web"):
+        _start_site(app, settings)
     log.info("Cabildo listo para %s", settings.municipality_name)
 
 
+async def _staff_menus(app: CabildoApp, settings: Settings) -> None:
+    """Show the staff commands in the chats of every staff member and admin."""
+    from handlers.staff import STAFF_COMMANDS
+    from storage.roles import staff_ids
+
+    async with app.bot_data["db"].session() as session:
+        chats = sorted(set(await staff_ids(session)) | set(settings.admin_ids))
+    for chat_id in chats:
+        try:
+            await app.bot.set_my_commands(
+                [*CITIZEN_COMMANDS, *STAFF_COMMANDS], scope=BotCommandScopeChat(chat_id)
+            )
+        except TelegramError:  # they never opened the bot: set again when their role changes
+            log.info("staff command menu not set for chat %s", chat_id)
+
+
+def _start_site(app: CabildoApp, settings: Settings) -> None:
+    """Serve the map and transparency site beside a polling bot (stopped in `on_stop`)."""
+    from web.server import serve_site
+
+    web = settings.web
+    stop = asyncio.Event()
+    app.bot_data["site_stop"] = stop
+    app.bot_data["site_task"] = asyncio.create_task(
+        serve_site(app.bot_data["db"], settings, web.host, web.port, stop), name="web-site"
+    )
+
+
 async def on_stop(app: CabildoApp) -> None:
-    """Let the outbox sender finish the message in hand, then stop it."""
-    stop: asyncio.Event | None = app.bot_data.pop("sender_stop", None)
-    task: asyncio.Task[None] | None = app.bot_data.pop("sender_task", None)
-    if stop is not None and task is not None:
-        stop.set()
-        await task
+    """Let the outbox sender finish the message in hand, then stop it (and the site)."""
+    for name in ("sender", "site"):
+        stop: asyncio.Event | None = app.bot_data.pop(f"{name}_stop", None)
+        task: asyncio.Task[None] | None = app.bot_data.pop(f"{name}_task", None)
+        if stop is not None and task is not None:
+            stop.set()
+            try:
+                await task
+            except OSError as exc:  # the site's port was taken; the bot ran without it
+                log.warning("web site did not start: %s", exc)
 
 
 async def on_shutdown(app: CabildoApp) -> None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
@@ -33,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     down = db_sub.add_parser("downgrade", help="volver a una versión anterior")
     down.add_argument("revision")
     db_sub.add_parser("current", help="mostrar la versión actual")
+    backup = db_sub.add_parser(
+        "backup", help="copia de seguridad de la base SQLite (se puede hacer con el bot en marcha)"
+    )
+    backup.add_argument(
+        "destino", nargs="?",
+        help="archivo o carpeta (por omisión, <base>-AAAAMMDD-HHMMSS.db en la carpeta actual)",
+    )
     imp = sub.add_parser("import", help="cargar datos desde un CSV o XLSX")
     imp.add_argument("kind", metavar="tipo", help=KINDS_HELP)
     imp.add_argument("path", metavar="archivo")
@@ -42,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     rol.add_argument("comuna", nargs="?", help="comuna del líder, por ejemplo 4")
     audit = sub.add_parser("audit", help="ver el registro de acciones de funcionarios")
     audit.add_argument("--limite", type=int, default=50, help="cuántas entradas (50)")
+    web = sub.add_parser("web", help="servir solo el sitio web (mapa, transparencia, datos)")
+    web.add_argument("--host", help="dirección donde escuchar (WEB_HOST)")
+    web.add_argument("--port", type=int, help="puerto (WEB_PORT; 0 = uno libre)")
+    web.add_argument("--demo", action="store_true", help="cargar los datos de ejemplo si falta")
     demo = sub.add_parser("demo", help="cargar los datos de ejemplo en una base vacía")
     demo.add_argument("--if-empty", action="store_true", help="no fallar si ya hay datos")
     return parser
@@ -70,6 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_audit(settings, args.limite))
     if args.command == "demo":
         return asyncio.run(_demo(settings, if_empty=args.if_empty))
+    if args.command == "web":
+        from web.__main__ import run_site
+
+        port = settings.web.port if args.port is None else args.port
+        return asyncio.run(
+            run_site(settings, settings.web, args.host or settings.web.host, port, demo=args.demo)
+        )
     return 2  # pragma: no cover - argparse enforces the choices
 
 
@@ -77,22 +96,33 @@ def _chat(settings: Settings, *, user_id: int = 1, first_name: str = "Ana") -> i
     from bot.chat import run_chat
 
     try:
-        return asyncio.run(run_chat(settings, user_id=user_id, first_name=first_name))
+        return asyncio.run(
+            run_chat(settings, user_id=user_id, first_name=first_name, serve_web=True)
+        )
     except KeyboardInterrupt:
         print("\nHasta pronto.")
         return 0
 
 
 def _run(settings: Settings) -> int:
-    from bot.app import ALLOWED_UPDATES, build_application, webhook_options
+    from bot.app import ALLOWED_UPDATES, DatabaseNotReady, build_application
 
     if not settings.has_token:
         print("No hay TELEGRAM_BOT_TOKEN configurado: abro el chat local en la terminal.")
         return _chat(settings)
     app = build_application(settings)
     if settings.webhook_url:
-        app.run_webhook(**webhook_options(settings))
+        from bot.web import run_webhook
+
+        try:
+            asyncio.run(run_webhook(app, settings))
+        except DatabaseNotReady as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            pass
     else:
+        app.bot_data["serve_web"] = True  # the map and transparency site, beside the bot
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
@@ -105,8 +135,71 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
         print("Base de datos al día.")
     elif args.db_command == "downgrade":
         migrate.downgrade(settings.database_url, args.revision)
+    elif args.db_command == "backup":
+        return _backup(settings, args.destino)
     else:
         migrate.current(settings.database_url)
+    return 0
+
+
+def backup_name(source: Path, now: datetime) -> str:
+    """Return the default name of a backup of `source` taken at `now`."""
+    return f"{source.stem}-{now.strftime('%Y%m%d-%H%M%S')}{source.suffix or '.db'}"
+
+
+def _backup(settings: Settings, destination: str | None) -> int:
+    """Copy the SQLite database with SQLite's online backup API (safe while the bot runs)."""
+    import sqlite3
+
+    from sqlalchemy.engine import URL, make_url
+
+    url = make_url(settings.database_url)
+    if not url.get_backend_name().startswith("sqlite"):
+        # The password stays out of the example; pg_dump reads it from PGPASSWORD or ~/.pgpass.
+        where = URL.create(
+            "postgresql", username=url.username, host=url.host, port=url.port,
+            database=url.database,
+        ).render_as_string(hide_password=False)
+        print(
+            "La base de datos es PostgreSQL: «cabildo db backup» solo copia SQLite. "
+            f"Use pg_dump, por ejemplo:\n  pg_dump --format=custom --file=cabildo.dump '{where}'",
+            file=sys.stderr,
+        )
+        return 1
+    if not url.database or url.database == ":memory:":
+        print("La base de datos SQLite está en memoria: no hay archivo que copiar.",
+              file=sys.stderr)
+        return 1
+    source = Path(url.database)
+    if not source.is_file():
+        print(f"No encontré la base de datos {source}.", file=sys.stderr)
+        return 1
+    target = Path(destination) if destination else Path(backup_name(source, datetime.now()))
+    if target.is_dir():
+        target = target / backup_name(source, datetime.now())
+    if target.exists():
+        print(f"Ya existe {target}: no lo sobrescribo. Indique otro destino.", file=sys.stderr)
+        return 1
+    try:
+        src = sqlite3.connect(source, timeout=30)
+        try:
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+                check = dst.execute("PRAGMA quick_check").fetchone()
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except (sqlite3.Error, OSError) as exc:
+        print(f"No se pudo hacer la copia: {exc}", file=sys.stderr)
+        target.unlink(missing_ok=True)
+        return 1
+    if not check or check[0] != "ok":
+        print(f"La copia {target} no pasó la verificación: {check}", file=sys.stderr)
+        return 1
+    size = target.stat().st_size / 1_000_000
+    print(f"Copia de seguridad guardada en {target} ({size:.1f} MB).")
     return 0
 
 

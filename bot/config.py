@@ -14,6 +14,8 @@ from babel import Locale, UnknownLocaleError
 from dotenv import dotenv_values
 from unidecode import unidecode
 
+from web.settings import WebSettings, WebSettingsError, load_web_settings
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///cabildo.db"
 
 _TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
@@ -58,6 +60,8 @@ class Settings:
     max_upload_mb: int = 10
     chat_files_dir: str = "chat-files"
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json
+    web: WebSettings = field(default_factory=WebSettings)  # the map and transparency site
 
     @property
     def tz(self) -> ZoneInfo:
@@ -197,6 +201,15 @@ def load_settings(
             f"LOG_LEVEL debe ser DEBUG, INFO, WARNING o ERROR (se leyó «{log_level}»)."
         )
 
+    log_format = (get("LOG_FORMAT") or "text").lower()
+    if log_format not in ("text", "json"):
+        raise SettingsError(f"LOG_FORMAT debe ser text o json (se leyó «{log_format}»).")
+
+    try:
+        web = load_web_settings(values, env_file=None)
+    except WebSettingsError as exc:
+        raise SettingsError(str(exc)) from exc
+
     day_name = _fold(get("WEEKLY_SUMMARY_DAY") or "lunes")
     if day_name not in WEEKDAYS:
         raise SettingsError(
@@ -241,4 +254,6 @@ def load_settings(
         max_upload_mb=_int("MAX_UPLOAD_MB", get("MAX_UPLOAD_MB") or "10", low=1, high=20),
         chat_files_dir=get("CHAT_FILES_DIR") or "chat-files",
         log_level=log_level,
+        log_format=log_format,
+        web=web,
     )

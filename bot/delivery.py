@@ -29,6 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from storage import broadcasts, outbox
 from storage.db import Database
+from storage.jobs import claim_run
 from storage.models import Broadcast
 from storage.types import utcnow
 
@@ -93,6 +94,9 @@ class OutboxSender:
             done = await broadcasts.finished_broadcasts(session)
         for broadcast, counts in done:
             log.info("broadcast %s finished: %s", broadcast.id, counts)
+            async with self.db.session() as session:  # one report, whichever instance saw it
+                if not await claim_run(session, job="informe-difusion", key=str(broadcast.id)):
+                    continue
             if self._on_finished is not None:
                 try:
                     await self._on_finished(self.bot, broadcast, counts)

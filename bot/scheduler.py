@@ -6,6 +6,11 @@ approval request already sent) before acting, and its messages carry a per-week 
 in the outbox. A run missed while the bot was down is done once at start if it is at most
 SCHEDULE_GRACE_HOURS late, and skipped (and logged) otherwise.
 
+With several instances (webhook mode behind a load balancer) every instance runs these
+jobs, so each run first claims its period in the database (`storage.jobs.claim_run`: the
+week for the summary, the minute for the sweep); the instance whose claim succeeds does the
+work and the others skip it. The dedupe keys above stay as a second line of defence.
+
 Every minute a sweep (`handlers.reminders.sweep`) queues event announcements, changed-event
 notices, 24 h / 1 h reminders and plan-deadline reminders, each with its own dedupe key.
 """
@@ -22,11 +27,15 @@ from bot.context import CabildoApp, CabildoContext
 from handlers import reminders, summary
 from storage.audit import add_entry
 from storage.db import Database
+from storage.jobs import claim_run, instance_name, prune_runs
 from storage.models import AuditEntry
 from storage.summary import iso_week, summary_sent
 
 log = logging.getLogger(__name__)
 SYSTEM = 0  # the actor id recorded for what the scheduler does by itself
+SUMMARY_JOB = "resumen-semanal"
+SWEEP_JOB = "recordatorios"
+SWEEP_CLAIMS_KEPT = timedelta(days=1)
 
 
 def last_due(now: datetime, settings: Settings) -> datetime:
@@ -54,6 +63,9 @@ async def run_weekly_summary(context: CabildoContext) -> None:
     now = datetime.now(settings.tz)
     week = iso_week(last_due(now, settings))
     async with db.session() as session:
+        if not await claim_run(session, job=SUMMARY_JOB, key=week, by=_instance(context)):
+            log.info("weekly summary %s: another run has it", week)
+            return
         if await summary_sent(session, week=week):
             log.info("weekly summary %s already sent", week)
             return
@@ -72,14 +84,26 @@ async def run_weekly_summary(context: CabildoContext) -> None:
 
 async def run_sweep(context: CabildoContext) -> None:
     """Queue due event announcements, reminders and plan-deadline reminders."""
-    queued = await reminders.sweep(context.db, context.settings, datetime.now(UTC))
+    now = datetime.now(UTC)
+    async with context.db.session() as session:
+        minute = now.strftime("%Y-%m-%dT%H:%M")
+        if not await claim_run(session, job=SWEEP_JOB, key=minute, by=_instance(context)):
+            return
+        await prune_runs(session, job=SWEEP_JOB, before=now - SWEEP_CLAIMS_KEPT)
+    queued = await reminders.sweep(context.db, context.settings, now)
     if queued:
         log.info("scheduler queued %d announcements and reminders", queued)
+
+
+def _instance(context: CabildoContext) -> str:
+    name: str = context.bot_data.get("instance") or instance_name()
+    return name
 
 
 def schedule_jobs(app: CabildoApp) -> None:
     """Add the recurring jobs, and a catch-up run for what came due while the bot was down."""
     settings: Settings = app.bot_data["settings"]
+    app.bot_data.setdefault("instance", instance_name())
     queue = app.job_queue
     if queue is None:  # pragma: no cover - the job-queue extra is a dependency
         log.warning("no job queue: scheduled work is disabled")
@@ -90,9 +114,9 @@ def schedule_jobs(app: CabildoApp) -> None:
         run_weekly_summary,
         time=time(hour, minute, tzinfo=settings.tz),
         days=(ptb_day,),
-        name="resumen-semanal",
+        name=SUMMARY_JOB,
     )
-    queue.run_repeating(run_sweep, interval=60, first=5, name="recordatorios")
+    queue.run_repeating(run_sweep, interval=60, first=5, name=SWEEP_JOB)
     now = datetime.now(settings.tz)
     due = last_due(now, settings)
     late = now - due

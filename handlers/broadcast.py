@@ -306,7 +306,8 @@ async def _send(
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     assert user is not None and chat is not None and message is not None
     async with context.db.session() as session:
-        await clear_state(session, chat_id=chat.id, user_id=user.id)
+        if not await clear_state(session, chat_id=chat.id, user_id=user.id):
+            return  # another tap (perhaps on another instance) already sent it
         broadcast, count = await create_broadcast(
             session, created_by=user.id, audience=Audience.from_dict(data["audience"]),
             text=data["text"], scheduled_for=when,

@@ -219,8 +219,8 @@ async def _preview(update: Update, context: CabildoContext, data: dict[str, Any]
 async def _create(
     update: Update, context: CabildoContext, data: dict[str, Any], announce: datetime | None
 ) -> None:
-    user = update.effective_user
-    assert user is not None
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
     draft = EventDraft(
         titulo=data["titulo"],
         tipo=data["tipo"],
@@ -231,8 +231,9 @@ async def _create(
         anunciar_desde=announce,
     )
     async with context.db.session() as session:
+        if not await clear_state(session, chat_id=chat.id, user_id=user.id):
+            return  # a double tap (perhaps on another instance) already saved it
         event = await create_event(session, draft=draft, actor_id=user.id)
-    await _clear(update, context)
     settings = context.settings
     when = (
         ANNOUNCE_NOW

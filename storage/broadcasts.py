@@ -127,11 +127,12 @@ async def create_broadcast(
                 "destinatarios": len(chats), "programada": scheduled_for.isoformat()
                 if scheduled_for else None, "texto": text[:200]},
     )
-    await session.commit()
+    # One transaction with its messages: a sender must never see the broadcast without them.
     queued = await outbox.enqueue(
         session, chat_ids=chats, payload={"text": text}, broadcast_id=broadcast.id,
         dedupe=dedupe or f"difusion:{broadcast.id}", not_before=scheduled_for,
     )
+    await session.commit()
     return broadcast, queued
 
 

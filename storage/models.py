@@ -385,3 +385,14 @@ class ConversationState(SQLModel, table=True):
     step: str = Field(default="", max_length=40)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     updated_at: datetime = _when(nullable=False)
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job for one period, claimed by the instance that does it."""
+
+    __table_args__ = (UniqueConstraint("job", "period_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=60)
+    period_key: str = Field(max_length=60)
+    claimed_by: str = Field(max_length=120)
+    claimed_at: datetime = _when(nullable=False, index=True)

@@ -93,7 +93,7 @@ async def test_approval_mode_asks_staff_once_and_sends_once(
         for chat in SUBSCRIBERS:
             await api.wait_for("sendMessage", chat_id=chat)
         admin.send_text("/resumen")
-        await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
+        await api.wait_for("sendMessage", chat_id=ADMIN, count=3)  # ask, report, preview
         admin.tap("✅ Enviar a los suscritos")
         again = await api.wait_for("editMessageText", chat_id=ADMIN, count=2)
         assert "ya se había enviado" in again[-1].params["text"]

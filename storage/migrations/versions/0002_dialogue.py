@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 03:34:58.342983
+Create Date: 2026-11-25 03:44:35.935809
 """
 from collections.abc import Sequence
 
@@ -28,6 +28,18 @@ def upgrade() -> None:
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    op.create_table('jobrun',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('period_key', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('claimed_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('job', 'period_key')
+    )
+    with op.batch_alter_table('jobrun', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_jobrun_claimed_at'), ['claimed_at'], unique=False)
+
     op.create_table('pbround',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ronda', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -104,5 +116,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pbround_ronda'))
 
     op.drop_table('pbround')
+    with op.batch_alter_table('jobrun', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_jobrun_claimed_at'))
+
+    op.drop_table('jobrun')
     op.drop_table('appsecret')
     # ### end Alembic commands ###

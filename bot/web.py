@@ -1,0 +1,181 @@
+"""Webhook mode: an ASGI app (Starlette, served by uvicorn) in front of the Application.
+
+Several processes can run this behind one URL and a load balancer: any instance takes any
+update, because conversation state lives in the database (storage.conversations), and
+work that must happen once is claimed in the database (outbox rows, scheduled runs).
+
+Routes (more can be added through `build_web_app(..., routes=[...])`):
+- `POST /telegram` — Telegram's updates. Requests without the right
+  `X-Telegram-Bot-Api-Secret-Token` header get 403; accepted updates go on the
+  Application's update queue and the answer is 200 at once (handlers run afterwards).
+- `GET /healthz` — JSON with status, whether the database answers `SELECT 1`, how many
+  outbox messages are pending, and the version; 200 when healthy, 503 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+import uvicorn
+from sqlalchemy import func, select, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from telegram import Update
+
+from bot.app import WEBHOOK_PATH, webhook_options
+from bot.config import Settings
+from bot.context import CabildoApp
+from storage import outbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_TIMEOUT = 5.0
+MAX_UPDATE_BYTES = 1_000_000  # Telegram's updates are a few KB; refuse anything absurd
+
+
+def version() -> str:
+    """Return the installed version of Cabildo."""
+    try:
+        return metadata.version("cabildo")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "desconocida"
+
+
+async def health(database: Database) -> tuple[bool, int | None]:
+    """Return whether the database answers, and how many outbox messages are pending."""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT), database.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            pending = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(outbox.OUTBOX)
+                    .where(outbox.OUTBOX.c.status == outbox.PENDING)
+                )
+            ).scalar_one()
+    except Exception:  # any failure means "not healthy"; the reason goes to the log
+        log.warning("healthz: database unreachable", exc_info=True)
+        return False, None
+    return True, int(pending)
+
+
+def build_web_app(
+    app: CabildoApp, settings: Settings, *, routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """Return the ASGI app serving Telegram's webhook and the health check (and `routes`)."""
+    secret = settings.webhook_secret.encode()
+
+    async def telegram(request: Request) -> Response:
+        """Accept one update from Telegram if it carries the secret; queue it."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not secret or not hmac.compare_digest(given, secret):
+            log.warning("webhook: request without the right secret from %s",
+                        request.client.host if request.client else "?")
+            return Response(status_code=403)
+        body = await request.body()
+        if len(body) > MAX_UPDATE_BYTES:
+            return Response(status_code=413)
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            update = Update.de_json(data, app.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("webhook: body is not an update")
+            return Response(status_code=400)
+        chat = update.effective_chat
+        log.debug("webhook: update received",
+                  extra={"update_id": update.update_id, "chat_id": chat.id if chat else None})
+        await app.update_queue.put(update)
+        return Response(status_code=200)
+
+    async def healthz(request: Request) -> JSONResponse:
+        """Report whether this instance can serve: running, database reachable."""
+        database: Database = app.bot_data["db"]
+        db_ok, pending = await health(database)
+        ok = db_ok and app.running
+        body: dict[str, Any] = {
+            "status": "ok" if ok else "error",
+            "database": "ok" if db_ok else "error",
+            "running": app.running,
+            "outbox_pending": pending,
+            "version": version(),
+        }
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return Starlette(
+        routes=[
+            Route(f"/{WEBHOOK_PATH}", telegram, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            *routes,
+        ]
+    )
+
+
+def _with_username(settings: Settings, username: str | None) -> Settings:
+    """Return settings whose site links to this bot (unless TELEGRAM_BOT_USERNAME says)."""
+    if settings.web.bot_username or not username:
+        return settings
+    return dataclasses.replace(
+        settings, web=dataclasses.replace(settings.web, bot_username=username)
+    )
+
+
+def web_server(
+    app: CabildoApp, settings: Settings, *, routes: Sequence[BaseRoute] = ()
+) -> uvicorn.Server:
+    """Return the uvicorn server for the web app, listening on WEBHOOK_LISTEN:WEBHOOK_PORT."""
+    config = uvicorn.Config(
+        build_web_app(app, settings, routes=routes),
+        host=settings.webhook_listen,
+        port=settings.webhook_port,
+        log_config=None,  # bot.logs has set up logging: one format, secrets masked
+        access_log=False,
+        lifespan="off",
+        proxy_headers=True,
+    )
+    return uvicorn.Server(config)
+
+
+async def run_webhook(
+    app: CabildoApp, settings: Settings, server: uvicorn.Server | None = None
+) -> None:
+    """Start the Application, register the webhook once, and serve until told to stop.
+
+    uvicorn stops on SIGTERM or SIGINT (or when `server.should_exit` is set); the
+    Application then finishes what it has in hand and shuts down.
+    """
+    await app.initialize()
+    if server is None:
+        # The map, transparency page and open data share the webhook's address and port.
+        from web.site import web_routes
+
+        site = _with_username(settings, app.bot.username)
+        server = web_server(app, settings, routes=web_routes(app.bot_data["db"], site))
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.bot.set_webhook(**webhook_options(settings))
+        await app.start()
+        log.info("webhook: serving on %s:%d", settings.webhook_listen, settings.webhook_port)
+        try:
+            await server.serve()
+        finally:
+            await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

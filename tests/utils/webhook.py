@@ -1,0 +1,106 @@
+"""Run Application instances in webhook mode against the fake Bot API, fed through ASGI.
+
+Each instance is a real Application built for webhook mode (no Updater), started the way
+`bot.web.run_webhook` starts it, with its own `Database` handle on the shared test
+database; updates reach it as POSTs to its ASGI app through `httpx.ASGITransport`, exactly
+what Telegram behind a load balancer would send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI, LocalBotAPIServer
+from bot.web import SECRET_HEADER, build_web_app
+from tests.utils.harness import TEST_TOKEN
+
+SECRET = "s3cret-webhook-token-0123456789"
+
+
+def instance_token(number: int) -> str:
+    """Return the token instance `number` uses (same bot; lets tests tell instances apart)."""
+    return TEST_TOKEN if number == 0 else f"{TEST_TOKEN}-{number}"
+
+
+@dataclass
+class Instance:
+    """One running bot process: its Application and a client for its web app."""
+
+    app: CabildoApp
+    client: httpx.AsyncClient
+    token: str
+
+    async def post(self, update: dict[str, Any], *, secret: str | None = SECRET) -> int:
+        """POST one update to /telegram as Telegram would; return the status code."""
+        headers = {SECRET_HEADER: secret} if secret is not None else {}
+        response = await self.client.post("/telegram", json=update, headers=headers)
+        return response.status_code
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        """POST one update with the right secret and check it was accepted."""
+        status = await self.post(update)
+        assert status == 200, status
+
+
+def webhook_settings(settings: Settings, api_url: str, number: int = 0) -> Settings:
+    """Return `settings` for webhook mode against the fake Bot API."""
+    return dataclasses.replace(
+        settings,
+        token=instance_token(number),
+        api_base_url=api_url,
+        webhook_url="https://cabildo.example.org",
+        webhook_secret=SECRET,
+    )
+
+
+async def start(app: CabildoApp) -> None:
+    """Initialize and start the Application as `bot.web.run_webhook` does."""
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    await app.start()
+
+
+async def stop(app: CabildoApp) -> None:
+    """Stop the Application (waiting for running jobs) and release everything."""
+    if app.running:
+        await app.stop()
+    if app.post_stop is not None:
+        await app.post_stop(app)
+    await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+
+
+@asynccontextmanager
+async def instances(
+    settings: Settings, api: LocalBotAPI, count: int = 2
+) -> AsyncIterator[list[Instance]]:
+    """Start `count` webhook instances sharing the database and the fake Bot API."""
+    async with LocalBotAPIServer(api) as server:
+        running: list[Instance] = []
+        for number in range(count):
+            config = webhook_settings(settings, server.url, number)
+            app = build_application(config)
+            web = build_web_app(app, config)
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=web), base_url="http://cabildo.internal"
+            )
+            running.append(Instance(app, client, config.token))
+        try:
+            await asyncio.gather(*(start(i.app) for i in running))
+            yield running
+        finally:
+            await asyncio.gather(*(stop(i.app) for i in running))
+            for instance in running:
+                await instance.client.aclose()
