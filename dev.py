@@ -121,9 +121,28 @@ def _install_postgres() -> Path | None:
     return _pg_bindir()
 
 
+def _ensure_chromium() -> bool:
+    """Make sure headless Chromium and its driver (browser tests) are here; install if root."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return False
+    say("Chromium not found: installing chromium and chromium-driver from Debian packages")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
+                   check=False, env=env)
+    return bool(shutil.which("chromium") and shutil.which("chromedriver"))
+
+
 def test(extra: list[str]) -> int:
     ensure_venv()
     started = time.monotonic()
+    if not _ensure_chromium():
+        if os.environ.get("CI"):
+            say("Chromium is not installed and could not be installed (browser tests)")
+            return 1
+        say("Chromium not found: the browser tests will be skipped")
     say("ruff")
     sh(BIN / "ruff", "check", ".")
     say("mypy")

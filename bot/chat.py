@@ -22,6 +22,10 @@ from bot.app import DatabaseNotReady, build_application, ensure_schema
 from bot.config import Settings
 from bot.localapi import Call, LocalBotAPI, LocalRequest
 
+SITE = "🗺️  Mapa de obras, transparencia y datos abiertos: {url}mapa"
+SITE_BUSY = (
+    "(No pude abrir el sitio web en {host}:{port}: {error}. El chat sigue; cambie WEB_PORT.)"
+)
 BANNER = (
     "Chat local de Cabildo ({city}). Escriba como en Telegram.\n"
     "Un número toca el botón con ese número · /ubicacion 7.12,-73.12 envía una ubicación · "
@@ -135,8 +139,9 @@ async def run_chat(
     first_name: str = "Ana",
     lines: Iterable[str] | None = None,
     out: TextIO | None = None,
+    serve_web: bool = False,
 ) -> int:
-    """Run a terminal conversation with the bot; return the exit status."""
+    """Run a terminal conversation with the bot (and, if asked, the web site); return status."""
     out = out or sys.stdout
     api = LocalBotAPI()
     app = build_application(settings, request=LocalRequest(api))
@@ -151,6 +156,7 @@ async def run_chat(
     interactive = lines is None and sys.stdin.isatty()
     scripted = iter(lines) if lines is not None else None
     queue = _stdin_lines() if scripted is None else None
+    site = await _start_site(app, settings, transcript) if serve_web else None
     async with app:
         transcript.say(BANNER.format(city=settings.municipality_name))
         pending: str | None = "/start"
@@ -179,9 +185,38 @@ async def run_chat(
             before = len(api.calls)
             await app.process_update(Update.de_json(update, app.bot))
             transcript.show(api.calls[before:])
+    if site is not None:
+        stop, task = site
+        stop.set()
+        await task
     await app.bot_data["db"].dispose()
     transcript.say("Hasta pronto.")
     return 0
+
+
+async def _start_site(
+    app: Any, settings: Settings, transcript: Transcript
+) -> tuple[asyncio.Event, asyncio.Task[None]] | None:
+    """Serve the map and transparency site beside the chat; None if its port is taken."""
+    from web.server import serve_site
+
+    stop, started = asyncio.Event(), asyncio.Event()
+
+    def ready(url: str) -> None:
+        transcript.say(SITE.format(url=url))
+        started.set()
+
+    web = settings.web
+    task = asyncio.create_task(serve_site(app.bot_data["db"], settings, web.host, web.port,
+                                          stop, ready=ready))
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        exc = task.exception()
+        transcript.say(SITE_BUSY.format(host=web.host, port=web.port, error=exc))
+        return None
+    return stop, task
 
 
 def _to_update(text: str, user: Any, transcript: Transcript) -> dict[str, Any] | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -27,6 +28,7 @@ from storage.works import (
     work_by_code,
     works_in,
 )
+from web.settings import public_map_url
 
 STATUS_ICON = {"terminada": "🟢", "en ejecución": "🟡", "suspendida": "🔴"}
 INDEX = (
@@ -44,6 +46,7 @@ FAR = (
 NO_COORDS = "Todavía no hay obras con ubicación en el mapa."
 GONE = "Esa opción ya no está disponible."
 FOLLOW_ACTION = "seguir esta obra"
+MAP_BUTTON = "🗺️ Mapa de obras"
 PER_PAGE = 8
 FAR_M = 15_000
 
@@ -111,13 +114,29 @@ async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup) -> boo
     return True
 
 
-async def _index_markup(context: CabildoContext) -> InlineKeyboardMarkup:
+def _map_button(update: Update, context: CabildoContext) -> InlineKeyboardButton | None:
+    """Return the web map's button: a Mini App in private chats over https, else a link."""
+    url = public_map_url(context.settings)
+    if url is None:
+        return None
+    chat = update.effective_chat
+    if url.startswith("https://") and chat is not None and chat.type == ChatType.PRIVATE:
+        return InlineKeyboardButton(MAP_BUTTON, web_app=WebAppInfo(url=url))
+    return InlineKeyboardButton(MAP_BUTTON, url=url)
+
+
+async def _index_markup(
+    context: CabildoContext, update: Update | None = None
+) -> InlineKeyboardMarkup:
+    """Return the comunas' buttons; with `update`, also the web map's button if published."""
     async with context.db.session() as session:
         counts = await comunas_with_counts(session)
     buttons = [_button(f"{c.comuna.codigo} · {c.comuna.nombre} ({c.works})",
                        callback("obra", "c", c.comuna.codigo, 0)) for c in counts]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return InlineKeyboardMarkup([*rows, [_button("🏠 Menú", "menu:inicio")]])
+    web_map = _map_button(update, context) if update is not None else None
+    return InlineKeyboardMarkup([*rows, *([[web_map]] if web_map else []),
+                                 [_button("🏠 Menú", "menu:inicio")]])
 
 
 async def show_works(update: Update, context: CabildoContext) -> None:
@@ -141,7 +160,7 @@ async def show_works(update: Update, context: CabildoContext) -> None:
         await _reply(update, FOUND.format(text=shown),
                      InlineKeyboardMarkup([*rows, [_button("🏘️ Comunas", "obra:i")]]))
         return
-    await _reply(update, INDEX, await _index_markup(context))
+    await _reply(update, INDEX, await _index_markup(context, update))
 
 
 async def _show_comuna(update: Update, context: CabildoContext, code: str, page_no: int) -> None:
@@ -232,7 +251,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         await query.answer()
     try:
         if parts == ["i"]:
-            await _reply(update, INDEX, await _index_markup(context))
+            await _reply(update, INDEX, await _index_markup(context, update))
         elif len(parts) == 3 and parts[0] == "c":
             await _show_comuna(update, context, parts[1], int(parts[2]))
         elif len(parts) == 2 and parts[0] == "w":
