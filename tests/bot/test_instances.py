@@ -32,6 +32,8 @@ from storage.models import (
     JobRun,
     OutboxMessage,
     Subscription,
+    SurveyAnswer,
+    SurveyResponse,
     Work,
 )
 from storage.types import utcnow
@@ -263,3 +265,57 @@ async def test_the_minute_sweep_fired_on_both_instances_runs_once_per_minute(
     async with db.session() as session:
         runs = (await session.exec(select(JobRun).where(JobRun.job == SWEEP_JOB))).all()
     assert sorted(r.period_key for r in runs) == ["2026-11-25T13:07", "2026-11-25T13:08"]
+
+
+SURVEY = """
+slug: parque-alterno
+titulo: El parque de su barrio
+anonima: true
+preguntas:
+  - tipo: unica
+    texto: ¿Visita el parque?
+    opciones: [Sí, "No"]
+    saltar: {"No": 3}
+  - tipo: multiple
+    texto: ¿Qué usa?
+    opciones: [Canchas, Senderos, Juegos]
+    maximo: 2
+  - tipo: escala
+    texto: Califique el parque
+"""
+
+
+async def test_a_survey_answered_alternately_on_two_instances_completes(
+    settings: Settings, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        await import_bytes(s, "encuesta", SURVEY.encode(), "parque.yaml", tz=settings.tz)
+    person = api.user(7601)
+
+    async def edits(count: int) -> str:
+        calls = await api.wait_for("editMessageText", chat_id=7601, count=count)
+        return str(calls[-1].params["text"])
+
+    async with instances(settings, api) as [one, two]:
+        await one.deliver(person.send_text("/start encuesta_parque-alterno", enqueue=False))
+        await api.wait_for("sendMessage", chat_id=7601)
+        await two.deliver(person.tap("▶️ Empezar", enqueue=False))
+        assert "¿Visita el parque?" in await edits(1)
+        await one.deliver(person.tap("Sí", enqueue=False))
+        await api.wait_for("sendMessage", chat_id=7601, count=2)
+        await two.deliver(person.tap("▫️ Canchas", enqueue=False))
+        await api.wait_for("editMessageReplyMarkup", chat_id=7601, count=1)
+        await one.deliver(person.tap("▫️ Juegos", enqueue=False))
+        await api.wait_for("editMessageReplyMarkup", chat_id=7601, count=2)
+        await two.deliver(person.tap("Listo ▶️ (2/2)", enqueue=False))
+        await api.wait_for("sendMessage", chat_id=7601, count=3)
+        await one.deliver(person.tap("4", enqueue=False))
+        await api.wait_for("sendPhoto", chat_id=7601)
+    async with db.session() as s:
+        [response] = (await s.exec(select(SurveyResponse))).all()
+        answers = (await s.exec(select(SurveyAnswer).order_by(col(SurveyAnswer.question_id))))
+        values = [a.value for a in answers.all()]
+    assert response.completed_at is not None and response.chat_id is None
+    assert values == ["Sí", ["Canchas", "Juegos"], 4]
+    steps = {c.token for c in api.calls_to(7601, ["sendMessage", "editMessageText"])}
+    assert steps == {one.token, two.token}
