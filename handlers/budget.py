@@ -6,17 +6,16 @@ list's order: biggest appropriation first) · `ppto:g` the chart · `ppto:t` the
 
 from __future__ import annotations
 
-import contextlib
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.charts import horizontal_bars
 from bot.context import CabildoContext
 from bot.formatting import local_date, money, percent
 from handlers.paging import callback, nav_row, paginate
+from handlers.screens import show
 from storage.budget import Execution, execution, latest_year, match_offices
 
 NO_DATA = "Todavía no hay datos de ejecución del presupuesto."
@@ -54,15 +53,6 @@ def _reading(item: Execution) -> str:
                           paid=f"{item.share(item.pagos):.0f} %")
 
 
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
-    query = update.callback_query
-    if query is not None:
-        with contextlib.suppress(BadRequest):  # a double tap: the screen is already right
-            await query.edit_message_text(text, reply_markup=markup)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text, reply_markup=markup)
-
-
 async def _data(context: CabildoContext) -> tuple[Execution, list[Execution]] | None:
     async with context.db.session() as session:
         year = await latest_year(session)
@@ -98,24 +88,24 @@ async def show_budget(update: Update, context: CabildoContext) -> None:
     data = await _data(context)
     locale = context.settings.locale
     if data is None:
-        await _reply(update, NO_DATA, InlineKeyboardMarkup([[_button("🏠 Menú", "menu:inicio")]]))
+        await show(update, NO_DATA, InlineKeyboardMarkup([[_button("🏠 Menú", "menu:inicio")]]))
         return
     total, offices = data
     text = " ".join(context.args or []) if update.callback_query is None else ""
     if not text:
-        await _reply(update, *_totals_screen(total, locale))
+        await show(update, *_totals_screen(total, locale))
         return
     found = match_offices(offices, text)
     if len(found) == 1:
-        await _reply(update, *_office_screen(found[0], offices.index(found[0]), locale))
+        await show(update, *_office_screen(found[0], offices.index(found[0]), locale))
         return
     shown = escape(text[:60])
     if not found:
         markup = InlineKeyboardMarkup([[_button("🏛️ Ver dependencias", "ppto:o:0")]])
-        await _reply(update, NOT_FOUND.format(text=shown), markup)
+        await show(update, NOT_FOUND.format(text=shown), markup)
         return
     rows = [[_button(o.name[:60], callback("ppto", "d", offices.index(o)))] for o in found[:10]]
-    await _reply(update, SEVERAL.format(text=shown), InlineKeyboardMarkup(rows))
+    await show(update, SEVERAL.format(text=shown), InlineKeyboardMarkup(rows))
 
 
 async def on_button(update: Update, context: CabildoContext) -> None:
@@ -132,7 +122,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             raise LookupError
         total, offices = data
         if parts == ["t"]:
-            await _reply(update, *_totals_screen(total, locale))
+            await show(update, *_totals_screen(total, locale))
         elif parts == ["g"]:
             await _send_chart(update, context, total, offices)
         elif len(parts) == 2 and parts[0] == "o":
@@ -147,16 +137,16 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             nav = nav_row(page, "ppto", "o")  # type: ignore[arg-type]
             markup = InlineKeyboardMarkup([*rows, *([nav] if nav else []),
                                            [_button("💰 Total", "ppto:t")]])
-            await _reply(update, OFFICES.format(year=total.vigencia, page=page.label), markup)
+            await show(update, OFFICES.format(year=total.vigencia, page=page.label), markup)
         elif len(parts) == 2 and parts[0] == "d":
             index = int(parts[1])
             if not 0 <= index < len(offices):
                 raise LookupError(index)
-            await _reply(update, *_office_screen(offices[index], index, locale))
+            await show(update, *_office_screen(offices[index], index, locale))
         else:
             raise LookupError(parts)
     except (LookupError, ValueError):
-        await _reply(update, GONE, InlineKeyboardMarkup([[_button("💰 Total", "ppto:t")]]))
+        await show(update, GONE, InlineKeyboardMarkup([[_button("💰 Total", "ppto:t")]]))
 
 
 async def _send_chart(

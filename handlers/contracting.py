@@ -6,17 +6,16 @@ Callback data (`contr:`): `contr:a:<page>` open processes · `contr:d:<page>` aw
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
 from bot.formatting import local_date, money
 from handlers.paging import callback, nav_row, paginate
+from handlers.screens import show
 from storage.contracting import AWARDED_STATES, OPEN_STATES, process_by_number, processes
 from storage.models import ContractingProcess
 
@@ -28,15 +27,6 @@ PER_PAGE = 8
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
-
-
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
-    query = update.callback_query
-    if query is not None:
-        with contextlib.suppress(BadRequest):  # a double tap: the screen is already right
-            await query.edit_message_text(text, reply_markup=markup)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 def process_card(p: ContractingProcess, locale: str) -> str:
@@ -71,7 +61,7 @@ async def show_contracting(update: Update, context: CabildoContext) -> None:
         [_button("📂 Ver abiertos", "contr:a:0"), _button("✅ Ver adjudicados", "contr:d:0")],
         [_button("🏠 Menú", "menu:inicio")],
     ])
-    await _reply(update, INTRO.format(open=len(opened), by_mode=by_mode, awarded=len(awarded)),
+    await show(update, INTRO.format(open=len(opened), by_mode=by_mode, awarded=len(awarded)),
                  markup)
 
 
@@ -94,7 +84,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
                              callback("contr", "p", p.numero_proceso))] for p in page.items]
             nav = nav_row(page, "contr", parts[0])  # type: ignore[arg-type]
             back = [_button("⬅️ Contratación", "menu:contratacion")]
-            await _reply(update, LIST[parts[0]].format(page=page.label),
+            await show(update, LIST[parts[0]].format(page=page.label),
                          InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
         elif len(parts) == 2 and parts[0] == "p":
             async with context.db.session() as session:
@@ -102,12 +92,12 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             if process is None:
                 raise LookupError(parts)
             back = [_button("⬅️ Contratación", "menu:contratacion")]
-            await _reply(update, process_card(process, context.settings.locale),
+            await show(update, process_card(process, context.settings.locale),
                          InlineKeyboardMarkup([back]))
         else:
             raise LookupError(parts)
     except (LookupError, ValueError):
-        await _reply(update, GONE,
+        await show(update, GONE,
                      InlineKeyboardMarkup([[_button("⬅️ Contratación", "menu:contratacion")]]))
 
 

@@ -21,6 +21,7 @@ from bot.context import CabildoContext
 from bot.formatting import local_datetime
 from handlers.events import event_label, notify_promoted
 from handlers.flows import TEXT_STEPS
+from handlers.screens import show
 from storage.conversations import FlowState, clear_state, get_state, set_state
 from storage.events import EventDraft, create_event, edit_event, event_by_id, upcoming
 from storage.importers.errors import CellError
@@ -100,14 +101,6 @@ async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None =
             await query.edit_message_text(text, reply_markup=markup)
 
 
-async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Edit the tapped message, or answer the typed one."""
-    if update.callback_query is not None:
-        await _edit(update, text, markup)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text, reply_markup=markup)
-
-
 async def _save(update: Update, context: CabildoContext, step: str, data: dict[str, Any]) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
@@ -147,7 +140,7 @@ async def _edit_menu(update: Update, context: CabildoContext, event_id: int) -> 
     async with context.db.session() as session:
         event = await event_by_id(session, event_id)
     if event is None:
-        await _say(update, GONE)
+        await show(update, GONE)
         return
     settings = context.settings
     text = EDIT_MENU.format(
@@ -156,7 +149,7 @@ async def _edit_menu(update: Update, context: CabildoContext, event_id: int) -> 
         when=local_datetime(event.inicio, settings.tz, settings.locale),
         places=_places_text(event.capacidad),
     )
-    await _say(
+    await show(
         update,
         text,
         _kb(
@@ -177,7 +170,7 @@ async def _edit_menu(update: Update, context: CabildoContext, event_id: int) -> 
 
 async def _ask_kind(update: Update) -> None:
     rows = [[(kind.capitalize(), f"staff:ev:k:{i}")] for i, kind in enumerate(KINDS)]
-    await _say(update, ASK_KIND, _kb([*rows, CANCEL_ROW]))
+    await show(update, ASK_KIND, _kb([*rows, CANCEL_ROW]))
 
 
 async def _ask_comuna(update: Update, context: CabildoContext) -> None:
@@ -185,7 +178,7 @@ async def _ask_comuna(update: Update, context: CabildoContext) -> None:
         comunas = [c.comuna for c in await comunas_with_counts(session)]
     buttons = [(f"{c.codigo} · {c.nombre}", f"staff:ev:m:{c.codigo}") for c in comunas]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    await _say(update, ASK_COMUNA, _kb([[("🏙️ Toda la ciudad", "staff:ev:m:-")], *rows, CANCEL_ROW]))
+    await show(update, ASK_COMUNA, _kb([[("🏙️ Toda la ciudad", "staff:ev:m:-")], *rows, CANCEL_ROW]))
 
 
 async def _preview(update: Update, context: CabildoContext, data: dict[str, Any]) -> None:
@@ -201,7 +194,7 @@ async def _preview(update: Update, context: CabildoContext, data: dict[str, Any]
         comuna=comuna,
         places=_places_text(data.get("capacidad")),
     )
-    await _say(
+    await show(
         update,
         text,
         _kb(
@@ -240,7 +233,7 @@ async def _create(
         if announce is None
         else ANNOUNCE_AT.format(when=local_datetime(announce, settings.tz, settings.locale))
     )
-    await _say(update, CREATED.format(id=event.id, announce=when))
+    await show(update, CREATED.format(id=event.id, announce=when))
 
 
 async def on_button(update: Update, context: CabildoContext) -> None:

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.calendar import event_ics
@@ -23,6 +22,7 @@ from bot.context import CabildoContext
 from bot.formatting import local_datetime
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
+from handlers.screens import show
 from storage import outbox
 from storage.db import Database
 from storage.events import (
@@ -91,22 +91,6 @@ def event_link(context: CabildoContext, event: Event) -> str:
     return f"https://t.me/{context.bot.username}?start=evento_{event.id}"
 
 
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup) -> bool:
-    """Edit the tapped message or send a new one; return False if nothing changed."""
-    query = update.callback_query
-    if query is not None:
-        try:
-            await query.edit_message_text(text, reply_markup=markup)
-        except BadRequest as exc:  # a double tap: the screen is already right
-            if "not modified" in str(exc):
-                return False
-            raise
-        return True
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(text, reply_markup=markup)
-    return True
-
-
 async def show_agenda(update: Update, context: CabildoContext) -> None:
     """List upcoming events (`/agenda`, `/agenda 4` for a comuna, or the menu button)."""
     if update.callback_query:
@@ -144,7 +128,7 @@ async def _show_list(update: Update, context: CabildoContext, scope: str, page_n
     if scope != "t":
         filters_row.insert(1, _button("📅 Todos", callback("ev", "l", "t", 0)))
     if not events:
-        await _reply(update, EMPTY.format(scope=label), InlineKeyboardMarkup([filters_row]))
+        await show(update, EMPTY.format(scope=label), InlineKeyboardMarkup([filters_row]))
         return
     page = paginate(events, page_no, PER_PAGE)
     rows = [
@@ -152,7 +136,7 @@ async def _show_list(update: Update, context: CabildoContext, scope: str, page_n
         for e in page.items
     ]
     nav = nav_row(page, "ev", "l", scope)  # type: ignore[arg-type]
-    await _reply(
+    await show(
         update,
         LISTING.format(scope=label, page=page.label),
         InlineKeyboardMarkup([*rows, *([nav] if nav else []), filters_row]),
@@ -180,7 +164,7 @@ async def _show_filters(update: Update, context: CabildoContext) -> None:
     rows.append(
         [_button("📅 Todos", callback("ev", "l", "t", 0)), _button("🏠 Menú", "menu:inicio")]
     )
-    await _reply(update, FILTERS, InlineKeyboardMarkup(rows))
+    await show(update, FILTERS, InlineKeyboardMarkup(rows))
 
 
 async def event_card(
@@ -263,7 +247,7 @@ async def _show_event(update: Update, context: CabildoContext, event_id: int, *,
         return
     event = await _load(context, event_id)
     text, markup = await event_card(context, event, chat.id)
-    changed = await _reply(update, text, markup)
+    changed = await show(update, text, markup)
     if pin and changed and event.latitud is not None and event.longitud is not None:
         await context.bot.send_venue(
             chat.id,
@@ -279,7 +263,7 @@ async def _refresh(update: Update, context: CabildoContext, event: Event) -> Non
     if chat is None:
         return
     text, markup = await event_card(context, event, chat.id)
-    await _reply(update, text, markup)
+    await show(update, text, markup)
 
 
 async def _attend(
@@ -409,7 +393,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         if parts[:1] in [[a] for a in acts]:
             await query.answer(GONE)
         else:
-            await _reply(update, GONE, InlineKeyboardMarkup([[_button("📅 Agenda", "ev:l:t:0")]]))
+            await show(update, GONE, InlineKeyboardMarkup([[_button("📅 Agenda", "ev:l:t:0")]]))
 
 
 async def open_event(update: Update, context: CabildoContext, key: str) -> bool:

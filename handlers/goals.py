@@ -19,6 +19,7 @@ from bot.context import CabildoContext
 from bot.formatting import local_date, number, percent, progress_bar
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
+from handlers.screens import show
 from storage.alerts import subscriptions_of, toggle
 from storage.goals import (
     STATUS_HELP,
@@ -91,16 +92,6 @@ def _share_button(context: CabildoContext, goal: Goal) -> InlineKeyboardButton:
     )
 
 
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
-    """Edit the message when a button was tapped; otherwise send a new one."""
-    query = update.callback_query
-    if query is not None:
-        with contextlib.suppress(BadRequest):  # a double tap: the screen is already right
-            await query.edit_message_text(text, reply_markup=markup)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text, reply_markup=markup)
-
-
 def _lines_screen(branches: list[Branch]) -> tuple[str, InlineKeyboardMarkup]:
     rows = "\n".join(
         LINE_ROW.format(i=b.position, name=escape(b.name), total=len(b.goals),
@@ -125,9 +116,9 @@ async def show_lines(update: Update, context: CabildoContext) -> None:
             return
         branches = await lines(session)
     if not branches:
-        await _reply(update, NO_DATA, InlineKeyboardMarkup([_menu_row()]))
+        await show(update, NO_DATA, InlineKeyboardMarkup([_menu_row()]))
         return
-    await _reply(update, *_lines_screen(branches))
+    await show(update, *_lines_screen(branches))
 
 
 async def _search(update: Update, context: CabildoContext, text: str) -> None:
@@ -136,11 +127,11 @@ async def _search(update: Update, context: CabildoContext, text: str) -> None:
     shown = escape(text[:60])
     back = [_button(BACK_LINES, "meta:l")]
     if not found:
-        await _reply(update, NOT_FOUND.format(text=shown), InlineKeyboardMarkup([back]))
+        await show(update, NOT_FOUND.format(text=shown), InlineKeyboardMarkup([back]))
         return
     rows = [[_button(f"{STATUS_ICON[status_of(progress(g))]} {g.meta[:58]}",
                      callback("meta", "g", g.codigo))] for g in found]
-    await _reply(update, FOUND.format(text=shown), InlineKeyboardMarkup([*rows, back]))
+    await show(update, FOUND.format(text=shown), InlineKeyboardMarkup([*rows, back]))
 
 
 async def on_button(update: Update, context: CabildoContext) -> None:
@@ -164,7 +155,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         else:
             raise ValueError(parts)
     except (ValueError, LookupError):
-        await _reply(update, GONE, InlineKeyboardMarkup([[_button(BACK_LINES, "meta:l")]]))
+        await show(update, GONE, InlineKeyboardMarkup([[_button(BACK_LINES, "meta:l")]]))
 
 
 async def _show_programs(update: Update, context: CabildoContext, line: int) -> None:
@@ -175,7 +166,7 @@ async def _show_programs(update: Update, context: CabildoContext, line: int) -> 
     branch, progs = tree
     rows = [[_button(f"{p.name[:50]} ({len(p.goals)})", callback("meta", "p", line, p.position, 0))]
             for p in progs]
-    await _reply(update, PROGRAMS.format(line=escape(branch.name)),
+    await show(update, PROGRAMS.format(line=escape(branch.name)),
                  InlineKeyboardMarkup([*rows, [_button(BACK_LINES, "meta:l"), *_menu_row()]]))
 
 
@@ -195,7 +186,7 @@ async def _show_goals(
     nav = nav_row(page, "meta", "p", line, number_)  # type: ignore[arg-type]
     back = [_button("⬅️ Programas", callback("meta", "l", line)), *_menu_row()]
     text = GOALS.format(program=escape(prog.name), line=escape(branch.name), page=page.label)
-    await _reply(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
+    await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
 
 
 async def _show_goal(update: Update, context: CabildoContext, codigo: str) -> None:
@@ -207,7 +198,7 @@ async def _show_goal(update: Update, context: CabildoContext, codigo: str) -> No
     line = next(b.position for b in tree if b.name == goal.linea)
     progs = await _programs_of(context, line)
     prog = next(p.position for p in progs if p.name == goal.programa)
-    await _reply(update, goal_card(goal, context.settings.locale),
+    await show(update, goal_card(goal, context.settings.locale),
                  await _card_markup(update, context, goal, line, prog))
 
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.config import Settings
@@ -31,6 +30,7 @@ from bot.context import CabildoContext
 from bot.formatting import local_datetime, money, progress_bar
 from handlers.paging import Page, callback, nav_row, paginate
 from handlers.privacy import ensure_consent
+from handlers.screens import show
 from storage import outbox
 from storage.conversations import FlowState, clear_state, get_state, set_state
 from storage.db import Database
@@ -155,22 +155,6 @@ def _comuna(card: RoundCard) -> str:
     return f"{escape(card.comuna.codigo)} · {escape(card.comuna.nombre)}"
 
 
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup) -> bool:
-    """Edit the tapped message or send a new one; return False if nothing changed."""
-    query = update.callback_query
-    if query is not None:
-        try:
-            await query.edit_message_text(text, reply_markup=markup)
-        except BadRequest as exc:  # a double tap: the screen is already right
-            if "not modified" in str(exc):
-                return False
-            raise
-        return True
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(text, reply_markup=markup)
-    return True
-
-
 def _parse(data: str | None, size: int) -> list[int]:
     """Return the numeric parts of `pp:<x>:…` callback data, or raise ValueError."""
     parts = (data or "").split(":")[2:]
@@ -196,7 +180,7 @@ async def show_index(update: Update, context: CabildoContext) -> None:
         ballot = await ballot_of(session, ronda=cards[0].round.ronda, chat_id=chat.id) \
             if cards else None
     if not cards:
-        await _reply(update, NONE_YET, InlineKeyboardMarkup([[_button("🏠 Menú", "menu:inicio")]]))
+        await show(update, NONE_YET, InlineKeyboardMarkup([[_button("🏠 Menú", "menu:inicio")]]))
         return
     if all(c.state == "cerrado" for c in cards):
         lines = [CLOSED_INTRO.format(ronda=escape(cards[0].round.ronda)), "", CHOOSE_RESULTS]
@@ -216,7 +200,7 @@ async def show_index(update: Update, context: CabildoContext) -> None:
         for c in cards
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    await _reply(update, "\n".join(lines),
+    await show(update, "\n".join(lines),
                  InlineKeyboardMarkup([*rows, [_button("🏠 Menú", "menu:inicio")]]))
 
 
@@ -278,7 +262,7 @@ async def _show_basket(update: Update, context: CabildoContext, detail: RoundDet
         *buttons, *([nav] if nav else []),
         [_button("✅ Votar", callback("pp", "v", card.id)), _button("🏘️ Comunas", "pp:i")],
     ])
-    await _reply(update, text, markup)
+    await show(update, text, markup)
 
 
 async def _show_upcoming(update: Update, context: CabildoContext, detail: RoundDetail,
@@ -300,7 +284,7 @@ async def _show_upcoming(update: Update, context: CabildoContext, detail: RoundD
         projects=projects, page=f"\n{page.label}" if page.count > 1 else "",
     )
     nav = nav_row(page, "pp", "p", card.id)  # type: ignore[arg-type]
-    await _reply(update, text, InlineKeyboardMarkup(
+    await show(update, text, InlineKeyboardMarkup(
         [*([nav] if nav else []), [_button("🏘️ Comunas", "pp:i")]]
     ))
 
@@ -337,7 +321,7 @@ async def _show_results(update: Update, context: CabildoContext, round_id: int,
     if page.number != page_no:
         raise LookupError(page_no)
     nav = nav_row(page, "pp", "p", round_id)  # type: ignore[arg-type]
-    await _reply(update, text, InlineKeyboardMarkup(
+    await show(update, text, InlineKeyboardMarkup(
         [*([nav] if nav else []),
          [_button("🏘️ Comunas", "pp:i"), _button("🏠 Menú", "menu:inicio")]]
     ))
@@ -375,7 +359,7 @@ async def open_round(update: Update, context: CabildoContext) -> None:
             round_id, page_no = _parse(query.data, 2)
         await _show_round(update, context, round_id, page_no)
     except (LookupError, ValueError):
-        await _reply(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "pp:i")]]))
+        await show(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "pp:i")]]))
 
 
 async def toggle_project(update: Update, context: CabildoContext) -> None:
@@ -470,7 +454,7 @@ async def cast_vote(update: Update, context: CabildoContext) -> None:
         await query.answer(refusal.get(outcome.status, MISMATCH), show_alert=True)
         return
     await query.answer("Voto guardado.")
-    await _reply(update, _saved_text(context, detail, picked, replaced),
+    await show(update, _saved_text(context, detail, picked, replaced),
                  InlineKeyboardMarkup([[
                      _button("✏️ Cambiar mi voto", callback("pp", "c", round_id)),
                      _button("🏠 Menú", "menu:inicio"),
@@ -518,14 +502,14 @@ async def staff_index(update: Update, context: CabildoContext) -> None:
     async with context.db.session() as session:
         cards = await current_rounds(session, now=utcnow())
     if not cards:
-        await _reply(update, STAFF_NONE, InlineKeyboardMarkup([]))
+        await show(update, STAFF_NONE, InlineKeyboardMarkup([]))
         return
     buttons = [
         _button(f"{STATE_ICON[c.state]} {c.comuna.codigo} · {c.comuna.nombre} ({c.round.ronda})",
                 callback("staff", "pp", "r", c.id, 0))
         for c in cards
     ]
-    await _reply(update, STAFF_INDEX,
+    await show(update, STAFF_INDEX,
                  InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)]))
 
 
@@ -545,12 +529,12 @@ async def staff_results(update: Update, context: CabildoContext) -> None:
         if page.number != page_no:
             raise LookupError(page_no)
     except (LookupError, ValueError):
-        await _reply(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "staff:pp:i")]]))
+        await show(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "staff:pp:i")]]))
         return
     if results.detail.card.state != "cerrado":
         text = f"{PARTIAL}\n{text}"
     nav = nav_row(page, "staff", "pp", "r", round_id)  # type: ignore[arg-type]
-    await _reply(update, text, InlineKeyboardMarkup([
+    await show(update, text, InlineKeyboardMarkup([
         *([nav] if nav else []),
         [_button("📥 CSV", callback("staff", "pp", "csv", round_id)),
          _button("🏘️ Comunas", "staff:pp:i")],

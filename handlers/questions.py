@@ -17,13 +17,11 @@ nothing). Notifications go through the outbox.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 from html import escape
 from urllib.parse import quote
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import CabildoContext
@@ -32,6 +30,7 @@ from handlers.access import current_role
 from handlers.flows import TEXT_STEPS
 from handlers.paging import Page, callback, nav_row
 from handlers.privacy import ensure_consent
+from handlers.screens import show
 from handlers.search import answer_question, forget_index
 from storage import questions as store
 from storage.conversations import FlowState, clear_state, get_state, set_state
@@ -173,17 +172,6 @@ def _day(question: CitizenQuestion, context: CabildoContext) -> str:
     return local_date(local, context.settings.locale)
 
 
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Edit the tapped message, or send a new one for a command or typed text."""
-    query = update.callback_query
-    if query is not None:
-        with contextlib.suppress(BadRequest):  # a double tap: the screen is already right
-            await query.edit_message_text(text, reply_markup=markup)
-        return
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(text, reply_markup=markup)
-
-
 async def _state(update: Update, context: CabildoContext, flow: str) -> FlowState | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
@@ -262,7 +250,7 @@ async def start_question(update: Update, context: CabildoContext) -> None:
         text = parts[1].strip() if len(parts) > 1 else ""
     if not text:
         refusal = await _rate_message(update, context)
-        await _reply(update, refusal or INTRO, _elsewhere() if refusal else _topics_markup("t"))
+        await show(update, refusal or INTRO, _elsewhere() if refusal else _topics_markup("t"))
         return
     if not await ensure_consent(update, context, ASK_ACTION):
         return
@@ -296,13 +284,13 @@ async def _file(update: Update, context: CabildoContext, topic: str, text: str) 
             question = await store.ask(session, chat_id=chat.id, topic=topic, text=text)
     except store.RateLimited as exc:
         await _save(update, context, None)
-        await _reply(update, _rate_text(exc, context), _elsewhere())
+        await show(update, _rate_text(exc, context), _elsewhere())
         return
     except store.QuestionError as exc:
-        await _reply(update, escape(str(exc)))
+        await show(update, escape(str(exc)))
         return
     await _save(update, context, None)
-    await _reply(update, RECEIVED.format(
+    await show(update, RECEIVED.format(
         id=question.id, topic=_topic(topic), text=store.excerpt(question.text, 1500)
     ), _elsewhere())
 
@@ -326,13 +314,13 @@ async def choose_topic(update: Update, context: CabildoContext) -> None:
     refusal = await _rate_message(update, context)
     if refusal is not None:
         await _save(update, context, None)
-        await _reply(update, refusal, _elsewhere())
+        await show(update, refusal, _elsewhere())
         return
     if action == "tt" and state is not None:
         await _file(update, context, topic, str(state.data["text"]))
         return
     await _save(update, context, FlowState(FLOW, "texto", {"topic": topic, "at": _now()}))
-    await _reply(
+    await show(
         update,
         ASK_TEXT.format(topic=_topic(topic), min=store.MIN_LENGTH, max=store.MAX_LENGTH),
         InlineKeyboardMarkup([[_button("❌ Cancelar", "preg:x")]]),
@@ -365,7 +353,7 @@ async def cancel_question(update: Update, context: CabildoContext) -> None:
     await query.answer()
     if await _state(update, context, FLOW) is not None:
         await _save(update, context, None)
-    await _reply(update, CANCELLED, InlineKeyboardMarkup([[_button("🏠 Menú", "menu:inicio")]]))
+    await show(update, CANCELLED, InlineKeyboardMarkup([[_button("🏠 Menú", "menu:inicio")]]))
 
 
 async def my_questions(update: Update, context: CabildoContext) -> None:
@@ -385,7 +373,7 @@ async def my_questions(update: Update, context: CabildoContext) -> None:
             for q in page.items if q.duplicate_of is not None
         }
     if not page.total:
-        await _reply(update, MINE_EMPTY, InlineKeyboardMarkup([
+        await show(update, MINE_EMPTY, InlineKeyboardMarkup([
             [_button("❓ Hacer una pregunta", "preg:n"), _button("🏠 Menú", "menu:inicio")]
         ]))
         return
@@ -399,7 +387,7 @@ async def my_questions(update: Update, context: CabildoContext) -> None:
         if answered is not None and answered.answer and answered.status == store.ANSWERED:
             lines.append(f"💬 {store.excerpt(answered.answer, 400)}")
     nav = nav_row(view, "preg", "m")  # type: ignore[arg-type]
-    await _reply(update, "\n".join(lines), InlineKeyboardMarkup([
+    await show(update, "\n".join(lines), InlineKeyboardMarkup([
         *([nav] if nav else []),
         [_button("❓ Nueva pregunta", "preg:n"), _button("📚 Respondidas", "preg:b:0")],
     ]))
@@ -416,7 +404,7 @@ async def browse_answers(update: Update, context: CabildoContext) -> None:
         page = await store.published_questions(session, page=page_no, per_page=PER_PAGE)
     back = [_button("❓ Hacer una pregunta", "preg:n"), _button("🏠 Menú", "menu:inicio")]
     if not page.total:
-        await _reply(update, BROWSE_EMPTY, InlineKeyboardMarkup([back]))
+        await show(update, BROWSE_EMPTY, InlineKeyboardMarkup([back]))
         return
     view = Page(page.items, page.number, page.count)
     lines = [BROWSE_TITLE.format(page=view.label)]
@@ -426,7 +414,7 @@ async def browse_answers(update: Update, context: CabildoContext) -> None:
         lines.append(f"💬 {store.excerpt(q.answer or '', 350)}")
         rows.append([_button(f"#{q.id} · {q.text[:50]}", callback("preg", "v", q.id))])
     nav = nav_row(view, "preg", "b")  # type: ignore[arg-type]
-    await _reply(update, "\n".join(lines),
+    await show(update, "\n".join(lines),
                  InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
 
 
@@ -445,7 +433,7 @@ async def _show_published(update: Update, context: CabildoContext, question_id: 
                         context.settings.locale),
         answer=store.excerpt(question.answer or "", 2500),
     )
-    await _reply(update, text, InlineKeyboardMarkup([
+    await show(update, text, InlineKeyboardMarkup([
         [share, _button("📚 Más respuestas", "preg:b:0")],
     ]))
     return True
@@ -459,7 +447,7 @@ async def view_answer(update: Update, context: CabildoContext) -> None:
     await query.answer()
     question_id = _number((query.data or "").rsplit(":", 1)[-1])
     if question_id is None or not await _show_published(update, context, question_id):
-        await _reply(update, GONE, InlineKeyboardMarkup([
+        await show(update, GONE, InlineKeyboardMarkup([
             [_button("📚 Preguntas respondidas", "preg:b:0")]
         ]))
 
@@ -483,7 +471,7 @@ async def _queue(update: Update, context: CabildoContext, page_no: int) -> None:
     async with context.db.session() as session:
         page = await store.pending_queue(session, page=page_no, per_page=PER_PAGE)
     if not page.total:
-        await _reply(update, QUEUE_EMPTY)
+        await show(update, QUEUE_EMPTY)
         return
     view = Page(page.items, page.number, page.count)
     lines = [QUEUE_TITLE.format(total=page.total, page=view.label)]
@@ -494,7 +482,7 @@ async def _queue(update: Update, context: CabildoContext, page_no: int) -> None:
         rows.append([_button(f"✍️ Responder #{q.id}", callback("staff", "preg", "r", q.id)),
                      _button(f"🔁 Duplicada #{q.id}", callback("staff", "preg", "d", q.id))])
     nav = nav_row(view, "staff", "preg", "q")  # type: ignore[arg-type]
-    await _reply(update, "\n".join(lines), InlineKeyboardMarkup([*rows, *([nav] if nav else [])]))
+    await show(update, "\n".join(lines), InlineKeyboardMarkup([*rows, *([nav] if nav else [])]))
 
 
 async def show_queue(update: Update, context: CabildoContext) -> None:
@@ -629,7 +617,7 @@ async def staff_button(update: Update, context: CabildoContext) -> None:
     action = parts[0] if parts else ""
     numbers = [_number(p) for p in parts[1:]]
     if not numbers or None in numbers:
-        await _reply(update, STAFF_EXPIRED)
+        await show(update, STAFF_EXPIRED)
         return
     target = numbers[0]
     assert target is not None
@@ -641,23 +629,23 @@ async def staff_button(update: Update, context: CabildoContext) -> None:
     async with context.db.session() as session:
         question = await store.get_question(session, question_id=target)
     if question is None:
-        await _reply(update, store.NOT_FOUND.format(id=target), _back_to_queue())
+        await show(update, store.NOT_FOUND.format(id=target), _back_to_queue())
     elif action == "r" and len(numbers) == 1:
         await _save(update, context,
                     FlowState(STAFF_FLOW, "respuesta", {"id": target, "at": _now()}))
-        await _reply(update, ASK_ANSWER.format(
+        await show(update, ASK_ANSWER.format(
             id=target, topic=_topic(question.topic), text=store.excerpt(question.text, 1500)
         ), _back_to_queue())
     elif action == "d" and len(numbers) == 1:
         await _save(update, context,
                     FlowState(STAFF_FLOW, "original", {"id": target, "at": _now()}))
-        await _reply(update, ASK_ORIGINAL.format(
+        await show(update, ASK_ORIGINAL.format(
             id=target, text=store.excerpt(question.text, 1500)
         ), _back_to_queue())
     elif action == "p" and len(numbers) == 2 and numbers[1] in (0, 1):
         await _publish_button(update, context, target, numbers[1] == 1)
     else:
-        await _reply(update, STAFF_EXPIRED)
+        await show(update, STAFF_EXPIRED)
 
 
 async def _publish_button(
@@ -671,11 +659,11 @@ async def _publish_button(
                 session, question_id=question_id, actor_id=user.id, published=wanted
             )
     except store.QuestionError as exc:
-        await _reply(update, escape(str(exc)), _back_to_queue())
+        await show(update, escape(str(exc)), _back_to_queue())
         return
     forget_index(context)
     text = (PUBLISHED if question.published else UNPUBLISHED).format(id=question_id)
-    await _reply(update, text, _answered_markup(question))
+    await show(update, text, _answered_markup(question))
 
 
 async def receive_staff_text(update: Update, context: CabildoContext, state: FlowState) -> None:

@@ -32,6 +32,7 @@ from handlers import results
 from handlers.flows import TEXT_STEPS
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
+from handlers.screens import show
 from storage.conversations import FlowState, clear_state, get_state, set_state
 from storage.models import Survey, SurveyQuestion
 from storage.surveys import (
@@ -101,16 +102,6 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
 
-async def _edit_or_send(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit the tapped message, or send a new one for a typed command."""
-    query, message = update.callback_query, update.effective_message
-    if query is not None:
-        with contextlib.suppress(BadRequest):  # a double tap: the screen is already right
-            await query.edit_message_text(text, reply_markup=markup)
-    elif message is not None:
-        await message.reply_text(text, reply_markup=markup)
-
-
 def _ids(update: Update) -> tuple[int, int] | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
@@ -160,14 +151,14 @@ async def _show_list(update: Update, context: CabildoContext, page_no: int) -> N
         statuses = await surveys_for(session, telegram_id=ids[0], chat_id=ids[1])
     back = [_button("🏠 Menú", "menu:inicio")]
     if not statuses:
-        await _edit_or_send(update, NONE_OPEN, InlineKeyboardMarkup([back]))
+        await show(update, NONE_OPEN, InlineKeyboardMarkup([back]))
         return
     page = paginate(statuses, page_no, PER_PAGE)
     rows = [[_button(f"{STATE_ICON[s.state]} {s.survey.titulo[:50]}{STATE_NOTE[s.state]}",
                      callback("enc", "i", s.survey.id))] for s in page.items]
     nav = nav_row(page, "enc", "l")  # type: ignore[arg-type]
     text = LIST + (f"\n{page.label}" if page.count > 1 else "")
-    await _edit_or_send(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []),
+    await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []),
                                                             back]))
 
 
@@ -277,7 +268,7 @@ async def _ask(
         return
     text, markup = _question_view(where.survey, question, where.total)
     if edit and update.callback_query is not None:
-        await _edit_or_send(update, text, markup)
+        await show(update, text, markup)
     else:
         await context.bot.send_message(chat.id, text, reply_markup=markup)
 
@@ -355,7 +346,7 @@ async def _after_record(
     await query.answer()
     where = recorded.position
     asked = _question_text(where.survey, question, where.total)
-    await _edit_or_send(update, ANSWERED.format(question=asked, answer=escape(answer_text)), None)
+    await show(update, ANSWERED.format(question=asked, answer=escape(answer_text)), None)
     await _ask(update, context, where, edit=False)
 
 
@@ -449,7 +440,7 @@ async def _pause(update: Update, context: CabildoContext, survey: Survey) -> Non
     await _leave_flow(context, ids[1], ids[0])
     markup = InlineKeyboardMarkup([[_button("▶️ Continuar", callback("enc", "s", survey.id)),
                                     _button(LIST_BUTTON, "enc:l:0")]])
-    await _edit_or_send(update, PAUSED, markup)
+    await show(update, PAUSED, markup)
 
 
 async def _results(update: Update, context: CabildoContext, survey: Survey) -> None:
@@ -496,7 +487,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         if action == "i" and not rest:
             await query.answer()
             text, markup = await _intro(context, survey, ids)
-            await _edit_or_send(update, text, markup)
+            await show(update, text, markup)
         elif action == "s" and not rest:
             await _start(update, context, survey)
         elif action == "a":

@@ -18,6 +18,7 @@ from bot.context import CabildoContext
 from bot.formatting import local_date, money, number, percent, progress_bar
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
+from handlers.screens import show
 from storage.alerts import subscriptions_of, toggle
 from storage.models import Comuna, Work
 from storage.works import (
@@ -98,22 +99,6 @@ def work_card(work: Work, comuna: Comuna | None, locale: str) -> str:
     return "\n".join(lines)
 
 
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup) -> bool:
-    """Edit the tapped message or send a new one; return False if nothing changed."""
-    query = update.callback_query
-    if query is not None:
-        try:
-            await query.edit_message_text(text, reply_markup=markup)
-        except BadRequest as exc:  # a double tap: the screen is already right
-            if "not modified" in str(exc):
-                return False
-            raise
-        return True
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(text, reply_markup=markup)
-    return True
-
-
 def _map_button(update: Update, context: CabildoContext) -> InlineKeyboardButton | None:
     """Return the web map's button: a Mini App in private chats over https, else a link."""
     url = public_map_url(context.settings)
@@ -153,14 +138,14 @@ async def show_works(update: Update, context: CabildoContext) -> None:
             return
         shown = escape(text[:60])
         if not found:
-            await _reply(update, NOT_FOUND.format(text=shown), await _index_markup(context))
+            await show(update, NOT_FOUND.format(text=shown), await _index_markup(context))
             return
         rows = [[_button(f"{_icon(w)} {w.nombre[:58]}", callback("obra", "w", w.codigo))]
                 for w in found[:20]]
-        await _reply(update, FOUND.format(text=shown),
+        await show(update, FOUND.format(text=shown),
                      InlineKeyboardMarkup([*rows, [_button("🏘️ Comunas", "obra:i")]]))
         return
-    await _reply(update, INDEX, await _index_markup(context, update))
+    await show(update, INDEX, await _index_markup(context, update))
 
 
 async def _show_comuna(update: Update, context: CabildoContext, code: str, page_no: int) -> None:
@@ -178,7 +163,7 @@ async def _show_comuna(update: Update, context: CabildoContext, code: str, page_
     text = LISTING.format(comuna=f"{escape(comuna.codigo)} · {escape(comuna.nombre)}",
                           page=page.label if works else "Todavía no hay obras cargadas aquí.")
     back = [_button("🏘️ Comunas", "obra:i"), _button("🏠 Menú", "menu:inicio")]
-    await _reply(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
+    await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
 
 
 async def _card_markup(context: CabildoContext, work: Work, chat_id: int) -> InlineKeyboardMarkup:
@@ -208,7 +193,7 @@ async def _show_work(update: Update, context: CabildoContext, codigo: str) -> No
         comuna = await session.get(Comuna, work.comuna_id) if work else None
     if work is None:
         raise LookupError(codigo)
-    changed = await _reply(update, work_card(work, comuna, context.settings.locale),
+    changed = await show(update, work_card(work, comuna, context.settings.locale),
                            await _card_markup(context, work, chat.id))
     if changed and work.latitud is not None and work.longitud is not None:
         address = work.direccion or (f"Comuna {comuna.codigo} · {comuna.nombre}" if comuna else "")
@@ -251,7 +236,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         await query.answer()
     try:
         if parts == ["i"]:
-            await _reply(update, INDEX, await _index_markup(context, update))
+            await show(update, INDEX, await _index_markup(context, update))
         elif len(parts) == 3 and parts[0] == "c":
             await _show_comuna(update, context, parts[1], int(parts[2]))
         elif len(parts) == 2 and parts[0] == "w":
@@ -264,7 +249,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         if parts[:1] == ["f"]:
             await query.answer(GONE)
         else:
-            await _reply(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "obra:i")]]))
+            await show(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "obra:i")]]))
 
 
 async def nearby(update: Update, context: CabildoContext) -> None:

@@ -39,9 +39,12 @@ async def test_start_greets_shows_the_menu_and_keeps_only_ids(
 
 
 async def test_start_publishes_the_citizen_command_list(bot: CabildoApp, api: LocalBotAPI) -> None:
-    [call] = await api.wait_for("setMyCommands")
-    commands = [c["command"] for c in call.params["commands"]]
-    assert {"metas", "presupuesto", "obras", "agenda", "preguntar", "ayuda"} <= set(commands)
+    calls = await api.wait_for("setMyCommands", count=2)
+    [everyone] = [c for c in calls if "scope" not in c.params]
+    commands = [c["command"] for c in everyone.params["commands"]]
+    assert {"metas", "presupuesto", "obras", "agenda", "encuestas", "preguntar", "mis_preguntas",
+            "presupuestos", "ayuda"} <= set(commands)
+    assert "panel" not in commands  # staff commands only in staff members' own chats
 
 
 async def test_every_menu_button_opens_its_area(
