@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import re
 import sys
 import threading
@@ -200,6 +201,9 @@ async def _start_site(
     """Serve the map and transparency site beside the chat; None if its port is taken."""
     from web.server import serve_site
 
+    # The chat prints the site's address itself; server start-up lines would interleave.
+    for name in ("uvicorn.error", "web.server"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     stop, started = asyncio.Event(), asyncio.Event()
 
     def ready(url: str) -> None:
