@@ -1,0 +1,305 @@
+"""Run every benchmark and print one table: `python3 -m bench` (or `python3 -m bench --quick`).
+
+From a fresh clone this needs only Python 3.11+: without the project's dependencies it
+first sets up `.venv` exactly like `dev.py` does and re-runs itself there.
+
+- update throughput and latency (`bench.throughput`): 5,000 mixed updates through the real
+  Application with the offline request class, on SQLite and PostgreSQL, against a bare echo
+  bot fed the same way;
+- broadcast (`bench.broadcast`): 20,000 recipients at 150 msg/s with one and two sender
+  processes (SQLite; two instances on PostgreSQL too);
+- memory (`bench.memory`): peak RSS of a fresh instance with 100,000 citizens and 20,000
+  works serving typical updates.
+
+PostgreSQL: `--database-url postgresql://user@host:port/anydb` or CABILDO_BENCH_PG names a
+server (the benches create and drop their own databases on it); otherwise a throwaway
+server is started like `dev.py test` does when the PostgreSQL binaries are installed, and
+the table says "PostgreSQL: not available" when they are not.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bootstrap() -> None:
+    """Re-run inside .venv (creating it like dev.py does) when dependencies are missing."""
+    try:
+        import sqlmodel  # noqa: F401
+        import telegram  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, str(ROOT))
+        import dev
+
+        dev.ensure_venv()
+        python = str(dev.PY)
+        os.chdir(ROOT)
+        os.execv(python, [python, "-m", "bench", *sys.argv[1:]])
+
+
+_bootstrap()
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import platform  # noqa: E402
+import sqlite3  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from typing import Any  # noqa: E402
+
+from bench import broadcast, memory, throughput  # noqa: E402
+from bench.common import PG_ENV, pg_url_from_env  # noqa: E402
+
+
+@contextlib.contextmanager
+def postgres(url: str, allowed: bool) -> Iterator[tuple[str | None, str]]:
+    """Yield (server URL or None, how it was obtained), starting a throwaway one if we can."""
+    if not allowed:
+        yield None, "skipped (--no-postgres)"
+        return
+    if url:
+        yield url, "given server"
+        return
+    sys.path.insert(0, str(ROOT))
+    try:
+        from dev import ThrowawayPostgres, _pg_bindir
+    except ImportError:
+        yield None, "not available (dev.py not found)"
+        return
+    bindir = _pg_bindir()
+    if bindir is None:
+        yield None, "not available (no PostgreSQL binaries)"
+        return
+    server = ThrowawayPostgres(bindir)
+    try:
+        started = server.start()
+    except Exception as exc:  # initdb/pg_ctl failed: say so and go on with SQLite
+        server.stop()
+        yield None, f"not available (could not start: {exc})"
+        return
+    try:
+        yield started, "throwaway server"
+    finally:
+        server.stop()
+
+
+def machine(pg_url: str | None) -> list[str]:
+    """Describe the machine and versions the figures come from."""
+    lines = [
+        f"date (UTC)   {datetime.now(UTC):%Y-%m-%d %H:%M}",
+        f"machine      {platform.machine()}, {os.cpu_count()} CPU, {_ram_gb():.1f} GB RAM, "
+        f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} at start",
+        f"cpu          {_cpu_model()}",
+        f"python       {platform.python_version()} ({platform.python_implementation()})",
+        f"sqlite       {sqlite3.sqlite_version}",
+    ]
+    if pg_url:
+        lines.append(f"postgresql   {asyncio.run(_pg_version(pg_url))}")
+    return lines
+
+
+def _ram_gb() -> float:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024 / 1024
+    return 0.0
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+async def _pg_version(url: str) -> str:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from bot.config import normalize_database_url
+
+    dsn = make_url(normalize_database_url(url)).set(drivername="postgresql")
+    conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+class Table:
+    """The printed table: one row per figure, SQLite and PostgreSQL side by side."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, what: str, sqlite: str, pg: str, target: str) -> None:
+        """Add one row."""
+        self.rows.append((what, sqlite, pg, target))
+
+    def render(self) -> str:
+        """Return the table as Markdown (readable as plain text too)."""
+        header = ("measurement", "SQLite", "PostgreSQL", "target")
+        widths = [max(len(r[i]) for r in [header, *self.rows]) for i in range(4)]
+
+        def line(cells: tuple[str, ...]) -> str:
+            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+        rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+        return "\n".join([line(header), rule, *(line(r) for r in self.rows)])
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def main() -> int:
+    """Run the benchmarks and print the table."""
+    parser = argparse.ArgumentParser(prog="python3 -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
+    parser.add_argument("--database-url", default=pg_url_from_env(),
+                        help=f"PostgreSQL server to use (or set {PG_ENV})")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--only", choices=("throughput", "broadcast", "memory"), action="append",
+                        help="run only these parts (repeatable)")
+    args = parser.parse_args()
+    parts = set(args.only or ("throughput", "broadcast", "memory"))
+    if args.quick:
+        updates, recipients, rate, citizens, works, served = 500, 2_000, 150.0, 10_000, 2_000, 60
+    else:
+        updates, recipients, rate, citizens, works, served = (
+            5_000, 20_000, 150.0, 100_000, 20_000, 150
+        )
+    concurrency = 16
+    started = time.monotonic()
+    with postgres(args.database_url, not args.no_postgres) as (pg_url, pg_how):
+        print("\n".join(machine(pg_url)))
+        print(f"postgresql   {pg_how}" if pg_url else f"PostgreSQL: {pg_how}", flush=True)
+        table = Table()
+        pg_none = "not available" if not pg_url else "—"
+        if "throughput" in parts:
+            _throughput(table, updates, concurrency, pg_url, pg_none)
+        if "broadcast" in parts:
+            _broadcast(table, recipients, rate, pg_url, pg_none)
+        if "memory" in parts:
+            _memory(table, citizens, works, served, concurrency)
+    print()
+    print(table.render())
+    note = "; --quick: small sizes, not the targets' sizes" if args.quick else ""
+    print(f"\n(all figures from one run of {time.monotonic() - started:.0f} s{note})")
+    return 0
+
+
+def _progress(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def _throughput(
+    table: Table, updates: int, concurrency: int, pg_url: str | None, pg_none: str
+) -> None:
+    _progress(f"throughput: echo bot, {updates:,} updates")
+    echo = asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency))
+    _progress(f"throughput: echo bot recording each person in SQLite, {updates:,} updates")
+    echo_db = asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency,
+                                              with_database=True))
+    _progress(f"throughput: Cabildo on SQLite, {updates:,} mixed updates")
+    runs: list[Any] = [asyncio.run(throughput.run_mixed(updates=updates,
+                                                        concurrency=concurrency))]
+    if pg_url:
+        _progress(f"throughput: Cabildo on PostgreSQL, {updates:,} mixed updates")
+        runs.append(asyncio.run(throughput.run_mixed(updates=updates, concurrency=concurrency,
+                                                     server_url=pg_url)))
+    else:
+        runs.append(None)
+
+    def cell(f: Any, text: str) -> str:
+        return text if f is not None else pg_none
+
+    table.add(f"echo bot: updates/s ({updates:,} texts, {concurrency} people at a time)",
+              f"{echo.per_second:,.0f}", "—", "baseline")
+    table.add("echo bot: p50 / p99 latency", f"{echo.p50:.1f} / {echo.p99:.1f} ms", "—", "")
+    table.add("echo bot + 1 DB write per update: updates/s, p50 / p99",
+              f"{echo_db.per_second:,.0f}, {echo_db.p50:.1f} / {echo_db.p99:.1f} ms", "—",
+              "reference")
+    sq, pg = runs
+    table.add(f"mixed load: updates/s ({updates:,} updates)", f"{sq.per_second:,.0f}",
+              cell(pg, f"{pg.per_second:,.0f}" if pg else ""), "")
+    table.add("mixed load: p50 / p99 latency", f"{sq.p50:.0f} / {sq.p99:.0f} ms",
+              cell(pg, f"{pg.p50:.0f} / {pg.p99:.0f} ms" if pg else ""), "")
+    table.add("mixed load: CPU of the bot process per update", f"{sq.cpu_ms:.1f} ms",
+              cell(pg, f"{pg.cpu_ms:.1f} ms" if pg else ""), "")
+    sq_ratio = throughput.ratio(sq, echo)
+    pg_ratio = throughput.ratio(pg, echo) if pg else 0.0
+    table.add("mixed cost per update ÷ echo bot's (wall clock)",
+              f"{sq_ratio:.1f}× ({_verdict(sq_ratio <= 3)})",
+              cell(pg, f"{pg_ratio:.1f}× ({_verdict(pg_ratio <= 3)})"), "≤ 3×")
+    table.add("mixed cost per update ÷ echo + DB write's (wall clock)",
+              f"{throughput.ratio(sq, echo_db):.1f}×",
+              cell(pg, f"{throughput.ratio(pg, echo_db):.1f}×" if pg else ""), "")
+    table.add("mixed load: updates that failed (error logged)", f"{sq.errors}",
+              cell(pg, f"{pg.errors}" if pg else ""), "0")
+    for figures in runs:
+        if figures is not None:
+            for sample in figures.error_samples:
+                print(f"  {figures.label}: error: {sample}", file=sys.stderr)
+
+
+def _broadcast(table: Table, recipients: int, rate: float, pg_url: str | None,
+               pg_none: str) -> None:
+    results: dict[tuple[int, str], dict[str, float]] = {}
+    plan = [(1, None), (2, None)] + ([(2, pg_url)] if pg_url else [])
+    for instances, server in plan:
+        backend = "PostgreSQL" if server else "SQLite"
+        _progress(f"broadcast: {recipients:,} recipients at {rate:g} msg/s, "
+                  f"{instances} instance(s), {backend}")
+        results[(instances, backend)] = asyncio.run(
+            broadcast.run(recipients, rate, instances=instances, server_url=server)
+        )
+    for instances in (1, 2):
+        sq = results.get((instances, "SQLite"))
+        pg = results.get((instances, "PostgreSQL"))
+        label = f"broadcast {recipients:,}, {instances} instance{'s' if instances > 1 else ''}"
+
+        def fraction(r: dict[str, float] | None) -> str:
+            if r is None:
+                return pg_none if pg_url is None else "not run"
+            return f"{r['fraction']:.3f} ({_verdict(r['fraction'] >= 0.95)})"
+
+        def dupes(r: dict[str, float] | None) -> str:
+            if r is None:
+                return pg_none if pg_url is None else "not run"
+            return f"{r['duplicates']:.0f} dup., {r['missing']:.0f} missing"
+
+        table.add(f"{label}: rate ÷ configured {rate:g} msg/s", fraction(sq), fraction(pg),
+                  "≥ 0.95")
+        table.add(f"{label}: duplicates", dupes(sq), dupes(pg), "0")
+    one = results[(1, "SQLite")]
+    table.add("broadcast: sender CPU per message, sender peak RSS",
+              f"{one['sender_cpu_s'] / max(recipients, 1) * 1000:.1f} ms, "
+              f"{one['peak_rss_mb']:.0f} MB", "—", "")
+
+
+def _memory(table: Table, citizens: int, works: int, served: int, concurrency: int) -> None:
+    _progress(f"memory: {citizens:,} citizens, {works:,} works, {served} updates")
+    result = asyncio.run(memory.run(citizens=citizens, works=works, updates=served,
+                                    concurrency=concurrency))
+    table.add(f"memory: peak RSS, {citizens:,} citizens + {works:,} works "
+              f"({result['updates']:.0f} updates)",
+              f"{result['peak_rss_mb']:.0f} MB ({_verdict(result['peak_rss_mb'] < 300)})",
+              "—", "< 300 MB")
+    table.add("memory: RSS when ready / time to serve those updates",
+              f"{result['ready_rss_mb']:.0f} MB / {result['seconds']:.0f} s", "—", "")
+    for sample in result.get("error_samples", []):
+        print(f"  memory: error: {sample}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,561 @@
+"""Update throughput and latency of the real Application, against a bare echo bot.
+
+    python -m bench.throughput [--updates 5000] [--concurrency 16] [--database-url URL]
+
+The real Application (`bot.app.build_application`, every handler, the outbox sender and
+the scheduler running) talks to `bot.localapi.LocalRequest`: the Bot API answers
+in-process, so no network is involved and what is measured is Cabildo itself plus its
+database. The example data (`storage.demo`) and the sample surveys are loaded first.
+
+Simulated people (10 updates each) use the bot the way citizens do: /start, menu taps,
+drilling into works, goals and events (each tap is a callback query on the bot's own
+previous message, as Telegram sends it), free-text questions from
+`tests/storage/search_phrasings.py`, a shared location, and answering a survey.
+`--concurrency` people act at the same time; each one sends their next update only after
+the bot finished with the previous one (closed loop, no think time), so the run measures
+the bot at saturation with that many simultaneous users.
+
+Updates go through the Application's `update_queue` and its real concurrent processing
+(`PerChatUpdateProcessor`), exactly as polling or the webhook feeds them. The latency of
+one update runs from `update_queue.put` until the Application finished processing it:
+every handler group ran and every Bot API call it made was answered.
+
+The baseline is a bare PTB Application with the same update processor and defaults and one
+MessageHandler replying the text, fed the same number of text messages by the same driver.
+The ratio compares cost per update (seconds per update): mixed / echo.
+
+Without `--database-url` the database is a SQLite file in a temp dir. With
+`--database-url postgresql://user@host:port/anydb` (or CABILDO_BENCH_PG set to such a URL)
+the bench creates its own database on that server, runs, and drops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, ContextTypes, Defaults, MessageHandler, filters
+
+from bench.common import PG_ENV, pg_url_from_env, quiet, scratch_database
+from bot.app import LOCAL_TOKEN, build_application
+from bot.config import Settings
+from bot.localapi import LocalBotAPI, LocalRequest
+from bot.updates import PerChatUpdateProcessor
+from storage.citizens import touch_citizen
+from storage.db import Database
+from storage.demo import load_demo
+
+UPDATES_PER_PERSON = 10
+FIRST_USER_ID = 5_000_000
+WARM_UP_USER_ID = 4_000_000
+
+
+# --- figures ------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """What one run measured."""
+
+    label: str
+    updates: int
+    seconds: float
+    cpu_seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+    by_kind: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    rejected_calls: int = 0
+    missed_taps: int = 0
+
+    @property
+    def per_second(self) -> float:
+        """Return updates handled per second over the whole run."""
+        return self.updates / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """Return this process's CPU time per update in ms (all its threads)."""
+        return self.cpu_seconds / self.updates * 1000 if self.updates else 0.0
+
+    @property
+    def kinds(self) -> Counter[str]:
+        """Return how many updates of each kind were sent."""
+        return Counter({kind: len(values) for kind, values in self.by_kind.items()})
+
+    @property
+    def p50(self) -> float:
+        """Return the median latency in ms."""
+        return statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
+
+    @property
+    def p99(self) -> float:
+        """Return the 99th-percentile latency in ms (nearest rank)."""
+        return percentile(self.latencies_ms, 99)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Return the nearest-rank percentile of `values` (0 for none)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+# --- driving an Application ------------------------------------------------------
+
+
+class Driver:
+    """Feeds updates through an Application's update_queue and times each one to completion."""
+
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.app = app
+        self._pending: dict[int, asyncio.Future[float]] = {}
+        processor = app.update_processor
+        original = processor.do_process_update
+
+        async def timed(update: object, coroutine: Any) -> None:
+            try:
+                await original(update, coroutine)
+            finally:
+                if isinstance(update, Update):
+                    future = self._pending.pop(update.update_id, None)
+                    if future is not None and not future.done():
+                        future.set_result(time.perf_counter())
+
+        # PerChatUpdateProcessor has no __slots__, so the instance attribute wins.
+        processor.do_process_update = timed  # type: ignore[method-assign]
+
+    async def send(self, raw: dict[str, Any]) -> float:
+        """Put one update on the queue; return ms until the Application finished it."""
+        update = Update.de_json(raw, self.app.bot)
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._pending[update.update_id] = future
+        started = time.perf_counter()
+        await self.app.update_queue.put(update)
+        finished = await asyncio.wait_for(future, timeout=120)
+        return (finished - started) * 1000
+
+
+# A step returns (kind, raw update) for a person, given what the bot showed them so far.
+Step = Callable[["Person"], tuple[str, dict[str, Any]]]
+
+
+class Person:
+    """One simulated citizen with their own script of updates."""
+
+    def __init__(self, api: LocalBotAPI, user_id: int, rng: random.Random) -> None:
+        self.api = api
+        self.user = api.user(user_id, f"Persona{user_id % 1000}")
+        self.rng = rng
+        self.missed_taps = 0
+
+    def text(self, text: str, kind: str = "texto") -> tuple[str, dict[str, Any]]:
+        """Send a text (a command when it starts with /)."""
+        return kind, self.user.send_text(text, enqueue=False)
+
+    def buttons(self, prefix: str) -> tuple[int, list[str]]:
+        """Return (message id, callback data) of the newest message with matching buttons."""
+        for message in reversed(self.api.messages(self.user.id)):
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+            found = [b["callback_data"] for row in rows for b in row
+                     if str(b.get("callback_data", "")).startswith(prefix)]
+            if found:
+                return message["message_id"], found
+        return 0, []
+
+    def tap(self, *prefixes: str, last: bool = False) -> tuple[str, dict[str, Any]]:
+        """Tap a button whose data starts with one of `prefixes` (fallback: /menu)."""
+        for prefix in prefixes:
+            message_id, found = self.buttons(prefix)
+            if found:
+                data = found[-1] if last else self.rng.choice(found)
+                return "toque", self.user.tap(data, message_id=message_id, enqueue=False)
+        self.missed_taps += 1
+        return self.text("/menu", "comando")
+
+    def question(self) -> tuple[str, dict[str, Any]]:
+        """Ask a free-text question the way citizens type them."""
+        from tests.storage.search_phrasings import ANSWERABLE, UNANSWERABLE
+
+        if self.rng.random() < 0.2:
+            return self.text(self.rng.choice(UNANSWERABLE), "pregunta")
+        return self.text(self.rng.choice(ANSWERABLE)[0], "pregunta")
+
+    def location(self) -> tuple[str, dict[str, Any]]:
+        """Share a location somewhere in Bucaramanga."""
+        lat = 7.10 + self.rng.random() * 0.05
+        lon = -73.14 + self.rng.random() * 0.04
+        return "ubicacion", self.user.send_location(lat, lon, enqueue=False)
+
+    def survey(self) -> tuple[str, dict[str, Any]]:
+        """Take the next survey action the bot's last message offers."""
+        message_id, found = self.buttons("priv:acepto")
+        newest = self._newest_keyboard_id()
+        if found and message_id == newest:
+            return "encuesta", self.user.tap(found[0], message_id=message_id, enqueue=False)
+        message_id, found = self.buttons("enc:")
+        if not found or message_id != newest:
+            return self.text("Que arreglen las vías del barrio", "encuesta")
+        answers = [d for d in found if d.startswith("enc:a:")]
+        toggles = [d for d in found if d.startswith("enc:m:") and not d.endswith(":ok")]
+        done = [d for d in found if d.startswith("enc:m:") and d.endswith(":ok")]
+        starts = [d for d in found if d.startswith("enc:s:")]
+        if answers:
+            data = self.rng.choice(answers)
+        elif done and self._mask(done[0]):
+            data = done[0]  # something is chosen: confirm with «Listo»
+        elif toggles:
+            data = self.rng.choice(toggles)
+        elif starts:
+            data = starts[0]
+        else:
+            intro = [d for d in found if d.startswith(("enc:i:", "enc:o:"))]
+            data = self.rng.choice(intro) if intro else found[0]
+        return "encuesta", self.user.tap(data, message_id=message_id, enqueue=False)
+
+    @staticmethod
+    def _mask(data: str) -> int:
+        try:
+            return int(data.split(":")[4])
+        except (IndexError, ValueError):
+            return 0
+
+    def _newest_keyboard_id(self) -> int:
+        for message in reversed(self.api.messages(self.user.id)):
+            if (message.get("reply_markup") or {}).get("inline_keyboard"):
+                return int(message["message_id"])
+        return 0
+
+
+def _scripts(surveys: bool) -> list[list[Step]]:
+    works: list[Step] = [
+        lambda p: p.text("/start", "comando"),
+        lambda p: p.tap("menu:obras"),
+        lambda p: p.tap("obra:c:"),
+        lambda p: p.tap("obra:w:"),
+        lambda p: p.question(),
+        lambda p: p.tap("obra:w:", "meta:g:", "ppto:d:", "contr:", "ev:", "menu:"),
+        lambda p: p.location(),
+        lambda p: p.tap("obra:w:"),
+        lambda p: p.text("/menu", "comando"),
+        lambda p: p.tap("menu:presupuesto", "menu:"),
+    ]
+    goals: list[Step] = [
+        lambda p: p.text("/start", "comando"),
+        lambda p: p.tap("menu:metas"),
+        lambda p: p.tap("meta:l:"),
+        lambda p: p.tap("meta:p:"),
+        lambda p: p.tap("meta:g:"),
+        lambda p: p.question(),
+        lambda p: p.text("/agenda", "comando"),
+        lambda p: p.tap("ev:e:"),
+        lambda p: p.question(),
+        lambda p: p.tap("menu:inicio", "ev:l:", "menu:"),
+    ]
+    if surveys:
+        third: list[Step] = [
+            lambda p: p.text("/start", "comando"),
+            lambda p: p.tap("menu:encuestas"),
+            lambda p: p.tap("enc:i:"),
+            *([lambda p: p.survey()] * 6),
+            lambda p: p.question(),
+        ]
+    else:
+        third = [
+            lambda p: p.text("/start", "comando"),
+            lambda p: p.text("/agenda", "comando"),
+            lambda p: p.tap("ev:e:"),
+            lambda p: p.tap("ev:l:", "ev:e:"),
+            lambda p: p.tap("ev:e:"),
+            lambda p: p.question(),
+            lambda p: p.question(),
+            lambda p: p.tap("menu:agenda", "menu:"),
+            lambda p: p.tap("ev:e:"),
+            lambda p: p.question(),
+        ]
+    return [works, goals, third]
+
+
+async def drive(
+    driver: Driver,
+    people: list[Person],
+    scripts: list[list[Step]],
+    concurrency: int,
+    total: int,
+) -> dict[str, list[float]]:
+    """Run every person's script, `concurrency` people at a time; stop after `total`.
+
+    Return the latencies in ms by kind of update.
+    """
+    by_kind: dict[str, list[float]] = {}
+    queue: asyncio.Queue[tuple[Person, list[Step]]] = asyncio.Queue()
+    budget = [total]
+    for i, person in enumerate(people):
+        queue.put_nowait((person, scripts[i % len(scripts)]))
+
+    async def worker() -> None:
+        while not queue.empty():
+            person, script = queue.get_nowait()
+            for step in script:
+                if budget[0] <= 0:
+                    return
+                budget[0] -= 1
+                kind, raw = step(person)
+                by_kind.setdefault(kind, []).append(await driver.send(raw))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return by_kind
+
+
+async def warm_up(
+    driver: Driver, api: LocalBotAPI, scripts: list[list[Step]], concurrency: int,
+    rng: random.Random,
+) -> None:
+    """Run a few scripts by other people first, unmeasured (imports, caches, the index)."""
+    people = [Person(api, WARM_UP_USER_ID + i, random.Random(rng.random()))
+              for i in range(concurrency)]
+    await drive(driver, people, scripts, concurrency, concurrency * UPDATES_PER_PERSON)
+
+
+# --- databases -------------------------------------------------------------------
+
+
+async def load_example_data(url: str, settings: Settings) -> bool:
+    """Load the example data and sample surveys; return whether surveys are available."""
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            await load_demo(session, tz=settings.tz)
+        try:
+            from storage.survey_defs import load_sample_surveys
+        except ImportError:
+            return False
+        async with db.session() as session:
+            results = await load_sample_surveys(session, tz=settings.tz)
+        return bool(results)
+    finally:
+        await db.dispose()
+
+
+def surveys_handled() -> bool:
+    """Tell whether handlers/surveys.py answers survey buttons yet."""
+    from handlers import surveys
+
+    return bool(surveys.HANDLERS)
+
+
+# --- the two runs ----------------------------------------------------------------
+
+
+async def run_mixed(
+    *, updates: int, concurrency: int, server_url: str | None = None, seed: int = 7,
+    label: str = "",
+) -> Figures:
+    """Run the mixed load through the real Application; return its figures."""
+    async with scratch_database(server_url) as url, quiet() as errors:
+        tmp = tempfile.mkdtemp(prefix="cabildo-bench-files-")
+        settings = Settings(database_url=url, chat_files_dir=tmp, schedule_grace_hours=0)
+        with_surveys = await load_example_data(url, settings) and surveys_handled()
+        api = LocalBotAPI()
+        app = build_application(settings, request=LocalRequest(api))
+        async with running(app):
+            driver = Driver(app)
+            rng = random.Random(seed)
+            scripts = _scripts(with_surveys)
+            await warm_up(driver, api, scripts, concurrency, rng)
+            count = -(-updates // UPDATES_PER_PERSON)
+            people = [Person(api, FIRST_USER_ID + i, random.Random(rng.random()))
+                      for i in range(count)]
+            started, cpu = time.perf_counter(), time.process_time()
+            by_kind = await drive(driver, people, scripts, concurrency, updates)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+        return Figures(
+            label=label or f"Cabildo, mixed ({backend})",
+            updates=sum(map(len, by_kind.values())),
+            seconds=seconds,
+            cpu_seconds=cpu,
+            latencies_ms=[ms for values in by_kind.values() for ms in values],
+            by_kind=by_kind,
+            errors=errors.count,
+            error_samples=errors.samples,
+            rejected_calls=sum(1 for c in api.calls if not c.ok),
+            missed_taps=sum(p.missed_taps for p in people),
+        )
+
+
+async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reply the text back."""
+    if update.effective_message and update.effective_message.text:
+        await update.effective_message.reply_text(update.effective_message.text)
+
+
+async def _echo_with_database(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Record the person (one SELECT and one write) and reply the text back."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or not message.text:
+        return
+    db: Database = context.bot_data["db"]
+    async with db.session() as session:
+        await touch_citizen(session, telegram_id=user.id, chat_id=message.chat_id)
+    await message.reply_text(message.text)
+
+
+async def run_echo(
+    *, updates: int, concurrency: int, seed: int = 7, with_database: bool = False
+) -> Figures:
+    """Run the same number of text updates through a bare echo Application.
+
+    With `with_database`, the echo handler first records the person in a SQLite database
+    (`storage.citizens.touch_citizen`: one SELECT, one UPDATE/INSERT, one commit).
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        db: Database | None = None
+        if with_database:
+            url = await stack.enter_async_context(scratch_database(None))
+            db = Database(url)
+            stack.push_async_callback(db.dispose)
+        return await _run_echo(updates=updates, concurrency=concurrency, seed=seed, db=db)
+    raise AssertionError("unreachable")
+
+
+async def _run_echo(
+    *, updates: int, concurrency: int, seed: int, db: Database | None
+) -> Figures:
+    from tests.storage.search_phrasings import ANSWERABLE
+
+    api = LocalBotAPI()
+    app = (
+        Application.builder()
+        .token(LOCAL_TOKEN)
+        .request(LocalRequest(api))
+        .get_updates_request(LocalRequest(api))
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .build()
+    )
+    app.bot_data["db"] = db
+    app.add_handler(MessageHandler(filters.TEXT, _echo if db is None else _echo_with_database))
+    texts = [phrase for phrase, _, _ in ANSWERABLE]
+    async with quiet() as errors:
+        await app.initialize()
+        await app.start()
+        try:
+            driver = Driver(app)
+            rng = random.Random(seed)
+            script: list[Step] = [lambda p: p.text(rng.choice(texts), "texto")] * (
+                UPDATES_PER_PERSON
+            )
+            await warm_up(driver, api, [script], concurrency, rng)
+            count = -(-updates // UPDATES_PER_PERSON)
+            people = [Person(api, FIRST_USER_ID + i, rng) for i in range(count)]
+            started, cpu = time.perf_counter(), time.process_time()
+            by_kind = await drive(driver, people, [script], concurrency, updates)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        finally:
+            await app.stop()
+            await app.shutdown()
+    return Figures(
+        label="bare echo bot" if db is None else "echo bot + 1 DB write (SQLite)",
+        updates=sum(map(len, by_kind.values())), seconds=seconds, cpu_seconds=cpu,
+        latencies_ms=[ms for values in by_kind.values() for ms in values], by_kind=by_kind,
+        errors=errors.count, error_samples=errors.samples,
+        rejected_calls=sum(1 for c in api.calls if not c.ok),
+    )
+
+
+@asynccontextmanager
+async def running(app: Any) -> AsyncIterator[None]:
+    """Start the Application the way `cabildo run` does (post_init included), then stop it."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    await app.start()
+    try:
+        yield
+    finally:
+        if app.post_stop is not None:
+            await app.post_stop(app)
+        await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+# --- command line ----------------------------------------------------------------
+
+
+def ratio(mixed: Figures, echo: Figures) -> float:
+    """Return mixed cost per update over the echo bot's (wall-clock: 1 / throughput each)."""
+    return echo.per_second / mixed.per_second if mixed.per_second else float("inf")
+
+
+def cpu_ratio(mixed: Figures, echo: Figures) -> float:
+    """Return mixed CPU time per update over the echo bot's."""
+    return mixed.cpu_ms / echo.cpu_ms if echo.cpu_ms else float("inf")
+
+
+def describe(figures: Figures) -> str:
+    """Return one line with a run's figures."""
+    return (
+        f"  {figures.label:<30} {figures.updates:6d} updates  {figures.per_second:8.1f} upd/s"
+        f"  p50 {figures.p50:7.1f} ms  p99 {figures.p99:7.1f} ms  CPU {figures.cpu_ms:5.2f} ms/upd"
+        f"  errors {figures.errors}"
+    )
+
+
+async def run_all(
+    updates: int, concurrency: int, server_url: str | None
+) -> tuple[list[Figures], Figures]:
+    """Run the echo baseline and the mixed load (SQLite, plus PostgreSQL if given)."""
+    echo = await run_echo(updates=updates, concurrency=concurrency)
+    runs = [await run_echo(updates=updates, concurrency=concurrency, with_database=True),
+            await run_mixed(updates=updates, concurrency=concurrency)]
+    if server_url:
+        runs.append(await run_mixed(updates=updates, concurrency=concurrency,
+                                    server_url=server_url))
+    return runs, echo
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--updates", type=int, default=5_000)
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="people using the bot at the same time")
+    parser.add_argument("--database-url", default=pg_url_from_env(),
+                        help=f"a PostgreSQL server to run on too (or set {PG_ENV})")
+    args = parser.parse_args()
+    runs, echo = asyncio.run(run_all(args.updates, args.concurrency, args.database_url or None))
+    print(f"update throughput and latency, {args.concurrency} people at a time")
+    print(describe(echo))
+    for figures in runs:
+        print(describe(figures))
+        for kind, values in sorted(figures.by_kind.items()):
+            print(f"      {kind:<10} {len(values):5d}  p50 {statistics.median(values):7.1f} ms"
+                  f"  p99 {percentile(values, 99):7.1f} ms")
+        for sample in figures.error_samples:
+            print(f"      error: {sample}")
+        print(f"      taps that found no button: {figures.missed_taps};"
+              f" Bot API calls refused: {figures.rejected_calls}")
+        print(f"      cost per update vs echo: {ratio(figures, echo):.2f}x wall clock,"
+              f" {cpu_ratio(figures, echo):.2f}x CPU   (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
