@@ -31,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -123,12 +124,18 @@ async def survey_secret(session: AsyncSession) -> bytes:
     """Return the installation's key for anonymous respondents, creating it once."""
     row = await session.get(AppSecret, SECRET_NAME)
     if row is None:
-        session.add(AppSecret(name=SECRET_NAME, value=secrets.token_hex(32)))
-        try:
-            await session.commit()
-        except IntegrityError:  # another process created it first
-            await session.rollback()
-        row = await session.get(AppSecret, SECRET_NAME)
+        # Two people may start an anonymous survey at once: the first insert wins and the
+        # other is ignored, with no rollback that would expire the caller's objects.
+        conn = await session.connection()
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        table = AppSecret.__table__  # type: ignore[attr-defined]
+        await conn.execute(
+            insert(table)
+            .values(name=SECRET_NAME, value=secrets.token_hex(32), created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        await session.commit()
+        row = await session.get(AppSecret, SECRET_NAME, populate_existing=True)
         assert row is not None
     return bytes.fromhex(row.value)
 

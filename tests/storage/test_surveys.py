@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -26,9 +27,11 @@ from storage.surveys import (
     invite,
     position,
     record_answer,
+    respondent_key,
     start_response,
     survey_by_slug,
     survey_results,
+    survey_secret,
     surveys_for,
 )
 from storage.types import utcnow
@@ -252,3 +255,19 @@ async def test_invitations_skip_people_who_already_answered(db: Database) -> Non
         assert await invite(s, survey=survey, chat_ids=[1, 2, 3], dedupe="audiencia-7") == 2
         rows = (await s.exec(select(OutboxMessage))).all()
     assert sorted(r.chat_id for r in rows) == [2, 3]
+
+
+async def test_the_anonymity_key_is_created_once_when_many_start_together(db: Database) -> None:
+    await _survey(db, slug="anonima", anon=True)
+
+    async def one(chat: int) -> tuple[bytes, str]:
+        async with db.session() as s:
+            survey = await survey_by_slug(s, "anonima")
+            assert survey is not None
+            secret = await survey_secret(s)
+            # The survey loaded before must still be usable after the key was created.
+            return secret, await respondent_key(s, survey=survey, chat_id=chat)
+
+    results = await asyncio.gather(*(one(8000 + i) for i in range(8)))
+    assert len({secret for secret, _ in results}) == 1
+    assert len({key for _, key in results}) == 8
