@@ -1,11 +1,13 @@
 """Any text that is not a command is a question: answer with the best matches, by kind.
 
-The index is built from the database and kept for a minute (imports show up within a
-minute); when nothing matches well the bot says so plainly and offers the menu.
+The index is built from the database and rebuilt when the data changes (checked at most
+once a minute, so imports show up within a minute); when nothing matches well the bot says
+so plainly and offers the menu.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from html import escape
 
@@ -15,9 +17,12 @@ from bot.context import CabildoContext
 from handlers.keyboards import main_menu
 from handlers.paging import callback
 from storage.budget import execution, latest_year
-from storage.search import SearchIndex, build_index, tokens
+from storage.search import SearchIndex, build_index, data_version, tokens
 
-MAX_AGE_SECONDS = 60.0
+# Every minute a cheap fingerprint of the data says whether to rebuild; past events leave the
+# index at the latest after an hour.
+CHECK_EVERY_SECONDS = 60.0
+MAX_AGE_SECONDS = 3600.0
 TITLES = {
     "meta": "🎯 Metas del plan",
     "obra": "🏗️ Obras",
@@ -40,14 +45,22 @@ NOT_FOUND = (
 
 
 async def _index(context: CabildoContext) -> SearchIndex:
-    cached = context.bot_data.get("search_index")
-    if cached is not None and time.monotonic() - cached[0] < MAX_AGE_SECONDS:
-        index: SearchIndex = cached[1]
+    """Return the search index, rebuilt only when the data changed (one build at a time)."""
+    lock: asyncio.Lock = context.bot_data.setdefault("search_lock", asyncio.Lock())
+    async with lock:
+        cached = context.bot_data.get("search_index")
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < CHECK_EVERY_SECONDS:
+            index: SearchIndex = cached[2]
+            return index
+        async with context.db.session() as session:
+            version = await data_version(session)
+            if cached is not None and cached[1] == version and now - cached[3] < MAX_AGE_SECONDS:
+                context.bot_data["search_index"] = (now, version, cached[2], cached[3])
+                return cached[2]
+            index = await build_index(session)
+        context.bot_data["search_index"] = (now, version, index, now)
         return index
-    async with context.db.session() as session:
-        index = await build_index(session)
-    context.bot_data["search_index"] = (time.monotonic(), index)
-    return index
 
 
 def forget_index(context: CabildoContext) -> None:

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from unidecode import unidecode
@@ -431,6 +433,21 @@ class SearchIndex:
             if len(bucket) < per_kind:
                 bucket.append(hit)
         return groups
+
+
+async def data_version(session: AsyncSession) -> tuple[object, ...]:
+    """Return a cheap fingerprint of the searchable data: it changes when any of it does."""
+    conn = await session.connection()
+    version: list[object] = []
+    for model, stamp in ((Goal, Goal.updated_at), (Work, Work.updated_at),
+                         (BudgetLine, BudgetLine.updated_at), (Event, Event.updated_at),
+                         (ContractingProcess, ContractingProcess.updated_at),
+                         (CitizenQuestion, CitizenQuestion.answered_at)):
+        query = sa_select(func.count(), func.max(stamp)).select_from(model)
+        version.extend((await conn.execute(query)).one())
+    published = sa_select(func.count()).where(col(CitizenQuestion.published).is_(True))
+    version.append((await conn.execute(published)).scalar_one())
+    return tuple(version)
 
 
 async def build_index(session: AsyncSession, *, now: datetime | None = None) -> SearchIndex:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from unidecode import unidecode
@@ -71,24 +73,38 @@ async def search_works(session: AsyncSession, text: str, *, limit: int = 40) -> 
              for w in _fold(text).split() if len(w) > 2]
     if not words:
         return []
+    # Only the searched columns, not whole rows: a city has tens of thousands of works.
+    columns = sa_select(Work.id, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload]
+                        Work.contratista, Work.codigo).order_by(col(Work.nombre))
+    conn = await session.connection()
     found = []
-    for work in (await session.exec(select(Work).order_by(col(Work.nombre)))).all():
-        haystack = _fold(" ".join(filter(None, [work.nombre, work.descripcion, work.direccion,
-                                                work.contratista, work.codigo])))
-        if all(w in haystack for w in words):
-            found.append(work)
-    return found[:limit]
+    for work_id, *texts in (await conn.execute(columns)).all():
+        if all(w in _fold(" ".join(filter(None, texts))) for w in words):
+            found.append(work_id)
+            if len(found) == limit:
+                break
+    return await _works_by_id(session, found)
+
+
+async def _works_by_id(session: AsyncSession, ids: list[int]) -> list[Work]:
+    """Return the works with these ids, in the order given."""
+    rows = {w.id: w for w in (await session.exec(select(Work).where(col(Work.id).in_(ids))))}
+    return [rows[i] for i in ids if i in rows]
 
 
 async def nearest_works(
     session: AsyncSession, *, latitude: float, longitude: float, limit: int = 5
 ) -> list[tuple[Work, float]]:
     """Return the works with coordinates nearest to a point, with their distance in metres."""
-    works = (await session.exec(
-        select(Work).where(col(Work.latitud).is_not(None), col(Work.longitud).is_not(None))
+    points = (await session.exec(
+        select(Work.id, Work.latitud, Work.longitud)
+        .where(col(Work.latitud).is_not(None), col(Work.longitud).is_not(None))
     )).all()
-    ranked = sorted(
-        ((w, distance_m(latitude, longitude, w.latitud or 0, w.longitud or 0)) for w in works),
-        key=lambda pair: pair[1],
+    ranked = heapq.nsmallest(
+        limit,
+        ((distance_m(latitude, longitude, lat or 0, lon or 0), work_id)
+         for work_id, lat, lon in points),
     )
-    return ranked[:limit]
+    works = await _works_by_id(session, [work_id for _, work_id in ranked if work_id])
+    distances = {work_id: metres for metres, work_id in ranked}
+    return [(w, distances[w.id or 0]) for w in works]
