@@ -575,6 +575,8 @@ async def announce_rounds(db: Database, settings: Settings, now: datetime) -> in
         opened = await open_rounds(session, now=now)
         closed = await closed_since(session, since=now - CLOSED_WINDOW, now=now)
         for card in opened:
+            if await outbox.queued_before(session, dedupe=f"pp-abre:{card.id}"):
+                continue
             until = (UNTIL.format(when=local_datetime(card.round.cierra, settings.tz,
                                                       settings.locale))
                      if card.round.cierra else "")
@@ -588,6 +590,8 @@ async def announce_rounds(db: Database, settings: Settings, now: datetime) -> in
                 kind="presupuestos", dedupe=f"pp-abre:{card.id}",
             )
         for card in closed:
+            if await outbox.queued_before(session, dedupe=f"pp-cierra:{card.id}"):
+                continue
             text = CLOSED_NOTICE.format(ronda=escape(card.round.ronda), comuna=_comuna(card))
             queued += await outbox.enqueue(
                 session, chat_ids=await round_audience(session, card=card, with_voters=True),

@@ -113,7 +113,9 @@ async def sweep(db: Database, settings: Settings, now: datetime) -> int:
                     queued += await notify_promoted(db, settings, event, moved)
         queued += await _evaluations(session, settings, now - window, now)
         for survey in await opened_between(session, since=now - NEW_SURVEY_WINDOW, until=now):
-            queued += await announce(session, survey=survey)
+            # Once announced, later sweeps skip the per-follower work.
+            if not await outbox.queued_before(session, dedupe=f"encuesta-nueva:{survey.slug}"):
+                queued += await announce(session, survey=survey)
         queued += await _plan_deadlines(session, settings, now)
     queued += await announce_rounds(db, settings, now)
     return queued
@@ -126,8 +128,10 @@ async def _evaluations(
     queued = 0
     for event in await recently_ended(session, since=since, until=now):
         survey = await evaluation_survey(session, event)
+        if survey is None or await outbox.queued_before(session, dedupe=f"evaluacion:{event.id}"):
+            continue
         chats = await registrants(session, event)
-        if survey is None or not chats:
+        if not chats:
             continue
         text = EVALUATION.format(title=escape(event.titulo), survey=escape(survey.titulo))
         markup = {"inline_keyboard": [[{"text": "📝 Responder la encuesta",

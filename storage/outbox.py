@@ -216,3 +216,10 @@ async def status_counts(
     for status, count in (await conn.execute(query)).all():
         counts[status] = int(count)
     return counts
+
+
+async def queued_before(session: AsyncSession, *, dedupe: str) -> bool:
+    """Tell whether any message was queued with this dedupe key (for anyone)."""
+    conn = await session.connection()
+    query = select(OUTBOX.c.id).where(OUTBOX.c.dedupe_key.startswith(f"{dedupe}:")).limit(1)
+    return (await conn.execute(query)).first() is not None
