@@ -1,21 +1,31 @@
-"""Chart images (PNG) for the bot, rendered with matplotlib's Agg backend off the event loop."""
+"""Chart images (PNG) for the bot, rendered with matplotlib off the event loop.
+
+Figures are built with matplotlib's object API, not pyplot: pyplot keeps global state that
+is not safe across the worker threads charts are drawn in. matplotlib (~45 MB) is imported
+on the first chart, not when the bot starts.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import matplotlib
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display on servers; must precede pyplot
-from matplotlib import pyplot as plt
-from matplotlib.figure import Figure
+
+def _figure(width: float, height: float, dpi: int) -> Figure:
+    """Return a new figure (rendered by the Agg canvas: no display needed)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=dpi)
 
 
 def _bars(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> bytes:
     height = max(4.0, 0.45 * len(labels) + 1.5)
-    fig: Figure = plt.figure(figsize=(8, height), dpi=110)
+    fig = _figure(8, height, 110)
     try:
         ax = fig.add_subplot()
         positions = range(len(labels))[::-1]
@@ -32,7 +42,7 @@ def _bars(labels: Sequence[str], values: Sequence[float], title: str, unit: str)
         fig.savefig(buffer, format="png")
         return buffer.getvalue()
     finally:
-        plt.close(fig)
+        fig.clear()
 
 
 async def horizontal_bars(
@@ -52,7 +62,7 @@ def _plain(text: str) -> str:
 
 def _panels(panels: Sequence[Panel], title: str) -> bytes:
     heights = [0.32 * len(labels) + 0.9 for _, labels, _ in panels]
-    fig: Figure = plt.figure(figsize=(8, max(3.0, sum(heights) + 0.8)), dpi=100)
+    fig = _figure(8, max(3.0, sum(heights) + 0.8), 100)
     try:
         axes = fig.subplots(len(panels), 1, squeeze=False, height_ratios=heights)
         for ax, (question, labels, values) in zip(axes[:, 0], panels, strict=True):
@@ -74,7 +84,7 @@ def _panels(panels: Sequence[Panel], title: str) -> bytes:
         fig.savefig(buffer, format="png")
         return buffer.getvalue()
     finally:
-        plt.close(fig)
+        fig.clear()
 
 
 async def percent_panels(panels: Sequence[Panel], *, title: str) -> bytes:

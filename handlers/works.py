@@ -22,6 +22,7 @@ from handlers.screens import show
 from storage.alerts import subscriptions_of, toggle
 from storage.models import Comuna, Work
 from storage.works import (
+    WorkItem,
     comunas_with_counts,
     find_comuna,
     nearest_works,
@@ -56,7 +57,7 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
 
-def _icon(work: Work) -> str:
+def _icon(work: Work | WorkItem) -> str:
     return STATUS_ICON.get(work.estado.lower(), "⚪")
 
 

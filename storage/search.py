@@ -18,7 +18,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import snowballstemmer
@@ -300,7 +300,6 @@ class Record:
     title: str
     fields: list[tuple[str, float]]
     comuna: str | None = None
-    terms: dict[str, float] = field(default_factory=dict)
 
 
 def _comuna_intent(words: list[str]) -> tuple[str | None, list[str]]:
@@ -327,7 +326,7 @@ class SearchIndex:
                 for word in tokens(text):
                     if word not in STOP and (len(word) > 2 or word.isdigit()):
                         weighted[stem(word)] += weight
-            record.terms = weighted
+            record.fields = []  # indexed: the texts are not needed any more (memory)
             self.lengths.append(sum(weighted.values()))
             for term, tf in weighted.items():
                 self.postings[term].append((index, tf))
@@ -470,21 +469,26 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
                 ],
             )
         )
-    for w in (await session.exec(select(Work))).all():
-        comuna = comunas.get(w.comuna_id)
+    # Columns, not ORM rows: a city can have tens of thousands of works.
+    conn = await session.connection()
+    work_columns = sa_select(Work.codigo, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload]
+                             Work.comuna_id, Work.contratista, Work.estado)
+    streamed = await conn.stream(work_columns)
+    async for codigo, nombre, descripcion, direccion, comuna_id, contratista, estado in streamed:
+        comuna = comunas.get(comuna_id)
         records.append(
             Record(
                 "obra",
-                w.codigo,
-                w.nombre,
+                codigo,
+                nombre,
                 [
-                    (w.nombre, 3.0),
-                    (w.descripcion or "", 0.7),
-                    (w.direccion or "", 1.5),
+                    (nombre, 3.0),
+                    (descripcion or "", 0.7),
+                    (direccion or "", 1.5),
                     (comuna.nombre if comuna else "", 0.8),
-                    (w.contratista or "", 0.5),
+                    (contratista or "", 0.5),
                     ("obra", 0.5),
-                    (w.estado, 0.3),
+                    (estado, 0.3),
                 ],
                 comuna=comuna.codigo if comuna else None,
             )

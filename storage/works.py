@@ -56,10 +56,23 @@ async def find_comuna(session: AsyncSession, text: str) -> Comuna | None:
     return None
 
 
-async def works_in(session: AsyncSession, *, comuna_id: int) -> list[Work]:
-    """Return a comuna's works by name."""
-    query = select(Work).where(Work.comuna_id == comuna_id).order_by(col(Work.nombre))
-    return list((await session.exec(query)).all())
+@dataclass(frozen=True)
+class WorkItem:
+    """What a list of works shows: code, name and status."""
+
+    codigo: str
+    nombre: str
+    estado: str
+
+
+async def works_in(session: AsyncSession, *, comuna_id: int) -> list[WorkItem]:
+    """Return a comuna's works by name (only what a list shows: a comuna may have thousands)."""
+    query = (
+        select(Work.codigo, Work.nombre, Work.estado)
+        .where(Work.comuna_id == comuna_id)
+        .order_by(col(Work.nombre))
+    )
+    return [WorkItem(*row) for row in (await session.exec(query)).all()]
 
 
 async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
@@ -77,13 +90,17 @@ async def search_works(session: AsyncSession, text: str, *, limit: int = 40) -> 
     columns = sa_select(Work.id, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload]
                         Work.contratista, Work.codigo).order_by(col(Work.nombre))
     conn = await session.connection()
-    found = []
-    for work_id, *texts in (await conn.execute(columns)).all():
-        if all(w in _fold(" ".join(filter(None, texts))) for w in words):
-            found.append(work_id)
-            if len(found) == limit:
-                break
-    return await _works_by_id(session, found)
+    found: list[int] = []
+    # Streamed in slices, so a search never holds every work's texts at once.
+    result = await conn.stream(columns)
+    async for rows in result.partitions(500):
+        for work_id, *texts in rows:
+            if all(w in _fold(" ".join(filter(None, texts))) for w in words):
+                found.append(work_id)
+        if len(found) >= limit:
+            break
+    await result.close()
+    return await _works_by_id(session, found[:limit])
 
 
 async def _works_by_id(session: AsyncSession, ids: list[int]) -> list[Work]:
