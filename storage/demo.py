@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.importers import ImportResult, import_bytes
-from storage.participation import shift_round_dates
 from storage.stats import data_counts
 from storage.survey_defs import load_sample_surveys
 
@@ -34,23 +33,42 @@ class DemoOutcome:
     results: list[ImportResult]
 
 
-def shift_event_dates(data: bytes, today: date) -> bytes:
-    """Move the sample events by whole weeks so the first one is 7–13 days after `today`."""
+def _shift(data: bytes, columns: tuple[str, ...], weeks: int) -> bytes:
+    """Move the dates in `columns` of a sample CSV by whole weeks (keeping weekday and hour)."""
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    starts = [datetime.strptime(r["inicio"], EVENT_FORMAT) for r in rows]
-    first = min(starts).date()
-    weeks = math.ceil(((today + timedelta(days=7)) - first).days / 7)
-    delta = timedelta(weeks=weeks)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        for column in ("inicio", "fin"):
+        for column in columns:
             if row.get(column):
-                moved = datetime.strptime(row[column], EVENT_FORMAT) + delta
+                moved = datetime.strptime(row[column], EVENT_FORMAT) + timedelta(weeks=weeks)
                 row[column] = moved.strftime(EVENT_FORMAT)
         writer.writerow(row)
     return out.getvalue().encode("utf-8")
+
+
+def _earliest(data: bytes, column: str) -> date | None:
+    rows = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+    days = [datetime.strptime(r[column], EVENT_FORMAT).date() for r in rows if r.get(column)]
+    return min(days, default=None)
+
+
+def shift_event_dates(data: bytes, today: date) -> bytes:
+    """Move the sample events by whole weeks so the first one is 7–13 days after `today`."""
+    first = _earliest(data, "inicio")
+    if first is None:
+        return data
+    weeks = math.ceil(((today + timedelta(days=7)) - first).days / 7)
+    return _shift(data, ("inicio", "fin"), weeks)
+
+
+def shift_round_dates(data: bytes, today: date) -> bytes:
+    """Move the sample budget rounds by whole weeks so voting opened 0–6 days before `today`."""
+    first = _earliest(data, "abre")
+    if first is None:
+        return data
+    return _shift(data, ("abre", "cierra"), math.floor((today - first).days / 7))
 
 
 async def load_demo(session: AsyncSession, *, tz: ZoneInfo, force: bool = False) -> DemoOutcome:

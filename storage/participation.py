@@ -25,14 +25,11 @@ Rules, decided here and documented for operators:
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -422,26 +419,6 @@ async def _store(
             result.unchanged += 1
     await session.commit()
     return result
-
-
-def shift_round_dates(data: bytes, today: date) -> bytes:
-    """Move the sample's `abre`/`cierra` by whole weeks so voting opened 0–6 days before `today`."""
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    opens = [datetime.strptime(r["abre"], DATE_FORMAT) for r in rows if r.get("abre")]
-    if not opens:
-        return data
-    weeks = math.floor((today - min(opens).date()).days / 7)
-    delta = timedelta(weeks=weeks)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        for column in ("abre", "cierra"):
-            if row.get(column):
-                moved = datetime.strptime(row[column], DATE_FORMAT) + delta
-                row[column] = moved.strftime(DATE_FORMAT)
-        writer.writerow(row)
-    return out.getvalue().encode("utf-8")
 
 
 # --- queries -------------------------------------------------------------------------

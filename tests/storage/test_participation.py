@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from storage.db import Database
-from storage.demo import SAMPLE_DIR
+from storage.demo import SAMPLE_DIR, shift_round_dates
 from storage.importers import ImportFailed, RowError
 from storage.models import Comuna, PBProject, PBRound, PBVote
 from storage.participation import (
@@ -21,7 +21,6 @@ from storage.participation import (
     pick_winners,
     round_results,
     save_ballot,
-    shift_round_dates,
 )
 from tests.storage.helpers import (
     csv_bytes,
