@@ -86,7 +86,6 @@ SPEC = KindSpec(
     key=("codigo",),
     columns=_COLUMNS,
 )
-DATE_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def pesos(value: Decimal) -> str:
