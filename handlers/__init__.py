@@ -5,11 +5,12 @@ Order matters because PTB runs the first matching handler of each group:
    group -1, `handlers.access`: stops restricted commands and buttons for people without
    the role, before any handler of group 0 sees them; then (same group, plain text only)
    `handlers.flows` hands text typed inside a wizard to that wizard;
-1. the area modules (goals, budget, works, contracting, reports, events, surveys, questions,
+1. staff tools (`/panel`, `/rol`, `/importar`, `/difundir`, `/evento`, `/resumen`, groups),
+   vetted by the guard; personal data (`/mis_datos`, `/borrar_datos`, the consent buttons
+   `priv:`) and `/alertas`;
+2. the area modules (goals, budget, works, contracting, reports, events, surveys, questions,
    participation) own their commands, their `menu:<area>` button and their own callback
    prefixes (`meta:`, `ppto:`, `obra:`, `ev:`, `enc:`, `preg:`, `pp:`…);
-2. staff tools (`/panel`, `/rol`, `/importar`, `/difundir`, `/evento`), vetted by the guard;
-   personal data (`/mis_datos`, `/borrar_datos`, the consent buttons `priv:`);
 3. start/menu/help/cancel;
 4. the catch-alls last: unknown commands, then any other text as a question, then stale
    buttons.
