@@ -140,9 +140,14 @@ async def run_chat(
     first_name: str = "Ana",
     lines: Iterable[str] | None = None,
     out: TextIO | None = None,
-    serve_web: bool = False,
+    live: bool = False,
 ) -> int:
-    """Run a terminal conversation with the bot (and, if asked, the web site); return status."""
+    """Run a terminal conversation with the bot; return the exit status.
+
+    `live` also runs what a real bot runs beside it — the web site, the outbox sender and
+    the scheduler — and prints what reaches this person between their own messages (an
+    answer to their question, an alert, a place freed on a waiting list).
+    """
     out = out or sys.stdout
     api = LocalBotAPI()
     app = build_application(settings, request=LocalRequest(api))
@@ -157,9 +162,17 @@ async def run_chat(
     interactive = lines is None and sys.stdin.isatty()
     scripted = iter(lines) if lines is not None else None
     queue = _stdin_lines() if scripted is None else None
-    site = await _start_site(app, settings, transcript) if serve_web else None
+    site = await _start_site(app, settings, transcript) if live else None
     async with app:
+        if live:
+            assert app.post_init is not None
+            await app.post_init(app)  # the outbox sender and the scheduled jobs
+            await app.start()
         transcript.say(BANNER.format(city=settings.municipality_name))
+        seen = Seen(len(api.calls))
+        watcher = asyncio.create_task(
+            _watch(api, user.id, transcript, seen, prompt=PROMPT if interactive else "")
+        ) if live else None
         pending: str | None = "/start"
         while True:
             if pending is None:
@@ -183,9 +196,17 @@ async def run_chat(
             update = _to_update(text, user, transcript)
             if update is None:
                 continue
-            before = len(api.calls)
-            await app.process_update(Update.de_json(update, app.bot))
-            transcript.show(api.calls[before:])
+            async with seen.lock:
+                transcript.show(_to_person(api.calls[seen.count:], user.id))
+                await app.process_update(Update.de_json(update, app.bot))
+                transcript.show(_to_person(api.calls[seen.count:], user.id))
+                seen.count = len(api.calls)
+        if watcher is not None:
+            watcher.cancel()
+        if live:
+            await app.stop()
+            assert app.post_stop is not None
+            await app.post_stop(app)
     if site is not None:
         stop, task = site
         stop.set()
@@ -221,6 +242,36 @@ async def _start_site(
         transcript.say(SITE_BUSY.format(host=web.host, port=web.port, error=exc))
         return None
     return stop, task
+
+
+class Seen:
+    """How many of the fake API's calls the person has been shown, and a lock to show more."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.lock = asyncio.Lock()
+
+
+def _to_person(calls: list[Call], chat_id: int) -> list[Call]:
+    """Keep the calls this person would see (not messages the bot sent other people)."""
+    return [c for c in calls if c.params.get("chat_id") in (None, chat_id)]
+
+
+async def _watch(
+    api: LocalBotAPI, chat_id: int, transcript: Transcript, seen: Seen, *, prompt: str
+) -> None:
+    """Print what reaches the person while they are not typing (outbox, scheduler)."""
+    while True:
+        await asyncio.sleep(0.5)
+        async with seen.lock:
+            new = _to_person(api.calls[seen.count:], chat_id)
+            seen.count = len(api.calls)
+            if any(c.ok and c.method != "answerCallbackQuery" for c in new):
+                transcript.say("")
+                transcript.show(new)
+                if prompt:
+                    transcript.out.write(prompt)
+                    transcript.out.flush()
 
 
 def _to_update(text: str, user: Any, transcript: Transcript) -> dict[str, Any] | None:

@@ -97,7 +97,7 @@ def _chat(settings: Settings, *, user_id: int = 1, first_name: str = "Ana") -> i
 
     try:
         return asyncio.run(
-            run_chat(settings, user_id=user_id, first_name=first_name, serve_web=True)
+            run_chat(settings, user_id=user_id, first_name=first_name, live=True)
         )
     except KeyboardInterrupt:
         print("\nHasta pronto.")

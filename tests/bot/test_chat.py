@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
-from bot.chat import html_to_text, run_chat
+from bot.chat import Seen, Transcript, _watch, html_to_text, run_chat
 from bot.config import Settings
+from bot.localapi import Call, LocalBotAPI
 from storage.db import Database
 from storage.demo import load_demo
 
@@ -50,3 +52,27 @@ def test_html_is_rendered_as_plain_text() -> None:
     assert html_to_text('<b>Obra</b> &amp; <a href="https://x.co/a?b=1&amp;c=2">SECOP</a>') == (
         "Obra & SECOP (https://x.co/a?b=1&c=2)"
     )
+
+
+async def test_what_reaches_the_person_between_messages_is_printed_with_its_buttons() -> None:
+    api = LocalBotAPI()
+    out = io.StringIO()
+    transcript = Transcript(out, Path("chat-files"))
+    seen = Seen(0)
+    watcher = asyncio.create_task(_watch(api, 5, transcript, seen, prompt="tú › "))
+    try:
+        markup = {"inline_keyboard": [[{"text": "📝 Responder la encuesta",
+                                        "callback_data": "enc:o:evaluacion-audiencia"}]]}
+        api.calls.append(Call("sendMessage", {"chat_id": 77, "text": "Para otra persona"}))
+        api.calls.append(Call("sendMessage", {"chat_id": 5, "text": "🙏 <b>Gracias</b> por ir",
+                                              "reply_markup": markup}))
+        async with asyncio.timeout(5):
+            while "Gracias" not in out.getvalue():
+                await asyncio.sleep(0.05)
+    finally:
+        watcher.cancel()
+    text = out.getvalue()
+    assert "Cabildo › 🙏 Gracias por ir" in text and "[1] 📝 Responder la encuesta" in text
+    assert "Para otra persona" not in text
+    assert text.endswith("tú › ")
+    assert transcript.buttons[0][1]["callback_data"] == "enc:o:evaluacion-audiencia"
