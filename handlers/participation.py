@@ -311,8 +311,10 @@ def results_text(
     return text, page
 
 
-async def _show_results(update: Update, context: CabildoContext, round_id: int,
-                        page_no: int) -> None:
+async def _results_page(
+    context: CabildoContext, round_id: int, page_no: int
+) -> tuple[RoundResults, str, Page[ProjectResult]]:
+    """Return a round's results and one page of them; LookupError for an unknown one."""
     async with context.db.session() as session:
         results = await round_results(session, round_id=round_id, now=utcnow())
     if results is None:
@@ -320,6 +322,12 @@ async def _show_results(update: Update, context: CabildoContext, round_id: int,
     text, page = results_text(results, page_no, context.settings.locale)
     if page.number != page_no:
         raise LookupError(page_no)
+    return results, text, page
+
+
+async def _show_results(update: Update, context: CabildoContext, round_id: int,
+                        page_no: int) -> None:
+    _, text, page = await _results_page(context, round_id, page_no)
     nav = nav_row(page, "pp", "p", round_id)  # type: ignore[arg-type]
     await show(update, text, InlineKeyboardMarkup(
         [*([nav] if nav else []),
@@ -521,13 +529,7 @@ async def staff_results(update: Update, context: CabildoContext) -> None:
     await query.answer()
     try:
         round_id, page_no = _parse((query.data or "").removeprefix("staff:"), 2)
-        async with context.db.session() as session:
-            results = await round_results(session, round_id=round_id, now=utcnow())
-        if results is None:
-            raise LookupError(round_id)
-        text, page = results_text(results, page_no, context.settings.locale)
-        if page.number != page_no:
-            raise LookupError(page_no)
+        results, text, page = await _results_page(context, round_id, page_no)
     except (LookupError, ValueError):
         await show(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "staff:pp:i")]]))
         return
