@@ -10,7 +10,8 @@ fresh Python process — the instance measured — builds the real Application (
 request class, outbox sender and scheduler running) and serves typical updates from 16
 people at a time (`--concurrency`): /start, `/obras <comuna>`, a work's card, a shared
 location (five nearest works), a free-text question (the search index over every goal and
-work), and a text search of works (`/obras parque`). It reports its peak RSS (VmHWM; `ru_maxrss`
+work), a text search of works (`/obras parque`), and the budget with its chart (drawn with
+matplotlib, the heaviest import). It reports its peak RSS (VmHWM; `ru_maxrss`
 off Linux), which includes the interpreter and every library: target under 300 MB.
 """
 
@@ -131,6 +132,8 @@ async def serve(url: str, *, updates: int, concurrency: int = 16) -> dict[str, A
                 lambda p: p.location(),
                 lambda p: p.question(),
                 lambda p: p.text(f"/obras {p.rng.choice(THINGS)}", "comando"),
+                lambda p: p.text("/presupuesto", "comando"),
+                lambda p: p.tap("ppto:g"),
             ]
             people = [Person(api, FIRST_CITIZEN + rng.randrange(100_000), random.Random(i))
                       for i in range(-(-updates // len(script)))]

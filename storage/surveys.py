@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -52,6 +53,7 @@ from storage.survey_defs import END, SCALE
 from storage.types import utcnow
 
 SECRET_NAME = "survey_hmac"
+_SECRETS: WeakKeyDictionary[Any, bytes] = WeakKeyDictionary()  # per engine
 MULTI_SEPARATOR = "; "
 INVITATION = "📝 <b>{title}</b>\n¿Nos regala un par de minutos? Su opinión nos ayuda a mejorar."
 INVITATION_BUTTON = "📝 Responder la encuesta"
@@ -121,7 +123,14 @@ class SurveyResults:
 
 
 async def survey_secret(session: AsyncSession) -> bytes:
-    """Return the installation's key for anonymous respondents, creating it once."""
+    """Return the installation's key for anonymous respondents, creating it once.
+
+    The key never changes once created, so each process reads it once per database.
+    """
+    engine = session.sync_session.get_bind()
+    known = _SECRETS.get(engine)
+    if known is not None:
+        return known
     row = await session.get(AppSecret, SECRET_NAME)
     if row is None:
         # Two people may start an anonymous survey at once: the first insert wins and the
@@ -137,7 +146,8 @@ async def survey_secret(session: AsyncSession) -> bytes:
         await session.commit()
         row = await session.get(AppSecret, SECRET_NAME, populate_existing=True)
         assert row is not None
-    return bytes.fromhex(row.value)
+    _SECRETS[engine] = bytes.fromhex(row.value)
+    return _SECRETS[engine]
 
 
 async def respondent_key(session: AsyncSession, *, survey: Survey, chat_id: int) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from unidecode import unidecode
@@ -80,27 +80,40 @@ async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
     return (await session.exec(select(Work).where(Work.codigo == codigo))).first()
 
 
+# Accented letters of Spanish text and what `_fold` turns them into; the database folds
+# with these (`lower` alone folds only ASCII in SQLite).
+_ACCENTS = {"á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "ü": "u", "ñ": "n",
+            "Á": "a", "É": "e", "Í": "i", "Ó": "o", "Ú": "u", "Ü": "u", "Ñ": "n"}
+
+
+def _folded_sql(*columns: Any) -> Any:
+    """Return an SQL expression: the columns joined, lower-cased and without accents."""
+    text: Any = func.coalesce(columns[0], "")
+    for column in columns[1:]:
+        text = text + " " + func.coalesce(column, "")
+    text = func.lower(text)
+    for accented, plain in _ACCENTS.items():
+        text = func.replace(text, accented, plain)
+    return text
+
+
 async def search_works(session: AsyncSession, text: str, *, limit: int = 40) -> list[Work]:
-    """Return works whose name, description, address or contractor contain every word."""
+    """Return works whose name, description, address or contractor contain every word.
+
+    The first `limit` by name. The database matches, over accent-free lower-case text, so
+    a search reads no work's texts into memory however many works the city has.
+    """
     words = [w[:-1] if len(w) > 4 and w.endswith("s") else w
              for w in _fold(text).split() if len(w) > 2]
     if not words:
         return []
-    # Only the searched columns, not whole rows: a city has tens of thousands of works.
-    columns = sa_select(Work.id, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload]
-                        Work.contratista, Work.codigo).order_by(col(Work.nombre))
-    conn = await session.connection()
-    found: list[int] = []
-    # Streamed in slices, so a search never holds every work's texts at once.
-    result = await conn.stream(columns)
-    async for rows in result.partitions(500):
-        for work_id, *texts in rows:
-            if all(w in _fold(" ".join(filter(None, texts))) for w in words):
-                found.append(work_id)
-        if len(found) >= limit:
-            break
-    await result.close()
-    return await _works_by_id(session, found[:limit])
+    folded = _folded_sql(Work.nombre, Work.descripcion, Work.direccion, Work.contratista,
+                         Work.codigo)
+    query = select(Work).order_by(col(Work.nombre), col(Work.id)).limit(limit)
+    for word in words:
+        pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(folded.like(f"%{pattern}%", escape="\\"))
+    return list((await session.exec(query)).all())
 
 
 async def _works_by_id(session: AsyncSession, ids: list[int]) -> list[Work]:
@@ -112,10 +125,20 @@ async def _works_by_id(session: AsyncSession, ids: list[int]) -> list[Work]:
 async def nearest_works(
     session: AsyncSession, *, latitude: float, longitude: float, limit: int = 5
 ) -> list[tuple[Work, float]]:
-    """Return the works with coordinates nearest to a point, with their distance in metres."""
+    """Return the works with coordinates nearest to a point, with their distance in metres.
+
+    The database ranks by a flat-earth distance (exact enough across a city) and returns a
+    few candidates, so no query reads every work; they are ranked again by great-circle
+    distance here.
+    """
+    scale = math.cos(math.radians(latitude))  # a degree of longitude is shorter off the equator
+    d_lat = col(Work.latitud) - latitude
+    d_lon = (col(Work.longitud) - longitude) * scale
     points = (await session.exec(
         select(Work.id, Work.latitud, Work.longitud)
         .where(col(Work.latitud).is_not(None), col(Work.longitud).is_not(None))
+        .order_by(d_lat * d_lat + d_lon * d_lon, col(Work.id))
+        .limit(limit * 4)
     )).all()
     ranked = heapq.nsmallest(
         limit,

@@ -1,0 +1,75 @@
+"""Works at city scale: nearest and text search give what a full scan would, without one."""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import Table
+from sqlmodel import select
+
+from storage.db import Database
+from storage.models import Comuna, Work
+from storage.types import utcnow
+from storage.works import distance_m, nearest_works, search_works
+from tests.storage.helpers import seed_comunas
+
+WORDS = ["Parque", "Vía", "Colegio", "Andén", "Puente", "Cancha"]
+PLACES = ["San Francisco", "La Joya", "Álvarez", "Provenza", "Campo Hermoso"]
+
+
+def _works(count: int, comuna_id: int) -> list[dict[str, object]]:
+    rng, now = random.Random(5), utcnow()
+    return [
+        {
+            "codigo": f"W-{i:05d}",
+            "nombre": f"{rng.choice(WORDS)} del barrio {rng.choice(PLACES)} {rng.randrange(10**6)}",
+            "descripcion": "Obra de prueba", "comuna_id": comuna_id,
+            "direccion": f"Calle {i}", "contratista": None,
+            "latitud": None if i % 50 == 0 else round(7.05 + rng.random() * 0.12, 6),
+            "longitud": None if i % 50 == 0 else round(-73.16 + rng.random() * 0.08, 6),
+            "estado": "En ejecución", "avance_fisico": 0.0, "avance_financiero": 0.0,
+            "updated_at": now,
+        }
+        for i in range(count)
+    ]
+
+
+async def _load(db: Database, count: int) -> list[dict[str, object]]:
+    await seed_comunas(db)
+    async with db.session() as session:
+        comuna = (await session.exec(select(Comuna))).first()
+        assert comuna is not None and comuna.id is not None
+        rows = _works(count, comuna.id)
+        table: Table = Work.__table__  # type: ignore[attr-defined]
+        await (await session.connection()).execute(table.insert(), rows)
+        await session.commit()
+    return rows
+
+
+async def test_nearest_works_match_a_full_scan(db: Database) -> None:
+    rows = await _load(db, 1500)
+    rng = random.Random(9)
+    for _ in range(20):
+        lat, lon = 7.05 + rng.random() * 0.12, -73.16 + rng.random() * 0.08
+        expected = sorted(
+            (distance_m(lat, lon, r["latitud"], r["longitud"]), r["codigo"])  # type: ignore[arg-type]
+            for r in rows if r["latitud"] is not None
+        )[:5]
+        async with db.session() as session:
+            found = await nearest_works(session, latitude=lat, longitude=lon)
+        assert [w.codigo for w, _ in found] == [codigo for _, codigo in expected]
+        assert [round(m, 3) for _, m in found] == [round(m, 3) for m, _ in expected]
+
+
+async def test_text_search_returns_the_first_matches_by_name_ignoring_accents(db: Database) -> None:
+    rows = await _load(db, 1507)
+    matching = sorted(str(r["nombre"]) for r in rows
+                      if "Andén" in str(r["nombre"]) and "Álvarez" in str(r["nombre"]))
+    assert len(matching) > 40  # more than one page of matches
+    async with db.session() as session:
+        found = await search_works(session, "anden alvarez")
+    assert [w.nombre for w in found] == matching[:40]
+    async with db.session() as session:
+        assert await search_works(session, "puente inexistente") == []
+        assert await search_works(session, "100% ___") == []  # wildcards are plain text
+        assert [w.codigo for w in await search_works(session, "CALLE 1499")] == ["W-01499"]
