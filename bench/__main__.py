@@ -210,6 +210,10 @@ def _throughput(
     _progress(f"throughput: echo bot recording each person in SQLite, {updates:,} updates")
     echo_db = asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency,
                                               with_database=True))
+    _progress(f"throughput: Cabildo answering only /ayuda and «Menú principal», {updates:,} "
+              "updates")
+    menu = asyncio.run(throughput.run_mixed(updates=updates, concurrency=concurrency,
+                                            menu_only=True))
     _progress(f"throughput: Cabildo on SQLite, {updates:,} mixed updates")
     runs: list[Any] = [asyncio.run(throughput.run_mixed(updates=updates,
                                                         concurrency=concurrency))]
@@ -229,6 +233,9 @@ def _throughput(
     table.add("echo bot + 1 DB write per update: updates/s, p50 / p99",
               f"{echo_db.per_second:,.0f}, {echo_db.p50:.1f} / {echo_db.p99:.1f} ms", "—",
               "reference")
+    table.add("Cabildo, only screens that read no database (/ayuda, «Menú»): updates/s, "
+              "cost ÷ echo bot's",
+              f"{menu.per_second:,.0f}, {throughput.ratio(menu, echo):.1f}×", "—", "floor")
     sq, pg = runs
     table.add(f"mixed load: updates/s ({updates:,} updates)", f"{sq.per_second:,.0f}",
               cell(pg, f"{pg.per_second:,.0f}" if pg else ""), "")
@@ -246,7 +253,7 @@ def _throughput(
               cell(pg, f"{throughput.ratio(pg, echo_db):.1f}×" if pg else ""), "")
     table.add("mixed load: updates that failed (error logged)", f"{sq.errors}",
               cell(pg, f"{pg.errors}" if pg else ""), "0")
-    for figures in runs:
+    for figures in [menu, *runs]:
         if figures is not None:
             for sample in figures.error_samples:
                 print(f"  {figures.label}: error: {sample}", file=sys.stderr)

@@ -361,11 +361,23 @@ def surveys_handled() -> bool:
 # --- the two runs ----------------------------------------------------------------
 
 
+def _menu_script() -> list[Step]:
+    """Ask for /ayuda and tap «Menú principal»: real screens with keyboards, no database."""
+    return [lambda p: p.text("/ayuda", "comando"), lambda p: p.tap("menu:inicio")] * (
+        UPDATES_PER_PERSON // 2
+    )
+
+
 async def run_mixed(
     *, updates: int, concurrency: int, server_url: str | None = None, seed: int = 7,
-    label: str = "",
+    label: str = "", menu_only: bool = False,
 ) -> Figures:
-    """Run the mixed load through the real Application; return its figures."""
+    """Run the mixed load through the real Application; return its figures.
+
+    With `menu_only`, every person only asks for the help and taps its «Menú principal»
+    button (no screen that reads the database): the cost of Cabildo's update pipeline and
+    of answering with a keyboard, the floor under any real screen.
+    """
     async with scratch_database(server_url) as url, quiet() as errors:
         tmp = tempfile.mkdtemp(prefix="cabildo-bench-files-")
         settings = Settings(database_url=url, chat_files_dir=tmp, schedule_grace_hours=0)
@@ -375,7 +387,7 @@ async def run_mixed(
         async with running(app):
             driver = Driver(app)
             rng = random.Random(seed)
-            scripts = _scripts(with_surveys)
+            scripts = [_menu_script()] if menu_only else _scripts(with_surveys)
             await warm_up(driver, api, scripts, concurrency, rng)
             count = -(-updates // UPDATES_PER_PERSON)
             people = [Person(api, FIRST_USER_ID + i, random.Random(rng.random()))
@@ -385,7 +397,8 @@ async def run_mixed(
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
         return Figures(
-            label=label or f"Cabildo, mixed ({backend})",
+            label=label or (f"Cabildo, menu only ({backend})" if menu_only
+                            else f"Cabildo, mixed ({backend})"),
             updates=sum(map(len, by_kind.values())),
             seconds=seconds,
             cpu_seconds=cpu,
@@ -524,6 +537,7 @@ async def run_all(
     """Run the echo baseline and the mixed load (SQLite, plus PostgreSQL if given)."""
     echo = await run_echo(updates=updates, concurrency=concurrency)
     runs = [await run_echo(updates=updates, concurrency=concurrency, with_database=True),
+            await run_mixed(updates=updates, concurrency=concurrency, menu_only=True),
             await run_mixed(updates=updates, concurrency=concurrency)]
     if server_url:
         runs.append(await run_mixed(updates=updates, concurrency=concurrency,

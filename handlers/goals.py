@@ -26,6 +26,7 @@ from storage.goals import (
     Branch,
     goal_by_code,
     lines,
+    place_of,
     program,
     programs,
     progress,
@@ -192,12 +193,9 @@ async def _show_goals(
 async def _show_goal(update: Update, context: CabildoContext, codigo: str) -> None:
     async with context.db.session() as session:
         goal = await goal_by_code(session, codigo)
-        tree = await lines(session)
-    if goal is None:
-        raise LookupError(codigo)
-    line = next(b.position for b in tree if b.name == goal.linea)
-    progs = await _programs_of(context, line)
-    prog = next(p.position for p in progs if p.name == goal.programa)
+        if goal is None:
+            raise LookupError(codigo)
+        line, prog = await place_of(session, goal)
     await show(update, goal_card(goal, context.settings.locale),
                  await _card_markup(update, context, goal, line, prog))
 
@@ -230,19 +228,11 @@ async def _follow(update: Update, context: CabildoContext, codigo: str) -> None:
         return
     async with context.db.session() as session:
         await toggle(session, chat_id=chat.id, kind="meta", value=codigo)
-        tree = await lines(session)
-    line = next(b.position for b in tree if b.name == goal.linea)
-    prog = next(p.position for p in await _programs_of(context, line) if p.name == goal.programa)
+        line, prog = await place_of(session, goal)
     with contextlib.suppress(BadRequest):  # a double tap that ends where it started
         await query.edit_message_reply_markup(
             await _card_markup(update, context, goal, line, prog)
         )
-
-
-async def _programs_of(context: CabildoContext, line: int) -> list[Branch]:
-    async with context.db.session() as session:
-        tree = await programs(session, line=line)
-    return tree[1] if tree else []
 
 
 async def open_goal(update: Update, context: CabildoContext, codigo: str) -> bool:

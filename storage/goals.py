@@ -81,6 +81,22 @@ async def program(
     return (tree[0], match[0]) if match else None
 
 
+async def place_of(session: AsyncSession, goal: Goal) -> tuple[int, int]:
+    """Return the positions (1-based) of the goal's line and of its program within the line.
+
+    Reads only the codes and names of the tree, not every goal's figures.
+    """
+    lines_seen: dict[str, dict[str, None]] = {}
+    for linea, programa in (await session.exec(
+        select(Goal.linea, Goal.programa).order_by(col(Goal.codigo))
+    )).all():
+        lines_seen.setdefault(linea, {}).setdefault(programa, None)
+    names = list(lines_seen)
+    if goal.linea not in lines_seen or goal.programa not in lines_seen[goal.linea]:
+        raise LookupError(goal.codigo)
+    return names.index(goal.linea) + 1, list(lines_seen[goal.linea]).index(goal.programa) + 1
+
+
 async def goal_by_code(session: AsyncSession, codigo: str) -> Goal | None:
     """Return the goal with this code."""
     return (await session.exec(select(Goal).where(Goal.codigo == codigo))).first()

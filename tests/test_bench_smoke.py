@@ -26,3 +26,11 @@ async def test_echo_baseline_answers_every_text() -> None:
     assert figures.updates == 20
     assert figures.kinds == {"texto": 20}
     assert figures.errors == 0
+
+
+async def test_the_no_database_floor_taps_the_menu_button_it_is_given() -> None:
+    figures = await throughput.run_mixed(updates=20, concurrency=2, menu_only=True)
+
+    assert figures.kinds == {"comando": 10, "toque": 10}
+    assert figures.missed_taps == 0
+    assert figures.errors == 0, figures.error_samples

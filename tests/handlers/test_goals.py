@@ -10,7 +10,7 @@ from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.demo import load_demo
-from storage.goals import progress, status_of
+from storage.goals import lines, place_of, programs, progress, status_of
 from storage.models import Goal, Subscription
 from storage.privacy import give_consent
 
@@ -71,6 +71,8 @@ async def test_tapping_down_to_a_goal_shows_its_figures(
     share = card.params["reply_markup"]["inline_keyboard"][0][1]
     assert share["url"].startswith("https://t.me/share/url?url=https%3A//t.me/cabildo_local_bot")
     assert f"start%3Dmeta_{goal.codigo}" in share["url"]
+    back = card.params["reply_markup"]["inline_keyboard"][1][0]
+    assert (back["text"], back["callback_data"]) == ("⬅️ Programa", "meta:p:1:1:0")
     assert not [c for c in api.calls_to(USER, ["sendMessage"]) if "Algo falló" in c.params["text"]]
 
 
@@ -129,3 +131,15 @@ async def test_following_a_goal_after_consent(
     async with db.session() as s:
         subs = (await s.exec(select(Subscription).where(Subscription.chat_id == USER))).all()
     assert [(x.kind, x.value) for x in subs] == [("meta", goal.codigo)]
+
+
+async def test_every_goal_card_leads_back_to_its_own_program(seed: None, db: Database) -> None:
+    async with db.session() as session:
+        tree = await lines(session)
+        assert len(tree) > 1
+        for branch in tree:
+            found = await programs(session, line=branch.position)
+            assert found is not None
+            for prog in found[1]:
+                for goal in prog.goals:
+                    assert await place_of(session, goal) == (branch.position, prog.position)
