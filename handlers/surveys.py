@@ -329,10 +329,7 @@ async def _start(update: Update, context: CabildoContext, survey: Survey) -> Non
     await _ask(update, context, where, edit=True)
 
 
-async def _after_record(
-    update: Update, context: CabildoContext, recorded: Recorded, question: SurveyQuestion,
-    answer_text: str,
-) -> None:
+async def _after_record(update: Update, context: CabildoContext, recorded: Recorded) -> None:
     """Answer the outcome of a button answer: confirm it and ask the next, or refuse."""
     query = update.callback_query
     if query is None:
@@ -340,59 +337,57 @@ async def _after_record(
     if recorded.status == "closed":
         await query.answer(CLOSED, show_alert=True)
         return
-    if recorded.status != "ok" or recorded.position is None:
+    question, where = recorded.question, recorded.position
+    if recorded.status != "ok" or where is None or question is None:
         await query.answer(STALE)
         return
     await query.answer()
-    where = recorded.position
     asked = _question_text(where.survey, question, where.total)
-    await show(update, ANSWERED.format(question=asked, answer=escape(answer_text)), None)
+    answer = _shown(recorded.value)
+    await show(update, ANSWERED.format(question=asked, answer=escape(answer)), None)
     await _ask(update, context, where, edit=False)
 
 
+def _shown(value: object) -> str:
+    """Return a stored answer as the person chose it."""
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
 async def _answer(
-    update: Update, context: CabildoContext, survey: Survey, question: SurveyQuestion,
-    raw: object, shown: str,
+    update: Update, context: CabildoContext, survey: Survey, number: int, raw: object,
+    kinds: tuple[str, ...],
 ) -> None:
+    """Record a button answer to question `number` (one session) and show what follows."""
     query, ids = update.callback_query, _ids(update)
     if query is None or ids is None:
         return
     try:
         async with context.db.session() as session:
             recorded = await record_answer(session, survey=survey, chat_id=ids[1],
-                                           position_number=question.position, raw=raw)
+                                           position_number=number, raw=raw, kinds=kinds)
     except AnswerRefused as exc:
         await query.answer(str(exc), show_alert=True)
         return
-    await _after_record(update, context, recorded, question, shown)
+    await _after_record(update, context, recorded)
 
 
 async def _current(
     context: CabildoContext, survey: Survey, chat_id: int, number: int
-) -> SurveyQuestion | None:
-    """Return the question `number` if it is the person's current one."""
+) -> Position | None:
+    """Return where the person is if question `number` is their current one."""
     async with context.db.session() as session:
         where = await position(session, survey=survey, chat_id=chat_id)
     if where.response is None or where.question is None or where.question.position != number:
         return None
-    return where.question
+    return where
 
 
 async def _single(update: Update, context: CabildoContext, survey: Survey, args: list[str]) -> None:
-    query, ids = update.callback_query, _ids(update)
-    if query is None or ids is None or len(args) != 2 or not all(a.isdigit() for a in args):
+    if len(args) != 2 or not all(a.isdigit() for a in args):
         raise LookupError(args)
-    number, value = int(args[0]), int(args[1])
-    question = await _current(context, survey, ids[1], number)
-    if question is None or question.kind not in ("unica", "escala"):
-        await query.answer(STALE)
-        return
-    options = list(question.options or [])
-    if question.kind == "unica":
-        shown = options[value] if value < len(options) else ""
-    else:
-        shown = str(value)
-    await _answer(update, context, survey, question, value, shown)
+    await _answer(update, context, survey, int(args[0]), int(args[1]), ("unica", "escala"))
 
 
 async def _multiple(
@@ -402,8 +397,9 @@ async def _multiple(
     if query is None or ids is None or len(args) != 3 or not all(a.isdigit() for a in args[:2]):
         raise LookupError(args)
     number, mask, action = int(args[0]), int(args[1]), args[2]
-    question = await _current(context, survey, ids[1], number)
-    if question is None or question.kind != "multiple":
+    where = await _current(context, survey, ids[1], number)
+    question = where.question if where is not None else None
+    if where is None or question is None or question.kind != "multiple":
         await query.answer(STALE)
         return
     options = list(question.options or [])
@@ -415,8 +411,7 @@ async def _multiple(
         if not chosen:
             await query.answer(MULTI_EMPTY, show_alert=True)
             return
-        await _answer(update, context, survey, question, chosen,
-                      "; ".join(options[i] for i in chosen))
+        await _answer(update, context, survey, number, chosen, ("multiple",))
         return
     if not action.isdigit() or int(action) >= len(options):
         raise LookupError(args)
@@ -425,8 +420,6 @@ async def _multiple(
         await query.answer(MULTI_MAX.format(max=limit), show_alert=True)
         return
     await query.answer()
-    async with context.db.session() as session:
-        where = await position(session, survey=survey, chat_id=ids[1])
     _, markup = _question_view(survey, question, where.total, new_mask)
     with contextlib.suppress(BadRequest):  # a double tap: the keyboard already shows it
         await query.edit_message_reply_markup(markup)
@@ -521,7 +514,8 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
     try:
         async with context.db.session() as session:
             recorded = await record_answer(session, survey=survey, chat_id=ids[1],
-                                           position_number=number, raw=message.text)
+                                           position_number=number, raw=message.text,
+                                           kinds=("texto",))
     except AnswerRefused as exc:
         await message.reply_text(escape(str(exc)))
         return

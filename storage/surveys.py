@@ -93,6 +93,8 @@ class Recorded:
 
     status: str
     position: Position | None = None
+    question: SurveyQuestion | None = None  # the question answered, when `ok`
+    value: Any = None  # the answer as stored, when `ok`
 
 
 @dataclass(frozen=True)
@@ -418,11 +420,13 @@ def answer_value(question: SurveyQuestion, raw: Any) -> Any:
 
 async def record_answer(
     session: AsyncSession, *, survey: Survey, chat_id: int, position_number: int, raw: Any,
-    now: datetime | None = None,
+    now: datetime | None = None, kinds: tuple[str, ...] | None = None,
 ) -> Recorded:
     """Store the answer to the current question if `position_number` is still the current one.
 
-    Raises `AnswerRefused` for an answer that does not fit the question; changes nothing then.
+    `kinds` (a button's) limits the kinds of question the answer can be for; another kind
+    is stale. Raises `AnswerRefused` for an answer that does not fit the question; changes
+    nothing then.
     """
     now = now or utcnow()
     if not is_open(survey, now):
@@ -435,7 +439,8 @@ async def record_answer(
         return Recorded("stale", Position(survey, response, None, len(questions)))
     answers = await answers_of(session, response_id=response.id or 0)
     current = next_question(questions, answers)
-    if current is None or current.position != position_number:
+    if (current is None or current.position != position_number
+            or (kinds is not None and current.kind not in kinds)):
         return Recorded("stale", Position(survey, response, current, len(questions)))
     value = answer_value(current, raw)
     session.add(SurveyAnswer(response_id=response.id or 0, question_id=current.id or 0,
@@ -450,7 +455,7 @@ async def record_answer(
     except IntegrityError:  # the same answer raced in from a double tap
         await session.rollback()
         return Recorded("stale", await position(session, survey=survey, chat_id=chat_id))
-    return Recorded("ok", Position(survey, response, following, len(questions)))
+    return Recorded("ok", Position(survey, response, following, len(questions)), current, value)
 
 
 # --- results and export -----------------------------------------------------------

@@ -172,6 +172,8 @@ async def test_named_survey_with_skip_paused_resumed_completed_and_refused_twice
     steps.tap("Listo ▶️ (2/2)")
     fifth = await steps.next("sendMessage")
     assert "pregunta 5 de 7" in fifth.params["text"]
+    chosen = await steps.next("editMessageText")
+    assert chosen.params["text"].endswith("✔️ <i>Seguridad; Salud</i>")
     # «No» skips question 6.
     steps.tap("No")
     seventh = await steps.next("sendMessage")
