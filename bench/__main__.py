@@ -53,7 +53,7 @@ from collections.abc import Iterator  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench import broadcast, memory, throughput  # noqa: E402
+from bench import broadcast, memory, session, throughput  # noqa: E402
 from bench.common import PG_ENV, pg_url_from_env  # noqa: E402
 
 
@@ -236,6 +236,13 @@ def _throughput(
     table.add("Cabildo, only screens that read no database (/ayuda, «Menú»): updates/s, "
               "cost ÷ echo bot's",
               f"{menu.per_second:,.0f}, {throughput.ratio(menu, echo):.1f}×", "—", "floor")
+    _progress("throughput: what one database session costs")
+    sessions = [asyncio.run(session.session_cost())]
+    if pg_url:
+        sessions.append(asyncio.run(session.session_cost(server_url=pg_url)))
+    costs = [f"{c.cpu_ms:.2f} ms, {c.cpu_ms / echo.cpu_ms:.1f}×" for c in sessions]
+    table.add("one DB session running SELECT 1: CPU, ÷ echo bot's CPU per update",
+              costs[0], costs[1] if pg_url else pg_none, "")
     sq, pg = runs
     table.add(f"mixed load: updates/s ({updates:,} updates)", f"{sq.per_second:,.0f}",
               cell(pg, f"{pg.per_second:,.0f}" if pg else ""), "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from bench import throughput
+from bench import session, throughput
 
 PG_URL = os.environ.get("CABILDO_TEST_DATABASE_URL", "")
 
@@ -34,3 +34,10 @@ async def test_the_no_database_floor_taps_the_menu_button_it_is_given() -> None:
     assert figures.kinds == {"comando": 10, "toque": 10}
     assert figures.missed_taps == 0
     assert figures.errors == 0, figures.error_samples
+
+
+async def test_the_session_cost_is_measured() -> None:
+    cost = await session.session_cost(sessions=20, server_url=PG_URL or None)
+
+    assert cost.backend == ("PostgreSQL" if PG_URL else "SQLite")
+    assert cost.cpu_ms > 0 and cost.wall_ms > 0
