@@ -12,6 +12,8 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.formatting import clip
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -30,7 +32,7 @@ def _bars(labels: Sequence[str], values: Sequence[float], title: str, unit: str)
         ax = fig.add_subplot()
         positions = range(len(labels))[::-1]
         ax.barh(list(positions), list(values), color="#1f6f8b")
-        ax.set_yticks(list(positions), [label[:38] for label in labels], fontsize=9)
+        ax.set_yticks(list(positions), [clip(label, 38) for label in labels], fontsize=9)
         ax.set_xlim(0, max(100.0, max(values, default=0) * 1.1))
         ax.set_title(title, fontsize=12, loc="left")
         ax.set_xlabel(unit)
@@ -68,10 +70,10 @@ def _panels(panels: Sequence[Panel], title: str) -> bytes:
         for ax, (question, labels, values) in zip(axes[:, 0], panels, strict=True):
             positions = list(range(len(labels)))[::-1]
             ax.barh(positions, list(values), color="#1f6f8b")
-            ax.set_yticks(positions, [_plain(label[:34]) for label in labels], fontsize=8)
+            ax.set_yticks(positions, [_plain(clip(label, 34)) for label in labels], fontsize=8)
             ax.set_xlim(0, 110)
             ax.set_xticks([])
-            ax.set_title(_plain(question[:70]) + ("…" if len(question) > 70 else ""),
+            ax.set_title(_plain(clip(question, 70)),
                          fontsize=9, loc="left")
             for y, value in zip(positions, values, strict=True):
                 ax.text(value + 1, y, f"{value:.0f} %".replace(".", ","), va="center",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -44,3 +45,11 @@ def local_datetime(value: datetime, tz: ZoneInfo, locale: str = "es_CO") -> str:
     """Format a UTC timestamp in local time: `martes, 24 de noviembre de 2026, 3:30 p. m.`."""
     local = value.astimezone(tz)
     return format_datetime(local, format="EEEE, d 'de' MMMM 'de' y, h:mm a", locale=locale)
+
+
+def clip(text: str, width: int) -> str:
+    """Shorten `text` to at most `width` characters, at a word boundary, with «…» if cut."""
+    short = textwrap.shorten(text, width, placeholder="…")
+    if short == "…":  # the first word alone is longer than `width`
+        return " ".join(text.split())[: width - 1] + "…"
+    return short.replace(" …", "…").replace(",…", "…")

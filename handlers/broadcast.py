@@ -18,7 +18,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import local_datetime
+from bot.formatting import clip, local_datetime
 from handlers.flows import TEXT_STEPS
 from storage import outbox
 from storage.broadcasts import (
@@ -225,7 +225,7 @@ async def _choose_audience(
         if not events:
             await _edit(update, NO_EVENTS, _audience_keyboard())
             return
-        rows = [[(e.titulo[:60], f"staff:dif:e:{e.id}")] for e in events[:20]]
+        rows = [[(clip(e.titulo, 60), f"staff:dif:e:{e.id}")] for e in events[:20]]
         await _edit(update, CHOOSE_EVENT, _kb([*rows, [("❌ Cancelar", "staff:dif:cancelar")]]))
 
 

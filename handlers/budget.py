@@ -13,7 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.charts import horizontal_bars
 from bot.context import CabildoContext
-from bot.formatting import local_date, money, percent
+from bot.formatting import clip, local_date, money, percent
 from handlers.paging import callback, nav_row, paginate
 from handlers.screens import show
 from storage.budget import Execution, execution, latest_year, match_offices
@@ -25,9 +25,16 @@ NOT_FOUND = "No encontré la dependencia «{text}». Vea la lista:"
 SEVERAL = "Varias dependencias coinciden con «{text}»:"
 OFFICES = "🏛️ <b>Dependencias</b> — presupuesto {year}, de mayor a menor\n{page}"
 CHART_TITLE = "% del presupuesto {year} comprometido, por dependencia"
-CHART_CAPTION = "📊 Ejecución del presupuesto {year}: porcentaje comprometido por dependencia."
+CHART_CAPTION = (
+    "📊 Ejecución del presupuesto {year}: porcentaje comprometido por cada una de las "
+    "{count} dependencias, de mayor a menor."
+)
+CHART_CAPTION_TOP = (
+    "📊 Ejecución del presupuesto {year}: porcentaje comprometido de las {count} dependencias "
+    "con más presupuesto (de {total}), de mayor a menor. Las demás están en «Dependencias»."
+)
 PER_PAGE = 8
-CHART_OFFICES = 15
+CHART_OFFICES = 40  # more bars would not be readable on a phone
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
@@ -104,7 +111,8 @@ async def show_budget(update: Update, context: CabildoContext) -> None:
         markup = InlineKeyboardMarkup([[_button("🏛️ Ver dependencias", "ppto:o:0")]])
         await show(update, NOT_FOUND.format(text=shown), markup)
         return
-    rows = [[_button(o.name[:60], callback("ppto", "d", offices.index(o)))] for o in found[:10]]
+    rows = [[_button(clip(o.name, 60), callback("ppto", "d", offices.index(o)))]
+            for o in found[:10]]
     await show(update, SEVERAL.format(text=shown), InlineKeyboardMarkup(rows))
 
 
@@ -131,7 +139,8 @@ async def on_button(update: Update, context: CabildoContext) -> None:
                 raise LookupError(parts)
             start = page.number * PER_PAGE
             rows = [
-                [_button(f"{o.name[:44]} · {o.executed:.0f} %", callback("ppto", "d", start + i))]
+                [_button(f"{clip(o.name, 44)} · {o.executed:.0f} %",
+                         callback("ppto", "d", start + i))]
                 for i, o in enumerate(page.items)
             ]
             nav = nav_row(page, "ppto", "o")  # type: ignore[arg-type]
@@ -155,10 +164,14 @@ async def _send_chart(
     chat = update.effective_chat
     if chat is None:
         return
-    top = offices[:CHART_OFFICES]
-    png = await horizontal_bars([o.name for o in top], [o.executed for o in top],
+    # Every office (the biggest ones if there are too many), ranked by execution, so the
+    # lowest is as visible as the highest.
+    shown = sorted(offices[:CHART_OFFICES], key=lambda o: o.executed, reverse=True)
+    png = await horizontal_bars([o.name for o in shown], [o.executed for o in shown],
                                 title=CHART_TITLE.format(year=total.vigencia))
-    await context.bot.send_photo(chat.id, png, caption=CHART_CAPTION.format(year=total.vigencia))
+    caption = (CHART_CAPTION if len(offices) <= CHART_OFFICES else CHART_CAPTION_TOP).format(
+        year=total.vigencia, count=len(shown), total=len(offices))
+    await context.bot.send_photo(chat.id, png, caption=caption)
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [

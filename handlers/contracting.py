@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import local_date, money
+from bot.formatting import clip, local_date, money
 from handlers.paging import callback, nav_row, paginate
 from handlers.screens import show
 from storage.contracting import AWARDED_STATES, OPEN_STATES, process_by_number, processes
@@ -80,7 +80,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             page = paginate(items, int(parts[1]), PER_PAGE)
             if page.number != int(parts[1]):
                 raise LookupError(parts)
-            rows = [[_button(f"{p.numero_proceso} · {p.objeto[:40]}",
+            rows = [[_button(f"{p.numero_proceso} · {clip(p.objeto, 40)}",
                              callback("contr", "p", p.numero_proceso))] for p in page.items]
             nav = nav_row(page, "contr", parts[0])  # type: ignore[arg-type]
             back = [_button("⬅️ Contratación", "menu:contratacion")]

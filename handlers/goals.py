@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import local_date, number, percent, progress_bar
+from bot.formatting import clip, local_date, number, percent, progress_bar
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
@@ -100,7 +100,7 @@ def _lines_screen(branches: list[Branch]) -> tuple[str, InlineKeyboardMarkup]:
                         late=b.count("rezagada"))
         for b in branches
     )
-    buttons = [[_button(f"{b.position}. {b.name[:55]}", callback("meta", "l", b.position))]
+    buttons = [[_button(f"{b.position}. {clip(b.name, 55)}", callback("meta", "l", b.position))]
                for b in branches]
     return (LINES.format(lines=rows, help=STATUS_HELP),
             InlineKeyboardMarkup([*buttons, _menu_row()]))
@@ -130,7 +130,7 @@ async def _search(update: Update, context: CabildoContext, text: str) -> None:
     if not found:
         await show(update, NOT_FOUND.format(text=shown), InlineKeyboardMarkup([back]))
         return
-    rows = [[_button(f"{STATUS_ICON[status_of(progress(g))]} {g.meta[:58]}",
+    rows = [[_button(f"{STATUS_ICON[status_of(progress(g))]} {clip(g.meta, 58)}",
                      callback("meta", "g", g.codigo))] for g in found]
     await show(update, FOUND.format(text=shown), InlineKeyboardMarkup([*rows, back]))
 
@@ -165,8 +165,8 @@ async def _show_programs(update: Update, context: CabildoContext, line: int) -> 
     if tree is None:
         raise LookupError(line)
     branch, progs = tree
-    rows = [[_button(f"{p.name[:50]} ({len(p.goals)})", callback("meta", "p", line, p.position, 0))]
-            for p in progs]
+    rows = [[_button(f"{clip(p.name, 50)} ({len(p.goals)})",
+                     callback("meta", "p", line, p.position, 0))] for p in progs]
     await show(update, PROGRAMS.format(line=escape(branch.name)),
                  InlineKeyboardMarkup([*rows, [_button(BACK_LINES, "meta:l"), *_menu_row()]]))
 
@@ -182,7 +182,7 @@ async def _show_goals(
     page = paginate(list(prog.goals), page_no, PER_PAGE)
     if page.number != page_no:
         raise LookupError(page_no)
-    rows = [[_button(f"{STATUS_ICON[status_of(progress(g))]} {g.meta[:58]}",
+    rows = [[_button(f"{STATUS_ICON[status_of(progress(g))]} {clip(g.meta, 58)}",
                      callback("meta", "g", g.codigo))] for g in page.items]
     nav = nav_row(page, "meta", "p", line, number_)  # type: ignore[arg-type]
     back = [_button("⬅️ Programas", callback("meta", "l", line)), *_menu_row()]

@@ -18,7 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.charts import Panel, percent_panels
 from bot.context import CabildoContext
-from bot.formatting import number, percent
+from bot.formatting import clip, number, percent
 from handlers.paging import callback, nav_row, paginate
 from storage.exports import to_csv
 from storage.models import Survey
@@ -159,7 +159,7 @@ async def _send_list(update: Update, context: CabildoContext, page_no: int) -> N
         return
     page = paginate(surveys, page_no, PER_PAGE)
     rows = [[InlineKeyboardButton(
-        f"{s.titulo[:48]} ({done})", callback_data=callback("staff", "res", "v", s.id)
+        f"{clip(s.titulo, 48)} ({done})", callback_data=callback("staff", "res", "v", s.id)
     )] for s, done, _ in page.items]
     nav = nav_row(page, "staff", "res", "l")  # type: ignore[arg-type]
     text = LIST.format(page=page.label if page.count > 1 else "")

@@ -35,12 +35,22 @@ HELP = (
     "/preguntar — enviar una pregunta a la Alcaldía; /mis_preguntas — ver sus preguntas\n"
     "/presupuestos — votar por proyectos de su comuna (presupuestos participativos)\n"
     "/alertas — recibir avisos de su comuna\n"
+    "/privacidad — cómo tratamos sus datos personales\n"
     "/mis_datos — ver lo que guardo sobre usted\n"
     "/borrar_datos — borrar sus datos\n"
     "/menu — volver al menú\n"
     "/cancelar — salir de lo que esté haciendo\n\n"
     "Datos de {city}. Sus datos personales se tratan según la Ley 1581 de 2012."
 )
+# What a deep link names, for the note when it opens nothing (deleted item, mistyped link).
+LINK_NOUNS = {
+    "meta": "esa meta", "obra": "esa obra", "evento": "ese evento", "encuesta": "esa encuesta",
+    "pregunta": "esa respuesta publicada", "pp": "esa votación de presupuestos participativos",
+}
+LINK_GONE = "🔗 No encontré {what}: el enlace puede estar vencido o mal copiado."
+LINK_UNKNOWN = "🔗 No reconozco ese enlace."
+# Goal and work codes are upper-case; a link retyped in lower case still opens them.
+UPPER_CODES = {"meta", "obra"}
 CANCELLED = "Listo, cancelé lo que estaba haciendo."
 NOTHING_TO_CANCEL = "No hay nada en curso para cancelar."
 async def start(update: Update, context: CabildoContext) -> None:
@@ -53,8 +63,16 @@ async def start(update: Update, context: CabildoContext) -> None:
     payload = context.args[0] if context.args else ""
     prefix, _, key = payload.partition("_")
     opener = DEEP_LINKS.get(prefix)
-    if opener is not None and key and await opener(update, context, key):
-        return
+    if opener is not None and key:
+        if await opener(update, context, key):
+            return
+        if prefix in UPPER_CODES and key != key.upper() and await opener(
+            update, context, key.upper()
+        ):
+            return
+    if payload:
+        noun = LINK_NOUNS.get(prefix)
+        await message.reply_text(LINK_GONE.format(what=noun) if noun else LINK_UNKNOWN)
     name = f", {escape(user.first_name)}" if user.first_name else ""
     await message.reply_text(
         WELCOME.format(name=name, city=escape(context.settings.municipality_name)),

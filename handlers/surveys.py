@@ -27,7 +27,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import local_datetime
+from bot.formatting import clip, local_datetime
 from handlers import results
 from handlers.flows import TEXT_STEPS
 from handlers.paging import callback, nav_row, paginate
@@ -154,7 +154,7 @@ async def _show_list(update: Update, context: CabildoContext, page_no: int) -> N
         await show(update, NONE_OPEN, InlineKeyboardMarkup([back]))
         return
     page = paginate(statuses, page_no, PER_PAGE)
-    rows = [[_button(f"{STATE_ICON[s.state]} {s.survey.titulo[:50]}{STATE_NOTE[s.state]}",
+    rows = [[_button(f"{STATE_ICON[s.state]} {clip(s.survey.titulo, 50)}{STATE_NOTE[s.state]}",
                      callback("enc", "i", s.survey.id))] for s in page.items]
     nav = nav_row(page, "enc", "l")  # type: ignore[arg-type]
     text = LIST + (f"\n{page.label}" if page.count > 1 else "")

@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CabildoContext
-from bot.formatting import local_date, money, number, percent, progress_bar
+from bot.formatting import clip, local_date, money, number, percent, progress_bar
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
@@ -25,6 +25,7 @@ from storage.works import (
     WorkItem,
     comunas_with_counts,
     find_comuna,
+    names_a_comuna,
     nearest_works,
     search_works,
     work_by_code,
@@ -40,6 +41,7 @@ INDEX = (
 LISTING = "🏗️ <b>Obras en {comuna}</b>\n{page}"
 FOUND = "🏗️ Obras que coinciden con «{text}»:"
 NOT_FOUND = "No encontré obras con «{text}». Elija una comuna:"
+NO_SUCH_COMUNA = "No encontré «{text}» entre las comunas y corregimientos. Elija uno:"
 NEAREST = "📍 <b>Obras más cercanas a su ubicación</b>"
 FAR = (
     "Su ubicación parece estar fuera del municipio: la obra más cercana queda a {distance}. "
@@ -138,10 +140,13 @@ async def show_works(update: Update, context: CabildoContext) -> None:
             await _show_comuna(update, context, comuna.codigo, 0)
             return
         shown = escape(text[:60])
+        if names_a_comuna(text):
+            await show(update, NO_SUCH_COMUNA.format(text=shown), await _index_markup(context))
+            return
         if not found:
             await show(update, NOT_FOUND.format(text=shown), await _index_markup(context))
             return
-        rows = [[_button(f"{_icon(w)} {w.nombre[:58]}", callback("obra", "w", w.codigo))]
+        rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}", callback("obra", "w", w.codigo))]
                 for w in found[:20]]
         await show(update, FOUND.format(text=shown),
                      InlineKeyboardMarkup([*rows, [_button("🏘️ Comunas", "obra:i")]]))
@@ -158,7 +163,7 @@ async def _show_comuna(update: Update, context: CabildoContext, code: str, page_
     page = paginate(works, page_no, PER_PAGE)
     if page.number != page_no:
         raise LookupError(page_no)
-    rows = [[_button(f"{_icon(w)} {w.nombre[:58]}", callback("obra", "w", w.codigo))]
+    rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}", callback("obra", "w", w.codigo))]
             for w in page.items]
     nav = nav_row(page, "obra", "c", comuna.codigo)  # type: ignore[arg-type]
     text = LISTING.format(comuna=f"{escape(comuna.codigo)} · {escape(comuna.nombre)}",
@@ -170,7 +175,7 @@ async def _show_comuna(update: Update, context: CabildoContext, code: str, page_
 async def _card_markup(context: CabildoContext, work: Work, chat_id: int) -> InlineKeyboardMarkup:
     async with context.db.session() as session:
         following = ("obra", work.codigo) in await subscriptions_of(session, chat_id=chat_id)
-        comuna = await find_comuna(session, str(work.comuna_id))
+        comuna = await session.get(Comuna, work.comuna_id) if work.comuna_id else None
     link = f"https://t.me/{context.bot.username}?start=obra_{work.codigo}"
     share = InlineKeyboardButton(
         "📤 Compartir",
@@ -269,7 +274,7 @@ async def nearby(update: Update, context: CabildoContext) -> None:
         await message.reply_text(FAR.format(distance=distance_text(ranked[0][1], locale)),
                                  reply_markup=await _index_markup(context))
         return
-    rows = [[_button(f"{_icon(w)} a {distance_text(d, locale)} · {w.nombre[:45]}",
+    rows = [[_button(f"{_icon(w)} a {distance_text(d, locale)} · {clip(w.nombre, 45)}",
                      callback("obra", "w", w.codigo))] for w, d in ranked]
     await message.reply_text(NEAREST, reply_markup=InlineKeyboardMarkup(rows))
 

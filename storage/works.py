@@ -12,6 +12,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from unidecode import unidecode
 
+from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
+from storage.importers.errors import CellError
 from storage.models import Comuna, Work
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -47,13 +49,19 @@ def _fold(text: str) -> str:
 
 
 async def find_comuna(session: AsyncSession, text: str) -> Comuna | None:
-    """Find a comuna by number (`4`, `comuna 4`, `C1`) or name (`occidental`)."""
-    wanted = _fold(text).removeprefix("comuna").strip().lstrip("0").upper()
-    comunas = (await session.exec(select(Comuna))).all()
-    for comuna in comunas:
-        if comuna.codigo == wanted or _fold(comuna.nombre) == _fold(text):
-            return comuna
-    return None
+    """Find a comuna by number (`4`, `comuna 4`, `C1`), name (`occidental`) or both
+    (`Comuna 4 - Occidental`), the way imports read them."""
+    comunas = {c.id: c for c in (await session.exec(select(Comuna))).all()}
+    index = ComunaIndex(ComunaRef(i or 0, c.codigo, c.nombre) for i, c in comunas.items())
+    try:
+        return comunas.get(index.resolve(text).id)
+    except CellError:
+        return None
+
+
+def names_a_comuna(text: str) -> bool:
+    """Tell whether the text is only a comuna's number (`99`, `comuna 99`), found or not."""
+    return names_a_number(text)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ def comuna_code(text: str) -> str:
     return str(int(code)) if code.isdigit() else code
 
 
+def names_a_number(written: str) -> bool:
+    """Tell whether the text is only a comuna's number (`99`, `comuna 99`, `c2`)."""
+    match = _NUMBERED.fullmatch(fold(written))
+    return match is not None and match["name"] is None
+
+
 @dataclass(frozen=True)
 class ComunaRef:
     """A comuna known to the database."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -11,6 +12,8 @@ from bot.config import Settings
 from bot.context import CabildoApp
 from bot.formatting import money
 from bot.localapi import LocalBotAPI
+from handlers import budget
+from storage.budget import execution
 from storage.db import Database
 from storage.demo import load_demo
 from storage.models import BudgetLine
@@ -83,6 +86,7 @@ async def test_offices_page_forward_and_back_and_the_chart_is_a_png(
     [photo] = await api.wait_for("sendPhoto", chat_id=USER, timeout=20)
     assert photo.files["photo"][1].startswith(b"\x89PNG")
     assert photo.params["caption"].startswith("📊 Ejecución del presupuesto 2026")
+    assert f"cada una de las {len(offices)} dependencias" in photo.params["caption"]
 
 
 async def test_forged_budget_buttons_are_refused(bot: CabildoApp, api: LocalBotAPI) -> None:
@@ -94,3 +98,28 @@ async def test_forged_budget_buttons_are_refused(bot: CabildoApp, api: LocalBotA
     api.enqueue(update)
     [edit] = await api.wait_for("editMessageText", chat_id=USER)
     assert edit.params["text"] == "Esa opción ya no está disponible."
+
+
+async def test_the_chart_shows_every_office_lowest_execution_included(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[tuple[list[str], list[float]]] = []
+    original = budget.horizontal_bars
+
+    async def recording(labels: list[str], values: list[float], **kwargs: Any) -> bytes:
+        drawn.append((list(labels), list(values)))
+        return await original(labels, values, **kwargs)
+
+    monkeypatch.setattr(budget, "horizontal_bars", recording)
+    async with db.session() as s:
+        _, offices = await execution(s, vigencia=2026)
+    user = api.user(USER)
+    user.send_text("/presupuesto")
+    await api.wait_for("sendMessage", chat_id=USER)
+    user.tap("📊 Ver gráfico")
+    await api.wait_for("sendPhoto", chat_id=USER, timeout=20)
+    [(labels, values)] = drawn
+    assert sorted(labels) == sorted(o.name for o in offices)
+    assert values == sorted(values, reverse=True)
+    lowest = min(offices, key=lambda o: o.executed)
+    assert labels[-1] == lowest.name

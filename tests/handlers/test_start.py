@@ -188,3 +188,35 @@ async def test_free_text_answers_with_matches_or_says_it_found_nothing(
     _, nothing, hello = await api.wait_for("sendMessage", chat_id=512, count=3)
     assert nothing.params["text"].startswith("No encontré información sobre «precio del dolar hoy»")
     assert hello.params["text"].startswith("¡Hola!")
+
+
+@pytest.mark.parametrize(
+    ("payload", "note"),
+    [
+        ("obra_NOEXISTE", "🔗 No encontré esa obra: el enlace puede estar vencido o mal copiado."),
+        ("evento_9999", "🔗 No encontré ese evento: el enlace puede estar vencido o mal copiado."),
+        ("encuesta_nope", "🔗 No encontré esa encuesta: el enlace puede estar vencido o mal"
+                          " copiado."),
+        ("pp_99", "🔗 No encontré esa votación de presupuestos participativos: el enlace puede"
+                  " estar vencido o mal copiado."),
+        ("basura$$$", "🔗 No reconozco ese enlace."),
+        ("obra_", "🔗 No encontré esa obra: el enlace puede estar vencido o mal copiado."),
+    ],
+)
+async def test_a_dead_deep_link_says_so_then_welcomes(
+    bot: CabildoApp, api: LocalBotAPI, payload: str, note: str
+) -> None:
+    api.user(502).send_text(f"/start {payload}")
+    said, welcome = await api.wait_for("sendMessage", chat_id=502, count=2)
+    assert said.params["text"] == note
+    assert "Soy <b>Cabildo</b>" in welcome.params["text"]
+
+
+async def test_a_lower_case_goal_or_work_link_still_opens_it(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+    api.user(503).send_text("/start meta_l1-p01-m01")
+    [card] = await api.wait_for("sendMessage", chat_id=503)
+    assert "Meta del cuatrienio" in card.params["text"]

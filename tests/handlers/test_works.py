@@ -129,3 +129,34 @@ async def test_forged_work_buttons_are_refused(bot: CabildoApp, api: LocalBotAPI
     api.enqueue(update)
     [edit] = await api.wait_for("editMessageText", chat_id=USER)
     assert edit.params["text"] == "Esa opción ya no está disponible."
+
+
+async def test_comunas_are_read_like_imports_and_a_missing_one_is_named(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    user = api.user(USER)
+    user.send_text("/obras Comuna 4 - Occidental")
+    [listing] = await api.wait_for("sendMessage", chat_id=USER)
+    expected = await _comuna_works(db, "4")
+    assert [d for d in _buttons(listing.params) if d.startswith("obra:w:")] == [
+        f"obra:w:{w.codigo}" for w in expected
+    ]
+    user.send_text("/obras comuna 99")
+    _, missing = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    assert missing.params["text"] == (
+        "No encontré «comuna 99» entre las comunas y corregimientos. Elija uno:")
+    assert not [d for d in _buttons(missing.params) if d.startswith("obra:w:")]
+
+
+async def test_a_corregimiento_work_card_leads_back_to_its_own_list(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        rural = (await s.exec(select(Work, Comuna).join(Comuna).where(
+            col(Comuna.codigo).startswith("C")))).first()
+    assert rural is not None
+    work, comuna = rural
+    user = api.user(USER)
+    user.send_text(f"/start obra_{work.codigo}")
+    [card] = await api.wait_for("sendMessage", chat_id=USER)
+    assert f"obra:c:{comuna.codigo}:0" in _buttons(card.params)
