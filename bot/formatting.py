@@ -30,9 +30,16 @@ def percent(value: Number, locale: str = "es_CO") -> str:
 
 
 def progress_bar(value: Number, width: int = 10) -> str:
-    """Draw a 0–100 % progress bar as text: `▓▓▓▓░░░░░░`."""
+    """Draw a 0–100 % progress bar as text: `▓▓▓▓░░░░░░`.
+
+    Only 100 % fills it and only 0 % leaves it empty, so 96 % never looks done.
+    """
     clamped = max(0.0, min(100.0, float(value)))
     filled = round(clamped / 100 * width)
+    if clamped < 100:
+        filled = min(filled, width - 1)
+    if clamped > 0:
+        filled = max(filled, 1)
     return "▓" * filled + "░" * (width - filled)
 
 
@@ -53,3 +60,8 @@ def clip(text: str, width: int) -> str:
     if short == "…":  # the first word alone is longer than `width`
         return " ".join(text.split())[: width - 1] + "…"
     return short.replace(" …", "…").replace(",…", "…")
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """Return `1 respuesta`, `2 respuestas`: the count with the right noun."""
+    return f"{count} {one if count == 1 else many}"

@@ -1,12 +1,13 @@
-"""`/contratacion`: open contracting processes by modality, and recent awards.
+"""`/contratacion`: processes taking bids (by modality), being evaluated, awarded, and other.
 
-Callback data (`contr:`): `contr:a:<page>` open processes · `contr:d:<page>` awards ·
-`contr:p:<numero>` one process.
+Callback data (`contr:`): `contr:<group>:<page>` a group's list (`a` taking bids,
+`e` being evaluated, `d` awarded, `o` desiertos and others) · `contr:p:<numero>` one process.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, datetime
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -16,11 +17,25 @@ from bot.context import CabildoContext
 from bot.formatting import clip, local_date, money
 from handlers.paging import callback, nav_row, paginate
 from handlers.screens import show
-from storage.contracting import AWARDED_STATES, OPEN_STATES, process_by_number, processes
+from storage.contracting import by_stage, overdue, process_by_number
 from storage.models import ContractingProcess
 
-INTRO = "📑 <b>Contratación</b>\nProcesos abiertos: {open}\n{by_mode}\n\nAdjudicados: {awarded}"
-LIST = {"a": "📑 <b>Procesos abiertos</b>\n{page}", "d": "📑 <b>Adjudicados</b>\n{page}"}
+INTRO = (
+    "📑 <b>Contratación</b>\n"
+    "Reciben ofertas: {open}\n{by_mode}\n\n"
+    "En evaluación: {evaluating}{overdue}\n"
+    "Adjudicados: {awarded}\n"
+    "Desiertos, cancelados u otros: {other}"
+)
+OVERDUE_NOTE = " (incluye {count} que siguen como «Abierto» con la fecha de cierre ya pasada)"
+# group letter in the callback data → (stage, list title, button)
+GROUPS = {
+    "a": ("ofertas", "📂 <b>Reciben ofertas</b>", "📂 Reciben ofertas"),
+    "e": ("evaluacion", "🔎 <b>En evaluación</b>", "🔎 En evaluación"),
+    "d": ("adjudicado", "✅ <b>Adjudicados</b>", "✅ Adjudicados"),
+    "o": ("otro", "🚫 <b>Desiertos, cancelados u otros</b>", "🚫 Desiertos y otros"),
+}
+CLOSED_ALREADY = " (ya pasó)"
 GONE = "Esa opción ya no está disponible."
 PER_PAGE = 8
 
@@ -29,7 +44,7 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
 
-def process_card(p: ContractingProcess, locale: str) -> str:
+def process_card(p: ContractingProcess, locale: str, today: date) -> str:
     """Write one process's card."""
     lines = [
         f"📑 <b>{escape(p.numero_proceso)}</b> · {escape(p.modalidad)}",
@@ -40,7 +55,8 @@ def process_card(p: ContractingProcess, locale: str) -> str:
     if p.fecha_apertura:
         lines.append(f"Apertura: {local_date(p.fecha_apertura, locale)}")
     if p.fecha_cierre:
-        lines.append(f"Cierre: {local_date(p.fecha_cierre, locale)}")
+        late = CLOSED_ALREADY if overdue(p, today) else ""
+        lines.append(f"Cierre: {local_date(p.fecha_cierre, locale)}{late}")
     if p.dependencia:
         lines.append(f"Dependencia: {escape(p.dependencia)}")
     if p.enlace_secop:
@@ -48,21 +64,29 @@ def process_card(p: ContractingProcess, locale: str) -> str:
     return "\n".join(lines)
 
 
+def _today(context: CabildoContext) -> date:
+    return datetime.now(context.settings.tz).date()
+
+
 async def show_contracting(update: Update, context: CabildoContext) -> None:
-    """Show open processes by modality and how many were awarded."""
+    """Show how many processes are in each stage, those taking bids by modality."""
     if update.callback_query:
         await update.callback_query.answer()
+    today = _today(context)
     async with context.db.session() as session:
-        opened = await processes(session, states=OPEN_STATES)
-        awarded = await processes(session, states=AWARDED_STATES)
-    modes = Counter(p.modalidad for p in opened)
+        groups = await by_stage(session, today=today)
+    modes = Counter(p.modalidad for p in groups["ofertas"])
     by_mode = "\n".join(f"• {escape(m)}: {n}" for m, n in sorted(modes.items()))
-    markup = InlineKeyboardMarkup([
-        [_button("📂 Ver abiertos", "contr:a:0"), _button("✅ Ver adjudicados", "contr:d:0")],
-        [_button("🏠 Menú", "menu:inicio")],
-    ])
-    await show(update, INTRO.format(open=len(opened), by_mode=by_mode, awarded=len(awarded)),
-                 markup)
+    late = sum(1 for p in groups["evaluacion"] if overdue(p, today))
+    text = INTRO.format(
+        open=len(groups["ofertas"]), by_mode=by_mode, evaluating=len(groups["evaluacion"]),
+        overdue=OVERDUE_NOTE.format(count=late) if late else "",
+        awarded=len(groups["adjudicado"]), other=len(groups["otro"]),
+    )
+    buttons = [_button(label, f"contr:{letter}:0") for letter, (name, _, label) in GROUPS.items()
+               if groups[name]]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    await show(update, text, InlineKeyboardMarkup([*rows, [_button("🏠 Menú", "menu:inicio")]]))
 
 
 async def on_button(update: Update, context: CabildoContext) -> None:
@@ -73,10 +97,10 @@ async def on_button(update: Update, context: CabildoContext) -> None:
     await query.answer()
     parts = (query.data or "").split(":", 2)[1:]
     try:
-        if len(parts) == 2 and parts[0] in LIST:
-            states = OPEN_STATES if parts[0] == "a" else AWARDED_STATES
+        if len(parts) == 2 and parts[0] in GROUPS:
+            name, title, _ = GROUPS[parts[0]]
             async with context.db.session() as session:
-                items = await processes(session, states=states)
+                items = (await by_stage(session, today=_today(context)))[name]
             page = paginate(items, int(parts[1]), PER_PAGE)
             if page.number != int(parts[1]):
                 raise LookupError(parts)
@@ -84,7 +108,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
                              callback("contr", "p", p.numero_proceso))] for p in page.items]
             nav = nav_row(page, "contr", parts[0])  # type: ignore[arg-type]
             back = [_button("⬅️ Contratación", "menu:contratacion")]
-            await show(update, LIST[parts[0]].format(page=page.label),
+            await show(update, f"{title}\n{page.label}",
                          InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
         elif len(parts) == 2 and parts[0] == "p":
             async with context.db.session() as session:
@@ -92,7 +116,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             if process is None:
                 raise LookupError(parts)
             back = [_button("⬅️ Contratación", "menu:contratacion")]
-            await show(update, process_card(process, context.settings.locale),
+            await show(update, process_card(process, context.settings.locale, _today(context)),
                          InlineKeyboardMarkup([back]))
         else:
             raise LookupError(parts)

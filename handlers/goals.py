@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import clip, local_date, number, percent, progress_bar
+from bot.formatting import clip, local_date, number, percent, plural, progress_bar
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
@@ -40,7 +40,7 @@ LINES = (
     "🎯 <b>Metas del plan de desarrollo</b>\nElija una línea estratégica.\n\n{lines}\n\n"
     "<i>{help}</i>"
 )
-LINE_ROW = "{i}. {name}: {total} metas · {done} cumplidas · {on} en curso · {late} rezagadas"
+LINE_ROW = "{i}. {name}: {total} · {done} · {on} en curso · {late}"
 PROGRAMS = "🎯 <b>{line}</b>\nElija un programa:"
 GOALS = "🎯 <b>{program}</b>\n{line}\n{page}"
 NO_DATA = "Todavía no hay metas cargadas."
@@ -95,9 +95,11 @@ def _share_button(context: CabildoContext, goal: Goal) -> InlineKeyboardButton:
 
 def _lines_screen(branches: list[Branch]) -> tuple[str, InlineKeyboardMarkup]:
     rows = "\n".join(
-        LINE_ROW.format(i=b.position, name=escape(b.name), total=len(b.goals),
-                        done=b.count("cumplida"), on=b.count("en curso"),
-                        late=b.count("rezagada"))
+        LINE_ROW.format(i=b.position, name=escape(b.name),
+                        total=plural(len(b.goals), "meta", "metas"),
+                        done=plural(b.count("cumplida"), "cumplida", "cumplidas"),
+                        on=b.count("en curso"),
+                        late=plural(b.count("rezagada"), "rezagada", "rezagadas"))
         for b in branches
     )
     buttons = [[_button(f"{b.position}. {clip(b.name, 55)}", callback("meta", "l", b.position))]

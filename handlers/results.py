@@ -18,7 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.charts import Panel, percent_panels
 from bot.context import CabildoContext
-from bot.formatting import clip, number, percent
+from bot.formatting import clip, number, percent, plural
 from handlers.paging import callback, nav_row, paginate
 from storage.exports import to_csv
 from storage.models import Survey
@@ -46,11 +46,6 @@ CHART_CAPTION = "📊 {title}: {completed}."
 FILE_CAPTION = "Una fila por respuesta y una columna por pregunta."
 XLSX_BUTTON = "📥 Descargar en Excel (XLSX)"
 EMPTY = "Todavía nadie ha terminado esta encuesta."
-
-
-def plural(count: int, one: str, many: str) -> str:
-    """Return `1 respuesta`, `2 respuestas`: the count with the right noun."""
-    return f"{count} {one if count == 1 else many}"
 
 
 def results_lines(results: SurveyResults, locale: str, *, counts: bool) -> list[str]:

@@ -27,7 +27,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import clip, local_datetime
+from bot.formatting import clip, local_datetime, plural
 from handlers import results
 from handlers.flows import TEXT_STEPS
 from handlers.paging import callback, nav_row, paginate
@@ -287,7 +287,7 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
         return
     async with context.db.session() as session:
         found = await survey_results(session, survey=survey)
-    completed = results.plural(found.completed, "respuesta completa", "respuestas completas")
+    completed = plural(found.completed, "respuesta completa", "respuestas completas")
     head = RESULTS_HEAD.format(title=escape(survey.titulo), completed=completed)
     blocks = results.results_lines(found, context.settings.locale, counts=False)
     messages = results.chunks(head, blocks)

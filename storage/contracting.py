@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -9,6 +11,35 @@ from storage.models import ContractingProcess, Report
 
 OPEN_STATES = ("Abierto", "En evaluación")
 AWARDED_STATES = ("Adjudicado", "Celebrado")
+# Where a process is, as citizens read it: taking bids, being evaluated (including «Abierto»
+# past its closing date: the data lags), awarded, or other (desierto, cancelado…).
+STAGES = ("ofertas", "evaluacion", "adjudicado", "otro")
+
+
+def stage(process: ContractingProcess, today: date) -> str:
+    """Return the process's stage on `today` (one of `STAGES`)."""
+    if process.estado == "Abierto":
+        closes = process.fecha_cierre
+        return "ofertas" if closes is None or closes >= today else "evaluacion"
+    if process.estado == "En evaluación":
+        return "evaluacion"
+    return "adjudicado" if process.estado in AWARDED_STATES else "otro"
+
+
+def overdue(process: ContractingProcess, today: date) -> bool:
+    """Tell whether the process still says «Abierto» after its closing date."""
+    closes = process.fecha_cierre
+    return process.estado == "Abierto" and closes is not None and closes < today
+
+
+async def by_stage(session: AsyncSession, *, today: date) -> dict[str, list[ContractingProcess]]:
+    """Return every process grouped by stage, newest opening first within each."""
+    query = select(ContractingProcess).order_by(
+        col(ContractingProcess.fecha_apertura).desc(), col(ContractingProcess.numero_proceso))
+    groups: dict[str, list[ContractingProcess]] = {name: [] for name in STAGES}
+    for process in (await session.exec(query)).all():
+        groups[stage(process, today)].append(process)
+    return groups
 
 
 async def processes(session: AsyncSession, *, states: tuple[str, ...]) -> list[ContractingProcess]:

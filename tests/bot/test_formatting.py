@@ -23,6 +23,9 @@ def test_progress_bar_is_ten_cells_and_clamped() -> None:
     assert progress_bar(42) == "▓▓▓▓░░░░░░"
     assert progress_bar(130) == "▓" * 10
     assert progress_bar(-5) == "░" * 10
+    assert progress_bar(96) == "▓" * 9 + "░"  # not done: never a full bar
+    assert progress_bar(100) == "▓" * 10
+    assert progress_bar(2) == "▓" + "░" * 9  # started: never an empty bar
 
 
 def test_dates_are_spanish_and_local() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -24,25 +24,49 @@ async def seed(settings: Settings, db: Database) -> None:
         await load_demo(s, tz=settings.tz)
 
 
-async def test_open_processes_by_modality_and_a_process_card(
-    bot: CabildoApp, api: LocalBotAPI, db: Database
+async def test_processes_by_stage_and_a_process_card(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
 ) -> None:
+    today = datetime.now(settings.tz).date()
     async with db.session() as s:
         rows = (await s.exec(select(ContractingProcess))).all()
-    opened = [p for p in rows if p.estado in ("Abierto", "En evaluación")]
+        # One process still takes bids; the sample's others closed before today.
+        bidding = next(p for p in rows if p.estado == "Abierto")
+        bidding.fecha_cierre = today + timedelta(days=10)
+        s.add(bidding)
+        await s.commit()
+        rows = (await s.exec(select(ContractingProcess))).all()
+    late = [p for p in rows if p.estado == "Abierto" and p.numero_proceso != bidding.numero_proceso]
+    evaluating = [p for p in rows if p.estado == "En evaluación"] + late
+    awarded = [p for p in rows if p.estado in ("Adjudicado", "Celebrado")]
+    other = [p for p in rows if p.estado not in ("Abierto", "En evaluación", "Adjudicado",
+                                                  "Celebrado")]
+    assert late and other  # the sample has overdue «Abierto» and «Desierto» processes
     user = api.user(USER)
     user.send_text("/contratacion")
     [intro] = await api.wait_for("sendMessage", chat_id=USER)
-    assert f"Procesos abiertos: {len(opened)}" in intro.params["text"]
-    for mode, count in Counter(p.modalidad for p in opened).items():
-        assert f"• {mode}: {count}" in intro.params["text"]
-    user.tap("📂 Ver abiertos")
-    await api.wait_for("editMessageText", chat_id=USER)
-    process = opened[0]
+    text = intro.params["text"]
+    assert "Reciben ofertas: 1\n" in text and f"• {bidding.modalidad}: 1" in text
+    assert (f"En evaluación: {len(evaluating)} (incluye {len(late)} que siguen como "
+            "«Abierto»") in text
+    assert f"Adjudicados: {len(awarded)}" in text
+    assert f"Desiertos, cancelados u otros: {len(other)}" in text
+    assert len(rows) == 1 + len(evaluating) + len(awarded) + len(other)  # nobody left out
+    user.tap("🚫 Desiertos y otros")
+    [listing] = await api.wait_for("editMessageText", chat_id=USER)
+    shown = {b["callback_data"] for row in listing.params["reply_markup"]["inline_keyboard"]
+             for b in row}
+    assert {f"contr:p:{p.numero_proceso}" for p in other} <= shown
+    user.tap("⬅️ Contratación")
+    await api.wait_for("editMessageText", chat_id=USER, count=2)
+    user.tap("🔎 En evaluación")
+    await api.wait_for("editMessageText", chat_id=USER, count=3)
+    process = late[0]
     user.tap(f"contr:p:{process.numero_proceso}")
-    [*_, card] = await api.wait_for("editMessageText", chat_id=USER, count=2)
+    [*_, card] = await api.wait_for("editMessageText", chat_id=USER, count=4)
     assert process.numero_proceso in card.params["text"]
     assert f"Valor: {money(process.valor)}" in card.params["text"]
+    assert "(ya pasó)" in card.params["text"]
 
 
 async def test_reports_newest_first_and_paging(

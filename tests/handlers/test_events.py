@@ -178,10 +178,11 @@ async def test_unknown_event_links_and_buttons_change_nothing(
 ) -> None:
     user = api.user(ANA)
     user.send_text("/start evento_999999")
-    [welcome] = await api.wait_for("sendMessage", chat_id=ANA)
+    note, welcome = await api.wait_for("sendMessage", chat_id=ANA, count=2)
+    assert note.params["text"].startswith("🔗 No encontré ese evento")
     assert welcome.params["text"].startswith("👋 Hola")
     user.send_text("/agenda")
-    await api.wait_for("sendMessage", chat_id=ANA, count=2)
+    await api.wait_for("sendMessage", chat_id=ANA, count=3)
     forged = user.tap("🔎 Filtrar", enqueue=False)
     forged["callback_query"]["data"] = "ev:r:999999"
     api.enqueue(forged)

@@ -42,6 +42,7 @@ async def test_lines_summarise_status_counts_from_the_data(
     assert f"1. {first_line}: {len(in_line)} metas · {done} cumplidas" in text
     assert f"{late} rezagadas" in text
     assert text.count(" metas · ") == 5
+    assert "· 1 cumplida ·" in text and "1 cumplidas" not in text  # agreement in number
     assert "rezagada: menos de 50 %" in text
 
 
