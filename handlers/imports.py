@@ -21,17 +21,18 @@ FAILED = "❌ No se importó nada.\n{error}"
 DONE = "✅ Importación completa: {summary}"
 WARNING = "⚠️ {warning}"
 ALERTS = "🔔 {count} alertas de cambios en cola para quienes siguen estos datos."
-CAPTION_COMMAND = r"^/importar(@\w+)?(\s|$)"
+CAPTION_COMMAND = r"(?i)^/importar(@\w+)?(\s|$)"  # /Importar on a phone's keyboard too
 
 
-def _usage() -> str:
+def import_usage() -> str:
+    """Return how to import: the caption to write and the kinds."""
     return USAGE.format(kinds=", ".join(ALL_KINDS))
 
 
 async def import_command(update: Update, context: CabildoContext) -> None:
     """Explain how to attach a file when `/importar` comes without one."""
     if update.effective_message:
-        await update.effective_message.reply_text(_usage())
+        await update.effective_message.reply_text(import_usage())
 
 
 async def import_document(update: Update, context: CabildoContext) -> None:
@@ -41,7 +42,7 @@ async def import_document(update: Update, context: CabildoContext) -> None:
         return
     words = (message.caption or "").split()
     if len(words) < 2:
-        await message.reply_text(_usage())
+        await message.reply_text(import_usage())
         return
     kind = words[1].lower()
     document = message.document

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import CabildoContext
 from handlers.access import current_role
-from storage.roles import ROLES, RoleError, set_role
+from storage.roles import RoleError, set_role
 from storage.stats import data_counts
 
 STAFF_COMMANDS = [
@@ -38,12 +44,19 @@ PANEL = (
     "/resultados — resultados de las encuestas, con gráfica y archivo CSV\n\n"
     "<b>Difusión</b>\n"
     "/difundir — mensaje a todos, por comuna, tema, líderes o inscritos a un evento\n"
-    "/resumen — ver, editar y aprobar el resumen semanal\n\n"
+    "/resumen — ver y aprobar el resumen semanal\n\n"
     "<b>Datos y permisos</b>\n"
     "/importar &lt;tipo&gt; — en el comentario de un archivo CSV o XLSX (una encuesta en JSON "
     "o YAML): cargar datos (todo o nada)\n"
-    "/rol &lt;id&gt; &lt;rol&gt; [comuna] — dar un rol ({roles}); un líder necesita su comuna."
+    "{rol}"
 )
+ROL_LINE = {
+    "admin": "/rol &lt;id&gt; &lt;rol&gt; [comuna] — dar un rol (ciudadano, líder, staff, "
+             "admin); un líder necesita su comuna.",
+    "staff": "/rol &lt;id&gt; lider &lt;comuna&gt; — nombrar a un líder de su comuna; "
+             "/rol &lt;id&gt; ciudadano — quitarle ese rol.",
+}
+ROLE_NAMES = {"ciudadano": "ciudadano", "lider": "líder", "staff": "staff", "admin": "admin"}
 ROL_USAGE = (
     "Escriba: /rol &lt;id de Telegram&gt; &lt;rol&gt; [comuna]\n"
     "Ejemplos: <code>/rol 123456789 staff</code> · <code>/rol 123456789 lider 4</code>"
@@ -58,12 +71,17 @@ async def panel(update: Update, context: CabildoContext) -> None:
         return
     async with context.db.session() as session:
         counts = await data_counts(session)
+    role = await current_role(update, context)
     await message.reply_text(
         PANEL.format(
             metas=counts.metas, presupuesto=counts.presupuesto, obras=counts.obras,
             eventos=counts.eventos, contratacion=counts.contratacion, informes=counts.informes,
-            roles=", ".join(ROLES),
-        )
+            rol=ROL_LINE["admin" if role == "admin" else "staff"],
+        ),
+        reply_markup=InlineKeyboardMarkup([
+            [InlineKeyboardButton("🗳️ Presupuestos participativos: resultados",
+                                  callback_data="staff:pp:i")],
+        ]),
     )
 
 
@@ -91,7 +109,8 @@ async def grant_role(update: Update, context: CabildoContext) -> None:
     await _update_command_menu(context, target, staff=role in ("staff", "admin"))
     comuna = f" en la comuna {change.comuna}" if change.comuna else ""
     await message.reply_text(
-        ROL_DONE.format(id=target, role=change.new, comuna=comuna, old=change.old)
+        ROL_DONE.format(id=target, role=ROLE_NAMES.get(change.new, change.new), comuna=comuna,
+                        old=ROLE_NAMES.get(change.old, change.old))
     )
 
 

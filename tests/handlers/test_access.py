@@ -66,6 +66,12 @@ async def test_admin_grants_staff_who_then_sees_the_panel_and_the_log_keeps_it(
     [panel] = await api.wait_for("sendMessage", chat_id=703)
     assert "Panel de funcionarios" in panel.params["text"]
     assert "66 obras" in panel.params["text"]
+    assert "/rol &lt;id&gt; lider &lt;comuna&gt; — nombrar a un líder" in panel.params["text"]
+    api.user(703).tap("🗳️ Presupuestos participativos: resultados")
+    [rounds] = await api.wait_for("editMessageText", chat_id=703)
+    assert rounds.params["text"].startswith("📊 <b>Presupuestos participativos: resultados</b>")
+    assert any(b["callback_data"].startswith("staff:pp:r:")
+               for row in rounds.params["reply_markup"]["inline_keyboard"] for b in row)
     async with db.session() as s:
         [entry] = await recent_entries(s)
         assert await role_of(s, telegram_id=703, admin_ids=settings.admin_ids) == "staff"
@@ -83,7 +89,7 @@ async def test_staff_may_name_a_leader_of_a_comuna_but_not_more_staff(
     staff.send_text("/rol 706 staff")
     staff.send_text("/rol 707 lider")
     leader, refused, no_comuna = await api.wait_for("sendMessage", chat_id=704, count=3)
-    assert "705 ahora tiene el rol <b>lider</b> en la comuna 4" in leader.params["text"]
+    assert "705 ahora tiene el rol <b>líder</b> en la comuna 4" in leader.params["text"]
     assert refused.params["text"] == (
         "Solo un administrador puede dar o quitar los roles staff y admin."
     )

@@ -86,3 +86,29 @@ async def test_importar_without_a_file_explains_how(bot: CabildoApp, api: LocalB
     text = reply.params["text"]
     assert "envíe el archivo (CSV o XLSX; una encuesta en JSON o YAML) como documento" in text
     assert "metas, presupuesto, obras" in reply.params["text"]
+
+
+async def test_a_file_without_the_command_is_answered_and_imports_nothing(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    admin = api.user(ADMIN)
+    admin.send_document("obras.csv", GOOD.encode())
+    admin.send_document("obras.csv", GOOD.encode(), caption="importar obras")
+    first, second = await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
+    for reply in (first, second):
+        assert "escriba en el comentario: <code>/importar &lt;tipo&gt;</code>" in (
+            reply.params["text"])
+    assert await _works(db) == []
+    api.user(902).send_document("foto.csv", GOOD.encode())
+    [citizen] = await api.wait_for("sendMessage", chat_id=902)
+    assert citizen.params["text"].startswith("Por ahora no recibo archivos")
+    assert await _works(db) == []
+
+
+async def test_the_command_in_the_caption_is_read_in_any_case(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    api.user(ADMIN).send_document("obras.csv", GOOD.encode(), caption="/IMPORTAR Obras")
+    [reply] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    assert reply.params["text"].startswith("✅ Importación completa")
+    assert len(await _works(db)) > 0
