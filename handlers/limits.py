@@ -13,10 +13,12 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, MessageHandler, filters
 
 from bot.context import CabildoContext
+from storage.roles import RANK, role_of
 
 GROUP = -2
 WINDOW_SECONDS = 60.0
 MAX_TEXT_LENGTH = 1000
+STAFF_MAX_TEXT_LENGTH = 4096  # Telegram's own limit: broadcasts and answers may be long
 TOO_LONG = (
     "Su mensaje es muy largo. Escríbalo en menos de {limit} caracteres, por favor."
 )
@@ -40,8 +42,15 @@ async def limit_messages(update: Update, context: CabildoContext) -> None:
             await message.reply_text(TOO_MANY)
         raise ApplicationHandlerStop
     if message.text and len(message.text) > MAX_TEXT_LENGTH:
-        await message.reply_text(TOO_LONG.format(limit=f"{MAX_TEXT_LENGTH:,}".replace(",", ".")))
-        raise ApplicationHandlerStop
+        limit = MAX_TEXT_LENGTH
+        async with context.db.session() as session:  # only for long texts: rare
+            role = await role_of(session, telegram_id=user.id,
+                                 admin_ids=context.settings.admin_ids)
+        if RANK[role] >= RANK["staff"]:
+            limit = STAFF_MAX_TEXT_LENGTH
+        if len(message.text) > limit:
+            await message.reply_text(TOO_LONG.format(limit=f"{limit:,}".replace(",", ".")))
+            raise ApplicationHandlerStop
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [

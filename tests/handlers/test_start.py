@@ -220,3 +220,13 @@ async def test_a_lower_case_goal_or_work_link_still_opens_it(
     api.user(503).send_text("/start meta_l1-p01-m01")
     [card] = await api.wait_for("sendMessage", chat_id=503)
     assert "Meta del cuatrienio" in card.params["text"]
+
+
+async def test_staff_may_write_up_to_telegrams_limit(bot: CabildoApp, api: LocalBotAPI) -> None:
+    api.user(1000).send_text("Aviso importante. " * 120)  # 2,160 characters: a broadcast
+    [reply] = await api.wait_for("sendMessage", chat_id=1000)
+    assert "muy largo" not in reply.params["text"]
+    api.user(1000).send_text("x" * 4100)
+    _, refused = await api.wait_for("sendMessage", chat_id=1000, count=2)
+    assert refused.params["text"] == (
+        "Su mensaje es muy largo. Escríbalo en menos de 4.096 caracteres, por favor.")
