@@ -36,4 +36,7 @@ def event_ics(event: Event, *, tz: ZoneInfo, link: str, municipality: str) -> by
     item.add("url", link)
     calendar.add_component(item)
     calendar.add_missing_timezones()
+    for timezone in calendar.walk("VTIMEZONE"):
+        # The generator notes, in English, the years its rules cover; nobody needs to read it.
+        timezone.pop("COMMENT", None)
     return calendar.to_ical()

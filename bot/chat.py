@@ -2,20 +2,25 @@
 
 The Application is the same one `cabildo run` builds; only its transport differs: an
 in-process Bot API stand-in (`bot.localapi`) records what the bot sends, and this module
-prints it. Inline buttons are numbered; typing the number taps the button.
+prints it. Inline buttons are numbered; typing the number taps the button. When the bot
+changes only a message's buttons (a box ticked in a survey, «Seguir» turned into «Dejar de
+seguir») the new buttons are printed and numbered afresh; a number whose button is gone gets
+a note, never a crash. Files the bot sends are saved in `chat_files_dir` under their own
+name, or `grafico-N.png` / `archivo-N.ext` when the bot gave none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import io
 import logging
 import re
 import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from telegram import Update
 
@@ -23,17 +28,30 @@ from bot.app import DatabaseNotReady, build_application, ensure_schema
 from bot.config import Settings
 from bot.localapi import Call, LocalBotAPI, LocalRequest
 
+log = logging.getLogger(__name__)
+
 SITE = "🗺️  Mapa de obras, transparencia y datos abiertos: {url}mapa"
 SITE_BUSY = (
     "(No pude abrir el sitio web en {host}:{port}: {error}. El chat sigue; cambie WEB_PORT.)"
 )
 BANNER = (
     "Chat local de Cabildo ({city}). Escriba como en Telegram.\n"
-    "Un número toca el botón con ese número · /ubicacion 7.12,-73.12 envía una ubicación · "
-    "/archivo RUTA envía un documento · /salir termina."
+    "Un número toca el botón con ese número ('10 con apóstrofo lo envía como texto) · "
+    "/ubicacion 7.12,-73.12 envía una ubicación · /archivo RUTA envía un documento · "
+    "/salir termina."
 )
 PROMPT = "tú › "
 BOT = "Cabildo › "
+UPDATED = "Cabildo (actualizó) › "
+BUTTONS_CHANGED = "Cabildo (cambió los botones; ahora los números son estos) ›"
+BUTTONS_REMOVED = "Cabildo (quitó los botones de ese mensaje)"
+BUTTON_GONE = "   (Ese botón ya no está. Toque uno de los números de arriba.)"
+NO_BUTTON = "   (no hay botón {number}; elija de 1 a {count})"
+LINE_FAILED = (
+    "   (El chat local no pudo procesar «{text}»: {error}. Puede seguir escribiendo.)"
+)
+SHOW_FAILED = "   (El chat local no pudo mostrar un mensaje del bot: {error}.)"
+UNNAMED = "application.octet-stream"  # what PTB calls a file sent as bare bytes
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _LOCATION = re.compile(r"^/ubicaci[oó]n\s+(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$", re.I)
@@ -45,13 +63,28 @@ def html_to_text(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
+class Button(NamedTuple):
+    """One numbered button: how tapping it reaches the bot, and the message it belongs to."""
+
+    kind: str  # "inline" (a callback or a link) or "reply" (sends its text)
+    data: dict[str, Any]
+    message_id: int | None
+
+
 class Transcript:
-    """Prints what the bot sent and remembers the numbered buttons of the last keyboard."""
+    """Prints what the bot sent and remembers the numbered buttons of the last keyboard.
+
+    `buttons` holds the numbered buttons; a button the bot has since taken away (its message
+    edited or deleted) stays in place as None, so the other numbers keep their meaning.
+    """
 
     def __init__(self, out: TextIO, files_dir: Path) -> None:
         self.out = out
         self.files_dir = files_dir
-        self.buttons: list[tuple[str, dict[str, Any]]] = []  # (kind, button) kind: inline|reply
+        self.buttons: list[Button | None] = []
+        # Whether the bot's newest message asks for a typed answer (no buttons and an
+        # «Escriba…», like «¿Cuántos cupos hay? Escriba un número»): a number is then text.
+        self.asks_for_text = False
 
     def say(self, text: str) -> None:
         """Write one block of text."""
@@ -60,14 +93,26 @@ class Transcript:
 
     def show(self, calls: Iterable[Call]) -> None:
         """Print the bot's successful calls in order and number any new buttons."""
-        new_buttons: list[tuple[str, dict[str, Any]]] = []
+        new_buttons: list[Button | None] = []
+        gone: set[int] = set()  # messages whose buttons the bot took away
         for call in calls:
             if call.status != 200:
                 continue
             p = call.params
-            if call.method in ("sendMessage", "editMessageText"):
-                prefix = BOT if call.method == "sendMessage" else "Cabildo (actualizó) › "
+            message_id = _message_id(call)
+            if call.method == "editMessageReplyMarkup":
+                markup = p.get("reply_markup")
+                if _has_buttons(markup):
+                    self.say(BUTTONS_CHANGED)
+                elif self._shows(message_id):
+                    self.say(BUTTONS_REMOVED)
+            elif call.method in ("sendMessage", "editMessageText"):
+                prefix = BOT if call.method == "sendMessage" else UPDATED
                 self.say(prefix + html_to_text(str(p.get("text", ""))))
+                self.asks_for_text = not _has_buttons(p.get("reply_markup")) and (
+                    "escriba" in str(p.get("text", "")).lower())
+            elif call.method == "editMessageCaption":
+                self.say(UPDATED + html_to_text(str(p.get("caption", ""))))
             elif call.method in ("sendPhoto", "sendDocument"):
                 self._save_files(call)
                 if p.get("caption"):
@@ -81,23 +126,43 @@ class Transcript:
                 self.say(f"{BOT}📍 ({p.get('latitude')}, {p.get('longitude')})")
             elif call.method == "answerCallbackQuery" and p.get("text"):
                 self.say(f"   (aviso: {p['text']})")
+                continue
+            elif call.method == "deleteMessage":
+                if message_id is not None:
+                    gone.add(message_id)
+                continue
             else:
                 continue
-            new_buttons.extend(self._print_keyboard(p.get("reply_markup"), len(new_buttons)))
-        if new_buttons:
+            if call.method.startswith("edit") and message_id is not None:
+                gone.add(message_id)  # whatever it had is replaced by what is printed below
+                new_buttons = [
+                    None if b is None or b.message_id == message_id else b for b in new_buttons
+                ]
+            new_buttons.extend(
+                self._print_keyboard(p.get("reply_markup"), len(new_buttons), message_id)
+            )
+        if any(new_buttons):
             self.buttons = new_buttons
+        elif gone:
+            self.buttons = [
+                None if b is None or b.message_id in gone else b for b in self.buttons
+            ]
 
-    def _print_keyboard(self, markup: Any, start: int) -> list[tuple[str, dict[str, Any]]]:
+    def _shows(self, message_id: int | None) -> bool:
+        """Tell whether some numbered button belongs to this message."""
+        return any(b is not None and b.message_id == message_id for b in self.buttons)
+
+    def _print_keyboard(self, markup: Any, start: int, message_id: int | None) -> list[Button]:
         if not isinstance(markup, dict):
             return []
         kind = "inline" if "inline_keyboard" in markup else "reply"
         rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
-        found: list[tuple[str, dict[str, Any]]] = []
+        found: list[Button] = []
         for row in rows:
             cells = []
             for button in row:
                 button = button if isinstance(button, dict) else {"text": str(button)}
-                found.append((kind, button))
+                found.append(Button(kind, button, message_id))
                 label = button.get("text", "")
                 if button.get("url"):
                     label += f" → {button['url']}"
@@ -106,17 +171,75 @@ class Transcript:
         return found
 
     def _save_files(self, call: Call) -> None:
-        self.files_dir.mkdir(parents=True, exist_ok=True)
+        icon = "🖼️" if call.method == "sendPhoto" else "📎"
         for field_name, (filename, content) in (call.files or {}).items():
-            safe = Path(filename or field_name).name or field_name
-            target = self.files_dir / safe
-            counter = 1
-            while target.exists():
-                target = self.files_dir / f"{Path(safe).stem}-{counter}{Path(safe).suffix}"
-                counter += 1
-            target.write_bytes(content)
-            icon = "🖼️" if call.method == "sendPhoto" else "📎"
+            try:
+                target = self._write_file(filename, field_name, content, call.method)
+            except OSError as exc:
+                self.say(f"{BOT}{icon} (no pude guardar el archivo en {self.files_dir}: {exc})")
+                continue
             self.say(f"{BOT}{icon} archivo guardado en {target}")
+
+    def _write_file(self, filename: str, field_name: str, content: bytes, method: str) -> Path:
+        """Save a file the bot sent under a readable name; never overwrite an earlier one."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        name = Path(filename or "").name
+        if name in (".", "..", field_name, UNNAMED):
+            name = ""  # the bot gave no name; PTB then sends "application.octet-stream"
+        stem = Path(name).stem if name else ("grafico" if method == "sendPhoto" else "archivo")
+        suffix = Path(name).suffix or _extension(content)
+        counter = 0 if name else 1
+        while True:
+            target = self.files_dir / (f"{stem}-{counter}{suffix}" if counter else stem + suffix)
+            try:
+                with target.open("xb") as handle:
+                    handle.write(content)
+                return target
+            except FileExistsError:
+                counter += 1
+
+
+def _message_id(call: Call) -> int | None:
+    """Return the id of the message a call sent or changed, if known."""
+    result = call.response.get("result") if isinstance(call.response, dict) else None
+    if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+        return int(result["message_id"])
+    value = call.params.get("message_id")
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _has_buttons(markup: Any) -> bool:
+    """Tell whether a reply markup carries at least one inline button."""
+    return isinstance(markup, dict) and any(markup.get("inline_keyboard") or [])
+
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", ".png"),
+    (b"\xff\xd8\xff", ".jpg"),
+    (b"GIF8", ".gif"),
+    (b"%PDF", ".pdf"),
+    (b"BEGIN:VCALENDAR", ".ics"),
+    (b"PK\x03\x04", ".zip"),
+)
+
+
+def _extension(content: bytes) -> str:
+    """Pick a file extension from the file's first bytes."""
+    for magic, suffix in _MAGIC:
+        if content.startswith(magic):
+            if suffix == ".zip" and b"xl/" in content[:2000]:
+                return ".xlsx"
+            return suffix
+    if content.startswith(b"\xef\xbb\xbf"):
+        return ".csv" if b"," in content[:200] or b";" in content[:200] else ".txt"
+    try:
+        content[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        return ".bin"
+    return ".txt"
 
 
 def _stdin_lines() -> asyncio.Queue[str | None]:
@@ -124,10 +247,17 @@ def _stdin_lines() -> asyncio.Queue[str | None]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")  # a stray byte must not end the chat
+
     def reader() -> None:
-        for line in sys.stdin:
-            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
-        loop.call_soon_threadsafe(queue.put_nowait, None)
+        try:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
+        except (OSError, ValueError):  # the terminal went away: end the chat normally
+            log.debug("stdin failed", exc_info=True)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, None)
 
     threading.Thread(target=reader, daemon=True, name="cabildo-chat-stdin").start()
     return queue
@@ -162,6 +292,9 @@ async def run_chat(
     interactive = lines is None and sys.stdin.isatty()
     scripted = iter(lines) if lines is not None else None
     queue = _stdin_lines() if scripted is None else None
+    if settings.log_level != "DEBUG":
+        # The sender's and scheduler's INFO lines would break up the conversation.
+        logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
     site = await _start_site(app, settings, transcript) if live else None
     async with app:
         if live:
@@ -173,40 +306,49 @@ async def run_chat(
         watcher = asyncio.create_task(
             _watch(api, user.id, transcript, seen, prompt=PROMPT if interactive else "")
         ) if live else None
-        pending: str | None = "/start"
-        while True:
-            if pending is None:
-                if scripted is not None:
-                    pending = next(scripted, None)
-                else:
-                    if interactive:
-                        out.write(PROMPT)
-                        out.flush()
-                    assert queue is not None
-                    pending = await queue.get()
+        try:
+            pending: str | None = "/start"
+            while True:
                 if pending is None:
+                    if scripted is not None:
+                        pending = next(scripted, None)
+                    else:
+                        if interactive:
+                            out.write(PROMPT)
+                            out.flush()
+                        assert queue is not None
+                        pending = await queue.get()
+                    if pending is None:
+                        break
+                    if not interactive:
+                        transcript.say(PROMPT + pending)
+                text, pending = pending.strip(), None
+                if not text:
+                    continue
+                if text.lower() in ("/salir", "/exit", "/quit"):
                     break
-                if not interactive:
-                    transcript.say(PROMPT + pending)
-            text, pending = pending.strip(), None
-            if not text:
-                continue
-            if text.lower() in ("/salir", "/exit", "/quit"):
-                break
-            update = _to_update(text, user, transcript)
-            if update is None:
-                continue
-            async with seen.lock:
-                transcript.show(_to_person(api.calls[seen.count:], user.id))
-                await app.process_update(Update.de_json(update, app.bot))
-                transcript.show(_to_person(api.calls[seen.count:], user.id))
-                seen.count = len(api.calls)
-        if watcher is not None:
-            watcher.cancel()
-        if live:
-            await app.stop()
-            assert app.post_stop is not None
-            await app.post_stop(app)
+                try:
+                    async with seen.lock:
+                        update = _to_update(text, user, transcript)
+                        if update is None:
+                            continue
+                        transcript.show(_to_person(api.calls[seen.count:], user.id))
+                        seen.count = len(api.calls)
+                        try:
+                            await app.process_update(Update.de_json(update, app.bot))
+                        finally:
+                            transcript.show(_to_person(api.calls[seen.count:], user.id))
+                            seen.count = len(api.calls)
+                except Exception as exc:  # the chat must outlive anything one line does
+                    log.debug("chat line %r failed", text, exc_info=True)
+                    transcript.say(LINE_FAILED.format(text=text, error=_describe(exc)))
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            if live and app.running:
+                await app.stop()
+                assert app.post_stop is not None
+                await app.post_stop(app)
     if site is not None:
         stop, task = site
         stop.set()
@@ -268,26 +410,48 @@ async def _watch(
             seen.count = len(api.calls)
             if any(c.ok and c.method != "answerCallbackQuery" for c in new):
                 transcript.say("")
-                transcript.show(new)
+                try:
+                    transcript.show(new)
+                except Exception as exc:  # keep watching: one bad message must not end it
+                    log.debug("showing a message failed", exc_info=True)
+                    transcript.say(SHOW_FAILED.format(error=_describe(exc)))
                 if prompt:
                     transcript.out.write(prompt)
                     transcript.out.flush()
 
 
+def _describe(exc: BaseException) -> str:
+    """Say in one line what went wrong, without a traceback."""
+    detail = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {detail[0][:200]}" if detail else type(exc).__name__
+
+
 def _to_update(text: str, user: Any, transcript: Transcript) -> dict[str, Any] | None:
     """Turn a typed line into the update Telegram would send, or None if handled here."""
-    if text.isdigit() and transcript.buttons:
+    if text.startswith("'") and text[1:].strip():
+        return user.send_text(text[1:].strip(), enqueue=False)  # a number meant as text
+    if text.isdigit() and transcript.buttons and not transcript.asks_for_text:
         index = int(text) - 1
         if not 0 <= index < len(transcript.buttons):
-            transcript.say(f"   (no hay botón {text}; elija de 1 a {len(transcript.buttons)})")
+            transcript.say(NO_BUTTON.format(number=text, count=len(transcript.buttons)))
             return None
-        kind, button = transcript.buttons[index]
+        chosen = transcript.buttons[index]
+        if chosen is None:
+            transcript.say(BUTTON_GONE)
+            return None
+        button = chosen.data
         if button.get("url"):
             transcript.say(f"   (enlace: {button['url']})")
             return None
-        if kind == "reply":
+        if chosen.kind == "reply":
             return user.send_text(button.get("text", ""), enqueue=False)
-        return user.tap(button.get("callback_data", ""), enqueue=False)
+        try:
+            return user.tap(
+                button.get("callback_data", ""), message_id=chosen.message_id, enqueue=False
+            )
+        except LookupError:  # the bot changed that message in a way the chat did not see
+            transcript.say(BUTTON_GONE)
+            return None
     match = _LOCATION.match(text)
     if match:
         lat, lon = float(match.group(1)), float(match.group(2))
