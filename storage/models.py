@@ -239,7 +239,11 @@ class SurveyQuestion(SQLModel, table=True):
 
 
 class SurveyResponse(SQLModel, table=True):
-    """One person's response to a survey; `respondent_key` is a chat id or a keyed hash."""
+    """One person's response to a survey; `respondent_key` is a keyed hash of the chat id.
+
+    The key (see `storage.surveys.pseudonym`) stays when the person deletes their data, so
+    a completed survey stays answered; `chat_id` is kept only for named surveys.
+    """
 
     __table_args__ = (UniqueConstraint("survey_id", "respondent_key"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -266,6 +270,8 @@ class CitizenQuestion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int | None = _bigint(nullable=True, index=True)  # None once the person deletes data
+    # Keyed hash of the chat id: counts the daily limit, and survives deletion for 24 hours.
+    asker_key: str | None = Field(default=None, max_length=80, index=True)
     topic: str = Field(default="general", max_length=60)
     text: str = Field(sa_type=Text)
     status: str = Field(default="pendiente", max_length=16)  # pendiente | respondida | duplicada
@@ -303,13 +309,21 @@ class PBProject(SQLModel, table=True):
 
 
 class PBVote(SQLModel, table=True):
-    """One person's ballot in a round (one per person per round; changeable until it closes)."""
+    """One person's ballot in a round (one per person per round; changeable until it closes).
 
-    __table_args__ = (UniqueConstraint("ronda", "chat_id"),)
+    `voter_key` (a keyed hash of ronda and chat id) identifies the person's ballot and stays
+    when they delete their data, so voting again replaces it instead of adding another.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("ronda", "chat_id"),
+        Index("ix_pbvote_ronda_voter_key", "ronda", "voter_key", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     ronda: str = Field(max_length=40)
     round_id: int = Field(foreign_key="pbround.id", index=True)
     chat_id: int | None = _bigint(nullable=True)  # None once the person deletes their data
+    voter_key: str | None = Field(default=None, max_length=80)  # None only for old ballots
     project_ids: list[int] = Field(default_factory=list, sa_type=JSONType)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)

@@ -15,7 +15,10 @@ Rules, decided here and documented for operators:
   longer valid, so such a file is refused as a whole, naming the row and column. Names,
   descriptions and dates may always change.
 - One ballot per person per `ronda` (across comunas): voting in another comuna of the same
-  ronda replaces the earlier ballot.
+  ronda replaces the earlier ballot. The ballot is found by `voter_key`, a keyed hash of
+  the ronda and the chat id (`storage.surveys.pseudonym`), which stays when the person
+  deletes their data (`forget_voter` erases only the chat id): their ballot keeps counting
+  once, and if they vote again in the same ronda it is replaced, not added.
 - Winners ("greedy by votes within budget"): projects are ranked by votes (ties: the
   cheaper first, then by code); going down that list, a project wins if it fits in what
   is left of the budget, otherwise it is skipped and the next ones are still considered.
@@ -35,7 +38,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import col, select, update
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.importers.comunas import ComunaIndex, ComunaRef
@@ -50,6 +53,7 @@ from storage.importers.values import (
     parse_local_datetime,
 )
 from storage.models import Citizen, Comuna, PBProject, PBRound, PBVote, Subscription
+from storage.surveys import pseudonym
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -534,11 +538,29 @@ async def comuna_round(
     return await round_detail(session, round_id=pb_round.id, now=now)
 
 
-async def ballot_of(session: AsyncSession, *, ronda: str, chat_id: int) -> PBVote | None:
-    """Return the person's ballot in `ronda` (whatever comuna it is for), or None."""
+async def voter_key(session: AsyncSession, *, ronda: str, chat_id: int) -> str:
+    """Return the person's pseudonym for `ronda` (kept on the ballot after a deletion)."""
+    return await pseudonym(session, scope=f"pp:{ronda}", chat_id=chat_id)
+
+
+async def _ballot_by_key(
+    session: AsyncSession, *, ronda: str, chat_id: int, key: str
+) -> PBVote | None:
     return (await session.exec(
-        select(PBVote).where(PBVote.ronda == ronda, PBVote.chat_id == chat_id)
+        select(PBVote).where(
+            PBVote.ronda == ronda, or_(PBVote.voter_key == key, PBVote.chat_id == chat_id)
+        ).order_by(col(PBVote.id))
     )).first()
+
+
+async def ballot_of(session: AsyncSession, *, ronda: str, chat_id: int) -> PBVote | None:
+    """Return the person's ballot in `ronda` (whatever comuna it is for), or None.
+
+    A ballot cast before the person deleted their data is still theirs (found by its key):
+    it still counts, and voting again replaces it.
+    """
+    key = await voter_key(session, ronda=ronda, chat_id=chat_id)
+    return await _ballot_by_key(session, ronda=ronda, chat_id=chat_id, key=key)
 
 
 async def count_ballots(session: AsyncSession, *, chat_id: int) -> int:
@@ -599,14 +621,21 @@ async def save_ballot(
     refusal = check_ballot(detail, chosen, known={k for k in known if k is not None})
     if refusal is not None:
         return refusal
+    # Read everything needed from the loaded objects now: a rollback below expires them,
+    # and touching an expired attribute would load it lazily (MissingGreenlet).
     ronda = detail.card.round.ronda
-    for attempt in range(2):
-        ballot = await ballot_of(session, ronda=ronda, chat_id=chat_id)
+    total, budget = detail.total(chosen), detail.card.round.presupuesto
+    key = await voter_key(session, ronda=ronda, chat_id=chat_id)
+    replaced: int | None = None
+    for attempt in range(3):
+        ballot = await _ballot_by_key(session, ronda=ronda, chat_id=chat_id, key=key)
         replaced = None
         if ballot is None:
-            ballot = PBVote(ronda=ronda, round_id=round_id, chat_id=chat_id, created_at=now)
+            ballot = PBVote(ronda=ronda, round_id=round_id, created_at=now)
         elif ballot.round_id != round_id:
             replaced = ballot.round_id
+        # A ballot left by a deletion becomes theirs again: the same person, voting again.
+        ballot.chat_id, ballot.voter_key = chat_id, key
         ballot.round_id, ballot.project_ids, ballot.updated_at = round_id, chosen, now
         session.add(ballot)
         try:
@@ -614,14 +643,11 @@ async def save_ballot(
         except IntegrityError:
             # Two taps of the same person raced to create the ballot: update the winner's.
             await session.rollback()
-            if attempt:
+            if attempt == 2:
                 raise
             continue
         break
-    return BallotOutcome(
-        "guardado", total=detail.total(chosen), budget=detail.card.round.presupuesto,
-        replaced_round_id=replaced,
-    )
+    return BallotOutcome("guardado", total=total, budget=budget, replaced_round_id=replaced)
 
 
 async def round_audience(
@@ -654,11 +680,18 @@ async def remember_comuna(session: AsyncSession, *, telegram_id: int, comuna_id:
 
 
 async def forget_voter(session: AsyncSession, *, chat_id: int) -> int:
-    """Unlink the person's ballots from their chat (votes still count); the caller commits."""
-    result = await session.exec(
-        update(PBVote).where(col(PBVote.chat_id) == chat_id).values(chat_id=None)
-    )
-    return int(result.rowcount or 0)
+    """Unlink the person's ballots from their chat; the caller commits.
+
+    The votes still count, and `voter_key` stays, so the person cannot add a second ballot.
+    """
+    ballots = (await session.exec(select(PBVote).where(PBVote.chat_id == chat_id))).all()
+    for ballot in ballots:
+        if ballot.voter_key is None:  # a ballot from before keys existed
+            ballot.voter_key = await voter_key(session, ronda=ballot.ronda, chat_id=chat_id)
+        ballot.chat_id = None
+        session.add(ballot)
+    await session.flush()
+    return len(ballots)
 
 
 # --- results -----------------------------------------------------------------------

@@ -1,13 +1,21 @@
-"""Personal data (Ley 1581 de 2012): consent, what is kept about a person, and deleting it."""
+"""Personal data (Ley 1581 de 2012): consent, what is kept about a person, and deleting it.
+
+Deleting erases the chat id everywhere. What stays so that a deletion cannot be used to
+vote or answer twice is a keyed pseudonym (HMAC-SHA256 of the chat id with the
+installation's secret, `storage.surveys.pseudonym`), written with each ballot, question
+and survey response when it is made: it cannot be turned back into a chat id without the
+secret, and it only lets the same person, if they come back, find that they already voted
+(their new ballot replaces the old one), already answered a survey, or already asked their
+daily questions (kept on questions for 24 hours only).
+"""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import col, delete, select, update
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.audit import add_entry
@@ -18,9 +26,12 @@ from storage.models import (
     ConversationState,
     Registration,
     Subscription,
+    SurveyAnswer,
     SurveyResponse,
 )
 from storage.participation import count_ballots, forget_voter
+from storage.questions import forget_asker
+from storage.surveys import pseudonym, survey_secret
 from storage.types import utcnow
 
 
@@ -113,9 +124,12 @@ async def personal_data(session: AsyncSession, *, telegram_id: int) -> PersonalD
 async def delete_personal_data(session: AsyncSession, *, telegram_id: int) -> bool:
     """Delete or anonymise everything linked to the person; return whether anything was kept.
 
-    Survey answers, questions and ballots stay (so totals and the public record stay right) but lose
-    every link to the chat. The deletion itself is logged without the person's id.
+    Completed survey answers, questions and ballots stay (so totals and the public record stay
+    right) but lose every link to the chat; they keep only their keyed pseudonym (see the
+    module doc). A named survey left halfway is deleted with its answers. The deletion itself
+    is logged without the person's id.
     """
+    await survey_secret(session)  # created now, if needed, so the rest is one transaction
     citizen = (
         await session.exec(select(Citizen).where(Citizen.telegram_id == telegram_id))
     ).first()
@@ -126,16 +140,22 @@ async def delete_personal_data(session: AsyncSession, *, telegram_id: int) -> bo
         await session.exec(
             delete(ConversationState).where(col(ConversationState.chat_id) == chat)
         )
-        await session.exec(
-            update(CitizenQuestion).where(col(CitizenQuestion.chat_id) == chat).values(chat_id=None)
-        )
+        await forget_asker(session, chat_id=chat)
         responses = (
             await session.exec(select(SurveyResponse).where(SurveyResponse.chat_id == chat))
         ).all()
         for response in responses:
-            # A random key keeps the row unique without pointing back to the person.
+            if response.completed_at is None:
+                await session.exec(
+                    delete(SurveyAnswer).where(col(SurveyAnswer.response_id) == response.id)
+                )
+                await session.delete(response)
+                continue
+            # The key (the pseudonym, also for rows from before it) keeps it answered once.
             response.chat_id = None
-            response.respondent_key = "borrado:" + secrets.token_hex(16)
+            response.respondent_key = await pseudonym(
+                session, scope=str(response.survey_id), chat_id=chat
+            )
             session.add(response)
         await forget_voter(session, chat_id=chat)
     if citizen is not None:

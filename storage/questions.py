@@ -7,6 +7,11 @@ to the audit log in the same transaction as the change. Answers reach the asker,
 askers of questions grouped as its duplicates, through the outbox, with a dedupe key made of
 the question and the answer's text: repeating the same answer sends nothing new, while a
 corrected answer is sent once more.
+
+Each question also keeps `asker_key`, a keyed hash of the chat id (`storage.surveys.pseudonym`,
+scope "preguntas"). The daily limit counts by it, so deleting one's data (which erases the
+chat id) does not reset the limit; the deletion keeps the key only on the questions of the
+last 24 hours, the ones the limit still needs.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from datetime import datetime, timedelta
 from html import escape
 
 from sqlalchemy import ColumnElement, and_
-from sqlmodel import col, func, select
+from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import outbox
 from storage.audit import add_entry
 from storage.models import CitizenQuestion
+from storage.surveys import pseudonym
 from storage.types import utcnow
 
 PENDING, ANSWERED, DUPLICATE = "pendiente", "respondida", "duplicada"
@@ -120,15 +126,27 @@ def clean_text(text: str) -> str:
     return text
 
 
+async def asker_key(session: AsyncSession, *, chat_id: int) -> str:
+    """Return the person's pseudonym for questions (kept 24 hours after a deletion)."""
+    return await pseudonym(session, scope="preguntas", chat_id=chat_id)
+
+
 async def check_rate(
     session: AsyncSession, *, chat_id: int, now: datetime | None = None
 ) -> None:
-    """Raise RateLimited if the person asked `DAILY_LIMIT` questions in the last 24 hours."""
+    """Raise RateLimited if the person asked `DAILY_LIMIT` questions in the last 24 hours.
+
+    Questions the person asked before deleting their data still count (by their key).
+    """
     now = now or utcnow()
+    key = await asker_key(session, chat_id=chat_id)
     recent = (
         await session.exec(
             select(CitizenQuestion.created_at)
-            .where(CitizenQuestion.chat_id == chat_id, CitizenQuestion.created_at > now - WINDOW)
+            .where(
+                or_(CitizenQuestion.chat_id == chat_id, CitizenQuestion.asker_key == key),
+                CitizenQuestion.created_at > now - WINDOW,
+            )
             .order_by(col(CitizenQuestion.created_at))
         )
     ).all()
@@ -149,7 +167,10 @@ async def ask(
     text = clean_text(text)
     now = now or utcnow()
     await check_rate(session, chat_id=chat_id, now=now)
-    question = CitizenQuestion(chat_id=chat_id, topic=topic[:60], text=text, created_at=now)
+    question = CitizenQuestion(
+        chat_id=chat_id, asker_key=await asker_key(session, chat_id=chat_id), topic=topic[:60],
+        text=text, created_at=now,
+    )
     session.add(question)
     await session.commit()
     await session.refresh(question)
@@ -373,3 +394,28 @@ async def set_published(
     )
     await session.commit()
     return question
+
+
+async def forget_asker(
+    session: AsyncSession, *, chat_id: int, now: datetime | None = None
+) -> int:
+    """Unlink the person's questions from their chat; the caller commits.
+
+    The questions stay (the public record); the key stays only on unlinked questions of the
+    last 24 hours, so the daily limit still counts them (older keys of anyone who deleted
+    their data are dropped here too). Returns how many questions were unlinked.
+    """
+    now = now or utcnow()
+    key = await asker_key(session, chat_id=chat_id)
+    result = await session.exec(
+        update(CitizenQuestion).where(col(CitizenQuestion.chat_id) == chat_id)
+        .values(chat_id=None, asker_key=key)
+    )
+    await session.exec(
+        update(CitizenQuestion)
+        .where(col(CitizenQuestion.chat_id).is_(None),
+               col(CitizenQuestion.asker_key).is_not(None),
+               col(CitizenQuestion.created_at) <= now - WINDOW)
+        .values(asker_key=None)
+    )
+    return int(result.rowcount or 0)

@@ -1,12 +1,17 @@
 """Survey answering and results: who may answer what, where a person is, and the totals.
 
 One response per person and survey is enforced by the database
-(UNIQUE(survey_id, respondent_key)). `respondent_key` is the chat id as text for named
-surveys; for anonymous ones it is HMAC-SHA256(secret, "survey id:chat id") with the secret
-generated once and kept in `AppSecret("survey_hmac")`, and `chat_id` stays NULL, so the
-stored answers carry no id — yet the same person finds their response again to resume it,
-and cannot answer twice. Anonymous responses also keep their times only to the day, so
-they cannot be matched against message times.
+(UNIQUE(survey_id, respondent_key)). `respondent_key` is HMAC-SHA256(secret,
+"survey id:chat id") with the secret generated once and kept in `AppSecret("survey_hmac")`
+(`pseudonym`). Anonymous surveys keep `chat_id` NULL, so the stored answers carry no id —
+yet the same person finds their response again to resume it, and cannot answer twice.
+Named surveys also keep the chat id, until the person deletes their data: the key stays,
+so a completed survey stays answered and is counted once. Anonymous responses also keep
+their times only to the day, so they cannot be matched against message times.
+
+The same key (with other prefixes) keeps one ballot per person in participatory budgeting
+and the daily limit of questions after a deletion; it cannot be turned back into a chat id
+without the secret.
 
 Where a person is inside a survey is never stored: the current question is derived from
 the answers stored so far, following the skip rules (`next_question`).
@@ -125,7 +130,7 @@ class SurveyResults:
 
 
 async def survey_secret(session: AsyncSession) -> bytes:
-    """Return the installation's key for anonymous respondents, creating it once.
+    """Return the installation's key for pseudonyms (`pseudonym`), creating it once.
 
     The key never changes once created, so each process reads it once per database.
     """
@@ -152,13 +157,22 @@ async def survey_secret(session: AsyncSession) -> bytes:
     return _SECRETS[engine]
 
 
+def keyed_hash(secret: bytes, scope: str, chat_id: int) -> str:
+    """Return the pseudonym of a chat within `scope`: "h:" and HMAC-SHA256 in hex."""
+    return "h:" + hmac.new(secret, f"{scope}:{chat_id}".encode(), hashlib.sha256).hexdigest()
+
+
+async def pseudonym(session: AsyncSession, *, scope: str, chat_id: int) -> str:
+    """Return the person's keyed pseudonym within `scope` (not reversible without the key).
+
+    Scopes in use: the survey id (responses), "pp:<ronda>" (ballots), "preguntas".
+    """
+    return keyed_hash(await survey_secret(session), scope, chat_id)
+
+
 async def respondent_key(session: AsyncSession, *, survey: Survey, chat_id: int) -> str:
     """Return the key that identifies this person's response to this survey."""
-    if not survey.anonima:
-        return str(chat_id)
-    secret = await survey_secret(session)
-    digest = hmac.new(secret, f"{survey.id}:{chat_id}".encode(), hashlib.sha256)
-    return "h:" + digest.hexdigest()
+    return await pseudonym(session, scope=str(survey.id), chat_id=chat_id)
 
 
 # --- surveys and eligibility ------------------------------------------------------

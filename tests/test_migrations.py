@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
+from sqlalchemy import text
+from sqlmodel import SQLModel, col, select
 
 import storage.models  # noqa: F401
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
+from storage.models import CitizenQuestion, Comuna, PBRound, PBVote, Survey, SurveyResponse
+from storage.surveys import keyed_hash, respondent_key, survey_secret
 
 
 async def _diff(db: Database) -> list[object]:
@@ -31,3 +35,63 @@ async def test_downgrade_to_base_and_upgrade_again(db: Database, database_url: s
     await asyncio.to_thread(downgrade, database_url, "base")
     await asyncio.to_thread(upgrade, database_url)
     assert await _diff(db) == []
+
+
+async def test_pseudonyms_are_filled_from_the_chat_ids_kept_and_undone(
+    db: Database, database_url: str
+) -> None:
+    """0003 keys old ballots, questions and named responses; going down restores chat ids."""
+    await db.dispose()
+    await asyncio.to_thread(downgrade, database_url, "0002")
+    now = datetime.now(UTC)
+    tables = {m.__name__: m.__table__ for m in (  # type: ignore[attr-defined]
+        Comuna, PBRound, PBVote, CitizenQuestion, Survey, SurveyResponse)}
+    async with db.engine.begin() as conn:
+        await conn.execute(tables["Comuna"].insert().values(id=1, codigo="4", nombre="Occidental",
+                                                            tipo="comuna"))
+        await conn.execute(tables["PBRound"].insert().values(
+            id=1, ronda="2027", comuna_id=1, presupuesto=100, updated_at=now))
+        await conn.execute(tables["PBVote"].insert(), [
+            {"id": 1, "ronda": "2027", "round_id": 1, "chat_id": 501, "project_ids": [],
+             "created_at": now, "updated_at": now},
+            {"id": 2, "ronda": "2027", "round_id": 1, "chat_id": None, "project_ids": [],
+             "created_at": now, "updated_at": now},
+        ])
+        await conn.execute(tables["CitizenQuestion"].insert(), [
+            {"id": 1, "chat_id": 501, "topic": "general", "text": "¿Cuándo?", "status": "pendiente",
+             "published": False, "created_at": now},
+        ])
+        await conn.execute(tables["Survey"].insert(), [
+            {"id": 1, "slug": "nominal", "titulo": "N", "anonima": False, "created_at": now},
+            {"id": 2, "slug": "anonima", "titulo": "A", "anonima": True, "created_at": now},
+        ])
+        await conn.execute(tables["SurveyResponse"].insert(), [
+            {"id": 1, "survey_id": 1, "respondent_key": "501", "chat_id": 501, "started_at": now},
+            {"id": 2, "survey_id": 2, "respondent_key": "h:anon", "chat_id": None,
+             "started_at": now},
+        ])
+    await asyncio.to_thread(upgrade, database_url)
+    assert await _diff(db) == []
+    async with db.session() as s:
+        def key(scope: str) -> str:
+            return keyed_hash(secret, scope, 501)
+
+        secret = await survey_secret(s)
+        votes = (await s.exec(select(PBVote.voter_key).order_by(col(PBVote.id)))).all()
+        assert votes == [key("pp:2027"), None]
+        assert (await s.exec(select(CitizenQuestion.asker_key))).all() == [key("preguntas")]
+        responses = (await s.exec(
+            select(SurveyResponse.respondent_key).order_by(col(SurveyResponse.id))
+        )).all()
+        assert responses == [key("1"), "h:anon"]
+        survey = await s.get(Survey, 1)
+        assert survey is not None
+        assert await respondent_key(s, survey=survey, chat_id=501) == key("1")
+    await db.dispose()
+    await asyncio.to_thread(downgrade, database_url, "0002")
+    async with db.engine.connect() as conn:
+        keys = (await conn.execute(text(
+            "SELECT respondent_key FROM surveyresponse ORDER BY id"))).scalars().all()
+    assert keys == ["501", "h:anon"]
+    await db.dispose()
+    await asyncio.to_thread(upgrade, database_url)

@@ -253,8 +253,11 @@ async def test_results_count_votes_and_survive_forgetting_voters(db: Database) -
     ]
     assert results.spent == Decimal("500000.00")
     async with db.session() as s:
-        chats = (await s.exec(select(PBVote.chat_id).order_by(col(PBVote.id)))).all()
-    assert chats == [1, 2, None, 4]
+        rows = (await s.exec(select(PBVote).order_by(col(PBVote.id)))).all()
+    assert [b.chat_id for b in rows] == [1, 2, None, 4]
+    # The forgotten ballot keeps its keyed pseudonym (never the chat id), one per person.
+    assert all(b.voter_key and b.voter_key.startswith("h:") for b in rows)
+    assert len({b.voter_key for b in rows}) == 4
 
 
 async def test_current_rounds_fall_back_to_the_latest_closed_ronda(db: Database) -> None:

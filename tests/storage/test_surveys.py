@@ -130,7 +130,9 @@ async def test_one_response_per_person_is_enforced_by_the_database(db: Database)
         first = await start_response(s, survey=survey, telegram_id=1, chat_id=1)
         second = await start_response(s, survey=survey, telegram_id=1, chat_id=1)
         assert first.id == second.id
-        s.add(SurveyResponse(survey_id=survey.id or 0, respondent_key="1", chat_id=1))
+        assert first.chat_id == 1 and first.respondent_key.startswith("h:")  # a named survey
+        s.add(SurveyResponse(survey_id=survey.id or 0, respondent_key=first.respondent_key,
+                             chat_id=1))
         with pytest.raises(IntegrityError):
             await s.commit()
 
