@@ -1,5 +1,11 @@
 """Any text that is not a command is a question: answer with the best matches, by kind.
 
+A question that names a section («presupuesto», «metas del plan», «informes») gets the
+section's entry point (the main menu's button; the budget also gets its totals), first when
+the question is nothing but that, after the specific items otherwise. Works asked for by
+status or comuna («obras suspendidas», «obras terminadas en la comuna 1») are filtered and
+counted. Events open their card; reports open their link.
+
 The index is built from the database and rebuilt when the data changes (checked at most
 once a minute, so imports show up within a minute); when nothing matches well the bot says
 so plainly and offers the menu.
@@ -14,10 +20,12 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import CabildoContext
-from handlers.keyboards import main_menu
+from bot.formatting import clip, money, percent
+from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import callback
-from storage.budget import execution, latest_year
-from storage.search import SearchIndex, build_index, data_version, tokens
+from storage.budget import Execution, execution, latest_year
+from storage.search import Answer, Hit, SearchIndex, build_index, data_version, tokens
+from storage.works import find_comuna
 
 # Every minute a cheap fingerprint of the data says whether to rebuild; past events leave the
 # index at the latest after an hour.
@@ -29,8 +37,42 @@ TITLES = {
     "presupuesto": "💰 Presupuesto",
     "evento": "📅 Eventos",
     "contratacion": "📑 Contratación",
+    "informe": "📄 Informes",
     "pregunta": "❓ Respuestas",
 }
+# What each section holds, for a question that names it.
+SECTIONS = {
+    "metas": "🎯 <b>Metas del plan</b>: el avance de cada meta, por línea y programa.",
+    "presupuesto": (
+        "💰 <b>Presupuesto</b>: apropiación, compromisos, obligaciones y pagos, en total y "
+        "por dependencia."
+    ),
+    "obras": "🏗️ <b>Obras</b>: las obras públicas por comuna, con su estado y avance.",
+    "contratacion": "📑 <b>Contratación</b>: procesos abiertos por modalidad y adjudicaciones.",
+    "informes": "📄 <b>Informes</b>: informes de gestión, de contratación y financieros.",
+    "agenda": "📅 <b>Agenda</b>: los próximos eventos, con fecha, lugar e inscripción.",
+    "encuestas": "📝 <b>Encuestas</b>: las encuestas abiertas para dar su opinión.",
+    "presupuestos": (
+        "🗳️ <b>Presupuestos participativos</b>: los proyectos de cada comuna y la votación."
+    ),
+}
+BUDGET_TOTALS = (
+    "💰 <b>Presupuesto {year}</b>: apropiación de {appropriation}. Se ha comprometido el "
+    "{committed} y pagado el {paid}."
+)
+STATUS_LABELS = {
+    "suspendida": "suspendidas",
+    "terminada": "terminadas",
+    "en ejecucion": "en ejecución",
+    "por iniciar": "por iniciar",
+    "en contratacion": "en contratación",
+}
+WORKS_HEADER = "🏗️ Obras{status}{where}: {total}"
+WORKS_NONE = "No hay obras{status}{where}."
+WORKS_SOME = "Se muestran {shown} de {total}."
+WORKS_OF_COMUNA = "🏗️ Todas las obras {place}"
+WORKS_BY_COMUNA = "🏘️ Obras por comuna"
+REPORT_BUTTON = "📄 {title}"
 FOUND = "Esto es lo que encontré sobre «{text}»:"
 GREETING = "¡Hola! Pregúnteme por una obra, una meta o el presupuesto, o elija una opción:"
 THANKS = "Con gusto. ¿Algo más? Elija una opción o escriba su pregunta:"
@@ -76,8 +118,44 @@ def _small_talk(text: str) -> str | None:
     return None
 
 
+def _section_buttons(areas: list[str]) -> list[list[InlineKeyboardButton]]:
+    """Return one main-menu button per section named, in the order named."""
+    labels = dict((area, label) for label, area in MENU_ITEMS)
+    return [[InlineKeyboardButton(labels[a], callback_data=f"menu:{a}")]
+            for a in areas if a in labels]
+
+
+def _budget_line(total: Execution, locale: str) -> str:
+    return BUDGET_TOTALS.format(
+        year=total.vigencia, appropriation=money(total.apropiacion, locale),
+        committed=percent(total.executed, locale),
+        paid=percent(total.share(total.pagos), locale),
+    )
+
+
+def _hit_button(hit: Hit, offices: list[str]) -> InlineKeyboardButton | None:
+    """Return the button that opens a hit, or None when it has none."""
+    label = clip(hit.title, 60)
+    data = None
+    if hit.kind == "meta":
+        data = callback("meta", "g", hit.key)
+    elif hit.kind == "obra":
+        data = callback("obra", "w", hit.key)
+    elif hit.kind == "contratacion" and len(hit.key) < 50:
+        data = callback("contr", "p", hit.key)
+    elif hit.kind == "pregunta":
+        data = callback("preg", "v", hit.key)
+    elif hit.kind == "presupuesto" and hit.key in offices:
+        data = callback("ppto", "d", offices.index(hit.key))
+    elif hit.kind == "evento" and hit.ref.isdigit():
+        data = callback("ev", "e", hit.ref)
+    elif hit.kind == "informe" and hit.ref.startswith(("https://", "http://")):
+        return InlineKeyboardButton(REPORT_BUTTON.format(title=clip(hit.title, 56)), url=hit.ref)
+    return InlineKeyboardButton(label, callback_data=data) if data else None
+
+
 async def answer_question(update: Update, context: CabildoContext) -> None:
-    """Answer free text with the best matches across the data, or say nothing matched."""
+    """Answer free text with the sections and items it asks for, or say nothing matched."""
     message = update.effective_message
     if message is None or not message.text:
         return
@@ -87,33 +165,66 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         await message.reply_text(reply, reply_markup=main_menu())
         return
     shown = escape(text[:80])
-    groups = (await _index(context)).grouped(text)
-    if not groups:
+    found: Answer = (await _index(context)).answer(text)
+    if not found.groups and not found.topic_only and found.works_total is None:
+        # Nothing, or a section named with words that match nothing in it.
         await message.reply_text(NOT_FOUND.format(text=shown), reply_markup=main_menu())
         return
+    locale = context.settings.locale
     offices: list[str] = []
-    if "presupuesto" in groups:
-        async with context.db.session() as session:
+    total: Execution | None = None
+    place_in = place_of = ""
+    async with context.db.session() as session:
+        if "presupuesto" in found.groups or "presupuesto" in found.topics:
             year = await latest_year(session)
-            offices = [o.name for o in (await execution(session, vigencia=year))[1]] if year else []
+            if year:
+                total, per_office = await execution(session, vigencia=year)
+                offices = [o.name for o in per_office]
+        if found.comuna is not None:
+            comuna = await find_comuna(session, found.comuna)
+            name = (f"{comuna.tipo} {comuna.codigo} · {comuna.nombre}" if comuna
+                    else f"comuna {found.comuna}")
+            masculine = name.startswith("corregimiento")
+            place_in = escape(("en el " if masculine else "en la ") + name)
+            place_of = ("del " if masculine else "de la ") + name
     lines = [FOUND.format(text=shown)]
     rows: list[list[InlineKeyboardButton]] = []
-    for kind, hits in groups.items():
-        lines.append(f"\n<b>{TITLES[kind]}</b>")
+    if found.topic_only:
+        for area in found.topics:
+            if area == "presupuesto" and total is not None:
+                lines.append("\n" + _budget_line(total, locale))
+            elif area in SECTIONS:
+                lines.append("\n" + SECTIONS[area])
+        rows.extend(_section_buttons(found.topics))
+    status = f" {STATUS_LABELS.get(found.status, found.status)}" if found.status else ""
+    where = f" {place_in}" if place_in else ""
+    extra: list[list[InlineKeyboardButton]] = []
+    if found.works_total is not None:
+        works = found.groups.get("obra", [])
+        if not works:
+            lines.append("\n" + WORKS_NONE.format(status=status, where=where))
+        if found.comuna is not None:
+            extra.append([InlineKeyboardButton(
+                clip(WORKS_OF_COMUNA.format(place=place_of), 60),
+                callback_data=callback("obra", "c", found.comuna, 0))])
+        elif len(works) < found.works_total:
+            extra.append([InlineKeyboardButton(WORKS_BY_COMUNA, callback_data="menu:obras")])
+    for kind, hits in found.groups.items():
+        title = TITLES[kind]
+        if kind == "obra" and found.works_total is not None:
+            title = WORKS_HEADER.format(status=status, where=where, total=found.works_total)
+        lines.append(f"\n<b>{title}</b>")
         for hit in hits:
-            lines.append(f"• {escape(hit.title[:120])}")
-            data = None
-            if kind == "meta":
-                data = callback("meta", "g", hit.key)
-            elif kind == "obra":
-                data = callback("obra", "w", hit.key)
-            elif kind == "contratacion" and len(hit.key) < 50:
-                data = callback("contr", "p", hit.key)
-            elif kind == "pregunta":
-                data = callback("preg", "v", hit.key)
-            elif kind == "presupuesto" and hit.key in offices:
-                data = callback("ppto", "d", offices.index(hit.key))
-            if data:
-                rows.append([InlineKeyboardButton(hit.title[:60], callback_data=data)])
-    rows.append([InlineKeyboardButton("🏠 Menú", callback_data="menu:inicio")])
-    await message.reply_text("\n".join(lines)[:4000], reply_markup=InlineKeyboardMarkup(rows[:12]))
+            lines.append(f"• {escape(clip(hit.title, 120))}")
+            button = _hit_button(hit, offices)
+            if button is not None:
+                rows.append([button])
+        if kind == "obra" and found.works_total is not None and len(hits) < found.works_total:
+            lines.append(WORKS_SOME.format(shown=len(hits), total=found.works_total))
+    taken = {b.callback_data for row in extra for b in row}
+    sections = [] if found.topic_only else [
+        row for row in _section_buttons(found.topics) if row[0].callback_data not in taken
+    ]
+    tail = [*extra, *sections, [InlineKeyboardButton("🏠 Menú", callback_data="menu:inicio")]]
+    rows = rows[: max(0, 14 - len(tail))] + tail
+    await message.reply_text("\n".join(lines)[:4000], reply_markup=InlineKeyboardMarkup(rows))

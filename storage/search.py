@@ -1,4 +1,4 @@
-"""Free-text search over goals, works, budget offices, events, contracting and answers.
+"""Free-text search over goals, works, budget offices, events, contracting, reports and answers.
 
 People write on phones: no accents, typos, abbreviations (`cll`, `kra`, `q`), synonyms
 (`plata` for presupuesto, `arreglo` for obra). Text is folded (unidecode, lower case),
@@ -8,6 +8,11 @@ Items are scored BM25-style with field weights; an item counts only if it covers
 the question's meaningful words, so questions about things the data does not hold get no
 answer rather than a wrong one. Built in memory from the database (the same for SQLite and
 PostgreSQL), rebuilt after imports.
+
+On top of the ranking, `SearchIndex.answer` reads three intents: the main-menu sections a
+question names («presupuesto», «metas del plan», «informes»: a question that is nothing but
+that gets the section's entry point), a works status («suspendidas», «en ejecución») and a
+comuna («comuna 1», «el centro»), which filter works and say how many there are in all.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from storage.models import (
     ContractingProcess,
     Event,
     Goal,
+    Report,
     Work,
 )
 
@@ -260,9 +266,93 @@ KIND_WORDS = {
     "proceso": "contratacion",
     "procesos": "contratacion",
     "pregunta": "pregunta",
+    "informe": "informe",
+    "informes": "informe",
 }
-KIND_ORDER = ("meta", "obra", "presupuesto", "evento", "contratacion", "pregunta")
+KIND_ORDER = ("meta", "obra", "presupuesto", "evento", "contratacion", "informe", "pregunta")
 MIN_COVERAGE = 0.6
+# Words that name a main-menu section (folded query words → the area of `menu:<area>`).
+TOPIC_WORDS = {
+    "meta": "metas",
+    "metas": "metas",
+    "presupuesto": "presupuesto",
+    "presupuestal": "presupuesto",
+    "presupuestales": "presupuesto",
+    "presupuestaria": "presupuesto",
+    "ejecucion": "presupuesto",
+    "ejecutado": "presupuesto",
+    "ejecutada": "presupuesto",
+    "ejecutados": "presupuesto",
+    "pagado": "presupuesto",
+    "pagados": "presupuesto",
+    "pagos": "presupuesto",
+    "gastado": "presupuesto",
+    "gasto": "presupuesto",
+    "gastos": "presupuesto",
+    "plata": "presupuesto",
+    "dinero": "presupuesto",
+    "finanzas": "presupuesto",
+    "apropiacion": "presupuesto",
+    "compromisos": "presupuesto",
+    "obligaciones": "presupuesto",
+    "obra": "obras",
+    "obras": "obras",
+    "contratacion": "contratacion",
+    "contrato": "contratacion",
+    "contratos": "contratacion",
+    "licitacion": "contratacion",
+    "licitaciones": "contratacion",
+    "proceso": "contratacion",
+    "procesos": "contratacion",
+    "secop": "contratacion",
+    "informe": "informes",
+    "informes": "informes",
+    "agenda": "agenda",
+    "evento": "agenda",
+    "eventos": "agenda",
+    "calendario": "agenda",
+    "encuesta": "encuestas",
+    "encuestas": "encuestas",
+    "sondeo": "encuestas",
+    "participativo": "presupuestos",
+    "participativos": "presupuestos",
+}
+# The kind of item each section lists (its items are preferred when the section is named).
+TOPIC_KINDS = {
+    "metas": "meta",
+    "presupuesto": "presupuesto",
+    "obras": "obra",
+    "contratacion": "contratacion",
+    "informes": "informe",
+    "agenda": "evento",
+}
+# Words that, in a question, only frame it («qué obras hay cerca al centro»).
+FILLER = {
+    "cerca", "cercana", "cercanas", "cercano", "cercanos", "alrededor", "alrededores", "zona",
+    "lista", "listado", "todas", "todos", "total", "mostrar", "muestreme", "muestrame",
+    "hay", "cuales", "general", "actual", "actuales", "ahora", "hoy", "semana", "mes",
+    "proximo", "proximos", "proxima", "proximas", "fecha", "fechas", "nuevas", "nuevos",
+}
+# A works status in a question or in the data → its canonical name.
+STATUS_WORDS = {
+    **dict.fromkeys(
+        ["suspendida", "suspendidas", "suspendido", "suspendidos", "paralizada",
+         "paralizadas", "paralizado", "paralizados", "frenada", "frenadas"], "suspendida"),
+    **dict.fromkeys(
+        ["terminada", "terminadas", "terminado", "terminados", "finalizada", "finalizadas",
+         "finalizado", "finalizados", "concluida", "concluidas", "entregada", "entregadas"],
+        "terminada"),
+}
+STATUS_PAIRS = {
+    ("en", "ejecucion"): "en ejecucion",
+    ("en", "construccion"): "en ejecucion",
+    ("en", "curso"): "en ejecucion",
+    ("por", "iniciar"): "por iniciar",
+    ("sin", "iniciar"): "por iniciar",
+    ("por", "empezar"): "por iniciar",
+    ("sin", "empezar"): "por iniciar",
+    ("en", "contratacion"): "en contratacion",
+}
 
 
 def fold(text: str) -> str:
@@ -281,17 +371,30 @@ def stem(word: str) -> str:
     return word if word.isdigit() else _STEM.stemWord(word)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hit:
     """One search result."""
 
-    kind: str  # meta | obra | presupuesto | evento | contratacion | pregunta
+    kind: str  # meta | obra | presupuesto | evento | contratacion | informe | pregunta
     key: str
     title: str
     score: float
+    ref: str = ""  # what opens it: an event's id, a report's link
 
 
 @dataclass
+class Answer:
+    """What a question asks for: sections it names, items that match, and works filters."""
+
+    topics: list[str]  # main-menu areas named, in the order they appear
+    topic_only: bool  # the question is nothing but those sections: lead with them
+    groups: dict[str, list[Hit]]  # items by kind, kinds ordered by their best hit
+    status: str | None = None  # works status filter (canonical: "suspendida", "en ejecucion")
+    comuna: str | None = None  # comuna code the works were filtered by
+    works_total: int | None = None  # works passing the status/comuna filter (None: no filter)
+
+
+@dataclass(slots=True)
 class Record:
     """An item to index: its kind, key, title, weighted fields and comuna code."""
 
@@ -300,6 +403,22 @@ class Record:
     title: str
     fields: list[tuple[str, float]]
     comuna: str | None = None
+    ref: str = ""
+    status: str | None = None  # works only: canonical status (see `status_of`)
+
+
+@dataclass
+class _Query:
+    """A parsed question."""
+
+    words: list[str]
+    comuna: str | None
+    explicit_comuna: bool  # said as «comuna 4», not guessed from a name in the text
+    status: str | None
+    wanted_kinds: set[str]
+    meaningful: list[str]
+    topics: list[str]
+    rest: list[str]  # meaningful words that are not sections, framing or the comuna's name
 
 
 def _comuna_intent(words: list[str]) -> tuple[str | None, list[str]]:
@@ -310,6 +429,53 @@ def _comuna_intent(words: list[str]) -> tuple[str | None, list[str]]:
             if code.isdigit() and 1 <= int(code) <= 17:
                 return code, words[:i] + words[i + 2 :]
     return None, words
+
+
+def _status_intent(words: list[str]) -> tuple[str | None, list[str]]:
+    """Find a works status (`suspendidas`, `en ejecución`…); return it and the other words."""
+    for i, word in enumerate(words):
+        pair = STATUS_PAIRS.get((word, words[i + 1])) if i + 1 < len(words) else None
+        if pair is not None:
+            return pair, words[:i] + words[i + 2 :]
+        if word in STATUS_WORDS:
+            return STATUS_WORDS[word], words[:i] + words[i + 1 :]
+    if "ejecucion" in words and ({"obra", "obras"} & set(words)):
+        return "en ejecucion", [w for w in words if w != "ejecucion"]
+    return None, words
+
+
+def status_of(estado: str) -> str:
+    """Return the canonical status of a work's `estado` as imported («En ejecución» → …)."""
+    words = tokens(estado)
+    status, _ = _status_intent(words)
+    if status is None and len(words) == 1:  # «Ejecución», «Contratación» without «en»
+        status = {"ejecucion": "en ejecucion", "construccion": "en ejecucion",
+                  "contratacion": "en contratacion"}.get(words[0])
+    return status or " ".join(words)
+
+
+def _topics(words: list[str]) -> tuple[list[str], set[str]]:
+    """Return the sections the words name (in order) and the words that named them."""
+    topics: list[str] = []
+    used: set[str] = set()
+    for i, word in enumerate(words):
+        area = TOPIC_WORDS.get(word)
+        if area is None and len(word) >= 8 and not word.isdigit():
+            match = process.extractOne(word, TOPIC_WORDS.keys(), scorer=Levenshtein.distance,
+                                       score_cutoff=1)
+            area = TOPIC_WORDS[match[0]] if match is not None else None
+        if area is None and word == "plan" and i + 1 < len(words) and words[i + 1] == "desarrollo":
+            area = "metas"
+            used.add("desarrollo")
+        if area is not None:
+            used.add(word)
+            if area not in topics:
+                topics.append(area)
+    if "metas" in topics:
+        used.update({"plan", "desarrollo"})
+    if "presupuestos" in topics:  # «presupuestos participativos» is not the budget
+        topics = [t for t in topics if t != "presupuesto"]
+    return topics, used
 
 
 class SearchIndex:
@@ -361,20 +527,61 @@ class SearchIndex:
                     found.append(match[0])
         return list(dict.fromkeys(found))
 
-    def search(self, text: str, *, limit: int = 8) -> list[Hit]:
-        """Return the best matches, best first; [] when nothing matches well."""
-        words = [w for w in tokens(text)]
+    def _parse(self, text: str) -> _Query:
+        """Split a question into intents (comuna, status, sections) and words to match."""
+        words = tokens(text)
         comuna, words = _comuna_intent(words)
+        explicit = comuna is not None
+        status, words = _status_intent(words)
         folded = " ".join(words)
+        name_words: set[str] = set()
         for name, code in self.comuna_names.items():
             if len(name) > 4 and f" {name} " in f" {folded} ":
                 comuna = comuna or code
+                name_words.update(name.split())
+        content = [w for w in words if w not in STOP and (len(w) > 2 or w.isdigit())]
+        topics, topic_words = _topics(content)
         wanted_kinds = {KIND_WORDS[w] for w in words if w in KIND_WORDS}
-        meaningful = [
-            w
-            for w in words
-            if w not in STOP and w not in KIND_WORDS and (len(w) > 2 or w.isdigit())
-        ]
+        wanted_kinds |= {TOPIC_KINDS[t] for t in topics if t in TOPIC_KINDS}
+        meaningful = [w for w in content if w not in KIND_WORDS]
+        rest = [w for w in meaningful
+                if w not in topic_words and w not in name_words and w not in FILLER
+                and not (len(w) == 4 and w.startswith(("19", "20")))]  # «presupuesto 2026»
+        return _Query(words, comuna, explicit, status, wanted_kinds, meaningful, topics, rest)
+
+    def _works_filter(self, query: _Query) -> bool:
+        """Whether the question asks for works by status and/or comuna and nothing else."""
+        named = query.status is not None or (
+            query.comuna is not None and "obra" in query.wanted_kinds
+        )
+        return named and not query.rest
+
+    @staticmethod
+    def _topic_only(query: _Query) -> bool:
+        """Whether the question names sections and nothing more specific."""
+        return bool(query.topics) and not query.rest and query.comuna is None and (
+            query.status is None
+        )
+
+    def _rank(self, query: _Query) -> list[Hit]:
+        """Return every match of a parsed question, best first."""
+        if self._topic_only(query):
+            return []  # «presupuesto», «metas del plan»: the section, not one item
+        if self._works_filter(query):
+            found = [
+                Hit(r.kind, r.key, r.title, 1.0, r.ref)
+                for r in self.records
+                if r.kind == "obra"
+                and (query.status is None or r.status == query.status)
+                and (query.comuna is None or r.comuna == query.comuna)
+            ]
+            found.sort(key=lambda h: (fold(h.title), h.key))
+            return found
+        return self._score(query)
+
+    def _score(self, query: _Query) -> list[Hit]:
+        """Score items BM25-style against the question's words; best first."""
+        comuna, wanted_kinds, meaningful = query.comuna, query.wanted_kinds, query.meaningful
         groups = [self._resolve(w) for w in meaningful]
         # A word found in a third of everything ("calle" in every address) says nothing
         # about which item is meant: it neither scores nor counts towards coverage.
@@ -384,13 +591,18 @@ class SearchIndex:
             if not g or any(len(self.postings[t]) <= common for t in g)
         ]
         meaningful = [w for w, _ in kept]
+        # With a section named («contratos abiertos»), an item must match the other words
+        # too: matching only «contratos» is the section itself, not a specific item.
+        specific = [bool(query.topics) and w in query.rest for w, g in kept if g]
+        must_be_specific = any(specific)
         groups = [g for _, g in kept if g]
         if not meaningful and comuna is None:
             return []
         scores: dict[int, float] = defaultdict(float)
         matched: dict[int, int] = defaultdict(int)
         k1, b = 1.2, 0.75
-        for group in groups:
+        specific_hits: set[int] = set()
+        for group, is_specific in zip(groups, specific, strict=True):
             best: dict[int, float] = {}
             for term in group:
                 idf = self.idf[term]
@@ -404,12 +616,25 @@ class SearchIndex:
             for index, value in best.items():
                 scores[index] += value
                 matched[index] += 1
-        if not meaningful:  # "obras en la comuna 4": list that comuna's items
+            if is_specific:
+                specific_hits.update(best)
+        if not meaningful:  # "eventos en la comuna 4": list that comuna's items
             scores = {i: 1.0 for i, r in enumerate(self.records) if r.comuna == comuna}
             matched = {i: 0 for i in scores}
+        # A status is about works: only works in that state. «Comuna 4» said with works or a
+        # status: only that comuna's works.
+        status = query.status
+        only_comuna = comuna if query.explicit_comuna and (
+            status is not None or "obra" in wanted_kinds) else None
         hits = []
         for index, score in scores.items():
             record = self.records[index]
+            if status is not None and (record.kind != "obra" or record.status != status):
+                continue
+            if must_be_specific and index not in specific_hits:
+                continue
+            if only_comuna is not None and record.kind == "obra" and record.comuna != only_comuna:
+                continue
             coverage = matched[index] / len(meaningful) if meaningful else 1.0
             if coverage < MIN_COVERAGE:
                 continue
@@ -420,18 +645,47 @@ class SearchIndex:
                     score *= 0.5
             if record.kind in wanted_kinds:
                 score *= 1.4
-            hits.append(Hit(record.kind, record.key, record.title, score * coverage))
+            hits.append(Hit(record.kind, record.key, record.title, score * coverage, record.ref))
         hits.sort(key=lambda h: (-h.score, KIND_ORDER.index(h.kind), h.key))
-        return hits[:limit]
+        return hits
+
+    def search(self, text: str, *, limit: int = 8) -> list[Hit]:
+        """Return the best matches, best first; [] when nothing matches well."""
+        return self._rank(self._parse(text))[:limit]
+
+    def answer(self, text: str, *, per_kind: int = 3, works_shown: int = 8) -> Answer:
+        """Return the sections a question names and its matches grouped by kind."""
+        query = self._parse(text)
+        hits = self._rank(query)
+        filtered = self._works_filter(query) or query.status is not None or (
+            query.explicit_comuna and query.comuna is not None and "obra" in query.wanted_kinds
+        )
+        # When the sections named have matching items, those are the answer («contratos
+        # abiertos»: processes, not a goal about contracting), in the order named.
+        named = [TOPIC_KINDS[t] for t in query.topics if t in TOPIC_KINDS]
+        if any(h.kind in named for h in hits):
+            hits = [h for h in hits if h.kind in named]
+            hits.sort(key=lambda h: named.index(h.kind))
+        groups: dict[str, list[Hit]] = {}
+        for hit in hits:
+            bucket = groups.setdefault(hit.kind, [])
+            asked = hit.kind in named or (filtered and hit.kind == "obra")
+            if len(bucket) < (works_shown if asked else per_kind):
+                bucket.append(hit)
+        # «obras suspendidas en marte»: no works match the words, so no count either.
+        filtered = filtered and (bool(hits) or not query.rest)
+        return Answer(
+            topics=query.topics,
+            topic_only=self._topic_only(query),
+            groups=groups,
+            status=query.status if filtered else None,
+            comuna=query.comuna if filtered else None,
+            works_total=sum(h.kind == "obra" for h in hits) if filtered else None,
+        )
 
     def grouped(self, text: str, *, per_kind: int = 3) -> dict[str, list[Hit]]:
         """Return hits grouped by kind, kinds ordered by their best hit."""
-        groups: dict[str, list[Hit]] = {}
-        for hit in self.search(text, limit=30):
-            bucket = groups.setdefault(hit.kind, [])
-            if len(bucket) < per_kind:
-                bucket.append(hit)
-        return groups
+        return self.answer(text, per_kind=per_kind).groups
 
 
 async def data_version(session: AsyncSession) -> tuple[object, ...]:
@@ -441,6 +695,7 @@ async def data_version(session: AsyncSession) -> tuple[object, ...]:
     for model, stamp in ((Goal, Goal.updated_at), (Work, Work.updated_at),
                          (BudgetLine, BudgetLine.updated_at), (Event, Event.updated_at),
                          (ContractingProcess, ContractingProcess.updated_at),
+                         (Report, Report.updated_at),
                          (CitizenQuestion, CitizenQuestion.answered_at)):
         query = sa_select(func.count(), func.max(stamp)).select_from(model)
         version.extend((await conn.execute(query)).one())
@@ -474,6 +729,7 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
     work_columns = sa_select(Work.codigo, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload]
                              Work.comuna_id, Work.contratista, Work.estado)
     streamed = await conn.stream(work_columns)
+    statuses: dict[str, str] = {}  # one string per distinct status, not one per work
     async for codigo, nombre, descripcion, direccion, comuna_id, contratista, estado in streamed:
         comuna = comunas.get(comuna_id)
         records.append(
@@ -491,6 +747,7 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
                     (estado, 0.3),
                 ],
                 comuna=comuna.codigo if comuna else None,
+                status=statuses.setdefault(estado, status_of(estado)),
             )
         )
     offices = sorted({b.dependencia for b in (await session.exec(select(BudgetLine))).all()})
@@ -513,6 +770,7 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
                     ("evento", 0.5),
                 ],
                 comuna=comuna.codigo if comuna else None,
+                ref=str(e.id),
             )
         )
     for p in (await session.exec(select(ContractingProcess))).all():
@@ -526,8 +784,25 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
                     (p.modalidad, 1.0),
                     (p.dependencia or "", 0.5),
                     (p.numero_proceso, 1.0),
+                    (p.estado, 0.5),
                     ("contratacion", 0.5),
                 ],
+            )
+        )
+    for r in (await session.exec(select(Report))).all():
+        records.append(
+            Record(
+                "informe",
+                r.titulo,
+                r.titulo,
+                [
+                    (r.titulo, 3.0),
+                    (r.tipo, 1.5),
+                    (r.periodo, 0.5),
+                    (r.resumen or "", 0.5),
+                    ("informe", 0.5),
+                ],
+                ref=r.enlace,
             )
         )
     answered = select(CitizenQuestion).where(

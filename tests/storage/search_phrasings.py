@@ -68,6 +68,43 @@ ANSWERABLE: list[tuple[str, str, str]] = [
     ("compra de uniformes escuelas deportivas", "contratacion", "INDERBU-MC-018-2026"),
     ("refrigerios adulto mayor", "contratacion", "SDS-MC-031-2026"),
     ("interventoria pavimentacion", "contratacion", "SI-CM-008-2026"),
+    # Reports, and works asked for by status and comuna.
+    ("informe anual de gestion 2025", "informe", "Informe anual de gestión 2025"),
+    ("ejecucion presupuestal a septiembre", "informe",
+     "Ejecución presupuestal a septiembre de 2026"),
+    ("estados financieros de junio", "informe",
+     "Estados financieros del municipio a junio de 2026"),
+    ("informe de contratacion del primer semestre", "informe",
+     "Informe de contratación, primer semestre de 2026"),
+    ("informe de gestion al concejo del tercer trimestre", "informe",
+     "Informe de gestión al Concejo Municipal, tercer trimestre de 2026"),
+    ("parques terminados en la comuna 6", "obra", "OB-2026-019"),
+    ("obras suspendidas en la comuna 9", "obra", "OB-2026-031"),
+    ("procesos abiertos de pavimentacion", "contratacion", "SI-LP-012-2026"),
+    ("cuando es el taller de cocreacion", "evento", "EV-004"),
+]
+
+# Questions that are just a section of the main menu: (phrasing, area of `menu:<area>`).
+SECTIONS: list[tuple[str, str]] = [
+    ("presupuesto", "presupuesto"),
+    ("el presupuesto", "presupuesto"),
+    ("presupesto", "presupuesto"),
+    ("cuanto se ha ejecutado del presupuesto", "presupuesto"),
+    ("ejecucion presupuestal", "presupuesto"),
+    ("cuanto se ha pagado", "presupuesto"),
+    ("cuanto es el presupuesto total", "presupuesto"),
+    ("metas", "metas"),
+    ("metas del plan", "metas"),
+    ("plan de desarrollo", "metas"),
+    ("informes", "informes"),
+    ("contratación", "contratacion"),
+    ("licitaciones", "contratacion"),
+    ("obras", "obras"),
+    ("agenda", "agenda"),
+    ("eventos", "agenda"),
+    ("proximos eventos", "agenda"),
+    ("encuestas", "encuestas"),
+    ("presupuestos participativos", "presupuestos"),
 ]
 
 UNANSWERABLE: list[str] = [
@@ -86,4 +123,9 @@ UNANSWERABLE: list[str] = [
     "cuanto cuesta el pasaje de metrolinea",
     "hola buenas tardes",
     "asdfgh qwerty",
+    # A section named with words its data does not hold.
+    "presupuesto de la registraduria",
+    "metas de la seleccion colombia",
+    "obras suspendidas en marte",
+    "encuestas de futbol",
 ]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.config import Settings
 from storage.db import Database
 from storage.demo import load_demo
-from storage.models import CitizenQuestion, Event
-from storage.search import SearchIndex, build_index, tokens
-from tests.storage.search_phrasings import ANSWERABLE, UNANSWERABLE
+from storage.models import CitizenQuestion, Comuna, Event, Report, Work
+from storage.search import SearchIndex, build_index, status_of, tokens
+from tests.storage.search_phrasings import ANSWERABLE, SECTIONS, UNANSWERABLE
 
 
 @pytest.fixture
@@ -41,6 +42,9 @@ async def test_questions_about_what_the_data_does_not_hold_get_no_answer(
     assert len(UNANSWERABLE) >= 15
     wrong = {text: [h.key for h in index.search(text)] for text in UNANSWERABLE}
     assert {t: k for t, k in wrong.items() if k} == {}
+    answers = {text: index.answer(text) for text in UNANSWERABLE}
+    assert {t: a for t, a in answers.items()
+            if a.groups or a.topic_only or a.works_total is not None} == {}
 
 
 def test_phone_writing_is_normalised() -> None:
@@ -71,3 +75,93 @@ async def test_only_published_answers_and_upcoming_events_are_found(
     assert [h.kind for h in index.search("acueducto veredal")] == ["pregunta"]
     assert index.search("alcantarillado pluvial") == []
     assert index.search("feria tamales") == []
+
+
+async def test_a_question_that_is_just_a_section_gets_the_section_and_no_items(
+    index: SearchIndex,
+) -> None:
+    assert len(SECTIONS) >= 15
+    wrong = {}
+    for text, area in SECTIONS:
+        answer = index.answer(text)
+        if answer.topics[:1] != [area] or not answer.topic_only or answer.groups:
+            wrong[text] = (answer.topics, answer.topic_only, list(answer.groups))
+    assert wrong == {}
+    # With something more specific, the items come first and the section is still named.
+    answer = index.answer("presupuesto de educacion")
+    assert answer.topics == ["presupuesto"] and not answer.topic_only
+    assert [h.key for h in answer.groups["presupuesto"]] == ["Secretaría de Educación"]
+    answer = index.answer("contratos abiertos")
+    assert list(answer.groups) == ["contratacion"]
+
+
+async def _works(db: Database) -> list[tuple[Work, str]]:
+    async with db.session() as s:
+        comunas = {c.id: c.codigo for c in (await s.exec(select(Comuna))).all()}
+        return [(w, comunas[w.comuna_id]) for w in (await s.exec(select(Work))).all()]
+
+
+@pytest.mark.parametrize("text", ["obras suspendidas", "obra suspendida", "Obras SUSPENDIDAS",
+                                  "suspendidos", "obras paralizadas"])
+async def test_a_status_lists_only_works_in_that_state_and_counts_them_all(
+    index: SearchIndex, db: Database, text: str
+) -> None:
+    suspended = {w.codigo for w, _ in await _works(db) if w.estado == "Suspendida"}
+    assert len(suspended) == 7
+    answer = index.answer(text)
+    assert list(answer.groups) == ["obra"]
+    assert {h.key for h in answer.groups["obra"]} == suspended
+    assert (answer.status, answer.works_total, answer.comuna) == ("suspendida", 7, None)
+
+
+@pytest.mark.parametrize("text", ["obras en ejecución", "obras en ejecucion", "en ejecucion",
+                                  "cuantas obras hay en ejecucion"])
+async def test_a_long_status_list_shows_a_page_and_the_total(
+    index: SearchIndex, db: Database, text: str
+) -> None:
+    running = {w.codigo for w, _ in await _works(db) if w.estado == "En ejecución"}
+    answer = index.answer(text)
+    assert answer.works_total == len(running) == 27
+    shown = answer.groups["obra"]
+    assert len(shown) == 8 and {h.key for h in shown} <= running
+
+
+async def test_status_and_comuna_together_filter_by_both(
+    index: SearchIndex, db: Database
+) -> None:
+    works = await _works(db)
+    for text in ("obras terminadas en la comuna 1", "obras terminadas en la comuna uno"):
+        answer = index.answer(text)
+        expected = {w.codigo for w, c in works if c == "1" and w.estado == "Terminada"}
+        assert {h.key for h in answer.groups["obra"]} == expected
+        assert (answer.status, answer.comuna, answer.works_total) == (
+            "terminada", "1", len(expected))
+    answer = index.answer("que obras hay cerca al centro")
+    assert answer.comuna == "15" and answer.status is None
+    assert {h.key for h in answer.groups["obra"]} == {w.codigo for w, c in works if c == "15"}
+    # A status alone says nothing about other kinds: goals about parks are not works.
+    parks = index.answer("parques terminados")
+    assert list(parks.groups) == ["obra"]
+    assert all(status_of(w.estado) == "terminada" for w, _ in works
+               if w.codigo in {h.key for h in parks.groups["obra"]})
+
+
+def test_status_words_in_the_data_fold_to_one_name() -> None:
+    assert status_of("En ejecución") == status_of("Ejecución") == "en ejecucion"
+    assert status_of("Terminado") == status_of("TERMINADA") == "terminada"
+    assert status_of("Suspendida") == "suspendida"
+    assert status_of("Por iniciar") == "por iniciar"
+    assert status_of("Liquidada") == "liquidada"
+
+
+async def test_events_and_reports_carry_what_opens_them(
+    index: SearchIndex, db: Database
+) -> None:
+    async with db.session() as s:
+        event = (await s.exec(select(Event).where(Event.clave == "EV-004"))).one()
+        report = (await s.exec(select(Report).where(
+            Report.titulo == "Informe anual de gestión 2025"))).one()
+    [hit, *_] = index.search("taller de cocreacion del parque")
+    assert (hit.kind, hit.ref) == ("evento", str(event.id))
+    [hit, *_] = index.search("informe anual de gestion 2025")
+    assert (hit.kind, hit.ref) == ("informe", report.enlace)

@@ -1,0 +1,188 @@
+"""Free text end to end: sections named, events and reports that open, works filtered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.formatting import money
+from bot.localapi import LocalBotAPI
+from handlers.search import GREETING
+from storage.budget import execution, latest_year
+from storage.db import Database
+from storage.demo import load_demo
+from storage.models import Comuna, Event, Report, Work
+from tests.storage.search_phrasings import UNANSWERABLE
+
+USER = 7301
+NOT_FOUND = "No encontré información sobre"
+
+
+@pytest.fixture
+async def seed(settings: Settings, db: Database) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+
+
+def _buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for row in params["reply_markup"]["inline_keyboard"] for b in row]
+
+
+def _data(params: dict[str, Any]) -> list[str]:
+    return [b.get("callback_data", "") for b in _buttons(params)]
+
+
+async def _ask(api: LocalBotAPI, user_id: int, text: str) -> dict[str, Any]:
+    """Send `text` as a new person and return the parameters of the bot's reply."""
+    api.user(user_id).send_text(text)
+    [reply] = await api.wait_for("sendMessage", chat_id=user_id)
+    return reply.params
+
+
+async def _works(db: Database) -> list[tuple[Work, str]]:
+    async with db.session() as s:
+        comunas = {c.id: c.codigo for c in (await s.exec(select(Comuna))).all()}
+        return [(w, comunas[w.comuna_id]) for w in (await s.exec(select(Work))).all()]
+
+
+@pytest.mark.parametrize(
+    ("text", "area"),
+    [
+        ("presupuesto", "presupuesto"),
+        ("el presupuesto", "presupuesto"),
+        ("metas", "metas"),
+        ("metas del plan", "metas"),
+        ("informes", "informes"),
+        ("contratación", "contratacion"),
+        ("obras", "obras"),
+        ("agenda", "agenda"),
+        ("eventos", "agenda"),
+        ("encuestas", "encuestas"),
+    ],
+)
+async def test_a_section_word_answers_with_the_sections_button(
+    bot: CabildoApp, api: LocalBotAPI, text: str, area: str
+) -> None:
+    reply = await _ask(api, USER, text)
+    assert not reply["text"].startswith(NOT_FOUND)
+    assert reply["text"].startswith(f"Esto es lo que encontré sobre «{text}»")
+    assert _data(reply) == [f"menu:{area}", "menu:inicio"]
+
+
+@pytest.mark.parametrize(
+    "text", ["presupuesto", "cuánto se ha ejecutado del presupuesto", "ejecución presupuestal",
+             "cuanto se ha pagado"],
+)
+async def test_budget_questions_lead_to_the_totals_first(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, text: str
+) -> None:
+    async with db.session() as s:
+        year = await latest_year(s)
+        assert year is not None
+        total, _ = await execution(s, vigencia=year)
+    reply = await _ask(api, USER, text)
+    body = reply["text"]
+    assert f"💰 <b>Presupuesto {year}</b>: apropiación de {money(total.apropiacion)}" in body
+    assert "Se ha comprometido el 78 % y pagado el 60,7 %." in body
+    assert "Ejecutar 5 obras" not in body and "IMEBU" not in body
+    assert _data(reply)[0] == "menu:presupuesto"
+    api.user(USER).tap("menu:presupuesto")
+    [screen] = await api.wait_for("editMessageText", chat_id=USER)
+    assert screen.params["text"].startswith(f"💰 <b>Ejecución del presupuesto {year}</b>")
+
+
+async def test_specific_items_come_first_and_the_section_after(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    reply = await _ask(api, USER, "cuanta plata a gastado hacienda")
+    data = _data(reply)
+    assert data[0].startswith("ppto:d:") and "Secretaría de Hacienda" in reply["text"]
+    assert data[-2:] == ["menu:presupuesto", "menu:inicio"]
+    reply = await _ask(api, USER + 1, "contratos abiertos")
+    assert reply["text"].split("\n")[2] == "<b>📑 Contratación</b>"
+    processes = [d for d in _data(reply) if d.startswith("contr:p:")]
+    assert len(processes) == 5  # the five open ones
+    assert _data(reply)[-2:] == ["menu:contratacion", "menu:inicio"]
+
+
+async def test_an_event_in_an_answer_opens_its_card(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        event = (await s.exec(select(Event).where(Event.clave == "EV-001"))).one()
+    reply = await _ask(api, USER, "cuando es la audiencia publica")
+    assert f"ev:e:{event.id}" in _data(reply)
+    api.user(USER).tap(f"ev:e:{event.id}")
+    [card] = await api.wait_for("editMessageText", chat_id=USER)
+    assert event.titulo in card.params["text"]
+
+
+async def test_reports_are_found_and_open_their_link(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        reports = {r.titulo: r.enlace for r in (await s.exec(select(Report))).all()}
+    reply = await _ask(api, USER, "informe de gestión")
+    assert "<b>📄 Informes</b>\n• Informe anual de gestión 2025" in reply["text"]
+    links = [b for b in _buttons(reply) if "url" in b]
+    assert links[0] == {"text": "📄 Informe anual de gestión 2025",
+                        "url": reports["Informe anual de gestión 2025"]}
+    assert len(links) >= 3 and {b["url"] for b in links} <= set(reports.values())
+    assert _data(reply)[-2:] == ["menu:informes", "menu:inicio"]
+
+
+async def test_works_by_status_list_only_that_state_and_say_the_total(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    works = await _works(db)
+    suspended = {w.codigo for w, _ in works if w.estado == "Suspendida"}
+    reply = await _ask(api, USER, "obras suspendidas")
+    assert "<b>🏗️ Obras suspendidas: 7</b>" in reply["text"]
+    assert {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")} == (
+        suspended
+    )
+    assert "Se muestran" not in reply["text"]
+    running = {w.codigo for w, _ in works if w.estado == "En ejecución"}
+    reply = await _ask(api, USER + 1, "obras en ejecución")
+    shown = {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")}
+    assert len(shown) == 8 and shown <= running
+    assert f"<b>🏗️ Obras en ejecución: {len(running)}</b>" in reply["text"]
+    assert f"Se muestran 8 de {len(running)}." in reply["text"]
+    assert "menu:obras" in _data(reply)
+
+
+async def test_works_by_status_and_comuna_offer_the_comunas_list(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    works = await _works(db)
+    expected = {w.codigo for w, c in works if c == "1" and w.estado == "Terminada"}
+    reply = await _ask(api, USER, "obras terminadas en la comuna 1")
+    assert f"<b>🏗️ Obras terminadas en la comuna 1 · Norte: {len(expected)}</b>" in reply["text"]
+    assert {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")} == (
+        expected
+    )
+    button = next(b for b in _buttons(reply) if b.get("callback_data") == "obra:c:1:0")
+    assert button["text"] == "🏗️ Todas las obras de la comuna 1 · Norte"
+    api.user(USER).tap("obra:c:1:0")
+    [listing] = await api.wait_for("editMessageText", chat_id=USER)
+    assert listing.params["text"].startswith("🏗️ <b>Obras en 1 · Norte</b>")
+    centre = {w.codigo for w, c in works if c == "15"}
+    reply = await _ask(api, USER + 1, "que obras hay cerca al centro")
+    assert {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")} == centre
+    assert "obra:c:15:0" in _data(reply)
+    reply = await _ask(api, USER + 2, "obras suspendidas en la comuna 2")
+    assert "No hay obras suspendidas en la comuna 2 · Nororiental." in reply["text"]
+    assert "obra:c:2:0" in _data(reply)
+
+
+async def test_questions_the_data_cannot_answer_still_say_so(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    for number, text in enumerate(UNANSWERABLE):
+        reply = await _ask(api, USER + number, text)
+        expected = GREETING if text == "hola buenas tardes" else f"{NOT_FOUND} «{text}»"
+        assert reply["text"].startswith(expected), text
