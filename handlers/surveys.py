@@ -39,6 +39,7 @@ from storage.surveys import (
     AnswerRefused,
     Position,
     Recorded,
+    event_to_wait_for,
     is_open,
     known_comunas,
     position,
@@ -69,6 +70,7 @@ IN_PROGRESS = "\n\n▶️ Ya empezó esta encuesta: puede continuar donde iba."
 CLOSED = "Esta encuesta ya no recibe respuestas."
 NOT_YET = "Esta encuesta empieza a recibir respuestas el {when}."
 NOT_FOR_YOU = "Esta encuesta es para otra comuna."
+AFTER_EVENT = "Esta encuesta se abre cuando termine «{title}»."
 GONE = "Esa encuesta ya no está disponible."
 STALE = "Esa pregunta ya quedó respondida."
 CONSENT_ACTION = "responder esta encuesta"
@@ -310,11 +312,15 @@ async def _start(update: Update, context: CabildoContext, survey: Survey) -> Non
     async with context.db.session() as session:
         comunas = await known_comunas(session, telegram_id=ids[0], chat_id=ids[1])
         where = await position(session, survey=survey, chat_id=ids[1])
+        event = await event_to_wait_for(session, survey=survey)
     if where.done:
         await query.answer(DONE_ALREADY.strip())
         return
     if not is_open(survey):
         await query.answer(CLOSED, show_alert=True)
+        return
+    if event is not None:
+        await query.answer(AFTER_EVENT.format(title=clip(event.titulo, 150)), show_alert=True)
         return
     if not reaches(survey, comunas):
         await query.answer(NOT_FOR_YOU, show_alert=True)

@@ -48,6 +48,7 @@ from storage.models import (
     AppSecret,
     Citizen,
     Comuna,
+    Event,
     Subscription,
     Survey,
     SurveyAnswer,
@@ -220,6 +221,23 @@ async def questions_of(session: AsyncSession, *, survey_id: int) -> list[SurveyQ
     )).all())
 
 
+async def event_to_wait_for(
+    session: AsyncSession, *, survey: Survey, now: datetime | None = None
+) -> Event | None:
+    """Return the event a survey evaluates if none of the events it evaluates has ended yet.
+
+    An evaluation survey (an event's `encuesta`) is offered once its event is over: nobody
+    evaluates a hearing that has not happened. Surveys no event names return None.
+    """
+    now = now or utcnow()
+    events = (await session.exec(
+        select(Event).where(Event.encuesta == survey.slug).order_by(col(Event.inicio))
+    )).all()
+    if not events or any((e.fin or e.inicio) <= now for e in events):
+        return None
+    return events[0]
+
+
 async def surveys_for(
     session: AsyncSession, *, telegram_id: int, chat_id: int, now: datetime | None = None
 ) -> list[SurveyStatus]:
@@ -227,7 +245,8 @@ async def surveys_for(
     now = now or utcnow()
     comunas = await known_comunas(session, telegram_id=telegram_id, chat_id=chat_id)
     surveys = [s for s in (await session.exec(select(Survey).order_by(col(Survey.id)))).all()
-               if is_open(s, now) and reaches(s, comunas)]
+               if is_open(s, now) and reaches(s, comunas)
+               and await event_to_wait_for(session, survey=s, now=now) is None]
     counts = dict((await session.exec(
         select(SurveyQuestion.survey_id, func.count()).group_by(col(SurveyQuestion.survey_id))
     )).all())

@@ -7,6 +7,7 @@ import io
 import random
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -19,6 +20,7 @@ from storage.db import Database
 from storage.importers import import_bytes
 from storage.models import (
     ConversationState,
+    Event,
     Survey,
     SurveyAnswer,
     SurveyQuestion,
@@ -26,6 +28,7 @@ from storage.models import (
 )
 from storage.survey_defs import load_sample_surveys
 from storage.surveys import invite, record_answer, start_response
+from storage.types import utcnow
 
 USER = 7301
 OTHER = 7302
@@ -460,5 +463,28 @@ async def test_closed_and_future_surveys_are_not_listed_and_cannot_start(
     steps.forge(f"enc:s:{closed.id}")
     answer = await steps.answer()
     assert answer.params["text"] == "Esta encuesta ya no recibe respuestas."
+    async with db.session() as s:
+        assert (await s.exec(select(SurveyResponse))).all() == []
+
+
+async def test_a_hearing_evaluation_waits_for_the_hearing(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    start = utcnow() + timedelta(days=2)
+    async with db.session() as s:
+        s.add(Event(clave="audiencia|2026", titulo="Audiencia pública 2026",
+                    tipo="audiencia pública", lugar="Teatro Santander", inicio=start,
+                    fin=start + timedelta(hours=3), encuesta="evaluacion-audiencia"))
+        await s.commit()
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/encuestas")
+    listing = await steps.next("sendMessage")
+    assert "Evaluación de la audiencia" not in str(listing.params["reply_markup"])
+    user.send_text("/start encuesta_evaluacion-audiencia")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    refused = await steps.answer()
+    assert refused.params["text"] == (
+        "Esta encuesta se abre cuando termine «Audiencia pública 2026».")
     async with db.session() as s:
         assert (await s.exec(select(SurveyResponse))).all() == []

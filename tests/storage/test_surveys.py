@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from storage.importers import import_bytes
 from storage.models import (
     AppSecret,
     Citizen,
+    Event,
     OutboxMessage,
     Subscription,
     Survey,
@@ -23,6 +24,7 @@ from storage.models import (
 from storage.surveys import (
     AnswerRefused,
     announce,
+    event_to_wait_for,
     export_rows,
     invite,
     position,
@@ -273,3 +275,25 @@ async def test_the_anonymity_key_is_created_once_when_many_start_together(db: Da
     results = await asyncio.gather(*(one(8000 + i) for i in range(8)))
     assert len({secret for secret, _ in results}) == 1
     assert len({key for _, key in results}) == 8
+
+
+async def test_an_event_evaluation_is_offered_once_its_event_is_over(db: Database) -> None:
+    await _survey(db, "general")
+    evaluation = await _survey(db, "evaluacion")
+    start = utcnow() + timedelta(days=3)
+    async with db.session() as s:
+        s.add(Event(clave="audiencia|1", titulo="Audiencia pública", tipo="audiencia pública",
+                    lugar="Teatro Santander",
+                    inicio=start, fin=start + timedelta(hours=3), encuesta="evaluacion"))
+        await s.commit()
+
+        async def offered(now: datetime) -> list[str]:
+            return [x.survey.slug for x in await surveys_for(s, telegram_id=1, chat_id=1,
+                                                             now=now)]
+
+        assert await offered(utcnow()) == ["general"]
+        waiting = await event_to_wait_for(s, survey=evaluation)
+        assert waiting is not None and waiting.titulo == "Audiencia pública"
+        assert await offered(start + timedelta(hours=4)) == ["general", "evaluacion"]
+        assert await event_to_wait_for(s, survey=evaluation,
+                                       now=start + timedelta(hours=4)) is None
