@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import os
+import re
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
@@ -16,45 +21,122 @@ KINDS_HELP = (
     "metas, presupuesto, obras, eventos, contratacion, informes, comunas, plan, encuesta, "
     "presupuesto_participativo"
 )
+HELP_HELP = "mostrar esta ayuda y salir"
+ALL_ENTRIES = 2**31 - 1  # `audit --limite 0`: every entry
+# argparse's own messages, said in Spanish (its English text is matched, then replaced).
+_ARGPARSE_ES = (
+    (re.compile(r"the following arguments are required: (.+)"), r"faltan estos datos: \1"),
+    (re.compile(r"argument (\S+): invalid int value: '(.*)'"),
+     r"\1: «\2» no es un número entero"),
+    (re.compile(r"argument (\S+): invalid choice: '?([^' ]*)'? \(choose from (.+)\)"),
+     r"\1: «\2» no es una opción; elija entre \3"),
+    (re.compile(r"unrecognized arguments: (.+)"), r"no entendí estos argumentos: \1"),
+    (re.compile(r"argument (\S+): expected one argument"), r"\1: falta su valor"),
+    (re.compile(r"argument (\S+): (.+)"), r"\1: \2"),
+)
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help text with a Spanish «uso:» line."""
+
+    def add_usage(self, usage: str | None, actions: Iterable[argparse.Action],
+                  groups: Iterable[argparse._MutuallyExclusiveGroup],
+                  prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, "uso: " if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help and errors are in Spanish."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "argumentos"
+        self._optionals.title = "opciones"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                          help=HELP_HELP)
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the error in Spanish, then exit with status 2."""
+        for pattern, spanish in _ARGPARSE_ES:
+            if pattern.search(message):
+                message = pattern.sub(spanish, message)
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _limit(text: str) -> int:
+    """Parse `--limite`: a whole number ≥ 0 (0 means every entry)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"«{text}» no es un número entero") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("debe ser 0 (todas) o un número positivo")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cabildo", description="Cabildo: rendición de cuentas y diálogo ciudadano en Telegram."
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="ejecutar el bot (sin token abre el chat local)")
-    chat = sub.add_parser("chat", help="conversar con el bot en la terminal, sin Telegram")
-    chat.add_argument("--user-id", type=int, default=1, help="id de Telegram simulado")
-    chat.add_argument("--name", default="Ana", help="nombre de la persona simulada")
-    db = sub.add_parser("db", help="esquema de la base de datos")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
-    up = db_sub.add_parser("upgrade", help="crear o actualizar las tablas")
-    up.add_argument("revision", nargs="?", default="head")
-    down = db_sub.add_parser("downgrade", help="volver a una versión anterior")
-    down.add_argument("revision")
-    db_sub.add_parser("current", help="mostrar la versión actual")
+    sub = parser.add_subparsers(dest="command", required=True, title="comandos",
+                                metavar="COMANDO", parser_class=_Parser,
+                                help="uno de estos (cabildo COMANDO -h explica cada uno):")
+    run_help = "ejecutar el bot (sin token abre el chat local)"
+    sub.add_parser("run", help=run_help, description=run_help.capitalize() + ".")
+    chat_help = "conversar con el bot en la terminal, sin Telegram"
+    chat = sub.add_parser("chat", help=chat_help, description=chat_help.capitalize() + ".")
+    chat.add_argument("--user-id", type=int, default=1, help="id de Telegram simulado (1)")
+    chat.add_argument("--name", default="Ana", help="nombre de la persona simulada (Ana)")
+    db = sub.add_parser("db", help="esquema de la base de datos",
+                        description="Crear, actualizar, consultar o copiar la base de datos.")
+    db_sub = db.add_subparsers(dest="db_command", required=True, title="comandos",
+                               metavar="COMANDO", parser_class=_Parser, help="uno de estos:")
+    up = db_sub.add_parser("upgrade", help="crear o actualizar las tablas",
+                           description="Crear o actualizar las tablas.")
+    up.add_argument("revision", nargs="?", default="head", metavar="revisión",
+                    help="revisión de destino (por omisión, head: la más reciente)")
+    down = db_sub.add_parser("downgrade", help="volver a una versión anterior",
+                             description="Volver a una versión anterior del esquema.")
+    down.add_argument("revision", metavar="revisión",
+                      help="revisión de destino, por ejemplo 0002, o base (sin tablas)")
+    db_sub.add_parser("current", help="mostrar la versión actual",
+                      description="Mostrar la versión actual del esquema.")
     backup = db_sub.add_parser(
-        "backup", help="copia de seguridad de la base SQLite (se puede hacer con el bot en marcha)"
+        "backup", help="copia de seguridad de la base SQLite (se puede hacer con el bot en marcha)",
+        description="Copia de seguridad de la base SQLite (se puede hacer con el bot en marcha).",
     )
     backup.add_argument(
         "destino", nargs="?",
         help="archivo o carpeta (por omisión, <base>-AAAAMMDD-HHMMSS.db en la carpeta actual)",
     )
-    imp = sub.add_parser("import", help="cargar datos desde un CSV o XLSX")
+    imp = sub.add_parser("import", help="cargar datos desde un CSV o XLSX",
+                         description="Cargar datos desde un CSV, XLSX, YAML o JSON: todo o nada.")
     imp.add_argument("kind", metavar="tipo", help=KINDS_HELP)
-    imp.add_argument("path", metavar="archivo")
-    rol = sub.add_parser("rol", help="dar un rol a una persona (como administrador)")
-    rol.add_argument("telegram_id", type=int, help="id numérico de Telegram")
+    imp.add_argument("path", metavar="archivo",
+                     help="ruta del archivo (hasta MAX_UPLOAD_MB, como por Telegram)")
+    rol = sub.add_parser("rol", help="dar un rol a una persona (como administrador)",
+                         description="Dar un rol a una persona (como administrador).")
+    rol.add_argument("telegram_id", type=int, metavar="id",
+                     help="id numérico de Telegram de la persona")
     rol.add_argument("role", metavar="rol", help="ciudadano, lider, staff o admin")
-    rol.add_argument("comuna", nargs="?", help="comuna del líder, por ejemplo 4")
-    audit = sub.add_parser("audit", help="ver el registro de acciones de funcionarios")
-    audit.add_argument("--limite", type=int, default=50, help="cuántas entradas (50)")
-    web = sub.add_parser("web", help="servir solo el sitio web (mapa, transparencia, datos)")
+    rol.add_argument("comuna", nargs="?",
+                     help="comuna del líder, por número o nombre (4, Occidental)")
+    audit = sub.add_parser("audit", help="ver el registro de acciones de funcionarios",
+                           description="Ver el registro de acciones de funcionarios, "
+                                       "las más recientes primero.")
+    audit.add_argument("--limite", type=_limit, default=50,
+                       help="cuántas entradas (50; 0 = todas)")
+    web = sub.add_parser("web", help="servir solo el sitio web (mapa, transparencia, datos)",
+                         description="Servir solo el sitio web (mapa, transparencia, datos).")
     web.add_argument("--host", help="dirección donde escuchar (WEB_HOST)")
     web.add_argument("--port", type=int, help="puerto (WEB_PORT; 0 = uno libre)")
     web.add_argument("--demo", action="store_true", help="cargar los datos de ejemplo si falta")
-    demo = sub.add_parser("demo", help="cargar los datos de ejemplo en una base vacía")
+    demo = sub.add_parser("demo", help="cargar los datos de ejemplo en una base vacía",
+                          description="Cargar los datos de ejemplo en una base vacía.")
     demo.add_argument("--if-empty", action="store_true", help="no fallar si ya hay datos")
     return parser
 
@@ -127,19 +209,97 @@ def _run(settings: Settings) -> int:
     return 0
 
 
+NO_TABLES = "La base de datos no tiene tablas todavía: ejecute «cabildo db upgrade»."
+NO_DATABASE = "No se pudo abrir la base de datos ({why}). Revise DATABASE_URL."
+
+
 def _db(settings: Settings, args: argparse.Namespace) -> int:
+    import logging
+
+    # Alembic's INFO lines (plugins, «Running upgrade …») stay out; each step is said below.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from sqlalchemy.exc import SQLAlchemyError
+
     from storage import migrate
 
-    if args.db_command == "upgrade":
-        migrate.upgrade(settings.database_url, args.revision)
-        print("Base de datos al día.")
-    elif args.db_command == "downgrade":
-        migrate.downgrade(settings.database_url, args.revision)
-    elif args.db_command == "backup":
+    if args.db_command == "backup":
         return _backup(settings, args.destino)
+    url = settings.database_url
+    try:
+        if args.db_command == "current":
+            return _db_current(url)
+        down = args.db_command == "downgrade"
+        applied = migrate.move_to(url, args.revision, down=down)
+        now = migrate.revision_of(url)
+    except migrate.MigrationError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, OSError) as exc:
+        print(NO_DATABASE.format(why=_database_problem(exc)), file=sys.stderr)
+        return 1
+    verb = "Deshice" if down else "Apliqué"
+    for step in applied:
+        print(f"{verb} la migración {step}.")
+    known = [step.revision for step in migrate.steps(url)]
+    if not applied and args.revision in known and now != args.revision:
+        other = "downgrade" if not down else "upgrade"
+        print(f"La base de datos está en la revisión {now}: para llegar a {args.revision} use "
+              f"«cabildo db {other} {args.revision}». No cambié nada.", file=sys.stderr)
+        return 1
+    if not applied and now is not None and now == migrate.head(url):
+        print(f"La base de datos ya estaba al día (revisión {now}).")
+    elif now is None:
+        print("La base de datos quedó sin tablas.")
+    elif now == migrate.head(url):
+        print(f"Base de datos al día (revisión {now}).")
     else:
-        migrate.current(settings.database_url)
+        print(f"Base de datos en la revisión {now}.")
     return 0
+
+
+def _db_current(url: str) -> int:
+    from storage import migrate
+
+    now = migrate.revision_of(url)
+    if now is None:
+        print(NO_TABLES, file=sys.stderr)
+        return 1
+    newest = migrate.head(url)
+    if now == newest:
+        print(f"Revisión {now}: la base de datos está al día.")
+    else:
+        print(f"Revisión {now}; la más reciente es {newest}: ejecute «cabildo db upgrade».")
+    return 0
+
+
+def _database_problem(exc: BaseException) -> str:
+    """Say in Spanish why the database could not be opened."""
+    text = str(exc)
+    if "unable to open database file" in text:
+        return "la carpeta del archivo no existe o no se puede escribir en ella"
+    if isinstance(exc, OSError):
+        return os_error(exc)
+    if "password authentication failed" in text:
+        return "el usuario o la clave no son válidos"
+    if "does not exist" in text:
+        return "la base de datos no existe en el servidor"
+    return "el servidor no responde o la dirección no es válida"
+
+
+def os_error(exc: OSError) -> str:
+    """Say in Spanish what a file-system error means (never the English strerror)."""
+    reasons = {
+        errno.ENOENT: "no existe",
+        errno.EISDIR: "es una carpeta, no un archivo",
+        errno.ENOTDIR: "una parte de la ruta no es una carpeta",
+        errno.EACCES: "no hay permiso para usarlo",
+        errno.EPERM: "no hay permiso para usarlo",
+        errno.ENOSPC: "no queda espacio en el disco",
+        errno.EROFS: "el disco es de solo lectura",
+        errno.ENAMETOOLONG: "la ruta es demasiado larga",
+        errno.EEXIST: "ya existe",
+    }
+    return reasons.get(exc.errno or 0, f"error del sistema número {exc.errno}")
 
 
 def backup_name(source: Path, now: datetime) -> str:
@@ -149,8 +309,6 @@ def backup_name(source: Path, now: datetime) -> str:
 
 def _backup(settings: Settings, destination: str | None) -> int:
     """Copy the SQLite database with SQLite's online backup API (safe while the bot runs)."""
-    import sqlite3
-
     from sqlalchemy.engine import URL, make_url
 
     url = make_url(settings.database_url)
@@ -180,6 +338,15 @@ def _backup(settings: Settings, destination: str | None) -> int:
     if target.exists():
         print(f"Ya existe {target}: no lo sobrescribo. Indique otro destino.", file=sys.stderr)
         return 1
+    folder = target.parent
+    if not folder.is_dir():
+        what = "no es una carpeta" if folder.exists() else "no existe"
+        print(f"No se pudo hacer la copia: la carpeta {folder} {what}.", file=sys.stderr)
+        return 1
+    if not os.access(folder, os.W_OK | os.X_OK):
+        print(f"No se pudo hacer la copia: no hay permiso para escribir en la carpeta {folder}.",
+              file=sys.stderr)
+        return 1
     try:
         src = sqlite3.connect(source, timeout=30)
         try:
@@ -192,7 +359,7 @@ def _backup(settings: Settings, destination: str | None) -> int:
         finally:
             src.close()
     except (sqlite3.Error, OSError) as exc:
-        print(f"No se pudo hacer la copia: {exc}", file=sys.stderr)
+        print(f"No se pudo hacer la copia: {_backup_problem(exc)}.", file=sys.stderr)
         target.unlink(missing_ok=True)
         return 1
     if not check or check[0] != "ok":
@@ -203,6 +370,37 @@ def _backup(settings: Settings, destination: str | None) -> int:
     return 0
 
 
+def _backup_problem(exc: sqlite3.Error | OSError) -> str:
+    """Say in Spanish why SQLite's backup failed."""
+    if isinstance(exc, OSError):
+        return os_error(exc)
+    text = str(exc).lower()
+    if "unable to open" in text:
+        return "no se pudo abrir la base de datos o el archivo de destino"
+    if "full" in text:
+        return "no queda espacio en el disco"
+    if "locked" in text or "busy" in text:
+        return "la base de datos está ocupada; intente de nuevo en un momento"
+    if "not a database" in text or "malformed" in text:
+        return "el archivo de la base de datos está dañado o no es una base SQLite"
+    return "error de SQLite"
+
+
+def _import_problem(path: str, limit_mb: int) -> str | None:
+    """Return why the file at `path` cannot be imported before reading it, in Spanish."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return f"No se pudo leer el archivo {path}: {os_error(exc)}."
+    if os.path.isdir(path):
+        return f"No se pudo leer el archivo {path}: es una carpeta, no un archivo."
+    if info.st_size > limit_mb * 1024 * 1024:
+        size = f"{info.st_size / 1024 / 1024:.1f}".replace(".", ",")
+        return (f"El archivo pesa {size} MB; el límite es {limit_mb} MB (MAX_UPLOAD_MB), "
+                "como por Telegram. No se importó nada. Divídalo en partes más pequeñas.")
+    return None
+
+
 async def _import(settings: Settings, kind: str, path: str) -> int:
     from bot.app import DatabaseNotReady, ensure_schema
     from handlers.alerts import queue_change_alerts
@@ -210,6 +408,10 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
     from storage.db import Database
     from storage.importers import ImportFailed, import_file
 
+    problem = _import_problem(path, settings.max_upload_mb)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     database = Database(settings.database_url)
     try:
         await ensure_schema(database)
@@ -225,7 +427,7 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
         print(f"No se importó nada. {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"No se pudo leer el archivo {path}: {exc.strerror}", file=sys.stderr)
+        print(f"No se pudo leer el archivo {path}: {os_error(exc)}.", file=sys.stderr)
         return 1
     finally:
         await database.dispose()
@@ -233,14 +435,15 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
         print(f"Aviso: {warning}")
     print(result.summary())
     if alerts:
-        print(f"{alerts} alertas de cambios en cola (las envía el bot en marcha).")
+        noun = "alerta" if alerts == 1 else "alertas"
+        print(f"{alerts} {noun} de cambios en cola (las envía el bot en marcha).")
     return 0
 
 
 async def _rol(settings: Settings, telegram_id: int, role: str, comuna: str | None) -> int:
     from bot.app import DatabaseNotReady, ensure_schema
     from storage.db import Database
-    from storage.roles import RoleError, set_role
+    from storage.roles import RoleError, RoleUnchanged, set_role
 
     database = Database(settings.database_url)
     try:
@@ -249,6 +452,9 @@ async def _rol(settings: Settings, telegram_id: int, role: str, comuna: str | No
             change = await set_role(
                 session, actor_id=None, telegram_id=telegram_id, role=role.lower(), comuna=comuna
             )
+    except RoleUnchanged as exc:
+        print(str(exc))
+        return 0
     except (RoleError, DatabaseNotReady) as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -256,6 +462,9 @@ async def _rol(settings: Settings, telegram_id: int, role: str, comuna: str | No
         await database.dispose()
     where = f" (comuna {change.comuna})" if change.comuna else ""
     print(f"{telegram_id}: {change.old} → {change.new}{where}")
+    if change.new_person:
+        print("Esta persona todavía no ha escrito al bot: no recibirá mensajes ni contará en "
+              "las difusiones hasta que lo abra con /start.")
     return 0
 
 
@@ -270,7 +479,7 @@ async def _audit(settings: Settings, limit: int) -> int:
     try:
         await ensure_schema(database)
         async with database.session() as session:
-            entries = await recent_entries(session, limit=limit)
+            entries = await recent_entries(session, limit=limit or ALL_ENTRIES)
     except DatabaseNotReady as exc:
         print(str(exc), file=sys.stderr)
         return 1

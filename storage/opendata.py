@@ -39,12 +39,21 @@ def _value(value: Any, column_type: str) -> Any:
     return value
 
 
+def comuna_order(codigo: str, tipo: str | None) -> tuple[int, int, str]:
+    """Sort key of a comuna in its natural order: comunas 1, 2, … 17, then corregimientos."""
+    digits = "".join(ch for ch in codigo if ch.isdigit())
+    corregimiento = tipo == "corregimiento" or not codigo[:1].isdigit()
+    return (int(corregimiento), int(digits) if digits else 1_000_000, codigo)
+
+
 async def dataset_rows(session: AsyncSession, dataset: str) -> list[list[Any]]:
     """Return every row of an open-data set, by key, one value per column of `columns`."""
     spec = KINDS[dataset]
     comunas = {c.id: c.codigo for c in (await session.exec(select(Comuna))).all()}
     order = [col(getattr(spec.model, field)) for field in spec.key]
-    rows = (await session.exec(select(spec.model).order_by(*order))).all()
+    rows = list((await session.exec(select(spec.model).order_by(*order))).all())
+    if dataset == "comunas":
+        rows.sort(key=lambda c: comuna_order(c.codigo, c.tipo))  # type: ignore[attr-defined]
     result = []
     for row in rows:
         values = []
@@ -76,8 +85,9 @@ async def works_for_map(session: AsyncSession) -> list[MapWork]:
 
 
 async def all_comunas(session: AsyncSession) -> list[Comuna]:
-    """Return the comunas and corregimientos in their order."""
-    return list((await session.exec(select(Comuna).order_by(col(Comuna.id)))).all())
+    """Return the comunas and corregimientos in their natural order (1, 2, … 17, C1, …)."""
+    comunas = list((await session.exec(select(Comuna).order_by(col(Comuna.id)))).all())
+    return sorted(comunas, key=lambda c: comuna_order(c.codigo, c.tipo))
 
 
 @dataclass(frozen=True)

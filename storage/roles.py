@@ -9,6 +9,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.audit import add_entry
+from storage.importers.comunas import ComunaIndex, ComunaRef
+from storage.importers.errors import CellError
 from storage.models import Citizen, Comuna
 from storage.types import utcnow
 
@@ -21,6 +23,10 @@ class RoleError(ValueError):
     """A role change that cannot be made; the message says why, in Spanish."""
 
 
+class RoleUnchanged(RoleError):
+    """The person already had that role (and comuna): nothing changed, nothing was logged."""
+
+
 @dataclass(frozen=True)
 class RoleChange:
     """The outcome of a role change, for the reply and the audit log."""
@@ -29,6 +35,7 @@ class RoleChange:
     old: str
     new: str
     comuna: str | None
+    new_person: bool = False  # never wrote to the bot: counted in no audience until they do
 
 
 async def role_of(
@@ -52,32 +59,45 @@ async def set_role(
     role: str,
     comuna: str | None = None,
 ) -> RoleChange:
-    """Give `telegram_id` a role (a leader needs a comuna code), log it, and commit.
+    """Give `telegram_id` a role (a leader needs a comuna), log it, and commit.
 
+    The comuna is read like imports read it (`4`, `Occidental`, `Comuna 4 - Occidental`).
     Staff may only make or unmake community leaders; everything else takes an admin.
+    Someone who never wrote to the bot gets a row marked unreachable (`blocked_at`), so no
+    audience counts them until they open the bot (`touch_citizen` clears the mark).
+    Raises RoleUnchanged, changing and logging nothing, when the role is already theirs.
     """
     if role not in ROLES:
         raise RoleError(f"El rol «{role}» no existe. Use: {', '.join(ROLES)}.")
+    if telegram_id <= 0:
+        raise RoleError(
+            f"El id {telegram_id} no es de una persona (los de grupos y canales son negativos). "
+            "Los roles se dan a personas: use su id numérico de Telegram."
+        )
     comuna_row = None
     if role == "lider":
         if not comuna:
             raise RoleError("Un líder necesita su comuna, por ejemplo: lider 4.")
-        code = comuna.strip().upper().removeprefix("COMUNA").strip().lstrip("0") or "0"
-        comuna_row = (await session.exec(select(Comuna).where(Comuna.codigo == code))).first()
-        if comuna_row is None:
-            raise RoleError(f"No conozco la comuna «{comuna}».")
+        comuna_row = await _find_comuna(session, comuna)
     citizen = (
         await session.exec(select(Citizen).where(Citizen.telegram_id == telegram_id))
     ).first()
+    new_person = citizen is None
     if citizen is None:
         # A private chat's id is the person's user id, so staff can be named before they write.
         now = utcnow()
         citizen = Citizen(
-            telegram_id=telegram_id, chat_id=telegram_id, created_at=now, last_seen_at=now
+            telegram_id=telegram_id, chat_id=telegram_id, created_at=now, last_seen_at=now,
+            blocked_at=now,
         )
     old = citizen.role
     if actor_role != "admin" and (RANK[role] >= RANK["staff"] or RANK[old] >= RANK["staff"]):
         raise RoleError("Solo un administrador puede dar o quitar los roles staff y admin.")
+    if old == role and (comuna_row is None or citizen.comuna_id == comuna_row.id):
+        where = f" en la comuna {comuna_row.codigo}" if comuna_row is not None else ""
+        raise RoleUnchanged(
+            f"La persona {telegram_id} ya tenía ese rol ({role}{where}); no cambié nada."
+        )
     citizen.role = role
     if comuna_row is not None:
         citizen.comuna_id = comuna_row.id
@@ -90,7 +110,23 @@ async def set_role(
         detail={"persona": telegram_id, "antes": old, "ahora": role, "comuna": code_shown},
     )
     await session.commit()
-    return RoleChange(telegram_id=telegram_id, old=old, new=role, comuna=code_shown)
+    return RoleChange(telegram_id=telegram_id, old=old, new=role, comuna=code_shown,
+                      new_person=new_person)
+
+
+async def _find_comuna(session: AsyncSession, written: str) -> Comuna:
+    """Return the comuna named by number or name, or raise RoleError saying why not."""
+    comunas = {c.id: c for c in (await session.exec(select(Comuna))).all() if c.id is not None}
+    index = ComunaIndex(ComunaRef(i, c.codigo, c.nombre) for i, c in comunas.items())
+    if not index:
+        raise RoleError("No hay comunas cargadas: importe primero las comunas.")
+    try:
+        return comunas[index.resolve(written).id]
+    except CellError as exc:
+        reason = str(exc)
+        if reason.startswith("no se encontró"):
+            raise RoleError(f"No conozco la comuna «{written}».") from None
+        raise RoleError(reason[:1].upper() + reason[1:]) from None
 
 
 async def staff_ids(session: AsyncSession) -> list[int]:

@@ -19,8 +19,19 @@ from web.settings import WebSettings
 
 async def run_site(settings: Settings, web: WebSettings, host: str, port: int, *,
                    demo: bool = False) -> int:
-    """Serve the site until SIGINT/SIGTERM; load the example data first if asked and empty."""
+    """Serve the site until SIGINT/SIGTERM; load the example data first if asked and empty.
+
+    Refuses to start (status 1) when the database has no tables yet.
+    """
+    from bot.app import DatabaseNotReady, ensure_schema
+
     db = Database(settings.database_url)
+    try:
+        await ensure_schema(db)
+    except DatabaseNotReady as exc:
+        await db.dispose()
+        print(str(exc), file=sys.stderr)
+        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -420,7 +420,7 @@ TYPE_NAMES = {
     "dates": "fechas AAAA-MM-DD separadas por ;", "datetime": "fecha y hora local",
     "latitude": "latitud (grados)", "longitude": "longitud (grados)",
     "comuna": "código de comuna (ver comunas)", "comuna_code": "código", "comuna_tipo":
-    "comuna o corregimiento",
+    "comuna o corregimiento", "survey": "código (slug) de una encuesta",
 }
 DESCRIPTIONS = {
     "obras": {
@@ -497,6 +497,12 @@ AAAA-MM-DD, montos en pesos colombianos.</p>
 <p>En el JSON, <code>columnas</code> lista estas columnas y <code>datos</code> trae una fila
 por objeto; un valor vacío es <code>null</code>.</p>
 {"".join(dictionaries)}"""
+
+
+def server_error_body(message: str) -> str:
+    """Return the body of the page shown when the site fails unexpectedly (500)."""
+    return (f'<h1>Algo salió mal</h1><p>{escape(message)}</p>'
+            '<p>Vuelva al <a href="/">inicio</a>.</p>')
 
 
 def not_found_body() -> str:

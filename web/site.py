@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -54,6 +55,11 @@ FORGED = "No pudimos comprobar que la solicitud viene de Telegram. Abra el mapa 
 EXPIRED = "La sesión se venció. Cierre el mapa y ábralo de nuevo desde el bot."
 UNKNOWN_WORK = "Esa obra no existe."
 BAD_REQUEST = "Solicitud no válida."
+SERVER_ERROR = (
+    "El sitio tuvo un problema y no pudo mostrar esta página. Intente de nuevo más tarde."
+)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _csp(tile_url: str) -> str:
@@ -140,7 +146,7 @@ class Site:
         """Send one open-data set as CSV or JSON."""
         name, fmt = request.path_params["name"], request.path_params["fmt"]
         if name not in DATASETS or fmt not in ("csv", "json"):
-            raise HTTPException(404)
+            return await self.not_found(request, HTTPException(404))
         async with self.db.session() as session:
             rows = await dataset_rows(session, name)
         header = columns(name)
@@ -208,18 +214,41 @@ class Site:
         """Answer unknown addresses with a Spanish page."""
         return self._page("Página no encontrada", pages.not_found_body(), "", status=404)
 
+    def guarded(self, endpoint: Endpoint, *, api: bool = False) -> Endpoint:
+        """Wrap `endpoint` so an unexpected error is logged and answered in Spanish (500)."""
+
+        async def guarded_endpoint(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except HTTPException:
+                raise
+            except Exception:
+                log.exception("web: %s %s failed", request.method, request.url.path)
+                if api:
+                    return self._json({"ok": False, "mensaje": SERVER_ERROR}, 500)
+                return self._page("Error del sitio", pages.server_error_body(SERVER_ERROR), "",
+                                  status=500)
+
+        guarded_endpoint.__doc__ = endpoint.__doc__
+        return guarded_endpoint
+
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        """Answer an error outside the routes (a last resort) with the Spanish error page."""
+        return self._page("Error del sitio", pages.server_error_body(SERVER_ERROR), "",
+                          status=500)
+
 
 def web_routes(db: Database, settings: Settings, web: WebSettings | None = None) -> list[BaseRoute]:
     """Return the site's routes (pages, open data, map API, follow endpoint, static files)."""
     site = Site(db, settings, web or settings.web)
     return [
-        Route("/", site.home, methods=["GET"]),
-        Route("/mapa", site.map_page, methods=["GET"]),
-        Route("/transparencia", site.transparency, methods=["GET"]),
-        Route("/datos", site.data_page, methods=["GET"]),
-        Route("/datos/{name}.{fmt}", site.dataset, methods=["GET"]),
-        Route("/api/obras", site.works_api, methods=["GET"]),
-        Route("/api/seguir", site.follow, methods=["POST"]),
+        Route("/", site.guarded(site.home), methods=["GET"]),
+        Route("/mapa", site.guarded(site.map_page), methods=["GET"]),
+        Route("/transparencia", site.guarded(site.transparency), methods=["GET"]),
+        Route("/datos", site.guarded(site.data_page), methods=["GET"]),
+        Route("/datos/{name}.{fmt}", site.guarded(site.dataset), methods=["GET"]),
+        Route("/api/obras", site.guarded(site.works_api, api=True), methods=["GET"]),
+        Route("/api/seguir", site.guarded(site.follow, api=True), methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -229,4 +258,4 @@ def build_site(db: Database, settings: Settings, web: WebSettings | None = None)
     web = web or settings.web
     site = Site(db, settings, web)
     return Starlette(routes=web_routes(db, settings, web),
-                     exception_handlers={404: site.not_found})
+                     exception_handlers={404: site.not_found, 500: site.server_error})

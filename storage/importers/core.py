@@ -26,8 +26,10 @@ from storage.importers.parsing import (
     parse_table,
     raise_for_errors,
     resolve_comunas,
+    resolve_surveys,
+    survey_columns,
 )
-from storage.models import Comuna
+from storage.models import Comuna, Survey
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,9 @@ async def import_bytes(
     table = await asyncio.to_thread(parse_table, kind, data, filename, tz=tz)
     if table.with_comuna:
         resolve_comunas(table, await _load_comunas(session))
+    surveys = survey_columns(table)
+    if any(row.values.get(c.field) is not None for c in surveys for row in table.rows):
+        resolve_surveys(table, await _load_survey_slugs(session))
     raise_for_errors(table)
     return await store(session, table)
 
@@ -119,6 +124,15 @@ async def _load_comunas(session: AsyncSession) -> list[ComunaRef]:
         log.warning("import: could not read comunas", exc_info=True)
         raise ImportFailed("No se pudo leer la base de datos; intente de nuevo más tarde.") from exc
     return [ComunaRef(c.id, c.codigo, c.nombre) for c in rows if c.id is not None]
+
+
+async def _load_survey_slugs(session: AsyncSession) -> list[str]:
+    try:
+        return list((await session.exec(select(Survey.slug))).all())
+    except SQLAlchemyError as exc:
+        await session.rollback()
+        log.warning("import: could not read surveys", exc_info=True)
+        raise ImportFailed("No se pudo leer la base de datos; intente de nuevo más tarde.") from exc
 
 
 async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:

@@ -41,6 +41,7 @@ ColumnType = Literal[
     "comuna",  # resolved against the Comuna table into comuna_id
     "comuna_code",  # the code of a comuna itself: "4", "C1"
     "comuna_tipo",  # comuna | corregimiento
+    "survey",  # the slug of a survey already in the database (checked before storing)
 ]
 
 Problem = tuple[str | None, str]  # (column or None, Spanish message)
@@ -325,7 +326,7 @@ _SPECS = {
                 "codigo": "code",
                 "capacidad": "count",
                 "anunciar_desde": "datetime",
-                "encuesta": "code",
+                "encuesta": "survey",
             },
             ("clave",),
             fields={"codigo": "clave"},

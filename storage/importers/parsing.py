@@ -18,7 +18,7 @@ from storage.importers.comunas import ComunaIndex, ComunaRef, comuna_code
 from storage.importers.errors import CellError, ImportFailed, RowError, shown
 from storage.importers.kinds import KINDS, ColumnSpec, KindSpec, RowContext
 from storage.importers.other import OTHER_KINDS
-from storage.importers.reading import is_blank, is_blank_row, read_sheet
+from storage.importers.reading import Sheet, is_blank, is_blank_row, read_sheet
 from storage.importers.values import (
     check_spreadsheet_junk,
     header_key,
@@ -85,8 +85,14 @@ def get_spec(kind: str) -> KindSpec:
     return spec
 
 
-def match_headers(spec: KindSpec, headers: list[str]) -> tuple[dict[int, ColumnSpec], list[str]]:
-    """Map header positions to columns of `spec`; return them and warnings for unknown ones."""
+def match_headers(
+    spec: KindSpec, headers: list[str], *, sheet: Sheet | None = None
+) -> tuple[dict[int, ColumnSpec], list[str]]:
+    """Map header positions to columns of `spec`; return them and warnings for unknown ones.
+
+    When required columns are missing and `sheet` is given, the error says where the titles
+    seem to be (a lower row, another sheet of the workbook) or what is read.
+    """
     known = {header_key(name): column for name, column in spec.columns.items()}
     found: dict[int, ColumnSpec] = {}
     first_seen: dict[str, int] = {}
@@ -119,17 +125,46 @@ def match_headers(spec: KindSpec, headers: list[str]) -> tuple[dict[int, ColumnS
             if len(missing) == 1
             else f"faltan las columnas obligatorias {names}."
         )
-        hint = " La primera fila debe tener los títulos de las columnas."
+        hint = " " + _where_titles_are(spec, known, sheet)
         errors.insert(0, RowError(1, None, what + hint))
     if errors:
         raise ImportFailed(errors=errors)
     return found, warnings
 
 
+# How many rows are searched for the titles when the first row lacks them.
+_TITLE_ROWS_SEARCHED = 20
+
+
+def _where_titles_are(spec: KindSpec, known: dict[str, ColumnSpec], sheet: Sheet | None) -> str:
+    """Say where the required titles seem to be, or that only row 1 of sheet 1 is read."""
+    required = {header_key(name) for name in spec.required}
+
+    def has_titles(cells: list[Any]) -> bool:
+        found = {header_key(str(c)) for c in cells if isinstance(c, str) and c.strip()}
+        return required <= {key for key in found if key in known}
+
+    first = "La primera fila debe tener los títulos de las columnas."
+    if sheet is None:
+        return first
+    for offset, cells in enumerate(sheet.rows[:_TITLE_ROWS_SEARCHED]):
+        if has_titles(cells):
+            return (f"Los títulos parecen estar en la fila {offset + 2}: solo se leen los de la "
+                    "fila 1. Borre las filas de arriba y vuelva a enviarlo.")
+    if sheet.is_csv:
+        return first
+    for name, titles in sheet.other_sheets:
+        if has_titles(list(titles)):
+            return (f"Los datos parecen estar en la hoja «{name}», pero solo se lee la primera "
+                    f"hoja («{sheet.name}»). Pase esa hoja al primer lugar y vuelva a enviarlo.")
+    return (f"Solo se lee la primera hoja del libro («{sheet.name}»), y su fila 1 debe tener "
+            "los títulos de las columnas.")
+
+
 def parse_cell(column: ColumnSpec, raw: Any, tz: ZoneInfo) -> Any:
     """Parse one non-empty cell of `column`; raise `CellError` when it is not valid."""
     kind = column.type
-    if kind in ("text", "code", "comuna"):
+    if kind in ("text", "code", "comuna", "survey"):
         return parse_text(raw, max_length=column.max_length)
     if kind == "url":
         return parse_url(raw, max_length=column.max_length)
@@ -174,7 +209,7 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
     """Read and check every row of a file of `kind`; raise `ImportFailed` if unreadable."""
     spec = get_spec(kind)
     sheet = read_sheet(data, filename)
-    columns, warnings = match_headers(spec, sheet.headers)
+    columns, warnings = match_headers(spec, sheet.headers, sheet=sheet)
     table = ParsedTable(spec, warnings=warnings)
     _warn_untitled(table, sheet.headers, sheet.rows, sheet.is_csv)
     present = {column.name for column in columns.values()}
@@ -207,7 +242,10 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
         for index, column in columns.items():
             raw = cells[index] if index < len(cells) else None
             if is_blank(raw):
-                if column.name in spec.required:
+                formula = sheet.uncached.get((offset, index))
+                if formula is not None:
+                    table.errors.append(RowError(number, column.name, _uncached(formula)))
+                elif column.name in spec.required:
                     table.errors.append(
                         RowError(number, column.name, "está vacía y es obligatoria.")
                     )
@@ -249,6 +287,13 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
     return table
 
 
+def _uncached(formula: str) -> str:
+    return (
+        f"tiene la fórmula {shown(formula)} sin el valor calculado (el archivo no se guardó "
+        "desde Excel o LibreOffice). Ábralo, guárdelo y vuelva a enviarlo, o escriba el valor."
+    )
+
+
 def _key_column(spec: KindSpec, present: set[str]) -> str | None:
     names = spec.key_columns()
     return names[0] if len(names) == 1 and names[0] in present else None
@@ -284,6 +329,31 @@ def resolve_comunas(table: ParsedTable, comunas: Iterable[ComunaRef]) -> None:
             row.values["comuna_id"] = index.resolve(row.comuna or "").id
         except CellError as exc:
             table.errors.append(RowError(row.row, table.comuna_column, str(exc)))
+
+
+def survey_columns(table: ParsedTable) -> list[ColumnSpec]:
+    """Return the columns of the table's kind that name a survey."""
+    return [c for c in table.spec.columns.values() if c.type == "survey"]
+
+
+def resolve_surveys(table: ParsedTable, slugs: Iterable[str]) -> None:
+    """Check that each survey a row names exists, adding an error for each unknown one.
+
+    Slugs are matched without regard to case; the row then keeps the survey's own slug.
+    """
+    known = {slug.lower(): slug for slug in slugs}
+    for column in survey_columns(table):
+        for row in table.rows:
+            written = row.values.get(column.field)
+            if written is None:
+                continue
+            found = known.get(str(written).lower())
+            if found is None:
+                table.errors.append(
+                    RowError(row.row, column.name, f"no existe la encuesta {shown(written)}.")
+                )
+            else:
+                row.values[column.field] = found
 
 
 def raise_for_errors(table: ParsedTable) -> None:

@@ -12,7 +12,8 @@ import csv
 import io
 import re
 import warnings
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
@@ -41,13 +42,26 @@ class Percent(Decimal):
     """An XLSX number formatted as a percentage, already multiplied by 100 (45 for 45 %)."""
 
 
+# How many other sheets of a workbook are looked at when the first one lacks the titles.
+_OTHER_SHEETS = 10
+
+
 @dataclass
 class Sheet:
-    """The header cells and data rows of a file, and whether it came from a CSV."""
+    """The header cells and data rows of a file, and whether it came from a CSV.
+
+    For an XLSX: the first sheet's name, the title rows of the other sheets (to point at
+    the right one when the first lacks the titles), and the formulas of cells that have no
+    cached value (a file written by a program, never opened and saved in a spreadsheet).
+    """
 
     headers: list[str]
     rows: list[list[Any]]  # row i is spreadsheet row i + 2; trailing blank rows removed
     is_csv: bool
+    name: str | None = None
+    other_sheets: list[tuple[str, list[str]]] = field(default_factory=list)
+    # (index in `rows`, column index) → the formula, for cells whose cached value is missing
+    uncached: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def read_table(data: bytes, filename: str) -> tuple[list[str], list[list[Any]]]:
@@ -73,14 +87,15 @@ def read_sheet(data: bytes, filename: str) -> Sheet:
             raise ImportFailed(f"El archivo es {what}, no una tabla. {_ASK_FOR_TABLE}")
     is_csv = not data.startswith(_ZIP)
     if not is_csv:
-        headers, rows = _read_xlsx(data)
+        sheet = _read_xlsx(data)
     elif suffix in {".xlsx", ".xlsm"}:
         raise ImportFailed(f"El archivo no es un XLSX válido. {_ASK_FOR_TABLE}")
     else:
         headers, rows = _read_csv(data)
-    while rows and is_blank_row(rows[-1]):
-        rows.pop()
-    return Sheet(headers, rows, is_csv)
+        sheet = Sheet(headers, rows, True)
+    while sheet.rows and is_blank_row(sheet.rows[-1]):
+        sheet.rows.pop()
+    return sheet
 
 
 def is_blank_row(row: list[Any]) -> bool:
@@ -130,7 +145,7 @@ def _read_csv(data: bytes) -> tuple[list[str], list[list[Any]]]:
     return headers, rows
 
 
-def _read_xlsx(data: bytes) -> tuple[list[str], list[list[Any]]]:
+def _read_xlsx(data: bytes) -> Sheet:
     from openpyxl import load_workbook
 
     try:
@@ -141,15 +156,21 @@ def _read_xlsx(data: bytes) -> tuple[list[str], list[list[Any]]]:
         raise ImportFailed(
             f"No se pudo abrir el archivo como XLSX; puede estar dañado. {_ASK_FOR_TABLE}"
         ) from None
+    others: list[tuple[str, list[str]]] = []
     try:
         if not book.worksheets:
             raise ImportFailed("El archivo XLSX no tiene hojas.")
         sheet = book.worksheets[0]
+        name = str(sheet.title)
+        part = getattr(sheet, "_worksheet_path", None)
         if hasattr(sheet, "reset_dimensions"):
             sheet.reset_dimensions()  # stored dimensions are often wrong (whole columns)
         table: list[list[Any]] = []
         for cells in sheet.iter_rows():
             table.append([_cell_value(cell) for cell in cells])
+        for other in book.worksheets[1 : 1 + _OTHER_SHEETS]:
+            first = next(other.iter_rows(max_row=1, values_only=True), ())
+            others.append((str(other.title), [_title(cell) for cell in first]))
     except ImportFailed:
         raise
     except Exception:
@@ -160,10 +181,55 @@ def _read_xlsx(data: bytes) -> tuple[list[str], list[list[Any]]]:
         book.close()
     if not table:
         raise ImportFailed("El archivo está vacío.")
-    headers = ["" if cell is None else str(cell).strip() for cell in table[0]]
+    headers = [_title(cell) for cell in table[0]]
     while headers and not headers[-1]:
         headers.pop()
-    return headers, table[1:]
+    uncached = _uncached_formulas(data, part, table) if part else {}
+    return Sheet(headers, table[1:], False, name, others, uncached)
+
+
+def _title(cell: Any) -> str:
+    return "" if cell is None else str(cell).strip()
+
+
+def _uncached_formulas(
+    data: bytes, part: str, table: list[list[Any]]
+) -> dict[tuple[int, int], str]:
+    """Return the formulas of the first sheet whose cells have no cached value.
+
+    The data-only read gives such cells as empty; this second read (only when the sheet
+    has formulas at all) tells them apart so the error can say so.
+    """
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            xml = archive.read(part.lstrip("/"))
+        if b"<f>" not in xml and b"<f " not in xml:
+            return {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception:
+        return {}
+    found: dict[tuple[int, int], str] = {}
+    try:
+        for cells in book.worksheets[0].iter_rows(min_row=2):
+            for cell in cells:
+                value = getattr(cell, "value", None)
+                row, column = getattr(cell, "row", None), getattr(cell, "column", None)
+                if not (isinstance(value, str) and value.startswith("=")) or not row:
+                    continue
+                line, index = row - 1, (column or 1) - 1
+                cached = table[line][index] if line < len(table) and index < len(
+                    table[line]) else None
+                if cached is None:
+                    found[(line - 1, index)] = value
+    except Exception:
+        return found
+    finally:
+        book.close()
+    return found
 
 
 def _cell_value(cell: Any) -> Any:

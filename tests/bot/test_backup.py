@@ -88,3 +88,17 @@ def test_backup_of_a_missing_database_says_so(
     assert main(["db", "backup"]) == 1
     assert "No encontré la base de datos no-existe.db" in capsys.readouterr().err
     assert list(workdir.iterdir()) == []
+
+
+def test_backup_to_a_missing_or_unwritable_folder_is_said_in_spanish(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{workdir / 'cabildo.db'}")
+    _live_database(workdir / "cabildo.db").close()
+    assert main(["db", "backup", str(workdir / "no" / "existe" / "x.db")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"No se pudo hacer la copia: la carpeta {workdir / 'no' / 'existe'} no existe.\n"
+    (workdir / "archivo").write_text("x")
+    assert main(["db", "backup", str(workdir / "archivo" / "x.db")]) == 1
+    assert "la carpeta" in (err := capsys.readouterr().err) and "no es una carpeta" in err
+    assert sorted(p.name for p in workdir.iterdir()) == ["archivo", "cabildo.db"]

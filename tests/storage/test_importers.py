@@ -29,6 +29,7 @@ from storage.models import (
     Goal,
     PlanActivity,
     Report,
+    Survey,
     Work,
 )
 from tests.storage.helpers import (
@@ -349,6 +350,34 @@ async def test_event_end_before_start_and_bad_capacity(db: Database) -> None:
     assert "Fila 3, columna «inicio»: «2026-03-10» no tiene hora" in text
     assert "Fila 3, columna «capacidad»: «0» no es un número entero mayor que cero." in text
     assert await table_contents(db, Event) == []
+
+
+async def test_event_survey_must_exist(db: Database) -> None:
+    async with db.session() as session:
+        session.add(Survey(slug="evaluacion-audiencia", titulo="Evaluación",
+                           created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+        await session.commit()
+    header = ["titulo", "tipo", "inicio", "lugar", "encuesta"]
+    bad = csv_bytes([
+        header,
+        ["Audiencia", "audiencia pública", "2027-05-10 10:00", "Salón", "evaluacion-audiencia"],
+        ["Audiencia QA", "audiencia pública", "2027-05-11 10:00", "Salón", "evaluacion-audiencai"],
+    ])
+    failure = await expect_failure(db, "eventos", bad, "eventos.csv")
+    assert str(failure) == (
+        "El archivo tiene 1 error. Corríjalo y vuelva a enviarlo:\n"
+        "Fila 3, columna «encuesta»: no existe la encuesta «evaluacion-audiencai»."
+    )
+    assert await table_contents(db, Event) == []  # all or nothing: the good row is not stored
+    good = csv_bytes([
+        header,
+        ["Audiencia", "audiencia pública", "2027-05-10 10:00", "Salón", "Evaluacion-Audiencia"],
+        ["Feria", "feria", "2027-05-12 10:00", "Parque", ""],
+    ])
+    result = await run_import(db, "eventos", good, "eventos.csv")
+    assert result.created == 2
+    stored = {e["titulo"]: e["encuesta"] for e in await table_contents(db, Event)}
+    assert stored == {"Audiencia": "evaluacion-audiencia", "Feria": None}
 
 
 async def test_contracting_import(db: Database) -> None:
@@ -862,3 +891,64 @@ async def test_xlsx_row_numbers_count_blank_rows_and_untitled_columns_warn(db: D
     ok = xlsx_bytes([WORK_HEADER, ["OB-1", "Obra", 4, "X", 10, None, "nota suelta"]])
     result = await run_import(db, "obras", ok, "obras.xlsx")
     assert result.warnings == ["Se ignoró la columna G, que no tiene título."]
+
+
+async def test_xlsx_formula_without_a_cached_value_is_named(db: Database) -> None:
+    await seed_comunas(db)
+    data = xlsx_bytes([
+        [*WORK_HEADER, "avance_financiero"],
+        ["OB-1", "Parque", "4", "En ejecución", 10, 5],
+        ["OB-2", "Vía", "4", "En ejecución", "=10+20", "=2*5"],  # written by a program
+    ])
+    failure = await expect_failure(db, "obras", data, "obras.xlsx")
+    assert [str(e) for e in failure.errors] == [
+        "Fila 3, columna «avance_fisico»: tiene la fórmula «=10+20» sin el valor calculado (el "
+        "archivo no se guardó desde Excel o LibreOffice). Ábralo, guárdelo y vuelva a enviarlo, "
+        "o escriba el valor.",
+        "Fila 3, columna «avance_financiero»: tiene la fórmula «=2*5» sin el valor calculado (el "
+        "archivo no se guardó desde Excel o LibreOffice). Ábralo, guárdelo y vuelva a enviarlo, "
+        "o escriba el valor.",
+    ]
+    assert await table_contents(db, Work) == []
+
+
+def _workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_titles_below_row_one_or_on_another_sheet_are_pointed_at(db: Database) -> None:
+    await seed_comunas(db)
+    works = [WORK_HEADER, ["OB-1", "Parque", "4", "En ejecución", 10]]
+    lower = _workbook({"Obras": [["Informe de obras 2026"], [], *works]})
+    failure = await expect_failure(db, "obras", lower, "obras.xlsx")
+    assert str(failure.errors[0]).endswith(
+        "Los títulos parecen estar en la fila 3: solo se leen los de la fila 1. Borre las filas "
+        "de arriba y vuelva a enviarlo."
+    )
+    second = _workbook({"Portada": [["Alcaldía"]], "Datos": works})
+    failure = await expect_failure(db, "obras", second, "obras.xlsx")
+    assert str(failure.errors[0]).endswith(
+        "Los datos parecen estar en la hoja «Datos», pero solo se lee la primera hoja "
+        "(«Portada»). Pase esa hoja al primer lugar y vuelva a enviarlo."
+    )
+    neither = _workbook({"Hoja1": [["a", "b"], [1, 2]]})
+    failure = await expect_failure(db, "obras", neither, "obras.xlsx")
+    assert str(failure.errors[0]).endswith(
+        "Solo se lee la primera hoja del libro («Hoja1»), y su fila 1 debe tener los títulos "
+        "de las columnas."
+    )
+    assert await table_contents(db, Work) == []

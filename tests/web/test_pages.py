@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 import httpx
 import pytest
@@ -30,7 +31,7 @@ from storage.types import utcnow
 from tests.web.conftest import TOKEN
 from web.initdata import ExpiredInitData, ForgedInitData, sign_init_data, verify_init_data
 from web.settings import WebSettings, WebSettingsError, load_web_settings
-from web.site import build_site
+from web.site import SERVER_ERROR, build_site
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -429,3 +430,38 @@ async def test_content_security_policy_allows_only_the_configured_tile_server(
     assert "img-src 'self' data: https://*.tile.example.org;" in policy
     assert "script-src 'self';" in policy
     assert 'data-tiles="https://{s}.tile.example.org/{z}/{x}/{y}.png"' in response.text
+
+
+async def test_comunas_open_data_lists_comunas_in_their_natural_order(
+    client: httpx.AsyncClient,
+) -> None:
+    expected = [str(n) for n in range(1, 18)] + ["C1", "C2", "C3"]
+    csv_text = (await client.get("/datos/comunas.csv")).content.decode("utf-8-sig")
+    assert [row[0] for row in csv.reader(io.StringIO(csv_text))][1:] == expected
+    payload = (await client.get("/datos/comunas.json")).json()
+    assert [row["codigo"] for row in payload["datos"]] == expected
+    page = (await client.get("/mapa")).text
+    options = re.findall(r'<option value="([^"]*)"', page)
+    assert [o for o in options if o in expected] == expected
+
+
+async def test_an_unexpected_error_gets_a_spanish_page(
+    site_settings: Settings, web_settings: WebSettings, tmp_path: Path,
+) -> None:
+    empty = Database(f"sqlite+aiosqlite:///{tmp_path / 'sin-tablas.db'}")  # never migrated
+    app = build_site(empty, site_settings, web_settings)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://sitio") as http:
+            for path in ("/", "/mapa", "/transparencia", "/datos", "/datos/obras.csv"):
+                response = await http.get(path)
+                assert response.status_code == 500, path
+                assert "Algo salió mal" in response.text, path
+                assert "Intente de nuevo más tarde" in response.text
+                assert "Internal Server Error" not in response.text
+                assert response.headers["content-type"].startswith("text/html")
+            api = await http.get("/api/obras")
+            assert api.status_code == 500
+            assert api.json() == {"ok": False, "mensaje": SERVER_ERROR}
+    finally:
+        await empty.dispose()
