@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.config import Settings
 from bot.context import CabildoContext
 from bot.formatting import number
+from handlers.events import is_corregimiento, place_name
 from handlers.keyboards import back_to_menu
 from handlers.privacy import ensure_consent
 from storage import outbox
@@ -45,14 +46,16 @@ async def _keyboard(context: CabildoContext, chat_id: int) -> tuple[str, InlineK
         for t in TOPICS
     ]
     comuna_buttons = [
-        InlineKeyboardButton(("✅ " if ("comuna", c.codigo) in subs else "") + f"{c.codigo} · "
-                             f"{c.nombre}", callback_data=f"alr:c:{c.codigo}")
+        InlineKeyboardButton(("✅ " if ("comuna", c.codigo) in subs else "")
+                             + place_name(c, short=True),
+                             callback_data=f"alr:c:{c.codigo}")
         for c in comunas
     ]
     rows = [topic_buttons[i : i + 2] for i in range(0, len(topic_buttons), 2)]
     rows += [comuna_buttons[i : i + 2] for i in range(0, len(comuna_buttons), 2)]
     rows += [list(row) for row in back_to_menu().inline_keyboard]
-    active = [f"{c.codigo} {c.nombre}" for c in comunas if ("comuna", c.codigo) in subs]
+    active = [place_name(c, short=True) if is_corregimiento(c) else f"{c.codigo} {c.nombre}"
+              for c in comunas if ("comuna", c.codigo) in subs]
     text = INTRO.format(comunas=escape(", ".join(active)) if active else "ninguna")
     return text, InlineKeyboardMarkup(rows)
 

@@ -1,12 +1,14 @@
 """`/agenda`: upcoming events, filters, RSVP with a waiting list, calendar files, location pins.
 
 Callback data (`ev:`): `ev:l:<filtro>:<page>` a list (`t` all, `c<código>` a comuna, `k<tipo>`
-a kind) · `ev:f` the filters · `ev:e:<id>` an event's card · `ev:r:<id>` attend ·
+a kind, `q<palabras>` the events whose kind or title holds the words typed after `/agenda`,
+accents and case aside) · `ev:f` the filters · `ev:e:<id>` an event's card · `ev:r:<id>` attend ·
 `ev:w:<id>` join the waiting list · `ev:x:<id>` cancel attendance · `ev:i:<id>` the .ics file.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html import escape
 from textwrap import shorten
@@ -31,6 +33,7 @@ from storage.events import (
     cancel,
     ends_at,
     event_by_id,
+    fold,
     kinds_and_comunas,
     places,
     register,
@@ -47,6 +50,7 @@ LISTING = (
     "📅 <b>Próximos eventos</b>{scope}\n{page}\nToque un evento para ver detalles e inscribirse."
 )
 EMPTY = "📅 No hay eventos próximos{scope}."
+MAX_WORDS = 40  # characters of `/agenda <palabras>` kept in the list's button data
 FILTERS = "🔎 <b>Filtrar la agenda</b>\nElija una comuna o un tipo de evento:"
 GONE = "Ese evento ya no está disponible."
 RSVP_ACTION = "inscribirse a eventos"
@@ -91,8 +95,28 @@ def event_link(context: CabildoContext, event: Event) -> str:
     return f"https://t.me/{context.bot.username}?start=evento_{event.id}"
 
 
+def is_corregimiento(comuna: Comuna) -> bool:
+    """Tell whether a comuna row is a rural corregimiento."""
+    return comuna.tipo == "corregimiento" or comuna.codigo.upper().startswith("C")
+
+
+def place_name(comuna: Comuna, *, short: bool = False) -> str:
+    """Name a comuna or corregimiento for people (plain text): `Comuna 4 · Occidental`.
+
+    A corregimiento is named as such (`Corregimiento 2`), never «comuna C2»; `short` names
+    them as the rest of the bot's buttons do (`4 · Occidental`, `Corregimiento 2`).
+    """
+    if is_corregimiento(comuna):
+        number = comuna.codigo.upper().removeprefix("C")
+        kind = f"Corregimiento {number}"
+        if short or fold(comuna.nombre) in (fold(kind), fold(comuna.codigo)):
+            return kind
+        return f"{kind} · {comuna.nombre}"
+    return f"{'' if short else 'Comuna '}{comuna.codigo} · {comuna.nombre}"
+
+
 async def show_agenda(update: Update, context: CabildoContext) -> None:
-    """List upcoming events (`/agenda`, `/agenda 4` for a comuna, or the menu button)."""
+    """List upcoming events (`/agenda`, `/agenda 4`, `/agenda taller`, or the menu button)."""
     if update.callback_query:
         await update.callback_query.answer()
     text = " ".join(context.args or []) if update.callback_query is None else ""
@@ -100,13 +124,16 @@ async def show_agenda(update: Update, context: CabildoContext) -> None:
     if text:
         async with context.db.session() as session:
             comuna = await find_comuna(session, text)
-        scope = f"c{comuna.codigo}" if comuna else f"k{text.lower()[:40]}"
+        # Only letters and digits go into the button data (a `:` would split it).
+        words = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
+        scope = f"c{comuna.codigo}" if comuna else f"q{words[:MAX_WORDS].strip()}"
     await _show_list(update, context, scope, 0)
 
 
 async def _show_list(update: Update, context: CabildoContext, scope: str, page_no: int) -> None:
     comuna: Comuna | None = None
     kind: str | None = None
+    words: str | None = None
     async with context.db.session() as session:
         if scope.startswith("c"):
             comuna = await find_comuna(session, scope[1:])
@@ -114,16 +141,22 @@ async def _show_list(update: Update, context: CabildoContext, scope: str, page_n
                 raise LookupError(scope)
         elif scope.startswith("k"):
             kind = scope[1:]
+        elif scope.startswith("q"):
+            words = scope[1:]
         events = await upcoming(
-            session, now=utcnow(), comuna_id=comuna.id if comuna else None, tipo=kind
+            session, now=utcnow(), comuna_id=comuna.id if comuna else None, tipo=kind,
+            words=words,
         )
-    label = (
-        f" en la comuna {escape(comuna.codigo)} · {escape(comuna.nombre)}"
-        if comuna
-        else f" de tipo «{escape(kind)}»"
-        if kind
-        else ""
-    )
+    if comuna and is_corregimiento(comuna):
+        label = f" en el {escape(place_name(comuna))}"
+    elif comuna:
+        label = f" en la comuna {escape(comuna.codigo)} · {escape(comuna.nombre)}"
+    elif kind:
+        label = f" de tipo «{escape(kind)}»"
+    elif words:
+        label = f" con «{escape(words)}»"
+    else:
+        label = ""
     filters_row = [_button("🔎 Filtrar", "ev:f"), _button("🏠 Menú", "menu:inicio")]
     if scope != "t":
         filters_row.insert(1, _button("📅 Todos", callback("ev", "l", "t", 0)))
@@ -156,7 +189,7 @@ async def _show_filters(update: Update, context: CabildoContext) -> None:
         except ValueError:  # a kind too long for callback data: reachable with /agenda <tipo>
             continue
     comuna_buttons = [
-        _button(f"Comuna {c.codigo} ({count})", callback("ev", "l", f"c{c.codigo}", 0))
+        _button(f"{place_name(c, short=True)} ({count})", callback("ev", "l", f"c{c.codigo}", 0))
         for c, count in comunas
     ]
     for buttons in (kind_buttons, comuna_buttons):
@@ -192,7 +225,7 @@ async def event_card(
     place = ", ".join(filter(None, [event.lugar, event.direccion]))
     lines.append(f"📍 {escape(place)}")
     if comuna:
-        lines.append(f"Comuna {escape(comuna.codigo)} · {escape(comuna.nombre)}")
+        lines.append(escape(place_name(comuna)))
     if event.enlace:
         lines.append(f'🔗 <a href="{escape(event.enlace)}">Enlace para verlo en línea</a>')
     if current.capacity is None:
@@ -200,7 +233,8 @@ async def event_card(
     elif current.full:
         lines.append(f"Cupos: lleno ({current.capacity}); {current.waiting} en lista de espera")
     else:
-        lines.append(f"Cupos: quedan {current.free} de {current.capacity}")
+        verb = "queda" if current.free == 1 else "quedan"
+        lines.append(f"Cupos: {verb} {current.free} de {current.capacity}")
     if mine is not None and mine.status == CONFIRMED:
         lines.append("<b>✅ Usted está inscrito.</b>")
     elif position:

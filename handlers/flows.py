@@ -4,22 +4,43 @@ A flow that needs free text (the broadcast text, a date) registers a handler her
 runs in its own handler group before the main one: when the person is in such a flow the
 text goes to it and stops there; otherwise the text continues to the normal handlers.
 Because the state lives in the database, any instance can take the next message.
+
+A text flow is left, so that a later message is never taken for its answer, when the
+person turns elsewhere: any command (except `/cancelar`, which leaves it itself and says
+so) or a main-menu button (`menu:`) forgets it before its own handler runs; and a flow idle
+for `IDLE_LIMIT` is forgotten when the next text arrives, which then gets the ordinary
+answer. Flows that wait only for buttons (the participatory-budget basket) are not text
+flows and are kept. Staff-only commands are stopped or let through by `handlers.access`,
+which runs first in this group, so they do not clear a wizard here: the wizards they start
+replace the state anyway, and the idle limit still applies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, BaseHandler, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import CabildoContext
-from storage.conversations import FlowState, get_state
+from storage.conversations import FlowState, clear_state, get_state
+from storage.types import utcnow
 
 GROUP = -1
 TextStep = Callable[[Update, CabildoContext, FlowState], Awaitable[None]]
 # flow name → handler of the text typed while in that flow; filled by the flow modules.
 TEXT_STEPS: dict[str, TextStep] = {}
+# A text flow untouched this long is over: the next text is not its answer.
+IDLE_LIMIT = timedelta(minutes=30)
+# Commands that handle a pending flow themselves.
+KEEPS_FLOW = frozenset({"cancelar", "cancel"})
 
 
 async def route_text(update: Update, context: CabildoContext) -> None:
@@ -29,12 +50,35 @@ async def route_text(update: Update, context: CabildoContext) -> None:
         return
     async with context.db.session() as session:
         state = await get_state(session, chat_id=chat.id, user_id=user.id)
+        if state is not None and state.flow in TEXT_STEPS and state.updated_at is not None and (
+            utcnow() - state.updated_at > IDLE_LIMIT
+        ):
+            await clear_state(session, chat_id=chat.id, user_id=user.id, flows=[state.flow])
+            return
     if state is None or state.flow not in TEXT_STEPS:
         return
     await TEXT_STEPS[state.flow](update, context, state)
     raise ApplicationHandlerStop
 
 
+async def leave_flow(update: Update, context: CabildoContext) -> None:
+    """Forget a pending text flow when the person sends a command or opens the main menu."""
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    if user is None or chat is None or not TEXT_STEPS:
+        return
+    if update.callback_query is None and message is not None and message.text:
+        command = message.text.split()[0].lstrip("/").split("@")[0].lower()
+        if command in KEEPS_FLOW:
+            return
+    async with context.db.session() as session:
+        # Read first: most people have no pending flow, and a read takes no write lock.
+        state = await get_state(session, chat_id=chat.id, user_id=user.id)
+        if state is not None and state.flow in TEXT_STEPS:
+            await clear_state(session, chat_id=chat.id, user_id=user.id, flows=[state.flow])
+
+
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, route_text),
+    MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, leave_flow),
+    CallbackQueryHandler(leave_flow, pattern=r"^menu:"),
 ]

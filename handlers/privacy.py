@@ -1,17 +1,37 @@
-"""Personal data: consent notice, `/mis_datos` and `/borrar_datos` (Ley 1581 de 2012)."""
+"""Personal data: consent notice, `/mis_datos` and `/borrar_datos` (Ley 1581 de 2012).
+
+Consent picks up where the person was: the notice's «✅ Acepto» carries what they asked for
+(`priv:ok:<message>:<callback data>`, within Telegram's 64 bytes), and accepting replays it
+through the whole handler chain as if they had tapped it again, on the message they tapped
+(so the card above shows they are registered, following, answering the survey). A command
+replays its main-menu button (`/alertas` → `menu:alertas`) on the notice itself. A few
+buttons are not replayed but offered again (casting a ballot should be a tap of its own);
+a notice asked from elsewhere, or whose button data is too long, says to tap again.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import re
 from html import escape
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
 from bot.formatting import local_datetime
-from handlers.keyboards import main_menu
+from handlers.flows import TEXT_STEPS
+from handlers.keyboards import MENU_ITEMS, main_menu
+from handlers.paging import MAX_CALLBACK_BYTES
+from storage.conversations import clear_state
 from storage.privacy import delete_personal_data, give_consent, has_consent, personal_data
 
 NOTICE = (
@@ -22,7 +42,9 @@ NOTICE = (
     "(Ley 1581 de 2012).{policy}\n\n¿Está de acuerdo?"
 )
 POLICY = '\n<a href="{url}">Política de tratamiento de datos</a>.'
-ACCEPTED = "Gracias. Ya puede {action}."
+ACCEPTED = "✅ Gracias. Ya puede {action}."
+TAP_AGAIN = "✅ Gracias. Ya puede {action}. Toque otra vez el botón que había tocado."
+OFFER_AGAIN = "✅ Gracias. Ya puede {action}. Para seguir, toque:"
 DECLINED = "Entendido. Puede seguir consultando la información sin dar sus datos."
 ALREADY_ACCEPTED = "Ya aceptó el tratamiento de sus datos. Véalos con /mis_datos."
 NOTHING_KEPT = "No tengo ningún dato suyo guardado, aparte de esta conversación."
@@ -36,17 +58,49 @@ KEPT_DATA = "Sus datos no se borraron."
 DEFAULT_ACTION = "usar las funciones personales"
 KINDS = {"comuna": "comuna", "tema": "tema", "obra": "obra", "meta": "meta"}
 
+ACCEPT = "priv:acepto"  # a notice with nothing to resume (and notices sent before resuming)
+RESUME = "priv:ok:"  # + "<message id or empty>:<callback data to replay>"
+# Buttons offered again instead of replayed, with their label: a ballot is cast by a tap the
+# person makes knowing it is their vote (the ballot screen tells them to tap again).
+OFFERED_AGAIN = {"pp:v:": "✅ Votar"}
+_MENU_AREAS = {area for _, area in MENU_ITEMS}
+_ACTION = re.compile(r"Para (.{1,120}?), la Alcaldía de ")
 
-def consent_keyboard() -> InlineKeyboardMarkup:
+
+def consent_keyboard(accept: str = ACCEPT) -> InlineKeyboardMarkup:
     """Return the accept/decline buttons of the consent notice."""
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton("✅ Acepto", callback_data="priv:acepto"),
+        InlineKeyboardButton("✅ Acepto", callback_data=accept),
         InlineKeyboardButton("No, gracias", callback_data="priv:no"),
     ]])
 
 
-async def ensure_consent(update: Update, context: CabildoContext, action: str) -> bool:
-    """Return True if the person consented; otherwise show the notice and return False."""
+def _accept_data(update: Update, resume: str | None) -> str:
+    """Return the «Acepto» data: what to replay once the person accepts, if anything."""
+    query, message = update.callback_query, update.effective_message
+    if resume is not None:
+        origin, target = "", resume
+    elif query is not None and query.data and not query.data.startswith("priv:"):
+        origin = str(query.message.message_id) if isinstance(query.message, Message) else ""
+        target = query.data
+    else:
+        text = (message.text or "") if message is not None and query is None else ""
+        command = text.split()[0].lstrip("/").split("@")[0].lower() if text.startswith("/") else ""
+        if command not in _MENU_AREAS:
+            return ACCEPT
+        origin, target = "", f"menu:{command}"
+    data = f"{RESUME}{origin}:{target}"
+    return data if len(data.encode()) <= MAX_CALLBACK_BYTES else f"{RESUME}:"
+
+
+async def ensure_consent(
+    update: Update, context: CabildoContext, action: str, *, resume: str | None = None
+) -> bool:
+    """Return True if the person consented; otherwise show the notice and return False.
+
+    Accepting the notice then replays what the person asked for: the tapped button, the
+    main-menu button of the command, or `resume` (callback data run on the notice itself).
+    """
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return False
@@ -60,25 +114,98 @@ async def ensure_consent(update: Update, context: CabildoContext, action: str) -
             city=escape(context.settings.municipality_name),
             policy=POLICY.format(url=escape(policy)) if policy else "",
         ),
-        reply_markup=consent_keyboard(),
+        reply_markup=consent_keyboard(_accept_data(update, resume)),
     )
     return False
 
 
+class _ReplayedQuery(CallbackQuery):
+    """A button press replayed after consent; its answers are kept for the real press."""
+
+    __slots__ = ("_answers",)
+    _answers: list[str]
+
+    async def answer(
+        self, text: str | None = None, show_alert: bool | None = None, *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        """Keep the answer: the real button press (the «Acepto» tap) gives it."""
+        self._answers.append(text or "")
+        return True
+
+
+async def _replay(
+    update: Update, context: CabildoContext, origin: str, target: str, notice: Message
+) -> str:
+    """Run `target` as if tapped on message `origin` (or the notice); return its answer."""
+    query = update.callback_query
+    assert query is not None
+    message = notice
+    if origin:
+        message = Message(message_id=int(origin), date=notice.date, chat=notice.chat)
+        message.set_bot(context.bot)
+    replayed = _ReplayedQuery(
+        id=query.id, from_user=query.from_user, chat_instance=query.chat_instance,
+        message=message, data=target,
+    )
+    replayed._answers = []
+    replayed.set_bot(context.bot)
+    again = Update(update_id=update.update_id, callback_query=replayed)
+    again.set_bot(context.bot)
+    await context.application.process_update(again)
+    return next((text for text in reversed(replayed._answers) if text), "")
+
+
+def _action(notice: Message) -> str:
+    """Return what the notice asked consent for, as written in it."""
+    found = _ACTION.search(notice.text or "")
+    return escape(found.group(1)) if found else DEFAULT_ACTION
+
+
 async def consent_answer(update: Update, context: CabildoContext) -> None:
-    """Record the answer to the consent notice."""
+    """Record the answer to the consent notice, then do what the person had asked for."""
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     if query is None or user is None or chat is None:
         return
-    await query.answer()
-    if query.data == "priv:acepto":
-        async with context.db.session() as session:
-            await give_consent(session, telegram_id=user.id, chat_id=chat.id)
-        text = ACCEPTED.format(action=DEFAULT_ACTION)
+    data = query.data or ""
+    if data == "priv:no":
+        await query.answer()
+        async with context.db.session() as session:  # a question typed before is not kept
+            await clear_state(session, chat_id=chat.id, user_id=user.id, flows=list(TEXT_STEPS))
+        with contextlib.suppress(BadRequest):  # a double tap: the notice already shows it
+            await query.edit_message_text(DECLINED)
+        return
+    async with context.db.session() as session:
+        fresh = not await has_consent(session, telegram_id=user.id)
+        await give_consent(session, telegram_id=user.id, chat_id=chat.id)
+    origin, _, target = data.removeprefix(RESUME).partition(":")
+    resumable = data.startswith(RESUME) and (origin.isdigit() or origin == "")
+    notice = query.message if isinstance(query.message, Message) else None
+    if not fresh or notice is None:
+        # A double tap, or an old notice: the first tap did (or the person already did) it.
+        await query.answer(ALREADY_ACCEPTED)
+        return
+    action = _action(notice)
+    again = next((label for prefix, label in OFFERED_AGAIN.items()
+                  if target.startswith(prefix)), None)
+    if not resumable:
+        text, markup = ACCEPTED.format(action=action), None
+    elif not target or target.startswith("priv:"):
+        text, markup = TAP_AGAIN.format(action=action), None
+    elif again is not None:
+        text = OFFER_AGAIN.format(action=action)
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(again, callback_data=target)]])
     else:
-        text = DECLINED
-    with contextlib.suppress(BadRequest):  # a double tap: the notice already shows it
-        await query.edit_message_text(text)
+        edited: Message | bool = notice
+        with contextlib.suppress(BadRequest):
+            edited = await query.edit_message_text(ACCEPTED.format(action=action))
+        answer = await _replay(update, context, origin, target,
+                               edited if isinstance(edited, Message) else notice)
+        await query.answer(answer or None, show_alert=bool(answer))
+        return
+    await query.answer()
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_text(text, reply_markup=markup)
 
 
 async def privacy(update: Update, context: CabildoContext) -> None:
@@ -108,7 +235,9 @@ async def my_data(update: Update, context: CabildoContext) -> None:
         f"Id de Telegram: {data.telegram_id}",
         f"Rol: {data.role}",
         f"Nombre: {escape(data.first_name)}" if data.first_name else "Nombre: no lo guardo",
-        f"Comuna: {escape(data.comuna)}" if data.comuna else "Comuna: no la ha indicado",
+        # Written `1 · Norte`, as everywhere else in the bot.
+        f"Comuna: {escape(data.comuna.replace(' - ', ' · ', 1))}" if data.comuna
+        else "Comuna: no la ha indicado",
         f"Primer contacto: {local_datetime(data.created_at, tz, locale)}",
         f"Aceptó el tratamiento de datos: {consent}",
         f"Suscripciones: {subs}",
@@ -152,6 +281,6 @@ HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("privacidad", privacy),
     CommandHandler("mis_datos", my_data),
     CommandHandler("borrar_datos", delete_data),
-    CallbackQueryHandler(consent_answer, pattern=r"^priv:(acepto|no)$"),
+    CallbackQueryHandler(consent_answer, pattern=r"^priv:(acepto$|no$|ok:)"),
     CallbackQueryHandler(delete_confirmed, pattern=r"^priv:(borrar|conservar)$"),
 ]

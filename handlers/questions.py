@@ -2,11 +2,14 @@
 
 Citizens (`preg:` buttons): `preg:n` the topics · `preg:t:<topic>` start a question on a topic ·
 `preg:tt:<topic>` file the text already given with `/preguntar <texto>` under a topic ·
-`preg:x` cancel · `preg:m:<page>` my questions · `preg:b:<page>` published answers ·
+`preg:c` offer the topics again for the text kept in the flow (what accepting the data notice
+after `/preguntar <texto>` resumes) · `preg:x` cancel · `preg:m:<page>` my questions ·
+`preg:b:<page>` published answers ·
 `preg:v:<id>` one published answer. Asking needs the personal-data consent, because the
 question is linked to the chat; the typed question goes through `handlers.flows` (flow
-"preguntar"), so the state survives restarts. A flow left for over `FLOW_TTL` lapses: the next
-text gets the ordinary free-text answer instead of becoming a question.
+"preguntar"), so the state survives restarts. A flow started over `FLOW_TTL` ago lapses, and
+any command or main-menu button leaves it (`handlers.flows`): the next text then gets the
+ordinary free-text answer instead of becoming a question.
 
 Staff (`staff:preg:` buttons, refused to others by `handlers.access`): `staff:preg:q:<page>`
 the queue · `staff:preg:r:<id>` answer · `staff:preg:d:<id>` mark as duplicate ·
@@ -25,7 +28,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import CabildoContext
-from bot.formatting import local_date, local_datetime
+from bot.formatting import local_date, local_datetime, number
 from handlers.access import current_role
 from handlers.flows import TEXT_STEPS
 from handlers.paging import Page, callback, nav_row
@@ -52,7 +55,7 @@ FLOW = "preguntar"
 STAFF_FLOW = "preguntas"
 PER_PAGE = 5
 # Text typed this long after a flow began goes to the free-text answers instead.
-FLOW_TTL = timedelta(hours=1)
+FLOW_TTL = timedelta(minutes=30)
 
 INTRO = (
     "❓ <b>Preguntas a la Alcaldía</b>\n"
@@ -70,7 +73,7 @@ RECEIVED = (
 )
 RATE_LIMITED = (
     "Ya envió {limit} preguntas en las últimas 24 horas, el máximo por persona. "
-    "Podrá enviar otra desde el {when}. Gracias por su paciencia."
+    "Podrá enviar otra desde el {when} Gracias por su paciencia."
 )
 ASK_ACTION = "enviar preguntas a la Alcaldía"
 EXPIRED = "Esta pregunta ya no está en curso. Empiece de nuevo con /preguntar."
@@ -208,7 +211,9 @@ async def _rate_message(update: Update, context: CabildoContext) -> str | None:
 
 def _rate_text(exc: store.RateLimited, context: CabildoContext) -> str:
     when = local_datetime(exc.retry_at, context.settings.tz, context.settings.locale)
-    return RATE_LIMITED.format(limit=store.DAILY_LIMIT, when=when)
+    # The time may end in «a. m.»: that point also ends the sentence.
+    return RATE_LIMITED.format(limit=store.DAILY_LIMIT,
+                               when=when if when.endswith(".") else f"{when}.")
 
 
 def _topics_markup(action: str) -> InlineKeyboardMarkup:
@@ -252,27 +257,51 @@ async def start_question(update: Update, context: CabildoContext) -> None:
         refusal = await _rate_message(update, context)
         await show(update, refusal or INTRO, _elsewhere() if refusal else _topics_markup("t"))
         return
-    if not await ensure_consent(update, context, ASK_ACTION):
-        return
     refusal = await _rate_message(update, context)
     if refusal is not None:
         await message.reply_text(refusal, reply_markup=_elsewhere())
         return
-    await _offer_topics_for(update, context, text)
+    if not await _keep_text(update, context, text):
+        return
+    # Consent first; accepting resumes with `preg:c` (declining forgets the text).
+    if await ensure_consent(update, context, ASK_ACTION, resume="preg:c"):
+        await _show_topics_for(update, context)
 
 
-async def _offer_topics_for(update: Update, context: CabildoContext, text: str) -> None:
+async def continue_question(update: Update, context: CabildoContext) -> None:
+    """Offer the topics again for the question text kept in the flow."""
+    if update.callback_query is None:
+        return
+    await update.callback_query.answer()
+    await _show_topics_for(update, context)
+
+
+async def _keep_text(update: Update, context: CabildoContext, text: str) -> bool:
+    """Keep a well-formed question text in the flow; otherwise say what is wrong."""
     message = update.effective_message
     assert message is not None
     try:
         text = store.clean_text(text)
     except store.QuestionError as exc:
         await message.reply_text(escape(str(exc)))
-        return
+        return False
     await _save(update, context, FlowState(FLOW, "tema", {"text": text, "at": _now()}))
-    await message.reply_text(
-        INTRO_WITH_TEXT.format(text=store.excerpt(text, 1500)), reply_markup=_topics_markup("tt")
-    )
+    return True
+
+
+async def _show_topics_for(update: Update, context: CabildoContext) -> None:
+    """Show the kept question text with the topics to file it under."""
+    state = await _state(update, context, FLOW)
+    if state is None or not state.data.get("text") or _stale(state):
+        await show(update, EXPIRED, _elsewhere())
+        return
+    await show(update, INTRO_WITH_TEXT.format(text=store.excerpt(str(state.data["text"]), 1500)),
+               _topics_markup("tt"))
+
+
+async def _offer_topics_for(update: Update, context: CabildoContext, text: str) -> None:
+    if await _keep_text(update, context, text):
+        await _show_topics_for(update, context)
 
 
 async def _file(update: Update, context: CabildoContext, topic: str, text: str) -> None:
@@ -322,7 +351,8 @@ async def choose_topic(update: Update, context: CabildoContext) -> None:
     await _save(update, context, FlowState(FLOW, "texto", {"topic": topic, "at": _now()}))
     await show(
         update,
-        ASK_TEXT.format(topic=_topic(topic), min=store.MIN_LENGTH, max=store.MAX_LENGTH),
+        ASK_TEXT.format(topic=_topic(topic), min=store.MIN_LENGTH,
+                        max=number(store.MAX_LENGTH, context.settings.locale)),
         InlineKeyboardMarkup([[_button("❌ Cancelar", "preg:x")]]),
     )
 
@@ -707,6 +737,7 @@ HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler(["preguntar", "mis_preguntas"], private_only, filters=~_PRIVATE),
     CallbackQueryHandler(start_question, pattern=r"^(menu:preguntar|preg:n)$"),
     CallbackQueryHandler(choose_topic, pattern=r"^preg:tt?:"),
+    CallbackQueryHandler(continue_question, pattern=r"^preg:c$"),
     CallbackQueryHandler(cancel_question, pattern=r"^preg:x$"),
     CallbackQueryHandler(my_questions, pattern=r"^preg:m:\d{1,6}$"),
     CallbackQueryHandler(browse_answers, pattern=r"^preg:b:\d{1,6}$"),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ConversationState
@@ -19,6 +21,7 @@ class FlowState:
     flow: str
     step: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = field(default=None, compare=False)  # when last stored
 
 
 async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> FlowState | None:
@@ -32,7 +35,8 @@ async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> Flo
     ).first()
     if row is None:
         return None
-    return FlowState(flow=row.flow, step=row.step, data=dict(row.data or {}))
+    return FlowState(flow=row.flow, step=row.step, data=dict(row.data or {}),
+                     updated_at=row.updated_at)
 
 
 async def set_state(
@@ -48,13 +52,16 @@ async def set_state(
     await session.commit()
 
 
-async def clear_state(session: AsyncSession, *, chat_id: int, user_id: int) -> bool:
-    """Forget the person's flow in this chat; return whether there was one."""
-    result = await session.exec(
-        delete(ConversationState).where(
-            ConversationState.chat_id == chat_id,  # type: ignore[arg-type]
-            ConversationState.user_id == user_id,  # type: ignore[arg-type]
-        )
+async def clear_state(
+    session: AsyncSession, *, chat_id: int, user_id: int, flows: Collection[str] | None = None
+) -> bool:
+    """Forget the person's flow in this chat (only if one of `flows`); say if there was one."""
+    query = delete(ConversationState).where(
+        ConversationState.chat_id == chat_id,  # type: ignore[arg-type]
+        ConversationState.user_id == user_id,  # type: ignore[arg-type]
     )
+    if flows is not None:
+        query = query.where(col(ConversationState.flow).in_(list(flows)))
+    result = await session.exec(query)
     await session.commit()
     return bool(result.rowcount)

@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from unidecode import unidecode
 
 from storage.audit import add_entry
 from storage.models import Comuna, Event, Registration
@@ -66,17 +67,42 @@ async def upcoming(
     now: datetime,
     comuna_id: int | None = None,
     tipo: str | None = None,
+    words: str | None = None,
 ) -> list[Event]:
-    """Return events not yet over, soonest first, optionally of one comuna or kind."""
+    """Return events not yet over, soonest first, optionally of one comuna or kind.
+
+    `tipo` is one kind (as the filter buttons give it); `words` keeps the events whose kind
+    or title holds every word (`taller`, `audiencias`, `taller de cocreacion`), ignoring
+    accents and case. Upcoming events are few, so the words are matched here.
+    """
     query = select(Event).where(
         (col(Event.fin) >= now)
         | (col(Event.fin).is_(None) & (Event.inicio >= now - DEFAULT_LENGTH))
     )
     if comuna_id is not None:
         query = query.where(Event.comuna_id == comuna_id)
+    events = list((await session.exec(query.order_by(col(Event.inicio), col(Event.id)))).all())
     if tipo is not None:
-        query = query.where(func.lower(Event.tipo) == tipo.lower())
-    return list((await session.exec(query.order_by(col(Event.inicio), col(Event.id)))).all())
+        events = [e for e in events if fold(e.tipo) == fold(tipo)]
+    if words is not None:
+        wanted = [w for w in fold(words).split() if len(w) > 2] or fold(words).split()
+        events = [e for e in events if all(_holds(fold(f"{e.tipo} {e.titulo}"), w) for w in wanted)]
+    return events
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and extra spaces, as the rest of the bot compares text."""
+    return " ".join(unidecode(text).lower().split())
+
+
+def _holds(text: str, word: str) -> bool:
+    """Tell whether a folded text holds a word, or its singular (`talleres` → `taller`)."""
+    singulars = [word]
+    if len(word) > 4 and word.endswith("es"):
+        singulars.append(word[:-2])
+    if len(word) > 3 and word.endswith("s"):
+        singulars.append(word[:-1])
+    return any(w in text for w in singulars)
 
 
 async def kinds_and_comunas(

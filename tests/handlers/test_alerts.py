@@ -29,10 +29,10 @@ async def test_alerts_need_consent_then_toggle_a_comuna(
     user.send_text("/alertas")
     [notice] = await api.wait_for("sendMessage", chat_id=6001)
     assert "Para recibir alertas" in notice.params["text"]
-    user.tap("✅ Acepto")
-    await api.wait_for("editMessageText", chat_id=6001)
-    user.send_text("/alertas")
-    await api.wait_for("sendMessage", chat_id=6001, count=2)
+    user.tap("✅ Acepto")  # accepting opens the alerts screen asked for
+    await api.wait_for("answerCallbackQuery")
+    _, screen = await api.wait_for("sendMessage", chat_id=6001, count=2)
+    assert screen.params["text"].startswith("🔔 <b>Alertas</b>")
     user.tap("4 · Occidental")
     [*_, shown] = await api.wait_for("editMessageText", chat_id=6001, count=2)
     assert "Comunas activas: 4 Occidental." in shown.params["text"]

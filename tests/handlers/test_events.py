@@ -87,7 +87,7 @@ async def test_a_full_event_offers_the_waiting_list_and_a_cancellation_promotes_
     ana, beto = api.user(ANA), api.user(BETO)
     ana.send_text(f"/start evento_{event.id}")
     [card] = await api.wait_for("sendMessage", chat_id=ANA)
-    assert "Cupos: quedan 1 de 1" in card.params["text"]
+    assert "Cupos: queda 1 de 1" in card.params["text"]
     ana.tap("✅ Asistiré")
     [answer] = await api.wait_for("answerCallbackQuery")
     assert answer.params["text"].startswith("✅ Listo, quedó inscrito")

@@ -80,11 +80,12 @@ async def test_a_question_is_asked_answered_by_staff_and_the_answer_delivered(
     citizen.tap("🎤 Audiencia pública")
     notice = await chat.next(NEW)  # the question is linked to the chat: consent first
     assert "Ley 1581 de 2012" in notice["text"] and "enviar preguntas" in notice["text"]
-    citizen.tap("✅ Acepto")
-    await chat.next(NEW, "editMessageText")
-    citizen.tap("🎤 Audiencia pública")
+    citizen.tap("✅ Acepto")  # accepting carries on: the topic is taken, the text asked for
+    thanks = await chat.next(NEW, "editMessageText")
+    assert thanks["text"] == "✅ Gracias. Ya puede enviar preguntas a la Alcaldía."
     ask = await chat.next(NEW, "editMessageText")
     assert ask["text"].startswith("Tema: <b>🎤 Audiencia pública</b>.")
+    assert "(entre 10 y 1.000 caracteres)" in ask["text"]
     citizen.send_text("¿Cuándo será la audiencia <b>pública</b> & dónde?")
     received = await chat.next(NEW)
     assert received["text"].startswith("✅ Recibimos su pregunta <b>#1</b> (🎤 Audiencia pública)")
@@ -151,6 +152,7 @@ async def test_after_five_questions_a_day_the_person_gets_a_polite_wait(
     reply = await chat.next(ANA)
     assert reply["text"].startswith("Ya envió 5 preguntas en las últimas 24 horas")
     assert "Gracias por su paciencia" in reply["text"]
+    assert "m.. " not in reply["text"] and ". Gracias" in reply["text"]  # «a. m.» ends it
     assert not any(data.startswith("preg:t") for _, data in _buttons(reply))
     assert len(await _questions(db)) == questions.DAILY_LIMIT
     async with db.session() as s:
