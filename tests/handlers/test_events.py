@@ -150,6 +150,7 @@ async def test_the_calendar_file_parses_back_with_the_local_start_time(
     assert str(timezone["tzid"]) == "America/Bogota"
     [item] = calendar.events
     start = item.start
+    assert isinstance(start, datetime)
     assert str(start.tzinfo) == "America/Bogota"
     assert (start.hour, start.minute) == (18, 0)
     assert start == event.inicio
