@@ -18,43 +18,56 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import clip, local_datetime
+from bot.formatting import clip, local_datetime, plural
+from handlers.events import short_when
 from handlers.flows import TEXT_STEPS
 from storage import outbox
 from storage.broadcasts import (
+    CANCELLED as CANCELLED_STATUS,
+)
+from storage.broadcasts import (
+    DONE,
     TOPICS,
     Audience,
     cancel_broadcast,
     create_broadcast,
     describe,
+    events_with_registrants,
     recipients,
 )
 from storage.conversations import FlowState, clear_state, get_state, set_state
-from storage.models import Broadcast, Comuna, Event
+from storage.importers.errors import CellError
+from storage.importers.values import parse_local_datetime
+from storage.models import Broadcast, Comuna
 from storage.types import utcnow
 
 FLOW = "difundir"
 MAX_TEXT = 3500
 CHOOSE_AUDIENCE = "📣 <b>Nueva difusión</b>\n¿A quién va dirigida?"
-CHOOSE_COMUNAS = "Elija una o varias comunas y toque «Listo»."
+CHOOSE_COMUNAS = "Elija una o varias comunas y toque «Listo ▶️»."
+NO_COMUNA = "⚠️ Marque al menos una comuna y luego toque «Listo ▶️»."
 CHOOSE_TOPIC = "Elija el tema:"
 CHOOSE_EVENT = "Elija el evento:"
 NO_EVENTS = "No hay eventos próximos con inscritos."
 ASK_TEXT = (
-    "Audiencia: {audience} ({count} destinatarios).\n\n"
+    "Audiencia: {audience} ({count}).\n\n"
     "Ahora escriba el mensaje tal como lo recibirá la gente (puede usar negrita y cursiva)."
 )
 TOO_LONG = "El mensaje es muy largo ({length} caracteres); el máximo es {limit}."
 PREVIEW = (
-    "👀 <b>Vista previa</b> — así lo recibirán {count} personas ({audience}):\n"
+    "👀 <b>Vista previa</b> — así lo {verb} {count} ({audience}):\n"
     "────────────\n{text}\n────────────"
 )
 ASK_WHEN = (
     "Escriba la fecha y hora de envío (hora de {city}), así: <code>{example}</code>"
 )
 BAD_WHEN = "No entendí la fecha. Escríbala así: <code>{example}</code> (en el futuro)."
-QUEUED = "✅ Difusión #{id}: {count} mensajes en cola. Le aviso cuando termine."
-SCHEDULED = "🕒 Difusión #{id} programada para el {when}: {count} mensajes."
+PAST_WHEN = (
+    "Esa fecha ya pasó ({when}). Escriba una fecha y hora en el futuro, así: "
+    "<code>{example}</code>"
+)
+QUEUED = "✅ Difusión #{id}: {count} en cola. Le aviso cuando termine."
+SCHEDULED = "🕒 Difusión #{id} programada para el {when}: {count}."
 CANCELLED = "Difusión cancelada; no se envió nada."
 NOBODY = "Esa audiencia no tiene destinatarios todavía. Elija otra."
 EXPIRED = "Esta difusión ya no está en curso. Empiece de nuevo con /difundir."
@@ -62,7 +75,15 @@ REPORT = (
     "📊 <b>Difusión #{id}</b> — {status}\nEnviados: {enviado} · En cola: {pending} · "
     "Bloqueados: {bloqueado} · Fallidos: {fallido}"
 )
-WITHDRAWN = "Difusión #{id} cancelada: se retiraron {count} mensajes sin enviar."
+WITHDRAWN = "Difusión #{id} cancelada: {verb} {count} sin enviar."
+NOT_FOUND = "No existe la difusión #{id}."
+ALREADY_DONE = "La difusión #{id} ya terminó; no hay nada que retirar."
+ALREADY_CANCELLED = "La difusión #{id} ya estaba cancelada; no hay nada que retirar."
+NOT_RUNNING = "La difusión #{id} está «{status}»; no hay nada que retirar."
+USAGE = (
+    "Escriba el número de la difusión, así: <code>/difundir estado 3</code> "
+    "o <code>/difundir cancelar 3</code>."
+)
 
 
 def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -93,8 +114,12 @@ async def start_broadcast(update: Update, context: CabildoContext) -> None:
     if message is None or user is None or chat is None:
         return
     args = context.args or []
-    if len(args) == 2 and args[0].lower() in ("estado", "cancelar") and args[1].isdigit():
-        await (_report if args[0].lower() == "estado" else _withdraw)(update, context, int(args[1]))
+    if args and args[0].lower() in ("estado", "cancelar"):
+        number = args[1].lstrip("#") if len(args) == 2 else ""
+        if not number.isdigit() or len(number) > 9:
+            await message.reply_text(USAGE)
+            return
+        await (_report if args[0].lower() == "estado" else _withdraw)(update, context, int(number))
         return
     async with context.db.session() as session:
         await set_state(
@@ -130,8 +155,22 @@ async def _withdraw(update: Update, context: CabildoContext, broadcast_id: int) 
     if message is None or user is None:
         return
     async with context.db.session() as session:
-        count = await cancel_broadcast(session, broadcast_id=broadcast_id, actor_id=user.id)
-    await message.reply_text(WITHDRAWN.format(id=broadcast_id, count=count))
+        result = await cancel_broadcast(session, broadcast_id=broadcast_id, actor_id=user.id)
+    if result.cancelled:
+        count = result.withdrawn
+        text = WITHDRAWN.format(
+            id=broadcast_id, verb="se retiró" if count == 1 else "se retiraron",
+            count=plural(count, "mensaje", "mensajes"),
+        )
+    elif result.status is None:
+        text = NOT_FOUND.format(id=broadcast_id)
+    elif result.status == DONE:
+        text = ALREADY_DONE.format(id=broadcast_id)
+    elif result.status == CANCELLED_STATUS:
+        text = ALREADY_CANCELLED.format(id=broadcast_id)
+    else:
+        text = NOT_RUNNING.format(id=broadcast_id, status=escape(result.status))
+    await message.reply_text(text)
 
 
 async def _state(update: Update, context: CabildoContext) -> FlowState | None:
@@ -160,7 +199,9 @@ async def _ask_text(update: Update, context: CabildoContext, data: dict[str, Any
         await _save(update, context, FlowState(FLOW, "audiencia"))
         return
     await _save(update, context, FlowState(FLOW, "texto", data))
-    await _edit(update, ASK_TEXT.format(audience=escape(description), count=count))
+    await _edit(update, ASK_TEXT.format(
+        audience=escape(description), count=plural(count, "destinatario", "destinatarios")
+    ))
 
 
 async def on_button(update: Update, context: CabildoContext) -> None:
@@ -219,13 +260,15 @@ async def _choose_audience(
         await _edit(update, CHOOSE_TOPIC, _kb([*rows, [("❌ Cancelar", "staff:dif:cancelar")]]))
     elif kind == "evento":
         async with context.db.session() as session:
-            events = (await session.exec(
-                select(Event).where(col(Event.inicio) >= utcnow()).order_by(col(Event.inicio))
-            )).all()
+            events = await events_with_registrants(session, now=utcnow())
         if not events:
             await _edit(update, NO_EVENTS, _audience_keyboard())
             return
-        rows = [[(clip(e.titulo, 60), f"staff:dif:e:{e.id}")] for e in events[:20]]
+        rows = [
+            [(f"{short_when(e.inicio, context)} · {clip(e.titulo, 40)} ({count})",
+              f"staff:dif:e:{e.id}")]
+            for e, count in events
+        ]
         await _edit(update, CHOOSE_EVENT, _kb([*rows, [("❌ Cancelar", "staff:dif:cancelar")]]))
 
 
@@ -247,7 +290,7 @@ async def _toggle_comuna(
     chosen: list[str] = list(data.get("comunas", []))
     if code == "ok":
         if not chosen:
-            await _edit(update, CHOOSE_COMUNAS, await _comuna_keyboard(context, chosen))
+            await _edit(update, NO_COMUNA, await _comuna_keyboard(context, chosen))
             return
         data["audience"] = Audience("comuna", tuple(chosen)).as_dict()
         await _ask_text(update, context, data)
@@ -280,20 +323,28 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
             description = await describe(session, audience)
         await _save(update, context, FlowState(FLOW, "vista", data))
         await message.reply_text(
-            PREVIEW.format(count=count, audience=escape(description), text=text),
+            PREVIEW.format(
+                verb="recibirá" if count == 1 else "recibirán",
+                count=plural(count, "persona", "personas"), audience=escape(description),
+                text=text,
+            ),
             reply_markup=_kb([
                 [("✅ Enviar ahora", "staff:dif:ok"), ("🕒 Programar", "staff:dif:prog")],
                 [("❌ Cancelar", "staff:dif:cancelar")],
             ]),
         )
     elif state.step == "fecha":
-        tz = context.settings.tz
+        settings = context.settings
         try:
-            when = datetime.strptime(message.text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
-        except ValueError:
-            when = None
-        if when is None or when <= datetime.now(tz):
+            when = parse_local_datetime(message.text.strip(), settings.tz)
+        except CellError:
             await message.reply_text(BAD_WHEN.format(example=_example(context)))
+            return
+        if when <= utcnow():
+            await message.reply_text(PAST_WHEN.format(
+                when=local_datetime(when, settings.tz, settings.locale),
+                example=_example(context),
+            ))
             return
         await _send(update, context, data, when)
     else:
@@ -312,11 +363,12 @@ async def _send(
             session, created_by=user.id, audience=Audience.from_dict(data["audience"]),
             text=data["text"], scheduled_for=when,
         )
+    messages = plural(count, "mensaje", "mensajes")
     if when is None:
-        text = QUEUED.format(id=broadcast.id, count=count)
+        text = QUEUED.format(id=broadcast.id, count=messages)
     else:
         shown = local_datetime(when, context.settings.tz, context.settings.locale)
-        text = SCHEDULED.format(id=broadcast.id, when=shown, count=count)
+        text = SCHEDULED.format(id=broadcast.id, when=shown, count=messages)
     if update.callback_query is not None:
         await _edit(update, text)
     else:

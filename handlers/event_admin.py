@@ -18,14 +18,15 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import local_datetime
-from handlers.events import event_label, notify_promoted
+from bot.formatting import clip, local_datetime
+from handlers.events import notify_promoted, short_when
 from handlers.flows import TEXT_STEPS
 from handlers.screens import show
 from storage.conversations import FlowState, clear_state, get_state, set_state
 from storage.events import EventDraft, create_event, edit_event, event_by_id, upcoming
 from storage.importers.errors import CellError
 from storage.importers.values import parse_local_datetime
+from storage.models import Event
 from storage.types import utcnow
 from storage.works import comunas_with_counts, find_comuna
 
@@ -47,6 +48,10 @@ INDEX = "📅 <b>Eventos</b>\nCree uno nuevo o elija uno para cambiarlo:"
 ASK_TITLE = "➕ <b>Nuevo evento</b>\nEscriba el título (máximo {limit} caracteres)."
 ASK_START = "Escriba la fecha y hora de inicio (hora de {city}), así: <code>{example}</code>"
 BAD_START = "No entendí la fecha. Escríbala así: <code>{example}</code> (en el futuro)."
+PAST_DATE = (
+    "Esa fecha ya pasó ({when}). Escriba una fecha y hora en el futuro, así: "
+    "<code>{example}</code>"
+)
 ASK_PLACE = "Escriba el lugar (por ejemplo: Salón comunal del barrio La Joya)."
 ASK_PLACES = "¿Cuántos cupos hay? Escriba un número, o 0 si no hay límite."
 BAD_PLACES = "Escriba un número entero entre 0 y 100000."
@@ -57,12 +62,17 @@ PREVIEW = (
     "Cupos: {places}\n\n¿Cuándo lo anuncio a los suscritos?"
 )
 ASK_ANNOUNCE = "Escriba cuándo anunciarlo (hora de {city}), así: <code>{example}</code>"
-BAD_ANNOUNCE = "Escriba una fecha antes del inicio del evento, así: <code>{example}</code>"
+BAD_ANNOUNCE = (
+    "Escriba una fecha y hora antes del inicio del evento ({start}), así: "
+    "<code>{example}</code>"
+)
 CREATED = "✅ Evento #{id} creado. {announce}\nLo ven todos en /agenda."
 ANNOUNCE_NOW = "Se anuncia en el próximo minuto."
-ANNOUNCE_AT = "Se anuncia el {when}."
+ANNOUNCE_AT = "Se anuncia el {when}"  # `_sentence` adds the period unless «a. m.» has one
 TOO_LONG = "Es muy largo ({length} caracteres); el máximo es {limit}."
-EDIT_MENU = "✏️ <b>{title}</b>\n🕒 {when}\n📍 {place}\nCupos: {places}\n\n¿Qué quiere cambiar?"
+EDIT_MENU = (
+    "✏️ <b>#{id} · {title}</b>\n🕒 {when}\n📍 {place}\nCupos: {places}\n\n¿Qué quiere cambiar?"
+)
 ASK_FIELD = {
     "inicio": ASK_START,
     "lugar": "Escriba el nuevo lugar.",
@@ -71,10 +81,12 @@ ASK_FIELD = {
 }
 SAVED = "✅ Guardado. {more}"
 SAVED_NOTICE = "Quienes ya recibieron el anuncio y los inscritos reciben el cambio en un minuto."
+SAVED_PROMOTED_ONE = "1 persona pasó de la lista de espera a inscrita y recibe aviso."
 SAVED_PROMOTED = "{count} personas pasaron de la lista de espera a inscritas y reciben aviso."
 CANCELLED = "Listo, no se guardó nada."
 EXPIRED = "Esto ya no está en curso. Empiece de nuevo con /evento."
 GONE = "Ese evento ya no existe."
+NOT_FOUND = "No existe el evento #{id}. Escriba /evento para ver la lista con los números."
 
 
 def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -88,6 +100,11 @@ CANCEL_ROW = [("❌ Cancelar", "staff:ev:cancelar")]
 
 def _example(context: CabildoContext) -> str:
     return (datetime.now(context.settings.tz) + timedelta(days=7)).strftime("%Y-%m-%d 18:00")
+
+
+def _sentence(text: str) -> str:
+    """End a sentence with one period, even after «a. m.»."""
+    return text if text.endswith(".") else text + "."
 
 
 def _places_text(value: int | None) -> str:
@@ -123,27 +140,31 @@ async def start_events(update: Update, context: CabildoContext) -> None:
     if message is None:
         return
     args = context.args or []
-    if args and args[0].isdigit():
-        await _edit_menu(update, context, int(args[0]))
+    number = args[0].lstrip("#") if args else ""
+    if number.isdigit() and len(number) <= 9:
+        await _edit_menu(update, context, int(number))
         return
     async with context.db.session() as session:
         events = await upcoming(session, now=utcnow())
     rows = [[("➕ Nuevo evento", "staff:ev:nuevo")]]
-    rows += [
-        [(event_label(e, context), f"staff:ev:e:{e.id}")]
-        for e in events[:20]
-    ]
+    rows += [[(_label(e, context), f"staff:ev:e:{e.id}")] for e in events[:20]]
     await message.reply_text(INDEX, reply_markup=_kb(rows))
+
+
+def _label(event: Event, context: CabildoContext) -> str:
+    """Return a list button's text: `#12 · mié 13 ene · 6:00 p. m. · Taller de cocreación…`."""
+    return f"#{event.id} · {short_when(event.inicio, context)} · {clip(event.titulo, 45)}"
 
 
 async def _edit_menu(update: Update, context: CabildoContext, event_id: int) -> None:
     async with context.db.session() as session:
         event = await event_by_id(session, event_id)
     if event is None:
-        await show(update, GONE)
+        await show(update, NOT_FOUND.format(id=event_id))
         return
     settings = context.settings
     text = EDIT_MENU.format(
+        id=event.id,
         title=escape(event.titulo),
         place=escape(event.lugar),
         when=local_datetime(event.inicio, settings.tz, settings.locale),
@@ -231,7 +252,9 @@ async def _create(
     when = (
         ANNOUNCE_NOW
         if announce is None
-        else ANNOUNCE_AT.format(when=local_datetime(announce, settings.tz, settings.locale))
+        else _sentence(
+            ANNOUNCE_AT.format(when=local_datetime(announce, settings.tz, settings.locale))
+        )
     )
     await show(update, CREATED.format(id=event.id, announce=when))
 
@@ -305,6 +328,17 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         await _edit(update, EXPIRED)
 
 
+def _bad_date(when: datetime | None, context: CabildoContext) -> str:
+    """Say why a typed date was refused: not understood, or already past."""
+    example = _example(context)
+    if when is None:
+        return BAD_START.format(example=example)
+    settings = context.settings
+    return PAST_DATE.format(
+        when=local_datetime(when, settings.tz, settings.locale), example=example
+    )
+
+
 def _when(text: str, context: CabildoContext) -> datetime | None:
     try:
         when = parse_local_datetime(text.strip(), context.settings.tz)
@@ -336,7 +370,7 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
     elif state.step == "inicio":
         when = _when(text, context)
         if when is None or when <= utcnow():
-            await message.reply_text(BAD_START.format(example=example))
+            await message.reply_text(_bad_date(when, context))
             return
         data["inicio"] = when.isoformat()
         await _save(update, context, "lugar", data)
@@ -354,8 +388,15 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
         await _ask_kind(update)
     elif state.step == "anuncio":
         when = _when(text, context)
-        if when is None or when >= datetime.fromisoformat(data["inicio"]):
-            await message.reply_text(BAD_ANNOUNCE.format(example=example))
+        start = datetime.fromisoformat(data["inicio"])
+        if when is None or when <= utcnow():
+            await message.reply_text(_bad_date(when, context))
+            return
+        if when >= start:
+            settings = context.settings
+            await message.reply_text(BAD_ANNOUNCE.format(
+                start=local_datetime(start, settings.tz, settings.locale), example=example
+            ))
             return
         await _create(update, context, data, when)
     elif state.step == "editar":
@@ -374,7 +415,7 @@ async def _apply_edit(
     if field == "inicio":
         value = _when(text, context)
         if value is None or value <= utcnow():
-            await message.reply_text(BAD_START.format(example=_example(context)))
+            await message.reply_text(_bad_date(value, context))
             return
     elif field == "capacidad":
         if not text.isdigit() or int(text) > 100_000:
@@ -390,11 +431,12 @@ async def _apply_edit(
     await _clear(update, context)
     if moved:
         await notify_promoted(context.db, context.settings, event, moved)
-    more = (
-        SAVED_NOTICE
-        if field in ("inicio", "lugar")
-        else (SAVED_PROMOTED.format(count=len(moved)) if moved else "")
-    )
+    if field in ("inicio", "lugar"):
+        more = SAVED_NOTICE
+    elif len(moved) == 1:
+        more = SAVED_PROMOTED_ONE
+    else:
+        more = SAVED_PROMOTED.format(count=len(moved)) if moved else ""
     await message.reply_text(SAVED.format(more=more).strip())
 
 

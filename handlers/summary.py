@@ -3,12 +3,15 @@
 `/resumen` (staff) shows this week's summary with a button to send it to everyone
 subscribed to the topic "resumen". The scheduler (`bot.scheduler`) either sends it by itself
 or asks staff to approve it, depending on WEEKLY_SUMMARY_MODE. However often it is approved,
-each person gets one summary per week (outbox dedupe key `resumen:<semana>`).
+the week's summary is broadcast once (a `resumen-enviado` job claim per ISO week, taken in
+the same transaction as the broadcast) and each person gets it once (outbox dedupe key
+`resumen:<semana>`). Once sent, `/resumen` shows when and what, without a send button.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -19,20 +22,35 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.config import Settings
 from bot.context import CabildoContext
-from bot.formatting import local_date, local_datetime, money, number
+from bot.formatting import clip, local_date, local_datetime, money, number, plural
 from storage.broadcasts import Audience, create_broadcast, recipients
 from storage.db import Database
+from storage.models import Broadcast
 from storage.roles import staff_ids
-from storage.summary import FieldChange, WeekData, iso_week, week_data
+from storage.summary import (
+    FieldChange,
+    WeekData,
+    claim_week,
+    iso_week,
+    sent_summary,
+    week_data,
+)
 
 AUDIENCE = Audience("tema", ("resumen",))
 TITLE = "🗞️ <b>Resumen semanal de la gestión — {city}</b>\nSemana del {start} al {end}."
 NOTHING = "Esta semana no hubo cambios en los datos publicados."
-PREVIEW = "Así se verá el resumen ({count} suscritos):\n\n{text}"
-SENT = "✅ Resumen de la semana {week} en cola para {count} personas."
+PREVIEW = "Así se verá el resumen ({count}):\n\n{text}"
+SENT = "✅ Resumen de la semana {week} en cola para {count}."
 ALREADY = "El resumen de la semana {week} ya se había enviado; no se repite."
+ALREADY_SENT = (
+    "✅ El resumen de la semana {week} ya se envió el {when}; sale una sola vez por semana. "
+    "Esto fue lo que recibieron los suscritos:\n\n{text}"
+)
+NO_SUBSCRIBERS = "Nadie está suscrito al resumen semanal todavía; no se envió nada."
 APPROVAL = "🕒 Es hora del resumen semanal. Revíselo y apruébelo:\n\n{text}"
 MAX_ITEMS = 6
+MESSAGE_LIMIT = 4096  # Telegram's limit for one message
+MAX_LENGTH = 3800  # leaves room for the preview's or the approval request's first line
 FIELD_NAMES = {"estado": "estado", "avance_fisico": "avance físico", "avance": "logrado"}
 
 
@@ -45,7 +63,7 @@ def _value(change: FieldChange, value: Any, locale: str) -> str:
 
 
 def _short(text: str, limit: int = 70) -> str:
-    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+    return escape(clip(text, limit))
 
 
 def compose(data: WeekData, settings: Settings) -> str:
@@ -62,11 +80,13 @@ def compose(data: WeekData, settings: Settings) -> str:
             lines.append(f"• {_short(c.name)}: {FIELD_NAMES.get(c.field, c.field)} "
                          f"{_value(c, c.old, locale)} → {_value(c, c.new, locale)}")
         lines += [f"• Nueva: {_short(w.nombre)}" for w in data.new_works[:MAX_ITEMS]]
-        more = len(data.works) + len(data.new_works) - 2 * MAX_ITEMS
+        more = (len(data.works) - min(len(data.works), MAX_ITEMS)
+                + len(data.new_works) - min(len(data.new_works), MAX_ITEMS))
         if more > 0:
-            lines.append(f"• y {more} cambios más en /obras")
+            lines.append(f"• y {plural(more, 'cambio más', 'cambios más')} en /obras")
     if data.goals:
-        lines += ["", f"🎯 <b>Metas del plan</b>: {len(data.goals)} metas actualizadas"]
+        updated = plural(len(data.goals), "meta actualizada", "metas actualizadas")
+        lines += ["", f"🎯 <b>Metas del plan</b>: {updated}"]
         for c in data.goals[:3]:
             lines.append(f"• {_short(c.name)}: {_value(c, c.old, locale)} → "
                          f"{_value(c, c.new, locale)}")
@@ -78,7 +98,9 @@ def compose(data: WeekData, settings: Settings) -> str:
         lines += ["", "📅 <b>Próximos eventos</b>"]
         for e in data.events[:MAX_ITEMS]:
             lines.append(f"• {_short(e.titulo)} — {local_datetime(e.inicio, tz, locale)}")
-    return "\n".join(lines)[:4000]
+    while len("\n".join(lines)) > MAX_LENGTH and len(lines) > 2:  # whole lines: HTML stays valid
+        lines[-2:] = ["…"]
+    return "\n".join(lines)
 
 
 async def current_summary(db: Database, settings: Settings, now: datetime) -> tuple[str, int]:
@@ -89,18 +111,44 @@ async def current_summary(db: Database, settings: Settings, now: datetime) -> tu
     return compose(data, settings), count
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What approving the summary did: the week, and the broadcast made (None if none)."""
+
+    week: str
+    broadcast: Broadcast | None
+    queued: int = 0
+    subscribers: int = 0
+
+
+async def queue_summary(
+    db: Database, settings: Settings, *, now: datetime, actor_id: int
+) -> Outcome:
+    """Queue this week's summary, at most once per week; return what was done.
+
+    Nothing is created (no broadcast, no audit entry, no report) if the week already went
+    out, nobody is subscribed, or another approval (a double tap) got there first.
+    """
+    week = iso_week(now.astimezone(settings.tz))
+    text, count = await current_summary(db, settings, now)
+    if count == 0:
+        return Outcome(week, None)
+    async with db.session() as session:
+        if not await claim_week(session, week=week, by=f"{actor_id}"):
+            return Outcome(week, None, subscribers=count)
+        broadcast, queued = await create_broadcast(
+            session, created_by=actor_id, audience=AUDIENCE, text=text,
+            dedupe=f"resumen:{week}", tag={"resumen": week},
+        )
+    return Outcome(week, broadcast, queued, count)
+
+
 async def send_summary(
     db: Database, settings: Settings, *, now: datetime, actor_id: int
 ) -> tuple[str, int]:
     """Queue this week's summary for the subscribers; return the week and how many queued."""
-    week = iso_week(now.astimezone(settings.tz))
-    text, _ = await current_summary(db, settings, now)
-    async with db.session() as session:
-        _, queued = await create_broadcast(
-            session, created_by=actor_id, audience=AUDIENCE, text=text,
-            dedupe=f"resumen:{week}", tag={"resumen": week},
-        )
-    return week, queued
+    outcome = await queue_summary(db, settings, now=now, actor_id=actor_id)
+    return outcome.week, outcome.queued
 
 
 def _approve_keyboard() -> InlineKeyboardMarkup:
@@ -114,10 +162,23 @@ async def preview(update: Update, context: CabildoContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    now = datetime.now(context.settings.tz)
-    text, count = await current_summary(context.db, context.settings, now)
-    await message.reply_text(PREVIEW.format(count=count, text=text),
-                             reply_markup=_approve_keyboard())
+    settings = context.settings
+    now = datetime.now(settings.tz)
+    week = iso_week(now)
+    async with context.db.session() as session:
+        sent = await sent_summary(session, week=week)
+    if sent is not None:
+        when = local_datetime(sent.created_at, settings.tz, settings.locale)
+        text = ALREADY_SENT.format(week=week, when=when, text=sent.text)
+        if len(text) > MESSAGE_LIMIT:  # an old, longer summary: say when, not what
+            text = text[: text.index("Esto fue")].rstrip()
+        await message.reply_text(text)
+        return
+    text, count = await current_summary(context.db, settings, now)
+    await message.reply_text(
+        PREVIEW.format(count=plural(count, "suscrito", "suscritos"), text=text),
+        reply_markup=_approve_keyboard(),
+    )
 
 
 async def approve(update: Update, context: CabildoContext) -> None:
@@ -127,8 +188,14 @@ async def approve(update: Update, context: CabildoContext) -> None:
         return
     await query.answer()
     now = datetime.now(context.settings.tz)
-    week, queued = await send_summary(context.db, context.settings, now=now, actor_id=user.id)
-    text = SENT.format(week=week, count=queued) if queued else ALREADY.format(week=week)
+    outcome = await queue_summary(context.db, context.settings, now=now, actor_id=user.id)
+    if outcome.broadcast is not None:
+        text = SENT.format(week=outcome.week,
+                           count=plural(outcome.queued, "persona", "personas"))
+    elif outcome.subscribers == 0:
+        text = NO_SUBSCRIBERS
+    else:
+        text = ALREADY.format(week=outcome.week)
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(text)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,7 +23,9 @@ TOPICS = {
     "resumen": "Resumen semanal",
     "encuestas": "Encuestas",
 }
-SENDING, SCHEDULED, DONE = "enviando", "programada", "terminada"
+SENDING, SCHEDULED, DONE, CANCELLED = "enviando", "programada", "terminada", "cancelada"
+RUNNING = (SENDING, SCHEDULED)
+BROADCASTS: Table = Broadcast.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -136,18 +138,70 @@ async def create_broadcast(
     return broadcast, queued
 
 
-async def cancel_broadcast(session: AsyncSession, *, broadcast_id: int, actor_id: int) -> int:
-    """Cancel what has not been sent yet; return how many messages were withdrawn."""
-    withdrawn = await outbox.cancel_pending(session, broadcast_id=broadcast_id)
+@dataclass(frozen=True)
+class Withdrawal:
+    """What `/difundir cancelar N` did: the broadcast's status before, and messages withdrawn."""
+
+    status: str | None  # None: there is no such broadcast
+    withdrawn: int = 0
+
+    @property
+    def cancelled(self) -> bool:
+        """Tell whether the broadcast was running and is now cancelled."""
+        return self.status in RUNNING
+
+
+async def cancel_broadcast(
+    session: AsyncSession, *, broadcast_id: int, actor_id: int
+) -> Withdrawal:
+    """Cancel a scheduled or sending broadcast: withdraw its unsent messages, and log it.
+
+    A finished or already cancelled broadcast, or one that does not exist, is left alone
+    and nothing is logged. Two cancellations at once cancel (and log) it once.
+    """
     broadcast = await session.get(Broadcast, broadcast_id)
-    if broadcast is not None:
-        broadcast.status = "cancelada"
-        broadcast.finished_at = utcnow()
-        session.add(broadcast)
+    if broadcast is None:
+        return Withdrawal(None)
+    status = broadcast.status
+    if status not in RUNNING:
+        return Withdrawal(status)
+    conn = await session.connection()
+    claimed = await conn.execute(
+        update(BROADCASTS)
+        .where(BROADCASTS.c.id == broadcast_id, BROADCASTS.c.status.in_(RUNNING))
+        .values(status=CANCELLED, finished_at=utcnow())
+    )
+    if not claimed.rowcount:  # someone else cancelled or finished it meanwhile
+        await session.rollback()
+        await session.refresh(broadcast)
+        return Withdrawal(broadcast.status)
+    deleted = await conn.execute(
+        outbox.OUTBOX.delete().where(
+            outbox.OUTBOX.c.broadcast_id == broadcast_id,
+            outbox.OUTBOX.c.status == outbox.PENDING,
+        )
+    )
+    withdrawn = int(deleted.rowcount or 0)
     add_entry(session, actor_id=actor_id, action="difusion_cancelada",
               detail={"difusion": broadcast_id, "retirados": withdrawn})
     await session.commit()
-    return withdrawn
+    return Withdrawal(status, withdrawn)
+
+
+async def events_with_registrants(
+    session: AsyncSession, *, now: datetime, limit: int = 20
+) -> list[tuple[Event, int]]:
+    """Return upcoming events that have confirmed registrants, soonest first, with the count."""
+    registered = func.count(col(Registration.id))
+    query = (
+        select(Event, registered)
+        .join(Registration, col(Registration.event_id) == col(Event.id))
+        .where(col(Event.inicio) >= now, Registration.status == "confirmado")
+        .group_by(col(Event.id))
+        .order_by(col(Event.inicio), col(Event.id))
+        .limit(limit)
+    )
+    return [(event, int(count)) for event, count in (await session.exec(query)).all()]
 
 
 async def finished_broadcasts(session: AsyncSession) -> list[tuple[Broadcast, dict[str, int]]]:

@@ -6,11 +6,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AuditEntry, Broadcast, ContractingProcess, Event, Goal, Work
+from storage.models import (
+    AuditEntry,
+    Broadcast,
+    ContractingProcess,
+    Event,
+    Goal,
+    JobRun,
+    Work,
+)
 
+SENT_JOB = "resumen-enviado"  # JobRun claim: one summary broadcast per ISO week
 WATCHED = {"obras": ("estado", "avance_fisico"), "metas": ("avance",)}
 
 
@@ -100,7 +110,32 @@ async def week_data(session: AsyncSession, *, end: datetime) -> WeekData:
     return data
 
 
+async def sent_summary(session: AsyncSession, *, week: str) -> Broadcast | None:
+    """Return the broadcast that carried the summary of `week`, or None if it was not sent."""
+    rows = (
+        await session.exec(select(Broadcast).order_by(col(Broadcast.created_at)))
+    ).all()
+    return next((b for b in rows if b.audience.get("resumen") == week), None)
+
+
 async def summary_sent(session: AsyncSession, *, week: str) -> bool:
     """Tell whether the summary of `week` has already been broadcast."""
-    rows = (await session.exec(select(Broadcast.audience))).all()
-    return any(a.get("resumen") == week for a in rows)
+    return await sent_summary(session, week=week) is not None
+
+
+async def claim_week(session: AsyncSession, *, week: str, by: str) -> bool:
+    """Reserve the sending of `week`'s summary in the current transaction (not committed).
+
+    Returns False, with the transaction rolled back, if it was already sent or another
+    approval (a double tap, another instance) got there first. The caller commits the
+    claim together with the broadcast, so a failed send leaves the week free.
+    """
+    if await summary_sent(session, week=week):
+        return False
+    session.add(JobRun(job=SENT_JOB, period_key=week, claimed_by=by[:120]))
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True

@@ -25,8 +25,9 @@ async def seed(settings: Settings, db: Database) -> None:
 
 
 async def _texts(api: LocalBotAPI, chat: int, count: int) -> list[str]:
+    """Return the texts sent to `chat`, with Babel's narrow no-break spaces made plain."""
     calls = await api.wait_for("sendMessage", chat_id=chat, count=count)
-    return [c.params["text"] for c in calls]
+    return [c.params["text"].replace("\u202f", " ") for c in calls]
 
 
 async def test_staff_create_an_event_announced_later(
@@ -46,13 +47,19 @@ async def test_staff_create_an_event_announced_later(
     staff.send_text("ayer a las 5")
     texts = await _texts(api, ADMIN, 3)
     assert texts[-1].startswith("No entendí la fecha")
+    staff.send_text("2026-11-01 10:00")
+    texts = await _texts(api, ADMIN, 4)
+    assert texts[-1].startswith(
+        "Esa fecha ya pasó (domingo, 1 de noviembre de 2026, 10:00 a. m.). "
+        "Escriba una fecha y hora en el futuro"
+    )
     staff.send_text(start.strftime("%d/%m/%Y %H:%M"))
     staff.send_text("Salón comunal La Joya")
     staff.send_text("muchos")
-    texts = await _texts(api, ADMIN, 6)
+    texts = await _texts(api, ADMIN, 7)
     assert texts[-1] == "Escriba un número entero entre 0 y 100000."
     staff.send_text("40")
-    await api.wait_for("sendMessage", chat_id=ADMIN, count=7)
+    await api.wait_for("sendMessage", chat_id=ADMIN, count=8)
     staff.tap("Tertulia urbana")
     await api.wait_for("editMessageText", chat_id=ADMIN, count=2)
     staff.tap("4 · Occidental")
@@ -62,9 +69,15 @@ async def test_staff_create_an_event_announced_later(
     assert "Comuna 4 · Occidental" in preview and "Cupos: 40" in preview
     staff.tap("🕒 Anunciar más tarde")
     await api.wait_for("editMessageText", chat_id=ADMIN, count=4)
+    staff.send_text("2026-11-01 10:00")
+    staff.send_text((start + timedelta(days=1)).strftime("%Y-%m-%d %H:%M"))
     staff.send_text(announce.strftime("%Y-%m-%d %H:%M"))
-    texts = await _texts(api, ADMIN, 8)
-    assert texts[-1].startswith("✅ Evento #") and "Se anuncia el" in texts[-1]
+    past, late, created = (await _texts(api, ADMIN, 11))[-3:]
+    assert past.startswith("Esa fecha ya pasó (domingo, 1 de noviembre de 2026, 10:00 a. m.).")
+    assert late.startswith("Escriba una fecha y hora antes del inicio del evento (")
+    assert created.startswith("✅ Evento #") and "Se anuncia el" in created
+    assert created.endswith(", 6:30 p. m.\nLo ven todos en /agenda.")
+    assert ".." not in created
     async with db.session() as s:
         [event] = (await s.exec(select(Event))).all()
         four = (await s.exec(select(Comuna).where(Comuna.codigo == "4"))).one()
@@ -96,7 +109,7 @@ async def test_staff_add_places_and_the_waiting_list_moves_up(
     staff.send_text("2")
     texts = await _texts(api, ADMIN, 2)
     assert texts[-1] == (
-        "✅ Guardado. 1 personas pasaron de la lista de espera a inscritas y reciben aviso."
+        "✅ Guardado. 1 persona pasó de la lista de espera a inscrita y recibe aviso."
     )
     [notice] = await api.wait_for("sendMessage", chat_id=7502)
     assert notice.params["text"].startswith("🎉 Se liberó un cupo")
@@ -111,3 +124,30 @@ async def test_citizens_cannot_use_the_events_wizard(
     api.user(CITIZEN).send_text("/evento")
     [reply] = await api.wait_for("sendMessage", chat_id=CITIZEN)
     assert reply.params["text"].startswith("No conozco el comando /evento")
+
+
+async def test_the_event_list_shows_numbers_and_an_unknown_number_is_named(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    title = "Presupuestos participativos: asamblea de la comuna 10 Provenza y barrios vecinos"
+    async with db.session() as s:
+        event = Event(clave="E1", titulo=title, tipo="asamblea",
+                      inicio=datetime(2099, 3, 4, 23, 0, tzinfo=UTC), lugar="Salón")
+        s.add(event)
+        await s.commit()
+    staff = api.user(ADMIN)
+    staff.send_text("/evento")
+    [listing] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    labels = [row[0]["text"].replace("\u202f", " ")
+              for row in listing.params["reply_markup"]["inline_keyboard"]]
+    assert labels == [
+        "➕ Nuevo evento",
+        f"#{event.id} · mié 4 mar · 6:00 p. m. · Presupuestos participativos: asamblea de la…",
+    ]
+    staff.send_text(f"/evento #{event.id}")
+    staff.send_text("/evento 9999")
+    menu, unknown = (await _texts(api, ADMIN, 3))[1:]
+    assert menu.startswith(f"✏️ <b>#{event.id} · Presupuestos participativos")
+    assert unknown == (
+        "No existe el evento #9999. Escriba /evento para ver la lista con los números."
+    )

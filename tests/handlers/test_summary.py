@@ -1,0 +1,142 @@
+"""`/resumen`: preview and approval of the weekly summary — sent once a week, nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI
+from handlers.summary import MAX_LENGTH, compose, queue_summary
+from storage.db import Database
+from storage.models import AuditEntry, Broadcast, Event, OutboxMessage, Subscription
+from storage.summary import FieldChange, WeekData, iso_week
+
+ADMIN, OTHER_STAFF = 1000, 1001
+SUBSCRIBER = 5201
+BUTTON = "✅ Enviar a los suscritos"
+
+
+@pytest.fixture
+async def seed(db: Database) -> None:
+    async with db.session() as s:
+        s.add(Subscription(chat_id=SUBSCRIBER, kind="tema", value="resumen"))
+        await s.commit()
+
+
+async def _rows(db: Database) -> tuple[list[Broadcast], list[AuditEntry], list[OutboxMessage]]:
+    async with db.session() as s:
+        broadcasts = list((await s.exec(select(Broadcast))).all())
+        audit = list((await s.exec(
+            select(AuditEntry).where(AuditEntry.action == "difusion")
+        )).all())
+        outbox = list((await s.exec(select(OutboxMessage))).all())
+    return broadcasts, audit, outbox
+
+
+async def test_summary_goes_once_and_a_second_approval_creates_nothing(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    week = iso_week(datetime.now(settings.tz))
+    admin = api.user(ADMIN)
+    admin.send_text("/resumen")
+    [preview] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    assert preview.params["text"].startswith("Así se verá el resumen (1 suscrito):")
+    admin.tap(BUTTON)
+    forged = admin.tap(BUTTON, enqueue=False)  # a double tap on the same message
+    [sent] = await api.wait_for("editMessageText", chat_id=ADMIN)
+    assert sent.params["text"] == f"✅ Resumen de la semana {week} en cola para 1 persona."
+    [received] = await api.wait_for("sendMessage", chat_id=SUBSCRIBER)
+    assert "Resumen semanal de la gestión" in received.params["text"]
+    [_, report] = await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
+    assert "Enviados: 1" in report.params["text"]
+
+    api.enqueue(forged)
+    [*_, again] = await api.wait_for("editMessageText", chat_id=ADMIN, count=2)
+    assert again.params["text"] == (
+        f"El resumen de la semana {week} ya se había enviado; no se repite."
+    )
+    admin.send_text("/resumen")
+    [*_, second] = await api.wait_for("sendMessage", chat_id=ADMIN, count=3)
+    assert second.params["text"].startswith(
+        f"✅ El resumen de la semana {week} ya se envió el "
+    )
+    assert "Esto fue lo que recibieron los suscritos:\n\n" in second.params["text"]
+    assert received.params["text"] in second.params["text"]
+    assert "reply_markup" not in second.params
+
+    broadcasts, audit, outbox = await _rows(db)
+    assert [b.audience.get("resumen") for b in broadcasts] == [week]
+    assert [a.detail["destinatarios"] for a in audit] == [1]
+    assert [m.chat_id for m in outbox] == [SUBSCRIBER]
+    reports = [c for c in api.calls_to(ADMIN, ["sendMessage"])
+               if c.params["text"].startswith("📊")]
+    assert len(reports) == 1
+    assert len(api.calls_to(SUBSCRIBER, ["sendMessage"])) == 1
+
+
+async def test_approving_with_no_subscribers_sends_and_records_nothing(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        for row in (await s.exec(select(Subscription))).all():
+            await s.delete(row)
+        await s.commit()
+    admin = api.user(ADMIN)
+    admin.send_text("/resumen")
+    [preview] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    assert preview.params["text"].startswith("Así se verá el resumen (0 suscritos):")
+    admin.tap(BUTTON)
+    [answer] = await api.wait_for("editMessageText", chat_id=ADMIN)
+    assert answer.params["text"] == (
+        "Nadie está suscrito al resumen semanal todavía; no se envió nada."
+    )
+    assert await _rows(db) == ([], [], [])
+
+
+async def test_two_staff_approving_at_once_send_one_summary(
+    db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        s.add(Subscription(chat_id=SUBSCRIBER, kind="tema", value="resumen"))
+        await s.commit()
+    now = datetime.now(settings.tz)
+    outcomes = await asyncio.gather(
+        *(queue_summary(db, settings, now=now, actor_id=who)
+          for who in (ADMIN, OTHER_STAFF, ADMIN, OTHER_STAFF))
+    )
+    assert sorted(o.queued for o in outcomes) == [0, 0, 0, 1]
+    assert len([o for o in outcomes if o.broadcast is not None]) == 1
+    broadcasts, audit, outbox = await _rows(db)
+    assert (len(broadcasts), len(audit), len(outbox)) == (1, 1, 1)
+
+
+def test_counts_agree_in_number_and_long_titles_are_clipped(
+    settings: Settings,
+) -> None:
+    end = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    one_goal = WeekData(
+        start=end - timedelta(days=7), end=end,
+        goals=[FieldChange("M1", "Meta de vías", "avance", 10, 20)],
+    )
+    assert "🎯 <b>Metas del plan</b>: 1 meta actualizada" in compose(one_goal, settings)
+    works = [FieldChange(f"O{i}", f"Obra {i}", "estado", "Contratada", "En ejecución")
+             for i in range(7)]
+    seven = WeekData(start=end - timedelta(days=7), end=end, works=works)
+    assert "• y 1 cambio más en /obras" in compose(seven, settings)
+    title = "Taller <de> cocreación del parque lineal de la quebrada La Iglesia, etapa 2"
+    many = WeekData(
+        start=end - timedelta(days=7), end=end,
+        works=[FieldChange(f"O{i}", title, "estado", "A", "B") for i in range(200)],
+        events=[Event(clave=str(i), titulo=title, tipo="taller", inicio=end, lugar="X")
+                for i in range(200)],
+    )
+    text = compose(many, settings)
+    assert len(text) <= MAX_LENGTH
+    assert "• y 194 cambios más en /obras" in text
+    clipped = "Taller &lt;de&gt; cocreación del parque lineal de la quebrada La Iglesia…"
+    assert f"• {clipped}: estado A → B" in text
