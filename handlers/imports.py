@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CabildoContext
+from bot.formatting import plural
 from handlers.alerts import queue_change_alerts
 from storage.audit import add_entry
 from storage.importers import ALL_KINDS, ImportFailed, import_bytes
@@ -20,7 +21,7 @@ TOO_BIG = "El archivo pesa {size} MB; el límite es {limit} MB. No se importó n
 FAILED = "❌ No se importó nada.\n{error}"
 DONE = "✅ Importación completa: {summary}"
 WARNING = "⚠️ {warning}"
-ALERTS = "🔔 {count} alertas de cambios en cola para quienes siguen estos datos."
+ALERTS = "🔔 {alerts} en cola para quienes siguen estos datos."
 CAPTION_COMMAND = r"(?i)^/importar(@\w+)?(\s|$)"  # /Importar on a phone's keyboard too
 
 
@@ -75,7 +76,8 @@ async def import_document(update: Update, context: CabildoContext) -> None:
         return
     lines = [DONE.format(summary=escape(result.summary()))]
     if alerts:
-        lines.append(ALERTS.format(count=alerts))
+        lines.append(ALERTS.format(
+            alerts=plural(alerts, "alerta de cambios", "alertas de cambios")))
     lines += [WARNING.format(warning=escape(w)) for w in result.warnings[:10]]
     await message.reply_text("\n".join(lines))
 

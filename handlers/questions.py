@@ -131,7 +131,11 @@ RESPONDER_USAGE = (
     "<code>/responder 12 La obra termina en marzo.</code>"
 )
 DUPLICADA_USAGE = "Escriba: <code>/duplicada n m</code> (la pregunta n es duplicada de la m)."
-PUBLICAR_USAGE = "Escriba: <code>/publicar n</code> (publica la pregunta n, o la retira)."
+PUBLICAR_USAGE = (
+    "Escriba: <code>/publicar n</code> para publicar la pregunta n, o "
+    "<code>/publicar n retirar</code> para retirarla."
+)
+WITHDRAW_WORDS = {"retirar", "retira", "no", "quitar"}
 NOT_A_NUMBER = "Escriba solo el número de la pregunta original, por ejemplo <code>12</code>."
 TRY_AGAIN = "\nEscriba de nuevo, o toque «Volver a la cola»."
 STAFF_EXPIRED = "Esa acción ya no está en curso. Vea la cola con /preguntas."
@@ -616,19 +620,23 @@ async def duplicate_command(update: Update, context: CabildoContext) -> None:
 
 
 async def publish_command(update: Update, context: CabildoContext) -> None:
-    """Publish an answered question, or withdraw it if published: `/publicar <n>`."""
+    """Publish an answered question (`/publicar <n>`), or withdraw it (`/publicar <n> retirar`).
+
+    Sending the command twice publishes once: withdrawing takes its own word.
+    """
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
     args = context.args or []
-    question_id = _number(args[0]) if len(args) == 1 else None
-    if question_id is None:
+    question_id = _number(args[0]) if len(args) in (1, 2) else None
+    withdraw = len(args) == 2 and args[1].lower() in WITHDRAW_WORDS
+    if question_id is None or (len(args) == 2 and not withdraw):
         await message.reply_text(PUBLICAR_USAGE)
         return
     try:
         async with context.db.session() as session:
             question = await store.set_published(session, question_id=question_id,
-                                                 actor_id=user.id)
+                                                 actor_id=user.id, published=not withdraw)
     except store.QuestionError as exc:
         await message.reply_text(escape(str(exc)))
         return

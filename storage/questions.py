@@ -323,9 +323,13 @@ async def answer(
         detail={"pregunta": question_id, "actualizada": updated, "texto": text[:200]},
     )
     await session.flush()
-    notified = await _notify(session, asked=question, answered=question, corrected=updated)
-    for duplicate in await _duplicates_of(session, question_id):
-        notified += await _notify(session, asked=duplicate, answered=question, corrected=updated)
+    notified = 0
+    told: set[int] = set()  # a person who asked the same twice hears the answer once
+    for asked in [question, *await _duplicates_of(session, question_id)]:
+        if asked.chat_id is None or asked.chat_id in told:
+            continue
+        told.add(asked.chat_id)
+        notified += await _notify(session, asked=asked, answered=question, corrected=updated)
     await session.commit()
     return AnswerResult(question, updated, notified)
 

@@ -229,6 +229,8 @@ async def test_published_answers_are_browsable_and_found_by_free_text(
     published = await chat.next(ADMIN)
     assert published["text"].startswith("📢 La pregunta #1 está publicada")
     assert ("🙈 Retirar publicación", "staff:preg:p:1:0") in _buttons(published)
+    admin.send_text("/publicar 1")  # sent twice: still published, not withdrawn
+    assert (await chat.next(ADMIN))["text"].startswith("📢 La pregunta #1 está publicada")
 
     ana.send_text("como va el acueducto de vijagual")
     found = await chat.next(ANA)
@@ -340,3 +342,24 @@ async def test_a_question_flow_left_long_ago_lets_the_text_be_searched_instead(
     assert (question.chat_id, question.status) == (LUIS, "pendiente")
     async with db.session() as s:
         assert (await s.exec(select(ConversationState))).all() == []
+
+
+async def test_withdrawing_takes_its_own_word_and_one_asker_hears_an_answer_once(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        await questions.ask(s, chat_id=LUIS, topic="obras",
+                            text="¿Cuándo arreglan el acueducto veredal de Vijagual?")
+        await questions.ask(s, chat_id=LUIS, topic="obras",
+                            text="¿Qué pasó con el acueducto de Vijagual, por favor?")
+        await questions.mark_duplicate(s, question_id=2, original_id=1, actor_id=ADMIN)
+        result = await questions.answer(s, question_id=1, text="Las obras empiezan en marzo.",
+                                        actor_id=ADMIN)
+        assert result.notified == 1  # the same person asked both: one message
+    chat, admin = Chat(api), api.user(ADMIN)
+    admin.send_text("/publicar 1")
+    await chat.next(ADMIN)
+    admin.send_text("/publicar 1 retirar")
+    assert (await chat.next(ADMIN))["text"].startswith("🙈 La pregunta #1 ya no está publicada")
+    admin.send_text("/publicar 1 quizás")
+    assert (await chat.next(ADMIN))["text"].startswith("Escriba: <code>/publicar n</code>")
