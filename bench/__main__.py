@@ -233,7 +233,7 @@ def _throughput(
     table.add("echo bot + 1 DB write per update: updates/s, p50 / p99",
               f"{echo_db.per_second:,.0f}, {echo_db.p50:.1f} / {echo_db.p99:.1f} ms", "—",
               "reference")
-    table.add("Cabildo, only screens that read no database (/ayuda, «Menú»): updates/s, "
+    table.add("Cabildo's cheapest screens (/ayuda, «Menú»; one DB read each): updates/s, "
               "cost ÷ echo bot's",
               f"{menu.per_second:,.0f}, {throughput.ratio(menu, echo):.1f}×", "—", "floor")
     _progress("throughput: what one database session costs")

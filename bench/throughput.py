@@ -362,7 +362,7 @@ def surveys_handled() -> bool:
 
 
 def _menu_script() -> list[Step]:
-    """Ask for /ayuda and tap «Menú principal»: real screens with keyboards, no database."""
+    """Ask for /ayuda and tap «Menú principal»: Cabildo's cheapest screens with keyboards."""
     return [lambda p: p.text("/ayuda", "comando"), lambda p: p.tap("menu:inicio")] * (
         UPDATES_PER_PERSON // 2
     )
@@ -375,8 +375,9 @@ async def run_mixed(
     """Run the mixed load through the real Application; return its figures.
 
     With `menu_only`, every person only asks for the help and taps its «Menú principal»
-    button (no screen that reads the database): the cost of Cabildo's update pipeline and
-    of answering with a keyboard, the floor under any real screen.
+    button: the cost of Cabildo's update pipeline and of answering with a keyboard, plus the
+    one read every command and menu tap makes (is a typed step pending? see
+    handlers/flows.py) — the floor under any real screen.
     """
     async with scratch_database(server_url) as url, quiet() as errors:
         tmp = tempfile.mkdtemp(prefix="cabildo-bench-files-")
