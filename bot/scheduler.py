@@ -30,6 +30,7 @@ from storage.db import Database
 from storage.jobs import claim_run, instance_name, prune_runs
 from storage.models import AuditEntry
 from storage.summary import iso_week, summary_sent
+from storage.summary import last_due as due_before
 
 log = logging.getLogger(__name__)
 SYSTEM = 0  # the actor id recorded for what the scheduler does by itself
@@ -40,13 +41,8 @@ SWEEP_CLAIMS_KEPT = timedelta(days=1)
 
 def last_due(now: datetime, settings: Settings) -> datetime:
     """Return the latest moment, at or before `now`, when the weekly summary was due."""
-    local = now.astimezone(settings.tz)
-    hour, minute = map(int, settings.weekly_summary_time.split(":"))
-    days_back = (local.weekday() - settings.weekly_summary_day) % 7
-    due = (local - timedelta(days=days_back)).replace(
-        hour=hour, minute=minute, second=0, microsecond=0
-    )
-    return due if due <= local else due - timedelta(days=7)
+    return due_before(now, tz=settings.tz, weekday=settings.weekly_summary_day,
+                      at=settings.weekly_summary_time)
 
 
 async def _approval_requested(db: Database, week: str) -> bool:

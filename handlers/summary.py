@@ -31,8 +31,8 @@ from storage.summary import (
     FieldChange,
     WeekData,
     claim_week,
-    iso_week,
     sent_summary,
+    summary_week,
     week_data,
 )
 
@@ -129,7 +129,7 @@ async def queue_summary(
     Nothing is created (no broadcast, no audit entry, no report) if the week already went
     out, nobody is subscribed, or another approval (a double tap) got there first.
     """
-    week = iso_week(now.astimezone(settings.tz))
+    week = _week(now, settings)
     text, count = await current_summary(db, settings, now)
     if count == 0:
         return Outcome(week, None)
@@ -151,6 +151,12 @@ async def send_summary(
     return outcome.week, outcome.queued
 
 
+def _week(now: datetime, settings: Settings) -> str:
+    """Return the summary's week: that of the latest due moment (as the scheduler counts)."""
+    return summary_week(now, tz=settings.tz, weekday=settings.weekly_summary_day,
+                        at=settings.weekly_summary_time)
+
+
 def _approve_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
         InlineKeyboardButton("✅ Enviar a los suscritos", callback_data="staff:res:ok"),
@@ -164,7 +170,7 @@ async def preview(update: Update, context: CabildoContext) -> None:
         return
     settings = context.settings
     now = datetime.now(settings.tz)
-    week = iso_week(now)
+    week = _week(now, settings)
     async with context.db.session() as session:
         sent = await sent_summary(session, week=week)
     if sent is not None:

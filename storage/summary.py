@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -58,6 +58,30 @@ def iso_week(moment: datetime) -> str:
     """Return the ISO week label of a moment, e.g. `2026-W48`."""
     year, week, _ = moment.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def last_due(now: datetime, *, tz: tzinfo, weekday: int, at: str) -> datetime:
+    """Return the latest moment, at or before `now`, when the weekly summary was due.
+
+    `weekday` counts from Monday = 0; `at` is the local time, `HH:MM`.
+    """
+    local = now.astimezone(tz)
+    hour, minute = map(int, at.split(":"))
+    days_back = (local.weekday() - weekday) % 7
+    due = (local - timedelta(days=days_back)).replace(
+        hour=hour, minute=minute, second=0, microsecond=0
+    )
+    return due if due <= local else due - timedelta(days=7)
+
+
+def summary_week(now: datetime, *, tz: tzinfo, weekday: int, at: str) -> str:
+    """Return the week a summary sent or approved at `now` belongs to: that of its due moment.
+
+    The scheduler, staff's /resumen and the once-a-week claim all use this one label, so a
+    summary approved the day after it was due (or caught up after downtime) is not taken
+    for the next week's.
+    """
+    return iso_week(last_due(now, tz=tz, weekday=weekday, at=at))
 
 
 async def week_data(session: AsyncSession, *, end: datetime) -> WeekData:

@@ -11,11 +11,13 @@ from sqlmodel import select
 from bot.config import Settings, load_settings
 from bot.localapi import LocalBotAPI
 from bot.scheduler import last_due
+from handlers import summary
 from storage.audit import add_entry
 from storage.db import Database
 from storage.demo import load_demo
 from storage.importers import import_bytes
 from storage.models import Subscription, Work
+from storage.summary import summary_sent
 from tests.utils.harness import polling_bot
 
 ADMIN = 1000
@@ -31,6 +33,27 @@ def test_last_due_is_the_latest_past_occurrence() -> None:
     assert last_due(monday_7, settings) == datetime(2026, 11, 16, 8, 0, tzinfo=tz)
     sunday = datetime(2026, 11, 29, 23, 0, tzinfo=tz)
     assert last_due(sunday, settings) == datetime(2026, 11, 23, 8, 0, tzinfo=tz)
+
+
+async def test_a_sunday_summary_approved_on_monday_counts_for_sundays_week(
+    db: Database, settings: Settings
+) -> None:
+    settings = dataclasses.replace(settings, weekly_summary_day=6, weekly_summary_time="20:00")
+    async with db.session() as s:
+        s.add(Subscription(chat_id=5101, kind="tema", value="resumen"))
+        await s.commit()
+    tz = settings.tz
+    sunday_due = datetime(2026, 11, 29, 20, 0, tzinfo=tz)  # ISO week 48
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=tz)  # ISO week 49: approved late
+    week, queued = await summary.send_summary(db, settings, now=monday, actor_id=ADMIN)
+    assert (week, queued) == ("2026-W48", 1)
+    async with db.session() as s:
+        assert await summary_sent(s, week="2026-W48")
+        # The next Sunday's summary (week 49) is still to send.
+        assert not await summary_sent(s, week="2026-W49")
+    next_sunday = sunday_due + timedelta(days=7, minutes=1)
+    week, queued = await summary.send_summary(db, settings, now=next_sunday, actor_id=ADMIN)
+    assert (week, queued) == ("2026-W49", 1)
 
 
 async def _week_with_changes(db: Database, settings: Settings) -> Work:
