@@ -10,6 +10,7 @@ from sqlmodel import select
 from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
+from storage import questions
 from storage.conversations import FlowState, get_state, set_state
 from storage.db import Database
 from storage.demo import load_demo
@@ -147,6 +148,29 @@ async def test_a_staff_wizard_waiting_for_text_is_left_by_a_command(
     assert "así lo recibirán" not in reply.params["text"]  # no broadcast preview
     async with db.session() as s:
         assert (await s.exec(select(OutboxMessage))).all() == []
+
+
+@pytest.mark.parametrize("command", ["/panel", "/preguntas", "/resumen"])
+async def test_a_staff_command_leaves_a_pending_answer_too(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, command: str
+) -> None:
+    async with db.session() as s:
+        question = await questions.ask(s, chat_id=ANA, topic="obras",
+                                       text="¿Cuándo terminan el parque de La Joya?")
+    admin = api.user(ADMIN)
+    admin.send_text("/preguntas")
+    await api.wait_for("sendMessage", chat_id=ADMIN)
+    admin.tap(f"staff:preg:r:{question.id}")
+    await api.wait_for("editMessageText", chat_id=ADMIN)
+    assert (await _state(db, ADMIN)) is not None  # waiting for the answer's text
+    admin.send_text(command)
+    await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
+    assert await _state(db, ADMIN) is None
+    admin.send_text("como va el parque de la joya")
+    [*_, reply] = await api.wait_for("sendMessage", chat_id=ADMIN, count=3)
+    assert not reply.params["text"].startswith("✅ Respondí")
+    [stored] = await _questions(db)
+    assert stored.answer is None  # the search text was not sent as the official answer
 
 
 async def test_a_flow_that_waits_for_buttons_is_kept_across_commands(
