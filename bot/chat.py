@@ -46,6 +46,7 @@ UPDATED = "Cabildo (actualizó) › "
 BUTTONS_CHANGED = "Cabildo (cambió los botones; ahora los números son estos) ›"
 BUTTONS_REMOVED = "Cabildo (quitó los botones de ese mensaje)"
 BUTTON_GONE = "   (Ese botón ya no está. Toque uno de los números de arriba.)"
+BUTTON_GONE_NONE = "   (Ese botón ya no está.)"  # and no other button is left to tap
 NO_BUTTON = "   (no hay botón {number}; elija de 1 a {count})"
 LINE_FAILED = (
     "   (El chat local no pudo procesar «{text}»: {error}. Puede seguir escribiendo.)"
@@ -437,7 +438,7 @@ def _to_update(text: str, user: Any, transcript: Transcript) -> dict[str, Any] |
             return None
         chosen = transcript.buttons[index]
         if chosen is None:
-            transcript.say(BUTTON_GONE)
+            transcript.say(BUTTON_GONE if any(transcript.buttons) else BUTTON_GONE_NONE)
             return None
         button = chosen.data
         if button.get("url"):
@@ -450,7 +451,7 @@ def _to_update(text: str, user: Any, transcript: Transcript) -> dict[str, Any] |
                 button.get("callback_data", ""), message_id=chosen.message_id, enqueue=False
             )
         except LookupError:  # the bot changed that message in a way the chat did not see
-            transcript.say(BUTTON_GONE)
+            transcript.say(BUTTON_GONE if any(transcript.buttons) else BUTTON_GONE_NONE)
             return None
     match = _LOCATION.match(text)
     if match:

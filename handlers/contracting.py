@@ -22,7 +22,7 @@ from storage.models import ContractingProcess
 
 INTRO = (
     "📑 <b>Contratación</b>\n"
-    "Reciben ofertas: {open}\n{by_mode}\n\n"
+    "Reciben ofertas: {open}{by_mode}\n\n"
     "En evaluación: {evaluating}{overdue}\n"
     "Adjudicados: {awarded}\n"
     "Desiertos, cancelados u otros: {other}"
@@ -76,7 +76,7 @@ async def show_contracting(update: Update, context: CabildoContext) -> None:
     async with context.db.session() as session:
         groups = await by_stage(session, today=today)
     modes = Counter(p.modalidad for p in groups["ofertas"])
-    by_mode = "\n".join(f"• {escape(m)}: {n}" for m, n in sorted(modes.items()))
+    by_mode = "".join(f"\n• {escape(m)}: {n}" for m, n in sorted(modes.items()))
     late = sum(1 for p in groups["evaluacion"] if overdue(p, today))
     text = INTRO.format(
         open=len(groups["ofertas"]), by_mode=by_mode, evaluating=len(groups["evaluacion"]),

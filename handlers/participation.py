@@ -116,7 +116,7 @@ NOT_OPEN = "La votación de esta comuna todavía no abre."
 OVER = "Su selección pasa el presupuesto de la comuna; quite algún proyecto."
 MISMATCH = "Su selección tiene proyectos que no son de esta comuna; revísela."
 CONSENT_ACTION = "votar en los presupuestos participativos"
-CONSENT_FIRST = "Acepte el aviso de datos y vuelva a tocar «Votar»; su selección se conserva."
+CONSENT_FIRST = "Para votar, acepte el aviso de datos; su selección se conserva."
 GONE = "Esa opción ya no está disponible."
 PRIVATE_ONLY = (
     "Los presupuestos participativos se votan uno a uno: escríbame en privado y envíe "

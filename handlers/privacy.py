@@ -50,10 +50,15 @@ ALREADY_ACCEPTED = "Ya aceptó el tratamiento de sus datos. Véalos con /mis_dat
 NOTHING_KEPT = "No tengo ningún dato suyo guardado, aparte de esta conversación."
 CONFIRM_DELETE = (
     "¿Seguro que quiere borrar sus datos? Se borran sus suscripciones, inscripciones a eventos "
-    "y el vínculo con sus preguntas, respuestas a encuestas y votos (quedan anónimos en los "
-    "totales). Esto no se puede deshacer."
+    "y el vínculo con sus preguntas, respuestas a encuestas y votos. Estos siguen contando en "
+    "los totales, sin su número de Telegram, con una marca cifrada que solo sirve para que no "
+    "se cuenten dos veces: si vuelve a votar en la misma ronda, su nuevo voto reemplaza al "
+    "anterior. Esto no se puede deshacer."
 )
-DELETED = "Listo: borré sus datos. Si vuelve a escribir, empezamos de cero."
+DELETED = (
+    "Listo: borré sus datos. Sus votos y respuestas siguen contando una sola vez, sin su "
+    "número de Telegram."
+)
 KEPT_DATA = "Sus datos no se borraron."
 DEFAULT_ACTION = "usar las funciones personales"
 KINDS = {"comuna": "comuna", "tema": "tema", "obra": "obra", "meta": "meta"}

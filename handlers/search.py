@@ -48,7 +48,9 @@ SECTIONS = {
         "por dependencia."
     ),
     "obras": "🏗️ <b>Obras</b>: las obras públicas por comuna, con su estado y avance.",
-    "contratacion": "📑 <b>Contratación</b>: procesos abiertos por modalidad y adjudicaciones.",
+    "contratacion": (
+        "📑 <b>Contratación</b>: procesos que reciben ofertas, en evaluación y adjudicados."
+    ),
     "informes": "📄 <b>Informes</b>: informes de gestión, de contratación y financieros.",
     "agenda": "📅 <b>Agenda</b>: los próximos eventos, con fecha, lugar e inscripción.",
     "encuestas": "📝 <b>Encuestas</b>: las encuestas abiertas para dar su opinión.",

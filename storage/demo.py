@@ -23,6 +23,7 @@ ORDER = (
     "contratacion", "informes",
 )
 EVENT_FORMAT = "%Y-%m-%d %H:%M"
+DATE_FORMAT = "%Y-%m-%d"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ class DemoOutcome:
     results: list[ImportResult]
 
 
-def _shift(data: bytes, columns: tuple[str, ...], weeks: int) -> bytes:
+def _shift(
+    data: bytes, columns: tuple[str, ...], weeks: int, fmt: str = EVENT_FORMAT
+) -> bytes:
     """Move the dates in `columns` of a sample CSV by whole weeks (keeping weekday and hour)."""
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     out = io.StringIO()
@@ -42,8 +45,8 @@ def _shift(data: bytes, columns: tuple[str, ...], weeks: int) -> bytes:
     for row in rows:
         for column in columns:
             if row.get(column):
-                moved = datetime.strptime(row[column], EVENT_FORMAT) + timedelta(weeks=weeks)
-                row[column] = moved.strftime(EVENT_FORMAT)
+                moved = datetime.strptime(row[column], fmt) + timedelta(weeks=weeks)
+                row[column] = moved.strftime(fmt)
         writer.writerow(row)
     return out.getvalue().encode("utf-8")
 
@@ -71,6 +74,23 @@ def shift_round_dates(data: bytes, today: date) -> bytes:
     return _shift(data, ("abre", "cierra"), math.floor((today - first).days / 7))
 
 
+def shift_contracting_dates(data: bytes, today: date) -> bytes:
+    """Move the sample processes by whole weeks so the open ones close 7–13 days after `today`.
+
+    Only forward: the sample's «Abierto» processes then still take bids on any day the
+    demonstration runs.
+    """
+    rows = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+    closes = [datetime.strptime(r["fecha_cierre"], DATE_FORMAT).date() for r in rows
+              if r.get("estado") == "Abierto" and r.get("fecha_cierre")]
+    if not closes:
+        return data
+    weeks = math.ceil(((today + timedelta(days=7)) - min(closes)).days / 7)
+    if weeks <= 0:
+        return data
+    return _shift(data, ("fecha_apertura", "fecha_cierre"), weeks, DATE_FORMAT)
+
+
 async def load_demo(session: AsyncSession, *, tz: ZoneInfo, force: bool = False) -> DemoOutcome:
     """Import every sample file into an empty database (or anyway, with `force`)."""
     if not force and not (await data_counts(session)).empty:
@@ -78,12 +98,15 @@ async def load_demo(session: AsyncSession, *, tz: ZoneInfo, force: bool = False)
     results = []
     today = datetime.now(tz).date()
     for kind in ORDER:
+        if kind == "eventos":  # the hearing names its evaluation survey: load surveys first
+            results += await load_sample_surveys(session, tz=tz)
         path = SAMPLE_DIR / f"{kind}.csv"
         data = path.read_bytes()
         if kind == "eventos":
             data = shift_event_dates(data, today)
         elif kind == "presupuesto_participativo":
             data = shift_round_dates(data, today)
+        elif kind == "contratacion":
+            data = shift_contracting_dates(data, today)
         results.append(await import_bytes(session, kind, data, path.name, tz=tz))
-    results += await load_sample_surveys(session, tz=tz)
     return DemoOutcome(loaded=True, results=results)

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.chat import (
     BUTTON_GONE,
+    BUTTON_GONE_NONE,
     BUTTONS_CHANGED,
     Button,
     Seen,
@@ -115,7 +116,8 @@ async def test_a_number_whose_button_is_gone_gets_a_note_and_the_chat_goes_on(
     assert status == 0
     assert "[1] ✅ Acepto   [2] No, gracias" in _after(text, "/alertas")
     assert "Cabildo (actualizó) › Entendido." in _after(text, "2")
-    assert _after(text, "1") == BUTTON_GONE + "\n"  # the consent buttons were taken away
+    # The consent buttons were taken away, and no other button is left.
+    assert _after(text, "1") == BUTTON_GONE_NONE + "\n"
     assert "[1] 🎯 Metas del plan" in _after(text, "/menu")  # the next line is answered
     assert "Traceback" not in text and "LookupError" not in text
     assert text.rstrip().endswith("Hasta pronto.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
@@ -30,13 +31,15 @@ async def test_processes_by_stage_and_a_process_card(
     today = datetime.now(settings.tz).date()
     async with db.session() as s:
         rows = (await s.exec(select(ContractingProcess))).all()
-        # One process still takes bids; the sample's others closed before today.
-        bidding = next(p for p in rows if p.estado == "Abierto")
-        bidding.fecha_cierre = today + timedelta(days=10)
-        s.add(bidding)
+        # The demo moves the sample forward so «Abierto» processes take bids; one is made
+        # overdue: the data still says «Abierto» after its closing date.
+        overdue = next(p for p in rows if p.estado == "Abierto")
+        overdue.fecha_cierre = today - timedelta(days=10)
+        s.add(overdue)
         await s.commit()
         rows = (await s.exec(select(ContractingProcess))).all()
-    late = [p for p in rows if p.estado == "Abierto" and p.numero_proceso != bidding.numero_proceso]
+    late = [p for p in rows if p.numero_proceso == overdue.numero_proceso]
+    bidding = [p for p in rows if p.estado == "Abierto" and p not in late]
     evaluating = [p for p in rows if p.estado == "En evaluación"] + late
     awarded = [p for p in rows if p.estado in ("Adjudicado", "Celebrado")]
     other = [p for p in rows if p.estado not in ("Abierto", "En evaluación", "Adjudicado",
@@ -46,12 +49,14 @@ async def test_processes_by_stage_and_a_process_card(
     user.send_text("/contratacion")
     [intro] = await api.wait_for("sendMessage", chat_id=USER)
     text = intro.params["text"]
-    assert "Reciben ofertas: 1\n" in text and f"• {bidding.modalidad}: 1" in text
+    assert f"Reciben ofertas: {len(bidding)}\n" in text and bidding
+    for mode, count in Counter(p.modalidad for p in bidding).items():
+        assert f"• {mode}: {count}" in text
     assert (f"En evaluación: {len(evaluating)} (incluye {len(late)} que siguen como "
             "«Abierto»") in text
     assert f"Adjudicados: {len(awarded)}" in text
     assert f"Desiertos, cancelados u otros: {len(other)}" in text
-    assert len(rows) == 1 + len(evaluating) + len(awarded) + len(other)  # nobody left out
+    assert len(rows) == len(bidding) + len(evaluating) + len(awarded) + len(other)  # all shown
     user.tap("🚫 Desiertos y otros")
     [listing] = await api.wait_for("editMessageText", chat_id=USER)
     shown = {b["callback_data"] for row in listing.params["reply_markup"]["inline_keyboard"]
