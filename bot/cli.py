@@ -450,7 +450,8 @@ async def _rol(settings: Settings, telegram_id: int, role: str, comuna: str | No
         await ensure_schema(database)
         async with database.session() as session:
             change = await set_role(
-                session, actor_id=None, telegram_id=telegram_id, role=role.lower(), comuna=comuna
+                session, actor_id=None, telegram_id=telegram_id, role=role.lower(), comuna=comuna,
+                admin_ids=settings.admin_ids,
             )
     except RoleUnchanged as exc:
         print(str(exc))

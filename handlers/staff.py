@@ -102,6 +102,7 @@ async def grant_role(update: Update, context: CabildoContext) -> None:
             change = await set_role(
                 session, actor_id=user.id, actor_role=actor_role, telegram_id=target,
                 role=role, comuna=args[2] if len(args) > 2 else None,
+                admin_ids=context.settings.admin_ids,
             )
     except RoleError as exc:
         await message.reply_text(escape(str(exc)))

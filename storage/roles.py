@@ -58,6 +58,7 @@ async def set_role(
     telegram_id: int,
     role: str,
     comuna: str | None = None,
+    admin_ids: frozenset[int] = frozenset(),
 ) -> RoleChange:
     """Give `telegram_id` a role (a leader needs a comuna), log it, and commit.
 
@@ -66,6 +67,8 @@ async def set_role(
     Someone who never wrote to the bot gets a row marked unreachable (`blocked_at`), so no
     audience counts them until they open the bot (`touch_citizen` clears the mark).
     Raises RoleUnchanged, changing and logging nothing, when the role is already theirs.
+    The last admin (counting `admin_ids`, the ADMIN_IDS setting) cannot be demoted, so the
+    installation always keeps someone who can grant roles.
     """
     if role not in ROLES:
         raise RoleError(f"El rol «{role}» no existe. Use: {', '.join(ROLES)}.")
@@ -98,6 +101,14 @@ async def set_role(
         raise RoleUnchanged(
             f"La persona {telegram_id} ya tenía ese rol ({role}{where}); no cambié nada."
         )
+    if old == "admin" and role != "admin" and not admin_ids - {telegram_id}:
+        others = (await session.exec(select(Citizen.telegram_id).where(
+            Citizen.role == "admin", Citizen.telegram_id != telegram_id))).first()
+        if others is None:
+            raise RoleError(
+                "Es la última persona administradora: nombre primero a otra "
+                "(cabildo rol <id> admin) y después cambie este rol."
+            )
     citizen.role = role
     if comuna_row is not None:
         citizen.comuna_id = comuna_row.id

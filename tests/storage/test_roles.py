@@ -78,3 +78,16 @@ async def test_refused_role_changes_store_nothing(
         assert str(refused.value).startswith(message)
         assert (await s.exec(select(Citizen))).all() == []
     assert await _audit_count(db) == 0
+
+
+async def test_the_last_admin_cannot_be_demoted(db: Database) -> None:
+    async with db.session() as s:
+        await set_role(s, actor_id=None, telegram_id=501, role="admin")
+        with pytest.raises(RoleError, match="última persona administradora"):
+            await set_role(s, actor_id=501, telegram_id=501, role="ciudadano")
+        # With another admin (in the database or in ADMIN_IDS) it is allowed.
+        await set_role(s, actor_id=None, telegram_id=502, role="admin")
+        await set_role(s, actor_id=501, telegram_id=501, role="ciudadano")
+        change = await set_role(s, actor_id=None, telegram_id=502, role="staff",
+                                admin_ids=frozenset({1000}))
+    assert (change.old, change.new) == ("admin", "staff")
