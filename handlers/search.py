@@ -57,6 +57,10 @@ SECTIONS = {
     "presupuestos": (
         "🗳️ <b>Presupuestos participativos</b>: los proyectos de cada comuna y la votación."
     ),
+    "preguntar": (
+        "❓ <b>Preguntar</b>: envíe su pregunta a la Alcaldía y vea las respuestas publicadas."
+    ),
+    "alertas": "🔔 <b>Alertas</b>: avisos de su comuna y de los temas que elija.",
 }
 BUDGET_TOTALS = (
     "💰 <b>Presupuesto {year}</b>: apropiación de {appropriation}. Se ha comprometido el "

@@ -316,6 +316,12 @@ TOPIC_WORDS = {
     "sondeo": "encuestas",
     "participativo": "presupuestos",
     "participativos": "presupuestos",
+    "preguntas": "preguntar",
+    "preguntar": "preguntar",
+    "alerta": "alertas",
+    "alertas": "alertas",
+    "avisos": "alertas",
+    "notificaciones": "alertas",
 }
 # The kind of item each section lists (its items are preferred when the section is named).
 TOPIC_KINDS = {
@@ -325,6 +331,7 @@ TOPIC_KINDS = {
     "contratacion": "contratacion",
     "informes": "informe",
     "agenda": "evento",
+    "preguntar": "pregunta",
 }
 # Words that, in a question, only frame it («qué obras hay cerca al centro»).
 FILLER = {

@@ -62,6 +62,8 @@ async def _works(db: Database) -> list[tuple[Work, str]]:
         ("agenda", "agenda"),
         ("eventos", "agenda"),
         ("encuestas", "encuestas"),
+        ("preguntas", "preguntar"),
+        ("alertas", "alertas"),
     ],
 )
 async def test_a_section_word_answers_with_the_sections_button(
