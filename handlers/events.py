@@ -43,13 +43,14 @@ from storage.events import (
 )
 from storage.models import Comuna, Event
 from storage.types import utcnow
-from storage.works import find_comuna
+from storage.works import find_comuna, names_a_comuna
 
 PER_PAGE = 6
 LISTING = (
     "📅 <b>Próximos eventos</b>{scope}\n{page}\nToque un evento para ver detalles e inscribirse."
 )
 EMPTY = "📅 No hay eventos próximos{scope}."
+NO_SUCH_COMUNA = "No encontré «{text}» entre las comunas y corregimientos."
 MAX_WORDS = 40  # characters of `/agenda <palabras>` kept in the list's button data
 FILTERS = "🔎 <b>Filtrar la agenda</b>\nElija una comuna o un tipo de evento:"
 GONE = "Ese evento ya no está disponible."
@@ -124,6 +125,15 @@ async def show_agenda(update: Update, context: CabildoContext) -> None:
     if text:
         async with context.db.session() as session:
             comuna = await find_comuna(session, text)
+        if comuna is None and names_a_comuna(text) and update.effective_message is not None:
+            await update.effective_message.reply_text(
+                NO_SUCH_COMUNA.format(text=escape(text[:40])),
+                reply_markup=InlineKeyboardMarkup([[
+                    InlineKeyboardButton("🔎 Filtrar", callback_data="ev:f"),
+                    InlineKeyboardButton("📅 Toda la agenda", callback_data="menu:agenda"),
+                ]]),
+            )
+            return
         # Only letters and digits go into the button data (a `:` would split it).
         words = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
         scope = f"c{comuna.codigo}" if comuna else f"q{words[:MAX_WORDS].strip()}"

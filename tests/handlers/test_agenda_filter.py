@@ -140,3 +140,9 @@ async def test_alerts_name_corregimientos_as_such(
     user.tap("Corregimiento 2")
     [shown] = await api.wait_for("editMessageText", chat_id=ANA)
     assert "Comunas activas: Corregimiento 2." in shown.params["text"]
+
+
+async def test_a_comuna_that_does_not_exist_is_named(bot: CabildoApp, api: LocalBotAPI) -> None:
+    api.user(ANA).send_text("/agenda 99")
+    [reply] = await api.wait_for("sendMessage", chat_id=ANA)
+    assert reply.params["text"] == "No encontré «99» entre las comunas y corregimientos."
