@@ -92,8 +92,12 @@ class Transcript:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def show(self, calls: Iterable[Call]) -> None:
-        """Print the bot's successful calls in order and number any new buttons."""
+    def show(self, calls: Iterable[Call], *, unprompted: bool = False) -> None:
+        """Print the bot's successful calls in order and number any new buttons.
+
+        `unprompted` calls (an alert, a broadcast, a freed place) arrive between the
+        person's lines: they do not change whether the bot is waiting for a typed answer.
+        """
         new_buttons: list[Button | None] = []
         gone: set[int] = set()  # messages whose buttons the bot took away
         for call in calls:
@@ -110,8 +114,9 @@ class Transcript:
             elif call.method in ("sendMessage", "editMessageText"):
                 prefix = BOT if call.method == "sendMessage" else UPDATED
                 self.say(prefix + html_to_text(str(p.get("text", ""))))
-                self.asks_for_text = not _has_buttons(p.get("reply_markup")) and (
-                    "escriba" in str(p.get("text", "")).lower())
+                if not unprompted:
+                    self.asks_for_text = not _has_buttons(p.get("reply_markup")) and (
+                        "escriba" in str(p.get("text", "")).lower())
             elif call.method == "editMessageCaption":
                 self.say(UPDATED + html_to_text(str(p.get("caption", ""))))
             elif call.method in ("sendPhoto", "sendDocument"):
@@ -412,7 +417,7 @@ async def _watch(
             if any(c.ok and c.method != "answerCallbackQuery" for c in new):
                 transcript.say("")
                 try:
-                    transcript.show(new)
+                    transcript.show(new, unprompted=True)
                 except Exception as exc:  # keep watching: one bad message must not end it
                     log.debug("showing a message failed", exc_info=True)
                     transcript.say(SHOW_FAILED.format(error=_describe(exc)))

@@ -272,3 +272,8 @@ async def test_a_number_is_text_when_the_bot_asks_for_one_or_written_with_an_apo
     await bot_says("¿Cuántos cupos hay? Escriba un número, o 0 si no hay límite.")
     typed = _to_update("10", user, transcript)
     assert typed is not None and typed["message"]["text"] == "10"
+    # A broadcast arriving meanwhile does not change that the bot asked for a number.
+    await api.handle("t", "sendMessage", {"chat_id": 5, "text": "📢 Aviso de la Alcaldía"})
+    transcript.show(api.calls[-1:], unprompted=True)
+    again = _to_update("10", user, transcript)
+    assert again is not None and again["message"]["text"] == "10"
