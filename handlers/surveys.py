@@ -34,6 +34,7 @@ from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from storage.conversations import FlowState, clear_state, get_state, set_state
+from storage.importers.comunas import fold
 from storage.models import Survey, SurveyQuestion
 from storage.surveys import (
     AnswerRefused,
@@ -98,6 +99,11 @@ PRIVATE_BUTTON = "📝 Abrir las encuestas en privado"
 LIST_BUTTON = "⬅️ Encuestas"
 PAUSE_BUTTON = "⏸️ Pausar"
 DONE_BUTTON = "Listo ▶️"
+TAP_PLEASE = (
+    "Está respondiendo una encuesta: toque una de las opciones, o «⏸️ Pausar» para hacer "
+    "otra cosa."
+)
+BUTTON_KINDS = ("unica", "escala", "multiple")
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
@@ -258,8 +264,10 @@ async def _ask(
     if ids is None or chat is None:
         return
     question = where.question
-    if question is not None and question.kind == "texto":
-        state = FlowState(FLOW, str(question.position),
+    if question is not None:
+        # Every question keeps the step (its kind), so typed text reaches the survey: the
+        # answer to a text question, or an option typed instead of tapped.
+        state = FlowState(FLOW, question.kind,
                           {"survey": where.survey.id, "pos": question.position})
         async with context.db.session() as session:
             await set_state(session, chat_id=chat.id, user_id=ids[0], state=state)
@@ -517,11 +525,21 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
             await clear_state(session, chat_id=ids[1], user_id=ids[0])
         await message.reply_text(GONE)
         return
+    raw: object = message.text
+    kinds: tuple[str, ...] = ("texto",)
+    if state.step in BUTTON_KINDS:
+        async with context.db.session() as session:
+            where = await position(session, survey=survey, chat_id=ids[1])
+        question = where.question
+        typed = _typed_option(question, message.text) if question is not None else None
+        if question is None or question.position != number or typed is None:
+            await _remind(update, survey, question, where.total)
+            return
+        raw, kinds = typed, (question.kind,)
     try:
         async with context.db.session() as session:
             recorded = await record_answer(session, survey=survey, chat_id=ids[1],
-                                           position_number=number, raw=message.text,
-                                           kinds=("texto",))
+                                           position_number=number, raw=raw, kinds=kinds)
     except AnswerRefused as exc:
         await message.reply_text(escape(str(exc)))
         return
@@ -541,6 +559,35 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
                 await clear_state(session, chat_id=ids[1], user_id=ids[0])
         return
     await _ask(update, context, recorded.position, edit=False)
+
+
+def _typed_option(question: SurveyQuestion, text: str) -> int | None:
+    """Return the answer a typed text gives to a single-choice or scale question, or None.
+
+    «Sí», «si», «SÍ.» pick the option of that name; «4» a scale's value. Multiple choice
+    needs the buttons (several options and «Listo»).
+    """
+    typed = fold(text)  # case, accents and punctuation aside: «Sí.» is «si»
+    if question.kind == "escala":
+        return int(typed) if typed.isdigit() and int(typed) in range(1, 6) else None
+    if question.kind == "unica":
+        options = [fold(o) for o in question.options or []]
+        return options.index(typed) if typed in options else None
+    return None
+
+
+async def _remind(
+    update: Update, survey: Survey, question: SurveyQuestion | None, total: int
+) -> None:
+    """Say the survey is waiting for a tap, and show the question again with its buttons."""
+    message = update.effective_message
+    if message is None:
+        return
+    if question is None:
+        await message.reply_text(GONE)
+        return
+    text, markup = _question_view(survey, question, total)
+    await message.reply_text(f"{TAP_PLEASE}\n\n{text}", reply_markup=markup)
 
 
 TEXT_STEPS[FLOW] = receive_text

@@ -486,3 +486,35 @@ async def test_a_hearing_evaluation_waits_for_the_hearing(
         "Esta encuesta se abre cuando termine «Audiencia pública 2026».")
     async with db.session() as s:
         assert (await s.exec(select(SurveyResponse))).all() == []
+
+
+async def test_an_option_can_be_typed_and_other_text_gets_the_question_again(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_diagnostico-rendicion")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    first = await steps.next("editMessageText")
+    assert "pregunta 1 de 8" in first.params["text"]
+    user.send_text("¡SÍ!")  # typed instead of tapped: the option of that name
+    second = await steps.next("sendMessage")
+    assert "pregunta 2 de 8" in second.params["text"]
+    user.send_text("hola, qué es esto")  # not an option: the question again, with buttons
+    again = await steps.next("sendMessage")
+    assert again.params["text"].startswith("Está respondiendo una encuesta")
+    assert "pregunta 2 de 8" in again.params["text"]
+    assert "No" in [b["text"] for b in _buttons({"reply_markup": again.params["reply_markup"]})]
+    steps.tap("No")  # the skip rule still applies: question 4 next
+    fourth = await steps.next("sendMessage")
+    assert "pregunta 4 de 8" in fourth.params["text"]
+    user.send_text("/menu")  # a command leaves the survey's step: text is a search again
+    await steps.next("sendMessage")
+    user.send_text("presupuesto")
+    reply = await steps.next("sendMessage")
+    assert "Está respondiendo una encuesta" not in reply.params["text"]
+    async with db.session() as s:
+        [response] = (await s.exec(select(SurveyResponse))).all()
+        answers = (await s.exec(select(SurveyAnswer).where(
+            SurveyAnswer.response_id == response.id))).all()
+    assert sorted(a.value for a in answers) == ["No", "Sí"]
