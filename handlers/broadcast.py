@@ -20,7 +20,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import CabildoContext
 from bot.formatting import clip, local_datetime, plural
 from handlers.events import short_when
-from handlers.flows import TEXT_STEPS
+from handlers.flows import TEXT_STEPS, flow_state
 from storage import outbox
 from storage.broadcasts import (
     CANCELLED as CANCELLED_STATUS,
@@ -35,7 +35,7 @@ from storage.broadcasts import (
     events_with_registrants,
     recipients,
 )
-from storage.conversations import FlowState, clear_state, get_state, set_state
+from storage.conversations import FlowState, clear_state, set_state
 from storage.importers.errors import CellError
 from storage.importers.values import parse_local_datetime
 from storage.models import Broadcast, Comuna
@@ -173,15 +173,6 @@ async def _withdraw(update: Update, context: CabildoContext, broadcast_id: int) 
     await message.reply_text(text)
 
 
-async def _state(update: Update, context: CabildoContext) -> FlowState | None:
-    user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None:
-        return None
-    async with context.db.session() as session:
-        state = await get_state(session, chat_id=chat.id, user_id=user.id)
-    return state if state is not None and state.flow == FLOW else None
-
-
 async def _save(update: Update, context: CabildoContext, state: FlowState) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
@@ -211,7 +202,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         return
     await query.answer()
     parts = (query.data or "").split(":")[2:]
-    state = await _state(update, context)
+    state = await flow_state(update, context, FLOW)
     if state is None:
         await _edit(update, EXPIRED)
         return

@@ -20,9 +20,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import CabildoContext
 from bot.formatting import clip, local_datetime
 from handlers.events import notify_promoted, short_when
-from handlers.flows import TEXT_STEPS
+from handlers.flows import TEXT_STEPS, flow_state
 from handlers.screens import show
-from storage.conversations import FlowState, clear_state, get_state, set_state
+from storage.conversations import FlowState, clear_state, set_state
 from storage.events import EventDraft, create_event, edit_event, event_by_id, upcoming
 from storage.importers.errors import CellError
 from storage.importers.values import parse_local_datetime
@@ -289,11 +289,8 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         await _clear(update, context)
         await _edit(update, CANCELLED)
         return
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None and chat is not None
-    async with context.db.session() as session:
-        state = await get_state(session, chat_id=chat.id, user_id=user.id)
-    if state is None or state.flow != FLOW:
+    state = await flow_state(update, context, FLOW)
+    if state is None:
         await _edit(update, EXPIRED)
         return
     data = dict(state.data)

@@ -43,6 +43,16 @@ IDLE_LIMIT = timedelta(minutes=30)
 KEEPS_FLOW = frozenset({"cancelar", "cancel"})
 
 
+async def flow_state(update: Update, context: CabildoContext, flow: str) -> FlowState | None:
+    """Return the person's pending state in this chat if it belongs to `flow`."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    async with context.db.session() as session:
+        state = await get_state(session, chat_id=chat.id, user_id=user.id)
+    return state if state is not None and state.flow == flow else None
+
+
 async def route_text(update: Update, context: CabildoContext) -> None:
     """Hand typed text to the flow the person is in, if any."""
     user, chat = update.effective_user, update.effective_chat

@@ -30,13 +30,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import CabildoContext
 from bot.formatting import local_date, local_datetime, number
 from handlers.access import current_role
-from handlers.flows import TEXT_STEPS
+from handlers.flows import TEXT_STEPS, flow_state
 from handlers.paging import Page, callback, nav_row
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from handlers.search import answer_question, forget_index
 from storage import questions as store
-from storage.conversations import FlowState, clear_state, get_state, set_state
+from storage.conversations import FlowState, clear_state, set_state
 from storage.models import CitizenQuestion
 from storage.roles import RANK
 from storage.types import utcnow
@@ -179,15 +179,6 @@ def _day(question: CitizenQuestion, context: CabildoContext) -> str:
     return local_date(local, context.settings.locale)
 
 
-async def _state(update: Update, context: CabildoContext, flow: str) -> FlowState | None:
-    user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None:
-        return None
-    async with context.db.session() as session:
-        state = await get_state(session, chat_id=chat.id, user_id=user.id)
-    return state if state is not None and state.flow == flow else None
-
-
 async def _save(update: Update, context: CabildoContext, state: FlowState | None) -> None:
     """Store the person's flow state, or clear it when `state` is None."""
     user, chat = update.effective_user, update.effective_chat
@@ -295,7 +286,7 @@ async def _keep_text(update: Update, context: CabildoContext, text: str) -> bool
 
 async def _show_topics_for(update: Update, context: CabildoContext) -> None:
     """Show the kept question text with the topics to file it under."""
-    state = await _state(update, context, FLOW)
+    state = await flow_state(update, context, FLOW)
     if state is None or not state.data.get("text") or _stale(state):
         await show(update, EXPIRED, _elsewhere())
         return
@@ -334,7 +325,7 @@ async def choose_topic(update: Update, context: CabildoContext) -> None:
     if query is None:
         return
     action, _, topic = (query.data or "").removeprefix("preg:").partition(":")
-    state = await _state(update, context, FLOW)
+    state = await flow_state(update, context, FLOW)
     if topic not in TOPIC_NAMES:
         await query.answer(GONE)
         return
@@ -385,7 +376,7 @@ async def cancel_question(update: Update, context: CabildoContext) -> None:
     if query is None:
         return
     await query.answer()
-    if await _state(update, context, FLOW) is not None:
+    if await flow_state(update, context, FLOW) is not None:
         await _save(update, context, None)
     await show(update, CANCELLED, InlineKeyboardMarkup([[_button("🏠 Menú", "menu:inicio")]]))
 
@@ -660,7 +651,7 @@ async def staff_button(update: Update, context: CabildoContext) -> None:
     target = numbers[0]
     assert target is not None
     if action == "q" and len(numbers) == 1:
-        if await _state(update, context, STAFF_FLOW) is not None:
+        if await flow_state(update, context, STAFF_FLOW) is not None:
             await _save(update, context, None)
         await _queue(update, context, target)
         return

@@ -87,6 +87,15 @@ def chunks(head: str, blocks: list[str], limit: int = CHUNK) -> list[str]:
     return messages
 
 
+async def send_chunks(
+    context: CabildoContext, chat_id: int, messages: list[str], markup: InlineKeyboardMarkup
+) -> None:
+    """Send messages from `chunks` in order, the buttons under the last one."""
+    for index, text in enumerate(messages):
+        last = index == len(messages) - 1
+        await context.bot.send_message(chat_id, text, reply_markup=markup if last else None)
+
+
 async def results_chart(results: SurveyResults) -> bytes | None:
     """Return a PNG with one percentage panel per choice or scale question, or None."""
     panels: list[Panel] = []
@@ -126,9 +135,7 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
     xlsx = InlineKeyboardMarkup([[InlineKeyboardButton(
         XLSX_BUTTON, callback_data=callback("staff", "res", "x", survey.id)
     )]])
-    for index, text in enumerate(messages):
-        last = index == len(messages) - 1
-        await context.bot.send_message(chat.id, text, reply_markup=xlsx if last else None)
+    await send_chunks(context, chat.id, messages, xlsx)
     chart = await results_chart(results) if results.completed else None
     if chart is not None:
         await context.bot.send_photo(

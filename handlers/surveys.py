@@ -308,9 +308,7 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
         await context.bot.send_photo(
             chat.id, photo=chart, caption=CHART_CAPTION.format(completed=completed)
         )
-    for index, text in enumerate(messages):
-        last = index == len(messages) - 1
-        await context.bot.send_message(chat.id, text, reply_markup=back if last else None)
+    await results.send_chunks(context, chat.id, messages, back)
 
 
 async def _start(update: Update, context: CabildoContext, survey: Survey) -> None:

@@ -42,7 +42,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.importers.comunas import ComunaIndex, ComunaRef
-from storage.importers.core import Change, ImportResult
+from storage.importers.core import Change, ImportResult, all_or_nothing
 from storage.importers.errors import CellError, ImportFailed, RowError, shown
 from storage.importers.kinds import ColumnSpec, KindSpec
 from storage.importers.parsing import match_headers, parse_cell
@@ -287,24 +287,8 @@ async def import_pb_bytes(
     first_of = _check_groups(parsed)
     if parsed.errors:
         raise ImportFailed(errors=sorted(parsed.errors, key=lambda e: e.row))
-    try:
+    async with all_or_nothing(session, KIND):
         return await _store(session, parsed, first_of)
-    except IntegrityError as exc:
-        await session.rollback()
-        log.warning("import of %s rejected by the database", KIND, exc_info=True)
-        raise ImportFailed(
-            "La base de datos rechazó los datos, quizá porque otra importación del mismo tipo "
-            "se hizo al mismo tiempo. No se guardó nada; intente de nuevo."
-        ) from exc
-    except SQLAlchemyError as exc:
-        await session.rollback()
-        log.warning("import of %s failed in the database", KIND, exc_info=True)
-        raise ImportFailed(
-            "No se pudo guardar en la base de datos. No se guardó nada; intente más tarde."
-        ) from exc
-    except Exception:
-        await session.rollback()
-        raise
 
 
 async def _store(

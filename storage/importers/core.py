@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -135,6 +137,29 @@ async def _load_survey_slugs(session: AsyncSession) -> list[str]:
         raise ImportFailed("No se pudo leer la base de datos; intente de nuevo más tarde.") from exc
 
 
+@asynccontextmanager
+async def all_or_nothing(session: AsyncSession, kind: str) -> AsyncIterator[None]:
+    """Roll back whatever the block stored if it fails; say database failures in Spanish."""
+    try:
+        yield
+    except IntegrityError as exc:
+        await session.rollback()
+        log.warning("import of %s rejected by the database", kind, exc_info=True)
+        raise ImportFailed(
+            "La base de datos rechazó los datos, quizá porque otra importación del mismo tipo "
+            "se hizo al mismo tiempo. No se guardó nada; intente de nuevo."
+        ) from exc
+    except SQLAlchemyError as exc:
+        await session.rollback()
+        log.warning("import of %s failed in the database", kind, exc_info=True)
+        raise ImportFailed(
+            "No se pudo guardar en la base de datos. No se guardó nada; intente más tarde."
+        ) from exc
+    except Exception:
+        await session.rollback()
+        raise
+
+
 async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
     """Upsert the rows of a checked table by key in one transaction, then commit.
 
@@ -150,7 +175,7 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
     wanted = list(dict.fromkeys(["id", *spec.key, *fields]))
     now = utcnow()
     stamp = {"updated_at": now} if spec.has_updated_at else {}
-    try:
+    async with all_or_nothing(session, spec.name):
         connection = await session.connection()
         stored = await connection.execute(sa_select(*(sa_table.c[name] for name in wanted)))
         existing = {tuple(row[name] for name in spec.key): row for row in stored.mappings().all()}
@@ -187,20 +212,4 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
             )
             await connection.execute(statement, batch)
         await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        log.warning("import of %s rejected by the database", spec.name, exc_info=True)
-        raise ImportFailed(
-            "La base de datos rechazó los datos, quizá porque otra importación del mismo tipo "
-            "se hizo al mismo tiempo. No se guardó nada; intente de nuevo."
-        ) from exc
-    except SQLAlchemyError as exc:
-        await session.rollback()
-        log.warning("import of %s failed in the database", spec.name, exc_info=True)
-        raise ImportFailed(
-            "No se pudo guardar en la base de datos. No se guardó nada; intente más tarde."
-        ) from exc
-    except Exception:
-        await session.rollback()
-        raise
     return result
