@@ -1,7 +1,8 @@
 """All handlers, added to the Application in one explicit order.
 
 Order matters because PTB runs the first matching handler of each group:
-0. group -2, `handlers.limits`: over-long texts and floods from one person stop here;
+0. group -3, `handlers.limits`: over-long texts and floods from one person stop here;
+   group -2, `handlers.flows`: any command or main-menu tap ends a pending typed step;
    group -1, `handlers.access`: stops restricted commands and buttons for people without
    the role, before any handler of group 0 sees them; then (same group, plain text only)
    `handlers.flows` hands text typed inside a wizard to that wizard;
@@ -50,6 +51,7 @@ from handlers import (
 def register(app: CabildoApp) -> None:
     """Add every handler to `app` in the documented order."""
     app.add_handlers(limits.HANDLERS, group=limits.GROUP)
+    app.add_handlers(flows.LEAVE_HANDLERS, group=flows.LEAVE_GROUP)
     app.add_handlers(access.HANDLERS, group=access.GROUP)
     app.add_handlers(flows.HANDLERS, group=flows.GROUP)
     app.add_handlers(staff.HANDLERS)

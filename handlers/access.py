@@ -20,7 +20,6 @@ from telegram.ext import (
 
 from bot.context import CabildoContext
 from handlers.fallback import STALE_BUTTON, UNKNOWN_COMMAND
-from handlers.flows import leave_flow
 from handlers.keyboards import main_menu
 from storage.roles import RANK, role_of
 
@@ -64,9 +63,6 @@ async def guard_command(update: Update, context: CabildoContext) -> None:
     if needed is None and message.text is None:
         return  # a caption that names no restricted command
     if RANK[await current_role(update, context)] >= RANK[needed or "admin"]:
-        # A staff command ends a pending typed step, like any other command does in
-        # handlers.flows (which this group's first match keeps from running).
-        await leave_flow(update, context)
         return
     await message.reply_text(
         UNKNOWN_COMMAND.format(command=escape(text.split()[0][:40])),

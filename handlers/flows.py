@@ -10,9 +10,8 @@ person turns elsewhere: any command (except `/cancelar`, which leaves it itself 
 so) or a main-menu button (`menu:`) forgets it before its own handler runs; and a flow idle
 for `IDLE_LIMIT` is forgotten when the next text arrives, which then gets the ordinary
 answer. Flows that wait only for buttons (the participatory-budget basket) are not text
-flows and are kept. Staff-only commands are stopped or let through by `handlers.access`,
-which runs first in this group, so they do not clear a wizard here: the wizards they start
-replace the state anyway, and the idle limit still applies.
+flows and are kept. The leaving runs in its own handler group (`LEAVE_GROUP`), before the
+access guard, so staff commands end a pending step too.
 """
 
 from __future__ import annotations
@@ -87,8 +86,13 @@ async def leave_flow(update: Update, context: CabildoContext) -> None:
             await clear_state(session, chat_id=chat.id, user_id=user.id, flows=[state.flow])
 
 
-HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, route_text),
+# Its own group, before the access guard, so every command (staff ones included) and
+# every main-menu tap ends a pending step before anything else handles it.
+LEAVE_GROUP = -2
+LEAVE_HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, leave_flow),
     CallbackQueryHandler(leave_flow, pattern=r"^menu:"),
+]
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, route_text),
 ]

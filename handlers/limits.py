@@ -15,7 +15,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, MessageHandler, fi
 from bot.context import CabildoContext
 from storage.roles import RANK, role_of
 
-GROUP = -2
+GROUP = -3
 WINDOW_SECONDS = 60.0
 MAX_TEXT_LENGTH = 1000
 STAFF_MAX_TEXT_LENGTH = 4096  # Telegram's own limit: broadcasts and answers may be long

@@ -233,9 +233,23 @@ async def event_to_wait_for(
     events = (await session.exec(
         select(Event).where(Event.encuesta == survey.slug).order_by(col(Event.inicio))
     )).all()
-    if not events or any((e.fin or e.inicio) <= now for e in events):
+    if not events or any(_over(e.inicio, e.fin, now) for e in events):
         return None
     return events[0]
+
+
+def _over(start: datetime, end: datetime | None, now: datetime) -> bool:
+    return (end or start) <= now
+
+
+async def _waiting_for_events(session: AsyncSession, *, now: datetime) -> set[str]:
+    """Return the slugs of evaluation surveys none of whose events has ended (one query)."""
+    rows = (await session.exec(
+        select(Event.encuesta, Event.inicio, Event.fin).where(col(Event.encuesta).is_not(None))
+    )).all()
+    named = {slug for slug, _, _ in rows if slug}
+    ended = {slug for slug, start, end in rows if slug and _over(start, end, now)}
+    return named - ended
 
 
 async def surveys_for(
@@ -244,9 +258,9 @@ async def surveys_for(
     """Return the open surveys offered to this person, with how far they got in each."""
     now = now or utcnow()
     comunas = await known_comunas(session, telegram_id=telegram_id, chat_id=chat_id)
+    waiting = await _waiting_for_events(session, now=now)
     surveys = [s for s in (await session.exec(select(Survey).order_by(col(Survey.id)))).all()
-               if is_open(s, now) and reaches(s, comunas)
-               and await event_to_wait_for(session, survey=s, now=now) is None]
+               if is_open(s, now) and reaches(s, comunas) and s.slug not in waiting]
     counts = dict((await session.exec(
         select(SurveyQuestion.survey_id, func.count()).group_by(col(SurveyQuestion.survey_id))
     )).all())
