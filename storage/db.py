@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,9 +49,38 @@ class Database:
         await self.engine.dispose()
 
 
+SQLITE_BUSY_SECONDS = 30
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        use_wal(cursor)
+    finally:
+        cursor.close()
+
+
+def use_wal(cursor: Any, *, patience: float = SQLITE_BUSY_SECONDS) -> None:
+    """Put the SQLite file in WAL mode (readers never wait on the writer).
+
+    The mode is stored in the file, so this only writes once. Switching takes a lock for
+    which SQLite does not call the busy handler: several connections opening a new file at
+    the same moment (two instances starting, a burst of sessions) would see "database is
+    locked". So look first, and retry the switch while someone else holds the lock.
+    """
+    deadline = time.monotonic() + patience
+    pause = 0.005
+    while True:
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)

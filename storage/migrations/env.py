@@ -39,6 +39,10 @@ def _run_sync(connection: Connection) -> None:
     _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()
+    if connection.dialect.name == "sqlite":
+        # Leave the file in WAL mode, so instances opening it never have to switch at once.
+        connection.commit()
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
 
 
 async def run_migrations_online() -> None:

@@ -1,0 +1,69 @@
+"""The SQLite handle: files end up in WAL mode even when many connections open them at once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+from sqlalchemy import text
+
+from storage.db import Database
+from storage.migrate import upgrade
+
+
+def _journal_mode(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+def test_migrating_a_new_file_leaves_it_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "cabildo.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    assert _journal_mode(path) == "wal"
+
+
+async def test_opening_a_file_while_another_connection_writes_waits_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    # SQLite answers "database is locked" at once, without its busy timeout, when a
+    # connection asks for WAL mode while another holds the write lock.
+    path = tmp_path / "cabildo.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=DELETE")
+        setup.execute("CREATE TABLE t (x INTEGER)")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with database.session() as session:
+            rows = (await session.exec(text("SELECT count(*) FROM t"))).one()[0]
+    finally:
+        release.join()
+        holder.close()
+        await database.dispose()
+    assert rows == 1
+    assert _journal_mode(path) == "wal"
+
+
+async def test_many_sessions_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -> None:
+    path = tmp_path / "cabildo.db"
+    for attempt in range(10):
+        with sqlite3.connect(path) as setup:
+            setup.execute("PRAGMA journal_mode=DELETE")
+        handles = [Database(f"sqlite+aiosqlite:///{path}") for _ in range(6)]
+
+        async def ask(handle: Database) -> int:
+            async with handle.session() as session:
+                return int((await session.exec(text("SELECT 1"))).one()[0])
+
+        try:
+            answers = await asyncio.gather(*(ask(h) for h in handles * 2))
+        finally:
+            for handle in handles:
+                await handle.dispose()
+        assert answers == [1] * 12, f"attempt {attempt}"
