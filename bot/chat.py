@@ -47,6 +47,9 @@ BUTTONS_CHANGED = "Cabildo (cambió los botones; ahora los números son estos) �
 BUTTONS_REMOVED = "Cabildo (quitó los botones de ese mensaje)"
 BUTTON_GONE = "   (Ese botón ya no está. Toque uno de los números de arriba.)"
 BUTTON_GONE_NONE = "   (Ese botón ya no está.)"  # and no other button is left to tap
+TYPE_WITH_APOSTROPHE = (
+    "   (Para escribir un número en vez de tocar un botón, póngale un apóstrofo delante: '5)"
+)
 NO_BUTTON = "   (no hay botón {number}; elija de 1 a {count})"
 LINE_FAILED = (
     "   (El chat local no pudo procesar «{text}»: {error}. Puede seguir escribiendo.)"
@@ -144,9 +147,12 @@ class Transcript:
                 new_buttons = [
                     None if b is None or b.message_id == message_id else b for b in new_buttons
                 ]
-            new_buttons.extend(
-                self._print_keyboard(p.get("reply_markup"), len(new_buttons), message_id)
-            )
+            shown = self._print_keyboard(p.get("reply_markup"), len(new_buttons), message_id)
+            if shown and "escriba" in str(p.get("text", "")).lower():
+                # Asks for a typed answer and has buttons (e.g. «Escriba el número de la
+                # pregunta original» with «Volver»): a bare number taps, so say how to type one.
+                self.say(TYPE_WITH_APOSTROPHE)
+            new_buttons.extend(shown)
         if any(new_buttons):
             self.buttons = new_buttons
         elif gone:

@@ -250,7 +250,8 @@ async def test_a_number_is_text_when_the_bot_asks_for_one_or_written_with_an_apo
 ) -> None:
     api = LocalBotAPI()
     user = api.user(5)
-    transcript = Transcript(io.StringIO(), tmp_path)
+    out = io.StringIO()
+    transcript = Transcript(out, tmp_path)
     keyboard = {"inline_keyboard": [[{"text": f"Evento {i}", "callback_data": f"ev:e:{i}"}]
                                     for i in range(1, 13)]}
 
@@ -277,3 +278,12 @@ async def test_a_number_is_text_when_the_bot_asks_for_one_or_written_with_an_apo
     transcript.show(api.calls[-1:], unprompted=True)
     again = _to_update("10", user, transcript)
     assert again is not None and again["message"]["text"] == "10"
+    # Asking for a number while showing a button: the number taps, and the chat says how
+    # to type it instead.
+    await bot_says("Escriba el número de la pregunta original.",
+                   {"inline_keyboard": [[{"text": "⬅️ Volver a la cola", "callback_data": "q:l"}]]})
+    assert "póngale un apóstrofo delante: '5" in out.getvalue().splitlines()[-1]
+    back = _to_update("1", user, transcript)
+    assert back is not None and back["callback_query"]["data"] == "q:l"
+    original = _to_update("'1", user, transcript)
+    assert original is not None and original["message"]["text"] == "1"
