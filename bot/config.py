@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from dotenv import dotenv_values
-from unidecode import unidecode
 
+from storage.text import fold
 from web.settings import WebSettings, WebSettingsError, load_web_settings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///cabildo.db"
@@ -25,10 +25,6 @@ _PLACEHOLDERS = ("cambia", "change", "pon_aqui", "pon-aqui", "xxxx", "<", "tu_to
 
 
 WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
-
-
-def _fold(value: str) -> str:
-    return unidecode(value).strip().lower()
 
 
 class SettingsError(ValueError):
@@ -210,7 +206,7 @@ def load_settings(
     except WebSettingsError as exc:
         raise SettingsError(str(exc)) from exc
 
-    day_name = _fold(get("WEEKLY_SUMMARY_DAY") or "lunes")
+    day_name = fold(get("WEEKLY_SUMMARY_DAY") or "lunes")
     if day_name not in WEEKDAYS:
         raise SettingsError(
             f"WEEKLY_SUMMARY_DAY debe ser un día de la semana, como lunes (se leyó «{day_name}»)."
@@ -220,7 +216,7 @@ def load_settings(
         raise SettingsError(
             f"WEEKLY_SUMMARY_TIME debe ser una hora HH:MM, como 08:00 (se leyó «{summary_time}»)."
         )
-    mode = _fold(get("WEEKLY_SUMMARY_MODE") or "aprobacion")
+    mode = fold(get("WEEKLY_SUMMARY_MODE") or "aprobacion")
     if mode not in ("aprobacion", "auto"):
         raise SettingsError(
             f"WEEKLY_SUMMARY_MODE debe ser aprobacion o auto (se leyó «{mode}»)."

@@ -9,9 +9,9 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from unidecode import unidecode
 
 from storage.models import BudgetLine
+from storage.text import fold
 
 
 @dataclass(frozen=True)
@@ -74,5 +74,5 @@ async def execution(
 
 def match_offices(offices: list[Execution], text: str) -> list[Execution]:
     """Return offices whose name contains every word of `text` (accents and case ignored)."""
-    words = [w for w in unidecode(text).lower().split() if len(w) > 2]
-    return [o for o in offices if words and all(w in unidecode(o.name).lower() for w in words)]
+    words = [w for w in fold(text).split() if len(w) > 2]
+    return [o for o in offices if words and all(w in fold(o.name) for w in words)]

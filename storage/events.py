@@ -16,10 +16,10 @@ from typing import Literal
 from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from unidecode import unidecode
 
 from storage.audit import add_entry
 from storage.models import Comuna, Event, Registration
+from storage.text import fold, holds
 from storage.types import utcnow
 
 CONFIRMED, WAITING, CANCELLED = "confirmado", "espera", "cancelado"
@@ -86,23 +86,8 @@ async def upcoming(
         events = [e for e in events if fold(e.tipo) == fold(tipo)]
     if words is not None:
         wanted = [w for w in fold(words).split() if len(w) > 2] or fold(words).split()
-        events = [e for e in events if all(_holds(fold(f"{e.tipo} {e.titulo}"), w) for w in wanted)]
+        events = [e for e in events if all(holds(fold(f"{e.tipo} {e.titulo}"), w) for w in wanted)]
     return events
-
-
-def fold(text: str) -> str:
-    """Lower-case, strip accents and extra spaces, as the rest of the bot compares text."""
-    return " ".join(unidecode(text).lower().split())
-
-
-def _holds(text: str, word: str) -> bool:
-    """Tell whether a folded text holds a word, or its singular (`talleres` → `taller`)."""
-    singulars = [word]
-    if len(word) > 4 and word.endswith("es"):
-        singulars.append(word[:-2])
-    if len(word) > 3 and word.endswith("s"):
-        singulars.append(word[:-1])
-    return any(w in text for w in singulars)
 
 
 async def kinds_and_comunas(

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from unidecode import unidecode
 
 from storage.models import Goal
+from storage.text import fold, holds
 
 # Status thresholds, in % of the four-year target achieved (defined once, shown to users).
 DONE_MIN = 100.0
@@ -102,21 +102,16 @@ async def goal_by_code(session: AsyncSession, codigo: str) -> Goal | None:
     return (await session.exec(select(Goal).where(Goal.codigo == codigo))).first()
 
 
-def _fold(text: str) -> str:
-    return unidecode(text).lower()
-
-
 async def search_goals(session: AsyncSession, text: str, *, limit: int = 20) -> list[Goal]:
     """Return goals whose text, indicator, program or office contain every word of `text`."""
     # A crude plural fold ("parques" finds "parque") is enough for this simple search.
-    words = [w[:-1] if len(w) > 4 and w.endswith("s") else w
-             for w in _fold(text).split() if len(w) > 2]
+    words = [w for w in fold(text).split() if len(w) > 2]
     if not words:
         return []
     found = []
     for goal in await _all_goals(session):
-        haystack = _fold(" ".join([goal.meta, goal.indicador, goal.programa,
-                                   goal.responsable or "", goal.codigo]))
-        if all(w in haystack for w in words):
+        haystack = fold(" ".join([goal.meta, goal.indicador, goal.programa,
+                                  goal.responsable or "", goal.codigo]))
+        if all(holds(haystack, w) for w in words):
             found.append(goal)
     return found[:limit]

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from unidecode import unidecode
-
 from bot.formatting import local_date, money, number, percent
 from storage.budget import Execution
 from storage.importers import KINDS
 from storage.models import Comuna, Survey
 from storage.opendata import DATASETS, LineProgress, MapWork, columns
 from storage.surveys import SurveyResults
+from storage.text import fold
 
 # Marker colours by status (folded); all reach 4.5:1 against white text and the pale map.
 STATUS_COLOURS = {
@@ -33,11 +32,6 @@ STATUS_COLOURS = {
 OTHER_COLOUR = "#4b5563"
 NAV = (("/mapa", "Mapa de obras"), ("/transparencia", "Transparencia"),
        ("/datos", "Datos abiertos"))
-
-
-def fold(text: str) -> str:
-    """Fold case and accents: `En ejecución` → `en ejecucion`."""
-    return unidecode(text).strip().lower()
 
 
 def status_colour(estado: str) -> str:

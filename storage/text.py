@@ -1,0 +1,39 @@
+"""How the bot compares what people type with what the data says: one way to fold text.
+
+Citizens write without accents, in capitals, with extra spaces or a final period; the data
+has «Ejecución», «Comuna 4 - Occidental». Every comparison goes through these functions so
+that «ejecucion», «EJECUCIÓN» and «  ejecución » all mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+from unidecode import unidecode
+
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents, collapse spaces: `  En  Ejecución ` → `en ejecucion`."""
+    return " ".join(unidecode(text).lower().split())
+
+
+def fold_words(text: str) -> str:
+    """Fold, and turn punctuation into spaces: `Comuna 4 - Occidental` → `comuna 4 occidental`."""
+    return " ".join(_NOT_WORD.split(unidecode(text).lower())).strip()
+
+
+def singulars(word: str) -> list[str]:
+    """Return a folded word and its likely Spanish singulars: `talleres` → taller, tallere."""
+    found = [word]
+    if len(word) > 4 and word.endswith("es"):
+        found.append(word[:-2])
+    if len(word) > 3 and word.endswith("s"):
+        found.append(word[:-1])
+    return found
+
+
+def holds(folded_text: str, word: str) -> bool:
+    """Tell whether a folded text contains a folded word or one of its singulars."""
+    return any(w in folded_text for w in singulars(word))

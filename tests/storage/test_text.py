@@ -1,0 +1,26 @@
+"""Folding text: what a person types and what the data says compare alike."""
+
+from __future__ import annotations
+
+from storage.text import fold, fold_words, holds, singulars
+
+
+def test_fold_ignores_case_accents_and_spacing() -> None:
+    assert fold("  En  EJECUCIÓN \n") == "en ejecucion"
+    assert fold("Participación ciudadana") == fold("participacion CIUDADANA")
+    assert fold("") == ""
+
+
+def test_fold_words_turns_punctuation_into_single_spaces() -> None:
+    assert fold_words("Comuna 4 - Occidental") == "comuna 4 occidental"
+    assert fold_words("¡Sí.!") == "si"
+    assert fold_words("...") == ""
+
+
+def test_plural_words_find_their_singular() -> None:
+    assert singulars("talleres") == ["talleres", "taller", "tallere"]
+    assert singulars("parques") == ["parques", "parqu", "parque"]
+    assert holds("taller de cocreacion", "talleres")
+    assert holds("construccion del parque la joya", "parques")
+    assert not holds("construccion del parque la joya", "colegios")
+    assert singulars("mes") == ["mes"]  # too short to guess a plural
