@@ -4,8 +4,11 @@ Callback data (`enc:`): `enc:l:<page>` the open surveys · `enc:i:<id>` a survey
 (in place) · `enc:o:<slug>` the intro as a new message (for messages sent by others, e.g.
 the hearing evaluation) · `enc:s:<id>` start or continue · `enc:a:<id>:<n>:<k>` answer
 question n with option k (single choice) or value k (scale) · `enc:m:<id>:<n>:<mask>:<k|ok>`
-toggle option k of a multiple-choice question, or confirm it; the selection so far travels
-in `mask`, so nothing is stored until «Listo» · `enc:p:<id>` pause · `enc:r:<id>` results.
+toggle option k of a multiple-choice question, or confirm it; the selection on the tapped
+message travels in `mask` (so a double tap ticks once), and each tick is also kept with the
+person's response as a draft (`storage.surveys.save_ticks`), so pausing, a command or coming
+back later shows the question with the same ticks; «Listo» records what the tapped message
+shows · `enc:p:<id>` pause · `enc:r:<id>` results.
 
 Every answer button carries its question number; an answer for a question that is not the
 current one (a double tap, an old message) is refused and changes nothing. Free-text answers
@@ -46,6 +49,7 @@ from storage.surveys import (
     position,
     reaches,
     record_answer,
+    save_ticks,
     start_response,
     survey_by_slug,
     survey_results,
@@ -65,11 +69,11 @@ NAMED = (
     "Sus respuestas quedan ligadas a su cuenta de Telegram; puede verlas y borrar ese "
     "vínculo con /mis_datos y /borrar_datos."
 )
-CLOSES = "\nRecibe respuestas hasta el {when}."
+CLOSES = "\nRecibe respuestas hasta el {when}"  # + a full stop: `_stop`
 DONE_ALREADY = "\n\n✅ Ya respondió esta encuesta. ¡Gracias!"
 IN_PROGRESS = "\n\n▶️ Ya empezó esta encuesta: puede continuar donde iba."
 CLOSED = "Esta encuesta ya no recibe respuestas."
-NOT_YET = "Esta encuesta empieza a recibir respuestas el {when}."
+NOT_YET = "Esta encuesta empieza a recibir respuestas el {when}"  # + `_stop`
 NOT_FOR_YOU = "Esta encuesta es para otra comuna."
 AFTER_EVENT = "Esta encuesta se abre cuando termine «{title}»."
 GONE = "Esa encuesta ya no está disponible."
@@ -125,6 +129,19 @@ async def _leave_flow(context: CabildoContext, chat_id: int, user_id: int) -> No
             await clear_state(session, chat_id=chat_id, user_id=user_id)
 
 
+def _not_open(context: CabildoContext, survey: Survey) -> str:
+    """Say why a survey takes no answers now: it opens later, or it closed."""
+    if survey.abre is not None and utcnow() < survey.abre:
+        when = local_datetime(survey.abre, context.settings.tz, context.settings.locale)
+        return _stop(NOT_YET.format(when=when))
+    return CLOSED
+
+
+def _stop(sentence: str) -> str:
+    """End a sentence with one full stop: a time may already end in «a. m.»."""
+    return sentence if sentence.endswith(".") else f"{sentence}."
+
+
 # --- the list and the intro -------------------------------------------------------
 
 
@@ -178,9 +195,9 @@ async def _intro(
         comunas = await known_comunas(session, telegram_id=ids[0], chat_id=ids[1])
     closes = ""
     if survey.cierra is not None:
-        closes = CLOSES.format(
+        closes = _stop(CLOSES.format(
             when=local_datetime(survey.cierra, context.settings.tz, context.settings.locale)
-        )
+        ))
     text = INTRO.format(
         title=escape(survey.titulo),
         description=f"{escape(survey.descripcion)}\n" if survey.descripcion else "",
@@ -190,11 +207,8 @@ async def _intro(
     if where.done:
         text += DONE_ALREADY
         rows.append([_button("📊 Ver resultados", callback("enc", "r", survey.id))])
-    elif survey.abre is not None and utcnow() < survey.abre:
-        when = local_datetime(survey.abre, context.settings.tz, context.settings.locale)
-        text += "\n\n" + NOT_YET.format(when=when)
     elif not is_open(survey):
-        text += "\n\n" + CLOSED
+        text += "\n\n" + _not_open(context, survey)
     elif not reaches(survey, comunas):
         text += "\n\n" + NOT_FOR_YOU
     elif where.response is not None:
@@ -226,6 +240,11 @@ async def open_survey(update: Update, context: CabildoContext, slug: str) -> boo
 def _question_text(survey: Survey, question: SurveyQuestion, total: int) -> str:
     return QUESTION.format(title=escape(survey.titulo), number=question.position, total=total,
                            text=escape(question.text))
+
+
+def _mask(ticked: tuple[int, ...]) -> int:
+    """Return the bit mask of the ticked option indices."""
+    return sum(1 << i for i in set(ticked))
 
 
 def _question_view(
@@ -276,7 +295,7 @@ async def _ask(
     if question is None:
         await _finish(update, context, where.survey)
         return
-    text, markup = _question_view(where.survey, question, where.total)
+    text, markup = _question_view(where.survey, question, where.total, _mask(where.ticked))
     if edit and update.callback_query is not None:
         await show(update, text, markup)
     else:
@@ -323,7 +342,7 @@ async def _start(update: Update, context: CabildoContext, survey: Survey) -> Non
         await query.answer(DONE_ALREADY.strip())
         return
     if not is_open(survey):
-        await query.answer(CLOSED, show_alert=True)
+        await query.answer(_not_open(context, survey), show_alert=True)
         return
     if event is not None:
         await query.answer(AFTER_EVENT.format(title=clip(event.titulo, 150)), show_alert=True)
@@ -341,13 +360,15 @@ async def _start(update: Update, context: CabildoContext, survey: Survey) -> Non
     await _ask(update, context, where, edit=True)
 
 
-async def _after_record(update: Update, context: CabildoContext, recorded: Recorded) -> None:
+async def _after_record(
+    update: Update, context: CabildoContext, survey: Survey, recorded: Recorded
+) -> None:
     """Answer the outcome of a button answer: confirm it and ask the next, or refuse."""
     query = update.callback_query
     if query is None:
         return
     if recorded.status == "closed":
-        await query.answer(CLOSED, show_alert=True)
+        await query.answer(_not_open(context, survey), show_alert=True)
         return
     question, where = recorded.question, recorded.position
     if recorded.status != "ok" or where is None or question is None:
@@ -382,7 +403,7 @@ async def _answer(
     except AnswerRefused as exc:
         await query.answer(str(exc), show_alert=True)
         return
-    await _after_record(update, context, recorded)
+    await _after_record(update, context, survey, recorded)
 
 
 async def _current(
@@ -431,6 +452,16 @@ async def _multiple(
     if bin(new_mask).count("1") > limit:
         await query.answer(MULTI_MAX.format(max=limit), show_alert=True)
         return
+    ticked = [i for i in range(len(options)) if new_mask >> i & 1]
+    async with context.db.session() as session:
+        saved = await save_ticks(session, survey=survey, chat_id=ids[1], position_number=number,
+                                 chosen=ticked)
+    if saved == "closed":
+        await query.answer(_not_open(context, survey), show_alert=True)
+        return
+    if saved != "ok":
+        await query.answer(STALE)
+        return
     await query.answer()
     _, markup = _question_view(survey, question, where.total, new_mask)
     with contextlib.suppress(BadRequest):  # a double tap: the keyboard already shows it
@@ -438,8 +469,19 @@ async def _multiple(
 
 
 async def _pause(update: Update, context: CabildoContext, survey: Survey) -> None:
+    """Pause the survey: forget the typed step; answers and ticks stay stored."""
     query, ids = update.callback_query, _ids(update)
     if query is None or ids is None:
+        return
+    async with context.db.session() as session:
+        where = await position(session, survey=survey, chat_id=ids[1])
+    if where.done or not is_open(survey):
+        # An old question's button: nothing is left to pause, so no «Continuar» either.
+        await query.answer(DONE_ALREADY.strip() if where.done else _not_open(context, survey),
+                           show_alert=True)
+        await _leave_flow(context, ids[1], ids[0])
+        with contextlib.suppress(BadRequest):  # already without buttons
+            await query.edit_message_reply_markup(None)
         return
     await query.answer()
     await _leave_flow(context, ids[1], ids[0])
@@ -523,6 +565,11 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
             await clear_state(session, chat_id=ids[1], user_id=ids[0])
         await message.reply_text(GONE)
         return
+    if not is_open(survey):  # closed while the person was answering
+        async with context.db.session() as session:
+            await clear_state(session, chat_id=ids[1], user_id=ids[0])
+        await message.reply_text(_not_open(context, survey))
+        return
     raw: object = message.text
     kinds: tuple[str, ...] = ("texto",)
     if state.step in BUTTON_KINDS:
@@ -531,7 +578,7 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
         question = where.question
         typed = _typed_option(question, message.text) if question is not None else None
         if question is None or question.position != number or typed is None:
-            await _remind(update, survey, question, where.total)
+            await _remind(update, where)
             return
         raw, kinds = typed, (question.kind,)
     try:
@@ -544,7 +591,7 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
     if recorded.status == "closed":
         async with context.db.session() as session:
             await clear_state(session, chat_id=ids[1], user_id=ids[0])
-        await message.reply_text(CLOSED)
+        await message.reply_text(_not_open(context, survey))
         return
     if recorded.status != "ok" or recorded.position is None:
         await message.reply_text(STALE)
@@ -574,17 +621,15 @@ def _typed_option(question: SurveyQuestion, text: str) -> int | None:
     return None
 
 
-async def _remind(
-    update: Update, survey: Survey, question: SurveyQuestion | None, total: int
-) -> None:
+async def _remind(update: Update, where: Position) -> None:
     """Say the survey is waiting for a tap, and show the question again with its buttons."""
-    message = update.effective_message
+    message, question = update.effective_message, where.question
     if message is None:
         return
     if question is None:
         await message.reply_text(GONE)
         return
-    text, markup = _question_view(survey, question, total)
+    text, markup = _question_view(where.survey, question, where.total, _mask(where.ticked))
     await message.reply_text(f"{TAP_PLEASE}\n\n{text}", reply_markup=markup)
 
 

@@ -35,6 +35,7 @@ from storage.types import utcnow
 PENDING, ANSWERED, DUPLICATE = "pendiente", "respondida", "duplicada"
 STATUSES = (PENDING, ANSWERED, DUPLICATE)
 MIN_LENGTH = 10
+MIN_LETTERS = 3  # emoji or signs alone («🙂🙂🙂…», «??????????») are no question
 MAX_LENGTH = 1000  # handlers.limits.MAX_TEXT_LENGTH stops longer messages before they get here
 MAX_ANSWER_HTML = 3000  # the escaped answer, leaving room in a 4096-character message
 DAILY_LIMIT = 5
@@ -43,6 +44,7 @@ EXCERPT = 300
 
 TOO_SHORT = "Su pregunta es muy corta. Escríbala completa, por favor (al menos {min} caracteres)."
 TOO_LONG = "Su pregunta es muy larga ({length} caracteres). El máximo es {max}."
+NO_WORDS = "Escriba su pregunta con palabras, por favor, para que la Alcaldía pueda responderla."
 NOT_FOUND = "No existe la pregunta #{id}."
 EMPTY_ANSWER = "La respuesta está vacía."
 ANSWER_TOO_LONG = "La respuesta es muy larga ({length} caracteres); el máximo es {max}."
@@ -123,6 +125,8 @@ def clean_text(text: str) -> str:
         raise QuestionError(TOO_SHORT.format(min=MIN_LENGTH))
     if len(text) > MAX_LENGTH:
         raise QuestionError(TOO_LONG.format(length=len(text), max=MAX_LENGTH))
+    if sum(char.isalpha() for char in text) < MIN_LETTERS:
+        raise QuestionError(NO_WORDS)
     return text
 
 

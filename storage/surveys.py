@@ -14,7 +14,12 @@ and the daily limit of questions after a deletion; it cannot be turned back into
 without the secret.
 
 Where a person is inside a survey is never stored: the current question is derived from
-the answers stored so far, following the skip rules (`next_question`).
+the answers stored so far, following the skip rules (`next_question`). The one thing kept
+before it is an answer is the options ticked so far in the current multiple-choice
+question (`save_ticks`): a draft row of that question whose value is `{"marcadas": [i…]}`
+(option indices). It is not an answer: `answers_of`, the results and the export skip it,
+and confirming the question («Listo») turns the same row into the answer. So pausing,
+leaving by a command, or coming back days later shows the ticks again.
 
 Comuna targeting: a survey without a comuna is for everyone. A survey for one comuna is
 offered to people whose comuna is known to be that one (their comuna on record, or a comuna
@@ -61,6 +66,7 @@ from storage.types import utcnow
 SECRET_NAME = "survey_hmac"
 _SECRETS: WeakKeyDictionary[Any, bytes] = WeakKeyDictionary()  # per engine
 MULTI_SEPARATOR = "; "
+DRAFT = "marcadas"  # key of a draft row: the ticks of a multiple-choice question, unconfirmed
 INVITATION = "📝 <b>{title}</b>\n¿Nos regala un par de minutos? Su opinión nos ayuda a mejorar."
 INVITATION_BUTTON = "📝 Responder la encuesta"
 
@@ -86,6 +92,7 @@ class Position:
     response: SurveyResponse | None
     question: SurveyQuestion | None  # None when finished (or nothing to ask)
     total: int
+    ticked: tuple[int, ...] = ()  # options ticked, not yet confirmed, of `question`
 
     @property
     def done(self) -> bool:
@@ -381,12 +388,37 @@ async def start_response(
     return response
 
 
-async def answers_of(session: AsyncSession, *, response_id: int) -> dict[int, Any]:
-    """Return a response's answers by question id."""
-    rows = (await session.exec(
+def is_draft(value: Any) -> bool:
+    """Tell whether a stored value is a draft (unconfirmed ticks), not an answer."""
+    return isinstance(value, dict)
+
+
+async def _answer_rows(session: AsyncSession, *, response_id: int) -> list[SurveyAnswer]:
+    return list((await session.exec(
         select(SurveyAnswer).where(SurveyAnswer.response_id == response_id)
-    )).all()
-    return {a.question_id: a.value for a in rows}
+    )).all())
+
+
+def _final(rows: list[SurveyAnswer]) -> dict[int, Any]:
+    return {a.question_id: a.value for a in rows if not is_draft(a.value)}
+
+
+def _ticks(rows: list[SurveyAnswer], question: SurveyQuestion | None) -> tuple[int, ...]:
+    """Return the draft ticks of `question` among a response's rows (valid indices only)."""
+    if question is None or question.kind != "multiple":
+        return ()
+    count = len(question.options or [])
+    for row in rows:
+        if row.question_id == question.id and is_draft(row.value):
+            ticked = row.value.get(DRAFT)
+            if isinstance(ticked, list):
+                return tuple(sorted({i for i in ticked if isinstance(i, int) and 0 <= i < count}))
+    return ()
+
+
+async def answers_of(session: AsyncSession, *, response_id: int) -> dict[int, Any]:
+    """Return a response's answers by question id (drafts left out)."""
+    return _final(await _answer_rows(session, response_id=response_id))
 
 
 def skip_target(question: SurveyQuestion, value: Any) -> int | None:
@@ -427,8 +459,9 @@ async def position(session: AsyncSession, *, survey: Survey, chat_id: int) -> Po
         return Position(survey, None, questions[0] if questions else None, len(questions))
     if response.completed_at is not None:
         return Position(survey, response, None, len(questions))
-    answers = await answers_of(session, response_id=response.id or 0)
-    return Position(survey, response, next_question(questions, answers), len(questions))
+    rows = await _answer_rows(session, response_id=response.id or 0)
+    current = next_question(questions, _final(rows))
+    return Position(survey, response, current, len(questions), _ticks(rows, current))
 
 
 def answer_value(question: SurveyQuestion, raw: Any) -> Any:
@@ -484,14 +517,21 @@ async def record_answer(
         return Recorded("not_started")
     if response.completed_at is not None:
         return Recorded("stale", Position(survey, response, None, len(questions)))
-    answers = await answers_of(session, response_id=response.id or 0)
+    rows = await _answer_rows(session, response_id=response.id or 0)
+    answers = _final(rows)
     current = next_question(questions, answers)
     if (current is None or current.position != position_number
             or (kinds is not None and current.kind not in kinds)):
-        return Recorded("stale", Position(survey, response, current, len(questions)))
+        return Recorded("stale", Position(survey, response, current, len(questions),
+                                          _ticks(rows, current)))
     value = answer_value(current, raw)
-    session.add(SurveyAnswer(response_id=response.id or 0, question_id=current.id or 0,
-                             value=value))
+    draft = next((r for r in rows if r.question_id == current.id), None)
+    if draft is not None:  # the ticks kept so far become the answer
+        draft.value = value
+        session.add(draft)
+    else:
+        session.add(SurveyAnswer(response_id=response.id or 0, question_id=current.id or 0,
+                                 value=value))
     answers[current.id or 0] = value
     following = next_question(questions, answers)
     if following is None:
@@ -503,6 +543,61 @@ async def record_answer(
         await session.rollback()
         return Recorded("stale", await position(session, survey=survey, chat_id=chat_id))
     return Recorded("ok", Position(survey, response, following, len(questions)), current, value)
+
+
+def _chosen(question: SurveyQuestion, chosen: list[int]) -> list[int]:
+    """Return valid ticks of a multiple-choice question (sorted), or refuse them."""
+    options = list(question.options or [])
+    ticked = sorted(set(chosen))
+    if any(not isinstance(i, int) or not 0 <= i < len(options) for i in ticked):
+        raise AnswerRefused("Esa opción no existe.")
+    limit = question.max_choices or len(options)
+    if len(ticked) > limit:
+        raise AnswerRefused(f"Puede marcar hasta {limit} opciones.")
+    return ticked
+
+
+async def save_ticks(
+    session: AsyncSession, *, survey: Survey, chat_id: int, position_number: int,
+    chosen: list[int], now: datetime | None = None,
+) -> str:
+    """Keep the options ticked so far in the current multiple-choice question (a draft).
+
+    Returns `ok`, `closed`, `not_started` or `stale` (question `position_number` is not the
+    current one, or not multiple choice). Raises `AnswerRefused` for options that do not
+    exist or too many; changes nothing then. An empty selection is kept too (all unticked).
+    """
+    if not is_open(survey, now or utcnow()):
+        return "closed"
+    response = await find_response(session, survey=survey, chat_id=chat_id)
+    if response is None:
+        return "not_started"
+    if response.completed_at is not None:
+        return "stale"
+    survey_id, response_id = survey.id or 0, response.id or 0
+    for attempt in (1, 2):
+        questions = await questions_of(session, survey_id=survey_id)
+        rows = await _answer_rows(session, response_id=response_id)
+        current = next_question(questions, _final(rows))
+        if current is None or current.position != position_number or current.kind != "multiple":
+            return "stale"
+        value = {DRAFT: _chosen(current, chosen)}
+        draft = next((r for r in rows if r.question_id == current.id), None)
+        if draft is not None:
+            draft.value = value
+            session.add(draft)
+        else:
+            session.add(SurveyAnswer(response_id=response_id, question_id=current.id or 0,
+                                     value=value))
+        try:
+            await session.commit()
+        except IntegrityError:  # another instance stored a draft at the same moment
+            await session.rollback()
+            if attempt == 2:
+                raise
+            continue
+        break
+    return "ok"
 
 
 # --- results and export -----------------------------------------------------------
@@ -517,7 +612,7 @@ async def _completed_answers(
         .where(SurveyResponse.survey_id == survey_id,
                col(SurveyResponse.completed_at).is_not(None))
     )).all()
-    return [(r, q, v) for r, q, v in rows]
+    return [(r, q, v) for r, q, v in rows if not is_draft(v)]
 
 
 async def response_counts(session: AsyncSession, *, survey_id: int) -> tuple[int, int]:
@@ -588,7 +683,8 @@ async def export_rows(
         .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
         .where(SurveyResponse.survey_id == survey.id)
     )).all():
-        answers.setdefault(response_id, {})[question_id] = value
+        if not is_draft(value):
+            answers.setdefault(response_id, {})[question_id] = value
     header = ["respuesta", "estado", "inicio", "fin"]
     if not survey.anonima:
         header.append("chat_id")

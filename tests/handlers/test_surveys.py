@@ -441,11 +441,13 @@ async def test_closed_and_future_surveys_are_not_listed_and_cannot_start(
     bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
 ) -> None:
     past = EXPORT.replace("slug: exportable", "slug: pasada\ncierra: 2020-01-31")
-    future = EXPORT.replace("slug: exportable", "slug: futura\nabre: 2099-01-15 08:00")
+    future = EXPORT.replace("slug: exportable",
+                            "slug: futura\nabre: 2099-01-15 08:00\ncierra: 2099-01-31")
     async with db.session() as s:
         for text in (past, future):
             await import_bytes(s, "encuesta", text.encode(), "e.yaml", tz=settings.tz)
         closed = (await s.exec(select(Survey).where(Survey.slug == "pasada"))).one()
+        later = (await s.exec(select(Survey).where(Survey.slug == "futura"))).one()
     steps = Steps(api, USER)
     api.user(USER).send_text("/encuestas")
     listing = await steps.next("sendMessage")
@@ -458,9 +460,16 @@ async def test_closed_and_future_surveys_are_not_listed_and_cannot_start(
     intro = await steps.next("sendMessage")
     assert "empieza a recibir respuestas el jueves, 15 de enero de 2099, 8:00" in (
         intro.params["text"])
+    assert "\nRecibe respuestas hasta el sábado, 31 de enero de 2099" in intro.params["text"]
+    assert ".." not in intro.params["text"]
     steps.forge(f"enc:s:{closed.id}")
     answer = await steps.answer()
     assert answer.params["text"] == "Esta encuesta ya no recibe respuestas."
+    steps.forge(f"enc:s:{later.id}")  # an old «Empezar» of a survey that now opens later
+    answer = await steps.answer()
+    assert answer.params["text"] == (
+        "Esta encuesta empieza a recibir respuestas el jueves, 15 de enero de 2099, "
+        "8:00 a.\u202fm.")  # one full stop, not «a. m..»
     async with db.session() as s:
         assert (await s.exec(select(SurveyResponse))).all() == []
 
@@ -518,3 +527,134 @@ async def test_an_option_can_be_typed_and_other_text_gets_the_question_again(
         answers = (await s.exec(select(SurveyAnswer).where(
             SurveyAnswer.response_id == response.id))).all()
     assert sorted(a.value for a in answers) == ["No", "Sí"]
+
+
+def _ticked(params: dict[str, object]) -> list[str]:
+    return [b["text"][2:] for b in _buttons(params) if b["text"].startswith("✅ ")]
+
+
+async def test_ticks_survive_pausing_a_command_and_typed_text_until_listo(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    survey = await _survey(db, "diagnostico-rendicion")
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_diagnostico-rendicion")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    await steps.next("editMessageText")
+    steps.tap("Sí")
+    await steps.next("sendMessage")
+    steps.tap("No")  # skips to question 4, multiple choice
+    fourth = await steps.next("sendMessage")
+    assert "pregunta 4 de 8" in fourth.params["text"]
+    steps.tap("▫️ Redes sociales")
+    await steps.next("editMessageReplyMarkup")
+    steps.tap("▫️ Radio")
+    ticked = await steps.next("editMessageReplyMarkup")
+    assert _ticked(ticked.params) == ["Redes sociales", "Radio"]
+    # Pausing and continuing shows the same ticks.
+    steps.tap("⏸️ Pausar")
+    await steps.next("editMessageText", 3)
+    steps.tap("▶️ Continuar")
+    resumed = await steps.next("editMessageText")
+    assert "pregunta 4 de 8" in resumed.params["text"]
+    assert _ticked(resumed.params) == ["Redes sociales", "Radio"]
+    assert "Listo ▶️ (2/3)" in [b["text"] for b in _buttons(resumed.params)]
+    # Unticking one is kept too; then a command leaves the survey's step.
+    steps.tap("✅ Radio")
+    await steps.next("editMessageReplyMarkup")
+    user.send_text("/menu")
+    await steps.next("sendMessage")
+    async with db.session() as s:
+        assert (await s.exec(select(ConversationState))).all() == []
+    user.send_text("/start encuesta_diagnostico-rendicion")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Continuar")
+    again = await steps.next("editMessageText")
+    assert _ticked(again.params) == ["Redes sociales"]
+    # Typed text gets the question again, with the ticks.
+    user.send_text("no sé")
+    reminder = await steps.next("sendMessage")
+    assert reminder.params["text"].startswith("Está respondiendo una encuesta")
+    assert _ticked(reminder.params) == ["Redes sociales"]
+    assert await _answers(db, survey) == [
+        (1, "Sí"), (2, "No"), (4, {"marcadas": [1]}),  # a draft, not an answer
+    ]
+    steps.tap("▫️ Página web")
+    await steps.next("editMessageReplyMarkup")
+    steps.tap("Listo ▶️ (2/3)")
+    fifth = await steps.next("sendMessage")
+    assert "pregunta 5 de 8" in fifth.params["text"]
+    assert not _ticked(fifth.params)
+    assert await _answers(db, survey) == [
+        (1, "Sí"), (2, "No"), (4, ["Página web", "Redes sociales"]),
+    ]
+    # The old message's buttons are stale now, and change nothing.
+    steps.forge(f"enc:m:{survey.id}:4:2:3")
+    stale = await steps.answer()
+    assert stale.params["text"] == "Esa pregunta ya quedó respondida."
+    assert len(await _answers(db, survey)) == 3
+
+
+async def test_a_survey_closed_while_answering_takes_no_ticks_taps_or_text(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    survey = await _survey(db, "diagnostico-rendicion")
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_diagnostico-rendicion")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    await steps.next("editMessageText")
+    steps.tap("Sí")
+    await steps.next("sendMessage")
+    steps.tap("No")
+    await steps.next("sendMessage")
+    steps.tap("▫️ Radio")
+    await steps.next("editMessageReplyMarkup")
+    async with db.session() as s:
+        stored = await s.get(Survey, survey.id)
+        assert stored is not None
+        stored.cierra = utcnow() - timedelta(minutes=1)
+        s.add(stored)
+        await s.commit()
+    closed = "Esta encuesta ya no recibe respuestas."
+    for label in ("▫️ Página web", "Listo ▶️ (1/3)"):
+        steps.tap(label)
+        answer = await steps.answer()
+        assert answer.params["text"] == closed, label
+    user.send_text("Radio")
+    reply = await steps.next("sendMessage")
+    assert reply.params["text"] == closed
+    steps.tap("⏸️ Pausar")
+    answer = await steps.answer()
+    assert answer.params["text"] == closed
+    emptied = await steps.next("editMessageReplyMarkup")
+    assert not emptied.params.get("reply_markup")
+    assert await _answers(db, survey) == [(1, "Sí"), (2, "No"), (4, {"marcadas": [3]})]
+    async with db.session() as s:
+        assert (await s.exec(select(ConversationState))).all() == []
+
+
+async def test_an_old_pause_button_after_finishing_offers_no_continue(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_evaluacion-audiencia")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    await steps.next("editMessageText")
+    steps.tap("No la pude seguir")
+    last = await steps.next("sendMessage")
+    assert "pregunta 6 de 6" in last.params["text"]
+    user.send_text("🙂🙂")  # an emoji is an answer like any other text
+    await steps.next("sendPhoto")
+    await steps.next("sendMessage", 2)
+    question_id = next(m["message_id"] for m in api.messages(USER)
+                       if "pregunta 6 de 6" in str(m.get("text")))
+    user.tap("⏸️ Pausar", message_id=question_id)
+    steps.taps += 1
+    answer = await steps.answer()
+    assert answer.params["text"] == "✅ Ya respondió esta encuesta. ¡Gracias!"
+    await steps.next("editMessageReplyMarkup")
+    assert not any("Pausé" in str(m.get("text")) for m in api.messages(USER))
+    assert not any(b["text"] == "▶️ Continuar" for m in api.messages(USER) for b in _buttons(m))

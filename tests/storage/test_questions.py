@@ -57,6 +57,9 @@ async def test_too_short_and_too_long_questions_are_refused(db: Database) -> Non
             await q.ask(s, chat_id=501, topic="obras", text="  ¿y eso?  ")
         with pytest.raises(q.QuestionError, match="1001 caracteres"):
             await q.ask(s, chat_id=501, topic="obras", text="a" * 1001)
+        for signs in ("🙂" * 12, "?" * 14, "¿¿ 12345678 ??"):
+            with pytest.raises(q.QuestionError, match="con palabras"):
+                await q.ask(s, chat_id=501, topic="obras", text=signs)
         await q.ask(s, chat_id=501, topic="obras", text="a" * 1000)
         assert len((await s.exec(select(CitizenQuestion))).all()) == 1
 

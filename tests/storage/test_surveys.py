@@ -30,6 +30,7 @@ from storage.surveys import (
     position,
     record_answer,
     respondent_key,
+    save_ticks,
     start_response,
     survey_by_slug,
     survey_results,
@@ -297,3 +298,55 @@ async def test_an_event_evaluation_is_offered_once_its_event_is_over(db: Databas
         assert await offered(start + timedelta(hours=4)) == ["general", "evaluacion"]
         assert await event_to_wait_for(s, survey=evaluation,
                                        now=start + timedelta(hours=4)) is None
+
+
+async def test_ticks_are_kept_as_a_draft_that_is_no_answer_until_confirmed(
+    db: Database,
+) -> None:
+    survey = await _survey(db)
+    async with db.session() as s:
+        assert await save_ticks(s, survey=survey, chat_id=1, position_number=2,
+                                chosen=[0]) == "not_started"
+        await start_response(s, survey=survey, telegram_id=1, chat_id=1)
+        # Question 1 is current: ticks for question 2 (or for a single choice) are stale.
+        assert await save_ticks(s, survey=survey, chat_id=1, position_number=2,
+                                chosen=[0]) == "stale"
+        assert await save_ticks(s, survey=survey, chat_id=1, position_number=1,
+                                chosen=[0]) == "stale"
+        await record_answer(s, survey=survey, chat_id=1, position_number=1, raw=0)
+        assert await save_ticks(s, survey=survey, chat_id=1, position_number=2,
+                                chosen=[2, 0]) == "ok"
+        with pytest.raises(AnswerRefused, match="Puede marcar hasta 2 opciones"):
+            await save_ticks(s, survey=survey, chat_id=1, position_number=2, chosen=[0, 1, 2])
+        with pytest.raises(AnswerRefused, match="Esa opción no existe"):
+            await save_ticks(s, survey=survey, chat_id=1, position_number=2, chosen=[7])
+    async with db.session() as s:  # a fresh look: still question 2, with its ticks
+        where = await position(s, survey=survey, chat_id=1)
+        assert where.question is not None and where.question.position == 2
+        assert where.ticked == (0, 2)
+        results = await survey_results(s, survey=survey)
+        _, rows = await export_rows(s, survey=survey, tz=TZ)
+    assert results.questions[1].answered == 0
+    assert rows[0][6:] == ["Sí", None, None, None]  # the draft is not an answer
+    async with db.session() as s:
+        assert await save_ticks(s, survey=survey, chat_id=1, position_number=2,
+                                chosen=[]) == "ok"  # all unticked is kept too
+        assert (await position(s, survey=survey, chat_id=1)).ticked == ()
+        assert await save_ticks(s, survey=survey, chat_id=1, position_number=2,
+                                chosen=[1]) == "ok"
+        assert (await position(s, survey=survey, chat_id=1)).ticked == (1,)
+        # «Listo» turns the same row into the answer: one row, the chosen options.
+        recorded = await record_answer(s, survey=survey, chat_id=1, position_number=2,
+                                       raw=[1, 2])
+        assert recorded.status == "ok" and recorded.value == ["Feria", "Visita"]
+        assert recorded.position is not None and recorded.position.ticked == ()
+        answers = (await s.exec(select(SurveyAnswer).order_by(SurveyAnswer.id))).all()
+        assert [a.value for a in answers] == ["Sí", ["Feria", "Visita"]]
+        # Once answered, ticks for it are stale; a closed survey takes none.
+        assert await save_ticks(s, survey=survey, chat_id=1, position_number=2,
+                                chosen=[0]) == "stale"
+        await _answer_all(db, survey, 2, [0])
+        survey.cierra = utcnow()
+        assert await save_ticks(s, survey=survey, chat_id=2, position_number=2, chosen=[0],
+                                now=utcnow() + timedelta(days=1)) == "closed"
+        assert (await position(s, survey=survey, chat_id=2)).ticked == ()
