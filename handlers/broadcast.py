@@ -20,7 +20,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import CabildoContext
 from bot.formatting import clip, local_datetime, plural
 from handlers.events import short_when
-from handlers.flows import TEXT_STEPS, flow_state
+from handlers.flows import IDLE_NOTES, TEXT_STEPS, flow_state
 from storage import outbox
 from storage.broadcasts import (
     CANCELLED as CANCELLED_STATUS,
@@ -374,6 +374,10 @@ async def notify_finished(bot: Bot, broadcast: Broadcast, counts: dict[str, int]
 
 
 TEXT_STEPS[FLOW] = receive_text
+IDLE_NOTES[FLOW] = (
+    "⌛ Pasaron más de 30 minutos, así que descarté la difusión que preparaba y no envié "
+    "nada. Empiece de nuevo con /difundir"
+)
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("difundir", start_broadcast),

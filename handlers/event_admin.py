@@ -20,7 +20,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import CabildoContext
 from bot.formatting import clip, local_datetime
 from handlers.events import notify_promoted, short_when
-from handlers.flows import TEXT_STEPS, flow_state
+from handlers.flows import IDLE_NOTES, TEXT_STEPS, flow_state
 from handlers.screens import show
 from storage.conversations import FlowState, clear_state, set_state
 from storage.events import EventDraft, create_event, edit_event, event_by_id, upcoming
@@ -438,6 +438,10 @@ async def _apply_edit(
 
 
 TEXT_STEPS[FLOW] = receive_text
+IDLE_NOTES[FLOW] = (
+    "⌛ Pasaron más de 30 minutos, así que no tomé este mensaje para el evento y no cambié "
+    "nada. Vuelva con /evento"
+)
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("evento", start_events),

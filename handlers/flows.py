@@ -5,13 +5,14 @@ runs in its own handler group before the main one: when the person is in such a 
 text goes to it and stops there; otherwise the text continues to the normal handlers.
 Because the state lives in the database, any instance can take the next message.
 
-A text flow is left, so that a later message is never taken for its answer, when the
-person turns elsewhere: any command (except `/cancelar`, which leaves it itself and says
-so) or a main-menu button (`menu:`) forgets it before its own handler runs; and a flow idle
-for `IDLE_LIMIT` is forgotten when the next text arrives, which then gets the ordinary
-answer. Flows that wait only for buttons (the participatory-budget basket) are not text
-flows and are kept. The leaving runs in its own handler group (`LEAVE_GROUP`), before the
-access guard, so staff commands end a pending step too.
+A text flow is left, so that a later message is never taken for its answer, when the person
+turns elsewhere: any command (except `/cancelar`, which leaves it itself and says so) or a
+main-menu button (`menu:`) forgets it before its own handler runs; and a flow idle for
+`IDLE_LIMIT` is forgotten when the next text arrives, which then gets the ordinary answer,
+after a line saying what was left (`IDLE_NOTES`), so nobody wonders where their half-written
+question or their survey went. Flows that wait only for buttons (the participatory-budget
+basket) are not text flows and are kept. The leaving runs in its own handler group
+(`LEAVE_GROUP`), before the access guard, so staff commands end a pending step too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ TextStep = Callable[[Update, CabildoContext, FlowState], Awaitable[None]]
 TEXT_STEPS: dict[str, TextStep] = {}
 # A text flow untouched this long is over: the next text is not its answer.
 IDLE_LIMIT = timedelta(minutes=30)
+# flow name → what the person is told when their next text comes after IDLE_LIMIT.
+IDLE_NOTES: dict[str, str] = {}
+IDLE_NOTE = (
+    "⌛ Pasaron más de 30 minutos, así que no tomé su mensaje como respuesta al paso anterior."
+)
 # Commands that handle a pending flow themselves.
 KEEPS_FLOW = frozenset({"cancelar", "cancel"})
 
@@ -63,7 +69,10 @@ async def route_text(update: Update, context: CabildoContext) -> None:
             utcnow() - state.updated_at > IDLE_LIMIT
         ):
             await clear_state(session, chat_id=chat.id, user_id=user.id, flows=[state.flow])
-            return
+            message = update.effective_message
+            if message is not None:
+                await message.reply_text(IDLE_NOTES.get(state.flow, IDLE_NOTE))
+            return  # the text goes on to the ordinary handlers
     if state is None or state.flow not in TEXT_STEPS:
         return
     await TEXT_STEPS[state.flow](update, context, state)

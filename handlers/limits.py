@@ -20,7 +20,7 @@ WINDOW_SECONDS = 60.0
 MAX_TEXT_LENGTH = 1000
 STAFF_MAX_TEXT_LENGTH = 4096  # Telegram's own limit: broadcasts and answers may be long
 TOO_LONG = (
-    "Su mensaje es muy largo. Escríbalo en menos de {limit} caracteres, por favor."
+    "Su mensaje es muy largo. Escríbalo en {limit} caracteres o menos, por favor."
 )
 TOO_MANY = "Está enviando muchos mensajes seguidos. Espere un minuto y vuelva a intentarlo."
 

@@ -30,7 +30,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import CabildoContext
 from bot.formatting import local_date, local_datetime, number
 from handlers.access import current_role
-from handlers.flows import TEXT_STEPS, flow_state
+from handlers.flows import IDLE_NOTES, TEXT_STEPS, flow_state
 from handlers.paging import Page, callback, nav_row
 from handlers.privacy import ensure_consent
 from handlers.screens import show
@@ -728,6 +728,14 @@ async def receive_staff_text(update: Update, context: CabildoContext, state: Flo
 
 TEXT_STEPS[FLOW] = receive_question
 TEXT_STEPS[STAFF_FLOW] = receive_staff_text
+IDLE_NOTES[FLOW] = (
+    "⌛ Pasaron más de 30 minutos, así que no tomé este mensaje como su pregunta. "
+    "Para enviar una pregunta: /preguntar"
+)
+IDLE_NOTES[STAFF_FLOW] = (
+    "⌛ Pasaron más de 30 minutos desde que tocó el botón, así que no envié este texto a "
+    "nadie. Vuelva a /preguntas y toque la pregunta otra vez."
+)
 
 _PRIVATE = filters.ChatType.PRIVATE
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [

@@ -32,7 +32,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import CabildoContext
 from bot.formatting import clip, local_datetime, plural
 from handlers import results
-from handlers.flows import TEXT_STEPS
+from handlers.flows import IDLE_NOTES, TEXT_STEPS
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
@@ -634,6 +634,10 @@ async def _remind(update: Update, where: Position) -> None:
 
 
 TEXT_STEPS[FLOW] = receive_text
+IDLE_NOTES[FLOW] = (
+    "⏸️ La encuesta que estaba respondiendo quedó en pausa, con lo que ya respondió. "
+    "Para seguirla: /encuestas"
+)
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CommandHandler("encuestas", list_surveys),

@@ -182,3 +182,23 @@ async def test_a_flow_that_waits_for_buttons_is_kept_across_commands(
     api.user(ANA).send_text("/menu")
     await api.wait_for("sendMessage", chat_id=ANA)
     assert await _state(db, ANA) == basket
+
+
+@pytest.mark.parametrize(("flow", "where"), [("encuesta", "/encuestas"),
+                                             ("preguntas", "/preguntas"),
+                                             ("difundir", "/difundir"),
+                                             ("evento", "/evento")])
+async def test_each_flow_left_idle_says_where_to_pick_it_up(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, flow: str, where: str
+) -> None:
+    async with db.session() as s:
+        await set_state(s, chat_id=ANA, user_id=ANA, state=FlowState(flow, "texto", {}))
+        row = await s.get(ConversationState, (ANA, ANA))
+        assert row is not None
+        row.updated_at = utcnow() - timedelta(hours=2)
+        s.add(row)
+        await s.commit()
+    api.user(ANA).send_text("presupuesto")
+    note, _ = await api.wait_for("sendMessage", chat_id=ANA, count=2)
+    assert note.params["text"].startswith(("⌛", "⏸️")) and where in note.params["text"]
+    assert await _state(db, ANA) is None

@@ -120,7 +120,7 @@ async def test_long_free_text_gets_a_plain_answer(bot: CabildoApp, api: LocalBot
     api.user(506).send_text("¿cómo va la obra? " * 280)  # ~5,000 characters
     [call] = await api.wait_for("sendMessage", chat_id=506)
     assert call.params["text"] == (
-        "Su mensaje es muy largo. Escríbalo en menos de 1.000 caracteres, por favor."
+        "Su mensaje es muy largo. Escríbalo en 1.000 caracteres o menos, por favor."
     )
 
 
@@ -229,4 +229,4 @@ async def test_staff_may_write_up_to_telegrams_limit(bot: CabildoApp, api: Local
     api.user(1000).send_text("x" * 4100)
     _, refused = await api.wait_for("sendMessage", chat_id=1000, count=2)
     assert refused.params["text"] == (
-        "Su mensaje es muy largo. Escríbalo en menos de 4.096 caracteres, por favor.")
+        "Su mensaje es muy largo. Escríbalo en 4.096 caracteres o menos, por favor.")
