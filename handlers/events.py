@@ -33,15 +33,16 @@ from storage.events import (
     cancel,
     ends_at,
     event_by_id,
-    fold,
     kinds_and_comunas,
     places,
     register,
     registration_of,
+    statuses_of,
     upcoming,
     waiting_position,
 )
 from storage.models import Comuna, Event
+from storage.text import fold
 from storage.types import utcnow
 from storage.works import find_comuna, names_a_comuna
 
@@ -49,14 +50,16 @@ PER_PAGE = 6
 LISTING = (
     "📅 <b>Próximos eventos</b>{scope}\n{page}\nToque un evento para ver detalles e inscribirse."
 )
+MINE_LEGEND = "\n✅ tiene su cupo · ⏳ está en la lista de espera"
+MARKS = {CONFIRMED: "✅ ", WAITING: "⏳ "}
 EMPTY = "📅 No hay eventos próximos{scope}."
 NO_SUCH_COMUNA = "No encontré «{text}» entre las comunas y corregimientos."
 MAX_WORDS = 40  # characters of `/agenda <palabras>` kept in the list's button data
 FILTERS = "🔎 <b>Filtrar la agenda</b>\nElija una comuna o un tipo de evento:"
 GONE = "Ese evento ya no está disponible."
 RSVP_ACTION = "inscribirse a eventos"
-CONFIRMED_TEXT = "✅ Listo, quedó inscrito. Le recordaré el evento un día antes y una hora antes."
-ALREADY = "Ya está inscrito en este evento."
+CONFIRMED_TEXT = "✅ Listo, tiene su cupo. Le recordaré el evento un día antes y una hora antes."
+ALREADY = "Ya tiene su cupo en este evento."
 FULL = (
     "😕 El evento está lleno ({capacity} cupos). ¿Quiere entrar a la lista de espera? "
     "Si alguien cancela, le doy el cupo en orden de llegada y le aviso."
@@ -66,9 +69,9 @@ ALREADY_WAITING = "Ya está en la lista de espera, puesto {position}."
 PAST = "Ese evento ya pasó."
 CANCELLED_TEXT = "Listo, cancelé su inscripción."
 LEFT_WAITLIST = "Listo, salió de la lista de espera."
-NOT_REGISTERED = "No estaba inscrito en este evento."
+NOT_REGISTERED = "No tenía inscripción en este evento."
 PROMOTED = (
-    "🎉 Se liberó un cupo y ya quedó inscrito en <b>{title}</b>.\n{when}\n📍 {place}\n"
+    "🎉 Se liberó un cupo y ya es suyo: <b>{title}</b>.\n{when}\n📍 {place}\n"
     "Si no puede ir, cancele desde /agenda para dejarle el cupo a otra persona."
 )
 ICS_CAPTION = "📆 Abra este archivo para agregar «{title}» a su calendario."
@@ -85,10 +88,10 @@ def short_when(value: datetime, context: CabildoContext) -> str:
     return text.replace(".", "", 2) if text.count(".") > 2 else text
 
 
-def event_label(event: Event, context: CabildoContext) -> str:
+def event_label(event: Event, context: CabildoContext, mark: str = "") -> str:
     """Return a list button's text: `mié 13 ene · 6:00 p. m. · Taller de cocreación…`."""
     title = shorten(event.titulo, width=55, placeholder="…")
-    return f"{short_when(event.inicio, context)} · {title}"
+    return f"{mark}{short_when(event.inicio, context)} · {title}"
 
 
 def event_link(context: CabildoContext, event: Event) -> str:
@@ -157,6 +160,10 @@ async def _show_list(update: Update, context: CabildoContext, scope: str, page_n
             session, now=utcnow(), comuna_id=comuna.id if comuna else None, tipo=kind,
             words=words,
         )
+        chat = update.effective_chat
+        mine = await statuses_of(
+            session, chat_id=chat.id if chat else 0, event_ids=[e.id for e in events if e.id]
+        )
     if comuna and is_corregimiento(comuna):
         label = f" en el {escape(place_name(comuna))}"
     elif comuna:
@@ -175,13 +182,15 @@ async def _show_list(update: Update, context: CabildoContext, scope: str, page_n
         return
     page = paginate(events, page_no, PER_PAGE)
     rows = [
-        [_button(event_label(e, context), callback("ev", "e", e.id))]
+        [_button(event_label(e, context, MARKS.get(mine.get(e.id or 0, ""), "")),
+                 callback("ev", "e", e.id))]
         for e in page.items
     ]
     nav = nav_row(page, "ev", "l", scope)  # type: ignore[arg-type]
+    legend = MINE_LEGEND if any(e.id in mine for e in page.items) else ""
     await show(
         update,
-        LISTING.format(scope=label, page=page.label),
+        LISTING.format(scope=label, page=page.label) + legend,
         InlineKeyboardMarkup([*rows, *([nav] if nav else []), filters_row]),
     )
 
@@ -246,7 +255,7 @@ async def event_card(
         verb = "queda" if current.free == 1 else "quedan"
         lines.append(f"Cupos: {verb} {current.free} de {current.capacity}")
     if mine is not None and mine.status == CONFIRMED:
-        lines.append("<b>✅ Usted está inscrito.</b>")
+        lines.append("<b>✅ Usted tiene su cupo.</b>")
     elif position:
         lines.append(f"<b>⏳ Usted está en la lista de espera, puesto {position}.</b>")
     if event.descripcion:

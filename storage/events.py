@@ -129,6 +129,20 @@ async def registration_of(
     return (await session.exec(query)).first()
 
 
+async def statuses_of(
+    session: AsyncSession, *, chat_id: int, event_ids: list[int]
+) -> dict[int, str]:
+    """Return the person's registration status (confirmed or waiting) by event id."""
+    if not event_ids:
+        return {}
+    query = select(Registration.event_id, Registration.status).where(
+        Registration.chat_id == chat_id,
+        col(Registration.event_id).in_(event_ids),
+        Registration.status != CANCELLED,
+    )
+    return {event_id: status for event_id, status in (await session.exec(query)).all()}
+
+
 async def waiting_position(session: AsyncSession, *, registration: Registration) -> int:
     """Return the 1-based place of a waiting registration in its event's waiting list."""
     query = select(func.count()).where(

@@ -90,9 +90,9 @@ async def test_a_full_event_offers_the_waiting_list_and_a_cancellation_promotes_
     assert "Cupos: queda 1 de 1" in card.params["text"]
     ana.tap("✅ Asistiré")
     [answer] = await api.wait_for("answerCallbackQuery")
-    assert answer.params["text"].startswith("✅ Listo, quedó inscrito")
+    assert answer.params["text"].startswith("✅ Listo, tiene su cupo")
     [edited] = await api.wait_for("editMessageText", chat_id=ANA)
-    assert "✅ Usted está inscrito." in edited.params["text"]
+    assert "✅ Usted tiene su cupo." in edited.params["text"]
     assert "Cupos: lleno (1); 0 en lista de espera" in edited.params["text"]
 
     beto.send_text(f"/start evento_{event.id}")
@@ -105,12 +105,24 @@ async def test_a_full_event_offers_the_waiting_list_and_a_cancellation_promotes_
     answers = await api.wait_for("answerCallbackQuery", count=3)
     assert answers[-1].params["text"].startswith("⏳ Quedó en la lista de espera, puesto 1")
     assert await _registrations(db, event.id or 0) == {ANA: "confirmado", BETO: "espera"}
+    # The agenda marks each person's own events.
+    for person, chat, count, mark in ((ana, ANA, 2, "✅ "), (beto, BETO, 3, "⏳ ")):
+        person.send_text("/agenda")
+        *_, listing = await api.wait_for("sendMessage", chat_id=chat, count=count)
+        [own] = [row[0]["text"] for row in listing.params["reply_markup"]["inline_keyboard"]
+                 if row[0].get("callback_data") == f"ev:e:{event.id}"]
+        assert own.startswith(mark)
+        assert "✅ tiene su cupo · ⏳ está en la lista de espera" in listing.params["text"]
+    carla = api.user(CARLA)
+    carla.send_text("/agenda")
+    [listing] = await api.wait_for("sendMessage", chat_id=CARLA)
+    assert "lista de espera" not in listing.params["text"]
 
     ana.tap("❌ Cancelar asistencia")
     answers = await api.wait_for("answerCallbackQuery", count=4)
     assert answers[-1].params["text"] == "Listo, cancelé su inscripción."
-    messages = await api.wait_for("sendMessage", chat_id=BETO, count=3)
-    assert messages[-1].params["text"].startswith("🎉 Se liberó un cupo y ya quedó inscrito")
+    messages = await api.wait_for("sendMessage", chat_id=BETO, count=4)
+    assert messages[-1].params["text"].startswith("🎉 Se liberó un cupo y ya es suyo")
     assert "Taller de cocreación del parque" in messages[-1].params["text"]
     assert await _registrations(db, event.id or 0) == {ANA: "cancelado", BETO: "confirmado"}
 
@@ -126,7 +138,7 @@ async def test_double_tap_on_attend_registers_once(
     user.tap("✅ Asistiré")
     answers = await api.wait_for("answerCallbackQuery", count=2)
     assert sorted(a.params["text"][:10] for a in answers) == sorted(
-        ["✅ Listo, q", "Ya está in"]
+        ["✅ Listo, t", "Ya tiene s"]
     )
     assert await _registrations(db, event.id or 0) == {CARLA: "confirmado"}
 

@@ -81,7 +81,7 @@ async def test_accepting_after_asistire_registers_and_the_card_says_so(
 
     user.tap("✅ Acepto")
     answers = await api.wait_for("answerCallbackQuery", count=2)
-    assert answers[-1].params["text"].startswith("✅ Listo, quedó inscrito")
+    assert answers[-1].params["text"].startswith("✅ Listo, tiene su cupo")
     assert answers[-1].params["show_alert"] is True
     async with db.session() as s:
         [registration] = (await s.exec(select(Registration))).all()
@@ -91,7 +91,7 @@ async def test_accepting_after_asistire_registers_and_the_card_says_so(
     assert notice_now["text"] == "✅ Gracias. Ya puede inscribirse a eventos."
     assert "reply_markup" not in notice_now  # no stale Acepto / No, gracias left
     card_now = _message(api, _sent(card)["message_id"])
-    assert "✅ Usted está inscrito." in card_now["text"]
+    assert "✅ Usted tiene su cupo." in card_now["text"]
     assert "❌ Cancelar asistencia" in _labels(card_now)
     assert await _consented(db)
 
