@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from html import escape
 from typing import Any
 
@@ -34,6 +35,9 @@ from handlers.paging import MAX_CALLBACK_BYTES
 from storage.conversations import clear_state
 from storage.privacy import delete_personal_data, give_consent, has_consent, personal_data
 
+# A second press of the same button this soon is a double tap: one notice is enough.
+DOUBLE_TAP_SECONDS = 5.0
+NOTICE_SHOWN_FOR = "consent_notice_for"  # chat_data: (message id, button data), when
 NOTICE = (
     "🔒 <b>Sus datos personales</b>\n\n"
     "Para {action}, la Alcaldía de {city} guarda su id de Telegram y lo que usted elija "
@@ -112,6 +116,8 @@ async def ensure_consent(
     async with context.db.session() as session:
         if await has_consent(session, telegram_id=user.id):
             return True
+    if _tapped_twice(update, context):
+        return False  # the notice from the first tap is already on its way
     policy = context.settings.privacy_policy_url
     await message.reply_text(
         NOTICE.format(
@@ -122,6 +128,18 @@ async def ensure_consent(
         reply_markup=consent_keyboard(_accept_data(update, resume)),
     )
     return False
+
+
+def _tapped_twice(update: Update, context: CabildoContext) -> bool:
+    """Tell whether this button press repeats one that got the notice moments ago."""
+    query = update.callback_query
+    if query is None or query.message is None or context.chat_data is None:
+        return False
+    key = (query.message.message_id, query.data)
+    now = time.monotonic()
+    last = context.chat_data.get(NOTICE_SHOWN_FOR)
+    context.chat_data[NOTICE_SHOWN_FOR] = (key, now)
+    return last is not None and last[0] == key and now - last[1] < DOUBLE_TAP_SECONDS
 
 
 class _ReplayedQuery(CallbackQuery):

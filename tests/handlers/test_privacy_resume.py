@@ -118,12 +118,15 @@ async def test_accepting_after_seguir_esta_obra_follows_it_once_even_on_a_double
     user.send_text(f"/start obra_{work.codigo}")
     [card] = await api.wait_for("sendMessage", chat_id=PERSON)
     user.tap("🔔 Seguir esta obra")
+    user.tap("🔔 Seguir esta obra")  # double tap before consenting: one notice only
+    await api.wait_for("answerCallbackQuery", count=2)
     [*_, notice] = await api.wait_for("sendMessage", chat_id=PERSON, count=2)
     assert "Para seguir esta obra" in notice.params["text"]
+    assert sum("Para seguir esta obra" in (m.get("text") or "") for m in api.messages(PERSON)) == 1
     user.tap("✅ Acepto")
     user.tap("✅ Acepto")  # double tap: following must not be switched off again
-    answers = await api.wait_for("answerCallbackQuery", count=3)
-    texts = [a.params.get("text") for a in answers[1:]]
+    answers = await api.wait_for("answerCallbackQuery", count=4)
+    texts = [a.params.get("text") for a in answers[2:]]
     assert "Le avisaré de los cambios de esta obra." in texts
     assert "Ya aceptó el tratamiento de sus datos. Véalos con /mis_datos." in texts
     async with db.session() as s:
