@@ -37,7 +37,6 @@ from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from storage.conversations import FlowState, clear_state, get_state, set_state
-from storage.importers.comunas import fold
 from storage.models import Survey, SurveyQuestion
 from storage.surveys import (
     AnswerRefused,
@@ -55,6 +54,7 @@ from storage.surveys import (
     survey_results,
     surveys_for,
 )
+from storage.text import fold_words
 from storage.types import utcnow
 
 FLOW = "encuesta"
@@ -612,11 +612,11 @@ def _typed_option(question: SurveyQuestion, text: str) -> int | None:
     «Sí», «si», «SÍ.» pick the option of that name; «4» a scale's value. Multiple choice
     needs the buttons (several options and «Listo»).
     """
-    typed = fold(text)  # case, accents and punctuation aside: «Sí.» is «si»
+    typed = fold_words(text)  # case, accents and punctuation aside: «Sí.» is «si»
     if question.kind == "escala":
         return int(typed) if typed.isdigit() and int(typed) in range(1, 6) else None
     if question.kind == "unica":
-        options = [fold(o) for o in question.options or []]
+        options = [fold_words(o) for o in question.options or []]
         return options.index(typed) if typed in options else None
     return None
 

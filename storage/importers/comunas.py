@@ -6,21 +6,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from unidecode import unidecode
-
 from storage.importers.errors import CellError, shown
+from storage.text import fold_words
 
-_WORDS = re.compile(r"[^a-z0-9]+")
 _NUMBERED = re.compile(
     r"(?:(?P<prefix>comuna|com|corregimiento|correg|corr|c)\s*)?(?P<number>\d+)"
     r"(?:\s+(?P<name>.+))?"
 )
 _CORREGIMIENTO_PREFIXES = frozenset({"corregimiento", "correg", "corr", "c"})
-
-
-def fold(text: str) -> str:
-    """Fold case, accents and punctuation into spaces: `Comuna 4 - Occidental` → `comuna 4 …`."""
-    return _WORDS.sub(" ", unidecode(text).lower()).strip()
 
 
 def comuna_code(text: str) -> str:
@@ -31,7 +24,7 @@ def comuna_code(text: str) -> str:
 
 def names_a_number(written: str) -> bool:
     """Tell whether the text is only a comuna's number (`99`, `comuna 99`, `c2`)."""
-    match = _NUMBERED.fullmatch(fold(written))
+    match = _NUMBERED.fullmatch(fold_words(written))
     return match is not None and match["name"] is None
 
 
@@ -51,15 +44,15 @@ class ComunaIndex:
         self._by_code: dict[str, ComunaRef] = {}
         self._by_name: dict[str, ComunaRef] = {}
         for comuna in comunas:
-            self._by_code.setdefault(fold(comuna.codigo), comuna)
-            self._by_name.setdefault(fold(comuna.nombre), comuna)
+            self._by_code.setdefault(fold_words(comuna.codigo), comuna)
+            self._by_name.setdefault(fold_words(comuna.nombre), comuna)
 
     def __bool__(self) -> bool:
         return bool(self._by_code)
 
     def resolve(self, written: str) -> ComunaRef:
         """Return the comuna a person meant, or raise `CellError` saying why not."""
-        text = fold(written)
+        text = fold_words(written)
         found = self._by_code.get(text) or self._by_name.get(text)
         if found:
             return found
@@ -78,7 +71,7 @@ class ComunaIndex:
         if found is None:
             raise CellError(f"no se encontró la comuna {shown(written)}.")
         name = match["name"]
-        if name and fold(found.nombre) not in (name, f"comuna {name}"):
+        if name and fold_words(found.nombre) not in (name, f"comuna {name}"):
             raise CellError(
                 f"en {shown(written)} el número y el nombre no coinciden "
                 f"({found.codigo} es {found.nombre})."
