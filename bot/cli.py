@@ -7,12 +7,15 @@ import asyncio
 import errno
 import os
 import re
+import socket
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
@@ -150,6 +153,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Configuración inválida: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
+    if args.command in NEEDS_DATABASE:
+        problem = asyncio.run(database_problem(settings.database_url))
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+    try:
+        return _dispatch(settings, args)
+    except Exception as exc:
+        if not _lost_database(exc):
+            raise
+        # It answered a moment ago, then went away (or got too busy): one sentence too.
+        print(NO_DATABASE.format(why=_database_problem(exc)), file=sys.stderr)
+        return 1
+
+
+def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the subcommand `args` names."""
     if args.command == "run":
         return _run(settings)
     if args.command == "chat":
@@ -211,6 +231,45 @@ def _run(settings: Settings) -> int:
 
 NO_TABLES = "La base de datos no tiene tablas todavía: ejecute «cabildo db upgrade»."
 NO_DATABASE = "No se pudo abrir la base de datos ({why}). Revise DATABASE_URL."
+# Subcommands that open the database with its tables: checked first, said in one sentence.
+NEEDS_DATABASE = frozenset({"run", "chat", "import", "rol", "audit", "demo", "web"})
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def _lost_database(exc: BaseException) -> bool:
+    """Tell whether `exc` means the database could not be reached or used (not a bug)."""
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    )
+
+
+async def database_problem(url: str) -> str | None:
+    """Return why the database at `url` cannot be used, in one Spanish sentence, or None.
+
+    Covers an unreachable server, a refused login, a missing database or folder, and a
+    database without tables, in the words `cabildo db …` uses.
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from bot.config import normalize_database_url
+
+    # Like bot.app.ensure_schema, but giving up after a few seconds, not asyncpg's minute.
+    engine = create_async_engine(
+        normalize_database_url(url), connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+    try:
+        async with engine.connect() as conn:
+            ready = await conn.run_sync(
+                lambda sync_conn: bool(inspect(sync_conn).has_table("alembic_version"))
+            )
+    except Exception as exc:  # whatever it is, the operator gets one sentence
+        return NO_DATABASE.format(why=_database_problem(exc))
+    finally:
+        await engine.dispose()
+    return None if ready else NO_TABLES
 
 
 def _db(settings: Settings, args: argparse.Namespace) -> int:
@@ -277,12 +336,22 @@ def _database_problem(exc: BaseException) -> str:
     text = str(exc)
     if "unable to open database file" in text:
         return "la carpeta del archivo no existe o no se puede escribir en ella"
+    if "file is not a database" in text:
+        return "el archivo no es una base de datos SQLite"
+    if isinstance(exc, socket.gaierror):
+        return "no se encontró el servidor; revise su nombre"
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return "el servidor no responde o la dirección no es válida"
     if isinstance(exc, OSError):
         return os_error(exc)
     if "password authentication failed" in text:
         return "el usuario o la clave no son válidos"
+    if re.search(r'role "[^"]*" does not exist', text):
+        return "el usuario no existe en el servidor"
     if "does not exist" in text:
         return "la base de datos no existe en el servidor"
+    if "locked" in text:
+        return "la base de datos está ocupada; intente de nuevo en un momento"
     return "el servidor no responde o la dirección no es válida"
 
 
@@ -427,6 +496,8 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
         print(f"No se importó nada. {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
+        if _lost_database(exc):
+            raise  # the database, not the file: main() says so
         print(f"No se pudo leer el archivo {path}: {os_error(exc)}.", file=sys.stderr)
         return 1
     finally:

@@ -128,6 +128,12 @@ class LocalBotAPI:
         self._users: dict[int, LocalUser] = {}
         self._groups: dict[int, dict[str, Any]] = {}
         self._admins: dict[int, set[int]] = {}
+        # Chats the bot cannot write to any more: people who blocked it, groups it left,
+        # groups that became supergroups (old id -> new id). Empty unless a test says so.
+        self._blocked_by: set[int] = set()
+        self._left_groups: set[int] = set()
+        self._migrated: dict[int, int] = {}
+        self._membership_dates: dict[int, int] = {}  # chat -> date of the newest change
         self._messages: dict[int, dict[int, dict[str, Any]]] = {}
         self._next_message_id: dict[int, int] = {}
         self._files: dict[str, tuple[str, bytes, str]] = {}  # file_id -> (name, bytes, path)
@@ -153,11 +159,13 @@ class LocalBotAPI:
             self._users[user_id] = LocalUser(self, user_id, first_name, username, language_code)
         return self._users[user_id]
 
-    def group(self, chat_id: int, title: str) -> dict[str, Any]:
-        """Register a group chat (negative id) and return its chat object."""
+    def group(self, chat_id: int, title: str, *, kind: str = "supergroup") -> dict[str, Any]:
+        """Register a group chat (negative id; `kind` group or supergroup); return its chat."""
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
-        self._groups[chat_id] = {"id": chat_id, "type": "supergroup", "title": title}
+        if kind not in ("group", "supergroup"):
+            raise ValueError("kind is 'group' or 'supergroup'")
+        self._groups[chat_id] = {"id": chat_id, "type": kind, "title": title}
         return self._groups[chat_id]
 
     def chat_object(self, chat_id: int) -> dict[str, Any]:
@@ -268,6 +276,7 @@ class LocalBotAPI:
         call = Call(method=canonical, params=params, files=files, token=token)
         try:
             self._inject_failure(call)
+            self._refuse_unreachable(call)
             if canonical == "getUpdates":
                 result: Any = await self._get_updates(params)
             else:
@@ -310,6 +319,39 @@ class LocalBotAPI:
             if rule.error == "bad_request":
                 raise ApiError(400, rule.description or "Bad Request: simulated failure")
             raise ApiError(502, rule.description or "Bad Gateway")
+
+    def _refuse_unreachable(self, call: Call) -> None:
+        """Answer like Telegram when the bot writes where it no longer can."""
+        chat_id = _chat_id_of(call.params)
+        if chat_id is None or not call.method.startswith(("send", "edit")):
+            return
+        if chat_id in self._blocked_by:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self._left_groups:
+            raise ApiError(403, "Forbidden: bot was kicked from the supergroup chat")
+        if chat_id in self._migrated:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           {"migrate_to_chat_id": self._migrated[chat_id]})
+
+    def _set_reachable(self, chat_id: int, reachable: bool, date: int) -> None:
+        """Record the bot's status in a chat, unless a newer change is known already."""
+        if date < self._membership_dates.get(chat_id, date):
+            return  # an older change delivered late: Telegram's state is the newer one
+        self._membership_dates[chat_id] = date
+        chats = self._blocked_by if chat_id > 0 else self._left_groups
+        if reachable:
+            chats.discard(chat_id)
+        else:
+            chats.add(chat_id)
+
+    def bot_member(self, status: str) -> dict[str, Any]:
+        """Return the ChatMember object of the bot itself with this status."""
+        user = dict(self.bot_user)
+        if status == "kicked":
+            return {"status": "kicked", "user": user, "until_date": 0}
+        if status == "administrator":
+            return {**self._member_rights(), "status": "administrator", "user": user}
+        return {"status": status, "user": user}
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -380,6 +422,10 @@ class LocalBotAPI:
             user = self.user(user_id).as_dict()
         if user_id not in self._admins.get(chat_id, set()):
             return {"status": "member", "user": user}
+        return {"status": "administrator", "user": user, **self._member_rights()}
+
+    @staticmethod
+    def _member_rights() -> dict[str, bool]:
         rights = dict.fromkeys(
             ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
              "can_manage_video_chats", "can_restrict_members", "can_promote_members",
@@ -387,7 +433,7 @@ class LocalBotAPI:
              "can_delete_stories"),
             False,
         )
-        return {"status": "administrator", "user": user, **rights, "can_manage_chat": True}
+        return {**rights, "can_manage_chat": True}
 
     def _getChatMember(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
         return self._member(_require_chat(params), int(params["user_id"]))
@@ -649,6 +695,72 @@ class LocalUser:
                 {"type": "bot_command", "offset": 0, "length": len(caption.split()[0])}
             ]
         return self._emit("message", self._message(None, document=document, **extra), enqueue)
+
+    # --- the bot's membership (my_chat_member updates, supergroup migration) -----------
+
+    def _membership(
+        self, chat_id: int, old: str, new: str, *, date: int | None, enqueue: bool
+    ) -> dict[str, Any]:
+        date = int(time.time()) if date is None else date
+        self.api._set_reachable(chat_id, new in ("member", "administrator"), date)
+        change = {
+            "chat": self.api.chat_object(chat_id), "from": self.as_dict(), "date": date,
+            "old_chat_member": self.api.bot_member(old),
+            "new_chat_member": self.api.bot_member(new),
+        }
+        return self._emit("my_chat_member", change, enqueue)
+
+    def block_bot(self, *, date: int | None = None, enqueue: bool = True) -> dict[str, Any]:
+        """Block the bot: Telegram says so, and refuses the bot's messages from now on."""
+        return self._membership(self.id, "member", "kicked", date=date, enqueue=enqueue)
+
+    def unblock_bot(self, *, date: int | None = None, enqueue: bool = True) -> dict[str, Any]:
+        """Unblock the bot (Telegram's «Reiniciar» also sends /start: send it apart)."""
+        return self._membership(self.id, "kicked", "member", date=date, enqueue=enqueue)
+
+    def add_bot(
+        self, chat_id: int, *, admin: bool = False, date: int | None = None,
+        enqueue: bool = True,
+    ) -> dict[str, Any]:
+        """Add the bot to the group `chat_id` (registered with `api.group`)."""
+        new = "administrator" if admin else "member"
+        return self._membership(chat_id, "left", new, date=date, enqueue=enqueue)
+
+    def remove_bot(
+        self, chat_id: int, *, status: str = "kicked", date: int | None = None,
+        enqueue: bool = True,
+    ) -> dict[str, Any]:
+        """Remove the bot from the group (`status` kicked, or left); it can no longer write."""
+        return self._membership(chat_id, "member", status, date=date, enqueue=enqueue)
+
+    def upgrade_group(
+        self, old_id: int, new_id: int, *, announce: str = "both", enqueue: bool = True
+    ) -> list[dict[str, Any]]:
+        """Turn the group `old_id` into the supergroup `new_id`, as Telegram does.
+
+        Telegram posts a service message in each chat (`migrate_to_chat_id` in the old,
+        `migrate_from_chat_id` in the new); `announce` ("both", "to" or "from") chooses which
+        reach the bot. Messages to the old id fail from now on, with the new id in the error.
+        """
+        if announce not in ("both", "to", "from"):
+            raise ValueError("announce is 'both', 'to' or 'from'")
+        old = self.api._groups.get(old_id) or self.api.group(old_id, f"Grupo {old_id}",
+                                                             kind="group")
+        old["type"] = "group"  # only basic groups migrate
+        self.api.group(new_id, str(old["title"]))
+        self.api._migrated[old_id] = new_id
+        for admin in sorted(self.api._admins.get(old_id, set())):
+            self.api.make_admin(new_id, admin)
+        updates = []
+        if announce in ("both", "to"):
+            updates.append(
+                self._emit("message", self._message(old_id, migrate_to_chat_id=new_id), enqueue)
+            )
+        if announce in ("both", "from"):
+            updates.append(self._emit(
+                "message", self._message(new_id, migrate_from_chat_id=old_id), enqueue
+            ))
+        return updates
 
     def tap(
         self, label_or_data: str, *, message_id: int | None = None, enqueue: bool = True

@@ -36,6 +36,7 @@ from handlers import (
     groups,
     imports,
     limits,
+    membership,
     participation,
     privacy,
     questions,
@@ -59,6 +60,7 @@ def register(app: CabildoApp) -> None:
     app.add_handlers(broadcast.HANDLERS)
     app.add_handlers(event_admin.HANDLERS)
     app.add_handlers(groups.HANDLERS)
+    app.add_handlers(membership.HANDLERS)
     app.add_handlers(summary.HANDLERS)
     app.add_handlers(privacy.HANDLERS)
     app.add_handlers(alerts.HANDLERS)

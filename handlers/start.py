@@ -51,12 +51,21 @@ LINK_GONE = "🔗 No encontré {what}: el enlace puede estar vencido o mal copia
 LINK_UNKNOWN = "🔗 No reconozco ese enlace."
 # Goal and work codes are upper-case; a link retyped in lower case still opens them.
 UPPER_CODES = {"meta", "obra"}
+IN_A_GROUP = (
+    "En los grupos solo envío las alertas de una comuna (un administrador las activa con "
+    "/vincular). Para consultar metas, obras, presupuesto o eventos, escríbame en privado: "
+    "@{bot}"
+)
 CANCELLED = "Listo, cancelé lo que estaba haciendo."
 NOTHING_TO_CANCEL = "No hay nada en curso para cancelar."
 async def start(update: Update, context: CabildoContext) -> None:
     """Greet the person, remember their chat, and show the main menu or a deep-linked item."""
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     if user is None or chat is None or message is None:
+        return
+    if chat.type != chat.PRIVATE:
+        # The person's row keeps their private chat: alerts and answers must not go here.
+        await message.reply_text(IN_A_GROUP.format(bot=context.bot.username))
         return
     async with context.db.session() as session:
         await touch_citizen(session, telegram_id=user.id, chat_id=chat.id)

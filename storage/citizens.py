@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,3 +45,79 @@ async def touch_citizen(session: AsyncSession, *, telegram_id: int, chat_id: int
 async def get_citizen(session: AsyncSession, *, telegram_id: int) -> Citizen | None:
     """Return the citizen with this Telegram id, if any."""
     return (await session.exec(select(Citizen).where(Citizen.telegram_id == telegram_id))).first()
+
+
+def _to_second(moment: datetime) -> datetime:
+    """Drop the sub-second part: Telegram dates are whole seconds."""
+    return moment.replace(microsecond=0)
+
+
+async def _citizen_for_update(session: AsyncSession, *, telegram_id: int) -> Citizen | None:
+    """Return the citizen's row, locked until commit on PostgreSQL."""
+    query = select(Citizen).where(Citizen.telegram_id == telegram_id).with_for_update()
+    return (await session.exec(query)).first()
+
+
+async def mark_bot_blocked(
+    session: AsyncSession, *, telegram_id: int, chat_id: int, at: datetime
+) -> bool:
+    """Record that the person blocked the bot at `at` (Telegram's date); commit.
+
+    Return whether the mark is set now. A block dated before the last time the person was
+    seen (an unblock or /start that Telegram sent later but that was handled first) is
+    stale and changes nothing: when in doubt the person stays reachable, and the outbox
+    marks them on the next refused message. Repeating a block keeps its first date.
+    """
+    citizen = await _citizen_for_update(session, telegram_id=telegram_id)
+    if citizen is None:
+        # Blocked before we kept any row (e.g. a database restored from an older backup).
+        session.add(Citizen(telegram_id=telegram_id, chat_id=chat_id, created_at=at,
+                            last_seen_at=at, blocked_at=at))
+        try:
+            await session.commit()
+        except IntegrityError:  # a concurrent update created the row: decide again on it
+            await session.rollback()
+            return await mark_bot_blocked(
+                session, telegram_id=telegram_id, chat_id=chat_id, at=at
+            )
+        return True
+    if _to_second(citizen.last_seen_at) > at:
+        await session.commit()
+        return citizen.blocked_at is not None
+    if citizen.blocked_at is None:
+        citizen.blocked_at = at
+        session.add(citizen)
+    await session.commit()
+    return True
+
+
+async def mark_bot_unblocked(
+    session: AsyncSession, *, telegram_id: int, chat_id: int, at: datetime
+) -> bool:
+    """Record that the person unblocked the bot at `at`, creating the row if needed; commit.
+
+    Return whether the person is reachable now. An unblock dated before the current block
+    (a later block handled first, or a refused message after it) is stale and changes
+    nothing. Otherwise the mark is cleared at once, so audiences count the person again.
+    """
+    citizen = await _citizen_for_update(session, telegram_id=telegram_id)
+    if citizen is None:
+        session.add(Citizen(telegram_id=telegram_id, chat_id=chat_id, created_at=utcnow(),
+                            last_seen_at=at))
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            return await mark_bot_unblocked(
+                session, telegram_id=telegram_id, chat_id=chat_id, at=at
+            )
+        return True
+    if citizen.blocked_at is not None and _to_second(citizen.blocked_at) > at:
+        await session.commit()
+        return False
+    citizen.blocked_at = None
+    citizen.chat_id = chat_id
+    citizen.last_seen_at = max(citizen.last_seen_at, at)
+    session.add(citizen)
+    await session.commit()
+    return True

@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from bot.cli import NO_TABLES, _parser, main
+from bot import cli
+from bot.cli import NO_TABLES, _database_problem, _parser, main
+from storage import importers
 from storage.db import Database
 from storage.demo import SAMPLE_DIR
 from storage.models import Work
@@ -266,3 +271,100 @@ def test_web_refuses_a_database_without_tables(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'vacia.db'}")
     assert main(["web", "--port", "0"]) == 1
     assert capsys.readouterr().err == f"{NO_TABLES}\n"
+
+
+DEAD_POSTGRES = "postgresql://x@127.0.0.1:1/none"  # nothing listens on port 1
+UNREACHABLE = (
+    "No se pudo abrir la base de datos (el servidor no responde o la dirección no es "
+    "válida). Revise DATABASE_URL.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["rol", "5", "staff"], ["audit"], ["audit", "--limite", "0"], ["demo"],
+     ["import", "comunas", str(SAMPLE_DIR / "comunas.csv")], ["web", "--port", "0"],
+     ["run"], ["chat"], ["db", "current"], ["db", "upgrade"]],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_every_command_says_in_one_sentence_that_the_database_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("DATABASE_URL", DEAD_POSTGRES)
+    assert main(command) == 1
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", UNREACHABLE)
+
+
+def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": DEAD_POSTGRES}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    for command in (["rol", "5", "staff"], ["audit"], ["import", "obras", "x.csv"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *command], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (1, "", UNREACHABLE), command
+
+
+def test_a_database_without_tables_is_one_sentence_for_every_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'vacia.db'}")
+    for command in (["rol", "5", "staff"], ["audit"], ["run"], ["chat"],
+                    ["import", "comunas", str(SAMPLE_DIR / "comunas.csv")]):
+        assert main(command) == 1, command
+        assert capsys.readouterr() == ("", f"{NO_TABLES}\n"), command
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (ConnectionRefusedError(111, "Connect call failed"),
+         "el servidor no responde o la dirección no es válida"),
+        (TimeoutError(), "el servidor no responde o la dirección no es válida"),
+        (socket.gaierror(-2, "Name or service not known"),
+         "no se encontró el servidor; revise su nombre"),
+        (Exception('role "nadie" does not exist'), "el usuario no existe en el servidor"),
+        (Exception('database "nodb" does not exist'), "la base de datos no existe en el servidor"),
+        (Exception('password authentication failed for user "x"'),
+         "el usuario o la clave no son válidos"),
+        (Exception("(sqlite3.DatabaseError) file is not a database"),
+         "el archivo no es una base de datos SQLite"),
+    ],
+)
+def test_database_problems_are_named_in_spanish(error: Exception, reason: str) -> None:
+    assert _database_problem(error) == reason
+
+
+def test_a_database_lost_in_the_middle_is_one_sentence_too(
+    operator: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def gone(*args: object, **kwargs: object) -> int:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(cli, "_audit", gone)
+    assert main(["audit"]) == 1
+    assert capsys.readouterr() == ("", UNREACHABLE)
+    # An import reads a file too: a lost connection is not said to be the file's fault.
+    monkeypatch.setattr(importers, "import_file", gone)
+    assert main(["import", "comunas", str(SAMPLE_DIR / "comunas.csv")]) == 1
+    assert capsys.readouterr() == ("", UNREACHABLE)
+
+
+def test_a_sqlite_file_that_is_not_a_database_is_said_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notas.db").write_text("esto no es una base de datos " * 100)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'notas.db'}")
+    assert main(["audit"]) == 1
+    assert capsys.readouterr().err == (
+        "No se pudo abrir la base de datos (el archivo no es una base de datos SQLite). "
+        "Revise DATABASE_URL.\n"
+    )

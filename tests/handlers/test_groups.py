@@ -11,7 +11,7 @@ from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.demo import SAMPLE_DIR
 from storage.importers import import_file
-from storage.models import Subscription
+from storage.models import Citizen, Subscription
 from storage.roles import set_role
 
 GROUP = -1009001
@@ -86,3 +86,18 @@ async def test_a_citizen_or_a_non_admin_cannot_link(
     [private] = await api.wait_for("sendMessage", chat_id=LEADER)
     assert private.params["text"].startswith("Use este comando dentro del grupo")
     assert await _links(db) == []
+
+
+async def test_start_in_a_group_points_to_the_private_chat_and_keeps_the_persons_chat(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    citizen = api.user(CITIZEN)
+    citizen.send_text("/start")
+    await api.wait_for("sendMessage", chat_id=CITIZEN)
+    citizen.send_text("/start", chat_id=GROUP)
+    [reply] = await api.wait_for("sendMessage", chat_id=GROUP)
+    assert reply.params["text"].startswith("En los grupos solo envío las alertas de una comuna")
+    assert "/vincular" in reply.params["text"]
+    async with db.session() as s:
+        row = (await s.exec(select(Citizen).where(Citizen.telegram_id == CITIZEN))).one()
+    assert row.chat_id == CITIZEN
