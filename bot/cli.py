@@ -138,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     web.add_argument("--host", help="dirección donde escuchar (WEB_HOST)")
     web.add_argument("--port", type=int, help="puerto (WEB_PORT; 0 = uno libre)")
     web.add_argument("--demo", action="store_true", help="cargar los datos de ejemplo si falta")
+    estado_help = "ver si el bot envía, si las tareas programadas corren y a quién llega"
+    sub.add_parser("estado", help=estado_help, description=estado_help.capitalize() + ".")
     demo = sub.add_parser("demo", help="cargar los datos de ejemplo en una base vacía",
                           description="Cargar los datos de ejemplo en una base vacía.")
     demo.add_argument("--if-empty", action="store_true", help="no fallar si ya hay datos")
@@ -184,6 +186,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(_audit(settings, args.limite))
     if args.command == "demo":
         return asyncio.run(_demo(settings, if_empty=args.if_empty))
+    if args.command == "estado":
+        return asyncio.run(_estado(settings))
     if args.command == "web":
         from web.__main__ import run_site
 
@@ -192,6 +196,21 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
             run_site(settings, settings.web, args.host or settings.web.host, port, demo=args.demo)
         )
     return 2  # pragma: no cover - argparse enforces the choices
+
+
+async def _estado(settings: Settings) -> int:
+    from bot.chat import html_to_text
+    from bot.web import version
+    from handlers.status import current_status
+    from storage.db import Database
+
+    database = Database(settings.database_url)
+    try:
+        text = await current_status(database, tz=settings.tz, version=version())
+    finally:
+        await database.dispose()
+    print(html_to_text(text))
+    return 0
 
 
 def _chat(settings: Settings, *, user_id: int = 1, first_name: str = "Ana") -> int:
@@ -232,7 +251,7 @@ def _run(settings: Settings) -> int:
 NO_TABLES = "La base de datos no tiene tablas todavía: ejecute «cabildo db upgrade»."
 NO_DATABASE = "No se pudo abrir la base de datos ({why}). Revise DATABASE_URL."
 # Subcommands that open the database with its tables: checked first, said in one sentence.
-NEEDS_DATABASE = frozenset({"run", "chat", "import", "rol", "audit", "demo", "web"})
+NEEDS_DATABASE = frozenset({"run", "chat", "import", "rol", "audit", "demo", "web", "estado"})
 CONNECT_TIMEOUT_SECONDS = 10
 
 

@@ -63,5 +63,5 @@ def clip(text: str, width: int) -> str:
 
 
 def plural(count: int, one: str, many: str) -> str:
-    """Return `1 respuesta`, `2 respuestas`: the count with the right noun."""
-    return f"{count} {one if count == 1 else many}"
+    """Return `1 respuesta`, `2 respuestas`, `1.234 respuestas`: the count with the right noun."""
+    return f"{number(count, decimals=0)} {one if count == 1 else many}"

@@ -6,7 +6,8 @@ Order matters because PTB runs the first matching handler of each group:
    group -1, `handlers.access`: stops restricted commands and buttons for people without
    the role, before any handler of group 0 sees them; then (same group, plain text only)
    `handlers.flows` hands text typed inside a wizard to that wizard;
-1. staff tools (`/panel`, `/rol`, `/importar`, `/difundir`, `/evento`, `/resumen`, groups),
+1. staff tools (`/panel`, `/rol`, `/importar`, `/difundir`, `/evento`, `/resumen`, `/estado`,
+   groups, the bot's own membership),
    vetted by the guard; personal data (`/mis_datos`, `/borrar_datos`, the consent buttons
    `priv:`) and `/alertas`;
 2. the area modules (goals, budget, works, contracting, reports, events, surveys, questions,
@@ -43,6 +44,7 @@ from handlers import (
     reports,
     staff,
     start,
+    status,
     summary,
     surveys,
     works,
@@ -61,6 +63,7 @@ def register(app: CabildoApp) -> None:
     app.add_handlers(event_admin.HANDLERS)
     app.add_handlers(groups.HANDLERS)
     app.add_handlers(membership.HANDLERS)
+    app.add_handlers(status.HANDLERS)
     app.add_handlers(summary.HANDLERS)
     app.add_handlers(privacy.HANDLERS)
     app.add_handlers(alerts.HANDLERS)

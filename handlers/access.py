@@ -36,6 +36,7 @@ RESTRICTED_COMMANDS: dict[str, str] = {
     "evento": "staff",
     "resumen": "staff",
     "resultados": "staff",
+    "estado": "staff",
     "rol": "staff",
     "vincular": "lider",
     "desvincular": "lider",

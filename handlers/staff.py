@@ -31,6 +31,7 @@ STAFF_COMMANDS = [
     BotCommand("resultados", "Resultados de una encuesta"),
     BotCommand("resumen", "Ver y aprobar el resumen semanal"),
     BotCommand("importar", "Cargar datos desde un archivo"),
+    BotCommand("estado", "Estado del bot: envíos, tareas y personas"),
     BotCommand("rol", "Dar un rol: /rol <id> <rol> [comuna]"),
 ]
 PANEL = (
@@ -48,6 +49,7 @@ PANEL = (
     "<b>Datos y permisos</b>\n"
     "/importar &lt;tipo&gt; — en el comentario de un archivo CSV o XLSX (una encuesta en JSON "
     "o YAML): cargar datos (todo o nada)\n"
+    "/estado — si los mensajes salen, si las tareas programadas corren y a quién llega el bot\n"
     "{rol}"
 )
 ROL_LINE = {

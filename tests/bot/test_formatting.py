@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bot.formatting import local_date, local_datetime, money, percent, progress_bar
+from bot.formatting import local_date, local_datetime, money, percent, plural, progress_bar
 
 
 def test_money_uses_dots_for_thousands_and_no_cents() -> None:
@@ -32,3 +32,9 @@ def test_dates_are_spanish_and_local() -> None:
     assert local_date(date(2026, 11, 24)) == "24 de noviembre de 2026"
     shown = local_datetime(datetime(2026, 11, 24, 20, 30, tzinfo=UTC), ZoneInfo("America/Bogota"))
     assert shown.startswith("martes, 24 de noviembre de 2026, 3:30")
+
+
+def test_counts_name_their_noun_and_group_thousands() -> None:
+    assert plural(1, "respuesta", "respuestas") == "1 respuesta"
+    assert plural(0, "respuesta", "respuestas") == "0 respuestas"
+    assert plural(12345, "persona", "personas") == "12.345 personas"

@@ -1,0 +1,146 @@
+"""How the installation is doing, for the people who run it: `/estado` and `cabildo estado`.
+
+Read-only and cheap (a handful of aggregate queries), so staff can ask any time: the
+outbox (what waits, what went out or failed in the last day, and why), when each scheduled
+job last ran and on which instance, who can be reached, and the questions waiting for an
+answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Citizen, CitizenQuestion, JobRun, OutboxMessage, Subscription
+from storage.outbox import BLOCKED, FAILED, PENDING, SENDING, SENT
+
+DAY = timedelta(days=1)
+TOP_ERRORS = 3
+
+
+@dataclass(frozen=True)
+class JobLastRun:
+    """The newest claimed run of one scheduled job."""
+
+    job: str
+    period: str
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class OperationalState:
+    """A snapshot of the installation's health, as of `now`."""
+
+    now: datetime
+    waiting: int  # outbox rows due now or later, not yet sent
+    oldest_due: datetime | None  # when the oldest row that is already due became due
+    sending: int
+    sent_day: int
+    failed_day: int
+    blocked_day: int
+    errors_day: list[tuple[str, int]]  # the commonest failure reasons of the last day
+    jobs: list[JobLastRun]
+    people: int
+    consented: int
+    unreachable: int
+    leaders: int
+    staff: int
+    linked_groups: int
+    questions_waiting: int
+    oldest_question: datetime | None
+
+
+async def _scalar(session: AsyncSession, query: object) -> int:
+    return int((await session.exec(query)).one() or 0)  # type: ignore[call-overload]
+
+
+async def operational_state(session: AsyncSession, *, now: datetime) -> OperationalState:
+    """Return the installation's state as of `now` (UTC)."""
+    out = OutboxMessage
+    since = now - DAY
+    by_status = dict(
+        (await session.exec(
+            select(out.status, func.count()).group_by(col(out.status))
+        )).all()
+    )
+    oldest_due = (await session.exec(
+        select(func.min(out.not_before)).where(out.status == PENDING, out.not_before <= now)
+    )).one()
+    recent = dict(
+        (await session.exec(
+            select(out.status, func.count())
+            .where(col(out.status).in_([FAILED, BLOCKED]), col(out.claimed_at) >= since)
+            .group_by(col(out.status))
+        )).all()
+    )
+    sent_day = await _scalar(
+        session, select(func.count()).where(out.status == SENT, col(out.sent_at) >= since)
+    )
+    errors = (await session.exec(
+        select(out.last_error, func.count())
+        .where(out.status == FAILED, col(out.claimed_at) >= since)
+        .group_by(col(out.last_error))
+        .order_by(func.count().desc(), col(out.last_error))
+        .limit(TOP_ERRORS)
+    )).all()
+    newest = (
+        select(JobRun.job, func.max(JobRun.claimed_at).label("at"))
+        .group_by(col(JobRun.job))
+        .subquery()
+    )
+    jobs = (await session.exec(
+        select(JobRun.job, JobRun.period_key, JobRun.claimed_at, JobRun.claimed_by)
+        .join(newest, (col(JobRun.job) == newest.c.job) & (col(JobRun.claimed_at) == newest.c.at))
+        .order_by(col(JobRun.job))
+    )).all()
+    people = (await session.exec(
+        select(
+            func.count(),
+            func.count(col(Citizen.consent_at)),
+            func.count(col(Citizen.blocked_at)),
+        ).where(Citizen.chat_id > 0)
+    )).one()
+    roles = dict(
+        (await session.exec(
+            select(Citizen.role, func.count()).where(Citizen.chat_id > 0)
+            .group_by(col(Citizen.role))
+        )).all()
+    )
+    groups = await _scalar(
+        session,
+        select(func.count(func.distinct(Subscription.chat_id))).where(Subscription.chat_id < 0),
+    )
+    questions = (await session.exec(
+        select(func.count(), func.min(CitizenQuestion.created_at))
+        .where(CitizenQuestion.status == "pendiente")
+    )).one()
+    seen: set[str] = set()
+    last_runs = []
+    for job, period, at, by in jobs:
+        if job not in seen:  # two claims in the same instant: keep one
+            seen.add(job)
+            last_runs.append(JobLastRun(job, period, at, by))
+    return OperationalState(
+        now=now,
+        waiting=int(by_status.get(PENDING, 0)),
+        oldest_due=oldest_due,
+        sending=int(by_status.get(SENDING, 0)),
+        sent_day=sent_day,
+        failed_day=int(recent.get(FAILED, 0)),
+        blocked_day=int(recent.get(BLOCKED, 0)),
+        errors_day=[(str(error or "sin detalle"), int(count)) for error, count in errors],
+        jobs=last_runs,
+        people=int(people[0]),
+        consented=int(people[1]),
+        unreachable=int(people[2]),
+        leaders=int(roles.get("lider", 0)),
+        staff=int(roles.get("staff", 0)) + int(roles.get("admin", 0)),
+        linked_groups=groups,
+        questions_waiting=int(questions[0]),
+        oldest_question=questions[1],
+    )
