@@ -4,7 +4,8 @@ A question that names a section («presupuesto», «metas del plan», «informes
 section's entry point (the main menu's button; the budget also gets its totals), first when
 the question is nothing but that, after the specific items otherwise. Works asked for by
 status or comuna («obras suspendidas», «obras terminadas en la comuna 1») are filtered and
-counted. Events open their card; reports open their link.
+counted; when there are more than the answer shows, «📋 Ver las N» pages through all of them
+(`obra:s:…`, listed by handlers.works). Events open their card; reports open their link.
 
 The index is built from the database and rebuilt when the data changes (checked at most
 once a minute, so imports show up within a minute); when nothing matches well the bot says
@@ -24,6 +25,7 @@ from bot.formatting import clip, money, percent
 from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import callback
 from storage.budget import Execution, execution, latest_year
+from storage.models import Comuna
 from storage.search import Answer, Hit, SearchIndex, build_index, data_version, tokens
 from storage.works import find_comuna
 
@@ -78,6 +80,7 @@ WORKS_NONE = "No hay obras{status}{where}."
 WORKS_SOME = "Se muestran {shown} de {total}."
 WORKS_OF_COMUNA = "🏗️ Todas las obras {place}"
 WORKS_BY_COMUNA = "🏘️ Obras por comuna"
+WORKS_ALL = "📋 Ver las {total}"
 REPORT_BUTTON = "📄 {title}"
 FOUND = "Esto es lo que encontré sobre «{text}»:"
 GREETING = "¡Hola! Pregúnteme por una obra, una meta o el presupuesto, o elija una opción:"
@@ -122,6 +125,14 @@ def _small_talk(text: str) -> str | None:
     if words and words <= GREETING_WORDS:
         return THANKS if words & {"gracias", "muchas", "mil"} else GREETING
     return None
+
+
+def comuna_place(comuna: Comuna | None, code: str) -> tuple[str, str]:
+    """Return a comuna after «en» and after «de»: «en la comuna 1 · Norte», «de la …»."""
+    name = f"{comuna.tipo} {comuna.codigo} · {comuna.nombre}" if comuna else f"comuna {code}"
+    if name.startswith("corregimiento"):
+        return f"en el {name}", f"del {name}"
+    return f"en la {name}", f"de la {name}"
 
 
 def _section_buttons(areas: list[str]) -> list[list[InlineKeyboardButton]]:
@@ -187,12 +198,9 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
                 total, per_office = await execution(session, vigencia=year)
                 offices = [o.name for o in per_office]
         if found.comuna is not None:
-            comuna = await find_comuna(session, found.comuna)
-            name = (f"{comuna.tipo} {comuna.codigo} · {comuna.nombre}" if comuna
-                    else f"comuna {found.comuna}")
-            masculine = name.startswith("corregimiento")
-            place_in = escape(("en el " if masculine else "en la ") + name)
-            place_of = ("del " if masculine else "de la ") + name
+            place_in, place_of = comuna_place(await find_comuna(session, found.comuna),
+                                              found.comuna)
+            place_in = escape(place_in)
     lines = [FOUND.format(text=shown)]
     rows: list[list[InlineKeyboardButton]] = []
     if found.topic_only:
@@ -209,6 +217,10 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         works = found.groups.get("obra", [])
         if not works:
             lines.append("\n" + WORKS_NONE.format(status=status, where=where))
+        if found.works_only_filter and found.status and len(works) < found.works_total:
+            extra.append([InlineKeyboardButton(
+                WORKS_ALL.format(total=found.works_total),
+                callback_data=callback("obra", "s", found.status, found.comuna or "", 0))])
         if found.comuna is not None:
             extra.append([InlineKeyboardButton(
                 clip(WORKS_OF_COMUNA.format(place=place_of), 60),

@@ -1,7 +1,8 @@
 """`/obras`: public works by comuna, by text, or nearest to a shared location.
 
 Callback data (`obra:`): `obra:i` comunas · `obra:c:<comuna>:<page>` a comuna's works ·
-`obra:w:<codigo>` a work's card · `obra:f:<codigo>` follow / stop following a work.
+`obra:w:<codigo>` a work's card · `obra:f:<codigo>` follow / stop following a work ·
+`obra:s:<status>:<comuna or empty>:<page>` the works in a status (free text's «Ver las N»).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.formatting import clip, local_date, money, number, percent, progress_ba
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
+from handlers.search import STATUS_LABELS, comuna_place
 from storage.alerts import subscriptions_of, toggle
 from storage.models import Comuna, Work
 from storage.works import (
@@ -29,6 +31,7 @@ from storage.works import (
     nearest_works,
     search_works,
     work_by_code,
+    works_by_status,
     works_in,
 )
 from web.settings import public_map_url
@@ -42,6 +45,8 @@ LISTING = "🏗️ <b>Obras en {comuna}</b>\n{page}"
 FOUND = "🏗️ Obras que coinciden con «{text}»:"
 NOT_FOUND = "No encontré obras con «{text}». Elija una comuna:"
 NO_SUCH_COMUNA = "No encontré «{text}» entre las comunas y corregimientos. Elija uno:"
+STATUS_LISTING = "🏗️ <b>Obras {status}{where}: {total}</b>\n{page}"
+STATUS_EMPTY = "Ahora no hay obras en ese estado."
 NEAREST = "📍 <b>Obras más cercanas a su ubicación</b>"
 FAR = (
     "Su ubicación parece estar fuera del municipio: la obra más cercana queda a {distance}. "
@@ -172,6 +177,32 @@ async def _show_comuna(update: Update, context: CabildoContext, code: str, page_
     await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
 
 
+async def _show_status(
+    update: Update, context: CabildoContext, status: str, code: str, page_no: int
+) -> None:
+    if status not in STATUS_LABELS:
+        raise LookupError(status)
+    async with context.db.session() as session:
+        comuna = await find_comuna(session, code) if code else None
+        if code and comuna is None:
+            raise LookupError(code)
+        works = await works_by_status(session, status=status,
+                                      comuna_id=comuna.id if comuna else None)
+    page = paginate(works, page_no, PER_PAGE)
+    if page.number != page_no:
+        raise LookupError(page_no)
+    rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}", callback("obra", "w", w.codigo))]
+            for w in page.items]
+    nav = nav_row(page, "obra", "s", status, code)  # type: ignore[arg-type]
+    where = f" {escape(comuna_place(comuna, code)[0])}" if comuna else ""
+    text = STATUS_LISTING.format(status=STATUS_LABELS[status], where=where, total=len(works),
+                                 page=page.label if works else STATUS_EMPTY)
+    back = (_button("⬅️ Obras de la comuna", callback("obra", "c", comuna.codigo, 0)) if comuna
+            else _button("🏘️ Comunas", "obra:i"))
+    await show(update, text, InlineKeyboardMarkup(
+        [*rows, *([nav] if nav else []), [back, _button("🏠 Menú", "menu:inicio")]]))
+
+
 async def _card_markup(context: CabildoContext, work: Work, chat_id: int) -> InlineKeyboardMarkup:
     async with context.db.session() as session:
         following = ("obra", work.codigo) in await subscriptions_of(session, chat_id=chat_id)
@@ -233,7 +264,7 @@ async def _follow(update: Update, context: CabildoContext, codigo: str) -> None:
 
 
 async def on_button(update: Update, context: CabildoContext) -> None:
-    """Handle the works buttons: comunas, a comuna's list, a card, follow."""
+    """Handle the works buttons: comunas, a comuna's list, works in a status, a card, follow."""
     query = update.callback_query
     if query is None:
         return
@@ -245,6 +276,8 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             await show(update, INDEX, await _index_markup(context, update))
         elif len(parts) == 3 and parts[0] == "c":
             await _show_comuna(update, context, parts[1], int(parts[2]))
+        elif len(parts) == 4 and parts[0] == "s":
+            await _show_status(update, context, parts[1], parts[2], int(parts[3]))
         elif len(parts) == 2 and parts[0] == "w":
             await _show_work(update, context, parts[1])
         elif len(parts) == 2 and parts[0] == "f":

@@ -12,7 +12,12 @@ PostgreSQL), rebuilt after imports.
 On top of the ranking, `SearchIndex.answer` reads three intents: the main-menu sections a
 question names («presupuesto», «metas del plan», «informes»: a question that is nothing but
 that gets the section's entry point), a works status («suspendidas», «en ejecución») and a
-comuna («comuna 1», «el centro»), which filter works and say how many there are in all.
+comuna («comuna 1», «el centro», «c4»), which filter works and say how many there are in all.
+
+Items carry a topic, what they are about as a whole (a goal's program, its sector): in a
+question about a sector («metas de salud») the program's own goals come first and goals tied
+to it only by a secondary field (their office) are left out. An office's budget is also
+found by the programs of the goals it answers for («plata para deporte» → INDERBU).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import asyncio
 import functools
 import math
 import re
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -48,6 +54,8 @@ from storage.models import (
 
 _STEM = snowballstemmer.stemmer("spanish")
 _WORD = re.compile(r"[a-z0-9]+")
+_TOPIC_TAIL = re.compile(r"[,:;(]| y | e ")  # where a program's name stops naming its sector
+_GLUED_COMUNA = re.compile(r"(c|comuna)(\d{1,2})")  # «c4», «comuna4»
 STOP = set(
     [
         "a",
@@ -168,6 +176,24 @@ STOP = set(
         "municipio",
         "ciudad",
         "bucaramanga",
+        # How a question asks, not what about: «cuánto lleva», «qué ha hecho».
+        "lleva",
+        "llevan",
+        "llevamos",
+        "hace",
+        "hacen",
+        "hecho",
+        "hizo",
+        "avance",
+        "avances",
+        "avanza",
+        "avanzan",
+        "avanzado",
+        "avanzada",
+        "poner",
+        "ponen",
+        "pondran",
+        "pusieron",
     ]
 )
 ABBREVIATIONS = {
@@ -183,6 +209,11 @@ ABBREVIATIONS = {
     "pq": "porque",
     "k": "que",
     "tmb": "tambien",
+    "com": "comuna",
+    "cmna": "comuna",
+    "pdm": "plan desarrollo municipal",
+    "jal": "junta administradora local",
+    "jac": "junta accion comunal",
     "dnd": "donde",
     "cdi": "cdi",
     "colegio": "colegio",
@@ -224,8 +255,13 @@ SYNONYMS = {
     "hospital": ["salud"],
     "puesto": ["puesto"],
     "bici": ["ciclorruta"],
+    "ciclovia": ["ciclorruta"],
+    "ciclovias": ["ciclorruta"],
+    "cicloruta": ["ciclorruta"],
+    "ciclorutas": ["ciclorruta"],
     "bicicleta": ["ciclorruta"],
     "camaras": ["videovigilancia"],
+    "vigilancia": ["videovigilancia"],
     "seguridad": ["seguridad"],
     "arboles": ["arboles"],
     "empleo": ["empleo"],
@@ -271,6 +307,21 @@ KIND_WORDS = {
 }
 KIND_ORDER = ("meta", "obra", "presupuesto", "evento", "contratacion", "informe", "pregunta")
 MIN_COVERAGE = 0.6
+K1, B = 1.2, 0.75  # BM25's term-frequency saturation and length normalisation
+# A word weighs at least this in an item when it is in a main field (a name, a goal's text,
+# program or indicator); less when it is only in a secondary one (an office, a description).
+STRONG_WEIGHT = 1.0
+# An item whose topic (a goal's program: «Salud pública y bienestar») holds the question's
+# words is about them, not merely mentioning them: its score is raised by up to TOPIC_BOOST
+# when they are in the topic's head, and by EXACT_BOOST more when they are the head's own
+# words and not only its stems («seguridad» is the program «Seguridad y convivencia»,
+# «Movilidad segura» only shares a stem).
+TOPIC_BOOST = 1.0
+EXACT_BOOST = 0.5
+# Among the best OWN_WORDS_TOP hits, a title with all the question's words as typed (not
+# only their stems) scores up to OWN_WORDS_BOOST more: a tie-breaker, not a ranking.
+OWN_WORDS_TOP = 40
+OWN_WORDS_BOOST = 0.1
 # Words that name a main-menu section (folded query words → the area of `menu:<area>`).
 TOPIC_WORDS = {
     "meta": "metas",
@@ -323,6 +374,14 @@ TOPIC_WORDS = {
     "avisos": "alertas",
     "notificaciones": "alertas",
 }
+# The word every item of a section's kind is indexed with (see `build_index`).
+TOPIC_MARKS = {"metas": "meta", "presupuesto": "presupuesto", "obras": "obra",
+               "contratacion": "contratacion", "informes": "informe", "agenda": "evento"}
+# Words that ask for a date: events, which have one, are preferred by WHEN_BOOST.
+WHEN_WORDS = {"cuando", "fecha", "hora"}
+WHEN_BOOST = 1.2
+# Words that, with goals named, only say which plan («metas del plan de desarrollo municipal»).
+PLAN_WORDS = {"plan", "desarrollo", "municipal"}
 # The kind of item each section lists (its items are preferred when the section is named).
 TOPIC_KINDS = {
     "metas": "meta",
@@ -344,10 +403,13 @@ FILLER = {
 STATUS_WORDS = {
     **dict.fromkeys(
         ["suspendida", "suspendidas", "suspendido", "suspendidos", "paralizada",
-         "paralizadas", "paralizado", "paralizados", "frenada", "frenadas"], "suspendida"),
+         "paralizadas", "paralizado", "paralizados", "frenada", "frenadas", "parada",
+         "paradas", "parado", "parados", "detenida", "detenidas", "detenido", "detenidos",
+         "abandonada", "abandonadas", "abandonado", "abandonados"], "suspendida"),
     **dict.fromkeys(
         ["terminada", "terminadas", "terminado", "terminados", "finalizada", "finalizadas",
-         "finalizado", "finalizados", "concluida", "concluidas", "entregada", "entregadas"],
+         "finalizado", "finalizados", "concluida", "concluidas", "entregada", "entregadas",
+         "acabada", "acabadas", "acabado", "acabados"],
         "terminada"),
 }
 STATUS_PAIRS = {
@@ -358,6 +420,10 @@ STATUS_PAIRS = {
     ("sin", "iniciar"): "por iniciar",
     ("por", "empezar"): "por iniciar",
     ("sin", "empezar"): "por iniciar",
+    ("por", "comenzar"): "por iniciar",
+    ("sin", "comenzar"): "por iniciar",
+    ("por", "arrancar"): "por iniciar",
+    ("sin", "arrancar"): "por iniciar",
     ("en", "contratacion"): "en contratacion",
 }
 
@@ -368,14 +434,27 @@ def fold(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Return folded words with abbreviations expanded."""
-    return [ABBREVIATIONS.get(t, t) for t in _WORD.findall(fold(text))]
+    """Return folded words with abbreviations expanded (`jal` → junta administradora local)."""
+    words = []
+    for word in _WORD.findall(fold(text)):
+        expanded = ABBREVIATIONS.get(word, word)
+        if " " in expanded:
+            words.extend(expanded.split())
+        else:
+            words.append(expanded)
+    return words
 
 
 @functools.lru_cache(maxsize=100_000)
 def stem(word: str) -> str:
     """Return the Spanish stem of a folded word (numbers stay as they are)."""
     return word if word.isdigit() else _STEM.stemWord(word)
+
+
+@functools.lru_cache(maxsize=4096)
+def _title_words(title: str) -> frozenset[str]:
+    """Return the folded words of an item's title (the best hits' titles recur)."""
+    return frozenset(tokens(title))
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +478,7 @@ class Answer:
     status: str | None = None  # works status filter (canonical: "suspendida", "en ejecucion")
     comuna: str | None = None  # comuna code the works were filtered by
     works_total: int | None = None  # works passing the status/comuna filter (None: no filter)
+    works_only_filter: bool = False  # the question is only that filter: its list can be paged
 
 
 @dataclass(slots=True)
@@ -412,6 +492,10 @@ class Record:
     comuna: str | None = None
     ref: str = ""
     status: str | None = None  # works only: canonical status (see `status_of`)
+    topic: str = ""  # what the item is about as a whole: a goal's program (its sector)
+    topic_terms: frozenset[str] = frozenset()  # the topic's stems (shared by its items)
+    topic_head: frozenset[str] = frozenset()  # stems of its head («Salud pública» y …)
+    topic_words: frozenset[str] = frozenset()  # the head's folded words, unstemmed
 
 
 @dataclass
@@ -426,14 +510,29 @@ class _Query:
     meaningful: list[str]
     topics: list[str]
     rest: list[str]  # meaningful words that are not sections, framing or the comuna's name
+    when: bool = False  # asks when («cuándo es…»): a date, so events are a little preferred
 
 
-def _comuna_intent(words: list[str]) -> tuple[str | None, list[str]]:
-    """Find `comuna 4` / `comuna cuatro` / `la cuatro` in the words; return code and the rest."""
-    for i, word in enumerate(words[:-1]):
-        if word in ("comuna", "la") and (words[i + 1].isdigit() or words[i + 1] in NUMBERS):
+def _comuna_intent(
+    words: list[str], codes: Collection[str] = ()
+) -> tuple[str | None, list[str]]:
+    """Find `comuna 4` / `comuna cuatro` / `la cuatro` / `c4` in the words; return the code
+    and the other words. `c1` is the code `C1` when the city has one (a corregimiento)."""
+
+    def valid(code: str) -> bool:
+        return code in codes if codes else code.isdigit() and 1 <= int(code) <= 17
+
+    for i, word in enumerate(words):
+        glued = _GLUED_COMUNA.fullmatch(word)
+        if glued is not None:
+            number = glued.group(2).lstrip("0")
+            code = f"C{number}" if glued.group(1) == "c" and f"C{number}" in codes else number
+            if valid(code):
+                return code, words[:i] + words[i + 1 :]
+        if i + 1 < len(words) and word in ("comuna", "la") and (
+                words[i + 1].isdigit() or words[i + 1] in NUMBERS):
             code = NUMBERS.get(words[i + 1], words[i + 1]).lstrip("0")
-            if code.isdigit() and 1 <= int(code) <= 17:
+            if valid(code):
                 return code, words[:i] + words[i + 2 :]
     return None, words
 
@@ -479,7 +578,7 @@ def _topics(words: list[str]) -> tuple[list[str], set[str]]:
             if area not in topics:
                 topics.append(area)
     if "metas" in topics:
-        used.update({"plan", "desarrollo"})
+        used.update(PLAN_WORDS)
     if "presupuestos" in topics:  # «presupuestos participativos» is not the budget
         topics = [t for t in topics if t != "presupuesto"]
     return topics, used
@@ -490,9 +589,18 @@ class SearchIndex:
 
     def __init__(self, records: Iterable[Record], comuna_names: dict[str, str] | None = None):
         self.records = list(records)
+        self._topics: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
         self.comuna_names = {fold(name): code for name, code in (comuna_names or {}).items()}
+        self.comuna_codes = frozenset(self.comuna_names.values())
+        # A word of a comuna's longer name that no other name has also names it.
+        named: dict[str, set[str]] = defaultdict(set)
+        for name, code in self.comuna_names.items():
+            parts = [w for w in name.split() if w not in STOP and len(w) >= 5]
+            for word in parts if len(name.split()) > 1 else ():
+                named[word].add(code)
+        self.comuna_words = {w: next(iter(c)) for w, c in named.items() if len(c) == 1}
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self.lengths: list[float] = []
+        lengths = array("d")  # each item's weighted length, for BM25's normalisation
         for index, record in enumerate(self.records):
             weighted: dict[str, float] = defaultdict(float)
             for text, weight in record.fields:
@@ -500,10 +608,16 @@ class SearchIndex:
                     if word not in STOP and (len(word) > 2 or word.isdigit()):
                         weighted[stem(word)] += weight
             record.fields = []  # indexed: the texts are not needed any more (memory)
-            self.lengths.append(sum(weighted.values()))
+            if record.topic:
+                record.topic_terms, record.topic_head, record.topic_words = (
+                    self._topic_sets(record.topic))
+                record.topic = ""
+            lengths.append(sum(weighted.values()))
             for term, tf in weighted.items():
                 self.postings[term].append((index, tf))
-        self.avg_length: float = (sum(self.lengths) / len(self.lengths)) if self.lengths else 1.0
+        self.avg_length: float = (sum(lengths) / len(lengths)) if lengths else 1.0
+        # BM25's length normalisation of each item, computed once: k1 · (1 − b + b · len/avg).
+        self.norms = array("d", (K1 * (1 - B + B * n / self.avg_length) for n in lengths))
         # Typo fixes look only at words with the same first letter: far fewer candidates, and
         # a typo in the first letter is rare on a phone keyboard.
         self.vocabulary: dict[str, list[str]] = defaultdict(list)
@@ -514,6 +628,21 @@ class SearchIndex:
             t: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5))
             for t, p in self.postings.items()
         }
+
+    def _topic_sets(
+        self, topic: str
+    ) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """Return a topic's stems, its head's stems and its head's words, one shared copy
+        per distinct topic. The head, up to the first «y», comma or colon, names the sector:
+        «Vías, andenes y alumbrado» is about roads, and mentions sidewalks and lighting."""
+        sets = self._topics.get(topic)
+        if sets is None:
+            words = [w for w in tokens(topic) if w not in STOP and len(w) > 2]
+            head = [w for w in tokens(_TOPIC_TAIL.split(topic, maxsplit=1)[0])
+                    if w not in STOP and len(w) > 2]
+            sets = self._topics[topic] = (frozenset(stem(w) for w in words),
+                                          frozenset(stem(w) for w in head), frozenset(head))
+        return sets
 
     def _resolve(self, word: str) -> list[str]:
         """Return the indexed terms a query word stands for (itself, synonyms, or a typo fix)."""
@@ -532,12 +661,18 @@ class SearchIndex:
                 )
                 if match is not None:
                     found.append(match[0])
+        # The stemmer cuts «taller» to «tall» but «talleres» to «taller»: try the singular.
+        singular = (word[:-2] if word.endswith("es") and len(word) > 5
+                    else word[:-1] if word.endswith("s") and len(word) > 4 else "")
+        # A word naming a section («pagado», «licitaciones») matches that section's items.
+        mark = TOPIC_MARKS.get(TOPIC_WORDS.get(word, ""), "")
+        found.extend(t for t in (stem(singular), stem(mark)) if t and t in self.postings)
         return list(dict.fromkeys(found))
 
     def _parse(self, text: str) -> _Query:
         """Split a question into intents (comuna, status, sections) and words to match."""
         words = tokens(text)
-        comuna, words = _comuna_intent(words)
+        comuna, words = _comuna_intent(words, self.comuna_codes)
         explicit = comuna is not None
         status, words = _status_intent(words)
         folded = " ".join(words)
@@ -546,15 +681,23 @@ class SearchIndex:
             if len(name) > 4 and f" {name} " in f" {folded} ":
                 comuna = comuna or code
                 name_words.update(name.split())
+        if comuna is None:  # «cabecera» for «Cabecera del Llano»
+            word = next((w for w in words if w in self.comuna_words), None)
+            if word is not None:
+                comuna = self.comuna_words[word]
+                name_words.add(word)
         content = [w for w in words if w not in STOP and (len(w) > 2 or w.isdigit())]
         topics, topic_words = _topics(content)
         wanted_kinds = {KIND_WORDS[w] for w in words if w in KIND_WORDS}
         wanted_kinds |= {TOPIC_KINDS[t] for t in topics if t in TOPIC_KINDS}
-        meaningful = [w for w in content if w not in KIND_WORDS]
+        framing = PLAN_WORDS & topic_words if "metas" in topics else set()
+        meaningful = [w for w in content if w not in KIND_WORDS and w not in framing]
         rest = [w for w in meaningful
                 if w not in topic_words and w not in name_words and w not in FILLER
                 and not (len(w) == 4 and w.startswith(("19", "20")))]  # «presupuesto 2026»
-        return _Query(words, comuna, explicit, status, wanted_kinds, meaningful, topics, rest)
+        when = bool(WHEN_WORDS.intersection(words))
+        return _Query(words, comuna, explicit, status, wanted_kinds, meaningful, topics, rest,
+                      when)
 
     def _works_filter(self, query: _Query) -> bool:
         """Whether the question asks for works by status and/or comuna and nothing else."""
@@ -603,28 +746,33 @@ class SearchIndex:
         specific = [bool(query.topics) and w in query.rest for w, g in kept if g]
         must_be_specific = any(specific)
         groups = [g for _, g in kept if g]
+        surfaces = [{w, *SYNONYMS.get(w, [])} for w, g in kept if g]
         if not meaningful and comuna is None:
             return []
         scores: dict[int, float] = defaultdict(float)
         matched: dict[int, int] = defaultdict(int)
-        k1, b = 1.2, 0.75
+        norms = self.norms
         specific_hits: set[int] = set()
+        bests: list[tuple[dict[int, float], float]] = []  # each word's values, strong floor
         for group, is_specific in zip(groups, specific, strict=True):
             best: dict[int, float] = {}
+            best_of = best.get
             for term in group:
-                idf = self.idf[term]
+                idf = self.idf[term] * (K1 + 1)
                 for index, tf in self.postings[term]:
-                    norm = (
-                        tf
-                        * (k1 + 1)
-                        / (tf + k1 * (1 - b + b * self.lengths[index] / self.avg_length))
-                    )
-                    best[index] = max(best.get(index, 0.0), idf * norm)
+                    value = idf * tf / (tf + norms[index])
+                    if value > best_of(index, 0.0):
+                        best[index] = value
             for index, value in best.items():
                 scores[index] += value
                 matched[index] += 1
             if is_specific:
                 specific_hits.update(best)
+            # value = idf · (k1+1) · tf / (tf + norm) grows with tf, so tf ≥ STRONG_WEIGHT is
+            # value · (STRONG_WEIGHT + norm) ≥ idf · (k1+1) · STRONG_WEIGHT (with several
+            # terms, the least specific one's: an item is rather kept than wrongly left out).
+            floor = min(self.idf[t] for t in group) * (K1 + 1) * STRONG_WEIGHT * (1 - 1e-9)
+            bests.append((best, floor))
         if not meaningful:  # "eventos en la comuna 4": list that comuna's items
             scores = {i: 1.0 for i, r in enumerate(self.records) if r.comuna == comuna}
             matched = {i: 0 for i in scores}
@@ -633,8 +781,8 @@ class SearchIndex:
         status = query.status
         only_comuna = comuna if query.explicit_comuna and (
             status is not None or "obra" in wanted_kinds) else None
-        hits = []
-        for index, score in scores.items():
+        candidates: list[tuple[int, float]] = []  # (index, coverage)
+        for index in scores:
             record = self.records[index]
             if status is not None and (record.kind != "obra" or record.status != status):
                 continue
@@ -643,8 +791,43 @@ class SearchIndex:
             if only_comuna is not None and record.kind == "obra" and record.comuna != only_comuna:
                 continue
             coverage = matched[index] / len(meaningful) if meaningful else 1.0
-            if coverage < MIN_COVERAGE:
+            if coverage >= MIN_COVERAGE:
+                candidates.append((index, coverage))
+        # Words an item holds in a main field (a name, a goal's text or program), not only in
+        # a secondary one (an office, a description).
+        strong = {index: sum(best.get(index, 0.0) * (STRONG_WEIGHT + norms[index]) >= floor
+                             for best, floor in bests) for index, _ in candidates}
+        # Sector questions («metas de salud», «salud»): in a kind asked for (or with no kind
+        # asked for) where some items have every word in their topic, those come first, and
+        # items holding a word only in a secondary field (the trees of the «Secretaría de
+        # Salud y Ambiente») are not about it at all.
+        topical: dict[int, float] = {}
+        sector_kinds: set[str] = set()
+        for index, _ in candidates:
+            record = self.records[index]
+            if record.topic_terms and groups and (
+                    not wanted_kinds or record.kind in wanted_kinds):
+                in_topic = sum(bool(record.topic_terms.intersection(g)) for g in groups)
+                in_head = sum(bool(record.topic_head.intersection(g)) for g in groups)
+                exact = sum(bool(record.topic_words & w) for w in surfaces)
+                if in_topic:  # raised by the head only: «andenes» is not what roads are about
+                    topical[index] = 1 + (TOPIC_BOOST * in_head + EXACT_BOOST * exact) / len(
+                        groups)
+                if in_topic == len(groups):
+                    sector_kinds.add(record.kind)
+        # An item that holds the words only in secondary fields is left out when items of
+        # its kind hold all of them in a main field.
+        incidental = {self.records[i].kind for i, n in strong.items()
+                      if groups and n == len(groups)}
+        hits = []
+        for index, coverage in candidates:
+            record = self.records[index]
+            if (record.kind in sector_kinds and index not in topical
+                    and strong[index] < matched[index]):
                 continue
+            if record.kind in incidental and not strong[index]:
+                continue
+            score = scores[index] * topical.get(index, 1.0)
             if comuna is not None:
                 if record.comuna == comuna:
                     score *= 1.5
@@ -652,9 +835,26 @@ class SearchIndex:
                     score *= 0.5
             if record.kind in wanted_kinds:
                 score *= 1.4
+            if query.when and record.kind == "evento":
+                score *= WHEN_BOOST
             hits.append(Hit(record.kind, record.key, record.title, score * coverage, record.ref))
         hits.sort(key=lambda h: (-h.score, KIND_ORDER.index(h.kind), h.key))
-        return hits
+        return self._prefer_own_words(hits, surfaces)
+
+    @staticmethod
+    def _prefer_own_words(hits: list[Hit], surfaces: list[set[str]]) -> list[Hit]:
+        """Raise a little the best hits whose title uses the question's own words, not only
+        their stems: «audiencia pública» is the hearing before «4 audiencias públicas»."""
+        if not surfaces or not hits:
+            return hits
+        top = []
+        for hit in hits[:OWN_WORDS_TOP]:
+            title = _title_words(hit.title)
+            own = sum(bool(title & words) for words in surfaces) / len(surfaces)
+            top.append(Hit(hit.kind, hit.key, hit.title, hit.score * (1 + OWN_WORDS_BOOST * own),
+                           hit.ref) if own else hit)
+        top.sort(key=lambda h: (-h.score, KIND_ORDER.index(h.kind), h.key))
+        return top + hits[OWN_WORDS_TOP:]
 
     def search(self, text: str, *, limit: int = 8) -> list[Hit]:
         """Return the best matches, best first; [] when nothing matches well."""
@@ -688,6 +888,7 @@ class SearchIndex:
             status=query.status if filtered else None,
             comuna=query.comuna if filtered else None,
             works_total=sum(h.kind == "obra" for h in hits) if filtered else None,
+            works_only_filter=filtered and self._works_filter(query),
         )
 
     def grouped(self, text: str, *, per_kind: int = 3) -> dict[str, list[Hit]]:
@@ -716,7 +917,12 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
     now = now or datetime.now(UTC)
     comunas = {c.id: c for c in (await session.exec(select(Comuna))).all()}
     records: list[Record] = []
+    # An office's budget is also about the programs of the goals it answers for: INDERBU's
+    # is the sport budget («plata para deporte»).
+    programs: dict[str, set[str]] = defaultdict(set)
     for g in (await session.exec(select(Goal))).all():
+        if g.responsable:
+            programs[fold(g.responsable).strip()].add(g.programa)
         records.append(
             Record(
                 "meta",
@@ -727,8 +933,10 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
                     (g.indicador, 1.0),
                     (g.programa, 1.5),
                     (g.responsable or "", 0.7),
+                    (g.linea, 0.25),
                     ("meta", 0.5),
                 ],
+                topic=g.programa,
             )
         )
     # Columns, not ORM rows: a city can have tens of thousands of works.
@@ -757,10 +965,15 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
                 status=statuses.setdefault(estado, status_of(estado)),
             )
         )
-    offices = sorted({b.dependencia for b in (await session.exec(select(BudgetLine))).all()})
-    for office in offices:
+    years: dict[str, set[str]] = defaultdict(set)  # «presupuesto de educación 2026»
+    for line in (await session.exec(select(BudgetLine))).all():
+        years[line.dependencia].add(str(line.vigencia))
+    for office in sorted(years):
         records.append(
-            Record("presupuesto", office, office, [(office, 3.0), ("presupuesto ejecucion", 1.0)])
+            Record("presupuesto", office, office, [
+                (office, 3.0), ("presupuesto ejecucion", 1.0),
+                (" ".join(sorted(programs.get(fold(office).strip(), ()))), 1.0),
+                (" ".join(sorted(years[office])), 0.5)])
         )
     for e in (await session.exec(select(Event).where(Event.inicio >= now))).all():
         comuna = comunas.get(e.comuna_id) if e.comuna_id else None

@@ -15,6 +15,7 @@ from unidecode import unidecode
 from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
 from storage.importers.errors import CellError
 from storage.models import Comuna, Work
+from storage.search import fold, status_of
 
 EARTH_RADIUS_M = 6_371_000.0
 
@@ -81,6 +82,27 @@ async def works_in(session: AsyncSession, *, comuna_id: int) -> list[WorkItem]:
         .order_by(col(Work.nombre))
     )
     return [WorkItem(*row) for row in (await session.exec(query)).all()]
+
+
+async def works_by_status(
+    session: AsyncSession, *, status: str, comuna_id: int | None = None
+) -> list[WorkItem]:
+    """Return the works in a status and, optionally, a comuna, by name.
+
+    `status` is the canonical name `storage.search.status_of` gives («en ejecucion»), so
+    the list holds the works free-text search counts. The few distinct `estado` texts are
+    read and mapped here; the database filters the works.
+    """
+    estados = (await session.exec(select(Work.estado).distinct())).all()
+    raw = [e for e in estados if status_of(e) == status]
+    if not raw:
+        return []
+    query = select(Work.codigo, Work.nombre, Work.estado).where(col(Work.estado).in_(raw))
+    if comuna_id is not None:
+        query = query.where(Work.comuna_id == comuna_id)
+    items = [WorkItem(*row) for row in (await session.exec(query)).all()]
+    items.sort(key=lambda w: (fold(w.nombre), w.codigo))  # the order search answers in
+    return items
 
 
 async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import pytest
@@ -15,7 +16,8 @@ from handlers.search import GREETING
 from storage.budget import execution, latest_year
 from storage.db import Database
 from storage.demo import load_demo
-from storage.models import Comuna, Event, Report, Work
+from storage.models import Comuna, Event, Goal, Report, Work
+from storage.search import fold
 from tests.storage.search_phrasings import UNANSWERABLE
 
 USER = 7301
@@ -188,3 +190,99 @@ async def test_questions_the_data_cannot_answer_still_say_so(
         reply = await _ask(api, USER + number, text)
         expected = GREETING if text == "hola buenas tardes" else f"{NOT_FOUND} «{text}»"
         assert reply["text"].startswith(expected), text
+
+
+def _folded_order(works: list[Work]) -> list[str]:
+    return [w.codigo for w in sorted(works, key=lambda w: (fold(w.nombre), w.codigo))]
+
+
+async def test_every_work_in_a_status_can_be_paged_from_the_answer(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    finished = [w for w, _ in await _works(db) if w.estado == "Terminada"]
+    assert len(finished) == 19
+    expected = _folded_order(finished)
+    reply = await _ask(api, USER, "obras terminadas")
+    assert "<b>🏗️ Obras terminadas: 19</b>" in reply["text"]
+    assert "Se muestran 8 de 19." in reply["text"]
+    assert [d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")] == (
+        expected[:8]
+    )
+    button = next(b for b in _buttons(reply) if b["text"] == "📋 Ver las 19")
+    assert button["callback_data"] == "obra:s:terminada::0"
+    user = api.user(USER)
+    user.tap("📋 Ver las 19")
+    [page] = await api.wait_for("editMessageText", chat_id=USER)
+    assert page.params["text"] == "🏗️ <b>Obras terminadas: 19</b>\nPágina 1 de 3"
+    seen = [d.removeprefix("obra:w:") for d in _data(page.params) if d.startswith("obra:w:")]
+    assert "obra:s:terminada::1" in _data(page.params)
+    user.tap("Siguiente ▶️")
+    user.tap("Siguiente ▶️")  # a double tap: one page turn
+    await api.wait_for("answerCallbackQuery", count=3)
+    [_, second] = await api.wait_for("editMessageText", chat_id=USER, count=2)
+    assert second.params["text"].endswith("Página 2 de 3")
+    seen += [d.removeprefix("obra:w:") for d in _data(second.params) if d.startswith("obra:w:")]
+    user.tap("obra:s:terminada::2")
+    [*_, last] = await api.wait_for("editMessageText", chat_id=USER, count=3)
+    seen += [d.removeprefix("obra:w:") for d in _data(last.params) if d.startswith("obra:w:")]
+    assert seen == expected
+    assert _data(last.params)[-3:] == ["obra:s:terminada::1", "obra:i", "menu:inicio"]
+    user.tap(f"obra:w:{expected[-1]}")
+    [*_, card] = await api.wait_for("editMessageText", chat_id=USER, count=4)
+    assert "Estado: <b>Terminada</b>" in card.params["text"]
+    # A list that fits in the answer offers no «Ver las».
+    reply = await _ask(api, USER + 1, "obras suspendidas")
+    assert not any(b["text"].startswith("📋 Ver las") for b in _buttons(reply))
+
+
+async def test_works_in_a_status_and_a_comuna_list_both_and_lead_back_to_the_comuna(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    running = [w for w, c in await _works(db) if c == "4" and w.estado == "En ejecución"]
+    user = api.user(USER)
+    await _ask(api, USER, "obras en ejecucion")
+    update = user.tap("📋 Ver las 27", enqueue=False)
+    update["callback_query"]["data"] = "obra:s:en ejecucion:4:0"
+    api.enqueue(update)
+    [page] = await api.wait_for("editMessageText", chat_id=USER)
+    assert page.params["text"] == (
+        f"🏗️ <b>Obras en ejecución en la comuna 4 · Occidental: {len(running)}</b>\n"
+        "Página 1 de 1"
+    )
+    assert [d for d in _data(page.params) if d.startswith("obra:w:")] == [
+        f"obra:w:{c}" for c in _folded_order(running)]
+    assert _data(page.params)[-2:] == ["obra:c:4:0", "menu:inicio"]
+
+
+@pytest.mark.parametrize("data", ["obra:s:terminada::7", "obra:s:terminada::-1",
+                                  "obra:s:borrada::0", "obra:s:terminada:99:0",
+                                  "obra:s:terminada::x", "obra:s:terminada:0"])
+async def test_stale_or_forged_status_pages_change_nothing(
+    bot: CabildoApp, api: LocalBotAPI, data: str
+) -> None:
+    await _ask(api, USER, "obras terminadas")
+    update = api.user(USER).tap("📋 Ver las 19", enqueue=False)
+    update["callback_query"]["data"] = data
+    api.enqueue(update)
+    [edit] = await api.wait_for("editMessageText", chat_id=USER)
+    assert edit.params["text"] == "Esa opción ya no está disponible."
+    assert _data(edit.params) == ["obra:i"]
+
+
+async def test_a_sector_question_lists_that_programs_goals_and_not_its_offices_others(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        goals = (await s.exec(select(Goal))).all()
+    health = [g for g in goals if g.programa == "Salud pública y bienestar"]
+    trees = next(g for g in goals if g.codigo == "L2-P01-M01")
+    assert len(health) == 4 and trees.responsable == "Secretaría de Salud y Ambiente"
+    reply = await _ask(api, USER, "metas de salud")
+    goal_buttons = [d.removeprefix("meta:g:") for d in _data(reply) if d.startswith("meta:g:")]
+    assert set(goal_buttons[:4]) == {g.codigo for g in health}
+    assert trees.codigo not in goal_buttons and escape(trees.meta) not in reply["text"]
+    lines = reply["text"].split("\n")
+    first = lines.index("<b>🎯 Metas del plan</b>") + 1
+    assert {line.removeprefix("• ") for line in lines[first : first + 4]} == {
+        escape(g.meta) for g in health}
+    assert _data(reply)[-2:] == ["menu:metas", "menu:inicio"]

@@ -160,3 +160,38 @@ async def test_a_corregimiento_work_card_leads_back_to_its_own_list(
     user.send_text(f"/start obra_{work.codigo}")
     [card] = await api.wait_for("sendMessage", chat_id=USER)
     assert f"obra:c:{comuna.codigo}:0" in _buttons(card.params)
+
+
+async def test_works_in_a_status_follow_the_data_and_a_stale_page_is_refused(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    user = api.user(USER)
+    user.send_text("obras terminadas")
+    await api.wait_for("sendMessage", chat_id=USER)
+    user.tap("obra:s:terminada::0")
+    [first] = await api.wait_for("editMessageText", chat_id=USER)
+    assert first.params["text"] == "🏗️ <b>Obras terminadas: 19</b>\nPágina 1 de 3"
+    user.tap("Siguiente ▶️")
+    [_, second] = await api.wait_for("editMessageText", chat_id=USER, count=2)
+    assert second.params["text"].endswith("Página 2 de 3")
+    async with db.session() as s:  # an import reopens four works
+        finished = (await s.exec(select(Work).where(Work.estado == "Terminada")
+                                 .order_by(col(Work.codigo)))).all()
+        for work in finished[:4]:
+            work.estado = "En ejecución"
+            s.add(work)
+        await s.commit()
+    user.tap("obra:s:terminada::2")  # the third page no longer exists
+    [*_, stale] = await api.wait_for("editMessageText", chat_id=USER, count=3)
+    assert stale.params["text"] == "Esa opción ya no está disponible."
+    assert _buttons(stale.params) == ["obra:i"]
+    user.tap("obra:i")
+    [*_, index] = await api.wait_for("editMessageText", chat_id=USER, count=4)
+    assert index.params["text"].startswith("🏗️ <b>Obras públicas</b>")
+    update = user.tap("obra:c:1:0", enqueue=False)
+    update["callback_query"]["data"] = "obra:s:terminada::1"
+    api.enqueue(update)
+    [*_, page] = await api.wait_for("editMessageText", chat_id=USER, count=5)
+    assert page.params["text"] == "🏗️ <b>Obras terminadas: 15</b>\nPágina 2 de 2"
+    codes = [d.removeprefix("obra:w:") for d in _buttons(page.params) if d.startswith("obra:w:")]
+    assert len(codes) == 7 and not {w.codigo for w in finished[:4]} & set(codes)
