@@ -39,7 +39,6 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from unidecode import unidecode
 
 from storage.models import (
     BudgetLine,
@@ -51,6 +50,7 @@ from storage.models import (
     Report,
     Work,
 )
+from storage.text import fold
 
 _STEM = snowballstemmer.stemmer("spanish")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -426,11 +426,6 @@ STATUS_PAIRS = {
     ("sin", "arrancar"): "por iniciar",
     ("en", "contratacion"): "en contratacion",
 }
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents."""
-    return unidecode(text).lower()
 
 
 def tokens(text: str) -> list[str]:
@@ -922,7 +917,7 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
     programs: dict[str, set[str]] = defaultdict(set)
     for g in (await session.exec(select(Goal))).all():
         if g.responsable:
-            programs[fold(g.responsable).strip()].add(g.programa)
+            programs[fold(g.responsable)].add(g.programa)
         records.append(
             Record(
                 "meta",
@@ -972,7 +967,7 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
         records.append(
             Record("presupuesto", office, office, [
                 (office, 3.0), ("presupuesto ejecucion", 1.0),
-                (" ".join(sorted(programs.get(fold(office).strip(), ()))), 1.0),
+                (" ".join(sorted(programs.get(fold(office), ()))), 1.0),
                 (" ".join(sorted(years[office])), 0.5)])
         )
     for e in (await session.exec(select(Event).where(Event.inicio >= now))).all():

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from unidecode import unidecode
 
 from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
 from storage.importers.errors import CellError
 from storage.models import Comuna, Work
-from storage.search import fold, status_of
+from storage.search import status_of
+from storage.text import fold
 
 EARTH_RADIUS_M = 6_371_000.0
 
@@ -43,10 +43,6 @@ async def comunas_with_counts(session: AsyncSession) -> list[ComunaCount]:
     )).all())
     comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
     return [ComunaCount(c, int(counts.get(c.id or 0, 0))) for c in comunas]
-
-
-def _fold(text: str) -> str:
-    return unidecode(text).lower().strip()
 
 
 async def find_comuna(session: AsyncSession, text: str) -> Comuna | None:
@@ -134,7 +130,7 @@ async def search_works(session: AsyncSession, text: str, *, limit: int = 40) -> 
     a search reads no work's texts into memory however many works the city has.
     """
     words = [w[:-1] if len(w) > 4 and w.endswith("s") else w
-             for w in _fold(text).split() if len(w) > 2]
+             for w in fold(text).split() if len(w) > 2]
     if not words:
         return []
     folded = _folded_sql(Work.nombre, Work.descripcion, Work.direccion, Work.contratista,

@@ -35,10 +35,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from unidecode import unidecode
-
 from storage.importers.errors import CellError, shown
 from storage.importers.reading import Percent
+from storage.text import fold_words
 
 MONEY_LIMIT = Decimal(10) ** 18  # NUMERIC(20, 2)
 INT_LIMIT = 2**31 - 1
@@ -62,13 +61,12 @@ _TIME = (
 )
 _DATE_ONLY = re.compile(_DATE + r"(?:[ T]+0{1,2}:00(?::00)?)?", re.IGNORECASE)
 _DATE_TIME = re.compile(_DATE + r"(?:[ T]+" + _TIME + r")?", re.IGNORECASE)
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _CONNECTORS = frozenset({"de", "del", "la", "las", "el", "los"})
 
 
 def normalize(text: str) -> str:
     """Fold case, accents and punctuation: `Avance Físico` → `avance_fisico`."""
-    return _NON_ALNUM.sub("_", unidecode(text).lower()).strip("_")
+    return fold_words(text).replace(" ", "_")
 
 
 def header_key(text: str) -> str:

@@ -17,7 +17,7 @@ from storage.budget import execution, latest_year
 from storage.db import Database
 from storage.demo import load_demo
 from storage.models import Comuna, Event, Goal, Report, Work
-from storage.search import fold
+from storage.text import fold
 from tests.storage.search_phrasings import UNANSWERABLE
 
 USER = 7301

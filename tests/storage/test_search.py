@@ -11,7 +11,8 @@ from bot.config import Settings
 from storage.db import Database
 from storage.demo import load_demo
 from storage.models import CitizenQuestion, Comuna, Event, Goal, Report, Work
-from storage.search import SearchIndex, build_index, fold, status_of, tokens
+from storage.search import SearchIndex, build_index, status_of, tokens
+from storage.text import fold
 from tests.storage.search_phrasings import ANSWERABLE, FIXED, SECTIONS, UNANSWERABLE
 
 
