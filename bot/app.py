@@ -40,7 +40,7 @@ CITIZEN_COMMANDS = [
     BotCommand("preguntar", "Enviar una pregunta"),
     BotCommand("mis_preguntas", "Sus preguntas y respuestas"),
     BotCommand("presupuestos", "Presupuestos participativos: vote por su comuna"),
-    BotCommand("alertas", "Avisos de su comuna"),
+    BotCommand("alertas", "Alertas de su comuna o de un tema"),
     BotCommand("mis_datos", "Ver lo que el bot guarda de usted"),
     BotCommand("borrar_datos", "Borrar sus datos"),
     BotCommand("ayuda", "Cómo usar el bot"),

@@ -40,7 +40,7 @@ BANNER = (
     "/ubicacion 7.12,-73.12 envía una ubicación · /archivo RUTA envía un documento · "
     "/salir termina."
 )
-PROMPT = "tú › "
+PROMPT = "usted › "
 BOT = "Cabildo › "
 UPDATED = "Cabildo (actualizó) › "
 BUTTONS_CHANGED = "Cabildo (cambió los botones; ahora los números son estos) ›"

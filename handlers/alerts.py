@@ -27,7 +27,7 @@ TOPIC_NAMES = {
     "resumen": "🗞️ Resumen semanal", "encuestas": "📝 Encuestas",
 }
 INTRO = (
-    "🔔 <b>Alertas</b>\nToque un tema o una comuna para activarla (✅) o desactivarla.\n"
+    "🔔 <b>Alertas</b>\nToque un tema o una comuna para activar (✅) o quitar sus alertas.\n"
     "Comunas activas: {comunas}."
 )
 ACTION = "recibir alertas"

@@ -48,7 +48,7 @@ CHOOSE_COMUNAS = "Elija una o varias comunas y toque «Listo ▶️»."
 NO_COMUNA = "⚠️ Marque al menos una comuna y luego toque «Listo ▶️»."
 CHOOSE_TOPIC = "Elija el tema:"
 CHOOSE_EVENT = "Elija el evento:"
-NO_EVENTS = "No hay eventos próximos con inscritos."
+NO_EVENTS = "Ningún evento próximo tiene inscripciones."
 ASK_TEXT = (
     "Audiencia: {audience} ({count}).\n\n"
     "Ahora escriba el mensaje tal como lo recibirá la gente (puede usar negrita y cursiva)."
@@ -69,7 +69,7 @@ PAST_WHEN = (
 QUEUED = "✅ Difusión #{id}: {count} en cola. Le aviso cuando termine."
 SCHEDULED = "🕒 Difusión #{id} programada para el {when}: {count}."
 CANCELLED = "Difusión cancelada; no se envió nada."
-NOBODY = "Esa audiencia no tiene destinatarios todavía. Elija otra."
+NOBODY = "Esa audiencia todavía no incluye a nadie. Elija otra."
 EXPIRED = "Esta difusión ya no está en curso. Empiece de nuevo con /difundir."
 REPORT = (
     "📊 <b>Difusión #{id}</b> — {status}\nEnviados: {enviado} · En cola: {pending} · "
@@ -96,7 +96,7 @@ def _audience_keyboard() -> InlineKeyboardMarkup:
     return _kb([
         [("👥 Todos", "staff:dif:a:todos"), ("🏘️ Por comuna", "staff:dif:a:comuna")],
         [("🏷️ Por tema", "staff:dif:a:tema"), ("🧭 Líderes", "staff:dif:a:lideres")],
-        [("📅 Inscritos a un evento", "staff:dif:a:evento")],
+        [("📅 Personas inscritas en un evento", "staff:dif:a:evento")],
         [("❌ Cancelar", "staff:dif:cancelar")],
     ])
 
@@ -191,7 +191,7 @@ async def _ask_text(update: Update, context: CabildoContext, data: dict[str, Any
         return
     await _save(update, context, FlowState(FLOW, "texto", data))
     await _edit(update, ASK_TEXT.format(
-        audience=escape(description), count=plural(count, "destinatario", "destinatarios")
+        audience=escape(description), count=plural(count, "persona", "personas")
     ))
 
 

@@ -59,14 +59,14 @@ ASK_KIND = "Elija el tipo de evento:"
 ASK_COMUNA = "¿En qué comuna es? (Las personas suscritas a esa comuna recibirán el anuncio.)"
 PREVIEW = (
     "👀 <b>Revise el evento</b>\n{title}\nTipo: {kind}\n🕒 {when}\n📍 {place}\n{comuna}\n"
-    "Cupos: {places}\n\n¿Cuándo lo anuncio a los suscritos?"
+    "Cupos: {places}\n\n¿Cuándo lo anuncio?"
 )
 ASK_ANNOUNCE = "Escriba cuándo anunciarlo (hora de {city}), así: <code>{example}</code>"
 BAD_ANNOUNCE = (
     "Escriba una fecha y hora antes del inicio del evento ({start}), así: "
     "<code>{example}</code>"
 )
-CREATED = "✅ Evento #{id} creado. {announce}\nLo ven todos en /agenda."
+CREATED = "✅ Evento #{id} creado. {announce}\nYa aparece en /agenda."
 ANNOUNCE_NOW = "Se anuncia en el próximo minuto."
 ANNOUNCE_AT = "Se anuncia el {when}"  # `_sentence` adds the period unless «a. m.» has one
 TOO_LONG = "Es muy largo ({length} caracteres); el máximo es {limit}."
@@ -80,9 +80,9 @@ ASK_FIELD = {
     "titulo": "Escriba el nuevo título (máximo {limit} caracteres).",
 }
 SAVED = "✅ Guardado. {more}"
-SAVED_NOTICE = "Quienes ya recibieron el anuncio y los inscritos reciben el cambio en un minuto."
-SAVED_PROMOTED_ONE = "1 persona pasó de la lista de espera a inscrita y recibe aviso."
-SAVED_PROMOTED = "{count} personas pasaron de la lista de espera a inscritas y reciben aviso."
+SAVED_NOTICE = "Quienes recibieron el anuncio o se inscribieron reciben el cambio en un minuto."
+SAVED_PROMOTED_ONE = "1 persona de la lista de espera obtuvo cupo y recibe aviso."
+SAVED_PROMOTED = "{count} personas de la lista de espera obtuvieron cupo y reciben aviso."
 CANCELLED = "Listo, no se guardó nada."
 EXPIRED = "Esto ya no está en curso. Empiece de nuevo con /evento."
 GONE = "Ese evento ya no existe."

@@ -248,7 +248,7 @@ async def event_card(
     if event.enlace:
         lines.append(f'🔗 <a href="{escape(event.enlace)}">Enlace para verlo en línea</a>')
     if current.capacity is None:
-        lines.append(f"Inscritos: {current.confirmed} (sin límite de cupos)")
+        lines.append(f"Inscripciones: {current.confirmed} (sin límite de cupos)")
     elif current.full:
         lines.append(f"Cupos: lleno ({current.capacity}); {current.waiting} en lista de espera")
     else:

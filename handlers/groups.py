@@ -16,7 +16,7 @@ from handlers.access import current_role
 from storage.groups import LinkError, link_group, unlink_group
 
 ONLY_IN_GROUPS = "Use este comando dentro del grupo de su junta, después de agregar el bot."
-ONLY_ADMINS = "Solo un administrador del grupo puede vincularlo a una comuna."
+ONLY_ADMINS = "Solo quien administra el grupo puede vincularlo a una comuna."
 LINKED = (
     "✅ Este grupo recibirá las alertas de la comuna {code} - {name}. "
     "Para dejar de recibirlas: /desvincular"

@@ -39,8 +39,8 @@ from storage.types import utcnow
 ADDED_TO_GROUP = (
     "👋 Hola. Soy <b>Cabildo</b>, el canal de rendición de cuentas de la Alcaldía de {city}.\n\n"
     "En este grupo puedo enviar las alertas de una comuna: cambios en sus obras, eventos y "
-    "avisos. Para activarlas, un administrador del grupo que sea líder comunal o funcionario "
-    "envía aquí /vincular (un líder vincula su comuna; un funcionario la indica: /vincular 4). "
+    "avisos. Para activarlas, quien administre el grupo y sea líder comunal o trabaje en la "
+    "Alcaldía envía aquí /vincular (desde la Alcaldía, con la comuna: /vincular 4). "
     "Para dejar de recibirlas: /desvincular\n\n"
     "Las consultas se hacen por chat privado: @{bot}"
 )

@@ -27,7 +27,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.config import Settings
 from bot.context import CabildoContext
-from bot.formatting import local_datetime, money, progress_bar
+from bot.formatting import local_datetime, money, plural, progress_bar
 from handlers.paging import Page, callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
@@ -60,7 +60,7 @@ DESCRIPTION_CHARS = 160
 
 INTRO = (
     "🗳️ <b>Presupuestos participativos</b>\n"
-    "Los vecinos deciden en qué se invierte una parte del presupuesto de su comuna.\n"
+    "La comunidad decide en qué se invierte una parte del presupuesto de su comuna.\n"
     "1. Elija la comuna donde vive.\n"
     "2. Marque los proyectos que prefiere, sin pasarse del dinero de la comuna.\n"
     "3. Toque «Votar». Es un voto por persona y puede cambiarlo hasta el cierre.\n"
@@ -70,11 +70,11 @@ NONE_YET = (
     "🗳️ <b>Presupuestos participativos</b>\nTodavía no hay votaciones de presupuestos "
     "participativos. Cuando la Alcaldía abra una, aparecerá aquí."
 )
-VOTED_IN = "Ya votó en la comuna {comuna}; puede cambiar su voto mientras esté abierta."
+VOTED_IN = "Ya votó en la comuna {comuna}; puede cambiar su voto mientras la votación esté abierta."
 CHOOSE = "Elija su comuna:"
 CLOSED_INTRO = (
     "🗳️ <b>Presupuestos participativos {ronda}</b>\n"
-    "La votación ya cerró. Gracias a todos los que participaron."
+    "La votación ya cerró. Gracias a quienes participaron."
 )
 CHOOSE_RESULTS = "Elija una comuna para ver sus resultados:"
 BASKET = (
@@ -85,7 +85,7 @@ BASKET = (
 )
 CLOSES = "\nPuede votar hasta el {when}"
 NOT_VOTED = "Todavía no ha votado en esta comuna."
-HAS_BALLOT = "Su voto guardado tiene {count} proyecto(s). Si vota de nuevo, lo reemplaza."
+HAS_BALLOT = "Su voto guardado tiene {count}. Si vota de nuevo, lo reemplaza."
 OTHER_BALLOT = "Ya votó en la comuna {comuna}. Si vota aquí, ese voto se reemplaza."
 UPCOMING = (
     "🗳️ <b>Presupuestos participativos {ronda}</b>\nComuna {comuna}\n"
@@ -119,12 +119,12 @@ CONSENT_ACTION = "votar en los presupuestos participativos"
 CONSENT_FIRST = "Para votar, acepte el aviso de datos; su selección se conserva."
 GONE = "Esa opción ya no está disponible."
 PRIVATE_ONLY = (
-    "Los presupuestos participativos se votan uno a uno: escríbame en privado y envíe "
-    "/presupuestos."
+    "Los presupuestos participativos se votan en privado: escríbame y envíe /presupuestos."
 )
 STAFF_INDEX = (
     "📊 <b>Presupuestos participativos: resultados</b>\n"
-    "Mientras la votación está abierta, solo el personal ve estos resultados parciales."
+    "Mientras la votación está abierta, solo el equipo de la Alcaldía ve estos resultados "
+    "parciales."
 )
 STAFF_NONE = "Todavía no hay rondas de presupuestos participativos cargadas."
 PARTIAL = "⏳ <b>Resultados parciales</b>: la votación sigue abierta."
@@ -132,7 +132,7 @@ CSV_CAPTION = "Votos por proyecto · comuna {comuna} · {ballots} votantes"
 OPENED_NOTICE = (
     "🗳️ <b>Presupuestos participativos {ronda}</b>\n"
     "Ya puede votar por los proyectos de la comuna {comuna}: hay {budget} para invertir "
-    "y los vecinos deciden en qué.{until}"
+    "y la comunidad decide en qué.{until}"
 )
 UNTIL = "\nLa votación cierra el {when}"
 CLOSED_NOTICE = (
@@ -219,7 +219,7 @@ async def _basket(context: CabildoContext, chat_id: int, user_id: int,
     elif other is not None:
         note = OTHER_BALLOT.format(comuna=_comuna(other.card))
     else:
-        note = HAS_BALLOT.format(count=len(ballot.project_ids))
+        note = HAS_BALLOT.format(count=plural(len(ballot.project_ids), "proyecto", "proyectos"))
     if state is not None and state.flow == FLOW and state.data.get("round") == detail.card.id:
         picked = state.data.get("picked") or []
     elif ballot is not None and ballot.round_id == detail.card.id:

@@ -32,6 +32,7 @@ from bot.formatting import local_datetime
 from handlers.flows import TEXT_STEPS
 from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import MAX_CALLBACK_BYTES
+from storage.broadcasts import TOPICS
 from storage.conversations import clear_state
 from storage.privacy import delete_personal_data, give_consent, has_consent, personal_data
 
@@ -53,19 +54,24 @@ DECLINED = "Entendido. Puede seguir consultando la información sin dar sus dato
 ALREADY_ACCEPTED = "Ya aceptó el tratamiento de sus datos. Véalos con /mis_datos."
 NOTHING_KEPT = "No tengo ningún dato suyo guardado, aparte de esta conversación."
 CONFIRM_DELETE = (
-    "¿Seguro que quiere borrar sus datos? Se borran sus suscripciones, inscripciones a eventos "
-    "y el vínculo con sus preguntas, respuestas a encuestas y votos. Estos siguen contando en "
-    "los totales, sin su número de Telegram, con una marca cifrada que solo sirve para que no "
-    "se cuenten dos veces: si vuelve a votar en la misma ronda, su nuevo voto reemplaza al "
-    "anterior. Esto no se puede deshacer."
+    "¿Quiere borrar sus datos? Se borran sus alertas, inscripciones a eventos y el "
+    "vínculo con sus preguntas, respuestas a encuestas y votos. Estos siguen contando en los "
+    "totales, sin su id de Telegram y con una marca cifrada para no contarlos dos veces: si "
+    "vuelve a votar en la misma ronda, el voto nuevo reemplaza al anterior. Esto no se puede "
+    "deshacer."
 )
 DELETED = (
     "Listo: borré sus datos. Sus votos y respuestas siguen contando una sola vez, sin su "
-    "número de Telegram."
+    "id de Telegram."
 )
 KEPT_DATA = "Sus datos no se borraron."
 DEFAULT_ACTION = "usar las funciones personales"
 KINDS = {"comuna": "comuna", "tema": "tema", "obra": "obra", "meta": "meta"}
+# Role codes as /mis_datos shows them: plain words, not the codes staff type in /rol.
+ROLE_LABELS = {
+    "ciudadano": "sin permisos especiales", "lider": "líder comunal",
+    "staff": "equipo de la Alcaldía", "admin": "administración del bot",
+}
 
 ACCEPT = "priv:acepto"  # a notice with nothing to resume (and notices sent before resuming)
 RESUME = "priv:ok:"  # + "<message id or empty>:<callback data to replay>"
@@ -252,18 +258,21 @@ async def my_data(update: Update, context: CabildoContext) -> None:
         return
     tz, locale = context.settings.tz, context.settings.locale
     consent = local_datetime(data.consent_at, tz, locale) if data.consent_at else "no ha aceptado"
-    subs = ", ".join(f"{KINDS.get(k, k)} {escape(v)}" for k, v in data.subscriptions) or "ninguna"
+    subs = ", ".join(  # topics by name («Contratación»), not by code
+        f"{KINDS.get(k, k)} {escape(TOPICS.get(v, v) if k == 'tema' else v)}"
+        for k, v in data.subscriptions
+    ) or "ninguna"
     lines = [
         "🔒 <b>Lo que guardo sobre usted</b>",
         f"Id de Telegram: {data.telegram_id}",
-        f"Rol: {data.role}",
+        f"Rol: {ROLE_LABELS.get(data.role, data.role)}",
         f"Nombre: {escape(data.first_name)}" if data.first_name else "Nombre: no lo guardo",
         # Written `1 · Norte`, as everywhere else in the bot.
         f"Comuna: {escape(data.comuna.replace(' - ', ' · ', 1))}" if data.comuna
         else "Comuna: no la ha indicado",
         f"Primer contacto: {local_datetime(data.created_at, tz, locale)}",
         f"Aceptó el tratamiento de datos: {consent}",
-        f"Suscripciones: {subs}",
+        f"Alertas: {subs}",
         f"Inscripciones a eventos: {data.registrations}",
         f"Preguntas enviadas: {data.questions}",
         f"Encuestas respondidas (no anónimas): {data.survey_responses}",

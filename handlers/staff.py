@@ -44,7 +44,7 @@ PANEL = (
     "/evento — crear un evento o cambiar fecha, lugar o cupos de uno\n"
     "/resultados — resultados de las encuestas, con gráfica y archivo CSV\n\n"
     "<b>Difusión</b>\n"
-    "/difundir — mensaje a todos, por comuna, tema, líderes o inscritos a un evento\n"
+    "/difundir — mensaje a todas las personas, o por comuna, tema, líderes o evento\n"
     "/resumen — ver y aprobar el resumen semanal\n\n"
     "<b>Datos y permisos</b>\n"
     "/importar &lt;tipo&gt; — en el comentario de un archivo CSV o XLSX (una encuesta en JSON "

@@ -34,7 +34,7 @@ HELP = (
     "/encuestas — encuestas abiertas\n"
     "/preguntar — enviar una pregunta a la Alcaldía; /mis_preguntas — ver sus preguntas\n"
     "/presupuestos — votar por proyectos de su comuna (presupuestos participativos)\n"
-    "/alertas — recibir avisos de su comuna\n"
+    "/alertas — recibir alertas de su comuna o de un tema\n"
     "/privacidad — cómo tratamos sus datos personales\n"
     "/mis_datos — ver lo que guardo sobre usted\n"
     "/borrar_datos — borrar sus datos\n"
@@ -52,8 +52,8 @@ LINK_UNKNOWN = "🔗 No reconozco ese enlace."
 # Goal and work codes are upper-case; a link retyped in lower case still opens them.
 UPPER_CODES = {"meta", "obra"}
 IN_A_GROUP = (
-    "En los grupos solo envío las alertas de una comuna (un administrador las activa con "
-    "/vincular). Para consultar metas, obras, presupuesto o eventos, escríbame en privado: "
+    "En los grupos solo envío las alertas de una comuna (quien administra el grupo las activa "
+    "con /vincular). Para consultar metas, obras, presupuesto o eventos, escríbame en privado: "
     "@{bot}"
 )
 CANCELLED = "Listo, cancelé lo que estaba haciendo."

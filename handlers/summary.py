@@ -44,9 +44,9 @@ SENT = "✅ Resumen de la semana {week} en cola para {count}."
 ALREADY = "El resumen de la semana {week} ya se había enviado; no se repite."
 ALREADY_SENT = (
     "✅ El resumen de la semana {week} ya se envió el {when}; sale una sola vez por semana. "
-    "Esto fue lo que recibieron los suscritos:\n\n{text}"
+    "Esto fue lo que se envió:\n\n{text}"
 )
-NO_SUBSCRIBERS = "Nadie está suscrito al resumen semanal todavía; no se envió nada."
+NO_SUBSCRIBERS = "Todavía nadie sigue el resumen semanal; no se envió nada."
 APPROVAL = "🕒 Es hora del resumen semanal. Revíselo y apruébelo:\n\n{text}"
 MAX_ITEMS = 6
 MESSAGE_LIMIT = 4096  # Telegram's limit for one message
@@ -159,7 +159,7 @@ def _week(now: datetime, settings: Settings) -> str:
 
 def _approve_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton("✅ Enviar a los suscritos", callback_data="staff:res:ok"),
+        InlineKeyboardButton("✅ Aprobar y enviar", callback_data="staff:res:ok"),
     ]])
 
 
@@ -182,7 +182,7 @@ async def preview(update: Update, context: CabildoContext) -> None:
         return
     text, count = await current_summary(context.db, settings, now)
     await message.reply_text(
-        PREVIEW.format(count=plural(count, "suscrito", "suscritos"), text=text),
+        PREVIEW.format(count=plural(count, "persona suscrita", "personas suscritas"), text=text),
         reply_markup=_approve_keyboard(),
     )
 

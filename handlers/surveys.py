@@ -60,7 +60,10 @@ from storage.types import utcnow
 FLOW = "encuesta"
 PER_PAGE = 8
 LIST = "📝 <b>Encuestas abiertas</b>\nElija una para responderla. Al terminar verá los resultados."
-NONE_OPEN = "📝 No hay encuestas abiertas en este momento. Le avisaremos cuando haya una nueva."
+NONE_OPEN = (
+    "📝 No hay encuestas abiertas en este momento. Para saber cuándo abre una, active "
+    "«📝 Encuestas» en /alertas."
+)
 STATE_ICON = {"nueva": "🆕", "en_curso": "▶️", "respondida": "✅"}
 STATE_NOTE = {"nueva": "", "en_curso": " (continuar)", "respondida": " (ya respondida)"}
 INTRO = "📝 <b>{title}</b>\n{description}\n{count} preguntas. {privacy}{closes}"

@@ -50,20 +50,21 @@ async def describe(session: AsyncSession, audience: Audience) -> str:
     if audience.kind == "todos":
         return "todas las personas que usan el bot"
     if audience.kind == "lideres":
-        return "los líderes comunales"
+        return "líderes comunales"
     if audience.kind == "tema":
         names = ", ".join(TOPICS.get(v, v) for v in audience.values)
-        return f"suscritos al tema {names}"
+        return f"quienes siguen el tema {names}"
     if audience.kind == "comuna":
         query = select(Comuna).where(col(Comuna.codigo).in_(audience.values))
         rows = sorted((await session.exec(query)).all(), key=lambda c: c.id or 0)
         names = ", ".join(f"{c.codigo} - {c.nombre}" for c in rows)
-        return f"suscritos a la comuna {names}" if len(rows) == 1 else (
-            f"suscritos a las comunas {names}"
+        return f"quienes siguen la comuna {names}" if len(rows) == 1 else (
+            f"quienes siguen las comunas {names}"
         )
     if audience.kind == "evento":
         event = await session.get(Event, int(audience.values[0])) if audience.values else None
-        return f"inscritos en «{event.titulo}»" if event else "inscritos en un evento"
+        where = f"«{event.titulo}»" if event else "un evento"
+        return f"personas inscritas en {where}"
     return "nadie"
 
 

@@ -95,7 +95,7 @@ async def set_role(
         )
     old = citizen.role
     if actor_role != "admin" and (RANK[role] >= RANK["staff"] or RANK[old] >= RANK["staff"]):
-        raise RoleError("Solo un administrador puede dar o quitar los roles staff y admin.")
+        raise RoleError("Solo quien tiene el rol admin puede dar o quitar los roles staff y admin.")
     if old == role and (comuna_row is None or citizen.comuna_id == comuna_row.id):
         where = f" en la comuna {comuna_row.codigo}" if comuna_row is not None else ""
         raise RoleUnchanged(

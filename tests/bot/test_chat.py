@@ -34,9 +34,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def _after(text: str, line: str, nth: int = 1) -> str:
     """Return what the transcript shows after the nth time the person typed `line`."""
-    parts = text.split(f"tú › {line}\n")
+    parts = text.split(f"usted › {line}\n")
     assert len(parts) > nth, f"{line!r} typed fewer than {nth} times"
-    return parts[nth].split("tú › ", 1)[0]
+    return parts[nth].split("usted › ", 1)[0]
 
 
 async def test_chat_shows_the_menu_and_number_taps_a_button(
@@ -53,7 +53,7 @@ async def test_chat_shows_the_menu_and_number_taps_a_button(
     assert "Cabildo (actualizó) › 🎯 Metas del plan de desarrollo" in text
     assert "1. Bucaramanga equitativa e incluyente: una ciudad de bienestar: 14 metas" in text
     assert "/metas — cómo van las metas del plan de desarrollo" in text
-    assert "🔔 Alertas" in text.split("tú › 9", 1)[1]  # 9th button of the last keyboard
+    assert "🔔 Alertas" in text.split("usted › 9", 1)[1]  # 9th button of the last keyboard
     assert "¡Hola! Pregúnteme por una obra" in text
     assert text.rstrip().endswith("Hasta pronto.")
 
@@ -85,7 +85,7 @@ async def test_what_reaches_the_person_between_messages_is_printed_with_its_butt
     out = io.StringIO()
     transcript = Transcript(out, Path("chat-files"))
     seen = Seen(0)
-    watcher = asyncio.create_task(_watch(api, 5, transcript, seen, prompt="tú › "))
+    watcher = asyncio.create_task(_watch(api, 5, transcript, seen, prompt="usted › "))
     try:
         markup = {"inline_keyboard": [[{"text": "📝 Responder la encuesta",
                                         "callback_data": "enc:o:evaluacion-audiencia"}]]}
@@ -100,7 +100,7 @@ async def test_what_reaches_the_person_between_messages_is_printed_with_its_butt
     text = out.getvalue()
     assert "Cabildo › 🙏 Gracias por ir" in text and "[1] 📝 Responder la encuesta" in text
     assert "Para otra persona" not in text
-    assert text.endswith("tú › ")
+    assert text.endswith("usted › ")
     first = transcript.buttons[0]
     assert first is not None and first.data["callback_data"] == "enc:o:evaluacion-audiencia"
 

@@ -150,7 +150,7 @@ async def test_approval_request_goes_once_and_is_approved_on_the_other_instance(
         assert ask.params["text"].startswith("🕒 Es hora del resumen semanal")
         sender = one if ask.token == one.token else two
         other = two if sender is one else one
-        await other.deliver(api.user(ADMIN).tap("✅ Enviar a los suscritos", enqueue=False))
+        await other.deliver(api.user(ADMIN).tap("✅ Aprobar y enviar", enqueue=False))
         [done] = await api.wait_for("editMessageText", chat_id=ADMIN)
         assert "en cola para 3 personas" in done.params["text"]
         for chat in SUBSCRIBERS:
@@ -186,7 +186,7 @@ async def test_broadcast_wizard_answered_alternately_on_two_instances_completes(
         await api.wait_for("editMessageText", chat_id=ADMIN, count=2)
         await two.deliver(admin.tap("Listo ▶️", enqueue=False))
         [*_, ask] = await api.wait_for("editMessageText", chat_id=ADMIN, count=3)
-        assert "Occidental (3 destinatarios)" in ask.params["text"]
+        assert "Occidental (3 personas)" in ask.params["text"]
         await one.deliver(admin.send_text("Cabildo abierto el jueves <6 p. m.>", enqueue=False))
         _, preview = await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
         assert "así lo recibirán 3 personas" in preview.params["text"]

@@ -110,7 +110,7 @@ async def test_approval_mode_asks_staff_once_and_sends_once(
         [ask] = await api.wait_for("sendMessage", chat_id=ADMIN)
         assert ask.params["text"].startswith("🕒 Es hora del resumen semanal")
         admin = api.user(ADMIN)
-        admin.tap("✅ Enviar a los suscritos")
+        admin.tap("✅ Aprobar y enviar")
         [sent] = await api.wait_for("editMessageText", chat_id=ADMIN)
         assert "en cola para 3 personas" in sent.params["text"]
         for chat in SUBSCRIBERS:

@@ -91,7 +91,7 @@ async def test_staff_may_name_a_leader_of_a_comuna_but_not_more_staff(
     leader, refused, no_comuna = await api.wait_for("sendMessage", chat_id=704, count=3)
     assert "705 ahora tiene el rol <b>líder</b> en la comuna 4" in leader.params["text"]
     assert refused.params["text"] == (
-        "Solo un administrador puede dar o quitar los roles staff y admin."
+        "Solo quien tiene el rol admin puede dar o quitar los roles staff y admin."
     )
     assert "Un líder necesita su comuna" in no_comuna.params["text"]
     async with db.session() as s:

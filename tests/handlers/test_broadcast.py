@@ -65,7 +65,7 @@ async def test_comuna_4_broadcast_reaches_its_subscribers_only_once(
     )
     admin.tap("Listo ▶️")
     [*_, ask] = await api.wait_for("editMessageText", chat_id=ADMIN, count=3)
-    assert "Occidental (3 destinatarios)" in ask.params["text"]
+    assert "Occidental (3 personas)" in ask.params["text"]
 
     admin.send_text("Reunión de la junta <el martes> a las 6 p. m. en el salón comunal")
     _, preview = await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
@@ -97,10 +97,10 @@ async def test_scheduled_broadcast_waits_and_can_be_withdrawn_once(
     await api.wait_for("editMessageText", chat_id=ADMIN)
     admin.tap("Obras")
     [*_, ask] = await api.wait_for("editMessageText", chat_id=ADMIN, count=2)
-    assert "(1 destinatario)." in ask.params["text"]
+    assert "(1 persona)." in ask.params["text"]
     admin.send_text("Visita de obra al parque La Joya")
     [_, preview] = await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
-    assert "así lo recibirá 1 persona (suscritos al tema Obras)" in preview.params["text"]
+    assert "así lo recibirá 1 persona (quienes siguen el tema Obras)" in preview.params["text"]
     admin.tap("🕒 Programar")
     await api.wait_for("editMessageText", chat_id=ADMIN, count=3)
     admin.send_text("mañana temprano")
@@ -223,7 +223,7 @@ async def test_event_audience_lists_dates_and_shortened_titles(
     admin = api.user(ADMIN)
     admin.send_text("/difundir")
     await api.wait_for("sendMessage", chat_id=ADMIN)
-    admin.tap("📅 Inscritos a un evento")
+    admin.tap("📅 Personas inscritas en un evento")
     [choose] = await api.wait_for("editMessageText", chat_id=ADMIN)
     labels = [_plain(row[0]["text"]) for row in choose.params["reply_markup"]["inline_keyboard"]]
     assert labels == [
@@ -232,7 +232,7 @@ async def test_event_audience_lists_dates_and_shortened_titles(
     ]
     admin.tap(f"staff:dif:e:{events[0].id}")
     [*_, ask] = await api.wait_for("editMessageText", chat_id=ADMIN, count=2)
-    assert f"inscritos en «{long_title}» (1 destinatario)" in ask.params["text"]
+    assert f"personas inscritas en «{long_title}» (1 persona)" in ask.params["text"]
 
 
 async def test_a_citizen_cannot_open_the_wizard_or_press_its_buttons(

@@ -76,7 +76,7 @@ async def test_staff_create_an_event_announced_later(
     assert past.startswith("Esa fecha ya pasó (domingo, 1 de noviembre de 2026, 10:00 a. m.).")
     assert late.startswith("Escriba una fecha y hora antes del inicio del evento (")
     assert created.startswith("✅ Evento #") and "Se anuncia el" in created
-    assert created.endswith(", 6:30 p. m.\nLo ven todos en /agenda.")
+    assert created.endswith(", 6:30 p. m.\nYa aparece en /agenda.")
     assert ".." not in created
     async with db.session() as s:
         [event] = (await s.exec(select(Event))).all()
@@ -109,7 +109,7 @@ async def test_staff_add_places_and_the_waiting_list_moves_up(
     staff.send_text("2")
     texts = await _texts(api, ADMIN, 2)
     assert texts[-1] == (
-        "✅ Guardado. 1 persona pasó de la lista de espera a inscrita y recibe aviso."
+        "✅ Guardado. 1 persona de la lista de espera obtuvo cupo y recibe aviso."
     )
     [notice] = await api.wait_for("sendMessage", chat_id=7502)
     assert notice.params["text"].startswith("🎉 Se liberó un cupo")

@@ -80,7 +80,7 @@ async def test_a_citizen_or_a_non_admin_cannot_link(
     api.user(LEADER).send_text("/vincular", chat_id=other)
     [not_admin] = await api.wait_for("sendMessage", chat_id=other)
     assert not_admin.params["text"] == (
-        "Solo un administrador del grupo puede vincularlo a una comuna."
+        "Solo quien administra el grupo puede vincularlo a una comuna."
     )
     api.user(LEADER).send_text("/vincular")
     [private] = await api.wait_for("sendMessage", chat_id=LEADER)

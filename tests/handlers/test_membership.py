@@ -119,7 +119,7 @@ async def test_a_blocked_person_counts_in_no_audience_gets_no_alert_until_unbloc
     blocker.block_bot()
     await eventually(lambda: _blocked_db(db, blocker.id))
     # The other subscriber and the junta's group, not the person who blocked the bot.
-    assert "Occidental (2 destinatarios)" in await _comuna_4_audience(api)
+    assert "Occidental (2 personas)" in await _comuna_4_audience(api)
     report = await _import_change(api, 50, reports=3)
     assert "🔔 2 alertas de cambios en cola" in report
     await api.wait_for("sendMessage", chat_id=other.id)
@@ -127,7 +127,7 @@ async def test_a_blocked_person_counts_in_no_audience_gets_no_alert_until_unbloc
 
     blocker.unblock_bot()
     await eventually(lambda: _reachable_db(db, blocker.id))
-    assert "Occidental (3 destinatarios)" in await _comuna_4_audience(api)
+    assert "Occidental (3 personas)" in await _comuna_4_audience(api)
     report = await _import_change(api, 60, reports=6)
     assert "🔔 3 alertas de cambios en cola" in report
     [alert] = await api.wait_for("sendMessage", chat_id=blocker.id)

@@ -136,7 +136,7 @@ async def test_a_vote_can_be_changed_until_the_close(
     user.tap("✏️ Cambiar mi voto")
     [*_, basket] = await api.wait_for("editMessageText", chat_id=USER, count=4)
     assert "Lleva $ 600.000 de $ 1.000.000" in basket.params["text"]
-    assert "Su voto guardado tiene 1 proyecto(s)" in basket.params["text"]
+    assert "Su voto guardado tiene 1 proyecto." in basket.params["text"]
     user.tap("☑️ Parque La Joya · $ 600.000")
     await api.wait_for("editMessageText", chat_id=USER, count=5)
     user.tap("⬜ Huertas · $ 200.000")

@@ -88,6 +88,22 @@ async def test_consent_is_asked_recorded_with_time_and_shown(
     _, shown = await api.wait_for("sendMessage", chat_id=PERSON, count=2)
     assert "Aceptó el tratamiento de datos: " in shown.params["text"]
     assert "no ha aceptado" not in shown.params["text"]
+    assert "Rol: sin permisos especiales" in shown.params["text"]  # words, not the role code
+
+
+async def test_my_data_shows_roles_and_topics_in_words(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    now = datetime.now(UTC)
+    async with db.session() as s:
+        s.add(Citizen(telegram_id=PERSON, chat_id=PERSON, role="lider", consent_at=now,
+                      created_at=now, last_seen_at=now))
+        s.add(Subscription(chat_id=PERSON, kind="tema", value="contratacion"))
+        await s.commit()
+    api.user(PERSON).send_text("/mis_datos")
+    [shown] = await api.wait_for("sendMessage", chat_id=PERSON)
+    assert "Rol: líder comunal" in shown.params["text"]
+    assert "Alertas: tema Contratación" in shown.params["text"]
 
 
 async def test_delete_leaves_survey_totals_and_no_link_to_the_chat(
@@ -100,11 +116,12 @@ async def test_delete_leaves_survey_totals_and_no_link_to_the_chat(
     before = await _answer_totals(db)
     user.send_text("/mis_datos")
     _, data = await api.wait_for("sendMessage", chat_id=PERSON, count=2)
-    assert "Suscripciones: comuna 4" in data.params["text"]
+    assert "Alertas: comuna 4" in data.params["text"]
     assert "Encuestas respondidas (no anónimas): 1" in data.params["text"]
 
     user.send_text("/borrar_datos")
-    await api.wait_for("sendMessage", chat_id=PERSON, count=3)
+    *_, confirm = await api.wait_for("sendMessage", chat_id=PERSON, count=3)
+    assert confirm.params["text"].startswith("¿Quiere borrar sus datos?")
     user.tap("🗑️ Sí, borrar")
     [done] = await api.wait_for("editMessageText", chat_id=PERSON)
     assert done.params["text"].startswith("Listo: borré sus datos")

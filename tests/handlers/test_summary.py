@@ -18,7 +18,7 @@ from storage.summary import FieldChange, WeekData, iso_week
 
 ADMIN, OTHER_STAFF = 1000, 1001
 SUBSCRIBER = 5201
-BUTTON = "✅ Enviar a los suscritos"
+BUTTON = "✅ Aprobar y enviar"
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ async def test_summary_goes_once_and_a_second_approval_creates_nothing(
     admin = api.user(ADMIN)
     admin.send_text("/resumen")
     [preview] = await api.wait_for("sendMessage", chat_id=ADMIN)
-    assert preview.params["text"].startswith("Así se verá el resumen (1 suscrito):")
+    assert preview.params["text"].startswith("Así se verá el resumen (1 persona suscrita):")
     admin.tap(BUTTON)
     forged = admin.tap(BUTTON, enqueue=False)  # a double tap on the same message
     [sent] = await api.wait_for("editMessageText", chat_id=ADMIN)
@@ -65,7 +65,7 @@ async def test_summary_goes_once_and_a_second_approval_creates_nothing(
     assert second.params["text"].startswith(
         f"✅ El resumen de la semana {week} ya se envió el "
     )
-    assert "Esto fue lo que recibieron los suscritos:\n\n" in second.params["text"]
+    assert "Esto fue lo que se envió:\n\n" in second.params["text"]
     assert received.params["text"] in second.params["text"]
     assert "reply_markup" not in second.params
 
@@ -89,11 +89,11 @@ async def test_approving_with_no_subscribers_sends_and_records_nothing(
     admin = api.user(ADMIN)
     admin.send_text("/resumen")
     [preview] = await api.wait_for("sendMessage", chat_id=ADMIN)
-    assert preview.params["text"].startswith("Así se verá el resumen (0 suscritos):")
+    assert preview.params["text"].startswith("Así se verá el resumen (0 personas suscritas):")
     admin.tap(BUTTON)
     [answer] = await api.wait_for("editMessageText", chat_id=ADMIN)
     assert answer.params["text"] == (
-        "Nadie está suscrito al resumen semanal todavía; no se envió nada."
+        "Todavía nadie sigue el resumen semanal; no se envió nada."
     )
     assert await _rows(db) == ([], [], [])
 
