@@ -3,12 +3,18 @@
 Figures are built with matplotlib's object API, not pyplot: pyplot keeps global state that
 is not safe across the worker threads charts are drawn in. matplotlib (~45 MB) is imported
 on the first chart, not when the bot starts.
+
+A figure holds tens of megabytes while it is drawn, and drawing is CPU-bound: charts are
+drawn one at a time per process (`_DRAWING`), and the same chart asked again (the budget
+chart is the same for everyone until the next import) comes from a small cache of PNGs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -16,6 +22,10 @@ from bot.formatting import clip
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+
+_DRAWING = threading.Lock()
+CACHED_CHARTS = 16
 
 
 def _figure(width: float, height: float, dpi: int) -> Figure:
@@ -47,11 +57,19 @@ def _bars(labels: Sequence[str], values: Sequence[float], title: str, unit: str)
         fig.clear()
 
 
+@functools.lru_cache(maxsize=CACHED_CHARTS)
+def _bars_png(labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str) -> bytes:
+    with _DRAWING:
+        return _bars(labels, values, title, unit)
+
+
 async def horizontal_bars(
     labels: Sequence[str], values: Sequence[float], *, title: str, unit: str = "%"
 ) -> bytes:
     """Return a horizontal bar chart as PNG bytes, drawn in a worker thread."""
-    return await asyncio.to_thread(_bars, list(labels), list(values), title, unit)
+    return await asyncio.to_thread(
+        _bars_png, tuple(labels), tuple(float(v) for v in values), title, unit
+    )
 
 
 Panel = tuple[str, Sequence[str], Sequence[float]]  # (question, option labels, percentages)
@@ -93,6 +111,12 @@ async def percent_panels(panels: Sequence[Panel], *, title: str) -> bytes:
     """Return one PNG with a percentage bar panel per question, drawn in a worker thread."""
     if not panels:
         raise ValueError("no panels to draw")
-    return await asyncio.to_thread(
-        _panels, [(q, list(labels), list(values)) for q, labels, values in panels], title
-    )
+    frozen = tuple((q, tuple(labels), tuple(float(v) for v in values))
+                   for q, labels, values in panels)
+    return await asyncio.to_thread(_panels_png, frozen, title)
+
+
+@functools.lru_cache(maxsize=CACHED_CHARTS)
+def _panels_png(panels: tuple[Panel, ...], title: str) -> bytes:
+    with _DRAWING:
+        return _panels(panels, title)
