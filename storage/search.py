@@ -28,7 +28,7 @@ import math
 import re
 from array import array
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -579,6 +579,31 @@ def _topics(words: list[str]) -> tuple[list[str], set[str]]:
     return topics, used
 
 
+class Postings:
+    """The items a term appears in, with its weighted frequency in each.
+
+    Two flat arrays instead of a list of tuples: with 20,000 works that is a few megabytes
+    instead of some forty (a tuple and a float object per entry).
+    """
+
+    __slots__ = ("items", "weights")
+
+    def __init__(self) -> None:
+        self.items = array("I")
+        self.weights = array("d")
+
+    def add(self, item: int, weight: float) -> None:
+        """Record that the term appears in `item` with this weight."""
+        self.items.append(item)
+        self.weights.append(weight)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[tuple[int, float]]:
+        return zip(self.items, self.weights, strict=True)
+
+
 class SearchIndex:
     """An in-memory BM25 index with typo tolerance and a 'no good match' threshold."""
 
@@ -594,7 +619,7 @@ class SearchIndex:
             for word in parts if len(name.split()) > 1 else ():
                 named[word].add(code)
         self.comuna_words = {w: next(iter(c)) for w, c in named.items() if len(c) == 1}
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.postings: dict[str, Postings] = defaultdict(Postings)
         lengths = array("d")  # each item's weighted length, for BM25's normalisation
         for index, record in enumerate(self.records):
             weighted: dict[str, float] = defaultdict(float)
@@ -609,7 +634,7 @@ class SearchIndex:
                 record.topic = ""
             lengths.append(sum(weighted.values()))
             for term, tf in weighted.items():
-                self.postings[term].append((index, tf))
+                self.postings[term].add(index, tf)
         self.avg_length: float = (sum(lengths) / len(lengths)) if lengths else 1.0
         # BM25's length normalisation of each item, computed once: k1 · (1 − b + b · len/avg).
         self.norms = array("d", (K1 * (1 - B + B * n / self.avg_length) for n in lengths))
