@@ -1,7 +1,8 @@
 """`/metas`: development-plan goals by strategic line → program → goal.
 
 Callback data (`meta:`): `meta:l` lines · `meta:l:<i>` programs of line i ·
-`meta:p:<i>:<j>:<page>` goals of program j of line i · `meta:g:<codigo>` one goal.
+`meta:p:<i>:<j>:<page>` goals of program j of line i · `meta:g:<codigo>` one goal ·
+`meta:s:<c|e|r>:<words>:<page>` goals cumplidas / en curso / rezagadas (holding `words`).
 Positions are stable because lines and programs are ordered by their goals' codes.
 """
 
@@ -25,12 +26,14 @@ from storage.goals import (
     STATUS_HELP,
     Branch,
     goal_by_code,
+    goals_in_status,
     lines,
     place_of,
     program,
     programs,
     progress,
     search_goals,
+    status_asked,
     status_of,
 )
 from storage.models import Goal
@@ -48,6 +51,13 @@ GONE = "Esa opción ya no está disponible."
 NOT_FOUND = "No encontré metas con «{text}». Pruebe con otra palabra o vea todas:"
 FOUND = "Metas que contienen «{text}»:"
 BACK_LINES = "⬅️ Líneas"
+STATUS_KEYS = {"c": "cumplida", "e": "en curso", "r": "rezagada"}
+STATUS_TITLES = {"cumplida": "Metas cumplidas", "en curso": "Metas en curso",
+                 "rezagada": "Metas rezagadas"}
+STATUS_BUTTONS = {"cumplida": "Cumplidas", "en curso": "En curso", "rezagada": "Rezagadas"}
+IN_STATUS = "{icon} <b>{title}{words}: {count}</b>\n<i>{help}</i>\n{page}"
+NONE_IN_STATUS = "No hay {title_lower}{words} por ahora."
+MAX_STATUS_WORDS = 30  # characters of the narrowing words kept in the list's button data
 PER_PAGE = 8
 
 
@@ -104,8 +114,14 @@ def _lines_screen(branches: list[Branch]) -> tuple[str, InlineKeyboardMarkup]:
     )
     buttons = [[_button(f"{b.position}. {clip(b.name, 55)}", callback("meta", "l", b.position))]
                for b in branches]
+    by_status = [
+        _button(f"{STATUS_ICON[status]} {STATUS_BUTTONS[status]} "
+                f"({sum(b.count(status) for b in branches)})",
+                callback("meta", "s", key, "", 0))
+        for key, status in STATUS_KEYS.items()
+    ]
     return (LINES.format(lines=rows, help=STATUS_HELP),
-            InlineKeyboardMarkup([*buttons, _menu_row()]))
+            InlineKeyboardMarkup([*buttons, by_status, _menu_row()]))
 
 
 async def show_lines(update: Update, context: CabildoContext) -> None:
@@ -113,10 +129,14 @@ async def show_lines(update: Update, context: CabildoContext) -> None:
     if update.callback_query:
         await update.callback_query.answer()
     text = " ".join(context.args or []) if update.callback_query is None else ""
-    async with context.db.session() as session:
-        if text:
+    if text:
+        asked = status_asked(text, about_goals=True)
+        if asked is not None:
+            await show_status(update, context, *asked)
+        else:
             await _search(update, context, text)
-            return
+        return
+    async with context.db.session() as session:
         branches = await lines(session)
     if not branches:
         await show(update, NO_DATA, InlineKeyboardMarkup([_menu_row()]))
@@ -155,10 +175,42 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             await _show_goal(update, context, parts[1])
         elif len(parts) == 2 and parts[0] == "f":
             await _follow(update, context, parts[1])
+        elif len(parts) == 4 and parts[0] == "s":
+            await show_status(update, context, STATUS_KEYS[parts[1]], parts[2], int(parts[3]),
+                              strict=True)
         else:
             raise ValueError(parts)
     except (ValueError, LookupError):
         await show(update, GONE, InlineKeyboardMarkup([[_button(BACK_LINES, "meta:l")]]))
+
+
+async def show_status(
+    update: Update, context: CabildoContext, status: str, words: str, page_no: int = 0,
+    *, strict: bool = False,
+) -> None:
+    """List the goals in a status (`/metas cumplidas`, «metas de salud atrasadas»), paged."""
+    words = " ".join(words.split())[:MAX_STATUS_WORDS].strip()
+    async with context.db.session() as session:
+        goals = await goals_in_status(session, status=status, words=words)
+    key = next(k for k, v in STATUS_KEYS.items() if v == status)
+    title = STATUS_TITLES[status]
+    shown_words = f" con «{escape(words)}»" if words else ""
+    back = [_button(BACK_LINES, "meta:l"), *_menu_row()]
+    if not goals:
+        rows = [[_button(f"{STATUS_ICON[status]} Todas las {title.lower()}",
+                         callback("meta", "s", key, "", 0))]] if words else []
+        await show(update, NONE_IN_STATUS.format(title_lower=title.lower(), words=shown_words),
+                   InlineKeyboardMarkup([*rows, back]))
+        return
+    page = paginate(goals, page_no, PER_PAGE)
+    if strict and page.number != page_no:
+        raise LookupError(page_no)  # a page the data no longer has
+    rows = [[_button(f"{STATUS_ICON[status]} {clip(g.meta, 58)}", callback("meta", "g", g.codigo))]
+            for g in page.items]
+    nav = nav_row(page, "meta", "s", key, words)  # type: ignore[arg-type]
+    text = IN_STATUS.format(icon=STATUS_ICON[status], title=title, words=shown_words,
+                            count=len(goals), help=STATUS_HELP, page=page.label)
+    await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
 
 
 async def _show_programs(update: Update, context: CabildoContext, line: int) -> None:

@@ -22,9 +22,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import CabildoContext
 from bot.formatting import clip, money, percent
+from handlers.goals import show_status
 from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import callback
 from storage.budget import Execution, execution, latest_year
+from storage.goals import status_asked
 from storage.models import Comuna
 from storage.search import Answer, Hit, SearchIndex, build_index, data_version, tokens
 from storage.works import find_comuna
@@ -180,6 +182,10 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     reply = _small_talk(text)
     if reply is not None:
         await message.reply_text(reply, reply_markup=main_menu())
+        return
+    asked = status_asked(text)
+    if asked is not None:  # «metas cumplidas», «qué metas de salud van atrasadas»
+        await show_status(update, context, *asked)
         return
     shown = escape(text[:80])
     found: Answer = (await _index(context)).answer(text)

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Goal
-from storage.text import fold, holds
+from storage.text import fold, fold_words, holds
 
 # Status thresholds, in % of the four-year target achieved (defined once, shown to users).
 DONE_MIN = 100.0
@@ -30,6 +30,42 @@ def status_of(percent: float) -> str:
     if percent >= ON_TRACK_MIN:
         return "en curso"
     return "rezagada"
+
+
+STATUSES = ("cumplida", "en curso", "rezagada")
+# How people ask for goals in a status («metas cumplidas», «¿qué metas van atrasadas?»).
+STATUS_ASKED = {
+    **dict.fromkeys(["cumplida", "cumplidas", "cumplido", "cumplidos", "lograda", "logradas",
+                     "alcanzada", "alcanzadas", "completada", "completadas"], "cumplida"),
+    **dict.fromkeys(["rezagada", "rezagadas", "atrasada", "atrasadas", "retrasada",
+                     "retrasadas", "incumplida", "incumplidas"], "rezagada"),
+    **dict.fromkeys(["curso", "progreso", "avanzando"], "en curso"),
+}
+GOAL_WORDS = frozenset({"meta", "metas", "plan", "pdm", "objetivo", "objetivos"})
+# Words that only frame such a question; anything else narrows it («metas de salud cumplidas»).
+FRAMING = frozenset({
+    "de", "del", "la", "las", "el", "los", "en", "que", "cuales", "cuantas", "hay", "van",
+    "se", "han", "estan", "son", "ya", "ver", "lista", "todas", "mis", "desarrollo", "muy",
+    "sido", "fueron", "cumplieron", "como", "y", "a", "por",
+})
+
+
+def status_asked(text: str, *, about_goals: bool = False) -> tuple[str, str] | None:
+    """Return the goal status a question asks for and its other words, or None.
+
+    Needs a status word and, unless `about_goals` (the text follows `/metas`), a goal word:
+    «metas cumplidas» → («cumplida», ""), «metas de salud atrasadas» → («rezagada»,
+    "salud"); «obras terminadas» → None.
+    """
+    words = fold_words(text).split()
+    if not about_goals and not GOAL_WORDS.intersection(words):
+        return None
+    status = next((STATUS_ASKED[w] for w in words if w in STATUS_ASKED), None)
+    if status is None:
+        return None
+    rest = [w for w in words if w not in STATUS_ASKED and w not in GOAL_WORDS
+            and w not in FRAMING]
+    return status, " ".join(rest)
 
 
 @dataclass(frozen=True)
@@ -102,7 +138,18 @@ async def goal_by_code(session: AsyncSession, codigo: str) -> Goal | None:
     return (await session.exec(select(Goal).where(Goal.codigo == codigo))).first()
 
 
-async def search_goals(session: AsyncSession, text: str, *, limit: int = 20) -> list[Goal]:
+async def goals_in_status(
+    session: AsyncSession, *, status: str, words: str = ""
+) -> list[Goal]:
+    """Return the goals in `status` (cumplida, en curso, rezagada), by code; with `words`,
+    only those whose text, program or office hold every one of them."""
+    goals = await search_goals(session, words, limit=None) if words else await _all_goals(session)
+    return [g for g in goals if status_of(progress(g)) == status]
+
+
+async def search_goals(
+    session: AsyncSession, text: str, *, limit: int | None = 20
+) -> list[Goal]:
     """Return goals whose text, indicator, program or office contain every word of `text`."""
     # A crude plural fold ("parques" finds "parque") is enough for this simple search.
     words = [w for w in fold(text).split() if len(w) > 2]

@@ -144,3 +144,81 @@ async def test_every_goal_card_leads_back_to_its_own_program(seed: None, db: Dat
             for prog in found[1]:
                 for goal in prog.goals:
                     assert await place_of(session, goal) == (branch.position, prog.position)
+
+
+def _buttons(call_params: dict[str, object]) -> list[tuple[str, str]]:
+    markup = call_params.get("reply_markup") or {}
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+async def test_goals_can_be_listed_by_status_from_the_lines_screen(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    goals = await _goals(db)
+    late = [g for g in goals if status_of(progress(g)) == "rezagada"]
+    assert len(late) > 8  # the sample data pages
+    user = api.user(USER)
+    user.send_text("/metas")
+    [screen] = await api.wait_for("sendMessage", chat_id=USER)
+    labels = [text for text, _ in _buttons(screen.params)]
+    counts = {s: sum(1 for g in goals if status_of(progress(g)) == s)
+              for s in ("cumplida", "en curso", "rezagada")}
+    assert f"🟢 Cumplidas ({counts['cumplida']})" in labels
+    assert f"🟡 En curso ({counts['en curso']})" in labels
+    assert f"🔴 Rezagadas ({counts['rezagada']})" in labels
+    user.tap(f"🔴 Rezagadas ({counts['rezagada']})")
+    [listing] = await api.wait_for("editMessageText", chat_id=USER)
+    assert listing.params["text"].startswith(f"🔴 <b>Metas rezagadas: {len(late)}</b>")
+    shown = [t for t, data in _buttons(listing.params) if data.startswith("meta:g:")]
+    assert len(shown) == 8 and all(t.startswith("🔴 ") for t in shown)
+    user.tap("Siguiente ▶️")
+    [*_, second] = await api.wait_for("editMessageText", chat_id=USER, count=2)
+    assert "Página 2 de" in second.params["text"]
+    codes = [d.split(":")[2] for _, d in _buttons(second.params) if d.startswith("meta:g:")]
+    assert codes == [g.codigo for g in late[8:16]]
+
+
+@pytest.mark.parametrize("question", ["metas rezagadas", "/metas atrasadas",
+                                      "¿Qué metas del plan van retrasadas?"])
+async def test_asking_for_late_goals_in_words_lists_them(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, question: str
+) -> None:
+    late = [g for g in await _goals(db) if status_of(progress(g)) == "rezagada"]
+    api.user(USER).send_text(question)
+    [reply] = await api.wait_for("sendMessage", chat_id=USER)
+    assert reply.params["text"].startswith(f"🔴 <b>Metas rezagadas: {len(late)}</b>")
+
+
+async def test_a_sector_narrows_the_goals_in_a_status_and_an_empty_one_says_so(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    goals = await _goals(db)
+    done_health = [g for g in goals if status_of(progress(g)) == "cumplida"
+                   and "salud" in f"{g.meta} {g.programa} {g.responsable}".lower()]
+    user = api.user(USER)
+    user.send_text("metas de salud cumplidas")
+    [reply] = await api.wait_for("sendMessage", chat_id=USER)
+    if done_health:
+        assert reply.params["text"].startswith(
+            f"🟢 <b>Metas cumplidas con «salud»: {len(done_health)}</b>")
+    else:
+        assert reply.params["text"] == "No hay metas cumplidas con «salud» por ahora."
+    user.send_text("metas cumplidas de unicornios")
+    _, none = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    assert none.params["text"] == "No hay metas cumplidas con «unicornios» por ahora."
+    assert ("🟢 Todas las metas cumplidas", "meta:s:c::0") in _buttons(none.params)
+
+
+@pytest.mark.parametrize("data", ["meta:s:x::0", "meta:s:c::99", "meta:s:c:0", "meta:s:r::-"])
+async def test_forged_status_pages_change_nothing(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, data: str
+) -> None:
+    user = api.user(USER)
+    user.send_text("/metas")
+    await api.wait_for("sendMessage", chat_id=USER)
+    update = user.tap("meta:s:c::0", enqueue=False)
+    update["callback_query"]["data"] = data
+    api.enqueue(update)
+    [reply] = await api.wait_for("editMessageText", chat_id=USER)
+    assert reply.params["text"] == "Esa opción ya no está disponible."
