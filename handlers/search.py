@@ -64,7 +64,7 @@ SECTIONS = {
     "preguntar": (
         "❓ <b>Preguntar</b>: envíe su pregunta a la Alcaldía y vea las respuestas publicadas."
     ),
-    "alertas": "🔔 <b>Alertas</b>: avisos de su comuna y de los temas que elija.",
+    "alertas": "🔔 <b>Alertas</b>: cambios en su comuna y en los temas que elija, con un mensaje.",
 }
 BUDGET_TOTALS = (
     "💰 <b>Presupuesto {year}</b>: apropiación de {appropriation}. Se ha comprometido el "
