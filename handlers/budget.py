@@ -15,6 +15,7 @@ from bot.charts import horizontal_bars
 from bot.context import CabildoContext
 from bot.formatting import clip, local_date, money, percent
 from handlers.paging import callback, nav_row, paginate
+from handlers.photos import send_png
 from handlers.screens import show
 from storage.budget import Execution, execution, latest_year, match_offices
 
@@ -171,7 +172,7 @@ async def _send_chart(
                                 title=CHART_TITLE.format(year=total.vigencia))
     caption = (CHART_CAPTION if len(offices) <= CHART_OFFICES else CHART_CAPTION_TOP).format(
         year=total.vigencia, count=len(shown), total=len(offices))
-    await context.bot.send_photo(chat.id, png, caption=caption)
+    await send_png(context, chat.id, png, caption=caption)
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [

@@ -20,6 +20,7 @@ from bot.charts import Panel, percent_panels
 from bot.context import CabildoContext
 from bot.formatting import clip, number, percent, plural
 from handlers.paging import callback, nav_row, paginate
+from handlers.photos import send_png
 from storage.exports import to_csv
 from storage.models import Survey
 from storage.surveys import (
@@ -138,8 +139,8 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
     await send_chunks(context, chat.id, messages, xlsx)
     chart = await results_chart(results) if results.completed else None
     if chart is not None:
-        await context.bot.send_photo(
-            chat.id, photo=chart,
+        await send_png(
+            context, chat.id, chart,
             caption=CHART_CAPTION.format(title=escape(survey.titulo[:200]), completed=completed),
         )
     await context.bot.send_document(

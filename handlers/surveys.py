@@ -34,6 +34,7 @@ from bot.formatting import clip, local_datetime, plural
 from handlers import results
 from handlers.flows import IDLE_NOTES, TEXT_STEPS
 from handlers.paging import callback, nav_row, paginate
+from handlers.photos import send_png
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from storage.conversations import FlowState, clear_state, get_state, set_state
@@ -327,9 +328,8 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
                                   _button("🏠 Menú", "menu:inicio")]])
     chart = await results.results_chart(found)
     if chart is not None:
-        await context.bot.send_photo(
-            chat.id, photo=chart, caption=CHART_CAPTION.format(completed=completed)
-        )
+        await send_png(context, chat.id, chart,
+                       caption=CHART_CAPTION.format(completed=completed))
     await results.send_chunks(context, chat.id, messages, back)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -123,3 +124,55 @@ async def test_the_chart_shows_every_office_lowest_execution_included(
     assert values == sorted(values, reverse=True)
     lowest = min(offices, key=lambda o: o.executed)
     assert labels[-1] == lowest.name
+
+
+async def test_the_same_chart_is_uploaded_once_and_then_sent_by_its_file_id(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    people = [api.user(USER), api.user(USER + 1), api.user(USER + 2)]
+    for person in people:
+        person.send_text("/presupuesto")
+        await api.wait_for("sendMessage", chat_id=person.id)
+        person.tap("📊 Ver gráfico")
+        await api.wait_for("sendPhoto", chat_id=person.id, timeout=20)
+        await _remembered(bot, bool)
+    first, *others = [c for c in api.calls if c.method == "sendPhoto" and c.status == 200]
+    assert first.files and first.files["photo"][1].startswith(b"\x89PNG")
+    uploaded = first.response["result"]["photo"][-1]["file_id"]
+    assert [call.params["photo"] for call in others] == [uploaded, uploaded]
+    assert all(not call.files for call in others)
+    # Every person got the same picture, with its caption.
+    for person in people:
+        [message] = [m for m in api.messages(person.id) if m.get("photo")]
+        assert message["photo"][-1]["file_id"] == uploaded
+        assert message["caption"].startswith("📊 Ejecución del presupuesto 2026")
+
+
+async def test_a_file_id_telegram_no_longer_knows_is_uploaded_again(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    user = api.user(USER)
+    user.send_text("/presupuesto")
+    await api.wait_for("sendMessage", chat_id=USER)
+    user.tap("📊 Ver gráfico")
+    await api.wait_for("sendPhoto", chat_id=USER, timeout=20)
+    remembered = await _remembered(bot, lambda ids: bool(ids))
+    [key] = remembered
+    remembered[key] = "GONE-FILE-ID"
+    user.tap("📊 Ver gráfico")
+    [*_, again] = await api.wait_for("sendPhoto", chat_id=USER, count=2, timeout=20)
+    assert again.files["photo"][1].startswith(b"\x89PNG")
+    uploaded = again.response["result"]["photo"][-1]["file_id"]
+    assert (await _remembered(bot, lambda ids: ids.get(key) == uploaded))[key] == uploaded
+
+
+async def _remembered(bot: CabildoApp, ready: Any) -> dict[str, str]:
+    """Return the remembered photo ids once `ready(ids)` (the handler stores an id just
+    after Telegram answers, so right after the photo call it may not be there yet)."""
+    ids: dict[str, str] = {}
+    for _ in range(500):
+        ids = bot.bot_data.get("uploaded_photos") or {}
+        if ready(ids):
+            break
+        await asyncio.sleep(0.01)
+    return ids
