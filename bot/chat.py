@@ -18,7 +18,7 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -82,9 +82,13 @@ class Transcript:
     edited or deleted) stays in place as None, so the other numbers keep their meaning.
     """
 
-    def __init__(self, out: TextIO, files_dir: Path) -> None:
+    def __init__(
+        self, out: TextIO, files_dir: Path,
+        stored_file: Callable[[str], tuple[str, bytes] | None] | None = None,
+    ) -> None:
         self.out = out
         self.files_dir = files_dir
+        self.stored_file = stored_file  # a file the bot sends by its id: name and bytes
         self.buttons: list[Button | None] = []
         # Whether the bot's newest message asks for a typed answer (no buttons and an
         # «Escriba…», like «¿Cuántos cupos hay? Escriba un número»): a number is then text.
@@ -184,7 +188,14 @@ class Transcript:
 
     def _save_files(self, call: Call) -> None:
         icon = "🖼️" if call.method == "sendPhoto" else "📎"
-        for field_name, (filename, content) in (call.files or {}).items():
+        files = dict(call.files or {})
+        for field_name in ("photo", "document"):
+            file_id = call.params.get(field_name)
+            if field_name not in files and isinstance(file_id, str) and self.stored_file:
+                found = self.stored_file(file_id)  # sent again by Telegram's file_id
+                if found is not None:
+                    files[field_name] = found
+        for field_name, (filename, content) in files.items():
             try:
                 target = self._write_file(filename, field_name, content, call.method)
             except OSError as exc:
@@ -293,7 +304,7 @@ async def run_chat(
     out = out or sys.stdout
     api = LocalBotAPI()
     app = build_application(settings, request=LocalRequest(api))
-    transcript = Transcript(out, Path(settings.chat_files_dir))
+    transcript = Transcript(out, Path(settings.chat_files_dir), api.stored_file)
     user = api.user(user_id, first_name)
     try:
         await ensure_schema(app.bot_data["db"])

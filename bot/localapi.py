@@ -215,6 +215,11 @@ class LocalBotAPI:
         """Return the content of a stored file."""
         return self._files[file_id][1]
 
+    def stored_file(self, file_id: str) -> tuple[str, bytes] | None:
+        """Return the name and content of a stored file, or None if there is none."""
+        found = self._files.get(file_id)
+        return (found[0], found[1]) if found else None
+
     def fail(
         self,
         method: str,
