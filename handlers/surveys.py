@@ -442,20 +442,30 @@ async def _multiple(
     limit = question.max_choices or len(options)
     if mask >= 1 << len(options) or bin(mask).count("1") > limit:
         raise LookupError(args)
-    chosen = [i for i in range(len(options)) if mask >> i & 1]
+    shown = [i for i in range(len(options)) if mask >> i & 1]
+    # The stored draft is the truth: the question may be on screen twice (the bot repeats it
+    # when the person types), and a tap on the older copy must not undo the newer one's
+    # ticks. The tapped copy says what the person wants for that one option, so a double
+    # tap on the same copy still changes it once.
+    stored = [i for i in where.ticked if i < len(options)] or shown
     if action == "ok":
-        if not chosen:
+        if not stored:
             await query.answer(MULTI_EMPTY, show_alert=True)
             return
-        await _answer(update, context, survey, number, chosen, ("multiple",))
+        await _answer(update, context, survey, number, sorted(stored), ("multiple",))
         return
     if not action.isdigit() or int(action) >= len(options):
         raise LookupError(args)
-    new_mask = mask ^ (1 << int(action))
-    if bin(new_mask).count("1") > limit:
+    if not is_open(survey):
+        await query.answer(_not_open(context, survey), show_alert=True)
+        return
+    option = int(action)
+    wanted = not mask >> option & 1
+    ticked = sorted({*stored, option} if wanted else set(stored) - {option})
+    if len(ticked) > limit:
         await query.answer(MULTI_MAX.format(max=limit), show_alert=True)
         return
-    ticked = [i for i in range(len(options)) if new_mask >> i & 1]
+    new_mask = sum(1 << i for i in ticked)
     async with context.db.session() as session:
         saved = await save_ticks(session, survey=survey, chat_id=ids[1], position_number=number,
                                  chosen=ticked)

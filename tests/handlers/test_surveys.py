@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import random
@@ -658,3 +659,38 @@ async def test_an_old_pause_button_after_finishing_offers_no_continue(
     await steps.next("editMessageReplyMarkup")
     assert not any("Pausé" in str(m.get("text")) for m in api.messages(USER))
     assert not any(b["text"] == "▶️ Continuar" for m in api.messages(USER) for b in _buttons(m))
+
+
+async def test_a_tick_on_an_older_copy_of_the_question_keeps_the_newer_copys_ticks(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    survey = await _survey(db, "diagnostico-rendicion")
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_diagnostico-rendicion")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    await steps.next("editMessageText")
+    steps.tap("Sí")
+    await steps.next("sendMessage")
+    steps.tap("No")
+    older = await steps.next("sendMessage")  # question 4, multiple choice
+    older_id = older.response["result"]["message_id"]
+    steps.tap("▫️ Redes sociales")
+    await steps.next("editMessageReplyMarkup")
+    user.send_text("hola")  # the bot shows the question again, below
+    newer = await steps.next("sendMessage")
+    assert _ticked(newer.params) == ["Redes sociales"]
+    steps.tap("▫️ Radio")  # on the newer copy
+    await steps.next("editMessageReplyMarkup")
+    # On the older copy, which never saw «Radio»: a double tap, both taps from what it showed.
+    tap = user.tap("▫️ Página web", message_id=older_id, enqueue=False)
+    api.enqueue(tap)
+    api.enqueue(copy.deepcopy(tap))
+    steps.taps += 2
+    await steps.answer()
+    redrawn = await steps.next("editMessageReplyMarkup")
+    assert sorted(_ticked(redrawn.params)) == ["Página web", "Radio", "Redes sociales"]
+    steps.tap("Listo ▶️ (2/3)")  # the newer copy's button, still showing two
+    await steps.next("sendMessage")
+    [*_, (number, recorded)] = await _answers(db, survey)
+    assert number == 4 and sorted(recorded) == ["Página web", "Radio", "Redes sociales"]
