@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import os
 import re
@@ -162,6 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
     try:
         return _dispatch(settings, args)
+    except BrokenPipeError:
+        # `cabildo estado | head`: the reader stopped reading; nothing is wrong. Point stdout
+        # at /dev/null so Python's own flush at exit does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if not _lost_database(exc):
             raise
@@ -206,11 +212,12 @@ async def _estado(settings: Settings) -> int:
 
     database = Database(settings.database_url)
     try:
-        text = await current_status(database, tz=settings.tz, version=version())
+        text, healthy = await current_status(database, tz=settings.tz, version=version(),
+                                             admins=settings.admin_ids)
     finally:
         await database.dispose()
     print(html_to_text(text))
-    return 0
+    return 0 if healthy else 3  # 3: a warning, for monitoring (cron, health checks)
 
 
 def _chat(settings: Settings, *, user_id: int = 1, first_name: str = "Ana") -> int:
@@ -257,6 +264,8 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 def _lost_database(exc: BaseException) -> bool:
     """Tell whether `exc` means the database could not be reached or used (not a bug)."""
+    if isinstance(exc, BrokenPipeError):
+        return False  # the reader of our output went away (`| head`), not the database
     if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
         return True
     return isinstance(exc, DBAPIError) and (
@@ -275,6 +284,8 @@ async def database_problem(url: str) -> str | None:
 
     from bot.config import normalize_database_url
 
+    if normalize_database_url(url).startswith("sqlite"):
+        return sqlite_problem(normalize_database_url(url))
     # Like bot.app.ensure_schema, but giving up after a few seconds, not asyncpg's minute.
     engine = create_async_engine(
         normalize_database_url(url), connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}
@@ -303,6 +314,15 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
     if args.db_command == "backup":
         return _backup(settings, args.destino)
     url = settings.database_url
+    if url.startswith("sqlite"):
+        # Checked without the async driver: its worker thread could outlive a failed
+        # connection and print a traceback after the answer.
+        from bot.config import normalize_database_url
+
+        problem = sqlite_problem(normalize_database_url(url))
+        if problem is not None and (problem != NO_TABLES or args.db_command != "upgrade"):
+            print(problem, file=sys.stderr)
+            return 1
     try:
         if args.db_command == "current":
             return _db_current(url)
@@ -348,6 +368,38 @@ def _db_current(url: str) -> int:
     else:
         print(f"Revisión {now}; la más reciente es {newest}: ejecute «cabildo db upgrade».")
     return 0
+
+
+def sqlite_problem(url: str) -> str | None:
+    """Return why the SQLite database at `url` cannot be used, or None.
+
+    Checked with the standard library, read-only: nothing is created (a missing file is
+    "no tables yet", like an empty one) and no background thread outlives the check.
+    """
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database or ""
+    if name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    path = Path(name)
+    if path.is_dir():
+        return NO_DATABASE.format(why="esa ruta es una carpeta, no un archivo")
+    if not path.exists():
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            return NO_DATABASE.format(
+                why="la carpeta del archivo no existe o no se puede escribir en ella")
+        return NO_TABLES
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        ) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        return NO_DATABASE.format(why=_database_problem(exc))
+    return None if found else NO_TABLES
 
 
 def _database_problem(exc: BaseException) -> str:

@@ -5,7 +5,9 @@ The same text, without its HTML, is what `cabildo estado` prints on the server.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
+from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -26,10 +28,10 @@ OLDEST = " (el primero espera desde hace {ago})"
 ERRORS = "Motivos de fallo (24 h): {reasons}."
 JOBS_NONE = "⏱️ <b>Tareas programadas</b>: todavía no han corrido."
 JOBS = "⏱️ <b>Tareas programadas</b>:"
-JOB_LINE = "· {name}: hace {ago} ({period}), en {by}"
+JOB_LINE = "· {name}: hace {ago} ({when}), en {by}"
 JOB_NAMES = {"recordatorios": "avisos y recordatorios", "resumen-semanal": "resumen semanal"}
 PEOPLE = (
-    "👥 <b>Personas</b>: {people}; {consented} aceptaron el aviso de datos; {unreachable}. "
+    "👥 <b>Personas</b>: {people}; {consented} el aviso de datos; {unreachable}. "
     "{leaders}, {staff}; {groups}."
 )
 QUESTIONS = "❓ <b>Preguntas sin responder</b>: {count}{oldest}."
@@ -41,6 +43,10 @@ WARN_SWEEP = (
 WARN_QUEUE = (
     "⚠️ Hay mensajes esperando desde hace {ago}: revise que el bot esté en marcha y el "
     "registro (log) por errores de Telegram."
+)
+WARN_NEVER = (
+    "⚠️ Las tareas programadas no han corrido nunca: ¿está el bot en marcha? (Corren cada "
+    "minuto mientras el bot funciona.)"
 )
 ALL_GOOD = "✅ Todo en orden."
 # Past these, something is not running: the sweep runs every minute, the outbox drains fast.
@@ -59,7 +65,8 @@ def ago(delta: timedelta) -> str:
 
 
 def status_text(
-    state: OperationalState, *, tz: ZoneInfo, version: str, database: str
+    state: OperationalState, *, tz: ZoneInfo, version: str, database: str,
+    admins: Collection[int] = (),
 ) -> str:
     """Return the `/estado` message (Telegram HTML)."""
     now = state.now
@@ -77,7 +84,8 @@ def status_text(
         ),
     ]
     if state.errors_day:
-        reasons = "; ".join(f"«{clip(reason, 80)}» ×{count}" for reason, count in state.errors_day)
+        reasons = "; ".join(f"«{escape(clip(reason, 80))}» ×{count}"
+                            for reason, count in state.errors_day)
         lines.append(ERRORS.format(reasons=reasons))
     lines.append("")
     if state.jobs:
@@ -85,7 +93,7 @@ def status_text(
         for run in state.jobs:
             lines.append(JOB_LINE.format(
                 name=JOB_NAMES.get(run.job, run.job), ago=ago(now - run.at),
-                period=run.period, by=clip(run.by, 60),
+                when=local_datetime(run.at, tz), by=escape(clip(run.by, 60)),
             ))
     else:
         lines.append(JOBS_NONE)
@@ -93,11 +101,12 @@ def status_text(
         "",
         PEOPLE.format(
             people=plural(state.people, "persona con el bot", "personas con el bot"),
-            consented=number(state.consented, decimals=0),
+            consented=plural(state.consented, "aceptó", "aceptaron"),
             unreachable=plural(state.unreachable, "bloqueó el bot o no se le puede escribir",
                                "bloquearon el bot o no se les puede escribir"),
             leaders=plural(state.leaders, "líder", "líderes"),
-            staff=plural(state.staff, "funcionario o administrador",
+            staff=plural(state.staff + len(set(admins) - state.staff_ids),
+                         "funcionario o administrador",
                          "funcionarios o administradores"),
             groups=plural(state.linked_groups, "grupo vinculado", "grupos vinculados"),
         ),
@@ -114,7 +123,7 @@ def status_text(
 
 def warnings(state: OperationalState) -> list[str]:
     """Return what needs the operator's attention, or that all is well."""
-    found = []
+    found = [] if state.jobs else [WARN_NEVER]
     sweep = next((run for run in state.jobs if run.job == "recordatorios"), None)
     if sweep is not None and state.now - sweep.at > SWEEP_LATE:
         found.append(WARN_SWEEP.format(ago=ago(state.now - sweep.at)))
@@ -124,13 +133,15 @@ def warnings(state: OperationalState) -> list[str]:
 
 
 async def current_status(
-    database: Database, *, tz: ZoneInfo, version: str, now: datetime | None = None
-) -> str:
-    """Read the installation's state and return the `/estado` text."""
+    database: Database, *, tz: ZoneInfo, version: str, admins: Collection[int] = (),
+    now: datetime | None = None,
+) -> tuple[str, bool]:
+    """Read the installation's state; return the `/estado` text and whether all is well."""
     async with database.session() as session:
         state = await operational_state(session, now=now or utcnow())
     kind = "SQLite" if database.is_sqlite else "PostgreSQL"
-    return status_text(state, tz=tz, version=version, database=kind)
+    text = status_text(state, tz=tz, version=version, database=kind, admins=admins)
+    return text, warnings(state) == [ALL_GOOD]
 
 
 async def show_status(update: Update, context: CabildoContext) -> None:
@@ -140,9 +151,9 @@ async def show_status(update: Update, context: CabildoContext) -> None:
         return
     from bot.web import version
 
-    await message.reply_text(
-        await current_status(context.db, tz=context.settings.tz, version=version())
-    )
+    text, _ = await current_status(context.db, tz=context.settings.tz, version=version(),
+                                   admins=context.settings.admin_ids)
+    await message.reply_text(text)
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [

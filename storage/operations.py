@@ -49,7 +49,8 @@ class OperationalState:
     consented: int
     unreachable: int
     leaders: int
-    staff: int
+    staff: int  # people whose role in the table is staff or admin
+    staff_ids: frozenset[int]  # their Telegram ids (ADMIN_IDS may name more)
     linked_groups: int
     questions_waiting: int
     oldest_question: datetime | None
@@ -111,6 +112,9 @@ async def operational_state(session: AsyncSession, *, now: datetime) -> Operatio
             .group_by(col(Citizen.role))
         )).all()
     )
+    staff_ids = frozenset((await session.exec(
+        select(Citizen.telegram_id).where(col(Citizen.role).in_(["staff", "admin"]))
+    )).all())
     groups = await _scalar(
         session,
         select(func.count(func.distinct(Subscription.chat_id))).where(Subscription.chat_id < 0),
@@ -140,6 +144,7 @@ async def operational_state(session: AsyncSession, *, now: datetime) -> Operatio
         unreachable=int(people[2]),
         leaders=int(roles.get("lider", 0)),
         staff=int(roles.get("staff", 0)) + int(roles.get("admin", 0)),
+        staff_ids=staff_ids,
         linked_groups=groups,
         questions_waiting=int(questions[0]),
         oldest_question=questions[1],

@@ -368,3 +368,61 @@ def test_a_sqlite_file_that_is_not_a_database_is_said_so(
         "No se pudo abrir la base de datos (el archivo no es una base de datos SQLite). "
         "Revise DATABASE_URL.\n"
     )
+
+
+def test_sqlite_paths_that_cannot_work_are_named_and_nothing_is_created(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    cases = {
+        tmp_path: "esa ruta es una carpeta, no un archivo",
+        tmp_path / "no-existe" / "c.db": "la carpeta del archivo no existe o no se puede "
+                                          "escribir en ella",
+    }
+    for path, why in cases.items():
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+        for command in (["estado"], ["audit"], ["db", "current"]):
+            assert main(command) == 1, (path, command)
+            assert capsys.readouterr().err == (
+                f"No se pudo abrir la base de datos ({why}). Revise DATABASE_URL.\n"
+            ), (path, command)
+    # A file that does not exist yet is "no tables", and reading commands don't create it.
+    missing = tmp_path / "nueva.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{missing}")
+    for command in (["estado"], ["audit"]):
+        assert main(command) == 1
+        assert capsys.readouterr().err == f"{NO_TABLES}\n"
+    assert not missing.exists()
+
+
+def test_a_missing_sqlite_folder_never_prints_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'c.db'}"}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    for _ in range(5):  # the old check raced a background thread now and then
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "estado"], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert done.returncode == 1
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_output_cut_short_by_a_pipe_is_not_a_database_problem(
+    operator: Path,
+) -> None:
+    assert main(["demo"]) == 0
+    env = {**os.environ}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` that already stopped reading
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "audit", "--limite", "0"], cwd=operator,
+            env=env, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert "base de datos" not in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 0

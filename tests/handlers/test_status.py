@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from bot.cli import main
+from bot.config import Settings
 from bot.context import CabildoApp
+from bot.formatting import local_datetime
 from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.models import Citizen, CitizenQuestion, JobRun, OutboxMessage, Subscription
@@ -55,7 +57,7 @@ async def _a_busy_day(db: Database, *, sweep_ago: timedelta, queued_ago: timedel
 
 
 async def test_staff_see_the_queue_the_jobs_and_the_people(
-    bot: CabildoApp, api: LocalBotAPI, db: Database
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
 ) -> None:
     await _a_busy_day(db, sweep_ago=timedelta(seconds=40), queued_ago=timedelta(minutes=2))
     api.user(ADMIN).send_text("/estado")
@@ -67,11 +69,13 @@ async def test_staff_see_the_queue_the_jobs_and_the_people(
     assert ("Últimas 24 horas: 1 enviado, 2 fallidos, 1 a alguien que bloqueó el bot."
             in text)
     assert "Motivos de fallo (24 h): «Timed out» ×2." in text
-    assert "· avisos y recordatorios: hace 40 segundos (2026-11-25T08:01), en web-2:40:cd" in text
-    assert "· resumen semanal: hace 2 días (2026-W48), en web-1:12:ab" in text
+    sweep_at = local_datetime(utcnow() - timedelta(seconds=40), settings.tz)
+    assert f"· avisos y recordatorios: hace 40 segundos ({sweep_at}), en web-2:40:cd" in text \
+        or "· avisos y recordatorios: hace 41 segundos" in text
+    assert "· resumen semanal: hace 2 días (" in text and "), en web-1:12:ab" in text
     assert ("👥 <b>Personas</b>: 4 personas con el bot; 2 aceptaron el aviso de datos; "
-            "1 bloqueó el bot o no se le puede escribir. 1 líder, 1 funcionario o "
-            "administrador; 1 grupo vinculado.") in text
+            "1 bloqueó el bot o no se le puede escribir. 1 líder, 2 funcionarios o "
+            "administradores; 1 grupo vinculado.") in text  # ADMIN_IDS counts too
     assert "❓ <b>Preguntas sin responder</b>: 1 (la más antigua es del " in text
     assert text.endswith("✅ Todo en orden.")
 
@@ -103,10 +107,26 @@ def test_the_operator_gets_the_same_state_as_plain_text(
     monkeypatch.setenv("DATABASE_URL", database_url)
     for name in ("TELEGRAM_BOT_TOKEN", "WEBHOOK_URL", "LOG_LEVEL"):
         monkeypatch.delenv(name, raising=False)
-    assert main(["estado"]) == 0
+    assert main(["estado"]) == 3  # a warning: nothing has run yet
     out = capsys.readouterr().out
     assert out.startswith("🩺 Estado de Cabildo · versión ")
     assert "<b>" not in out
     assert "📤 Envíos: 0 en cola; 0 enviándose." in out
     assert "⏱️ Tareas programadas: todavía no han corrido." in out
     assert "👥 Personas: 0 personas con el bot" in out
+    assert "⚠️ Las tareas programadas no han corrido nunca" in out
+    assert "Todo en orden" not in out
+
+
+async def test_failure_reasons_are_escaped_in_the_message(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    now = utcnow()
+    async with db.session() as s:
+        s.add(OutboxMessage(chat_id=5, status="fallido", payload={"text": "x"}, not_before=now,
+                            created_at=now, claimed_at=now,
+                            last_error="Bad Request: <unknown> tag & co"))
+        await s.commit()
+    api.user(ADMIN).send_text("/estado")
+    [reply] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    assert "«Bad Request: &lt;unknown&gt; tag &amp; co» ×1" in reply.params["text"]
