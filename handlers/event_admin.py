@@ -56,7 +56,7 @@ ASK_PLACE = "Escriba el lugar (por ejemplo: Salón comunal del barrio La Joya)."
 ASK_PLACES = "¿Cuántos cupos hay? Escriba un número, o 0 si no hay límite."
 BAD_PLACES = "Escriba un número entero entre 0 y 100000."
 ASK_KIND = "Elija el tipo de evento:"
-ASK_COMUNA = "¿En qué comuna es? (Las personas suscritas a esa comuna recibirán el anuncio.)"
+ASK_COMUNA = "¿En qué comuna es? (Quienes tienen alertas de esa comuna recibirán el anuncio.)"
 PREVIEW = (
     "👀 <b>Revise el evento</b>\n{title}\nTipo: {kind}\n🕒 {when}\n📍 {place}\n{comuna}\n"
     "Cupos: {places}\n\n¿Cuándo lo anuncio?"

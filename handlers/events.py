@@ -21,7 +21,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.calendar import event_ics
 from bot.config import Settings
 from bot.context import CabildoContext
-from bot.formatting import local_datetime
+from bot.formatting import local_datetime, plural
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
@@ -61,7 +61,7 @@ RSVP_ACTION = "inscribirse a eventos"
 CONFIRMED_TEXT = "✅ Listo, tiene su cupo. Le recordaré el evento un día antes y una hora antes."
 ALREADY = "Ya tiene su cupo en este evento."
 FULL = (
-    "😕 El evento está lleno ({capacity} cupos). ¿Quiere entrar a la lista de espera? "
+    "😕 El evento está lleno ({capacity}). ¿Quiere entrar a la lista de espera? "
     "Si alguien cancela, le doy el cupo en orden de llegada y le aviso."
 )
 WAITING_TEXT = "⏳ Quedó en la lista de espera, puesto {position}. Le aviso si se libera un cupo."
@@ -343,7 +343,7 @@ async def _attend(
         await query.answer()
         if update.effective_message:
             await update.effective_message.reply_text(
-                FULL.format(capacity=event.capacidad),
+                FULL.format(capacity=plural(event.capacidad or 0, "cupo", "cupos")),
                 reply_markup=InlineKeyboardMarkup(
                     [
                         [

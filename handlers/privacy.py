@@ -28,7 +28,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import local_datetime
+from bot.formatting import local_datetime, plural
 from handlers.flows import TEXT_STEPS
 from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import MAX_CALLBACK_BYTES
@@ -257,6 +257,7 @@ async def my_data(update: Update, context: CabildoContext) -> None:
         await message.reply_text(NOTHING_KEPT)
         return
     tz, locale = context.settings.tz, context.settings.locale
+    role = "admin" if user.id in context.settings.admin_ids else data.role  # ADMIN_IDS rule
     consent = local_datetime(data.consent_at, tz, locale) if data.consent_at else "no ha aceptado"
     subs = ", ".join(  # topics by name («Contratación»), not by code
         f"{KINDS.get(k, k)} {escape(TOPICS.get(v, v) if k == 'tema' else v)}"
@@ -265,7 +266,7 @@ async def my_data(update: Update, context: CabildoContext) -> None:
     lines = [
         "🔒 <b>Lo que guardo sobre usted</b>",
         f"Id de Telegram: {data.telegram_id}",
-        f"Rol: {ROLE_LABELS.get(data.role, data.role)}",
+        f"Rol: {ROLE_LABELS.get(role, role)}",
         f"Nombre: {escape(data.first_name)}" if data.first_name else "Nombre: no lo guardo",
         # Written `1 · Norte`, as everywhere else in the bot.
         f"Comuna: {escape(data.comuna.replace(' - ', ' · ', 1))}" if data.comuna
@@ -273,7 +274,9 @@ async def my_data(update: Update, context: CabildoContext) -> None:
         f"Primer contacto: {local_datetime(data.created_at, tz, locale)}",
         f"Aceptó el tratamiento de datos: {consent}",
         f"Alertas: {subs}",
-        f"Inscripciones a eventos: {data.registrations}",
+        f"Inscripciones a eventos: {data.registrations}"
+        + (f" ({plural(data.registrations_cancelled, 'cancelada', 'canceladas')})"
+           if data.registrations_cancelled else ""),
         f"Preguntas enviadas: {data.questions}",
         f"Encuestas respondidas (no anónimas): {data.survey_responses}",
         f"Votos en presupuestos participativos: {data.ballots}",

@@ -182,7 +182,8 @@ async def preview(update: Update, context: CabildoContext) -> None:
         return
     text, count = await current_summary(context.db, settings, now)
     await message.reply_text(
-        PREVIEW.format(count=plural(count, "persona suscrita", "personas suscritas"), text=text),
+        PREVIEW.format(count=plural(count, "persona con esta alerta",
+                                    "personas con esta alerta"), text=text),
         reply_markup=_approve_keyboard(),
     )
 

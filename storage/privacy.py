@@ -47,6 +47,7 @@ class PersonalData:
     created_at: datetime
     subscriptions: list[tuple[str, str]]
     registrations: int
+    registrations_cancelled: int  # kept (the event's history), but no longer a place
     questions: int
     survey_responses: int
     ballots: int
@@ -110,6 +111,10 @@ async def personal_data(session: AsyncSession, *, telegram_id: int) -> PersonalD
         subscriptions=[(k, v) for k, v in subs],
         registrations=await _count(
             session, select(func.count()).where(Registration.chat_id == chat)
+        ),
+        registrations_cancelled=await _count(
+            session, select(func.count()).where(Registration.chat_id == chat,
+                                                Registration.status == "cancelado")
         ),
         questions=await _count(
             session, select(func.count()).where(CitizenQuestion.chat_id == chat)

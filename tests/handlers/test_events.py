@@ -99,7 +99,7 @@ async def test_a_full_event_offers_the_waiting_list_and_a_cancellation_promotes_
     await api.wait_for("sendMessage", chat_id=BETO)
     beto.tap("✅ Asistiré")
     _, offer = await api.wait_for("sendMessage", chat_id=BETO, count=2)
-    assert offer.params["text"].startswith("😕 El evento está lleno (1 cupos)")
+    assert offer.params["text"].startswith("😕 El evento está lleno (1 cupo)")
     assert await _registrations(db, event.id or 0) == {ANA: "confirmado"}
     beto.tap("⏳ Entrar a la lista de espera")
     answers = await api.wait_for("answerCallbackQuery", count=3)

@@ -154,3 +154,26 @@ async def test_cancelled_deletion_keeps_everything(
     assert kept.params["text"] == "Sus datos no se borraron."
     async with db.session() as s:
         assert len((await s.exec(select(Subscription))).all()) == 2
+
+
+async def test_my_data_names_admin_ids_admins_and_cancelled_registrations(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    now = datetime.now(UTC)
+    admin = 1000  # in ADMIN_IDS, with no role in the table
+    async with db.session() as s:
+        s.add(Citizen(telegram_id=admin, chat_id=admin, consent_at=now, created_at=now,
+                      last_seen_at=now))
+        events = [Event(clave=f"e{i}", titulo=f"Taller {i}", tipo="taller", inicio=now,
+                        lugar="Salón") for i in range(2)]
+        s.add_all(events)
+        await s.flush()
+        s.add_all([Registration(event_id=events[0].id, chat_id=admin, status="confirmado",
+                                created_at=now),
+                   Registration(event_id=events[1].id, chat_id=admin, status="cancelado",
+                                created_at=now)])
+        await s.commit()
+    api.user(admin).send_text("/mis_datos")
+    [shown] = await api.wait_for("sendMessage", chat_id=admin)
+    assert "Rol: administración del bot" in shown.params["text"]
+    assert "Inscripciones a eventos: 2 (1 cancelada)" in shown.params["text"]

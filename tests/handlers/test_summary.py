@@ -45,7 +45,7 @@ async def test_summary_goes_once_and_a_second_approval_creates_nothing(
     admin = api.user(ADMIN)
     admin.send_text("/resumen")
     [preview] = await api.wait_for("sendMessage", chat_id=ADMIN)
-    assert preview.params["text"].startswith("Así se verá el resumen (1 persona suscrita):")
+    assert preview.params["text"].startswith("Así se verá el resumen (1 persona con esta alerta):")
     admin.tap(BUTTON)
     forged = admin.tap(BUTTON, enqueue=False)  # a double tap on the same message
     [sent] = await api.wait_for("editMessageText", chat_id=ADMIN)
@@ -89,7 +89,7 @@ async def test_approving_with_no_subscribers_sends_and_records_nothing(
     admin = api.user(ADMIN)
     admin.send_text("/resumen")
     [preview] = await api.wait_for("sendMessage", chat_id=ADMIN)
-    assert preview.params["text"].startswith("Así se verá el resumen (0 personas suscritas):")
+    assert preview.params["text"].startswith("Así se verá el resumen (0 personas con esta alerta):")
     admin.tap(BUTTON)
     [answer] = await api.wait_for("editMessageText", chat_id=ADMIN)
     assert answer.params["text"] == (
