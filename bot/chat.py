@@ -67,6 +67,17 @@ def html_to_text(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
+_ASKS_TO_TYPE = re.compile(
+    r"(?:^|[.?!:»)]\s+|\n)[^\w<]*(?:<[^>]+>)*(?:Ahora\s+)?[Ee]scriba\b"
+)
+
+
+def asks_to_type(text: str) -> bool:
+    """Tell whether a message asks the person to type something: a sentence that starts
+    with «Escriba…» («¿Cuántos cupos hay? Escriba un número»), not «…o escriba un comando»."""
+    return _ASKS_TO_TYPE.search(text) is not None
+
+
 class Button(NamedTuple):
     """One numbered button: how tapping it reaches the bot, and the message it belongs to."""
 
@@ -123,7 +134,7 @@ class Transcript:
                 self.say(prefix + html_to_text(str(p.get("text", ""))))
                 if not unprompted:
                     self.asks_for_text = not _has_buttons(p.get("reply_markup")) and (
-                        "escriba" in str(p.get("text", "")).lower())
+                        asks_to_type(str(p.get("text", ""))))
             elif call.method == "editMessageCaption":
                 self.say(UPDATED + html_to_text(str(p.get("caption", ""))))
             elif call.method in ("sendPhoto", "sendDocument"):
@@ -152,7 +163,7 @@ class Transcript:
                     None if b is None or b.message_id == message_id else b for b in new_buttons
                 ]
             shown = self._print_keyboard(p.get("reply_markup"), len(new_buttons), message_id)
-            if shown and "escriba" in str(p.get("text", "")).lower():
+            if shown and asks_to_type(str(p.get("text", ""))):
                 # Asks for a typed answer and has buttons (e.g. «Escriba el número de la
                 # pregunta original» with «Volver»): a bare number taps, so say how to type one.
                 self.say(TYPE_WITH_APOSTROPHE)

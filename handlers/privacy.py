@@ -36,7 +36,9 @@ from storage.broadcasts import TOPICS
 from storage.conversations import clear_state
 from storage.privacy import delete_personal_data, give_consent, has_consent, personal_data
 
-# A second press of the same button this soon is a double tap: one notice is enough.
+# A second press of the same button this soon is a double tap: one notice is enough. The
+# memory is this process's (PTB chat_data): behind several webhook instances two taps that
+# land on different instances may still show two notices; nothing else is repeated.
 DOUBLE_TAP_SECONDS = 5.0
 NOTICE_SHOWN_FOR = "consent_notice_for"  # chat_data: (message id, button data), when
 NOTICE = (
@@ -197,6 +199,8 @@ async def consent_answer(update: Update, context: CabildoContext) -> None:
     if query is None or user is None or chat is None:
         return
     data = query.data or ""
+    if context.chat_data is not None:  # answered: the next tap may show the notice again
+        context.chat_data.pop(NOTICE_SHOWN_FOR, None)
     if data == "priv:no":
         await query.answer()
         async with context.db.session() as session:  # a question typed before is not kept

@@ -37,7 +37,7 @@ from handlers.paging import callback, nav_row, paginate
 from handlers.photos import send_png
 from handlers.privacy import ensure_consent
 from handlers.screens import show
-from storage.conversations import FlowState, clear_state, get_state, set_state
+from storage.conversations import FlowState, clear_state, get_state, set_state, touch_state
 from storage.models import Survey, SurveyQuestion
 from storage.surveys import (
     AnswerRefused,
@@ -469,6 +469,8 @@ async def _multiple(
     async with context.db.session() as session:
         saved = await save_ticks(session, survey=survey, chat_id=ids[1], position_number=number,
                                  chosen=ticked)
+        if saved == "ok":  # ticking is answering: the typed step's idle clock starts again
+            await touch_state(session, chat_id=ids[1], user_id=ids[0], flow=FLOW)
     if saved == "closed":
         await query.answer(_not_open(context, survey), show_alert=True)
         return

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ConversationState
@@ -49,6 +49,21 @@ async def set_state(
     row.flow, row.step, row.data = state.flow, state.step, dict(state.data)
     row.updated_at = utcnow()
     session.add(row)
+    await session.commit()
+
+
+async def touch_state(
+    session: AsyncSession, *, chat_id: int, user_id: int, flow: str
+) -> None:
+    """Mark the person's pending `flow` as just used (a button tap in it), without changing
+    it, so its idle limit counts from now."""
+    await session.exec(
+        update(ConversationState)
+        .where(ConversationState.chat_id == chat_id,  # type: ignore[arg-type]
+               ConversationState.user_id == user_id,  # type: ignore[arg-type]
+               ConversationState.flow == flow)  # type: ignore[arg-type]
+        .values(updated_at=utcnow())
+    )
     await session.commit()
 
 

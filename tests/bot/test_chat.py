@@ -287,3 +287,7 @@ async def test_a_number_is_text_when_the_bot_asks_for_one_or_written_with_an_apo
     assert back is not None and back["callback_query"]["data"] == "q:l"
     original = _to_update("'1", user, transcript)
     assert original is not None and original["message"]["text"] == "1"
+    # «…o escriba un comando» (the help) does not ask for a typed answer: no hint.
+    await bot_says("Toque un botón del menú o escriba un comando:",
+                   {"inline_keyboard": [[{"text": "🎯 Metas", "callback_data": "menu:metas"}]]})
+    assert "apóstrofo" not in out.getvalue().splitlines()[-1]

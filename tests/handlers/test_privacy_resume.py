@@ -252,3 +252,19 @@ async def test_forged_resume_data_does_not_act(
     assert await _consented(db)  # what was accepted is the notice itself
     user.send_text("/menu")
     await api.wait_for("sendMessage", chat_id=PERSON, count=2)  # the bot is still answering
+
+
+async def test_after_declining_the_same_button_asks_again(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    event = await _event(db, settings)
+    user = api.user(PERSON)
+    user.send_text(f"/start evento_{event.id}")
+    await api.wait_for("sendMessage", chat_id=PERSON)
+    user.tap("✅ Asistiré")
+    [*_, notice] = await api.wait_for("sendMessage", chat_id=PERSON, count=2)
+    user.tap("No, gracias")
+    await api.wait_for("editMessageText", chat_id=PERSON)
+    user.tap("✅ Asistiré")  # seconds later: a new decision, so a new notice
+    [*_, again] = await api.wait_for("sendMessage", chat_id=PERSON, count=3)
+    assert again.params["text"] == notice.params["text"]

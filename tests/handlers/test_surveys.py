@@ -694,3 +694,27 @@ async def test_a_tick_on_an_older_copy_of_the_question_keeps_the_newer_copys_tic
     await steps.next("sendMessage")
     [*_, (number, recorded)] = await _answers(db, survey)
     assert number == 4 and sorted(recorded) == ["Página web", "Radio", "Redes sociales"]
+
+
+async def test_ticking_keeps_the_survey_step_alive(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_diagnostico-rendicion")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    await steps.next("editMessageText")
+    steps.tap("Sí")
+    await steps.next("sendMessage")
+    steps.tap("No")
+    await steps.next("sendMessage")  # question 4, multiple choice
+    async with db.session() as s:  # the person looked at it for 40 minutes…
+        row = (await s.exec(select(ConversationState))).one()
+        row.updated_at = utcnow() - timedelta(minutes=40)
+        s.add(row)
+        await s.commit()
+    steps.tap("▫️ Radio")  # …then ticked an option
+    await steps.next("editMessageReplyMarkup")
+    user.send_text("hola")
+    reply = await steps.next("sendMessage")
+    assert reply.params["text"].startswith("Está respondiendo una encuesta")
