@@ -119,9 +119,10 @@ def normalize_database_url(url: str) -> str:
 def _database_url(value: str) -> str:
     url = normalize_database_url(value)
     if not (url.startswith("sqlite+aiosqlite:") or url.startswith("postgresql+asyncpg://")):
+        # Name what was given by its scheme: the rest may hold a user and password.
+        shown = f"{value.split('://', 1)[0]}://…" if "://" in value else value.split("@")[-1]
         raise SettingsError(
-            "DATABASE_URL debe empezar por sqlite:/// o postgresql:// "
-            f"(se leyó «{value.split('@')[-1]}»)."
+            f"DATABASE_URL debe empezar por sqlite:/// o postgresql:// (se leyó «{shown}»)."
         )
     return url
 

@@ -76,3 +76,11 @@ def test_token_never_appears_in_repr_or_errors() -> None:
     with pytest.raises(SettingsError) as excinfo:
         load_settings({"TELEGRAM_BOT_TOKEN": TOKEN + "!"}, env_file=None)
     assert TOKEN not in str(excinfo.value)
+
+
+def test_an_unsupported_database_is_named_by_its_scheme_never_its_password() -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings({"DATABASE_URL": "mysql://ana:secreta@db/cabildo"}, env_file=None)
+    assert str(excinfo.value) == (
+        "DATABASE_URL debe empezar por sqlite:/// o postgresql:// (se leyó «mysql://…»)."
+    )
