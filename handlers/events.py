@@ -52,6 +52,7 @@ LISTING = (
 )
 MINE_LEGEND = "\n✅ tiene su cupo · ⏳ está en la lista de espera"
 MARKS = {CONFIRMED: "✅ ", WAITING: "⏳ "}
+MINE_ELSEWHERE = "\n📌 En otras páginas de esta lista hay {count} (con cupo o en espera)."
 EMPTY = "📅 No hay eventos próximos{scope}."
 NO_SUCH_COMUNA = "No encontré «{text}» entre las comunas y corregimientos."
 MAX_WORDS = 40  # characters of `/agenda <palabras>` kept in the list's button data
@@ -188,6 +189,10 @@ async def _show_list(update: Update, context: CabildoContext, scope: str, page_n
     ]
     nav = nav_row(page, "ev", "l", scope)  # type: ignore[arg-type]
     legend = MINE_LEGEND if any(e.id in mine for e in page.items) else ""
+    elsewhere = sum(1 for e in events if e.id in mine and e not in page.items)
+    if elsewhere:
+        legend += MINE_ELSEWHERE.format(
+            count=plural(elsewhere, "evento suyo", "eventos suyos"))
     await show(
         update,
         LISTING.format(scope=label, page=page.label) + legend,

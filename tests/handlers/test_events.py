@@ -207,3 +207,28 @@ async def test_unknown_event_links_and_buttons_change_nothing(
     assert answer.params["text"] == "Ese evento ya no está disponible."
     async with db.session() as s:
         assert (await s.exec(select(Registration))).all() == []
+
+
+async def test_the_first_page_says_when_the_persons_events_are_on_later_pages(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        upcoming = list((await s.exec(
+            select(Event).where(col(Event.inicio) > datetime.now(UTC))
+            .order_by(col(Event.inicio), col(Event.id))
+        )).all())
+        far = Event(clave="lejano", titulo="Feria de fin de año", tipo="feria",
+                    inicio=max(e.inicio for e in upcoming) + timedelta(days=30),
+                    lugar="Parque San Pío")
+        s.add(far)
+        await s.flush()
+        s.add(Registration(event_id=far.id, chat_id=ANA, status="confirmado",
+                           created_at=datetime.now(UTC)))
+        await s.commit()
+    assert len(upcoming) + 1 > 6  # the far event is not on the first page
+    user = api.user(ANA)
+    user.send_text("/agenda")
+    [listing] = await api.wait_for("sendMessage", chat_id=ANA)
+    assert listing.params["text"].endswith(
+        "📌 En otras páginas de esta lista hay 1 evento suyo (con cupo o en espera).")
+    assert "✅ tiene su cupo" not in listing.params["text"]
