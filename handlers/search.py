@@ -5,7 +5,11 @@ section's entry point (the main menu's button; the budget also gets its totals),
 the question is nothing but that, after the specific items otherwise. Works asked for by
 status or comuna («obras suspendidas», «obras terminadas en la comuna 1») are filtered and
 counted; when there are more than the answer shows, «📋 Ver las N» pages through all of them
-(`obra:s:…`, listed by handlers.works). Events open their card; reports open their link.
+(`obra:s:…`, listed by handlers.works). When other words narrow the works too, the header
+names them («Obras sobre «parques» en la comuna 4»), so a count or a «No hay» is never taken
+for the whole comuna's; several comunas get one button each; «c2» with nothing in the
+corregimiento C2 asks «¿Quiso decir la comuna 2?» with a button to that list. Events open
+their card; reports open their link.
 
 The index is built from the database and rebuilt when the data changes (checked at most
 once a minute, so imports show up within a minute); when nothing matches well the bot says
@@ -77,8 +81,12 @@ STATUS_LABELS = {
     "por iniciar": "por iniciar",
     "en contratacion": "en contratación",
 }
-WORKS_HEADER = "🏗️ Obras{status}{where}: {total}"
-WORKS_NONE = "No hay obras{status}{where}."
+WORKS_HEADER = "🏗️ Obras{status}{about}{where}: {total}"
+WORKS_NONE = "No hay obras{status}{about}{where}."
+WORKS_ABOUT = " sobre «{words}»"  # other words narrowed the works: the total is of those
+WORKS_MAYBE = "¿Quiso decir {place}? Allí sí hay obras{status}: {total}."
+WORKS_MAYBE_BUTTON = "🏗️ Obras{status} {place}"
+WORKS_DELAYED = "Los datos no dicen qué obras van atrasadas; le muestro las suspendidas."
 WORKS_SOME = "Se muestran {shown} de {total}."
 WORKS_OF_COMUNA = "🏗️ Todas las obras {place}"
 WORKS_BY_COMUNA = "🏘️ Obras por comuna"
@@ -196,17 +204,24 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     locale = context.settings.locale
     offices: list[str] = []
     total: Execution | None = None
-    place_in = place_of = ""
+    places: list[tuple[str, str, str]] = []  # (code, «en la comuna 4 · …», «de la …»)
+    maybe: tuple[str, str] | None = None  # («la comuna 2 · …», «de la comuna 2 · …»)
     async with context.db.session() as session:
         if "presupuesto" in found.groups or "presupuesto" in found.topics:
             year = await latest_year(session)
             if year:
                 total, per_office = await execution(session, vigencia=year)
                 offices = [o.name for o in per_office]
-        if found.comuna is not None:
-            place_in, place_of = comuna_place(await find_comuna(session, found.comuna),
-                                              found.comuna)
-            place_in = escape(place_in)
+        for code in found.comunas or ([found.comuna] if found.comuna else []):
+            places.append((code, *comuna_place(await find_comuna(session, code), code)))
+        if found.other_comuna is not None:
+            other_in, other_of = comuna_place(
+                await find_comuna(session, found.other_comuna), found.other_comuna)
+            maybe = (other_in.removeprefix("en "), other_of)
+    # «en la comuna 4 · Occidental y la comuna 5 · Oriental»
+    named = [p[1] if i == 0 else p[1].removeprefix("en ") for i, p in enumerate(places)]
+    place_in = escape(", ".join(named[:-1]) + " y " + named[-1] if len(named) > 1 else
+                      "".join(named))
     lines = [FOUND.format(text=shown)]
     rows: list[list[InlineKeyboardButton]] = []
     if found.topic_only:
@@ -218,25 +233,37 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         rows.extend(_section_buttons(found.topics))
     status = f" {STATUS_LABELS.get(found.status, found.status)}" if found.status else ""
     where = f" {place_in}" if place_in else ""
+    about = WORKS_ABOUT.format(words=escape(clip(found.about, 60))) if found.about else ""
     extra: list[list[InlineKeyboardButton]] = []
     if found.works_total is not None:
         works = found.groups.get("obra", [])
+        if found.delayed:
+            lines.append("\n" + WORKS_DELAYED)
         if not works:
-            lines.append("\n" + WORKS_NONE.format(status=status, where=where))
-        if found.works_only_filter and found.status and len(works) < found.works_total:
+            lines.append("\n" + WORKS_NONE.format(status=status, about=about, where=where))
+        if maybe is not None and found.other_comuna is not None:
+            lines.append(WORKS_MAYBE.format(place=escape(maybe[0]), status=status,
+                                            total=found.other_total))
+            extra.append([InlineKeyboardButton(
+                clip(WORKS_MAYBE_BUTTON.format(status=status, place=maybe[1]), 60),
+                callback_data=callback("obra", "s", found.status, found.other_comuna, 0)
+                if found.status else callback("obra", "c", found.other_comuna, 0))])
+        if (found.works_only_filter and found.status and len(places) <= 1
+                and len(works) < found.works_total):
             extra.append([InlineKeyboardButton(
                 WORKS_ALL.format(total=found.works_total),
                 callback_data=callback("obra", "s", found.status, found.comuna or "", 0))])
-        if found.comuna is not None:
+        for code, _, place_of in places[:4]:
             extra.append([InlineKeyboardButton(
                 clip(WORKS_OF_COMUNA.format(place=place_of), 60),
-                callback_data=callback("obra", "c", found.comuna, 0))])
-        elif len(works) < found.works_total:
+                callback_data=callback("obra", "c", code, 0))])
+        if not places and len(works) < found.works_total:
             extra.append([InlineKeyboardButton(WORKS_BY_COMUNA, callback_data="menu:obras")])
     for kind, hits in found.groups.items():
         title = TITLES[kind]
         if kind == "obra" and found.works_total is not None:
-            title = WORKS_HEADER.format(status=status, where=where, total=found.works_total)
+            title = WORKS_HEADER.format(status=status, about=about, where=where,
+                                        total=found.works_total)
         lines.append(f"\n<b>{title}</b>")
         for hit in hits:
             lines.append(f"• {escape(clip(hit.title, 120))}")

@@ -11,13 +11,20 @@ PostgreSQL), rebuilt after imports.
 
 On top of the ranking, `SearchIndex.answer` reads three intents: the main-menu sections a
 question names («presupuesto», «metas del plan», «informes»: a question that is nothing but
-that gets the section's entry point), a works status («suspendidas», «en ejecución») and a
-comuna («comuna 1», «el centro», «c4»), which filter works and say how many there are in all.
+that gets the section's entry point), a works status («suspendidas», «en ejecución», «en
+proceso»; «atrasadas» are the suspended ones, the data has no delay) and one or more comunas
+(«comuna 1», «el centro», «c4», «com3», «comuna 4 y 5»), which filter works and say how many
+there are. When other words narrow them too («obras de parques c4»), the count is of those and
+the answer names the words. `cN` is the corregimiento `CN` when the city has one; when it has
+no such works but comuna N has, the answer says so («¿Quiso decir la comuna 2?»).
 
 Items carry a topic, what they are about as a whole (a goal's program, its sector): in a
-question about a sector («metas de salud») the program's own goals come first and goals tied
-to it only by a secondary field (their office) are left out. An office's budget is also
-found by the programs of the goals it answers for («plata para deporte» → INDERBU).
+question about a sector («metas de salud») the program's own goals come first, goals tied
+to it only by a secondary field (their office) or only by a shared stem («Movilidad segura»
+for «seguridad») are left out, and so are items of any kind that mention it only in a
+secondary field. Sectors joined by «y»/«o» («metas de salud y educación») are each searched.
+An office's budget is also found by the programs of the goals it answers for («plata para
+deporte» → INDERBU).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import re
 from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import snowballstemmer
@@ -55,7 +62,7 @@ from storage.text import fold
 _STEM = snowballstemmer.stemmer("spanish")
 _WORD = re.compile(r"[a-z0-9]+")
 _TOPIC_TAIL = re.compile(r"[,:;(]| y | e ")  # where a program's name stops naming its sector
-_GLUED_COMUNA = re.compile(r"(c|comuna)(\d{1,2})")  # «c4», «comuna4»
+_GLUED_COMUNA = re.compile(r"(c|com|cmna|comuna)(\d{1,2})")  # «c4», «com3», «comuna4»
 STOP = set(
     [
         "a",
@@ -426,6 +433,14 @@ STATUS_PAIRS = {
     ("sin", "arrancar"): "por iniciar",
     ("en", "contratacion"): "en contratacion",
 }
+# Only with works named: «procesos en proceso» are contracting, «obras en proceso» are works.
+WORKS_STATUS_PAIRS = {("en", "proceso"): "en ejecucion", ("en", "marcha"): "en ejecucion"}
+# «Obras atrasadas»: the data has no planned-versus-actual delay, so these mean the works that
+# stopped (suspended), and the answer says so (works «en ejecución» are not called late).
+DELAY_WORDS = {
+    "atrasada", "atrasadas", "atrasado", "atrasados", "retrasada", "retrasadas", "retrasado",
+    "retrasados", "demorada", "demoradas", "demorado", "demorados", "quedadas", "colgadas",
+}
 
 
 def tokens(text: str) -> list[str]:
@@ -474,6 +489,11 @@ class Answer:
     comuna: str | None = None  # comuna code the works were filtered by
     works_total: int | None = None  # works passing the status/comuna filter (None: no filter)
     works_only_filter: bool = False  # the question is only that filter: its list can be paged
+    comunas: list[str] = field(default_factory=list)  # every comuna named («comuna 4 y 5»)
+    about: str = ""  # other words that narrowed the works («parques»): the total is of those
+    other_comuna: str | None = None  # none in corregimiento C2, but `other_total` in comuna 2
+    other_total: int = 0
+    delayed: bool = False  # asked for «atrasadas»: answered with the suspended ones
 
 
 @dataclass(slots=True)
@@ -506,40 +526,80 @@ class _Query:
     topics: list[str]
     rest: list[str]  # meaningful words that are not sections, framing or the comuna's name
     when: bool = False  # asks when («cuándo es…»): a date, so events are a little preferred
+    comunas: tuple[str, ...] = ()  # every comuna named («comuna 4 y 5»); `comuna` is the first
+    other_comuna: str | None = None  # «c2» read as corregimiento C2 could also mean comuna 2
+    delayed: bool = False  # works asked for as «atrasadas»: the data has no delay, only stops
+    alternatives: tuple[tuple[str, ...], ...] = ()  # sectors asked together («salud y educación»)
 
 
 def _comuna_intent(
     words: list[str], codes: Collection[str] = ()
-) -> tuple[str | None, list[str]]:
-    """Find `comuna 4` / `comuna cuatro` / `la cuatro` / `c4` in the words; return the code
-    and the other words. `c1` is the code `C1` when the city has one (a corregimiento)."""
+) -> tuple[list[str], list[str], str | None]:
+    """Find `comuna 4` / `comuna cuatro` / `la cuatro` / `c4` / `com3` / `c 4` in the words,
+    and more after it («comuna 4 y 5», «comunas 4, 5 y 6», «c4 y c5»); return the codes, the
+    other words and, when a `cN` was read as the corregimiento `CN` (the city has one), the
+    comuna `N` it could also mean («¿Quiso decir la comuna 2?»)."""
 
     def valid(code: str) -> bool:
         return code in codes if codes else code.isdigit() and 1 <= int(code) <= 17
 
-    for i, word in enumerate(words):
+    def read(i: int) -> tuple[str, int, str | None] | None:
+        """Return the code named at word i, how many words name it, and its other reading."""
+        word, after = words[i], words[i + 1] if i + 1 < len(words) else ""
+        used = 1
         glued = _GLUED_COMUNA.fullmatch(word)
+        if glued is None and word == "c" and after.isdigit():  # «c 4»
+            glued, used = _GLUED_COMUNA.fullmatch(word + after), 2
         if glued is not None:
             number = glued.group(2).lstrip("0")
-            code = f"C{number}" if glued.group(1) == "c" and f"C{number}" in codes else number
-            if valid(code):
-                return code, words[:i] + words[i + 1 :]
-        if i + 1 < len(words) and word in ("comuna", "la") and (
-                words[i + 1].isdigit() or words[i + 1] in NUMBERS):
-            code = NUMBERS.get(words[i + 1], words[i + 1]).lstrip("0")
-            if valid(code):
-                return code, words[:i] + words[i + 2 :]
-    return None, words
+            if glued.group(1) == "c" and f"C{number}" in codes:
+                return f"C{number}", used, number if valid(number) else None
+            return (number, used, None) if valid(number) else None
+        if word in ("comuna", "comunas", "la", "las") and (after.isdigit() or after in NUMBERS):
+            code = NUMBERS.get(after, after).lstrip("0")
+            return (code, 2, None) if valid(code) else None
+        return None
+
+    found: list[str] = []
+    other: str | None = None
+    taken: set[int] = set()
+    i = 0
+    while i < len(words):
+        got = read(i)
+        if got is None and found and (i - 1 in taken or words[i - 1] in ("y", "o", "e")):
+            word = words[i]  # «comuna 4 y 5», «comunas 4 5»
+            code = NUMBERS.get(word, word).lstrip("0") if (
+                word.isdigit() or word in NUMBERS) else ""
+            got = (code, 1, None) if code and valid(code) else None
+        if got is None:
+            i += 1
+            continue
+        code, used, alternative = got
+        if code not in found:
+            found.append(code)
+            other = other if len(found) > 1 else alternative
+        taken.update(range(i, i + used))
+        i += used
+    if len(found) > 1:
+        other = None
+    return found, [w for i, w in enumerate(words) if i not in taken], other
 
 
 def _status_intent(words: list[str]) -> tuple[str | None, list[str]]:
-    """Find a works status (`suspendidas`, `en ejecución`…); return it and the other words."""
+    """Find a works status (`suspendidas`, `en ejecución`…); return it and the other words.
+    With works named, «en proceso» is «en ejecución» and «atrasadas» the suspended ones
+    (the data records no delay; «en proceso» alone is a contracting process)."""
+    works = bool({"obra", "obras"}.intersection(words))
     for i, word in enumerate(words):
         pair = STATUS_PAIRS.get((word, words[i + 1])) if i + 1 < len(words) else None
+        if pair is None and works and i + 1 < len(words):
+            pair = WORKS_STATUS_PAIRS.get((word, words[i + 1]))
         if pair is not None:
             return pair, words[:i] + words[i + 2 :]
         if word in STATUS_WORDS:
             return STATUS_WORDS[word], words[:i] + words[i + 1 :]
+        if works and word in DELAY_WORDS:
+            return "suspendida", words[:i] + words[i + 1 :]
     if "ejecucion" in words and ({"obra", "obras"} & set(words)):
         return "en ejecucion", [w for w in words if w != "ejecucion"]
     return None, words
@@ -552,6 +612,8 @@ def status_of(estado: str) -> str:
     if status is None and len(words) == 1:  # «Ejecución», «Contratación» without «en»
         status = {"ejecucion": "en ejecucion", "construccion": "en ejecucion",
                   "contratacion": "en contratacion"}.get(words[0])
+    if status is None and len(words) == 2:  # «En proceso»
+        status = WORKS_STATUS_PAIRS.get((words[0], words[1]))
     return status or " ".join(words)
 
 
@@ -577,6 +639,12 @@ def _topics(words: list[str]) -> tuple[list[str], set[str]]:
     if "presupuestos" in topics:  # «presupuestos participativos» is not the budget
         topics = [t for t in topics if t != "presupuesto"]
     return topics, used
+
+
+def _as_typed(words: list[str], text: str) -> str:
+    """Return folded query words as the person wrote them («pavimentación», not the fold)."""
+    typed = {fold(w): w for w in re.findall(r"\w+", text)}
+    return " ".join(typed.get(w, w) for w in words)
 
 
 class Postings:
@@ -619,6 +687,7 @@ class SearchIndex:
             for word in parts if len(name.split()) > 1 else ():
                 named[word].add(code)
         self.comuna_words = {w: next(iter(c)) for w, c in named.items() if len(c) == 1}
+        self.sector_words: frozenset[str] = frozenset()  # programs' head words («salud»)
         self.postings: dict[str, Postings] = defaultdict(Postings)
         lengths = array("d")  # each item's weighted length, for BM25's normalisation
         for index, record in enumerate(self.records):
@@ -636,6 +705,7 @@ class SearchIndex:
             for term, tf in weighted.items():
                 self.postings[term].add(index, tf)
         self.avg_length: float = (sum(lengths) / len(lengths)) if lengths else 1.0
+        self.sector_words = frozenset(w for _, _, head in self._topics.values() for w in head)
         # BM25's length normalisation of each item, computed once: k1 · (1 − b + b · len/avg).
         self.norms = array("d", (K1 * (1 - B + B * n / self.avg_length) for n in lengths))
         # Typo fixes look only at words with the same first letter: far fewer candidates, and
@@ -692,8 +762,11 @@ class SearchIndex:
     def _parse(self, text: str) -> _Query:
         """Split a question into intents (comuna, status, sections) and words to match."""
         words = tokens(text)
-        comuna, words = _comuna_intent(words, self.comuna_codes)
+        codes, words, other_comuna = _comuna_intent(words, self.comuna_codes)
+        comuna = codes[0] if codes else None
         explicit = comuna is not None
+        delayed = bool(DELAY_WORDS.intersection(words)) and bool(
+            {"obra", "obras"}.intersection(words))
         status, words = _status_intent(words)
         folded = " ".join(words)
         name_words: set[str] = set()
@@ -717,7 +790,29 @@ class SearchIndex:
                 and not (len(w) == 4 and w.startswith(("19", "20")))]  # «presupuesto 2026»
         when = bool(WHEN_WORDS.intersection(words))
         return _Query(words, comuna, explicit, status, wanted_kinds, meaningful, topics, rest,
-                      when)
+                      when, tuple(codes) or ((comuna,) if comuna else ()), other_comuna,
+                      delayed, self._alternatives(words, meaningful))
+
+    def _alternatives(self, words: list[str], meaningful: list[str]) -> tuple[
+            tuple[str, ...], ...]:
+        """Return one set of words per sector when the question joins sectors with «y»/«o»
+        («metas de salud y educación»): each is searched on its own and the answers merged.
+        Empty when it does not."""
+        run: list[str] = []
+        joined = False
+        for word in [*words, ""]:
+            if word in self.sector_words:
+                run.append(word)
+            elif word in ("y", "o", "e") and run:
+                joined = True
+            elif len(run) >= 2 and joined:
+                break
+            else:
+                run, joined = [], False
+        if len(run) < 2 or not joined or not set(run) <= set(meaningful):
+            return ()
+        others = [w for w in meaningful if w not in run]
+        return tuple((*others, sector) for sector in dict.fromkeys(run))
 
     def _works_filter(self, query: _Query) -> bool:
         """Whether the question asks for works by status and/or comuna and nothing else."""
@@ -733,8 +828,8 @@ class SearchIndex:
             query.status is None
         )
 
-    def _rank(self, query: _Query) -> list[Hit]:
-        """Return every match of a parsed question, best first."""
+    def _rank(self, query: _Query, dropped: list[Hit] | None = None) -> list[Hit]:
+        """Return every match of a parsed question, best first (see `_score` for dropped)."""
         if self._topic_only(query):
             return []  # «presupuesto», «metas del plan»: the section, not one item
         if self._works_filter(query):
@@ -743,15 +838,27 @@ class SearchIndex:
                 for r in self.records
                 if r.kind == "obra"
                 and (query.status is None or r.status == query.status)
-                and (query.comuna is None or r.comuna == query.comuna)
+                and (not query.comunas or r.comuna in query.comunas)
             ]
             found.sort(key=lambda h: (fold(h.title), h.key))
             return found
-        return self._score(query)
+        if query.alternatives:  # «metas de salud y educación»: each sector, merged
+            merged: dict[tuple[str, str], Hit] = {}
+            for words in query.alternatives:
+                for hit in self._score(replace(query, meaningful=list(words),
+                                               alternatives=()), dropped):
+                    known = merged.get((hit.kind, hit.key))
+                    if known is None or hit.score > known.score:
+                        merged[(hit.kind, hit.key)] = hit
+            return sorted(merged.values(),
+                          key=lambda h: (-h.score, KIND_ORDER.index(h.kind), h.key))
+        return self._score(query, dropped)
 
-    def _score(self, query: _Query) -> list[Hit]:
-        """Score items BM25-style against the question's words; best first."""
+    def _score(self, query: _Query, dropped: list[Hit] | None = None) -> list[Hit]:
+        """Score items BM25-style against the question's words; best first. Works of other
+        comunas than the one named are left out, and added to `dropped` when given."""
         comuna, wanted_kinds, meaningful = query.comuna, query.wanted_kinds, query.meaningful
+        comunas = set(query.comunas)
         groups = [self._resolve(w) for w in meaningful]
         # A word found in a third of everything ("calle" in every address) says nothing
         # about which item is meant: it neither scores nor counts towards coverage.
@@ -794,13 +901,12 @@ class SearchIndex:
             floor = min(self.idf[t] for t in group) * (K1 + 1) * STRONG_WEIGHT * (1 - 1e-9)
             bests.append((best, floor))
         if not meaningful:  # "eventos en la comuna 4": list that comuna's items
-            scores = {i: 1.0 for i, r in enumerate(self.records) if r.comuna == comuna}
+            scores = {i: 1.0 for i, r in enumerate(self.records) if r.comuna in comunas}
             matched = {i: 0 for i in scores}
-        # A status is about works: only works in that state. «Comuna 4» said with works or a
-        # status: only that comuna's works.
+        # A status is about works: only works in that state. «Comuna 4» said: only that
+        # comuna's works («parques en la comuna 4» are not the parks of comuna 3).
         status = query.status
-        only_comuna = comuna if query.explicit_comuna and (
-            status is not None or "obra" in wanted_kinds) else None
+        only_comuna = comunas if query.explicit_comuna else None
         candidates: list[tuple[int, float]] = []  # (index, coverage)
         for index in scores:
             record = self.records[index]
@@ -808,9 +914,12 @@ class SearchIndex:
                 continue
             if must_be_specific and index not in specific_hits:
                 continue
-            if only_comuna is not None and record.kind == "obra" and record.comuna != only_comuna:
-                continue
             coverage = matched[index] / len(meaningful) if meaningful else 1.0
+            if only_comuna is not None and record.kind == "obra" and (
+                    record.comuna not in only_comuna):
+                if dropped is not None and coverage >= MIN_COVERAGE:
+                    dropped.append(Hit(record.kind, record.key, record.title, 0.0))
+                continue
             if coverage >= MIN_COVERAGE:
                 candidates.append((index, coverage))
         # Words an item holds in a main field (a name, a goal's text or program), not only in
@@ -823,6 +932,8 @@ class SearchIndex:
         # Salud y Ambiente») are not about it at all.
         topical: dict[int, float] = {}
         sector_kinds: set[str] = set()
+        exact_kinds: set[str] = set()  # kinds with items whose topic head has the words as typed
+        stem_only: set[int] = set()  # items whose topic shares only a stem («Movilidad segura»)
         for index, _ in candidates:
             record = self.records[index]
             if record.topic_terms and groups and (
@@ -835,6 +946,15 @@ class SearchIndex:
                         groups)
                 if in_topic == len(groups):
                     sector_kinds.add(record.kind)
+                if exact == len(groups):
+                    exact_kinds.add(record.kind)
+                elif in_topic > exact:
+                    stem_only.add(index)
+        # «Seguridad» is the program «Seguridad y convivencia»: «Movilidad segura» only shares
+        # its stem, so its goals are left out unless their own title says the word.
+        typed = set().union(*surfaces) if surfaces else set()
+        stem_only = {i for i in stem_only if self.records[i].kind in exact_kinds
+                     and not _title_words(self.records[i].title) & typed}
         # An item that holds the words only in secondary fields is left out when items of
         # its kind hold all of them in a main field.
         incidental = {self.records[i].kind for i, n in strong.items()
@@ -847,9 +967,15 @@ class SearchIndex:
                 continue
             if record.kind in incidental and not strong[index]:
                 continue
+            if index in stem_only:
+                continue
+            # A sector question («salud»): what only mentions it in a secondary field (a
+            # process through its office) is not about it, whatever its kind.
+            if sector_kinds and not strong[index]:
+                continue
             score = scores[index] * topical.get(index, 1.0)
             if comuna is not None:
-                if record.comuna == comuna:
+                if record.comuna in comunas:
                     score *= 1.5
                 elif record.kind == "obra":
                     score *= 0.5
@@ -883,7 +1009,8 @@ class SearchIndex:
     def answer(self, text: str, *, per_kind: int = 3, works_shown: int = 8) -> Answer:
         """Return the sections a question names and its matches grouped by kind."""
         query = self._parse(text)
-        hits = self._rank(query)
+        dropped: list[Hit] = []  # works that match, but in other comunas than the one named
+        hits = self._rank(query, dropped)
         filtered = self._works_filter(query) or query.status is not None or (
             query.explicit_comuna and query.comuna is not None and "obra" in query.wanted_kinds
         )
@@ -893,6 +1020,11 @@ class SearchIndex:
         if any(h.kind in named for h in hits):
             hits = [h for h in hits if h.kind in named]
             hits.sort(key=lambda h: named.index(h.kind))
+        # «parques en la comuna 4»: works match the words, so say which are in that comuna
+        # (maybe none: the parks of other comunas are not listed as if they were there).
+        if query.explicit_comuna and not filtered and (not named or "obra" in named) and (
+                dropped or any(h.kind == "obra" for h in hits)):
+            filtered = True
         groups: dict[str, list[Hit]] = {}
         for hit in hits:
             bucket = groups.setdefault(hit.kind, [])
@@ -901,14 +1033,26 @@ class SearchIndex:
                 bucket.append(hit)
         # «obras suspendidas en marte»: no works match the words, so no count either.
         filtered = filtered and (bool(hits) or not query.rest)
+        works_total = sum(h.kind == "obra" for h in hits) if filtered else None
+        # «obras terminadas c2»: none in the corregimiento C2, but comuna 2 has some.
+        other_total = 0
+        if works_total == 0 and query.other_comuna is not None and not query.rest:
+            other = query.other_comuna
+            other_total = sum(h.kind == "obra" for h in self._rank(
+                replace(query, comuna=other, comunas=(other,), other_comuna=None)))
         return Answer(
             topics=query.topics,
             topic_only=self._topic_only(query),
             groups=groups,
             status=query.status if filtered else None,
             comuna=query.comuna if filtered else None,
-            works_total=sum(h.kind == "obra" for h in hits) if filtered else None,
+            works_total=works_total,
             works_only_filter=filtered and self._works_filter(query),
+            comunas=list(query.comunas) if filtered else [],
+            about=_as_typed(query.rest, text) if filtered else "",
+            other_comuna=query.other_comuna if other_total else None,
+            other_total=other_total,
+            delayed=filtered and query.delayed,
         )
 
     def grouped(self, text: str, *, per_kind: int = 3) -> dict[str, list[Hit]]:

@@ -286,3 +286,73 @@ async def test_a_sector_question_lists_that_programs_goals_and_not_its_offices_o
     assert {line.removeprefix("• ") for line in lines[first : first + 4]} == {
         escape(g.meta) for g in health}
     assert _data(reply)[-2:] == ["menu:metas", "menu:inicio"]
+
+
+async def test_works_narrowed_by_other_words_name_them_and_not_the_comunas_total(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    assert len([w for w, c in await _works(db) if c == "4"]) == 3
+    reply = await _ask(api, USER, "obras de parques c4")
+    assert "No hay obras sobre «parques» en la comuna 4 · Occidental." in reply["text"]
+    assert "No hay obras en la comuna 4" not in reply["text"]
+    assert "obra:c:4:0" in _data(reply)  # the comuna's 3 works are a tap away
+    reply = await _ask(api, USER + 1, "obras en la comuna 4 barrio girardot")
+    assert "<b>🏗️ Obras sobre «girardot» en la comuna 4 · Occidental: 1</b>" in reply["text"]
+    reply = await _ask(api, USER + 2, "parques en la comuna 4")
+    assert "No hay obras sobre «parques» en la comuna 4 · Occidental." in reply["text"]
+    assert not [d for d in _data(reply) if d.startswith("obra:w:")]  # not comuna 3's parks
+    reply = await _ask(api, USER + 3, "obras c4 <b>pavimentación</b>")
+    assert "No hay obras sobre «pavimentación» en la comuna 4" in reply["text"]
+
+
+async def test_works_of_several_comunas_are_listed_together(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    expected = {w.codigo for w, c in await _works(db) if c in ("4", "5")}
+    reply = await _ask(api, USER, "obras en la comuna 4 y 5")
+    assert "No hay" not in reply["text"]
+    assert (f"<b>🏗️ Obras en la comuna 4 · Occidental y la comuna 5 · García Rovira: "
+            f"{len(expected)}</b>") in reply["text"]
+    assert {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")} == (
+        expected)
+    assert _data(reply)[-4:] == ["obra:c:4:0", "obra:c:5:0", "menu:obras", "menu:inicio"]
+
+
+async def test_c2_with_nothing_in_the_corregimiento_offers_comuna_2(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    in_2 = [w for w, c in await _works(db) if c == "2" and w.estado == "Terminada"]
+    reply = await _ask(api, USER, "obras terminadas c2")
+    assert ("No hay obras terminadas en el corregimiento C2 · Corregimiento 2.\n"
+            f"¿Quiso decir la comuna 2 · Nororiental? Allí sí hay obras terminadas: {len(in_2)}."
+            ) in reply["text"]
+    button = next(b for b in _buttons(reply) if b["callback_data"] == "obra:s:terminada:2:0")
+    assert button["text"] == "🏗️ Obras terminadas de la comuna 2 · Nororiental"
+    api.user(USER).tap("obra:s:terminada:2:0")
+    [page] = await api.wait_for("editMessageText", chat_id=USER)
+    assert page.params["text"].startswith(
+        f"🏗️ <b>Obras terminadas en la comuna 2 · Nororiental: {len(in_2)}</b>")
+    assert [d for d in _data(page.params) if d.startswith("obra:w:")] == [
+        f"obra:w:{w.codigo}" for w in in_2]
+    # c2 where the corregimiento has works: those, with no question.
+    reply = await _ask(api, USER + 1, "obras c2")
+    assert "<b>🏗️ Obras en el corregimiento C2 · Corregimiento 2: 2</b>" in reply["text"]
+    assert "Quiso decir" not in reply["text"]
+
+
+async def test_everyday_status_words_for_works(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    works = await _works(db)
+    running = sum(w.estado == "En ejecución" for w, _ in works)
+    reply = await _ask(api, USER, "obras en proceso")
+    assert f"<b>🏗️ Obras en ejecución: {running}</b>" in reply["text"]
+    reply = await _ask(api, USER + 1, "obras atrasadas")
+    assert ("Los datos no dicen qué obras van atrasadas; le muestro las suspendidas.\n\n"
+            "<b>🏗️ Obras suspendidas: 7</b>") in reply["text"]
+    assert "Informe" not in reply["text"]
+    reply = await _ask(api, USER + 2, "obras com3")
+    in_3 = sum(c == "3" for _, c in works)
+    assert "<b>🏗️ Obras en la comuna 3 · " in reply["text"] and f": {in_3}</b>" in reply["text"]
+    reply = await _ask(api, USER + 3, "obras c 4")
+    assert "<b>🏗️ Obras en la comuna 4 · Occidental: 3</b>" in reply["text"]

@@ -110,6 +110,16 @@ FIXED: list[tuple[str, str, str]] = [
     ("presupuesto de la secretaria de educacion 2026", "presupuesto", "Secretaría de Educación"),
     ("cuanto se ha pagado en infraestructura", "presupuesto", "Secretaría de Infraestructura"),
     ("talleres de cocreacion", "evento", "EV-004"),
+    # QA 4: glued and spaced comunas, several comunas, everyday status words, two sectors.
+    ("obras com3", "obra", "OB-2026-012"),
+    ("obras c 4", "obra", "OB-2026-014"),
+    ("obras en la comuna 4 y 5", "obra", "OB-2026-017"),
+    ("obras en la comuna 4 y en la 5", "obra", "OB-2026-017"),
+    ("obras en proceso", "obra", "OB-2026-025"),
+    ("obras atrasadas", "obra", "OB-2026-031"),
+    ("metas de salud y educacion", "meta", "L1-P02-M03"),
+    ("parques en la comuna 6", "obra", "OB-2026-019"),
+    ("obras en la comuna 4 barrio girardot", "obra", "OB-2026-013"),
 ]
 ANSWERABLE += FIXED
 

@@ -11,7 +11,7 @@ from bot.config import Settings
 from storage.db import Database
 from storage.demo import load_demo
 from storage.models import CitizenQuestion, Comuna, Event, Goal, Report, Work
-from storage.search import SearchIndex, build_index, status_of, tokens
+from storage.search import SearchIndex, _comuna_intent, build_index, status_of, tokens
 from storage.text import fold
 from tests.storage.search_phrasings import ANSWERABLE, FIXED, SECTIONS, UNANSWERABLE
 
@@ -259,3 +259,108 @@ async def test_a_word_in_a_programs_tail_does_not_make_its_goals_about_it(
     # the public-space goal that recovers invaded sidewalks is.
     shown = [h.key for h in index.answer("andenes").groups["meta"]]
     assert shown[:2] == ["L4-P03-M02", "L2-P04-M03"]
+
+
+@pytest.mark.parametrize(("text", "comunas", "rest"), [
+    ("obras com3", ["3"], ["obras"]),
+    ("obras c 4", ["4"], ["obras"]),
+    ("obras cmna13", ["13"], ["obras"]),
+    ("obras en la comuna 4 y 5", ["4", "5"], ["obras", "en", "la", "y"]),
+    ("obras en la comuna 4 y en la 5", ["4", "5"], ["obras", "en", "la", "y", "en"]),
+    ("comunas 4, 5 y seis", ["4", "5", "6"], ["y"]),
+    ("c4 o c5", ["4", "5"], ["o"]),
+    ("obras comuna 4 y 2026", ["4"], ["obras", "y", "2026"]),
+    ("obras c2", ["C2"], ["obras"]),
+    ("calle 4 y 5", [], ["calle", "4", "y", "5"]),
+])
+def test_comunas_are_read_glued_spaced_and_several(
+    text: str, comunas: list[str], rest: list[str]
+) -> None:
+    codes = {*(str(n) for n in range(1, 18)), "C1", "C2", "C3"}
+    found, words, _ = _comuna_intent(tokens(text), codes)
+    assert (found, words) == (comunas, rest)
+
+
+async def test_other_words_narrow_the_works_and_the_answer_says_which(
+    index: SearchIndex, db: Database
+) -> None:
+    in_4 = {w.codigo for w, c in await _works(db) if c == "4"}
+    assert len(in_4) == 3
+    answer = index.answer("obras de parques c4")
+    assert (answer.comuna, answer.works_total, answer.about) == ("4", 0, "parques")
+    answer = index.answer("obras en la comuna 4 barrio girardot")
+    assert (answer.works_total, answer.about) == (1, "girardot")
+    assert [h.key for h in answer.groups["obra"]] == ["OB-2026-013"]
+    answer = index.answer("obras c4 Pavimentación")
+    assert (answer.works_total, answer.about) == (0, "Pavimentación")
+    # Only the comuna: its whole count, and nothing narrows it.
+    answer = index.answer("obras c4")
+    assert (answer.works_total, answer.about) == (3, "")
+
+
+async def test_several_comunas_list_the_works_of_each(index: SearchIndex, db: Database) -> None:
+    works = await _works(db)
+    for text in ("obras en la comuna 4 y 5", "obras en la comuna 4 y en la 5",
+                 "obras en la c4 y la c5"):
+        answer = index.answer(text)
+        expected = {w.codigo for w, c in works if c in ("4", "5")}
+        assert answer.comunas == ["4", "5"] and answer.works_total == len(expected) == 6, text
+        assert {h.key for h in answer.groups["obra"]} == expected
+
+
+async def test_parks_in_a_comuna_are_only_that_comunas(index: SearchIndex, db: Database) -> None:
+    answer = index.answer("parques en la comuna 4")
+    assert (answer.comuna, answer.works_total, answer.about) == ("4", 0, "parques")
+    assert "obra" not in answer.groups
+    answer = index.answer("parques en la comuna 6")
+    assert [h.key for h in answer.groups["obra"]] == ["OB-2026-019"]
+    assert (answer.works_total, answer.about) == (1, "parques")
+
+
+async def test_a_corregimiento_with_no_works_points_to_the_comuna_of_that_number(
+    index: SearchIndex, db: Database
+) -> None:
+    works = await _works(db)
+    assert not [w for w, c in works if c == "C2" and w.estado == "Terminada"]
+    in_2 = [w for w, c in works if c == "2" and w.estado == "Terminada"]
+    answer = index.answer("obras terminadas c2")
+    assert (answer.comuna, answer.works_total) == ("C2", 0)
+    assert (answer.other_comuna, answer.other_total) == ("2", len(in_2)) and in_2
+    # When the corregimiento has some, c2 is the corregimiento and nothing else is offered.
+    answer = index.answer("obras c2")
+    assert answer.comuna == "C2" and answer.works_total == 2 and answer.other_comuna is None
+    # «com 2» and «comuna 2» are always the comuna.
+    assert index.answer("obras terminadas com2").comuna == "2"
+
+
+async def test_everyday_words_for_a_works_status(index: SearchIndex, db: Database) -> None:
+    works = await _works(db)
+    answer = index.answer("obras en proceso")
+    assert (answer.status, answer.works_total) == (
+        "en ejecucion", sum(w.estado == "En ejecución" for w, _ in works))
+    answer = index.answer("obras atrasadas")
+    assert (answer.status, answer.delayed, list(answer.groups)) == ("suspendida", True, ["obra"])
+    assert answer.works_total == 7
+    # Without works named, «en proceso» is still contracting and nothing is «atrasado».
+    assert index.answer("procesos en proceso").status is None
+    assert status_of("En proceso") == "en ejecucion"
+
+
+async def test_two_sectors_joined_list_the_goals_of_both(index: SearchIndex, db: Database) -> None:
+    goals = await _goals(db)
+    health = {g.codigo for g in goals if g.programa == "Salud pública y bienestar"}
+    schools = {g.codigo for g in goals if "educacion" in fold(g.programa).split()}
+    assert health and schools
+    for text in ("metas de salud y educacion", "metas de educacion o salud"):
+        shown = {h.key for h in index.answer(text, per_kind=20).groups["meta"]}
+        assert health | schools <= shown, text
+
+
+async def test_a_sector_question_leaves_out_what_only_its_office_or_stem_mentions(
+    index: SearchIndex,
+) -> None:
+    shown = [h.key for h in index.answer("metas de seguridad", per_kind=20).groups["meta"]]
+    assert sorted(shown) == ["L4-P01-M01", "L4-P01-M02", "L4-P01-M03"]  # no «Movilidad segura»
+    answer = index.answer("salud", per_kind=20)
+    assert "contratacion" not in answer.groups  # the trees bought through the office
+    assert {"meta", "obra", "presupuesto"} <= set(answer.groups)
