@@ -41,7 +41,7 @@ INDEX = (
     "🏗️ <b>Obras públicas</b>\nElija una comuna o corregimiento, escriba <code>/obras "
     "texto</code> para buscar, o comparta su ubicación 📍 para ver las obras cercanas."
 )
-LISTING = "🏗️ <b>Obras en {comuna}</b>\n{page}"
+LISTING = "🏗️ <b>Obras {place}</b>\n{page}"
 FOUND = "🏗️ Obras que coinciden con «{text}»:"
 NOT_FOUND = "No encontré obras con «{text}». Elija una comuna:"
 NO_SUCH_COMUNA = "No encontré «{text}» entre las comunas y corregimientos. Elija uno:"
@@ -171,7 +171,7 @@ async def _show_comuna(update: Update, context: CabildoContext, code: str, page_
     rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}", callback("obra", "w", w.codigo))]
             for w in page.items]
     nav = nav_row(page, "obra", "c", comuna.codigo)  # type: ignore[arg-type]
-    text = LISTING.format(comuna=f"{escape(comuna.codigo)} · {escape(comuna.nombre)}",
+    text = LISTING.format(place=escape(comuna_place(comuna, comuna.codigo)[0]),
                           page=page.label if works else "Todavía no hay obras cargadas aquí.")
     back = [_button("🏘️ Comunas", "obra:i"), _button("🏠 Menú", "menu:inicio")]
     await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))

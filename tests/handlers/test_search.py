@@ -173,7 +173,7 @@ async def test_works_by_status_and_comuna_offer_the_comunas_list(
     assert button["text"] == "🏗️ Todas las obras de la comuna 1 · Norte"
     api.user(USER).tap("obra:c:1:0")
     [listing] = await api.wait_for("editMessageText", chat_id=USER)
-    assert listing.params["text"].startswith("🏗️ <b>Obras en 1 · Norte</b>")
+    assert listing.params["text"].startswith("🏗️ <b>Obras en la comuna 1 · Norte</b>")
     centre = {w.codigo for w, c in works if c == "15"}
     reply = await _ask(api, USER + 1, "que obras hay cerca al centro")
     assert {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")} == centre
