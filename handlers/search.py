@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -80,13 +81,14 @@ STATUS_LABELS = {
     "en ejecucion": "en ejecución",
     "por iniciar": "por iniciar",
     "en contratacion": "en contratación",
+    "atrasada": "atrasadas",
 }
 WORKS_HEADER = "🏗️ Obras{status}{about}{where}: {total}"
 WORKS_NONE = "No hay obras{status}{about}{where}."
 WORKS_ABOUT = " sobre «{words}»"  # other words narrowed the works: the total is of those
 WORKS_MAYBE = "¿Quiso decir {place}? Allí sí hay obras{status}: {total}."
 WORKS_MAYBE_BUTTON = "🏗️ Obras{status} {place}"
-WORKS_DELAYED = "Los datos no dicen qué obras van atrasadas; le muestro las suspendidas."
+WORKS_DELAYED = "Atrasadas: las que no han terminado y cuya fecha de entrega prevista ya pasó."
 WORKS_SOME = "Se muestran {shown} de {total}."
 WORKS_OF_COMUNA = "🏗️ Todas las obras {place}"
 WORKS_BY_COMUNA = "🏘️ Obras por comuna"
@@ -196,7 +198,8 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         await show_status(update, context, *asked)
         return
     shown = escape(text[:80])
-    found: Answer = (await _index(context)).answer(text)
+    today = datetime.now(context.settings.tz).date()
+    found: Answer = (await _index(context)).answer(text, today=today)
     if not found.groups and not found.topic_only and found.works_total is None:
         # Nothing, or a section named with words that match nothing in it.
         await message.reply_text(NOT_FOUND.format(text=shown), reply_markup=main_menu())

@@ -7,6 +7,7 @@ Callback data (`obra:`): `obra:i` comunas · `obra:c:<comuna>:<page>` a comuna's
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from html import escape
 from urllib.parse import quote
 
@@ -23,6 +24,7 @@ from handlers.screens import show
 from handlers.search import STATUS_LABELS, comuna_place
 from storage.alerts import subscriptions_of, toggle
 from storage.models import Comuna, Work
+from storage.search import is_late, status_of
 from storage.works import (
     WorkItem,
     comunas_with_counts,
@@ -47,6 +49,7 @@ NOT_FOUND = "No encontré obras con «{text}». Elija una comuna:"
 NO_SUCH_COMUNA = "No encontré «{text}» entre las comunas y corregimientos. Elija uno:"
 STATUS_LISTING = "🏗️ <b>Obras {status}{where}: {total}</b>\n{page}"
 STATUS_EMPTY = "Ahora no hay obras en ese estado."
+LATE = " — ⚠️ <b>atrasada</b>: esa fecha ya pasó y no ha terminado"
 NEAREST = "📍 <b>Obras más cercanas a su ubicación</b>"
 FAR = (
     "Su ubicación parece estar fuera del municipio: la obra más cercana queda a {distance}. "
@@ -75,8 +78,8 @@ def distance_text(metres: float, locale: str) -> str:
     return f"{number(metres / 1000, locale)} km"
 
 
-def work_card(work: Work, comuna: Comuna | None, locale: str) -> str:
-    """Write a work's card with the figures as imported."""
+def work_card(work: Work, comuna: Comuna | None, locale: str, today: date | None = None) -> str:
+    """Write a work's card with the figures as imported (and whether it is late on `today`)."""
     lines = [f"{_icon(work)} <b>{escape(work.nombre)}</b>"]
     if comuna:
         lines.append(f"Comuna {escape(comuna.codigo)} · {escape(comuna.nombre)}")
@@ -93,7 +96,10 @@ def work_card(work: Work, comuna: Comuna | None, locale: str) -> str:
     if work.fecha_inicio:
         lines.append(f"Inicio: {local_date(work.fecha_inicio, locale)}")
     if work.fecha_fin_prevista:
-        lines.append(f"Fin previsto: {local_date(work.fecha_fin_prevista, locale)}")
+        late = today is not None and is_late(status_of(work.estado), work.fecha_fin_prevista,
+                                             today)
+        lines.append(f"Fin previsto: {local_date(work.fecha_fin_prevista, locale)}"
+                     + (LATE if late else ""))
     if work.direccion:
         lines.append(f"Dirección: {escape(work.direccion)}")
     if work.descripcion:
@@ -186,7 +192,8 @@ async def _show_status(
         comuna = await find_comuna(session, code) if code else None
         if code and comuna is None:
             raise LookupError(code)
-        works = await works_by_status(session, status=status,
+        works = await works_by_status(session, today=datetime.now(context.settings.tz).date(),
+                                      status=status,
                                       comuna_id=comuna.id if comuna else None)
     page = paginate(works, page_no, PER_PAGE)
     if page.number != page_no:
@@ -230,7 +237,8 @@ async def _show_work(update: Update, context: CabildoContext, codigo: str) -> No
         comuna = await session.get(Comuna, work.comuna_id) if work else None
     if work is None:
         raise LookupError(codigo)
-    changed = await show(update, work_card(work, comuna, context.settings.locale),
+    today = datetime.now(context.settings.tz).date()
+    changed = await show(update, work_card(work, comuna, context.settings.locale, today),
                            await _card_markup(context, work, chat.id))
     if changed and work.latitud is not None and work.longitud is not None:
         address = work.direccion or (f"Comuna {comuna.codigo} · {comuna.nombre}" if comuna else "")

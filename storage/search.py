@@ -12,7 +12,7 @@ PostgreSQL), rebuilt after imports.
 On top of the ranking, `SearchIndex.answer` reads three intents: the main-menu sections a
 question names («presupuesto», «metas del plan», «informes»: a question that is nothing but
 that gets the section's entry point), a works status («suspendidas», «en ejecución», «en
-proceso»; «atrasadas» are the suspended ones, the data has no delay) and one or more comunas
+proceso»; «atrasadas»: not finished and past their planned end date) and one or more comunas
 («comuna 1», «el centro», «c4», «com3», «comuna 4 y 5»), which filter works and say how many
 there are. When other words narrow them too («obras de parques c4»), the count is of those and
 the answer names the words. `cN` is the corregimiento `CN` when the city has one; when it has
@@ -37,7 +37,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import snowballstemmer
 from rapidfuzz import process
@@ -435,8 +435,9 @@ STATUS_PAIRS = {
 }
 # Only with works named: «procesos en proceso» are contracting, «obras en proceso» are works.
 WORKS_STATUS_PAIRS = {("en", "proceso"): "en ejecucion", ("en", "marcha"): "en ejecucion"}
-# «Obras atrasadas»: the data has no planned-versus-actual delay, so these mean the works that
-# stopped (suspended), and the answer says so (works «en ejecución» are not called late).
+# «Obras atrasadas»: works not finished whose planned end date (`fecha_fin_prevista`) has
+# passed, whatever their status says; the answer says what the word means here.
+DELAYED = "atrasada"
 DELAY_WORDS = {
     "atrasada", "atrasadas", "atrasado", "atrasados", "retrasada", "retrasadas", "retrasado",
     "retrasados", "demorada", "demoradas", "demorado", "demorados", "quedadas", "colgadas",
@@ -493,7 +494,19 @@ class Answer:
     about: str = ""  # other words that narrowed the works («parques»): the total is of those
     other_comuna: str | None = None  # none in corregimiento C2, but `other_total` in comuna 2
     other_total: int = 0
-    delayed: bool = False  # asked for «atrasadas»: answered with the suspended ones
+    delayed: bool = False  # asked for «atrasadas»: the answer says what that means
+
+
+def is_late(status: str, due: date | None, today: date) -> bool:
+    """Tell whether a work is late: not finished, and its planned end date has passed."""
+    return due is not None and due < today and status != "terminada"
+
+
+def _in_status(record: Record, status: str, today: date) -> bool:
+    """Tell whether a work's record is in `status` (`DELAYED` is measured against today)."""
+    if status == DELAYED:
+        return is_late(record.status or "", record.due, today)
+    return record.status == status
 
 
 @dataclass(slots=True)
@@ -507,6 +520,7 @@ class Record:
     comuna: str | None = None
     ref: str = ""
     status: str | None = None  # works only: canonical status (see `status_of`)
+    due: date | None = None  # works only: planned end date (late when past and not finished)
     topic: str = ""  # what the item is about as a whole: a goal's program (its sector)
     topic_terms: frozenset[str] = frozenset()  # the topic's stems (shared by its items)
     topic_head: frozenset[str] = frozenset()  # stems of its head («Salud pública» y …)
@@ -528,8 +542,9 @@ class _Query:
     when: bool = False  # asks when («cuándo es…»): a date, so events are a little preferred
     comunas: tuple[str, ...] = ()  # every comuna named («comuna 4 y 5»); `comuna` is the first
     other_comuna: str | None = None  # «c2» read as corregimiento C2 could also mean comuna 2
-    delayed: bool = False  # works asked for as «atrasadas»: the data has no delay, only stops
+    delayed: bool = False  # works asked for as «atrasadas» (past their planned end)
     alternatives: tuple[tuple[str, ...], ...] = ()  # sectors asked together («salud y educación»)
+    today: date = field(default_factory=date.today)  # what «atrasada» is measured against
 
 
 def _comuna_intent(
@@ -587,8 +602,8 @@ def _comuna_intent(
 
 def _status_intent(words: list[str]) -> tuple[str | None, list[str]]:
     """Find a works status (`suspendidas`, `en ejecución`…); return it and the other words.
-    With works named, «en proceso» is «en ejecución» and «atrasadas» the suspended ones
-    (the data records no delay; «en proceso» alone is a contracting process)."""
+    With works named, «en proceso» is «en ejecución» and «atrasadas» the works past their
+    planned end (`DELAYED`); «en proceso» alone is a contracting process."""
     works = bool({"obra", "obras"}.intersection(words))
     for i, word in enumerate(words):
         pair = STATUS_PAIRS.get((word, words[i + 1])) if i + 1 < len(words) else None
@@ -599,7 +614,7 @@ def _status_intent(words: list[str]) -> tuple[str | None, list[str]]:
         if word in STATUS_WORDS:
             return STATUS_WORDS[word], words[:i] + words[i + 1 :]
         if works and word in DELAY_WORDS:
-            return "suspendida", words[:i] + words[i + 1 :]
+            return DELAYED, words[:i] + words[i + 1 :]
     if "ejecucion" in words and ({"obra", "obras"} & set(words)):
         return "en ejecucion", [w for w in words if w != "ejecucion"]
     return None, words
@@ -837,7 +852,7 @@ class SearchIndex:
                 Hit(r.kind, r.key, r.title, 1.0, r.ref)
                 for r in self.records
                 if r.kind == "obra"
-                and (query.status is None or r.status == query.status)
+                and (query.status is None or _in_status(r, query.status, query.today))
                 and (not query.comunas or r.comuna in query.comunas)
             ]
             found.sort(key=lambda h: (fold(h.title), h.key))
@@ -1006,9 +1021,12 @@ class SearchIndex:
         """Return the best matches, best first; [] when nothing matches well."""
         return self._rank(self._parse(text))[:limit]
 
-    def answer(self, text: str, *, per_kind: int = 3, works_shown: int = 8) -> Answer:
-        """Return the sections a question names and its matches grouped by kind."""
-        query = self._parse(text)
+    def answer(
+        self, text: str, *, per_kind: int = 3, works_shown: int = 8, today: date | None = None
+    ) -> Answer:
+        """Return the sections a question names and its matches grouped by kind (`today`,
+        the local date, decides which works are late)."""
+        query = replace(self._parse(text), today=today or date.today())
         dropped: list[Hit] = []  # works that match, but in other comunas than the one named
         hits = self._rank(query, dropped)
         filtered = self._works_filter(query) or query.status is not None or (
@@ -1106,10 +1124,12 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
     # Columns, not ORM rows: a city can have tens of thousands of works.
     conn = await session.connection()
     work_columns = sa_select(Work.codigo, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload]
-                             Work.comuna_id, Work.contratista, Work.estado)
+                             Work.comuna_id, Work.contratista, Work.estado,
+                             Work.fecha_fin_prevista)
     streamed = await conn.stream(work_columns)
     statuses: dict[str, str] = {}  # one string per distinct status, not one per work
-    async for codigo, nombre, descripcion, direccion, comuna_id, contratista, estado in streamed:
+    async for (codigo, nombre, descripcion, direccion, comuna_id, contratista, estado,
+               due) in streamed:
         comuna = comunas.get(comuna_id)
         records.append(
             Record(
@@ -1127,6 +1147,7 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
                 ],
                 comuna=comuna.codigo if comuna else None,
                 status=statuses.setdefault(estado, status_of(estado)),
+                due=due,
             )
         )
     years: dict[str, set[str]] = defaultdict(set)  # «presupuesto de educación 2026»

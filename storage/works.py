@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func
@@ -14,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
 from storage.importers.errors import CellError
 from storage.models import Comuna, Work
-from storage.search import status_of
+from storage.search import DELAYED, status_of
 from storage.text import fold
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -81,19 +82,26 @@ async def works_in(session: AsyncSession, *, comuna_id: int) -> list[WorkItem]:
 
 
 async def works_by_status(
-    session: AsyncSession, *, status: str, comuna_id: int | None = None
+    session: AsyncSession, *, status: str, comuna_id: int | None = None,
+    today: date | None = None,
 ) -> list[WorkItem]:
     """Return the works in a status and, optionally, a comuna, by name.
 
     `status` is the canonical name `storage.search.status_of` gives («en ejecucion»), so
-    the list holds the works free-text search counts. The few distinct `estado` texts are
+    the list holds the works free-text search counts, or `DELAYED` («atrasada»: not
+    finished and past its planned end date on `today`). The few distinct `estado` texts are
     read and mapped here; the database filters the works.
     """
     estados = (await session.exec(select(Work.estado).distinct())).all()
-    raw = [e for e in estados if status_of(e) == status]
+    if status == DELAYED:
+        raw = [e for e in estados if status_of(e) != "terminada"]
+    else:
+        raw = [e for e in estados if status_of(e) == status]
     if not raw:
         return []
     query = select(Work.codigo, Work.nombre, Work.estado).where(col(Work.estado).in_(raw))
+    if status == DELAYED:
+        query = query.where(col(Work.fecha_fin_prevista) < (today or date.today()))
     if comuna_id is not None:
         query = query.where(Work.comuna_id == comuna_id)
     items = [WorkItem(*row) for row in (await session.exec(query)).all()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -341,15 +342,18 @@ async def test_c2_with_nothing_in_the_corregimiento_offers_comuna_2(
 
 
 async def test_everyday_status_words_for_works(
-    bot: CabildoApp, api: LocalBotAPI, db: Database
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
 ) -> None:
     works = await _works(db)
     running = sum(w.estado == "En ejecución" for w, _ in works)
     reply = await _ask(api, USER, "obras en proceso")
     assert f"<b>🏗️ Obras en ejecución: {running}</b>" in reply["text"]
     reply = await _ask(api, USER + 1, "obras atrasadas")
-    assert ("Los datos no dicen qué obras van atrasadas; le muestro las suspendidas.\n\n"
-            "<b>🏗️ Obras suspendidas: 7</b>") in reply["text"]
+    today = datetime.now(settings.tz).date()
+    late = [w for w, _ in works if w.fecha_fin_prevista is not None
+            and w.fecha_fin_prevista < today and w.estado != "Terminada"]
+    assert ("Atrasadas: las que no han terminado y cuya fecha de entrega prevista ya pasó."
+            f"\n\n<b>🏗️ Obras atrasadas: {len(late)}</b>") in reply["text"]
     assert "Informe" not in reply["text"]
     reply = await _ask(api, USER + 2, "obras com3")
     in_3 = sum(c == "3" for _, c in works)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlmodel import col, select
 
@@ -195,3 +197,21 @@ async def test_works_in_a_status_follow_the_data_and_a_stale_page_is_refused(
     assert page.params["text"] == "🏗️ <b>Obras terminadas: 15</b>\nPágina 2 de 2"
     codes = [d.removeprefix("obra:w:") for d in _buttons(page.params) if d.startswith("obra:w:")]
     assert len(codes) == 7 and not {w.codigo for w in finished[:4]} & set(codes)
+
+
+async def test_a_card_says_when_a_work_is_past_its_planned_end(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    today = datetime.now(settings.tz).date()
+    async with db.session() as s:
+        works = list((await s.exec(select(Work).order_by(col(Work.codigo)))).all())
+    late = next(w for w in works if w.fecha_fin_prevista and w.fecha_fin_prevista < today
+                and w.estado != "Terminada")
+    done = next(w for w in works if w.fecha_fin_prevista and w.fecha_fin_prevista < today
+                and w.estado == "Terminada")
+    user = api.user(USER)
+    user.send_text(f"/start obra_{late.codigo}")
+    user.send_text(f"/start obra_{done.codigo}")
+    late_card, done_card = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    assert "— ⚠️ <b>atrasada</b>: esa fecha ya pasó y no ha terminado" in late_card.params["text"]
+    assert "atrasada" not in done_card.params["text"]

@@ -116,7 +116,6 @@ FIXED: list[tuple[str, str, str]] = [
     ("obras en la comuna 4 y 5", "obra", "OB-2026-017"),
     ("obras en la comuna 4 y en la 5", "obra", "OB-2026-017"),
     ("obras en proceso", "obra", "OB-2026-025"),
-    ("obras atrasadas", "obra", "OB-2026-031"),
     ("metas de salud y educacion", "meta", "L1-P02-M03"),
     ("parques en la comuna 6", "obra", "OB-2026-019"),
     ("obras en la comuna 4 barrio girardot", "obra", "OB-2026-013"),

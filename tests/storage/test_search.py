@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -338,9 +338,20 @@ async def test_everyday_words_for_a_works_status(index: SearchIndex, db: Databas
     answer = index.answer("obras en proceso")
     assert (answer.status, answer.works_total) == (
         "en ejecucion", sum(w.estado == "En ejecución" for w, _ in works))
-    answer = index.answer("obras atrasadas")
-    assert (answer.status, answer.delayed, list(answer.groups)) == ("suspendida", True, ["obra"])
-    assert answer.works_total == 7
+    # «Atrasadas»: not finished and past the planned end date, on the day asked.
+    day = date(2026, 11, 25)
+    late = sorted(w.codigo for w, _ in works if w.fecha_fin_prevista is not None
+                  and w.fecha_fin_prevista < day and status_of(w.estado) != "terminada")
+    assert late  # the sample data has some
+    answer = index.answer("obras atrasadas", today=day, works_shown=100)
+    assert (answer.status, answer.delayed, list(answer.groups)) == ("atrasada", True, ["obra"])
+    assert answer.works_total == len(late)
+    assert sorted(h.key for h in answer.groups["obra"]) == late
+    # A year later more of them are late; finished ones never are.
+    later = index.answer("obras atrasadas", today=date(2027, 11, 25), works_shown=100)
+    assert (later.works_total or 0) >= len(late)
+    assert not {h.key for h in later.groups["obra"]} & {
+        w.codigo for w, _ in works if status_of(w.estado) == "terminada"}
     # Without works named, «en proceso» is still contracting and nothing is «atrasado».
     assert index.answer("procesos en proceso").status is None
     assert status_of("En proceso") == "en ejecucion"
