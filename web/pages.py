@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -18,6 +19,7 @@ from storage.budget import Execution
 from storage.importers import KINDS
 from storage.models import Comuna, Survey
 from storage.opendata import DATASETS, LineProgress, MapWork, columns
+from storage.search import is_late, status_of
 from storage.surveys import SurveyResults
 from storage.text import fold
 
@@ -118,8 +120,11 @@ def _comuna_label(comuna: Comuna) -> str:
     return f"{kind} {comuna.codigo} · {comuna.nombre}"
 
 
-def work_json(item: MapWork, locale: str, bot_username: str | None) -> dict[str, Any]:
-    """Return a work as the map script needs it, figures already in Colombian format."""
+def work_json(
+    item: MapWork, locale: str, bot_username: str | None, today: date | None = None
+) -> dict[str, Any]:
+    """Return a work as the map script needs it, figures already in Colombian format
+    (`atrasada`: not finished and past its planned end on `today`)."""
     work, comuna = item.work, item.comuna
     return {
         "codigo": work.codigo,
@@ -138,6 +143,8 @@ def work_json(item: MapWork, locale: str, bot_username: str | None) -> dict[str,
         "fecha_inicio_texto": local_date(work.fecha_inicio, locale) if work.fecha_inicio else None,
         "fecha_fin_texto": local_date(work.fecha_fin_prevista, locale)
         if work.fecha_fin_prevista else None,
+        "atrasada": today is not None
+        and is_late(status_of(work.estado), work.fecha_fin_prevista, today),
         "enlace_telegram": f"https://t.me/{bot_username}?start=obra_{work.codigo}"
         if bot_username else None,
     }

@@ -168,7 +168,9 @@ class Site:
         """Return every work as the map shows it (figures already formatted)."""
         async with self.db.session() as session:
             works = await works_for_map(session)
-        items = [pages.work_json(w, self.settings.locale, self.web.bot_username) for w in works]
+        today = datetime.now(self.settings.tz).date()
+        items = [pages.work_json(w, self.settings.locale, self.web.bot_username, today)
+                 for w in works]
         return JSONResponse({"obras": items}, headers=self.headers)
 
     async def follow(self, request: Request) -> Response:

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -156,6 +156,22 @@ async def test_popup_data_has_the_figures_of_the_work(client: httpx.AsyncClient)
     assert work["fecha_inicio_texto"] == "16 de marzo de 2026"
     assert work["comuna_nombre"] == "Comuna 1 · Norte"
     assert work["enlace_telegram"] == "https://t.me/CabildoPruebaBot?start=obra_OB-2026-001"
+
+
+async def test_the_map_marks_works_past_their_planned_end(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    today = datetime.now(settings.tz).date()
+    async with db.session() as s:
+        works = {w.codigo: w for w in (await s.exec(select(Work))).all()}
+    late = {code for code, w in works.items() if w.fecha_fin_prevista is not None
+            and w.fecha_fin_prevista < today and w.estado != "Terminada"}
+    assert late
+
+    response = await client.get("/api/obras")
+
+    marked = {o["codigo"] for o in response.json()["obras"] if o["atrasada"]}
+    assert marked == late
 
 
 async def test_transparency_page_has_accessible_tables_with_the_stored_figures(

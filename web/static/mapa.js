@@ -100,7 +100,11 @@
     if (work.valor_texto) { line(div, "Valor del contrato", work.valor_texto).className = "valor-contrato"; }
     if (work.contratista) { line(div, "Contratista", work.contratista).className = "contratista"; }
     if (work.fecha_inicio_texto) { line(div, "Inicio", work.fecha_inicio_texto).className = "inicio"; }
-    if (work.fecha_fin_texto) { line(div, "Fin previsto", work.fecha_fin_texto).className = "fin"; }
+    if (work.fecha_fin_texto) {
+      line(div, "Fin previsto",
+           work.fecha_fin_texto + (work.atrasada ? " — ⚠️ atrasada: ya pasó y no ha terminado" : "")
+      ).className = work.atrasada ? "fin atrasada" : "fin";
+    }
     var actions = document.createElement("p");
     actions.className = "acciones";
     if (telegramData) {
