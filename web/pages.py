@@ -182,7 +182,8 @@ def statuses(works: Sequence[MapWork]) -> list[str]:
 
 
 def map_body(works: Sequence[MapWork], comunas: Sequence[Comuna], chosen: MapFilter, *,
-             locale: str, tile_url: str, attribution: str, bot_username: str | None) -> str:
+             locale: str, tile_url: str, attribution: str, bot_username: str | None,
+             today: date | None = None) -> str:
     """Return the map page: filters, the count, the map, the legend and the works' table."""
     shown = [w for w in works if chosen.keeps(w)]
     on_map = sum(1 for w in shown if w.work.latitud is not None and w.work.longitud is not None)
@@ -203,7 +204,7 @@ def map_body(works: Sequence[MapWork], comunas: Sequence[Comuna], chosen: MapFil
         f"({per_comuna.get(c.codigo, 0)})</li>"
         for c in comunas
     )
-    data = json.dumps({"obras": [work_json(w, locale, bot_username) for w in works]},
+    data = json.dumps({"obras": [work_json(w, locale, bot_username, today) for w in works]},
                       ensure_ascii=False).replace("<", "\\u003c")
     return f"""<h1>Mapa de obras públicas</h1>
 <p>Cada punto es una obra con ubicación, con el color de su estado. Toque un punto para

@@ -118,6 +118,7 @@ class Site:
         body = pages.map_body(
             works, comunas, chosen, locale=self.settings.locale, tile_url=self.web.tile_url,
             attribution=self.web.tile_attribution, bot_username=self.web.bot_username,
+            today=datetime.now(self.settings.tz).date(),
         )
         return self._page("Mapa de obras", body, "/mapa",
                           scripts=("/static/vendor/leaflet/leaflet.js", "/static/mapa.js"),

@@ -185,6 +185,23 @@ def test_marker_popup_shows_the_figures_of_the_work(browser: Any, live_site: str
     _save(browser, "mapa-popup.png")
 
 
+def test_a_late_works_popup_says_so(browser: Any, live_site: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open_map(browser, live_site + "/mapa")
+    works = browser.execute_async_script(
+        "var done = arguments[0];"
+        "fetch('/api/obras').then(r => r.json()).then(d => done(d.obras));")
+    late = next(w for w in works if w["atrasada"])
+    browser.execute_script(
+        "document.querySelector('#tabla-obras tr[data-codigo=\"' + arguments[0] + '\"] "
+        "button.ver-en-mapa').click();", late["codigo"])
+    popup = _wait(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, f'.leaflet-popup .popup-obra[data-codigo="{late["codigo"]}"]'))
+    assert (f"Fin previsto: {late['fecha_fin_texto']} — ⚠️ atrasada: ya pasó y no ha terminado"
+            in popup.get_attribute("textContent"))
+
+
 def test_table_button_opens_the_popup_from_the_keyboard(browser: Any, live_site: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
