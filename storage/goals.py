@@ -150,15 +150,22 @@ async def goals_in_status(
 async def search_goals(
     session: AsyncSession, text: str, *, limit: int | None = 20
 ) -> list[Goal]:
-    """Return goals whose text, indicator, program or office contain every word of `text`."""
+    """Return goals whose text, indicator or program contain every word of `text`; only if
+    none does, those whose office does too («inderbu»). «Salud» is the health goals, not the
+    trees of a «Secretaría de Salud y Ambiente»."""
     # A crude plural fold ("parques" finds "parque") is enough for this simple search.
     words = [w for w in fold(text).split() if len(w) > 2]
     if not words:
         return []
-    found = []
-    for goal in await _all_goals(session):
-        haystack = fold(" ".join([goal.meta, goal.indicador, goal.programa,
-                                  goal.responsable or "", goal.codigo]))
-        if all(holds(haystack, w) for w in words):
-            found.append(goal)
-    return found[:limit]
+    goals = await _all_goals(session)
+    for with_office in (False, True):
+        found = []
+        for goal in goals:
+            fields = [goal.meta, goal.indicador, goal.programa, goal.codigo]
+            haystack = fold(" ".join([*fields, goal.responsable or ""] if with_office
+                                     else fields))
+            if all(holds(haystack, w) for w in words):
+                found.append(goal)
+        if found:
+            return found[:limit]
+    return []

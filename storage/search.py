@@ -925,7 +925,8 @@ class SearchIndex:
         candidates: list[tuple[int, float]] = []  # (index, coverage)
         for index in scores:
             record = self.records[index]
-            if status is not None and (record.kind != "obra" or record.status != status):
+            if status is not None and (
+                    record.kind != "obra" or not _in_status(record, status, query.today)):
                 continue
             if must_be_specific and index not in specific_hits:
                 continue

@@ -354,6 +354,12 @@ async def test_everyday_status_words_for_works(
             and w.fecha_fin_prevista < today and w.estado != "Terminada"]
     assert ("Atrasadas: las que no han terminado y cuya fecha de entrega prevista ya pasó."
             f"\n\n<b>🏗️ Obras atrasadas: {len(late)}</b>") in reply["text"]
+    # With other words too: the late works that match them, and only late ones.
+    reply = await _ask(api, USER + 4, "obras atrasadas de andenes")
+    assert "<b>🏗️ Obras atrasadas sobre «andenes»: " in reply["text"]
+    listed = [n for n in (w.nombre for w in late) if n in reply["text"]]
+    assert listed and all("ndenes" in n for n in listed)
+    assert not any(w.nombre in reply["text"] for w, _ in works if w not in late)
     assert "Informe" not in reply["text"]
     reply = await _ask(api, USER + 2, "obras com3")
     in_3 = sum(c == "3" for _, c in works)
