@@ -11,7 +11,9 @@ Bulk messages never go straight from a handler: they are rows in the outbox
   `max_attempts`;
 - 403 (blocked, deleted, kicked) or "chat not found" → `bloqueado`, and the citizen is marked
   so nothing more is queued for them;
-- any other 400 → `fallido` at once (retrying would fail the same way).
+- any other 400 → `fallido` at once (retrying would fail the same way);
+- a row that cannot be sent at all (a malformed payload) → `fallido`, alone: the rest of
+  its batch is settled as it went.
 """
 
 from __future__ import annotations
@@ -154,6 +156,10 @@ class OutboxSender:
                 return outcome(outbox.FAILED, error=str(exc))
             at = utcnow() + timedelta(seconds=self.backoff_base ** (row.attempts + 1))
             return outcome(outbox.PENDING, error=str(exc), retry_at=at)
+        except Exception as exc:  # a row that cannot be sent at all (a malformed payload)
+            # fails alone: the other rows of the batch are still settled as they went.
+            log.exception("outbox: message %s could not be sent", row.id)
+            return outcome(outbox.FAILED, error=f"no se pudo preparar: {type(exc).__name__}")
         return outcome(outbox.SENT, message_id=message_id)
 
     async def _deliver(self, row: outbox.Claimed) -> int:

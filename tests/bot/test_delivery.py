@@ -156,3 +156,20 @@ async def test_a_group_gets_evenly_spaced_messages_while_private_chats_are_not_h
     gaps = [b - a for a, b in pairwise(to_group)]
     assert min(gaps) >= 0.24  # never two inside one interval: no burst into a group
     assert max(to_people) < to_group[-1]  # people did not wait for the group's pace
+
+
+async def test_a_malformed_message_fails_alone_and_the_rest_of_its_batch_is_settled(
+    bot: Bot, api: LocalBotAPI, db: Database
+) -> None:
+    chats = list(range(30_000, 30_010))
+    async with db.session() as s:
+        await outbox.enqueue(s, chat_ids=chats, payload={"text": "Aviso"})
+        await outbox.enqueue(s, chat_ids=[30_999], payload={"texto": "sin el campo text"})
+    await _sender(bot, db).drain()
+
+    assert sorted(_delivered(api)) == chats
+    async with db.session() as s:
+        rows = {r.chat_id: r for r in (await s.exec(select(OutboxMessage))).all()}
+    assert all(rows[c].status == "enviado" for c in chats)
+    assert rows[30_999].status == "fallido"
+    assert rows[30_999].last_error == "no se pudo preparar: KeyError"
