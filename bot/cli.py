@@ -379,7 +379,9 @@ def sqlite_problem(url: str) -> str | None:
     from sqlalchemy.engine import make_url
 
     name = make_url(url).database or ""
-    if name in ("", ":memory:") or name.startswith("file:"):
+    if name in ("", ":memory:"):
+        return NO_TABLES  # a database in memory starts empty for every command
+    if name.startswith("file:"):
         return None
     path = Path(name)
     if path.is_dir():

@@ -387,6 +387,11 @@ def test_sqlite_paths_that_cannot_work_are_named_and_nothing_is_created(
             assert capsys.readouterr().err == (
                 f"No se pudo abrir la base de datos ({why}). Revise DATABASE_URL.\n"
             ), (path, command)
+    # A database in memory (no file name) has no tables for any command.
+    for url in ("sqlite://", "sqlite:///"):
+        monkeypatch.setenv("DATABASE_URL", url)
+        assert main(["estado"]) == 1
+        assert capsys.readouterr().err == f"{NO_TABLES}\n"
     # A file that does not exist yet is "no tables", and reading commands don't create it.
     missing = tmp_path / "nueva.db"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{missing}")
