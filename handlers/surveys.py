@@ -92,6 +92,10 @@ HINT_TEXT = "Escriba su respuesta en un mensaje (máximo {max} caracteres)."
 ANSWERED = "{question}\n\n✔️ <i>{answer}</i>"
 MULTI_MAX = "Puede marcar hasta {max} opciones. Quite una para marcar otra."
 MULTI_EMPTY = "Marque al menos una opción."
+TICKS_ELSEWHERE = (
+    "Marcó opciones en otro mensaje de esta pregunta. Aquí están todas: revíselas y toque "
+    "«Listo» otra vez."
+)
 PAUSED = (
     "⏸️ Pausé la encuesta. Sus respuestas quedan guardadas: continúe cuando quiera desde "
     "/encuestas."
@@ -451,6 +455,13 @@ async def _multiple(
     if action == "ok":
         if not stored:
             await query.answer(MULTI_EMPTY, show_alert=True)
+            return
+        if sorted(stored) != shown:  # this copy shows other ticks: show them, don't record
+            await query.answer(TICKS_ELSEWHERE, show_alert=True)
+            _, markup = _question_view(survey, question, where.total,
+                                       sum(1 << i for i in stored))
+            with contextlib.suppress(BadRequest):
+                await query.edit_message_reply_markup(markup)
             return
         await _answer(update, context, survey, number, sorted(stored), ("multiple",))
         return

@@ -690,7 +690,12 @@ async def test_a_tick_on_an_older_copy_of_the_question_keeps_the_newer_copys_tic
     await steps.answer()
     redrawn = await steps.next("editMessageReplyMarkup")
     assert sorted(_ticked(redrawn.params)) == ["Página web", "Radio", "Redes sociales"]
-    steps.tap("Listo ▶️ (2/3)")  # the newer copy's button, still showing two
+    steps.tap("Listo ▶️ (2/3)")  # the newer copy's button, still showing two: not recorded,
+    warned = await steps.answer()  # it is redrawn with all three first
+    assert warned.params["text"].startswith("Marcó opciones en otro mensaje de esta pregunta")
+    shown = await steps.next("editMessageReplyMarkup")
+    assert sorted(_ticked(shown.params)) == ["Página web", "Radio", "Redes sociales"]
+    steps.tap("Listo ▶️ (3/3)")
     await steps.next("sendMessage")
     [*_, (number, recorded)] = await _answers(db, survey)
     assert number == 4 and sorted(recorded) == ["Página web", "Radio", "Redes sociales"]
