@@ -1050,8 +1050,12 @@ class SearchIndex:
             asked = hit.kind in named or (filtered and hit.kind == "obra")
             if len(bucket) < (works_shown if asked else per_kind):
                 bucket.append(hit)
-        # «obras suspendidas en marte»: no works match the words, so no count either.
-        filtered = filtered and (bool(hits) or not query.rest)
+        # «obras suspendidas en marte»: no works match the words, so no count either; but
+        # «obras suspendidas de alumbrado», when lighting works exist in other states, is a
+        # real «no hay».
+        filtered = filtered and (bool(hits) or not query.rest or (
+            query.status is not None and any(
+                h.kind == "obra" for h in self._rank(replace(query, status=None)))))
         works_total = sum(h.kind == "obra" for h in hits) if filtered else None
         # «obras terminadas c2»: none in the corregimiento C2, but comuna 2 has some.
         other_total = 0

@@ -366,3 +366,15 @@ async def test_everyday_status_words_for_works(
     assert "<b>🏗️ Obras en la comuna 3 · " in reply["text"] and f": {in_3}</b>" in reply["text"]
     reply = await _ask(api, USER + 3, "obras c 4")
     assert "<b>🏗️ Obras en la comuna 4 · Occidental: 3</b>" in reply["text"]
+
+
+async def test_a_status_with_words_that_match_other_works_says_there_are_none(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    works = await _works(db)
+    lighting = [w for w, _ in works if "lumbrado" in w.nombre]
+    assert lighting and not any(w.estado == "Suspendida" for w in lighting)
+    reply = await _ask(api, USER, "obras suspendidas de alumbrado")
+    assert "No hay obras suspendidas sobre «alumbrado»" in reply["text"]
+    reply = await _ask(api, USER + 1, "obras suspendidas en marte")
+    assert reply["text"].startswith("No encontré información")
