@@ -3,6 +3,9 @@
 Callback data (`obra:`): `obra:i` comunas · `obra:c:<comuna>:<page>` a comuna's works ·
 `obra:w:<codigo>` a work's card · `obra:f:<codigo>` follow / stop following a work ·
 `obra:s:<status>:<comuna or empty>:<page>` the works in a status (free text's «Ver las N»).
+A card opened from a list carries that list after its code (`obra:w:<codigo>:c:4:2`,
+`obra:w:<codigo>:s:suspendida::0`, and so does its follow button), so «⬅️» goes back to
+the same page.
 """
 
 from __future__ import annotations
@@ -174,7 +177,8 @@ async def _show_comuna(update: Update, context: CabildoContext, code: str, page_
     page = paginate(works, page_no, PER_PAGE)
     if page.number != page_no:
         raise LookupError(page_no)
-    rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}", callback("obra", "w", w.codigo))]
+    rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}",
+                     _card_data(w.codigo, "c", comuna.codigo, page.number))]
             for w in page.items]
     nav = nav_row(page, "obra", "c", comuna.codigo)  # type: ignore[arg-type]
     text = LISTING.format(place=escape(comuna_place(comuna, comuna.codigo)[0]),
@@ -198,7 +202,8 @@ async def _show_status(
     page = paginate(works, page_no, PER_PAGE)
     if page.number != page_no:
         raise LookupError(page_no)
-    rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}", callback("obra", "w", w.codigo))]
+    rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}",
+                     _card_data(w.codigo, "s", status, code, page.number))]
             for w in page.items]
     nav = nav_row(page, "obra", "s", status, code)  # type: ignore[arg-type]
     where = f" {escape(comuna_place(comuna, code)[0])}" if comuna else ""
@@ -210,7 +215,29 @@ async def _show_status(
         [*rows, *([nav] if nav else []), [back, _button("🏠 Menú", "menu:inicio")]]))
 
 
-async def _card_markup(context: CabildoContext, work: Work, chat_id: int) -> InlineKeyboardMarkup:
+def _card_data(codigo: str, *back: object) -> str:
+    """Return a card button's data carrying the list it is in, when that fits in 64 bytes."""
+    try:
+        return callback("obra", "w", codigo, *back)
+    except ValueError:  # a very long code: the card goes back to its comuna instead
+        return callback("obra", "w", codigo)
+
+
+def _back_to(tail: list[str]) -> list[str]:
+    """Check the list a card button carries (`c:<comuna>:<page>` or
+    `s:<status>:<comuna>:<page>`); return it, or [] for none."""
+    if not tail:
+        return []
+    of_comuna = tail[0] == "c" and len(tail) == 3
+    of_status = tail[0] == "s" and len(tail) == 4 and tail[1] in STATUS_LABELS
+    if (of_comuna or of_status) and tail[-1].isdigit():
+        return tail
+    raise LookupError(tail)
+
+
+async def _card_markup(
+    context: CabildoContext, work: Work, chat_id: int, back: list[str] | None = None
+) -> InlineKeyboardMarkup:
     async with context.db.session() as session:
         following = ("obra", work.codigo) in await subscriptions_of(session, chat_id=chat_id)
         comuna = await session.get(Comuna, work.comuna_id) if work.comuna_id else None
@@ -220,15 +247,25 @@ async def _card_markup(context: CabildoContext, work: Work, chat_id: int) -> Inl
         url=f"https://t.me/share/url?url={quote(link)}&text={quote(work.nombre[:120])}",
     )
     follow = "🔕 Dejar de seguir" if following else "🔔 Seguir esta obra"
-    back_code = comuna.codigo if comuna else ""
+    back = back or []
+    if back[:1] == ["s"]:
+        back_button = _button(f"⬅️ Obras {STATUS_LABELS[back[1]]}", callback("obra", *back))
+    else:
+        where = back[1:] if back else [comuna.codigo if comuna else "", 0]
+        back_button = _button("⬅️ Obras de la comuna", callback("obra", "c", *where))
+    try:
+        follow_data = callback("obra", "f", work.codigo, *back)
+    except ValueError:
+        follow_data = callback("obra", "f", work.codigo)
     return InlineKeyboardMarkup([
-        [_button(follow, callback("obra", "f", work.codigo)), share],
-        [_button("⬅️ Obras de la comuna", callback("obra", "c", back_code, 0)),
-         _button("🏠 Menú", "menu:inicio")],
+        [_button(follow, follow_data), share],
+        [back_button, _button("🏠 Menú", "menu:inicio")],
     ])
 
 
-async def _show_work(update: Update, context: CabildoContext, codigo: str) -> None:
+async def _show_work(
+    update: Update, context: CabildoContext, codigo: str, back: list[str] | None = None
+) -> None:
     chat = update.effective_chat
     if chat is None:
         return
@@ -239,7 +276,7 @@ async def _show_work(update: Update, context: CabildoContext, codigo: str) -> No
         raise LookupError(codigo)
     today = datetime.now(context.settings.tz).date()
     changed = await show(update, work_card(work, comuna, context.settings.locale, today),
-                           await _card_markup(context, work, chat.id))
+                           await _card_markup(context, work, chat.id, back))
     if changed and work.latitud is not None and work.longitud is not None:
         address = work.direccion or (f"Comuna {comuna.codigo} · {comuna.nombre}" if comuna else "")
         await context.bot.send_venue(
@@ -249,7 +286,9 @@ async def _show_work(update: Update, context: CabildoContext, codigo: str) -> No
         )
 
 
-async def _follow(update: Update, context: CabildoContext, codigo: str) -> None:
+async def _follow(
+    update: Update, context: CabildoContext, codigo: str, back: list[str] | None = None
+) -> None:
     chat, query = update.effective_chat, update.callback_query
     if chat is None or query is None:
         return
@@ -265,7 +304,7 @@ async def _follow(update: Update, context: CabildoContext, codigo: str) -> None:
     await query.answer("Le avisaré de los cambios de esta obra." if now_on
                        else "Ya no le avisaré de esta obra.")
     try:
-        await query.edit_message_reply_markup(await _card_markup(context, work, chat.id))
+        await query.edit_message_reply_markup(await _card_markup(context, work, chat.id, back))
     except BadRequest as exc:
         if "not modified" not in str(exc):
             raise
@@ -286,10 +325,10 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             await _show_comuna(update, context, parts[1], int(parts[2]))
         elif len(parts) == 4 and parts[0] == "s":
             await _show_status(update, context, parts[1], parts[2], int(parts[3]))
-        elif len(parts) == 2 and parts[0] == "w":
-            await _show_work(update, context, parts[1])
-        elif len(parts) == 2 and parts[0] == "f":
-            await _follow(update, context, parts[1])
+        elif len(parts) >= 2 and parts[0] == "w":
+            await _show_work(update, context, parts[1], _back_to(parts[2:]))
+        elif len(parts) >= 2 and parts[0] == "f":
+            await _follow(update, context, parts[1], _back_to(parts[2:]))
         else:
             raise LookupError(parts)
     except (LookupError, ValueError):

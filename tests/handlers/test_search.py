@@ -147,13 +147,13 @@ async def test_works_by_status_list_only_that_state_and_say_the_total(
     suspended = {w.codigo for w, _ in works if w.estado == "Suspendida"}
     reply = await _ask(api, USER, "obras suspendidas")
     assert "<b>🏗️ Obras suspendidas: 7</b>" in reply["text"]
-    assert {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")} == (
+    assert {d.split(":")[2] for d in _data(reply) if d.startswith("obra:w:")} == (
         suspended
     )
     assert "Se muestran" not in reply["text"]
     running = {w.codigo for w, _ in works if w.estado == "En ejecución"}
     reply = await _ask(api, USER + 1, "obras en ejecución")
-    shown = {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")}
+    shown = {d.split(":")[2] for d in _data(reply) if d.startswith("obra:w:")}
     assert len(shown) == 8 and shown <= running
     assert f"<b>🏗️ Obras en ejecución: {len(running)}</b>" in reply["text"]
     assert f"Se muestran 8 de {len(running)}." in reply["text"]
@@ -167,7 +167,7 @@ async def test_works_by_status_and_comuna_offer_the_comunas_list(
     expected = {w.codigo for w, c in works if c == "1" and w.estado == "Terminada"}
     reply = await _ask(api, USER, "obras terminadas en la comuna 1")
     assert f"<b>🏗️ Obras terminadas en la comuna 1 · Norte: {len(expected)}</b>" in reply["text"]
-    assert {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")} == (
+    assert {d.split(":")[2] for d in _data(reply) if d.startswith("obra:w:")} == (
         expected
     )
     button = next(b for b in _buttons(reply) if b.get("callback_data") == "obra:c:1:0")
@@ -177,7 +177,7 @@ async def test_works_by_status_and_comuna_offer_the_comunas_list(
     assert listing.params["text"].startswith("🏗️ <b>Obras en la comuna 1 · Norte</b>")
     centre = {w.codigo for w, c in works if c == "15"}
     reply = await _ask(api, USER + 1, "que obras hay cerca al centro")
-    assert {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")} == centre
+    assert {d.split(":")[2] for d in _data(reply) if d.startswith("obra:w:")} == centre
     assert "obra:c:15:0" in _data(reply)
     reply = await _ask(api, USER + 2, "obras suspendidas en la comuna 2")
     assert "No hay obras suspendidas en la comuna 2 · Nororiental." in reply["text"]
@@ -206,7 +206,7 @@ async def test_every_work_in_a_status_can_be_paged_from_the_answer(
     reply = await _ask(api, USER, "obras terminadas")
     assert "<b>🏗️ Obras terminadas: 19</b>" in reply["text"]
     assert "Se muestran 8 de 19." in reply["text"]
-    assert [d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")] == (
+    assert [d.split(":")[2] for d in _data(reply) if d.startswith("obra:w:")] == (
         expected[:8]
     )
     button = next(b for b in _buttons(reply) if b["text"] == "📋 Ver las 19")
@@ -215,22 +215,28 @@ async def test_every_work_in_a_status_can_be_paged_from_the_answer(
     user.tap("📋 Ver las 19")
     [page] = await api.wait_for("editMessageText", chat_id=USER)
     assert page.params["text"] == "🏗️ <b>Obras terminadas: 19</b>\nPágina 1 de 3"
-    seen = [d.removeprefix("obra:w:") for d in _data(page.params) if d.startswith("obra:w:")]
+    seen = [d.split(":")[2] for d in _data(page.params) if d.startswith("obra:w:")]
     assert "obra:s:terminada::1" in _data(page.params)
     user.tap("Siguiente ▶️")
     user.tap("Siguiente ▶️")  # a double tap: one page turn
     await api.wait_for("answerCallbackQuery", count=3)
     [_, second] = await api.wait_for("editMessageText", chat_id=USER, count=2)
     assert second.params["text"].endswith("Página 2 de 3")
-    seen += [d.removeprefix("obra:w:") for d in _data(second.params) if d.startswith("obra:w:")]
+    seen += [d.split(":")[2] for d in _data(second.params) if d.startswith("obra:w:")]
     user.tap("obra:s:terminada::2")
     [*_, last] = await api.wait_for("editMessageText", chat_id=USER, count=3)
-    seen += [d.removeprefix("obra:w:") for d in _data(last.params) if d.startswith("obra:w:")]
+    seen += [d.split(":")[2] for d in _data(last.params) if d.startswith("obra:w:")]
     assert seen == expected
     assert _data(last.params)[-3:] == ["obra:s:terminada::1", "obra:i", "menu:inicio"]
-    user.tap(f"obra:w:{expected[-1]}")
+    user.tap(f"obra:w:{expected[-1]}:s:terminada::2")
     [*_, card] = await api.wait_for("editMessageText", chat_id=USER, count=4)
     assert "Estado: <b>Terminada</b>" in card.params["text"]
+    # «⬅️» on the card goes back to the page it was opened from.
+    assert ("⬅️ Obras terminadas", "obra:s:terminada::2") in [
+        (b["text"], b.get("callback_data")) for b in _buttons(card.params)]
+    user.tap("⬅️ Obras terminadas")
+    [*_, again] = await api.wait_for("editMessageText", chat_id=USER, count=5)
+    assert again.params["text"] == last.params["text"]
     # A list that fits in the answer offers no «Ver las».
     reply = await _ask(api, USER + 1, "obras suspendidas")
     assert not any(b["text"].startswith("📋 Ver las") for b in _buttons(reply))
@@ -251,7 +257,7 @@ async def test_works_in_a_status_and_a_comuna_list_both_and_lead_back_to_the_com
         "Página 1 de 1"
     )
     assert [d for d in _data(page.params) if d.startswith("obra:w:")] == [
-        f"obra:w:{c}" for c in _folded_order(running)]
+        f"obra:w:{c}:s:en ejecucion:4:0" for c in _folded_order(running)]
     assert _data(page.params)[-2:] == ["obra:c:4:0", "menu:inicio"]
 
 
@@ -314,7 +320,7 @@ async def test_works_of_several_comunas_are_listed_together(
     assert "No hay" not in reply["text"]
     assert (f"<b>🏗️ Obras en la comuna 4 · Occidental y la comuna 5 · García Rovira: "
             f"{len(expected)}</b>") in reply["text"]
-    assert {d.removeprefix("obra:w:") for d in _data(reply) if d.startswith("obra:w:")} == (
+    assert {d.split(":")[2] for d in _data(reply) if d.startswith("obra:w:")} == (
         expected)
     assert _data(reply)[-4:] == ["obra:c:4:0", "obra:c:5:0", "menu:obras", "menu:inicio"]
 
@@ -334,7 +340,7 @@ async def test_c2_with_nothing_in_the_corregimiento_offers_comuna_2(
     assert page.params["text"].startswith(
         f"🏗️ <b>Obras terminadas en la comuna 2 · Nororiental: {len(in_2)}</b>")
     assert [d for d in _data(page.params) if d.startswith("obra:w:")] == [
-        f"obra:w:{w.codigo}" for w in in_2]
+        f"obra:w:{w.codigo}:s:terminada:2:0" for w in in_2]
     # c2 where the corregimiento has works: those, with no question.
     reply = await _ask(api, USER + 1, "obras c2")
     assert "<b>🏗️ Obras en el corregimiento C2 · Corregimiento 2: 2</b>" in reply["text"]

@@ -56,8 +56,9 @@ async def test_comunas_then_a_comuna_lists_exactly_its_works(
     user.send_text("/obras comuna 4")
     _, listing = await api.wait_for("sendMessage", chat_id=USER, count=2)
     expected = await _comuna_works(db, "4")
+    # Each card button carries the list it is in, so «⬅️» comes back to this page.
     assert [d for d in _buttons(listing.params) if d.startswith("obra:w:")] == [
-        f"obra:w:{w.codigo}" for w in expected
+        f"obra:w:{w.codigo}:c:4:0" for w in expected
     ]
 
 
@@ -68,8 +69,8 @@ async def test_a_card_shows_the_figures_and_a_venue_once_even_on_double_tap(
     user = api.user(USER)
     user.send_text("/obras occidental")
     await api.wait_for("sendMessage", chat_id=USER)
-    user.tap(f"obra:w:{work.codigo}")
-    user.tap(f"obra:w:{work.codigo}")
+    user.tap(f"obra:w:{work.codigo}:c:4:0")
+    user.tap(f"obra:w:{work.codigo}:c:4:0")
     await api.wait_for("answerCallbackQuery", count=2)
     [card] = await api.wait_for("editMessageText", chat_id=USER)
     text = card.params["text"]
@@ -140,8 +141,9 @@ async def test_comunas_are_read_like_imports_and_a_missing_one_is_named(
     user.send_text("/obras Comuna 4 - Occidental")
     [listing] = await api.wait_for("sendMessage", chat_id=USER)
     expected = await _comuna_works(db, "4")
+    # Each card button carries the list it is in, so «⬅️» comes back to this page.
     assert [d for d in _buttons(listing.params) if d.startswith("obra:w:")] == [
-        f"obra:w:{w.codigo}" for w in expected
+        f"obra:w:{w.codigo}:c:4:0" for w in expected
     ]
     user.send_text("/obras comuna 99")
     _, missing = await api.wait_for("sendMessage", chat_id=USER, count=2)
@@ -195,7 +197,7 @@ async def test_works_in_a_status_follow_the_data_and_a_stale_page_is_refused(
     api.enqueue(update)
     [*_, page] = await api.wait_for("editMessageText", chat_id=USER, count=5)
     assert page.params["text"] == "🏗️ <b>Obras terminadas: 15</b>\nPágina 2 de 2"
-    codes = [d.removeprefix("obra:w:") for d in _buttons(page.params) if d.startswith("obra:w:")]
+    codes = [d.split(":")[2] for d in _buttons(page.params) if d.startswith("obra:w:")]
     assert len(codes) == 7 and not {w.codigo for w in finished[:4]} & set(codes)
 
 
@@ -215,3 +217,29 @@ async def test_a_card_says_when_a_work_is_past_its_planned_end(
     late_card, done_card = await api.wait_for("sendMessage", chat_id=USER, count=2)
     assert "— ⚠️ <b>atrasada</b>: esa fecha ya pasó y no ha terminado" in late_card.params["text"]
     assert "atrasada" not in done_card.params["text"]
+
+
+async def test_following_from_a_status_list_card_keeps_the_way_back_and_forged_tails_fail(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        await give_consent(s, telegram_id=USER, chat_id=USER)
+    user = api.user(USER)
+    user.send_text("/obras")
+    await api.wait_for("sendMessage", chat_id=USER)
+    update = user.tap("obra:c:1:0", enqueue=False)
+    update["callback_query"]["data"] = "obra:s:suspendida::0"
+    api.enqueue(update)
+    [listing] = await api.wait_for("editMessageText", chat_id=USER)
+    first = next(d for d in _buttons(listing.params) if d.startswith("obra:w:"))
+    assert first.endswith(":s:suspendida::0")
+    user.tap(first)
+    await api.wait_for("editMessageText", chat_id=USER, count=2)
+    user.tap("🔔 Seguir esta obra")
+    [*_, redrawn] = await api.wait_for("editMessageReplyMarkup", chat_id=USER)
+    assert "obra:s:suspendida::0" in _buttons(redrawn.params)  # still «⬅️ Obras suspendidas»
+    update = user.tap("obra:s:suspendida::0", enqueue=False)
+    update["callback_query"]["data"] = first.replace(":s:suspendida::0", ":s:borrada::0")
+    api.enqueue(update)
+    [*_, gone] = await api.wait_for("editMessageText", chat_id=USER, count=3)
+    assert gone.params["text"] == "Esa opción ya no está disponible."
