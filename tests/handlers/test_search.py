@@ -384,3 +384,10 @@ async def test_a_status_with_words_that_match_other_works_says_there_are_none(
     assert "No hay obras suspendidas sobre «alumbrado»" in reply["text"]
     reply = await _ask(api, USER + 1, "obras suspendidas en marte")
     assert reply["text"].startswith("No encontré información")
+
+
+async def test_html_typed_in_a_question_is_read_as_its_words(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    reply = await _ask(api, USER, "obras de <b>parques</b> c4")
+    assert "«parques»" in reply["text"] and "«b" not in reply["text"]
