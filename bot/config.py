@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -63,6 +64,10 @@ class Settings:
     def tz(self) -> ZoneInfo:
         """Return the configured time zone."""
         return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """Return today's date in the municipality's time zone."""
+        return datetime.now(self.tz).date()
 
     @property
     def has_token(self) -> bool:

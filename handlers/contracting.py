@@ -7,7 +7,7 @@ Callback data (`contr:`): `contr:<group>:<page>` a group's list (`a` taking bids
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -64,15 +64,11 @@ def process_card(p: ContractingProcess, locale: str, today: date) -> str:
     return "\n".join(lines)
 
 
-def _today(context: CabildoContext) -> date:
-    return datetime.now(context.settings.tz).date()
-
-
 async def show_contracting(update: Update, context: CabildoContext) -> None:
     """Show how many processes are in each stage, those taking bids by modality."""
     if update.callback_query:
         await update.callback_query.answer()
-    today = _today(context)
+    today = context.settings.today()
     async with context.db.session() as session:
         groups = await by_stage(session, today=today)
     modes = Counter(p.modalidad for p in groups["ofertas"])
@@ -100,7 +96,7 @@ async def on_button(update: Update, context: CabildoContext) -> None:
         if len(parts) == 2 and parts[0] in GROUPS:
             name, title, _ = GROUPS[parts[0]]
             async with context.db.session() as session:
-                items = (await by_stage(session, today=_today(context)))[name]
+                items = (await by_stage(session, today=context.settings.today()))[name]
             page = paginate(items, int(parts[1]), PER_PAGE)
             if page.number != int(parts[1]):
                 raise LookupError(parts)
@@ -116,8 +112,8 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             if process is None:
                 raise LookupError(parts)
             back = [_button("⬅️ Contratación", "menu:contratacion")]
-            await show(update, process_card(process, context.settings.locale, _today(context)),
-                         InlineKeyboardMarkup([back]))
+            card = process_card(process, context.settings.locale, context.settings.today())
+            await show(update, card, InlineKeyboardMarkup([back]))
         else:
             raise LookupError(parts)
     except (LookupError, ValueError):

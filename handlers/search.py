@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -198,7 +197,7 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         await show_status(update, context, *asked)
         return
     shown = escape(text[:80])
-    today = datetime.now(context.settings.tz).date()
+    today = context.settings.today()
     found: Answer = (await _index(context)).answer(text, today=today)
     if not found.groups and not found.topic_only and found.works_total is None:
         # Nothing, or a section named with words that match nothing in it.

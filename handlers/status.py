@@ -105,7 +105,7 @@ def status_text(
             unreachable=plural(state.unreachable, "bloqueó el bot o no se le puede escribir",
                                "bloquearon el bot o no se les puede escribir"),
             leaders=plural(state.leaders, "líder", "líderes"),
-            staff=plural(state.staff + len(set(admins) - state.staff_ids),
+            staff=plural(len(state.staff_ids | set(admins)),
                          "funcionario o administrador",
                          "funcionarios o administradores"),
             groups=plural(state.linked_groups, "grupo vinculado", "grupos vinculados"),

@@ -10,7 +10,7 @@ the same page.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from html import escape
 from urllib.parse import quote
 
@@ -196,7 +196,7 @@ async def _show_status(
         comuna = await find_comuna(session, code) if code else None
         if code and comuna is None:
             raise LookupError(code)
-        works = await works_by_status(session, today=datetime.now(context.settings.tz).date(),
+        works = await works_by_status(session, today=context.settings.today(),
                                       status=status,
                                       comuna_id=comuna.id if comuna else None)
     page = paginate(works, page_no, PER_PAGE)
@@ -274,7 +274,7 @@ async def _show_work(
         comuna = await session.get(Comuna, work.comuna_id) if work else None
     if work is None:
         raise LookupError(codigo)
-    today = datetime.now(context.settings.tz).date()
+    today = context.settings.today()
     changed = await show(update, work_card(work, comuna, context.settings.locale, today),
                            await _card_markup(context, work, chat.id, back))
     if changed and work.latitud is not None and work.longitud is not None:

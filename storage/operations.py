@@ -49,8 +49,8 @@ class OperationalState:
     consented: int
     unreachable: int
     leaders: int
-    staff: int  # people whose role in the table is staff or admin
-    staff_ids: frozenset[int]  # their Telegram ids (ADMIN_IDS may name more)
+    staff_ids: frozenset[int]  # people whose role in the table is staff or admin (ADMIN_IDS
+    # may name more)
     linked_groups: int
     questions_waiting: int
     oldest_question: datetime | None
@@ -143,7 +143,6 @@ async def operational_state(session: AsyncSession, *, now: datetime) -> Operatio
         consented=int(people[1]),
         unreachable=int(people[2]),
         leaders=int(roles.get("lider", 0)),
-        staff=int(roles.get("staff", 0)) + int(roles.get("admin", 0)),
         staff_ids=staff_ids,
         linked_groups=groups,
         questions_waiting=int(questions[0]),

@@ -118,7 +118,7 @@ class Site:
         body = pages.map_body(
             works, comunas, chosen, locale=self.settings.locale, tile_url=self.web.tile_url,
             attribution=self.web.tile_attribution, bot_username=self.web.bot_username,
-            today=datetime.now(self.settings.tz).date(),
+            today=self.settings.today(),
         )
         return self._page("Mapa de obras", body, "/mapa",
                           scripts=("/static/vendor/leaflet/leaflet.js", "/static/mapa.js"),
@@ -169,7 +169,7 @@ class Site:
         """Return every work as the map shows it (figures already formatted)."""
         async with self.db.session() as session:
             works = await works_for_map(session)
-        today = datetime.now(self.settings.tz).date()
+        today = self.settings.today()
         items = [pages.work_json(w, self.settings.locale, self.web.bot_username, today)
                  for w in works]
         return JSONResponse({"obras": items}, headers=self.headers)
