@@ -27,6 +27,7 @@ from telegram import Update
 from bot.app import DatabaseNotReady, build_application, ensure_schema
 from bot.config import Settings
 from bot.localapi import Call, LocalBotAPI, LocalRequest
+from storage.text import without_tags
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,13 @@ LINE_FAILED = (
 SHOW_FAILED = "   (El chat local no pudo mostrar un mensaje del bot: {error}.)"
 UNNAMED = "application.octet-stream"  # what PTB calls a file sent as bare bytes
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _LOCATION = re.compile(r"^/ubicaci[oó]n\s+(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$", re.I)
 
 
 def html_to_text(text: str) -> str:
     """Render Telegram HTML as plain terminal text (links keep their address)."""
     text = _LINK.sub(lambda m: f"{m.group(2)} ({html.unescape(m.group(1))})", text)
-    return html.unescape(_TAG.sub("", text))
+    return html.unescape(without_tags(text, ""))
 
 
 _ASKS_TO_TYPE = re.compile(

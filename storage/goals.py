@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Goal
-from storage.text import fold, fold_words, holds
+from storage.text import fold, fold_words, holds, without_tags
 
 # Status thresholds, in % of the four-year target achieved (defined once, shown to users).
 DONE_MIN = 100.0
@@ -42,7 +41,6 @@ STATUS_ASKED = {
                      "retrasadas", "incumplida", "incumplidas"], "rezagada"),
     **dict.fromkeys(["curso", "progreso", "avanzando"], "en curso"),
 }
-_TAG = re.compile(r"<[^>]*>")
 GOAL_WORDS = frozenset({"meta", "metas", "plan", "pdm", "objetivo", "objetivos"})
 # Words that only frame such a question; anything else narrows it («metas de salud cumplidas»).
 FRAMING = frozenset({
@@ -59,7 +57,7 @@ def status_asked(text: str, *, about_goals: bool = False) -> tuple[str, str] | N
     «metas cumplidas» → («cumplida», ""), «metas de salud atrasadas» → («rezagada»,
     "salud"); «obras terminadas» → None.
     """
-    words = fold_words(_TAG.sub(" ", text)).split()  # «<b>salud</b>» is «salud»
+    words = fold_words(without_tags(text)).split()  # «<b>salud</b>» is «salud»
     if not about_goals and not GOAL_WORDS.intersection(words):
         return None
     status = next((STATUS_ASKED[w] for w in words if w in STATUS_ASKED), None)

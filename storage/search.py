@@ -57,10 +57,9 @@ from storage.models import (
     Report,
     Work,
 )
-from storage.text import fold
+from storage.text import fold, without_tags
 
 _STEM = snowballstemmer.stemmer("spanish")
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _WORD = re.compile(r"[a-z0-9]+")
 _TOPIC_TAIL = re.compile(r"[,:;(]| y | e ")  # where a program's name stops naming its sector
 _GLUED_COMUNA = re.compile(r"(c|com|cmna|comuna)(\d{1,2})")  # «c4», «com3», «comuna4»
@@ -1028,7 +1027,7 @@ class SearchIndex:
     ) -> Answer:
         """Return the sections a question names and its matches grouped by kind (`today`,
         the local date, decides which works are late)."""
-        text = _TAG.sub(" ", text)  # «<b>parques</b>» typed in a message is «parques»
+        text = without_tags(text)  # «<b>parques</b>» typed in a message is «parques»
         query = replace(self._parse(text), today=today or date.today())
         dropped: list[Hit] = []  # works that match, but in other comunas than the one named
         hits = self._rank(query, dropped)

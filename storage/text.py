@@ -12,11 +12,17 @@ import re
 from unidecode import unidecode
 
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
 def fold(text: str) -> str:
     """Lower-case, strip accents, collapse spaces: `  En  Ejecución ` → `en ejecucion`."""
     return " ".join(unidecode(text).lower().split())
+
+
+def without_tags(text: str, between: str = " ") -> str:
+    """Drop HTML tags a person typed (or the bot wrote): `<b>salud</b>` → ` salud `."""
+    return _TAG.sub(between, text)
 
 
 def fold_words(text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.text import fold, fold_words, holds, singulars
+from storage.text import fold, fold_words, holds, singulars, without_tags
 
 
 def test_fold_ignores_case_accents_and_spacing() -> None:
@@ -24,3 +24,8 @@ def test_plural_words_find_their_singular() -> None:
     assert holds("construccion del parque la joya", "parques")
     assert not holds("construccion del parque la joya", "colegios")
     assert singulars("mes") == ["mes"]  # too short to guess a plural
+
+
+def test_tags_typed_in_a_message_are_dropped_but_comparisons_kept() -> None:
+    assert without_tags("metas de <b>salud</b>") == "metas de  salud "
+    assert without_tags("<i>avance</i> < 50 %", "") == "avance < 50 %"
