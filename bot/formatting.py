@@ -18,6 +18,25 @@ def money(value: Number, locale: str = "es_CO") -> str:
     return "$ " + format_decimal(round(Decimal(value)), format="#,##0", locale=locale)
 
 
+def money_short(value: Number, locale: str = "es_CO") -> str:
+    """Format pesos as Colombians say large sums: `$ 412.300 millones`, `$ 1,27 billones`.
+
+    The one rounding rule for amounts in sentences: a billion (10¹²) and up in billones with
+    two decimals at most, a million and up in millones with one decimal at most, less than a
+    million in full pesos. Tables and exports keep the exact figure (`money`).
+    """
+    amount = Decimal(value)
+    size = abs(amount)
+    if size >= 10**12:
+        scaled, decimals, one, many = amount / 10**12, 2, "billón", "billones"
+    elif size >= 10**6:
+        scaled, decimals, one, many = amount / 10**6, 1, "millón", "millones"
+    else:
+        return money(amount, locale)
+    shown = number(round(scaled, decimals), locale, decimals)
+    return f"$ {shown} {one if shown == '1' else many}"
+
+
 def number(value: Number, locale: str = "es_CO", decimals: int = 1) -> str:
     """Format a number with at most `decimals` decimals: `1.234,5`."""
     pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
