@@ -48,6 +48,10 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     privacy_policy_url: str | None = None
+    # Where to send what is not accountability: complaints, procedures, emergencies.
+    pqrsd_url: str | None = None
+    procedures_url: str = "https://www.gov.co"
+    emergency_line: str = "123"
     outbox_rate_per_second: float = 25.0
     messages_per_minute: int = 20
     weekly_summary_day: int = 0  # Monday, as datetime.weekday() counts
@@ -197,6 +201,16 @@ def load_settings(
     if privacy:
         privacy = _url("PRIVACY_POLICY_URL", privacy)
 
+    pqrsd = get("PQRSD_URL") or None
+    if pqrsd:
+        pqrsd = _url("PQRSD_URL", pqrsd)
+    procedures = _url("TRAMITES_URL", get("TRAMITES_URL") or "https://www.gov.co")
+    emergency_line = get("EMERGENCY_LINE") or "123"
+    if not re.fullmatch(r"[0-9 +#-]{2,20}", emergency_line):
+        raise SettingsError(
+            f"EMERGENCY_LINE debe ser un número de teléfono, como 123 (se leyó «{emergency_line}»)."
+        )
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(
@@ -241,6 +255,9 @@ def load_settings(
         webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
         webhook_port=_int("WEBHOOK_PORT", get("WEBHOOK_PORT") or "8443", low=1, high=65535),
         privacy_policy_url=privacy,
+        pqrsd_url=pqrsd,
+        procedures_url=procedures,
+        emergency_line=emergency_line,
         outbox_rate_per_second=_float(
             "OUTBOX_RATE_PER_SECOND", get("OUTBOX_RATE_PER_SECOND") or "25", low=0.1, high=1000
         ),

@@ -7,11 +7,16 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from storage.conversations import FlowState
 from storage.db import Database
 
 
 class CabildoContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
     """CallbackContext exposing the services built once in `bot.app.build_application`."""
+
+    # The person's conversation state, once read in this update (`handlers.flows` reads it
+    # for every text): `(state,)`, or None when not read yet. Saves a second round trip.
+    known_state: tuple[FlowState | None] | None = None
 
     @property
     def settings(self) -> Settings:

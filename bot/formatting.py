@@ -22,15 +22,16 @@ def money_short(value: Number, locale: str = "es_CO") -> str:
     """Format pesos as Colombians say large sums: `$ 412.300 millones`, `$ 1,27 billones`.
 
     The one rounding rule for amounts in sentences: a billion (10¹²) and up in billones with
-    two decimals at most, a million and up in millones with one decimal at most, less than a
-    million in full pesos. Tables and exports keep the exact figure (`money`).
+    two decimals at most; a million and up in millones, with one decimal at most under a
+    hundred millones and none from there; less than a million in full pesos. Tables and exports keep the exact figure (`money`).
     """
     amount = Decimal(value)
     size = abs(amount)
     if size >= 10**12:
         scaled, decimals, one, many = amount / 10**12, 2, "billón", "billones"
     elif size >= 10**6:
-        scaled, decimals, one, many = amount / 10**6, 1, "millón", "millones"
+        scaled, one, many = amount / 10**6, "millón", "millones"
+        decimals = 1 if abs(scaled) < 100 else 0  # «$ 12,3 millones», «$ 320.446 millones»
     else:
         return money(amount, locale)
     shown = number(round(scaled, decimals), locale, decimals)

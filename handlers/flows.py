@@ -44,6 +44,9 @@ IDLE_NOTES: dict[str, str] = {}
 IDLE_NOTE = (
     "⌛ Pasaron más de 30 minutos, así que no tomé su mensaje como respuesta al paso anterior."
 )
+# The subject of the last answer, kept for a follow-up («¿y cuándo la terminan?»): not a
+# text flow, but any command or main-menu button ends it too (see `handlers.answers`).
+TOPIC_FLOW = "tema"
 # Commands that handle a pending flow themselves.
 KEEPS_FLOW = frozenset({"cancelar", "cancel"})
 
@@ -69,10 +72,12 @@ async def route_text(update: Update, context: CabildoContext) -> None:
             utcnow() - state.updated_at > IDLE_LIMIT
         ):
             await clear_state(session, chat_id=chat.id, user_id=user.id, flows=[state.flow])
+            context.known_state = (None,)
             message = update.effective_message
             if message is not None:
                 await message.reply_text(IDLE_NOTES.get(state.flow, IDLE_NOTE))
             return  # the text goes on to the ordinary handlers
+    context.known_state = (state,)
     if state is None or state.flow not in TEXT_STEPS:
         return
     await TEXT_STEPS[state.flow](update, context, state)
@@ -91,7 +96,7 @@ async def leave_flow(update: Update, context: CabildoContext) -> None:
     async with context.db.session() as session:
         # Read first: most people have no pending flow, and a read takes no write lock.
         state = await get_state(session, chat_id=chat.id, user_id=user.id)
-        if state is not None and state.flow in TEXT_STEPS:
+        if state is not None and (state.flow in TEXT_STEPS or state.flow == TOPIC_FLOW):
             await clear_state(session, chat_id=chat.id, user_id=user.id, flows=[state.flow])
 
 

@@ -30,13 +30,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import CabildoContext
 from bot.formatting import local_date, local_datetime, number
 from handlers.access import current_role
-from handlers.flows import IDLE_NOTES, TEXT_STEPS, flow_state
+from handlers.flows import IDLE_NOTES, TEXT_STEPS, TOPIC_FLOW, flow_state
 from handlers.paging import Page, callback, nav_row
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from handlers.search import answer_question, forget_index
 from storage import questions as store
-from storage.conversations import FlowState, clear_state, set_state
+from storage.conversations import FlowState, clear_state, get_state, set_state
 from storage.models import CitizenQuestion
 from storage.roles import RANK
 from storage.types import utcnow
@@ -76,6 +76,9 @@ RATE_LIMITED = (
     "Podrá enviar otra desde el {when} Gracias por su paciencia."
 )
 ASK_ACTION = "enviar preguntas a la Alcaldía"
+UNANSWERED_GONE = (
+    "Ya no tengo el texto de esa pregunta. Elija el tema y escríbala de nuevo:"
+)
 EXPIRED = "Esta pregunta ya no está en curso. Empiece de nuevo con /preguntar."
 CANCELLED = "Listo, no envié ninguna pregunta."
 GONE = "Esa opción ya no está disponible."
@@ -259,6 +262,28 @@ async def start_question(update: Update, context: CabildoContext) -> None:
     if not await _keep_text(update, context, text):
         return
     # Consent first; accepting resumes with `preg:c` (declining forgets the text).
+    if await ensure_consent(update, context, ASK_ACTION, resume="preg:c"):
+        await _show_topics_for(update, context)
+
+
+async def send_unanswered(update: Update, context: CabildoContext) -> None:
+    """Take the text the bot could not answer (kept with the subject) as a question."""
+    query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+    if query is None or user is None or chat is None:
+        return
+    await query.answer()
+    async with context.db.session() as session:
+        state = await get_state(session, chat_id=chat.id, user_id=user.id)
+    text = str(state.data.get("unanswered", "")) if state and state.flow == TOPIC_FLOW else ""
+    if not text:
+        await show(update, UNANSWERED_GONE, _topics_markup("t"))
+        return
+    refusal = await _rate_message(update, context)
+    if refusal is not None:
+        await show(update, refusal, _elsewhere())
+        return
+    if not await _keep_text(update, context, text):
+        return
     if await ensure_consent(update, context, ASK_ACTION, resume="preg:c"):
         await _show_topics_for(update, context)
 
@@ -745,6 +770,7 @@ HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     CallbackQueryHandler(start_question, pattern=r"^(menu:preguntar|preg:n)$"),
     CallbackQueryHandler(choose_topic, pattern=r"^preg:tt?:"),
     CallbackQueryHandler(continue_question, pattern=r"^preg:c$"),
+    CallbackQueryHandler(send_unanswered, pattern=r"^preg:e$"),
     CallbackQueryHandler(cancel_question, pattern=r"^preg:x$"),
     CallbackQueryHandler(my_questions, pattern=r"^preg:m:\d{1,6}$"),
     CallbackQueryHandler(browse_answers, pattern=r"^preg:b:\d{1,6}$"),

@@ -26,9 +26,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import CabildoContext
 from bot.formatting import clip, money, percent
+from handlers import answers
 from handlers.goals import show_status
 from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import callback
+from storage.answers.ask import parse, with_synonyms
 from storage.budget import Execution, execution, latest_year
 from storage.goals import status_asked
 from storage.models import Comuna
@@ -100,10 +102,7 @@ GREETING_WORDS = {
     "hola", "buenas", "buenos", "buen", "dia", "dias", "tardes", "noches", "gracias", "muchas",
     "mil", "ok", "vale", "saludos", "hey", "que", "tal", "como", "esta", "estas",
 }
-NOT_FOUND = (
-    "No encontré información sobre «{text}» en los datos de la Alcaldía. "
-    "Pruebe con otras palabras o elija una opción:"
-)
+NOT_FOUND = answers.NOT_IN_DATA + " Pruebe con otras palabras o elija una opción:"
 
 
 async def _index(context: CabildoContext) -> SearchIndex:
@@ -192,16 +191,27 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     if reply is not None:
         await message.reply_text(reply, reply_markup=main_menu())
         return
+    index = await _index(context)
+    if await answers.reply(update, context, text, index):  # the fact asked for, first
+        return
+    await answers.forget(update, context)  # a new subject: no follow-up about the last one
     asked = status_asked(text)
     if asked is not None:  # «metas cumplidas», «qué metas de salud van atrasadas»
         await show_status(update, context, *asked)
         return
     shown = escape(text[:80])
     today = context.settings.today()
-    found: Answer = (await _index(context)).answer(text, today=today)
+    found: Answer = index.answer(with_synonyms(text), today=today)
     if not found.groups and not found.topic_only and found.works_total is None:
-        # Nothing, or a section named with words that match nothing in it.
-        await message.reply_text(NOT_FOUND.format(text=shown), reply_markup=main_menu())
+        # Nothing, or a section named with words that match nothing in it: say so, point
+        # where to go for what is not accountability, and offer to send it as a question.
+        lines = [NOT_FOUND.format(text=shown),
+                 *answers.outside_lines(parse(text).pointer, context)]
+        menu = main_menu().inline_keyboard
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(answers.SEND_AS_QUESTION,
+                                                             callback_data="preg:e")], *menu])
+        await message.reply_text("\n".join(lines), reply_markup=markup)
+        await answers.remember(update, context, {"unanswered": text[:2000]})
         return
     locale = context.settings.locale
     offices: list[str] = []
@@ -274,6 +284,10 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
                 rows.append([button])
         if kind == "obra" and found.works_total is not None and len(hits) < found.works_total:
             lines.append(WORKS_SOME.format(shown=len(hits), total=found.works_total))
+    pointers = answers.outside_lines(parse(text).pointer, context)
+    if pointers:  # «impuesto predial»: what the data holds, and where the trámite is done
+        lines.append("")
+        lines.extend(pointers)
     taken = {b.callback_data for row in extra for b in row}
     sections = [] if found.topic_only else [
         row for row in _section_buttons(found.topics) if row[0].callback_data not in taken

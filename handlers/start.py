@@ -10,9 +10,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
 from handlers import events, goals, participation, questions, surveys, works
+from handlers.flows import TOPIC_FLOW
 from handlers.keyboards import back_to_menu, main_menu
 from storage.citizens import touch_citizen
-from storage.conversations import clear_state
+from storage.conversations import clear_state, get_state
 
 WELCOME = (
     "👋 Hola{name}. Soy <b>Cabildo</b>, el canal de rendición de cuentas de la "
@@ -110,7 +111,10 @@ async def cancel(update: Update, context: CabildoContext) -> None:
     if user is None or chat is None or message is None:
         return
     async with context.db.session() as session:
-        had_flow = await clear_state(session, chat_id=chat.id, user_id=user.id)
+        state = await get_state(session, chat_id=chat.id, user_id=user.id)
+        await clear_state(session, chat_id=chat.id, user_id=user.id)
+    # The subject of the last answer is no flow the person started: nothing to cancel.
+    had_flow = state is not None and state.flow != TOPIC_FLOW
     await message.reply_text(CANCELLED if had_flow else NOTHING_TO_CANCEL, reply_markup=main_menu())
 
 

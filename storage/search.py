@@ -456,6 +456,31 @@ def tokens(text: str) -> list[str]:
     return words
 
 
+# Letters Spanish writers confuse because they sound alike (c/s/z, b/v, y/ll, a silent h).
+_SOUNDS = (("s", "c"), ("c", "s"), ("z", "s"), ("s", "z"), ("z", "c"), ("c", "z"), ("b", "v"),
+           ("v", "b"), ("y", "ll"), ("ll", "y"), ("i", "y"), ("k", "c"), ("k", "qu"),
+           ("j", "g"), ("g", "j"))
+
+
+@functools.lru_cache(maxsize=20_000)
+def spellings(word: str) -> tuple[str, ...]:
+    """Return the ways a folded word may have been meant when written as it sounds: one
+    confusion at a time (`educasion` → `educacion`, `bivienda` → `vivienda`, `ospital` →
+    `hospital`), and doubled letters single (`parrque` → `parque`)."""
+    found: list[str] = []
+    for wrong, right in _SOUNDS:
+        start = word.find(wrong)
+        while start != -1:
+            found.append(word[:start] + right + word[start + len(wrong):])
+            start = word.find(wrong, start + 1)
+    if word[0] in "aeiou":
+        found.append("h" + word)
+    single = re.sub(r"([a-z])\1+", r"\1", word)
+    if single != word:
+        found.append(single)
+    return tuple(dict.fromkeys(found))
+
+
 @functools.lru_cache(maxsize=100_000)
 def stem(word: str) -> str:
     """Return the Spanish stem of a folded word (numbers stay as they are)."""
@@ -766,6 +791,10 @@ class SearchIndex:
                 )
                 if match is not None:
                     found.append(match[0])
+        if not found and len(word) >= 5 and not word.isdigit():
+            # Spelling as it sounds («educasion», «bivienda», «ospital»): try the usual
+            # confusions of Spanish spelling before giving up on the word.
+            found = [t for t in (stem(v) for v in spellings(word)) if t in self.postings][:1]
         # The stemmer cuts «taller» to «tall» but «talleres» to «taller»: try the singular.
         singular = (word[:-2] if word.endswith("es") and len(word) > 5
                     else word[:-1] if word.endswith("s") and len(word) > 4 else "")
@@ -1017,6 +1046,26 @@ class SearchIndex:
                            hit.ref) if own else hit)
         top.sort(key=lambda h: (-h.score, KIND_ORDER.index(h.kind), h.key))
         return top + hits[OWN_WORDS_TOP:]
+
+    def shared_words(self, title: str) -> list[str]:
+        """Return the words of a title that other items hold too: what kind of thing it is
+        («puente peatonal»), not which one («de La Pedregosa»)."""
+        words = [w for w in tokens(title) if w not in STOP and len(w) > 2]
+        return [w for w in words if len(self.postings.get(stem(w), ())) >= 2
+                and w not in self.comuna_words]
+
+    def knows(self, word: str) -> bool:
+        """Tell whether a folded word means something here: indexed (or a synonym, a typo
+        of an indexed word), a section, a status, a comuna's name or number."""
+        return bool(word.isdigit() or self._resolve(word) or word in TOPIC_WORDS
+                    or word in KIND_WORDS or word in STATUS_WORDS or word in DELAY_WORDS
+                    or word in self.comuna_words or word in FILLER
+                    or any(word in name.split() for name in self.comuna_names))
+
+    def ranked(self, text: str, *, today: date | None = None) -> list[Hit]:
+        """Return every match of `text`, best first (works late as of `today`)."""
+        query = replace(self._parse(without_tags(text)), today=today or date.today())
+        return self._rank(query)
 
     def search(self, text: str, *, limit: int = 8) -> list[Hit]:
         """Return the best matches, best first; [] when nothing matches well."""

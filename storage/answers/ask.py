@@ -1,0 +1,185 @@
+"""Read what a question asks (intent) and what about (the words left for the search index).
+
+Cue phrases come from `data/preguntas.yaml` (`storage.answers.lexicon`); everything else in
+the question is left, in order, for the search index to find the item. Nothing here knows
+any item of the data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.answers.lexicon import GlossaryEntry, Lexicon, Phrase, load, sound
+from storage.search import STOP, tokens
+from storage.text import fold, without_tags
+
+_WORD = re.compile(r"\w+")
+
+# When several attributes are named, the most specific wins: «cuánta plata ha gastado…» asks
+# the commitments, not a value; «¿cuándo termina y cuánto va?» the end date.
+SPECIFIC_FIRST = ("contratista", "avance_financiero", "compromisos", "obligaciones", "pagos",
+                  "ejecutado", "cierre", "apertura", "modalidad", "cupos", "hora", "sitio",
+                  "inicio", "fin", "enlace", "responsable", "corte", "valor", "avance",
+                  "apropiacion", "estado", "lugar", "fecha", "resumen")
+# Words that only frame a follow-up («¿y la de la comuna 5?»): not a new subject.
+FRAME = frozenset({"comuna", "comunas", "corregimiento", "de", "del", "la", "el", "en", "y",
+                   "los", "las", "que", "otra", "otro", "tambien", "pues", "entonces"})
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a question asks and about what."""
+
+    intent: str = ""  # atributo | comparar | contar | definir | como | fuera | "" (none)
+    attribute: str = ""  # an attribute of one item: «avance», «contratista», «fin»…
+    measure: str = ""  # a comparison: «mas_valor», «menos_avance»…
+    kind: str = ""  # the kind of item named («obra», «meta», «presupuesto»…), if any
+    action: str = ""  # how to do something: «inscribirse», «votar», «preguntar»…
+    pointer: str = ""  # outside accountability: «emergencias», «tramites», «pqrsd»
+    terms: tuple[GlossaryEntry, ...] = ()  # glossary entries named
+    rest: str = ""  # the question without its cue words, for the search index
+    content: tuple[str, ...] = ()  # the meaningful words of `rest`
+    follow: bool = False  # starts like a follow-up («y …») or has no subject of its own
+    count: bool = False  # «cuántas…»
+    frame_only: bool = False  # `content` is only a comuna/kind («y la de la comuna 5»)
+    starts_follow: bool = False  # begins «y …», «¿y la de…?»
+    words: tuple[str, ...] = field(default=(), repr=False)
+
+
+def _matches(words: list[str], table: Mapping[Phrase, Any] | frozenset[Phrase],
+             longest: int) -> list[tuple[int, int, Any]]:
+    """Return the (start, length, value) of each longest, non-overlapping cue in `words`."""
+    found = []
+    i = 0
+    while i < len(words):
+        for size in range(min(longest, len(words) - i), 0, -1):
+            key = tuple(words[i:i + size])
+            if key in table:
+                value = table[key] if isinstance(table, Mapping) else " ".join(key)
+                found.append((i, size, value))
+                i += size
+                break
+        else:
+            i += 1
+    return found
+
+
+_GLOSSARY_TABLES: dict[int, dict[Phrase, GlossaryEntry]] = {}
+
+
+def _glossary(words: list[str], lexicon: Lexicon) -> list[tuple[int, int, GlossaryEntry]]:
+    """Return the glossary entries named in `words` (plurals too), longest names first."""
+    table = _GLOSSARY_TABLES.get(id(lexicon))
+    if table is None:
+        table = _GLOSSARY_TABLES[id(lexicon)] = _glossary_table(lexicon)
+    return [(i, n, table[tuple(words[i:i + n])]) for i, n, _ in _matches(
+        words, table, lexicon.longest)]
+
+
+def _glossary_table(lexicon: Lexicon) -> dict[Phrase, GlossaryEntry]:
+    names: dict[Phrase, GlossaryEntry] = {}
+    for entry in lexicon.glossary:
+        for name in entry.names:
+            names.setdefault(name, entry)
+            if name[-1].endswith("s") and len(name[-1]) > 4:  # «compromisos» → «compromiso»
+                continue
+            plural = name[-1] + ("es" if name[-1][-1] in "nlrdz" else "s")
+            names.setdefault((*name[:-1], plural), entry)
+    return names
+
+
+def with_synonyms(text: str, lexicon: Lexicon | None = None) -> str:
+    """Return `text` with everyday words put as the data says them («camello» → «empleo»),
+    the rest as typed."""
+    lexicon = lexicon or load()
+
+    def swap(found: re.Match[str]) -> str:
+        replacement = lexicon.synonyms.get(fold(found.group(0)))
+        return replacement[0] if replacement else found.group(0)
+
+    return _WORD.sub(swap, text)
+
+
+def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
+    """Read a question's intent, its attribute or comparison, and the words left over."""
+    lexicon = lexicon or load()
+    words = [lexicon.synonyms.get(w, (w,))[0] for w in tokens(without_tags(text))]
+    if not words:
+        return Ask()
+    keys = [sound(w) for w in words]  # cues match as they sound: «ke», «avanse», «a pagado»
+    longest = lexicon.longest
+    used: set[int] = set()
+
+    def take(found: list[tuple[int, int, Any]]) -> None:
+        for start, size, _ in found:
+            used.update(range(start, start + size))
+
+    kind = next((k for _, _, k in _matches(keys, lexicon.kinds, longest)), "")
+    counted = _matches(keys, lexicon.count, longest)
+    outside = _matches(keys, lexicon.outside, longest)
+    define = _matches(keys, lexicon.define, longest)
+    terms = _glossary(keys, lexicon)
+    howto = _matches(keys, lexicon.howto, longest)
+    compare = _matches(keys, lexicon.superlatives, longest)
+    attributes = _matches(keys, lexicon.attributes, longest)
+    follows = _matches(keys[:3], lexicon.follow_start, longest)
+    starts_follow = bool(follows) and follows[0][0] == 0
+    take(_matches(keys, lexicon.filler, longest))
+
+    intent, attribute, measure, action, pointer = "", "", "", "", ""
+    chosen_terms: tuple[GlossaryEntry, ...] = ()
+    if any(p == "emergencias" for _, _, p in outside):
+        intent, pointer = "fuera", "emergencias"
+        take(outside)
+    elif define and terms:
+        intent = "definir"
+        chosen_terms = tuple(dict.fromkeys(e for _, _, e in terms))
+        take(define)
+        take(terms)
+    elif howto:
+        intent, action = "como", howto[0][2]
+        take(howto)
+    elif compare:
+        intent, measure = "comparar", compare[0][2]
+        take(compare)
+        take(counted)
+    elif attributes:
+        named = [a for _, _, a in attributes]
+        attribute = min(named, key=lambda a: SPECIFIC_FIRST.index(a)
+                        if a in SPECIFIC_FIRST else len(SPECIFIC_FIRST))
+        intent = "atributo"
+        take(attributes)
+    elif counted and kind:
+        intent = "contar"  # «cuántas obras hay en la comuna 4»
+        take(counted)
+    elif counted:
+        intent, attribute = "atributo", "avance"  # «cuántos árboles han sembrado»
+        take(counted)
+    if outside and not pointer:
+        pointer = outside[0][2]  # a trámite or a complaint: where to go, beside any answer
+    if starts_follow:
+        take(follows[:1])
+    rest = [w for i, w in enumerate(words) if i not in used]
+    content = tuple(w for w in rest if w not in STOP and sound(w) not in lexicon.pronouns
+                    and (sound(w),) not in lexicon.kinds and (len(w) > 2 or w.isdigit()))
+    frame_only = bool(content) and all(w in FRAME or w.isdigit() for w in content)
+    follow = starts_follow or (bool(intent) and not content)
+    return Ask(
+        intent=intent,
+        attribute=attribute,
+        measure=measure,
+        kind=kind,
+        action=action,
+        pointer=pointer,
+        terms=chosen_terms,
+        rest=" ".join(rest),
+        content=content,
+        follow=follow,
+        count=bool(counted),
+        frame_only=frame_only,
+        starts_follow=starts_follow,
+        words=tuple(words),
+    )
