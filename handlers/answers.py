@@ -31,7 +31,7 @@ from storage.conversations import FlowState, clear_state, get_state, set_state
 from storage.goals import STATUS_ASKED, progress
 from storage.goals import status_of as goal_status
 from storage.models import Comuna, ContractingProcess, Event, Goal, Work
-from storage.search import Hit, SearchIndex
+from storage.search import TOPIC_WORDS, Hit, SearchIndex
 from storage.search import status_of as work_status
 from storage.types import utcnow
 
@@ -111,7 +111,7 @@ def work_sentence(work: Work, comuna: Comuna | None, attribute: str,
         if work.avance_financiero is not None:
             text += f" y {percent(work.avance_financiero, locale)} de avance financiero"
         return text + f". Está {status}." + (LATE if late else "")
-    if attribute == "avance_financiero":
+    if attribute in ("avance_financiero", "pagos"):
         if work.avance_financiero is None:
             return (f"{name} no tiene avance financiero registrado; lleva {physical} de "
                     "avance físico.")
@@ -194,8 +194,11 @@ def office_sentence(item: Execution, attribute: str, locale: str, *, total: bool
         verb, amount = amounts[attribute]
         subject = f"En {item.vigencia} se ha" if total else f"{who} ha"
         of = "del presupuesto" if total else "de su presupuesto"
+        others = [f"{v} {money_short(a, locale)} ({percent(item.share(a), locale)})"
+                  for k, (v, a) in amounts.items() if k != attribute]
         return (f"{subject} {verb} <b>{money_short(amount, locale)}</b>, el "
-                f"<b>{percent(item.share(amount), locale)}</b> {of} de {budget}.{cut}")
+                f"<b>{percent(item.share(amount), locale)}</b> {of} de {budget}. "
+                f"Además ha {' y '.join(others)}.{cut}")
     head = (f"{who} de {item.vigencia} es de <b>{budget}</b>" if total else
             f"{who} tiene un presupuesto {item.vigencia} de <b>{budget}</b>")
     return (f"{head}: ha comprometido el <b>{percent(item.executed, locale)}</b> "
@@ -287,6 +290,36 @@ async def _item_reply(context: CabildoContext, hit: Hit, attribute: str, chat_id
         rows)
 
 
+def hit_fact(hit: Hit, rows: facts.Listed, context: CabildoContext) -> str:
+    """Return the key fact shown beside a hit's title in a list («en ejecución · 54 %»)."""
+    settings = context.settings
+    locale = settings.locale
+    if hit.kind == "obra" and hit.key in rows.works:
+        work = rows.works[hit.key]
+        late = " · ⚠️ atrasada" if facts.days_late(work, settings.today()) else ""
+        return f"{escape(work.estado.lower())} · {percent(work.avance_fisico, locale)}{late}"
+    if hit.kind == "meta" and hit.key in rows.goals:
+        goal = rows.goals[hit.key]
+        return f"{percent(progress(goal), locale)} ({goal_status(progress(goal))})"
+    if hit.kind == "evento" and hit.ref in rows.events:
+        start = rows.events[hit.ref].inicio.astimezone(settings.tz)
+        return f"{local_date(start.date(), locale)}, {format_time(start, 'h:mm a', locale=locale)}"
+    if hit.kind == "contratacion" and hit.key in rows.processes:
+        process = rows.processes[hit.key]
+        closing = (f" · cierre: {local_date(process.fecha_cierre, locale)}"
+                   if process.fecha_cierre else "")
+        return f"{escape(process.estado.lower())}{closing}"
+    if hit.kind == "presupuesto" and hit.key in rows.offices:
+        return f"{percent(rows.offices[hit.key].executed, locale)} comprometido"
+    return ""
+
+
+def hit_line(hit: Hit, rows: facts.Listed, context: CabildoContext) -> str:
+    """Return a list line: the title and, when there is one, its key fact."""
+    fact = hit_fact(hit, rows, context)
+    return f"• {escape(clip(hit.title, 120))}" + (f" — {fact}" if fact else "")
+
+
 def _choice_button(hit: Hit, offices: list[str]) -> InlineKeyboardButton | None:
     label = clip(hit.title, 60)
     if hit.kind == "obra":
@@ -305,9 +338,10 @@ def _choice_button(hit: Hit, offices: list[str]) -> InlineKeyboardButton | None:
 async def _choices(context: CabildoContext, hits: list[Hit]) -> tuple[str, InlineKeyboardMarkup]:
     async with context.db.session() as session:
         _, per_office = await facts.offices(session)
+        rows = await facts.listed(session, hits)
     offices = [o.name for o in per_office]
     buttons = [b for b in (_choice_button(h, offices) for h in hits) if b is not None]
-    lines = [WHICH, *(f"• {escape(clip(h.title, 120))}" for h in hits)]
+    lines = [WHICH, *(hit_line(h, rows, context) for h in hits)]
     return "\n".join(lines), _markup(*([b] for b in buttons))
 
 
@@ -551,6 +585,8 @@ def _kinds_for(ask: Ask) -> tuple[str, ...]:
     kinds = tuple(k for k, attrs in load().kind_attributes.items() if ask.attribute in attrs)
     if ask.attribute in EVENT_FIRST and "evento" in kinds:
         kinds = ("evento", *(k for k in kinds if k != "evento"))
+    if ask.attribute in BUDGET_FIGURES and "presupuesto" in kinds:
+        kinds = ("presupuesto", *(k for k in kinds if k != "presupuesto"))
     if ask.kind and ask.kind in kinds:
         return (ask.kind,)
     return kinds
@@ -579,7 +615,8 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
         answer = await _comparison(context, index, ask)
     elif ask.intent == "contar":
         answer = await _count(context, index, ask)
-    elif ask.attribute in BUDGET_FIGURES and not ask.content and not ask.starts_follow:
+    elif ask.attribute in BUDGET_FIGURES and not ask.starts_follow and all(
+            w in TOPIC_WORDS for w in ask.content):  # «¿cuánto se ha pagado del presupuesto?»
         answer = await _budget_total(context, ask.attribute)
     else:
         topic = await _topic(update, context)
@@ -611,10 +648,10 @@ async def _about(context: CabildoContext, index: SearchIndex, ask: Ask, topic: F
         # same kind of thing (what the last one's title shares with others: «plaza de mercado»)
         kind = str(previous["kind"])
         attribute = ask.attribute or str(previous.get("attribute") or "resumen")
-        words = index.shared_words(str(previous.get("title", "")))
-        found = facts.match(index, " ".join([*words, ask.rest]), (kind,), today=today)
+        found = facts.match(index, ask.rest, (kind,), today=today)
         if found.clear is None:
-            found = facts.match(index, ask.rest, (kind,), today=today)
+            words = index.shared_words(str(previous.get("title", "")))
+            found = facts.match(index, " ".join([*words, ask.rest]), (kind,), today=today)
         if found.hits:
             return found.hits, attribute
     if previous.get("kind") and ask.follow and (not ask.content or ask.frame_only):

@@ -208,8 +208,12 @@ async def show_status(
     rows = [[_button(f"{STATUS_ICON[status]} {clip(g.meta, 58)}", callback("meta", "g", g.codigo))]
             for g in page.items]
     nav = nav_row(page, "meta", "s", key, words)  # type: ignore[arg-type]
+    # Each goal of the page with its progress, so the list answers without a tap.
+    locale = context.settings.locale
+    listed = "\n".join(f"• {escape(clip(g.meta, 110))} — {percent(progress(g), locale)}"
+                       for g in page.items)
     text = IN_STATUS.format(icon=STATUS_ICON[status], title=title, words=shown_words,
-                            count=len(goals), help=STATUS_HELP, page=page.label)
+                            count=len(goals), help=STATUS_HELP, page=f"{listed}\n{page.label}")
     await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
 
 

@@ -20,26 +20,39 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import date
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import CabildoContext
-from bot.formatting import clip, money, percent
+from bot.formatting import clip, money_short, percent
 from handlers import answers
 from handlers.goals import show_status
 from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import callback
 from storage.answers.ask import parse, with_synonyms
+from storage.answers.facts import Listed, listed, upcoming_events
 from storage.budget import Execution, execution, latest_year
 from storage.goals import status_asked
-from storage.models import Comuna
-from storage.search import Answer, Hit, SearchIndex, build_index, data_version, tokens
+from storage.models import Comuna, Event
+from storage.search import (
+    STOP,
+    TOPIC_KINDS,
+    Answer,
+    Hit,
+    SearchIndex,
+    build_index,
+    data_version,
+    tokens,
+)
+from storage.types import utcnow
 from storage.works import find_comuna
 
 # Every minute a cheap fingerprint of the data says whether to rebuild; past events leave the
 # index at the latest after an hour.
 CHECK_EVERY_SECONDS = 60.0
+AGENDA_SHOWN = 5  # events listed when a question names the agenda
 MAX_AGE_SECONDS = 3600.0
 TITLES = {
     "meta": "🎯 Metas del plan",
@@ -154,7 +167,7 @@ def _section_buttons(areas: list[str]) -> list[list[InlineKeyboardButton]]:
 
 def _budget_line(total: Execution, locale: str) -> str:
     return BUDGET_TOTALS.format(
-        year=total.vigencia, appropriation=money(total.apropiacion, locale),
+        year=total.vigencia, appropriation=money_short(total.apropiacion, locale),
         committed=percent(total.executed, locale),
         paid=percent(total.share(total.pagos), locale),
     )
@@ -181,6 +194,31 @@ def _hit_button(hit: Hit, offices: list[str]) -> InlineKeyboardButton | None:
     return InlineKeyboardButton(label, callback_data=data) if data else None
 
 
+def _answer(index: SearchIndex, text: str, today: date) -> Answer:
+    """Return the matches of `text` by kind: up to 8 of a kind when it is the only one (or
+    the one asked for), 5 each for two kinds, 3 each for more. When nothing matches but most
+    of the words are the data's own, the words it does not hold are left out («que están
+    haciendo en provenza»: «haciendo» names nothing)."""
+    found = index.answer(text, per_kind=8, today=today)
+    if not found.groups and not found.topic_only and found.works_total is None:
+        words = [w for w in tokens(text) if w not in STOP and (len(w) > 2 or w.isdigit())]
+        known = [w for w in words if index.knows(w)]
+        if known and len(known) > len(words) - len(known) and len(known) < len(words):
+            found = index.answer(" ".join(known), per_kind=8, today=today)
+    asked = {TOPIC_KINDS[t] for t in found.topics if t in TOPIC_KINDS}
+    if found.works_total is not None:
+        asked.add("obra")
+    share = {1: 8, 2: 5}.get(len(found.groups), 3)
+    found.groups = {kind: hits if kind in asked else hits[:share]
+                    for kind, hits in found.groups.items()}
+    return found
+
+
+def listed_events(events: list[Event]) -> Listed:
+    """Return upcoming events as list rows (for their dates)."""
+    return Listed(events={str(e.id): e for e in events})
+
+
 async def answer_question(update: Update, context: CabildoContext) -> None:
     """Answer free text with the sections and items it asks for, or say nothing matched."""
     message = update.effective_message
@@ -201,7 +239,7 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         return
     shown = escape(text[:80])
     today = context.settings.today()
-    found: Answer = index.answer(with_synonyms(text), today=today)
+    found = _answer(index, with_synonyms(text), today)
     if not found.groups and not found.topic_only and found.works_total is None:
         # Nothing, or a section named with words that match nothing in it: say so, point
         # where to go for what is not accountability, and offer to send it as a question.
@@ -216,9 +254,13 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     locale = context.settings.locale
     offices: list[str] = []
     total: Execution | None = None
+    soon: list[Event] = []
     places: list[tuple[str, str, str]] = []  # (code, «en la comuna 4 · …», «de la …»)
     maybe: tuple[str, str] | None = None  # («la comuna 2 · …», «de la comuna 2 · …»)
     async with context.db.session() as session:
+        shown_rows = await listed(session, [h for hits in found.groups.values() for h in hits])
+        if found.topic_only and "agenda" in found.topics:
+            soon = await upcoming_events(session, now=utcnow(), limit=AGENDA_SHOWN)
         if "presupuesto" in found.groups or "presupuesto" in found.topics:
             year = await latest_year(session)
             if year:
@@ -242,6 +284,9 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
                 lines.append("\n" + _budget_line(total, locale))
             elif area in SECTIONS:
                 lines.append("\n" + SECTIONS[area])
+            if area == "agenda" and soon:  # the next events themselves, with their dates
+                lines.extend(answers.hit_line(Hit("evento", e.clave, e.titulo, 1.0, str(e.id)),
+                                              listed_events(soon), context) for e in soon)
         rows.extend(_section_buttons(found.topics))
     status = f" {STATUS_LABELS.get(found.status, found.status)}" if found.status else ""
     where = f" {place_in}" if place_in else ""
@@ -278,7 +323,7 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
                                         total=found.works_total)
         lines.append(f"\n<b>{title}</b>")
         for hit in hits:
-            lines.append(f"• {escape(clip(hit.title, 120))}")
+            lines.append(answers.hit_line(hit, shown_rows, context))
             button = _hit_button(hit, offices)
             if button is not None:
                 rows.append([button])

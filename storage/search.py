@@ -462,19 +462,26 @@ _SOUNDS = (("s", "c"), ("c", "s"), ("z", "s"), ("s", "z"), ("z", "c"), ("c", "z"
            ("j", "g"), ("g", "j"))
 
 
-@functools.lru_cache(maxsize=20_000)
-def spellings(word: str) -> tuple[str, ...]:
-    """Return the ways a folded word may have been meant when written as it sounds: one
-    confusion at a time (`educasion` → `educacion`, `bivienda` → `vivienda`, `ospital` →
-    `hospital`), and doubled letters single (`parrque` → `parque`)."""
+def _swaps(word: str) -> list[str]:
+    """Return `word` with each sound-alike confusion of `_SOUNDS` undone, one at a time."""
     found: list[str] = []
     for wrong, right in _SOUNDS:
         start = word.find(wrong)
         while start != -1:
             found.append(word[:start] + right + word[start + len(wrong):])
             start = word.find(wrong, start + 1)
-    if word[0] in "aeiou":
+    return found
+
+
+@functools.lru_cache(maxsize=20_000)
+def spellings(word: str) -> tuple[str, ...]:
+    """Return the ways a folded word may have been meant when written as it sounds: one
+    confusion at a time (`educasion` → `educacion`, `bivienda` → `vivienda`, `ospital` →
+    `hospital`), and doubled letters single (`parrque` → `parque`)."""
+    found = _swaps(word)
+    if word[0] in "aeiou":  # a silent «h» left out, maybe with another slip: «asienda»
         found.append("h" + word)
+        found.extend("h" + v for v in _swaps(word))
     single = re.sub(r"([a-z])\1+", r"\1", word)
     if single != word:
         found.append(single)
@@ -720,6 +727,7 @@ class SearchIndex:
         self._topics: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
         self.comuna_names = {fold(name): code for name, code in (comuna_names or {}).items()}
         self.comuna_codes = frozenset(self.comuna_names.values())
+        self.name_of = {code: name for name, code in self.comuna_names.items()}
         # A word of a comuna's longer name that no other name has also names it.
         named: dict[str, set[str]] = defaultdict(set)
         for name, code in self.comuna_names.items():
@@ -808,6 +816,11 @@ class SearchIndex:
         words = tokens(text)
         codes, words, other_comuna = _comuna_intent(words, self.comuna_codes)
         comuna = codes[0] if codes else None
+        for code in codes:  # «comuna 11 sur»: the name after the number says the same comuna
+            name = self.name_of.get(code, "").split()
+            if name and any(words[i:i + len(name)] == name for i in range(len(words))):
+                at = next(i for i in range(len(words)) if words[i:i + len(name)] == name)
+                words = words[:at] + words[at + len(name):]
         explicit = comuna is not None
         delayed = bool(DELAY_WORDS.intersection(words)) and bool(
             {"obra", "obras"}.intersection(words))
@@ -818,11 +831,14 @@ class SearchIndex:
             if len(name) > 4 and f" {name} " in f" {folded} ":
                 comuna = comuna or code
                 name_words.update(name.split())
-        if comuna is None:  # «cabecera» for «Cabecera del Llano»
-            word = next((w for w in words if w in self.comuna_words), None)
-            if word is not None:
-                comuna = self.comuna_words[word]
-                name_words.add(word)
+        if comuna is None:  # «cabecera» for «Cabecera del Llano», «cabesera» too
+            for word in words:
+                spelt = next((v for v in (word, *spellings(word)) if v in self.comuna_words),
+                             None) if len(word) >= 5 else None
+                if spelt is not None:
+                    comuna = self.comuna_words[spelt]
+                    name_words.add(word)
+                    break
         content = [w for w in words if w not in STOP and (len(w) > 2 or w.isdigit())]
         topics, topic_words = _topics(content)
         wanted_kinds = {KIND_WORDS[w] for w in words if w in KIND_WORDS}

@@ -20,10 +20,12 @@ _WORD = re.compile(r"\w+")
 
 # When several attributes are named, the most specific wins: «cuánta plata ha gastado…» asks
 # the commitments, not a value; «¿cuándo termina y cuánto va?» the end date.
-SPECIFIC_FIRST = ("contratista", "avance_financiero", "compromisos", "obligaciones", "pagos",
+SPECIFIC_FIRST = ("avance_financiero", "contratista", "compromisos", "obligaciones", "pagos",
                   "ejecutado", "cierre", "apertura", "modalidad", "cupos", "hora", "sitio",
-                  "inicio", "fin", "enlace", "responsable", "corte", "valor", "avance",
-                  "apropiacion", "estado", "lugar", "fecha", "resumen")
+                  "inicio", "fin", "responsable", "corte", "apropiacion", "valor", "enlace",
+                  "avance", "estado", "lugar", "fecha", "resumen")
+# A stop word as it may be spelt («an» for «han», «ban» for «van»): read as the stop word.
+_STOP_SOUNDS = {sound(w): w for w in sorted(STOP)}
 # Words that only frame a follow-up («¿y la de la comuna 5?»): not a new subject.
 FRAME = frozenset({"comuna", "comunas", "corregimiento", "de", "del", "la", "el", "en", "y",
                    "los", "las", "que", "otra", "otro", "tambien", "pues", "entonces"})
@@ -106,10 +108,13 @@ def with_synonyms(text: str, lexicon: Lexicon | None = None) -> str:
 def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
     """Read a question's intent, its attribute or comparison, and the words left over."""
     lexicon = lexicon or load()
-    words = [lexicon.synonyms.get(w, (w,))[0] for w in tokens(without_tags(text))]
-    if not words:
+    typed = tokens(without_tags(text))
+    if not typed:
         return Ask()
-    keys = [sound(w) for w in words]  # cues match as they sound: «ke», «avanse», «a pagado»
+    keys = [sound(w) for w in typed]  # cues match as they sound: «ke», «avanse», «a pagado»
+    # What is left for the search reads as the data does: «camello» is «empleo», «an» «han».
+    words = [lexicon.synonyms.get(w, (w if w in STOP else _STOP_SOUNDS.get(k, w),))[0]
+             for w, k in zip(typed, keys, strict=True)]
     longest = lexicon.longest
     used: set[int] = set()
 
@@ -117,8 +122,13 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
         for start, size, _ in found:
             used.update(range(start, start + size))
 
-    kind = next((k for _, _, k in _matches(keys, lexicon.kinds, longest)), "")
+    kinds = _matches(keys, lexicon.kinds, longest)
+    kind = next((k for _, _, k in kinds), "")
     counted = _matches(keys, lexicon.count, longest)
+    # «cuántas obras…», «cuántos procesos de contratación…»: a count of a kind; «cuántos
+    # créditos… de la meta» asks a goal's figure.
+    counted_kind = any(start + size == at or start + size + 1 == at
+                       for start, size, _ in counted for at, _, _ in kinds)
     outside = _matches(keys, lexicon.outside, longest)
     define = _matches(keys, lexicon.define, longest)
     terms = _glossary(keys, lexicon)
@@ -146,15 +156,15 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
         intent, measure = "comparar", compare[0][2]
         take(compare)
         take(counted)
+    elif counted_kind:
+        intent = "contar"  # «cuántas obras hay en la comuna 4»
+        take(counted)
     elif attributes:
         named = [a for _, _, a in attributes]
         attribute = min(named, key=lambda a: SPECIFIC_FIRST.index(a)
                         if a in SPECIFIC_FIRST else len(SPECIFIC_FIRST))
         intent = "atributo"
         take(attributes)
-    elif counted and kind:
-        intent = "contar"  # «cuántas obras hay en la comuna 4»
-        take(counted)
     elif counted:
         intent, attribute = "atributo", "avance"  # «cuántos árboles han sembrado»
         take(counted)

@@ -8,7 +8,7 @@ database's own rows (or the budget's `Execution` per office), for the handler to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlmodel import col, select
@@ -75,7 +75,7 @@ def _decide(hits: list[Hit], kinds: tuple[str, ...], words: list[str]) -> list[H
     if len(close) > 1 and words:
         held = [_own_words(h, words) for h in close]
         best = max(held)
-        if best == len(words) and held.count(best) == 1:
+        if best and held.count(best) == 1:
             return [close[held.index(best)]]
     if len(close) == 1 or close[0].score >= CLEAR_RATIO * close[1].score:
         return close[:1]
@@ -231,3 +231,46 @@ async def ranked_processes(session: AsyncSession, measure: str, *,
     found = list((await session.exec(query)).all())
     return sorted(found, key=lambda p: (Decimal(p.valor or 0), p.numero_proceso),
                   reverse=measure != "menos_valor")
+
+
+@dataclass
+class Listed:
+    """The rows behind a list of hits, to show each one's key fact beside its title."""
+
+    works: dict[str, Work] = field(default_factory=dict)
+    goals: dict[str, Goal] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)  # by id, as text
+    processes: dict[str, ContractingProcess] = field(default_factory=dict)
+    offices: dict[str, Execution] = field(default_factory=dict)
+
+
+async def listed(session: AsyncSession, hits: list[Hit]) -> Listed:
+    """Load the rows of `hits` with one query per kind."""
+    keys: dict[str, list[str]] = {}
+    for hit in hits:
+        keys.setdefault(hit.kind, []).append(hit.ref if hit.kind == "evento" else hit.key)
+    found = Listed()
+    if keys.get("obra"):
+        rows = await session.exec(select(Work).where(col(Work.codigo).in_(keys["obra"])))
+        found.works = {w.codigo: w for w in rows.all()}
+    if keys.get("meta"):
+        rows_g = await session.exec(select(Goal).where(col(Goal.codigo).in_(keys["meta"])))
+        found.goals = {g.codigo: g for g in rows_g.all()}
+    ids = [int(k) for k in keys.get("evento", []) if k.isdigit()]
+    if ids:
+        rows_e = await session.exec(select(Event).where(col(Event.id).in_(ids)))
+        found.events = {str(e.id): e for e in rows_e.all()}
+    if keys.get("contratacion"):
+        query = select(ContractingProcess).where(
+            col(ContractingProcess.numero_proceso).in_(keys["contratacion"]))
+        found.processes = {p.numero_proceso: p for p in (await session.exec(query)).all()}
+    if keys.get("presupuesto"):
+        _, per_office = await offices(session)
+        found.offices = {o.name: o for o in per_office if o.name in keys["presupuesto"]}
+    return found
+
+
+async def upcoming_events(session: AsyncSession, *, now: datetime, limit: int) -> list[Event]:
+    """Return the next events, soonest first."""
+    query = select(Event).where(Event.inicio >= now).order_by(col(Event.inicio)).limit(limit)
+    return list((await session.exec(query)).all())

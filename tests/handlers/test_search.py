@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.context import CabildoApp
-from bot.formatting import money
+from bot.formatting import money_short
 from bot.localapi import LocalBotAPI
 from handlers.search import GREETING
 from storage.budget import execution, latest_year
@@ -91,7 +91,7 @@ async def test_budget_questions_lead_to_the_totals_first(
         total, _ = await execution(s, vigencia=year)
     reply = await _ask(api, USER, text)
     body = reply["text"]
-    assert f"💰 <b>Presupuesto {year}</b>: apropiación de {money(total.apropiacion)}" in body
+    assert f"💰 <b>Presupuesto {year}</b>: apropiación de {money_short(total.apropiacion)}" in body
     assert "Se ha comprometido el 78 % y pagado el 60,7 %." in body
     assert "Ejecutar 5 obras" not in body and "IMEBU" not in body
     assert _data(reply)[0] == "menu:presupuesto"
