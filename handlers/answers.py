@@ -142,7 +142,7 @@ def work_sentence(work: Work, comuna: Comuna | None, attribute: str,
             return f"{name} no tiene fecha de entrega registrada: está {status}, con {physical}."
         return (f"La entrega de {name} está prevista para el <b>{due}</b>. Lleva {physical} de "
                 f"avance físico y está {status}." + (LATE if late else ""))
-    if attribute == "lugar":
+    if attribute in ("lugar", "sitio"):
         where = [escape(work.direccion)] if work.direccion else []
         if comuna is not None:
             where.append(f"{escape(comuna.tipo)} {escape(comuna.codigo)} · {escape(comuna.nombre)}")
@@ -212,7 +212,7 @@ def event_sentence(event: Event, attribute: str, context: CabildoContext) -> str
     name = f"<b>{escape(event.titulo)}</b>"
     when = local_datetime(event.inicio, settings.tz, settings.locale)
     place = escape(", ".join(filter(None, [event.lugar, event.direccion])))
-    if attribute == "lugar":
+    if attribute in ("lugar", "sitio"):
         return f"{name} será en <b>{place}</b> ({when})."
     if attribute == "hora":
         hour = format_time(event.inicio.astimezone(settings.tz), "h:mm a", locale=settings.locale)
@@ -415,6 +415,46 @@ async def _count(context: CabildoContext, index: SearchIndex, ask: Ask
     return None  # works narrowed by comuna or status: the list says how many
 
 
+CONTRACTING_WORDS = frozenset({"licitar", "licitacion", "licitaciones", "contrato", "contratos",
+                               "contratacion", "proceso", "procesos", "convocatoria"})
+
+
+def _asks_open_processes(ask: Ask) -> bool:
+    """Tell whether the question asks for the processes taking bids («contratos abiertos de
+    infraestructura», «¿en qué puedo licitar?»)."""
+    words = set(ask.words)
+    return not ask.intent and bool(words & OPEN_WORDS) and (
+        ask.kind == "contratacion" or bool(words & CONTRACTING_WORDS))
+
+
+async def _open_processes(context: CabildoContext, index: SearchIndex, ask: Ask
+                          ) -> tuple[str, InlineKeyboardMarkup]:
+    """List the processes taking bids, narrowed by the other words, with closing dates."""
+    settings = context.settings
+    locale, today = settings.locale, settings.today()
+    narrow = [w for w in ask.content if w not in OPEN_WORDS and w not in CONTRACTING_WORDS
+              and w not in ("recibiendo", "puedo", "pueden", "participar")]
+    keys = facts.candidates(index, " ".join(narrow), "contratacion", today=today) if narrow \
+        else None
+    async with context.db.session() as session:
+        taking = (await by_stage(session, today=today)).get("ofertas", [])
+    if keys is not None:
+        taking = [p for p in taking if p.numero_proceso in keys]
+    about = f" sobre «{escape(' '.join(narrow))}»" if keys is not None else ""
+    more = [_button("📑 Contratación", "menu:contratacion")]
+    if not taking:
+        return f"📑 Ahora no hay procesos recibiendo ofertas{about}.", _markup(more)
+    lines = [f"📑 <b>Procesos recibiendo ofertas{about}: {len(taking)}</b>"]
+    for process in taking[:8]:
+        closing = (f"cierre: {local_date(process.fecha_cierre, locale)} · "
+                   if process.fecha_cierre else "")
+        lines.append(f"• {escape(clip(process.objeto, 110))} — {closing}"
+                     f"{money_short(process.valor, locale)}")
+    rows = [[_button(clip(p.objeto, 60), callback("contr", "p", p.numero_proceso))]
+            for p in taking[:8] if len(p.numero_proceso) < 50]
+    return "\n".join(lines), _markup(*rows, more)
+
+
 # --- comparisons ----------------------------------------------------------------------------
 
 
@@ -577,7 +617,7 @@ async def forget(update: Update, context: CabildoContext) -> None:
 
 
 # Attributes that belong to events before anything else («¿cuándo es…?», «¿a qué hora?»).
-EVENT_FIRST = frozenset({"fecha", "hora", "cupos"})
+EVENT_FIRST = frozenset({"fecha", "hora", "cupos", "sitio"})
 
 
 def _kinds_for(ask: Ask) -> tuple[str, ...]:
@@ -615,6 +655,8 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
         answer = await _comparison(context, index, ask)
     elif ask.intent == "contar":
         answer = await _count(context, index, ask)
+    elif _asks_open_processes(ask):
+        answer = await _open_processes(context, index, ask)
     elif ask.attribute in BUDGET_FIGURES and not ask.starts_follow and all(
             w in TOPIC_WORDS for w in ask.content):  # «¿cuánto se ha pagado del presupuesto?»
         answer = await _budget_total(context, ask.attribute)

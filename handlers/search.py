@@ -53,6 +53,7 @@ from storage.works import find_comuna
 # index at the latest after an hour.
 CHECK_EVERY_SECONDS = 60.0
 AGENDA_SHOWN = 5  # events listed when a question names the agenda
+LIST_LINES = 10  # items listed in all for the kinds a question did not name
 MAX_AGE_SECONDS = 3600.0
 TITLES = {
     "meta": "🎯 Metas del plan",
@@ -208,8 +209,15 @@ def _answer(index: SearchIndex, text: str, today: date) -> Answer:
     asked = {TOPIC_KINDS[t] for t in found.topics if t in TOPIC_KINDS}
     if found.works_total is not None:
         asked.add("obra")
-    share = {1: 8, 2: 5}.get(len(found.groups), 3)
-    found.groups = {kind: hits if kind in asked else hits[:share]
+    # Ten lines at most for the kinds not asked for: up to three each, then the rest to the
+    # best kinds first (one goal and five works about «polideportivos» all show).
+    sizes = {kind: min(len(hits), 3) for kind, hits in found.groups.items() if kind not in asked}
+    spare = max(0, LIST_LINES - sum(sizes.values()))
+    for kind in sizes:
+        extra = min(spare, min(len(found.groups[kind]), 8) - sizes[kind])
+        sizes[kind] += extra
+        spare -= extra
+    found.groups = {kind: hits if kind in asked else hits[:sizes[kind]]
                     for kind, hits in found.groups.items()}
     return found
 
@@ -239,12 +247,18 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         return
     shown = escape(text[:80])
     today = context.settings.today()
-    found = _answer(index, with_synonyms(text), today)
+    ask = parse(text)
+    found = _answer(index, ask.plain or with_synonyms(text), today)
+    if found.topic_only and len(found.topics) > 1:  # «informe de contratación»: the report
+        named = index.titled(text)
+        if named:
+            found.groups = {h.kind: [x for x in named if x.kind == h.kind][:8] for h in named}
+            found.topic_only = False
     if not found.groups and not found.topic_only and found.works_total is None:
         # Nothing, or a section named with words that match nothing in it: say so, point
         # where to go for what is not accountability, and offer to send it as a question.
         lines = [NOT_FOUND.format(text=shown),
-                 *answers.outside_lines(parse(text).pointer, context)]
+                 *answers.outside_lines(ask.pointer, context)]
         menu = main_menu().inline_keyboard
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(answers.SEND_AS_QUESTION,
                                                              callback_data="preg:e")], *menu])
@@ -329,7 +343,7 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
                 rows.append([button])
         if kind == "obra" and found.works_total is not None and len(hits) < found.works_total:
             lines.append(WORKS_SOME.format(shown=len(hits), total=found.works_total))
-    pointers = answers.outside_lines(parse(text).pointer, context)
+    pointers = answers.outside_lines(ask.pointer, context)
     if pointers:  # «impuesto predial»: what the data holds, and where the trámite is done
         lines.append("")
         lines.extend(pointers)

@@ -802,7 +802,8 @@ class SearchIndex:
         if not found and len(word) >= 5 and not word.isdigit():
             # Spelling as it sounds («educasion», «bivienda», «ospital»): try the usual
             # confusions of Spanish spelling before giving up on the word.
-            found = [t for t in (stem(v) for v in spellings(word)) if t in self.postings][:1]
+            found = [t for t in (stem(c) for v in spellings(word)
+                                 for c in (v, *SYNONYMS.get(v, []))) if t in self.postings][:1]
         # The stemmer cuts «taller» to «tall» but «talleres» to «taller»: try the singular.
         singular = (word[:-2] if word.endswith("es") and len(word) > 5
                     else word[:-1] if word.endswith("s") and len(word) > 4 else "")
@@ -1069,6 +1070,15 @@ class SearchIndex:
         words = [w for w in tokens(title) if w not in STOP and len(w) > 2]
         return [w for w in words if len(self.postings.get(stem(w), ())) >= 2
                 and w not in self.comuna_words]
+
+    def titled(self, text: str) -> list[Hit]:
+        """Return the items whose title holds every word of `text` (as stems): «informe de
+        contratación» names the contracting report, not only two sections."""
+        wanted = {stem(w) for w in tokens(text) if w not in STOP and len(w) > 2}
+        if not wanted:
+            return []
+        return [Hit(r.kind, r.key, r.title, 1.0, r.ref) for r in self.records
+                if wanted <= {stem(w) for w in _title_words(r.title)}]
 
     def knows(self, word: str) -> bool:
         """Tell whether a folded word means something here: indexed (or a synonym, a typo

@@ -48,6 +48,8 @@ class Ask:
     count: bool = False  # «cuántas…»
     frame_only: bool = False  # `content` is only a comuna/kind («y la de la comuna 5»)
     starts_follow: bool = False  # begins «y …», «¿y la de…?»
+    plain: str = ""  # the question without padding («que están haciendo en provenza» →
+    # «en provenza»), when it had some: what the list of matches searches
     words: tuple[str, ...] = field(default=(), repr=False)
 
 
@@ -137,7 +139,10 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
     attributes = _matches(keys, lexicon.attributes, longest)
     follows = _matches(keys[:3], lexicon.follow_start, longest)
     starts_follow = bool(follows) and follows[0][0] == 0
-    take(_matches(keys, lexicon.filler, longest))
+    padding = _matches(keys, lexicon.filler, longest)
+    take(padding)
+    padded = {i for start, size, _ in padding for i in range(start, start + size)}
+    plain = " ".join(w for i, w in enumerate(words) if i not in padded) if padded else ""
 
     intent, attribute, measure, action, pointer = "", "", "", "", ""
     chosen_terms: tuple[GlossaryEntry, ...] = ()
@@ -191,5 +196,6 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
         count=bool(counted),
         frame_only=frame_only,
         starts_follow=starts_follow,
+        plain=plain,
         words=tuple(words),
     )

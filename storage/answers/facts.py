@@ -92,7 +92,8 @@ def match(index: SearchIndex, text: str, kinds: tuple[str, ...], *, today: date)
     hits = [h for h in index.ranked(text, today=today) if h.kind in kinds]
     if hits:
         return Match(_decide(hits, kinds, _content(text)))
-    words = _content(text)
+    # A figure as typed («de los 30000») may not be written so in the data («30.000»).
+    words = [w for w in _content(text) if not w.isdigit() or index.knows(w)]
     known = [w for w in words if index.knows(w)]
     # More words the data holds than words it does not: «la audiencia esa de la que hablan»
     # is the hearing; «saco el pasaporte» is not about whatever «saco» matches.
@@ -120,8 +121,9 @@ def candidates(index: SearchIndex, text: str, kind: str, *, today: date) -> list
     known = [w for w in meaningful if index.knows(w)]
     if not known:
         return None
-    return [h.key for h in index.ranked(f"{KIND_WORD.get(kind, '')} {' '.join(known)}",
-                                        today=today) if h.kind == kind]
+    found = [h.key for h in index.ranked(f"{KIND_WORD.get(kind, '')} {' '.join(known)}",
+                                         today=today) if h.kind == kind]
+    return found or None  # words that narrow to nothing of this kind only phrase it
 
 
 async def work(session: AsyncSession, codigo: str) -> tuple[Work, Comuna | None] | None:
