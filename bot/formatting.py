@@ -23,9 +23,10 @@ def money_short(value: Number, locale: str = "es_CO") -> str:
 
     The one rounding rule for amounts in sentences: a billion (10¹²) and up in billones with
     two decimals at most; a million and up in millones, with one decimal at most under a
-    hundred millones and none from there; less than a million in full pesos. Tables and exports keep the exact figure (`money`).
+    hundred millones and none from there; less than a million in full pesos. Tables and
+    exports keep the exact figure (`money`).
     """
-    amount = Decimal(value)
+    amount = round(Decimal(value))  # whole pesos first: $ 999.999,6 is $ 1 millón
     size = abs(amount)
     if size >= 10**12:
         scaled, decimals, one, many = amount / 10**12, 2, "billón", "billones"

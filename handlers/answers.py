@@ -267,7 +267,8 @@ async def _item_reply(context: CabildoContext, hit: Hit, attribute: str, chat_id
                 return None
             item = per_office[names.index(hit.key)]
             return office_sentence(item, attribute, locale), _markup(
-                [_button("💰 Ver el detalle", callback("ppto", "d", names.index(hit.key)))])
+                [_button("💰 Ver el detalle", callback("ppto", "d", names.index(hit.key)))],
+                [_button("💰 Presupuesto", "menu:presupuesto")])
         if hit.kind == "evento" and hit.ref.isdigit():
             event = await facts.event(session, int(hit.ref))
         elif hit.kind == "contratacion":
@@ -354,15 +355,39 @@ OPEN_WORDS = frozenset({"abierto", "abiertos", "abierta", "abiertas", "ofertas",
                         "convocatorias", "vigentes"})
 
 
+BUDGET_TOTALS = (
+    "💰 <b>Presupuesto {year}</b>: apropiación de {appropriation}. Se ha comprometido el "
+    "{committed} y pagado el {paid}."
+)
+BUDGET_FIGURE = {"compromisos": "Comprometido", "obligaciones": "Obligado", "pagos": "Pagado"}
+
+
+def budget_line(total: Execution, locale: str) -> str:
+    """Say the year's whole budget and how much of it is committed and paid."""
+    return BUDGET_TOTALS.format(
+        year=total.vigencia, appropriation=money_short(total.apropiacion, locale),
+        committed=percent(total.executed, locale),
+        paid=percent(total.share(total.pagos), locale),
+    )
+
+
 async def _budget_total(context: CabildoContext, attribute: str
                         ) -> tuple[str, InlineKeyboardMarkup] | None:
     """Answer «¿cuánto se ha pagado?» for the whole budget of the latest year."""
+    locale = context.settings.locale
     async with context.db.session() as session:
         total, _ = await facts.offices(session)
     if total is None:
         return None
-    text = office_sentence(total, attribute, context.settings.locale, total=True)
-    return text, _markup([_button("💰 Presupuesto", "menu:presupuesto")])
+    figures = {"compromisos": total.compromisos, "obligaciones": total.obligaciones,
+               "pagos": total.pagos}
+    asked = [attribute] if attribute in figures else ["compromisos", "pagos"]
+    lines = [budget_line(total, locale), *(
+        f"{BUDGET_FIGURE[a]}: <b>{money_short(figures[a], locale)}</b> "
+        f"({percent(total.share(figures[a]), locale)})." for a in asked)]
+    if total.fecha_corte:
+        lines.append(f"Corte: {local_date(total.fecha_corte, locale)}.")
+    return "\n".join(lines), _markup([_button("💰 Presupuesto", "menu:presupuesto")])
 
 
 async def _count(context: CabildoContext, index: SearchIndex, ask: Ask
@@ -673,9 +698,9 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
                 answer = await _choices(context, hits)
     if answer is None:
         return False
-    await message.reply_text(answer[0][:4000], reply_markup=answer[1])
-    if subject is not None:
+    if subject is not None:  # kept first: a quick follow-up must find it
         await remember(update, context, subject)
+    await message.reply_text(answer[0][:4000], reply_markup=answer[1])
     return True
 
 

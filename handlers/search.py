@@ -26,7 +26,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import CabildoContext
-from bot.formatting import clip, money_short, percent
+from bot.formatting import clip
 from handlers import answers
 from handlers.goals import show_status
 from handlers.keyboards import MENU_ITEMS, main_menu
@@ -86,10 +86,6 @@ SECTIONS = {
     ),
     "alertas": "🔔 <b>Alertas</b>: cambios en su comuna y en los temas que elija, con un mensaje.",
 }
-BUDGET_TOTALS = (
-    "💰 <b>Presupuesto {year}</b>: apropiación de {appropriation}. Se ha comprometido el "
-    "{committed} y pagado el {paid}."
-)
 STATUS_LABELS = {
     "suspendida": "suspendidas",
     "terminada": "terminadas",
@@ -166,14 +162,6 @@ def _section_buttons(areas: list[str]) -> list[list[InlineKeyboardButton]]:
             for a in areas if a in labels]
 
 
-def _budget_line(total: Execution, locale: str) -> str:
-    return BUDGET_TOTALS.format(
-        year=total.vigencia, appropriation=money_short(total.apropiacion, locale),
-        committed=percent(total.executed, locale),
-        paid=percent(total.share(total.pagos), locale),
-    )
-
-
 def _hit_button(hit: Hit, offices: list[str]) -> InlineKeyboardButton | None:
     """Return the button that opens a hit, or None when it has none."""
     label = clip(hit.title, 60)
@@ -205,7 +193,12 @@ def _answer(index: SearchIndex, text: str, today: date) -> Answer:
         words = [w for w in tokens(text) if w not in STOP and (len(w) > 2 or w.isdigit())]
         known = [w for w in words if index.knows(w)]
         if known and len(known) > len(words) - len(known) and len(known) < len(words):
-            found = index.answer(" ".join(known), per_kind=8, today=today)
+            relaxed = index.answer(" ".join(known), per_kind=8, today=today)
+            named = {TOPIC_KINDS[t] for t in found.topics if t in TOPIC_KINDS}
+            # «metas de la selección colombia»: goals named, so a contract about a
+            # «selección abreviada» is no answer.
+            if not named or named & set(relaxed.groups):
+                found = relaxed
     asked = {TOPIC_KINDS[t] for t in found.topics if t in TOPIC_KINDS}
     if found.works_total is not None:
         asked.add("obra")
@@ -250,9 +243,9 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     ask = parse(text)
     found = _answer(index, ask.plain or with_synonyms(text), today)
     if found.topic_only and len(found.topics) > 1:  # «informe de contratación»: the report
-        named = index.titled(text)
-        if named:
-            found.groups = {h.kind: [x for x in named if x.kind == h.kind][:8] for h in named}
+        titled = index.titled(text)
+        if titled:
+            found.groups = {h.kind: [x for x in titled if x.kind == h.kind][:8] for h in titled}
             found.topic_only = False
     if not found.groups and not found.topic_only and found.works_total is None:
         # Nothing, or a section named with words that match nothing in it: say so, point
@@ -262,8 +255,8 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         menu = main_menu().inline_keyboard
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(answers.SEND_AS_QUESTION,
                                                              callback_data="preg:e")], *menu])
-        await message.reply_text("\n".join(lines), reply_markup=markup)
         await answers.remember(update, context, {"unanswered": text[:2000]})
+        await message.reply_text("\n".join(lines), reply_markup=markup)
         return
     locale = context.settings.locale
     offices: list[str] = []
@@ -295,7 +288,7 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     if found.topic_only:
         for area in found.topics:
             if area == "presupuesto" and total is not None:
-                lines.append("\n" + _budget_line(total, locale))
+                lines.append("\n" + answers.budget_line(total, locale))
             elif area in SECTIONS:
                 lines.append("\n" + SECTIONS[area])
             if area == "agenda" and soon:  # the next events themselves, with their dates

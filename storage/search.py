@@ -495,7 +495,7 @@ def stem(word: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _title_words(title: str) -> frozenset[str]:
+def title_words(title: str) -> frozenset[str]:
     """Return the folded words of an item's title (the best hits' titles recur)."""
     return frozenset(tokens(title))
 
@@ -818,10 +818,10 @@ class SearchIndex:
         codes, words, other_comuna = _comuna_intent(words, self.comuna_codes)
         comuna = codes[0] if codes else None
         for code in codes:  # «comuna 11 sur»: the name after the number says the same comuna
-            name = self.name_of.get(code, "").split()
-            if name and any(words[i:i + len(name)] == name for i in range(len(words))):
-                at = next(i for i in range(len(words)) if words[i:i + len(name)] == name)
-                words = words[:at] + words[at + len(name):]
+            said = self.name_of.get(code, "").split()
+            if said and any(words[i:i + len(said)] == said for i in range(len(words))):
+                at = next(i for i in range(len(words)) if words[i:i + len(said)] == said)
+                words = words[:at] + words[at + len(said):]
         explicit = comuna is not None
         delayed = bool(DELAY_WORDS.intersection(words)) and bool(
             {"obra", "obras"}.intersection(words))
@@ -1016,7 +1016,7 @@ class SearchIndex:
         # its stem, so its goals are left out unless their own title says the word.
         typed = set().union(*surfaces) if surfaces else set()
         stem_only = {i for i in stem_only if self.records[i].kind in exact_kinds
-                     and not _title_words(self.records[i].title) & typed}
+                     and not title_words(self.records[i].title) & typed}
         # An item that holds the words only in secondary fields is left out when items of
         # its kind hold all of them in a main field.
         incidental = {self.records[i].kind for i, n in strong.items()
@@ -1057,7 +1057,7 @@ class SearchIndex:
             return hits
         top = []
         for hit in hits[:OWN_WORDS_TOP]:
-            title = _title_words(hit.title)
+            title = title_words(hit.title)
             own = sum(bool(title & words) for words in surfaces) / len(surfaces)
             top.append(Hit(hit.kind, hit.key, hit.title, hit.score * (1 + OWN_WORDS_BOOST * own),
                            hit.ref) if own else hit)
@@ -1068,8 +1068,9 @@ class SearchIndex:
         """Return the words of a title that other items hold too: what kind of thing it is
         («puente peatonal»), not which one («de La Pedregosa»)."""
         words = [w for w in tokens(title) if w not in STOP and len(w) > 2]
+        places = {w for name in self.comuna_names for w in name.split()}
         return [w for w in words if len(self.postings.get(stem(w), ())) >= 2
-                and w not in self.comuna_words]
+                and w not in self.comuna_words and w not in places]
 
     def titled(self, text: str) -> list[Hit]:
         """Return the items whose title holds every word of `text` (as stems): «informe de
@@ -1078,7 +1079,7 @@ class SearchIndex:
         if not wanted:
             return []
         return [Hit(r.kind, r.key, r.title, 1.0, r.ref) for r in self.records
-                if wanted <= {stem(w) for w in _title_words(r.title)}]
+                if wanted <= {stem(w) for w in title_words(r.title)}]
 
     def knows(self, word: str) -> bool:
         """Tell whether a folded word means something here: indexed (or a synonym, a typo

@@ -124,6 +124,10 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
         for start, size, _ in found:
             used.update(range(start, start + size))
 
+    # «obras en ejecución»: a status for the search, not the budget's «ejecución».
+    statuses = {i for start, size, _ in _matches(keys, lexicon.statuses, longest)
+                for i in range(start, start + size)}
+    keys = [k if i not in statuses else "" for i, k in enumerate(keys)]
     kinds = _matches(keys, lexicon.kinds, longest)
     kind = next((k for _, _, k in kinds), "")
     counted = _matches(keys, lexicon.count, longest)

@@ -28,7 +28,7 @@ from storage.search import (
     is_late,
     status_of,
     stem,
-    tokens,
+    title_words,
 )
 
 # One item is «clearly» the one meant when it scores this much above the next.
@@ -36,6 +36,8 @@ CLEAR_RATIO = 1.25
 # Items scoring at least this share of the best are offered as «¿Se refiere a…?».
 CLOSE_RATIO = 0.8
 MAX_CHOICES = 3
+LONG_WINDOWS = 12  # runs of words tried in a long message
+CLOSE_LOOKED_AT = 20  # the best hits weighed against each other (a common word ties many)
 # The word that makes the index prefer each kind («obra» → works).
 KIND_WORD = {"obra": "obra", "meta": "meta", "presupuesto": "presupuesto",
              "evento": "evento", "contratacion": "contratacion"}
@@ -56,7 +58,7 @@ class Match:
 
 def _own_words(hit: Hit, words: list[str]) -> int:
     """Return how many of the question's words the hit's title holds (as stems)."""
-    title = {stem(w) for w in tokens(hit.title)}
+    title = {stem(w) for w in title_words(hit.title)}
     return sum(stem(w) in title for w in words)
 
 
@@ -69,7 +71,7 @@ def _decide(hits: list[Hit], kinds: tuple[str, ...], words: list[str]) -> list[H
         return []
     if len(hits) == 1 or hits[0].score >= CLEAR_RATIO * hits[1].score:
         return hits[:1]
-    close = [h for h in hits if h.score >= CLOSE_RATIO * hits[0].score]
+    close = [h for h in hits[:CLOSE_LOOKED_AT] if h.score >= CLOSE_RATIO * hits[0].score]
     first = min(kinds.index(h.kind) for h in close)
     close = [h for h in close if kinds.index(h.kind) == first]
     if len(close) > 1 and words:
@@ -97,10 +99,34 @@ def match(index: SearchIndex, text: str, kinds: tuple[str, ...], *, today: date)
     known = [w for w in words if index.knows(w)]
     # More words the data holds than words it does not: «la audiencia esa de la que hablan»
     # is the hearing; «saco el pasaporte» is not about whatever «saco» matches.
-    if known and len(known) < len(words) and len(known) > len(words) - len(known):
+    if known and len(known) < len(words):
         hits = [h for h in index.ranked(" ".join(known), today=today) if h.kind in kinds]
-        if hits:
-            return Match(_decide(hits, kinds, known), relaxed=True)
+        chosen = _decide(hits, kinds, known)
+        # A long message with one clear item in it («… quién es el contratista del cdi de
+        # café madrid, es que nadie nos dice …»): its title holds several of the words.
+        strong = len(chosen) == 1 and _own_words(chosen[0], known) >= 2
+        if chosen and (len(known) > len(words) - len(known) or strong):
+            return Match(chosen, relaxed=True)
+    return _in_a_long_message(index, list(dict.fromkeys(known)), kinds, today)
+
+
+def _in_a_long_message(index: SearchIndex, known: list[str], kinds: tuple[str, ...],
+                       today: date) -> Match:
+    """Find the one item a long message names among many other words: a run of three (or
+    two) consecutive known words whose best item's title holds at least two of them."""
+    if len(known) < 4:
+        return Match()
+    best: tuple[int, float, Hit] | None = None
+    for size in (3, 2):
+        for start in range(min(len(known) - size + 1, LONG_WINDOWS)):
+            window = known[start:start + size]
+            hits = [h for h in index.ranked(" ".join(window), today=today) if h.kind in kinds]
+            chosen = _decide(hits, kinds, window)
+            held = _own_words(chosen[0], window) if len(chosen) == 1 else 0
+            if held >= 2 and (best is None or (held, chosen[0].score) > best[:2]):
+                best = (held, chosen[0].score, chosen[0])
+        if best is not None:
+            return Match([best[2]], relaxed=True)
     return Match()
 
 

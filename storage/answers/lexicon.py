@@ -42,6 +42,7 @@ class Lexicon:
     outside: dict[Phrase, str]  # phrase → pointer («pasaporte» → tramites)
     synonyms: dict[str, tuple[str, ...]]
     filler: frozenset[Phrase]  # words that only pad a question («exactamente», «este año»)
+    statuses: frozenset[Phrase]  # statuses named in a question: never cues («en ejecución»)
     glossary: tuple[GlossaryEntry, ...]
 
     @functools.cached_property
@@ -49,7 +50,7 @@ class Lexicon:
         """Return the most words any cue phrase has."""
         tables: list[Any] = [self.attributes, self.superlatives, self.count, self.kinds,
                              self.define, self.howto, self.outside, self.follow_start,
-                             self.filler]
+                             self.filler, self.statuses]
         sizes = [len(p) for table in tables for p in table]
         sizes += [len(n) for e in self.glossary for n in e.names]
         return max(sizes, default=1)
@@ -107,5 +108,6 @@ def load(folder: Path = DATA) -> Lexicon:
         outside=_inverse(words["fuera_de_alcance"]),
         synonyms={fold(k): tuple(fold(x) for x in v) for k, v in words["sinonimos"].items()},
         filler=frozenset(phrase(p) for p in words["relleno"]),
+        statuses=frozenset(phrase(p) for p in words["estados"]),
         glossary=entries,
     )

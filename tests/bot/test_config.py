@@ -46,6 +46,9 @@ def test_postgres_url_gets_the_async_driver() -> None:
         ({"TELEGRAM_API_BASE_URL": "localhost:8081"}, "TELEGRAM_API_BASE_URL"),
         ({"WEBHOOK_PORT": "ocho"}, "WEBHOOK_PORT"),
         ({"OUTBOX_RATE_PER_SECOND": "0"}, "OUTBOX_RATE_PER_SECOND"),
+        ({"PQRSD_URL": "pqrsd.alcaldia.gov.co"}, "PQRSD_URL"),
+        ({"TRAMITES_URL": "ftp://tramites"}, "TRAMITES_URL"),
+        ({"EMERGENCY_LINE": "llame al 123"}, "EMERGENCY_LINE"),
         (
             {"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example.org",
              "WEBHOOK_SECRET": "cambia_este_secreto"},

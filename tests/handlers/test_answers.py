@@ -1,0 +1,191 @@
+"""Answers end to end: the fact first, follow-ups kept for a while, never a dead end.
+
+The labelled questions (`tests/answers/`) measure how often the fact is there; these tests
+hold the behaviour around it: how long a follow-up is understood, what ends it, that a
+question the data cannot answer can be sent to the Alcaldía with one tap, and where the bot
+points for what is not accountability.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select, update
+
+from bot.config import Settings
+from bot.context import CabildoApp
+from bot.localapi import LocalBotAPI
+from handlers import answers, flows
+from storage.conversations import FlowState, set_state
+from storage.db import Database
+from storage.demo import load_demo
+from storage.models import CitizenQuestion, ConversationState, Work
+from storage.types import utcnow
+from tests.utils.harness import polling_bot
+
+
+class Chat:
+    """Sends text as one person and returns each new reply of the bot."""
+
+    def __init__(self, api: LocalBotAPI, user_id: int) -> None:
+        self.api, self.user_id = api, user_id
+        self.seen: dict[str, int] = {}
+
+    async def ask(self, text: str) -> dict[str, Any]:
+        self.api.user(self.user_id).send_text(text)
+        return await self.next()
+
+    async def next(self, method: str = "sendMessage") -> dict[str, Any]:
+        self.seen[method] = count = self.seen.get(method, 0) + 1
+        calls = await self.api.wait_for(method, chat_id=self.user_id, count=count)
+        return calls[count - 1].params
+
+
+def _labels(params: dict[str, Any]) -> list[str]:
+    return [b["text"] for row in params["reply_markup"]["inline_keyboard"] for b in row]
+
+
+@pytest.fixture
+async def seed(settings: Settings, db: Database) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+
+
+async def _work(db: Database, codigo: str) -> Work:
+    async with db.session() as s:
+        return (await s.exec(select(Work).where(Work.codigo == codigo))).one()
+
+
+async def test_a_follow_up_is_about_the_item_just_answered(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    bridge = await _work(db, "OB-2026-029")
+    chat = Chat(api, 6101)
+    first = await chat.ask("cuanto avance tiene el puente peatonal de la pedregosa")
+    assert first["text"].startswith(f"<b>{bridge.nombre}</b> lleva <b>44 %</b> de avance físico")
+    assert "🏗️ Ver la ficha de la obra" in _labels(first)
+    then = await chat.ask("y quien es el contratista?")
+    assert f"<b>{bridge.contratista}</b>" in then["text"]
+
+
+async def test_a_follow_up_is_forgotten_after_fifteen_minutes(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    chat = Chat(api, 6102)
+    await chat.ask("como va el cdi cafe madrid")
+    async with db.session() as s:
+        await s.exec(update(ConversationState).values(  # type: ignore[call-overload]
+            updated_at=utcnow() - answers.TOPIC_TTL - timedelta(seconds=1)))
+        await s.commit()
+    later = await chat.ask("y quien es el contratista")
+    assert "Unión Temporal CDI Norte" not in later["text"]
+
+
+async def test_a_menu_tap_or_a_command_ends_the_follow_up(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    chat = Chat(api, 6103)
+    await chat.ask("como va el cdi cafe madrid")
+    cancelled = await chat.ask("/cancelar")
+    assert cancelled["text"] == "No hay nada en curso para cancelar."  # no flow of theirs
+    after = await chat.ask("y quien es el contratista")
+    assert "Unión Temporal CDI Norte" not in after["text"]
+    await chat.ask("como va el cdi cafe madrid")
+    api.user(6103).tap("menu:inicio")
+    await chat.next()
+    async with db.session() as s:
+        assert (await s.exec(select(ConversationState))).all() == []
+
+
+async def test_the_subject_never_replaces_a_flow_in_progress(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    basket = FlowState("pp", "cesta", {"proyectos": ["PP27-01-01"]})
+    async with db.session() as s:
+        await set_state(s, chat_id=6104, user_id=6104, state=basket)
+    chat = Chat(api, 6104)
+    await chat.ask("como va el cdi cafe madrid")
+    async with db.session() as s:
+        [row] = (await s.exec(select(ConversationState))).all()
+    assert (row.flow, row.data) == ("pp", {"proyectos": ["PP27-01-01"]})
+
+
+async def test_a_free_text_question_reads_the_person_state_once(
+    bot: CabildoApp, api: LocalBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = 0
+    real = flows.get_state
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(flows, "get_state", counting)
+    monkeypatch.setattr(answers, "get_state", counting)
+    chat = Chat(api, 6105)
+    await chat.ask("cual es la obra mas cara")
+    await chat.ask("y cuando la terminan?")
+    assert reads == 2  # one per update: the follow-up costs no extra round trip
+
+
+async def test_what_the_data_cannot_answer_can_be_sent_as_a_question(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    chat = Chat(api, 6106)
+    reply = await chat.ask("cuando arreglan el semaforo de mi cuadra que lleva meses dañado")
+    assert reply["text"].startswith("No encontré información sobre")
+    assert _labels(reply)[0] == "❓ Enviarla como pregunta a la Alcaldía"
+    api.user(6106).tap("preg:e")
+    notice = await chat.next()  # the question is linked to the chat: the data notice first
+    assert "Ley 1581 de 2012" in notice["text"]
+    api.user(6106).tap("✅ Acepto")
+    await chat.next("editMessageText")
+    topics = await chat.next("editMessageText")
+    assert "semaforo de mi cuadra" in topics["text"]
+    api.user(6106).tap("preg:tt:obras")
+    received = await chat.next("editMessageText")
+    assert received["text"].startswith("✅ Recibimos su pregunta <b>#1</b>")
+    async with db.session() as s:
+        [question] = (await s.exec(select(CitizenQuestion))).all()
+    assert question.text.startswith("cuando arreglan el semaforo")
+
+
+async def test_an_emergency_gets_the_emergency_line_first(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    reply = await Chat(api, 6107).ask("me acaban de robar el celular en la 36")
+    assert "🚨 Si es una emergencia, llame ya a la <b>línea 123</b>." in reply["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "pointer"),
+    [
+        ("donde saco el pasaporte", "📋 Trámites, impuestos y certificados: "
+                                    '<a href="https://tramites.example.gov.co">'),
+        ("quiero poner una queja", "✉️ Peticiones, quejas, reclamos y denuncias (PQRSD): "
+                                   '<a href="https://pqrsd.example.gov.co">'),
+    ],
+)
+async def test_what_is_not_accountability_points_where_the_city_says(
+    settings: Settings, api: LocalBotAPI, seed: None, text: str, pointer: str
+) -> None:
+    ours = dataclasses.replace(settings, pqrsd_url="https://pqrsd.example.gov.co",
+                               procedures_url="https://tramites.example.gov.co")
+    async with polling_bot(ours, api):
+        reply = await Chat(api, 6108).ask(text)
+    assert pointer in reply["text"]
+
+
+async def test_a_long_rambling_question_still_gets_the_fact(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    cdi = await _work(db, "OB-2026-002")
+    text = ("buenas tardes señores de la alcaldia, yo vivo por alla cerca y quisiera saber por "
+            "favor quien es el contratista del cdi de cafe madrid, es que nadie nos dice nada y "
+            "los niños siguen esperando, mil gracias y que Dios les pague " * 2)
+    reply = await Chat(api, 6109).ask(text)
+    assert f"<b>{cdi.contratista}</b>" in reply["text"]
