@@ -31,7 +31,7 @@ from handlers import answers
 from handlers.goals import show_status
 from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import callback
-from storage.answers.ask import parse, with_synonyms
+from storage.answers.ask import parse
 from storage.answers.facts import Listed, listed, upcoming_events
 from storage.budget import Execution, execution, latest_year
 from storage.goals import status_asked
@@ -241,7 +241,7 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     shown = escape(text[:80])
     today = context.settings.today()
     ask = parse(text)
-    found = _answer(index, ask.plain or with_synonyms(text), today)
+    found = _answer(index, ask.plain or text, today)
     if found.topic_only and len(found.topics) > 1:  # «informe de contratación»: the report
         titled = index.titled(text)
         if titled:

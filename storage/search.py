@@ -38,8 +38,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
 import snowballstemmer
+import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import func
@@ -63,220 +66,13 @@ _STEM = snowballstemmer.stemmer("spanish")
 _WORD = re.compile(r"[a-z0-9]+")
 _TOPIC_TAIL = re.compile(r"[,:;(]| y | e ")  # where a program's name stops naming its sector
 _GLUED_COMUNA = re.compile(r"(c|com|cmna|comuna)(\d{1,2})")  # «c4», «com3», «comuna4»
-STOP = set(
-    [
-        "a",
-        "al",
-        "algo",
-        "alguna",
-        "algun",
-        "como",
-        "con",
-        "cual",
-        "cuales",
-        "cuando",
-        "cuanto",
-        "cuanta",
-        "cuantos",
-        "cuantas",
-        "de",
-        "del",
-        "donde",
-        "el",
-        "ella",
-        "en",
-        "es",
-        "esta",
-        "estan",
-        "este",
-        "esto",
-        "la",
-        "las",
-        "lo",
-        "los",
-        "me",
-        "mi",
-        "mis",
-        "muy",
-        "no",
-        "o",
-        "para",
-        "pero",
-        "por",
-        "porque",
-        "que",
-        "quien",
-        "se",
-        "ser",
-        "si",
-        "sin",
-        "sobre",
-        "su",
-        "sus",
-        "te",
-        "tiene",
-        "tienen",
-        "un",
-        "una",
-        "uno",
-        "unos",
-        "unas",
-        "y",
-        "ya",
-        "va",
-        "van",
-        "hay",
-        "ha",
-        "han",
-        "he",
-        "hemos",
-        "fue",
-        "son",
-        "era",
-        "quiero",
-        "saber",
-        "dime",
-        "decir",
-        "informacion",
-        "info",
-        "favor",
-        "hola",
-        "buenas",
-        "buenos",
-        "dias",
-        "tardes",
-        "noches",
-        "gracias",
-        "ver",
-        "vez",
-        "le",
-        "les",
-        "nos",
-        "mas",
-        "menos",
-        "tambien",
-        "bien",
-        "cosa",
-        "pasa",
-        "paso",
-        "pasando",
-        "como",
-        "va",
-        "vamos",
-        "ir",
-        "esa",
-        "ese",
-        "eso",
-        "esas",
-        "esos",
-        "aqui",
-        "alla",
-        "usted",
-        "ustedes",
-        "yo",
-        "nuestro",
-        "nuestra",
-        "nuestros",
-        "barrio",
-        "sector",
-        "alcaldia",
-        "municipio",
-        "ciudad",
-        "bucaramanga",
-        # How a question asks, not what about: «cuánto lleva», «qué ha hecho».
-        "lleva",
-        "llevan",
-        "llevamos",
-        "hace",
-        "hacen",
-        "hecho",
-        "hizo",
-        "avance",
-        "avances",
-        "avanza",
-        "avanzan",
-        "avanzado",
-        "avanzada",
-        "poner",
-        "ponen",
-        "pondran",
-        "pusieron",
-    ]
-)
-ABBREVIATIONS = {
-    "cll": "calle",
-    "cl": "calle",
-    "kra": "carrera",
-    "cra": "carrera",
-    "kr": "carrera",
-    "cr": "carrera",
-    "av": "avenida",
-    "q": "que",
-    "xq": "porque",
-    "pq": "porque",
-    "k": "que",
-    "tmb": "tambien",
-    "com": "comuna",
-    "cmna": "comuna",
-    "pdm": "plan desarrollo municipal",
-    "jal": "junta administradora local",
-    "jac": "junta accion comunal",
-    "dnd": "donde",
-    "cdi": "cdi",
-    "colegio": "colegio",
-}
+# The words the index reads are data, per city (`answers/data/busqueda.yaml`).
+_WORDS: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).parent / "answers" / "data" / "busqueda.yaml").read_text(encoding="utf-8"))
+STOP = set(_WORDS["vacias"])
+ABBREVIATIONS: dict[str, str] = dict(_WORDS["abreviaturas"])
 # Everyday words → words the data uses.
-SYNONYMS = {
-    "plata": ["presupuesto"],
-    "platica": ["presupuesto"],
-    "dinero": ["presupuesto"],
-    "recursos": ["presupuesto"],
-    "gasto": ["presupuesto"],
-    "gastado": ["presupuesto"],
-    "gastando": ["presupuesto"],
-    "invertido": ["presupuesto"],
-    "finanzas": ["presupuesto"],
-    "construccion": ["obra", "construir"],
-    "arreglo": ["obra", "mejoramiento", "rehabilitacion"],
-    "arreglan": ["rehabilitacion", "mejoramiento"],
-    "arreglando": ["rehabilitacion"],
-    "objetivo": ["meta"],
-    "promesa": ["meta"],
-    "prometieron": ["meta"],
-    "escuela": ["colegio", "educativa"],
-    "colegios": ["colegio"],
-    "cancha": ["polideportivo"],
-    "huecos": ["pavimentacion", "vias"],
-    "hueco": ["pavimentacion"],
-    "calles": ["vias"],
-    "carretera": ["via", "pavimentacion"],
-    "luz": ["alumbrado"],
-    "luces": ["alumbrado"],
-    "lamparas": ["alumbrado"],
-    "reunion": ["evento"],
-    "licitacion": ["contratacion"],
-    "contrato": ["contratacion"],
-    "contratos": ["contratacion"],
-    "jardin": ["cdi"],
-    "guarderia": ["cdi"],
-    "hospital": ["salud"],
-    "puesto": ["puesto"],
-    "bici": ["ciclorruta"],
-    "ciclovia": ["ciclorruta"],
-    "ciclovias": ["ciclorruta"],
-    "cicloruta": ["ciclorruta"],
-    "ciclorutas": ["ciclorruta"],
-    "bicicleta": ["ciclorruta"],
-    "camaras": ["videovigilancia"],
-    "vigilancia": ["videovigilancia"],
-    "seguridad": ["seguridad"],
-    "arboles": ["arboles"],
-    "empleo": ["empleo"],
-    "trabajo": ["empleo"],
-    "internet": ["wifi", "conectividad"],
-    "avance": [],
-    "parke": ["parque"],
-}
+SYNONYMS: dict[str, list[str]] = {k: list(v or []) for k, v in _WORDS["sinonimos"].items()}
 NUMBERS = {
     "uno": "1",
     "una": "1",
@@ -330,65 +126,15 @@ EXACT_BOOST = 0.5
 OWN_WORDS_TOP = 40
 OWN_WORDS_BOOST = 0.1
 # Words that name a main-menu section (folded query words → the area of `menu:<area>`).
-TOPIC_WORDS = {
-    "meta": "metas",
-    "metas": "metas",
-    "presupuesto": "presupuesto",
-    "presupuestal": "presupuesto",
-    "presupuestales": "presupuesto",
-    "presupuestaria": "presupuesto",
-    "ejecucion": "presupuesto",
-    "ejecutado": "presupuesto",
-    "ejecutada": "presupuesto",
-    "ejecutados": "presupuesto",
-    "pagado": "presupuesto",
-    "pagados": "presupuesto",
-    "pagos": "presupuesto",
-    "gastado": "presupuesto",
-    "gasto": "presupuesto",
-    "gastos": "presupuesto",
-    "plata": "presupuesto",
-    "dinero": "presupuesto",
-    "finanzas": "presupuesto",
-    "apropiacion": "presupuesto",
-    "compromisos": "presupuesto",
-    "obligaciones": "presupuesto",
-    "obra": "obras",
-    "obras": "obras",
-    "contratacion": "contratacion",
-    "contrato": "contratacion",
-    "contratos": "contratacion",
-    "licitacion": "contratacion",
-    "licitaciones": "contratacion",
-    "proceso": "contratacion",
-    "procesos": "contratacion",
-    "secop": "contratacion",
-    "informe": "informes",
-    "informes": "informes",
-    "agenda": "agenda",
-    "evento": "agenda",
-    "eventos": "agenda",
-    "calendario": "agenda",
-    "encuesta": "encuestas",
-    "encuestas": "encuestas",
-    "sondeo": "encuestas",
-    "participativo": "presupuestos",
-    "participativos": "presupuestos",
-    "preguntas": "preguntar",
-    "preguntar": "preguntar",
-    "alerta": "alertas",
-    "alertas": "alertas",
-    "avisos": "alertas",
-    "notificaciones": "alertas",
-}
+TOPIC_WORDS: dict[str, str] = dict(_WORDS["secciones"])
 # The word every item of a section's kind is indexed with (see `build_index`).
 TOPIC_MARKS = {"metas": "meta", "presupuesto": "presupuesto", "obras": "obra",
                "contratacion": "contratacion", "informes": "informe", "agenda": "evento"}
 # Words that ask for a date: events, which have one, are preferred by WHEN_BOOST.
-WHEN_WORDS = {"cuando", "fecha", "hora"}
+WHEN_WORDS = set(_WORDS["cuando"])
 WHEN_BOOST = 1.2
 # Words that, with goals named, only say which plan («metas del plan de desarrollo municipal»).
-PLAN_WORDS = {"plan", "desarrollo", "municipal"}
+PLAN_WORDS = set(_WORDS["plan"])
 # The kind of item each section lists (its items are preferred when the section is named).
 TOPIC_KINDS = {
     "metas": "meta",
@@ -400,25 +146,10 @@ TOPIC_KINDS = {
     "preguntar": "pregunta",
 }
 # Words that, in a question, only frame it («qué obras hay cerca al centro»).
-FILLER = {
-    "cerca", "cercana", "cercanas", "cercano", "cercanos", "alrededor", "alrededores", "zona",
-    "lista", "listado", "todas", "todos", "total", "mostrar", "muestreme", "muestrame",
-    "hay", "cuales", "general", "actual", "actuales", "ahora", "hoy", "semana", "mes",
-    "proximo", "proximos", "proxima", "proximas", "fecha", "fechas", "nuevas", "nuevos",
-}
+FILLER = set(_WORDS["relleno"])
 # A works status in a question or in the data → its canonical name.
-STATUS_WORDS = {
-    **dict.fromkeys(
-        ["suspendida", "suspendidas", "suspendido", "suspendidos", "paralizada",
-         "paralizadas", "paralizado", "paralizados", "frenada", "frenadas", "parada",
-         "paradas", "parado", "parados", "detenida", "detenidas", "detenido", "detenidos",
-         "abandonada", "abandonadas", "abandonado", "abandonados"], "suspendida"),
-    **dict.fromkeys(
-        ["terminada", "terminadas", "terminado", "terminados", "finalizada", "finalizadas",
-         "finalizado", "finalizados", "concluida", "concluidas", "entregada", "entregadas",
-         "acabada", "acabadas", "acabado", "acabados"],
-        "terminada"),
-}
+STATUS_WORDS = {word: status for status, words in _WORDS["estados_de_obra"].items()
+                for word in words}
 STATUS_PAIRS = {
     ("en", "ejecucion"): "en ejecucion",
     ("en", "construccion"): "en ejecucion",
@@ -438,10 +169,7 @@ WORKS_STATUS_PAIRS = {("en", "proceso"): "en ejecucion", ("en", "marcha"): "en e
 # «Obras atrasadas»: works not finished whose planned end date (`fecha_fin_prevista`) has
 # passed, whatever their status says; the answer says what the word means here.
 DELAYED = "atrasada"
-DELAY_WORDS = {
-    "atrasada", "atrasadas", "atrasado", "atrasados", "retrasada", "retrasadas", "retrasado",
-    "retrasados", "demorada", "demoradas", "demorado", "demorados", "quedadas", "colgadas",
-}
+DELAY_WORDS = set(_WORDS["atrasadas"])
 
 
 def tokens(text: str) -> list[str]:

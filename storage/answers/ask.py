@@ -14,7 +14,7 @@ from typing import Any
 
 from storage.answers.lexicon import GlossaryEntry, Lexicon, Phrase, load, sound
 from storage.search import STOP, tokens
-from storage.text import fold, without_tags
+from storage.text import without_tags
 
 _WORD = re.compile(r"\w+")
 
@@ -95,18 +95,6 @@ def _glossary_table(lexicon: Lexicon) -> dict[Phrase, GlossaryEntry]:
     return names
 
 
-def with_synonyms(text: str, lexicon: Lexicon | None = None) -> str:
-    """Return `text` with everyday words put as the data says them («camello» → «empleo»),
-    the rest as typed."""
-    lexicon = lexicon or load()
-
-    def swap(found: re.Match[str]) -> str:
-        replacement = lexicon.synonyms.get(fold(found.group(0)))
-        return replacement[0] if replacement else found.group(0)
-
-    return _WORD.sub(swap, text)
-
-
 def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
     """Read a question's intent, its attribute or comparison, and the words left over."""
     lexicon = lexicon or load()
@@ -114,9 +102,8 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
     if not typed:
         return Ask()
     keys = [sound(w) for w in typed]  # cues match as they sound: «ke», «avanse», «a pagado»
-    # What is left for the search reads as the data does: «camello» is «empleo», «an» «han».
-    words = [lexicon.synonyms.get(w, (w if w in STOP else _STOP_SOUNDS.get(k, w),))[0]
-             for w, k in zip(typed, keys, strict=True)]
+    # What is left for the search reads as the data does: «an» is «han», «ban» «van».
+    words = [w if w in STOP else _STOP_SOUNDS.get(k, w) for w, k in zip(typed, keys, strict=True)]
     longest = lexicon.longest
     used: set[int] = set()
 

@@ -40,7 +40,6 @@ class Lexicon:
     follow_start: frozenset[Phrase]
     pronouns: frozenset[str]
     outside: dict[Phrase, str]  # phrase → pointer («pasaporte» → tramites)
-    synonyms: dict[str, tuple[str, ...]]
     filler: frozenset[Phrase]  # words that only pad a question («exactamente», «este año»)
     statuses: frozenset[Phrase]  # statuses named in a question: never cues («en ejecución»)
     glossary: tuple[GlossaryEntry, ...]
@@ -106,7 +105,6 @@ def load(folder: Path = DATA) -> Lexicon:
         follow_start=frozenset(phrase(p) for p in words["seguimiento"]["inicio"]),
         pronouns=frozenset(sound(fold(p)) for p in words["seguimiento"]["pronombres"]),
         outside=_inverse(words["fuera_de_alcance"]),
-        synonyms={fold(k): tuple(fold(x) for x in v) for k, v in words["sinonimos"].items()},
         filler=frozenset(phrase(p) for p in words["relleno"]),
         statuses=frozenset(phrase(p) for p in words["estados"]),
         glossary=entries,
