@@ -18,10 +18,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
 from bot.formatting import clip, local_date, number, percent, plural, progress_bar
+from handlers.index import search_index
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from storage.alerts import subscriptions_of, toggle
+from storage.answers.facts import listed
 from storage.goals import (
     STATUS_HELP,
     Branch,
@@ -32,7 +34,6 @@ from storage.goals import (
     program,
     programs,
     progress,
-    search_goals,
     status_asked,
     status_of,
 )
@@ -59,6 +60,7 @@ IN_STATUS = "{icon} <b>{title}{words}: {count}</b>\n<i>{help}</i>\n{page}"
 NONE_IN_STATUS = "No hay {title_lower}{words} por ahora."
 MAX_STATUS_WORDS = 30  # characters of the narrowing words kept in the list's button data
 PER_PAGE = 8
+SEARCH_SHOWN = 20  # goals listed for `/metas <texto>`
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
@@ -145,8 +147,13 @@ async def show_lines(update: Update, context: CabildoContext) -> None:
 
 
 async def _search(update: Update, context: CabildoContext, text: str) -> None:
+    """List the goals `text` names, best first, through the same index as free text."""
+    index = await search_index(context)
+    hits = [h for h in index.ranked(text, today=context.settings.today())
+            if h.kind == "meta"][:SEARCH_SHOWN]
     async with context.db.session() as session:
-        found = await search_goals(session, text)
+        goals = (await listed(session, hits)).goals
+    found = [goals[h.key] for h in hits if h.key in goals]
     shown = escape(text[:60])
     back = [_button(BACK_LINES, "meta:l")]
     if not found:

@@ -31,10 +31,11 @@ from bot.context import CabildoContext
 from bot.formatting import local_date, local_datetime, number
 from handlers.access import current_role
 from handlers.flows import IDLE_NOTES, TEXT_STEPS, TOPIC_FLOW, flow_state
+from handlers.index import forget_index
 from handlers.paging import Page, callback, nav_row
 from handlers.privacy import ensure_consent
 from handlers.screens import show
-from handlers.search import answer_question, forget_index
+from handlers.search import answer_question
 from storage import questions as store
 from storage.conversations import FlowState, clear_state, get_state, set_state
 from storage.models import CitizenQuestion

@@ -18,8 +18,6 @@ so plainly and offers the menu.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import date
 from html import escape
 
@@ -29,6 +27,7 @@ from bot.context import CabildoContext
 from bot.formatting import clip
 from handlers import answers
 from handlers.goals import show_status
+from handlers.index import search_index
 from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import callback
 from storage.answers.ask import parse
@@ -42,19 +41,13 @@ from storage.search import (
     Answer,
     Hit,
     SearchIndex,
-    build_index,
-    data_version,
     tokens,
 )
 from storage.types import utcnow
 from storage.works import find_comuna
 
-# Every minute a cheap fingerprint of the data says whether to rebuild; past events leave the
-# index at the latest after an hour.
-CHECK_EVERY_SECONDS = 60.0
 AGENDA_SHOWN = 5  # events listed when a question names the agenda
 LIST_LINES = 10  # items listed in all for the kinds a question did not name
-MAX_AGE_SECONDS = 3600.0
 TITLES = {
     "meta": "🎯 Metas del plan",
     "obra": "🏗️ Obras",
@@ -113,30 +106,6 @@ GREETING_WORDS = {
     "mil", "ok", "vale", "saludos", "hey", "que", "tal", "como", "esta", "estas",
 }
 NOT_FOUND = answers.NOT_IN_DATA + " Pruebe con otras palabras o elija una opción:"
-
-
-async def _index(context: CabildoContext) -> SearchIndex:
-    """Return the search index, rebuilt only when the data changed (one build at a time)."""
-    lock: asyncio.Lock = context.bot_data.setdefault("search_lock", asyncio.Lock())
-    async with lock:
-        cached = context.bot_data.get("search_index")
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < CHECK_EVERY_SECONDS:
-            index: SearchIndex = cached[2]
-            return index
-        async with context.db.session() as session:
-            version = await data_version(session)
-            if cached is not None and cached[1] == version and now - cached[3] < MAX_AGE_SECONDS:
-                context.bot_data["search_index"] = (now, version, cached[2], cached[3])
-                return cached[2]
-            index = await build_index(session)
-        context.bot_data["search_index"] = (now, version, index, now)
-        return index
-
-
-def forget_index(context: CabildoContext) -> None:
-    """Drop the cached index so the next question sees a change made just now."""
-    context.bot_data.pop("search_index", None)
 
 
 def _small_talk(text: str) -> str | None:
@@ -230,7 +199,7 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     if reply is not None:
         await message.reply_text(reply, reply_markup=main_menu())
         return
-    index = await _index(context)
+    index = await search_index(context)
     if await answers.reply(update, context, text, index):  # the fact asked for, first
         return
     await answers.forget(update, context)  # a new subject: no follow-up about the last one

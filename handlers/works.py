@@ -21,11 +21,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import CabildoContext
 from bot.formatting import clip, local_date, money, number, percent, progress_bar
+from handlers.index import search_index
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from handlers.search import STATUS_LABELS, comuna_place
 from storage.alerts import subscriptions_of, toggle
+from storage.answers.facts import listed
 from storage.models import Comuna, Work
 from storage.search import is_late, status_of
 from storage.works import (
@@ -34,7 +36,6 @@ from storage.works import (
     find_comuna,
     names_a_comuna,
     nearest_works,
-    search_works,
     work_by_code,
     works_by_status,
     works_in,
@@ -63,6 +64,7 @@ GONE = "Esa opción ya no está disponible."
 FOLLOW_ACTION = "seguir esta obra"
 MAP_BUTTON = "🗺️ Mapa de obras"
 PER_PAGE = 8
+SEARCH_SHOWN = 20  # works listed for `/obras <texto>`
 FAR_M = 15_000
 
 
@@ -141,6 +143,16 @@ async def _index_markup(
                                  [_button("🏠 Menú", "menu:inicio")]])
 
 
+async def _matching(context: CabildoContext, text: str) -> list[Work]:
+    """Return the works `text` names, best first, through the same index as free text."""
+    index = await search_index(context)
+    hits = [h for h in index.ranked(text, today=context.settings.today())
+            if h.kind == "obra"][:SEARCH_SHOWN]
+    async with context.db.session() as session:
+        works = (await listed(session, hits)).works
+    return [works[h.key] for h in hits if h.key in works]
+
+
 async def show_works(update: Update, context: CabildoContext) -> None:
     """Show the comunas, a comuna's works (`/obras 4`), or works matching text."""
     if update.callback_query:
@@ -149,7 +161,7 @@ async def show_works(update: Update, context: CabildoContext) -> None:
     if text:
         async with context.db.session() as session:
             comuna = await find_comuna(session, text)
-            found = [] if comuna else await search_works(session, text)
+        found = [] if comuna else await _matching(context, text)
         if comuna is not None:
             await _show_comuna(update, context, comuna.codigo, 0)
             return
@@ -161,7 +173,7 @@ async def show_works(update: Update, context: CabildoContext) -> None:
             await show(update, NOT_FOUND.format(text=shown), await _index_markup(context))
             return
         rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}", callback("obra", "w", w.codigo))]
-                for w in found[:20]]
+                for w in found]
         await show(update, FOUND.format(text=shown),
                      InlineKeyboardMarkup([*rows, [_button("🏘️ Comunas", "obra:i")]]))
         return

@@ -6,7 +6,6 @@ import heapq
 import math
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -112,42 +111,6 @@ async def works_by_status(
 async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
     """Return the work with this code."""
     return (await session.exec(select(Work).where(Work.codigo == codigo))).first()
-
-
-# Accented letters of Spanish text and what `_fold` turns them into; the database folds
-# with these (`lower` alone folds only ASCII in SQLite).
-_ACCENTS = {"á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "ü": "u", "ñ": "n",
-            "Á": "a", "É": "e", "Í": "i", "Ó": "o", "Ú": "u", "Ü": "u", "Ñ": "n"}
-
-
-def _folded_sql(*columns: Any) -> Any:
-    """Return an SQL expression: the columns joined, lower-cased and without accents."""
-    text: Any = func.coalesce(columns[0], "")
-    for column in columns[1:]:
-        text = text + " " + func.coalesce(column, "")
-    text = func.lower(text)
-    for accented, plain in _ACCENTS.items():
-        text = func.replace(text, accented, plain)
-    return text
-
-
-async def search_works(session: AsyncSession, text: str, *, limit: int = 40) -> list[Work]:
-    """Return works whose name, description, address or contractor contain every word.
-
-    The first `limit` by name. The database matches, over accent-free lower-case text, so
-    a search reads no work's texts into memory however many works the city has.
-    """
-    words = [w[:-1] if len(w) > 4 and w.endswith("s") else w
-             for w in fold(text).split() if len(w) > 2]
-    if not words:
-        return []
-    folded = _folded_sql(Work.nombre, Work.descripcion, Work.direccion, Work.contratista,
-                         Work.codigo)
-    query = select(Work).order_by(col(Work.nombre), col(Work.id)).limit(limit)
-    for word in words:
-        pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(folded.like(f"%{pattern}%", escape="\\"))
-    return list((await session.exec(query)).all())
 
 
 async def _works_by_id(session: AsyncSession, ids: list[int]) -> list[Work]:

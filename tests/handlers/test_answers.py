@@ -189,3 +189,15 @@ async def test_a_long_rambling_question_still_gets_the_fact(
             "los niños siguen esperando, mil gracias y que Dios les pague " * 2)
     reply = await Chat(api, 6109).ask(text)
     assert f"<b>{cdi.contratista}</b>" in reply["text"]
+
+
+async def test_obras_and_metas_with_text_find_what_free_text_finds(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    chat = Chat(api, 6110)
+    works = await chat.ask("/obras pavimentasion kennedy")  # one index, one folding, typos too
+    assert _labels(works)[0].endswith("Pavimentación de la Calle 7N en el barrio Kennedy")
+    free = await chat.ask("pavimentasion kennedy")
+    assert "Pavimentación de la Calle 7N en el barrio Kennedy" in free["text"]
+    goals = await chat.ask("/metas arboles")
+    assert any("Sembrar 30.000 árboles" in label for label in _labels(goals))

@@ -10,7 +10,7 @@ from sqlmodel import select
 from storage.db import Database
 from storage.models import Comuna, Work
 from storage.types import utcnow
-from storage.works import distance_m, nearest_works, search_works
+from storage.works import distance_m, nearest_works
 from tests.storage.helpers import seed_comunas
 
 WORDS = ["Parque", "Vía", "Colegio", "Andén", "Puente", "Cancha"]
@@ -61,15 +61,3 @@ async def test_nearest_works_match_a_full_scan(db: Database) -> None:
         assert [round(m, 3) for _, m in found] == [round(m, 3) for m, _ in expected]
 
 
-async def test_text_search_returns_the_first_matches_by_name_ignoring_accents(db: Database) -> None:
-    rows = await _load(db, 1507)
-    matching = sorted(str(r["nombre"]) for r in rows
-                      if "Andén" in str(r["nombre"]) and "Álvarez" in str(r["nombre"]))
-    assert len(matching) > 40  # more than one page of matches
-    async with db.session() as session:
-        found = await search_works(session, "anden alvarez")
-    assert [w.nombre for w in found] == matching[:40]
-    async with db.session() as session:
-        assert await search_works(session, "puente inexistente") == []
-        assert await search_works(session, "100% ___") == []  # wildcards are plain text
-        assert [w.codigo for w in await search_works(session, "CALLE 1499")] == ["W-01499"]
