@@ -25,6 +25,7 @@ from bot.context import CabildoApp
 from handlers import (
     access,
     alerts,
+    answers,
     broadcast,
     budget,
     contracting,
@@ -70,6 +71,7 @@ def register(app: CabildoApp) -> None:
     for area in (goals, budget, works, contracting, reports, events, surveys, questions,
                  participation):
         app.add_handlers(area.HANDLERS)
+    app.add_handlers(answers.HANDLERS)  # `resp:`: a choice of «¿Se refiere a…?»
     app.add_handlers(start.HANDLERS)
     app.add_handlers(fallback.HANDLERS)  # must stay last: it matches everything left
     app.add_error_handler(errors.on_error)

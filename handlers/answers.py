@@ -11,17 +11,20 @@ message). It returns False when the question is none of these, or names nothing 
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from html import escape
 
 from babel.dates import format_time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import CabildoContext
 from bot.formatting import clip, local_date, local_datetime, money_short, percent, plural
 from handlers.events import event_card
 from handlers.flows import TOPIC_FLOW
 from handlers.paging import callback
+from handlers.screens import show
 from storage.answers import facts
 from storage.answers.ask import Ask, parse
 from storage.answers.lexicon import load
@@ -42,6 +45,7 @@ STATUS_LABELS = {"suspendida": "suspendidas", "terminada": "terminadas",
 MENU_ROW = [InlineKeyboardButton("🏠 Menú", callback_data="menu:inicio")]
 
 WHICH = "¿Se refiere a…?"
+GONE = "Esa opción ya no está disponible."
 PLACES_LINES = ("Cupos", "Inscripciones", "<b>✅", "<b>⏳", "🔗")
 LATE = " ⚠️ Esa fecha ya pasó y la obra no ha terminado."
 NO_BUDGET = "Todavía no hay datos de ejecución del presupuesto."
@@ -321,8 +325,18 @@ def hit_line(hit: Hit, rows: facts.Listed, context: CabildoContext) -> str:
     return f"• {escape(clip(hit.title, 120))}" + (f" — {fact}" if fact else "")
 
 
-def _choice_button(hit: Hit, offices: list[str]) -> InlineKeyboardButton | None:
+# A choice answers the question asked about the item chosen: `resp:<kind>:<attribute>:<key>`
+# (an event by its id, an office by its place in the year's list).
+CHOICE_KINDS = {"obra": "o", "meta": "m", "presupuesto": "p", "evento": "e", "contratacion": "c"}
+
+
+def _choice_button(hit: Hit, offices: list[str], attribute: str) -> InlineKeyboardButton | None:
     label = clip(hit.title, 60)
+    key = (hit.ref if hit.kind == "evento" else str(offices.index(hit.key))
+           if hit.kind == "presupuesto" and hit.key in offices else hit.key)
+    if attribute and hit.kind in CHOICE_KINDS and key:
+        with contextlib.suppress(ValueError):  # a key too long for Telegram's 64 bytes
+            return _button(label, callback("resp", CHOICE_KINDS[hit.kind], attribute, key))
     if hit.kind == "obra":
         return _button(label, callback("obra", "w", hit.key))
     if hit.kind == "meta":
@@ -336,12 +350,14 @@ def _choice_button(hit: Hit, offices: list[str]) -> InlineKeyboardButton | None:
     return None
 
 
-async def _choices(context: CabildoContext, hits: list[Hit]) -> tuple[str, InlineKeyboardMarkup]:
+async def _choices(context: CabildoContext, hits: list[Hit], attribute: str = ""
+                   ) -> tuple[str, InlineKeyboardMarkup]:
     async with context.db.session() as session:
         _, per_office = await facts.offices(session)
         rows = await facts.listed(session, hits)
     offices = [o.name for o in per_office]
-    buttons = [b for b in (_choice_button(h, offices) for h in hits) if b is not None]
+    buttons = [b for b in (_choice_button(h, offices, attribute) for h in hits)
+               if b is not None]
     lines = [WHICH, *(hit_line(h, rows, context) for h in hits)]
     return "\n".join(lines), _markup(*([b] for b in buttons))
 
@@ -695,7 +711,7 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
                 subject = {"kind": hits[0].kind, "key": hits[0].key, "ref": hits[0].ref,
                            "title": hits[0].title[:200], "attribute": attribute}
             else:
-                answer = await _choices(context, hits)
+                answer = await _choices(context, hits, attribute)
     if answer is None:
         return False
     if subject is not None:  # kept first: a quick follow-up must find it
@@ -760,3 +776,33 @@ async def _howto(update: Update, context: CabildoContext, index: SearchIndex, as
     return text, _markup([_button(label, data)])
 
 
+
+
+async def chosen(update: Update, context: CabildoContext) -> None:
+    """Answer the question asked about the item picked from «¿Se refiere a…?»."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    await query.answer()
+    _, letter, attribute, key = (query.data or "").split(":", 3)
+    kind = next((k for k, v in CHOICE_KINDS.items() if v == letter), "")
+    hit = Hit(kind, key, "", 1.0, key if kind == "evento" else "")
+    if kind == "presupuesto":
+        async with context.db.session() as session:
+            _, per_office = await facts.offices(session)
+        if not key.isdigit() or int(key) >= len(per_office):
+            await show(update, GONE)
+            return
+        hit = Hit(kind, per_office[int(key)].name, per_office[int(key)].name, 1.0)
+    found = await _item_reply(context, hit, attribute, chat.id) if kind else None
+    if found is None:
+        await show(update, GONE)
+        return
+    await remember(update, context, {"kind": hit.kind, "key": hit.key, "ref": hit.ref,
+                                     "title": "", "attribute": attribute})
+    await show(update, found[0][:4000], found[1])
+
+
+HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
+    CallbackQueryHandler(chosen, pattern=r"^resp:[omepc]:[a-z_]{1,20}:"),
+]

@@ -201,3 +201,24 @@ async def test_obras_and_metas_with_text_find_what_free_text_finds(
     assert "Pavimentación de la Calle 7N en el barrio Kennedy" in free["text"]
     goals = await chat.ask("/metas arboles")
     assert any("Sembrar 30.000 árboles" in label for label in _labels(goals))
+
+
+async def test_picking_one_of_several_answers_the_question_about_it(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    bridge = await _work(db, "OB-2026-029")
+    chat = Chat(api, 6111)
+    which = await chat.ask("cuanto avance tiene el puente peatonal")
+    assert which["text"].startswith("¿Se refiere a…?")
+    assert f"• {bridge.nombre} — en ejecución · 44 %" in which["text"]
+    api.user(6111).tap(bridge.nombre)
+    answer = await chat.next("editMessageText")
+    assert answer["text"].startswith(f"<b>{bridge.nombre}</b> lleva <b>44 %</b> de avance")
+    then = await chat.ask("y quien la construye?")  # the one picked is now the subject
+    assert f"<b>{bridge.contratista}</b>" in then["text"]
+    forged = api.user(6111).tap("🏠 Menú", enqueue=False)  # a stale choice
+    forged["callback_query"]["data"] = "resp:o:avance:NO-EXISTE"
+    forged["update_id"] = api.new_update_id()
+    api.enqueue(dict(forged))
+    gone = await chat.next("editMessageText")
+    assert gone["text"] == "Esa opción ya no está disponible."
