@@ -55,6 +55,7 @@ STATUS_LISTING = "🏗️ <b>Obras {status}{where}: {total}</b>\n{page}"
 STATUS_EMPTY = "Ahora no hay obras en ese estado."
 LATE = " — ⚠️ <b>atrasada</b>: esa fecha ya pasó y no ha terminado"
 NEAREST = "📍 <b>Obras más cercanas a su ubicación</b>"
+NEARBY_BACK = "⬅️ Obras cercanas"
 FAR = (
     "Su ubicación parece estar fuera del municipio: la obra más cercana queda a {distance}. "
     "Elija una comuna:"
@@ -244,7 +245,18 @@ def _back_to(tail: list[str]) -> list[str]:
     of_status = tail[0] == "s" and len(tail) == 4 and tail[1] in STATUS_LABELS
     if (of_comuna or of_status) and tail[-1].isdigit():
         return tail
+    if tail[0] == "n" and len(tail) == 3 and _point(tail[1:]) is not None:
+        return tail  # «Obras más cercanas» to a shared location
     raise LookupError(tail)
+
+
+def _point(parts: list[str]) -> tuple[float, float] | None:
+    """Read `<lat>:<lon>` from button data; None when it is not a place on Earth."""
+    try:
+        latitude, longitude = float(parts[0]), float(parts[1])
+    except ValueError:
+        return None
+    return (latitude, longitude) if abs(latitude) <= 90 and abs(longitude) <= 180 else None
 
 
 async def _card_markup(
@@ -262,6 +274,8 @@ async def _card_markup(
     back = back or []
     if back[:1] == ["s"]:
         back_button = _button(f"⬅️ Obras {STATUS_LABELS[back[1]]}", callback("obra", *back))
+    elif back[:1] == ["n"]:
+        back_button = _button(NEARBY_BACK, callback("obra", *back))
     else:
         where = back[1:] if back else [comuna.codigo if comuna else "", 0]
         back_button = _button("⬅️ Obras de la comuna", callback("obra", "c", *where))
@@ -337,6 +351,9 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             await _show_comuna(update, context, parts[1], int(parts[2]))
         elif len(parts) == 4 and parts[0] == "s":
             await _show_status(update, context, parts[1], parts[2], int(parts[3]))
+        elif len(parts) == 3 and parts[0] == "n" and (point := _point(parts[1:])):
+            text, markup = await _nearby_screen(context, *point)
+            await show(update, text, markup)
         elif len(parts) >= 2 and parts[0] == "w":
             await _show_work(update, context, parts[1], _back_to(parts[2:]))
         elif len(parts) >= 2 and parts[0] == "f":
@@ -350,25 +367,31 @@ async def on_button(update: Update, context: CabildoContext) -> None:
             await show(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "obra:i")]]))
 
 
+async def _nearby_screen(context: CabildoContext, latitude: float, longitude: float
+                         ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Return the five works nearest a point, each opening a card that leads back here."""
+    async with context.db.session() as session:
+        ranked = await nearest_works(session, latitude=latitude, longitude=longitude)
+    locale = context.settings.locale
+    if not ranked:
+        return NO_COORDS, None
+    if ranked[0][1] > FAR_M:
+        return (FAR.format(distance=distance_text(ranked[0][1], locale)),
+                await _index_markup(context))
+    here = ("n", f"{latitude:.4f}", f"{longitude:.4f}")
+    rows = [[_button(f"{_icon(w)} a {distance_text(d, locale)} · {clip(w.nombre, 45)}",
+                     _card_data(w.codigo, *here))] for w, d in ranked]
+    return NEAREST, InlineKeyboardMarkup(rows)
+
+
 async def nearby(update: Update, context: CabildoContext) -> None:
     """Answer a shared location with the five nearest works and their distance."""
     message = update.effective_message
     if message is None or message.location is None:
         return
-    async with context.db.session() as session:
-        ranked = await nearest_works(session, latitude=message.location.latitude,
-                                     longitude=message.location.longitude)
-    locale = context.settings.locale
-    if not ranked:
-        await message.reply_text(NO_COORDS)
-        return
-    if ranked[0][1] > FAR_M:
-        await message.reply_text(FAR.format(distance=distance_text(ranked[0][1], locale)),
-                                 reply_markup=await _index_markup(context))
-        return
-    rows = [[_button(f"{_icon(w)} a {distance_text(d, locale)} · {clip(w.nombre, 45)}",
-                     callback("obra", "w", w.codigo))] for w, d in ranked]
-    await message.reply_text(NEAREST, reply_markup=InlineKeyboardMarkup(rows))
+    text, markup = await _nearby_screen(context, message.location.latitude,
+                                        message.location.longitude)
+    await message.reply_text(text, reply_markup=markup)
 
 
 async def open_work(update: Update, context: CabildoContext, codigo: str) -> bool:

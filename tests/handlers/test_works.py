@@ -115,11 +115,19 @@ async def test_a_location_lists_the_nearest_works_first(
     user.send_location(work.latitud + 0.0005, work.longitud)
     [reply] = await api.wait_for("sendMessage", chat_id=USER)
     first = reply.params["reply_markup"]["inline_keyboard"][0][0]
-    assert first["callback_data"] == f"obra:w:{work.codigo}"
+    assert first["callback_data"].startswith(f"obra:w:{work.codigo}:n:")
     assert first["text"].split(" · ")[0].endswith("a 60 m")
     assert len(reply.params["reply_markup"]["inline_keyboard"]) == 5
+    # The card opened from the list goes back to the same list, not to a comuna's.
+    user.tap(first["callback_data"])
+    [card] = await api.wait_for("editMessageText", chat_id=USER)
+    assert card.params["text"].startswith(f"{'🟡' if 'ejec' in work.estado.lower() else ''}")
+    user.tap("⬅️ Obras cercanas")
+    _, again = await api.wait_for("editMessageText", chat_id=USER, count=2)
+    assert again.params["text"] == "📍 <b>Obras más cercanas a su ubicación</b>"
+    assert again.params["reply_markup"]["inline_keyboard"][0][0] == first
     user.send_location(4.711, -74.072)  # Bogotá
-    _, far = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    *_, far = await api.wait_for("sendMessage", chat_id=USER, count=2)
     assert far.params["text"].startswith("Su ubicación parece estar fuera del municipio")
 
 
