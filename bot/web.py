@@ -8,6 +8,8 @@ Routes (more can be added through `build_web_app(..., routes=[...])`):
 - `POST /telegram` — Telegram's updates. Requests without the right
   `X-Telegram-Bot-Api-Secret-Token` header get 403; accepted updates go on the
   Application's update queue and the answer is 200 at once (handlers run afterwards).
+  A body over MAX_UPDATE_BYTES is refused (413) by its Content-Length before it is read,
+  or as soon as that many bytes have arrived when it has none.
 - `GET /healthz` — JSON with status, whether the database answers `SELECT 1`, how many
   outbox messages are pending, and the version; 200 when healthy, 503 otherwise.
 """
@@ -36,6 +38,7 @@ from bot.config import Settings
 from bot.context import CabildoApp
 from storage import outbox
 from storage.db import Database
+from web.bodies import BadLength, BodyTooLarge, read_capped
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,13 @@ def build_web_app(
             log.warning("webhook: request without the right secret from %s",
                         request.client.host if request.client else "?")
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
+        try:
+            body = await read_capped(request, MAX_UPDATE_BYTES)
+        except BodyTooLarge:
+            log.warning("webhook: body over %d bytes refused", MAX_UPDATE_BYTES)
             return Response(status_code=413)
+        except BadLength:
+            return Response(status_code=400)
         try:
             data = json.loads(body)
             if not isinstance(data, dict):
