@@ -8,6 +8,10 @@ Routes (more can be added through `build_web_app(..., routes=[...])`):
 - `POST /telegram` — Telegram's updates. Requests without the right
   `X-Telegram-Bot-Api-Secret-Token` header get 403; accepted updates go on the
   Application's update queue and the answer is 200 at once (handlers run afterwards).
+  A body over MAX_UPDATE_BYTES is refused (413) by its Content-Length before it is read,
+  or as soon as that many bytes have arrived when it has none. An update whose
+  `update_id` some instance already took in the last hour (a redelivery) is answered 200
+  and dropped (storage.seen_updates).
 - `GET /healthz` — JSON with status, whether the database answers `SELECT 1`, how many
   outbox messages are pending, and the version; 200 when healthy, 503 otherwise.
 """
@@ -34,8 +38,9 @@ from telegram import Update
 from bot.app import WEBHOOK_PATH, webhook_options
 from bot.config import Settings
 from bot.context import CabildoApp
-from storage import outbox
+from storage import outbox, seen_updates
 from storage.db import Database
+from web.bodies import BadLength, BodyTooLarge, read_capped
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,22 @@ async def health(database: Database) -> tuple[bool, int | None]:
     return True, int(pending)
 
 
+async def _first_sighting(app: CabildoApp, update_id: int) -> bool:
+    """Record the update as taken; False when an instance already took it this hour.
+
+    If the database cannot say, the update is handled: answering twice is better than
+    not at all.
+    """
+    database: Database = app.bot_data["db"]
+    try:
+        async with database.session() as session:
+            return await seen_updates.first_sighting(session, update_id)
+    except Exception as exc:  # any database failure: handle the update anyway
+        log.warning("webhook: could not record update %d (%s: %s); handling it anyway",
+                    update_id, type(exc).__name__, exc)
+        return True
+
+
 def build_web_app(
     app: CabildoApp, settings: Settings, *, routes: Sequence[BaseRoute] = ()
 ) -> Starlette:
@@ -83,9 +104,13 @@ def build_web_app(
             log.warning("webhook: request without the right secret from %s",
                         request.client.host if request.client else "?")
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
+        try:
+            body = await read_capped(request, MAX_UPDATE_BYTES)
+        except BodyTooLarge:
+            log.warning("webhook: body over %d bytes refused", MAX_UPDATE_BYTES)
             return Response(status_code=413)
+        except BadLength:
+            return Response(status_code=400)
         try:
             data = json.loads(body)
             if not isinstance(data, dict):
@@ -94,6 +119,9 @@ def build_web_app(
         except (ValueError, TypeError, KeyError, AttributeError):
             log.warning("webhook: body is not an update")
             return Response(status_code=400)
+        if not await _first_sighting(app, update.update_id):
+            log.info("webhook: update %d was already taken; dropped", update.update_id)
+            return Response(status_code=200)  # Telegram must not send it yet again
         chat = update.effective_chat
         log.debug("webhook: update received",
                   extra={"update_id": update.update_id, "chat_id": chat.id if chat else None})

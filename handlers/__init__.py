@@ -1,7 +1,8 @@
 """All handlers, added to the Application in one explicit order.
 
 Order matters because PTB runs the first matching handler of each group:
-0. group -3, `handlers.limits`: over-long texts and floods from one person stop here;
+0. group -3, `handlers.limits`: over-long texts and floods (messages and taps) from one
+   person stop here;
    group -2, `handlers.flows`: any command or main-menu tap ends a pending typed step;
    group -1, `handlers.access`: stops restricted commands and buttons for people without
    the role, before any handler of group 0 sees them; then (same group, plain text only)

@@ -401,6 +401,15 @@ class ConversationState(SQLModel, table=True):
     updated_at: datetime = _when(nullable=False)
 
 
+class SeenUpdate(SQLModel, table=True):
+    """A Telegram update some instance has taken, kept an hour so a redelivery is dropped."""
+
+    update_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    seen_at: datetime = _when(nullable=False, index=True)
+
+
 class JobRun(SQLModel, table=True):
     """One run of a scheduled job for one period, claimed by the instance that does it."""
 

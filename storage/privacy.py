@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,10 +29,14 @@ from storage.models import (
     SurveyAnswer,
     SurveyResponse,
 )
+from storage.outbox import OUTBOX, PENDING
 from storage.participation import count_ballots, forget_voter
 from storage.questions import forget_asker
 from storage.surveys import pseudonym, survey_secret
 from storage.types import utcnow
+
+# The chat id left on outbox rows of a person who deleted their data (Telegram has no chat 0).
+ERASED_CHAT = 0
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,38 @@ async def delete_personal_data(session: AsyncSession, *, telegram_id: int) -> bo
             )
             session.add(response)
         await forget_voter(session, chat_id=chat)
+        await _forget_outbox(session, chat_id=chat)
     if citizen is not None:
         await session.delete(citizen)
     add_entry(session, actor_id=None, action="borrado_datos", detail={})
     await session.commit()
     return citizen is not None
+
+
+async def _forget_outbox(session: AsyncSession, *, chat_id: int) -> None:
+    """Withdraw the chat's queued messages; strip the chat id and text from the others.
+
+    Rows already handed to Telegram (or settled) keep their status, so broadcast reports
+    still count them; their payload (which may quote the person's question) is emptied and
+    their chat id becomes ERASED_CHAT. A dedupe key ends in the chat id; that end becomes
+    the row's own id, so the key stays unique and `outbox.queued_before` still sees it.
+    """
+    conn = await session.connection()
+    c = OUTBOX.c
+    await conn.execute(OUTBOX.delete().where(c.chat_id == chat_id, c.status == PENDING))
+    rows = (await conn.execute(select(c.id, c.dedupe_key).where(c.chat_id == chat_id))).all()
+    if not rows:
+        return
+    suffix = f":{chat_id}"
+    params = []
+    for row_id, key in rows:
+        if key is not None and key.endswith(suffix):
+            own = f":borrado{row_id}"
+            key = key[: -len(suffix)][: 200 - len(own)] + own
+        params.append({"rid": row_id, "new_key": key})
+    await conn.execute(
+        update(OUTBOX)
+        .where(c.id == bindparam("rid"))
+        .values(chat_id=ERASED_CHAT, payload={}, dedupe_key=bindparam("new_key")),
+        params,
+    )

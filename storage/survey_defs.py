@@ -35,6 +35,13 @@ from storage.models import Comuna, Survey, SurveyQuestion, SurveyResponse
 KIND = "encuesta"
 SAMPLE_DIR = Path(__file__).parent / "sample" / "encuestas"
 MAX_BYTES = 200_000
+MAX_DEPTH = 8  # survey → preguntas → question → saltar needs 4
+MAX_NODES = 20_000  # values (and lists, and maps) in a whole definition
+MAX_DIGITS = 30  # a number with more digits is refused (PyYAML would build a 5,000-digit int)
+# What PyYAML may read as a number when unquoted: 12, -3_000, 0x1F, 1.5e3, 190:20:30.
+_YAML_NUMBER = re.compile(
+    r"[-+]?(?:0[xob][0-9a-fA-F_]+|[0-9_.,:]*[0-9][0-9_.,:]*(?:[eE][-+]?[0-9]+)?)"
+)
 MAX_QUESTIONS = 40
 MAX_OPTIONS = 12
 MAX_OPTION_CHARS = 60
@@ -116,19 +123,112 @@ def _read(data: bytes, filename: str) -> Any:
         raise ImportFailed("El archivo no está en UTF-8. Guárdelo como UTF-8 y envíelo de nuevo.") \
             from exc
     if filename.lower().endswith(".json"):
+        _check_json_depth(text)
         try:
-            return json.loads(text)
+            return json.loads(text, parse_int=_json_int, parse_float=_json_float)
         except json.JSONDecodeError as exc:
             raise ImportFailed(
                 f"El JSON no se puede leer: línea {exc.lineno}, columna {exc.colno}: {exc.msg}."
             ) from exc
     try:
+        _check_yaml_shape(text)
         return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (línea {mark.line + 1}, columna {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or "formato inválido"
         raise ImportFailed(f"El YAML no se puede leer{where}: {problem}.") from exc
+
+
+def _too_deep(line: int) -> ImportFailed:
+    return ImportFailed(
+        f"La encuesta tiene más de {MAX_DEPTH} niveles de listas o campos anidados (línea "
+        f"{line}). Revise la sangría o los corchetes."
+    )
+
+
+def _too_many_nodes() -> ImportFailed:
+    return ImportFailed(
+        f"La encuesta tiene más de {MAX_NODES:,} valores; ".replace(",", ".")
+        + f"una encuesta tiene a lo sumo {MAX_QUESTIONS} preguntas."
+    )
+
+
+def _huge_number(line: int) -> ImportFailed:
+    return ImportFailed(
+        f"La línea {line} tiene un número de más de {MAX_DIGITS} cifras. Si es un texto, "
+        "escríbalo entre comillas."
+    )
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def _check_yaml_shape(text: str) -> None:
+    """Refuse deep nesting, too many values, or huge numbers, before building anything.
+
+    PyYAML's event parser keeps its own stack (it does not recurse), so it can walk any
+    nesting; the loader that builds Python objects would recurse and overflow.
+    """
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(event.start_mark.line + 1)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+            continue
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.style is None and _YAML_NUMBER.fullmatch(event.value) \
+                    and _digits(event.value) > MAX_DIGITS:
+                raise _huge_number(event.start_mark.line + 1)
+        else:
+            continue
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise _too_many_nodes()
+
+
+def _check_json_depth(text: str) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH (json.loads would recurse and overflow)."""
+    depth = 0
+    in_string = escaped = False
+    for index, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(text.count("\n", 0, index) + 1)
+        elif ch in "]}":
+            depth -= 1
+
+
+def _json_number(text: str) -> None:
+    if _digits(text.lower().split("e")[0]) > MAX_DIGITS:
+        raise ImportFailed(
+            f"El JSON tiene un número de más de {MAX_DIGITS} cifras. Si es un texto, "
+            "escríbalo entre comillas."
+        )
+
+
+def _json_int(text: str) -> int:
+    _json_number(text)
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    _json_number(text)
+    return float(text)
 
 
 def _text(value: Any, limit: int, what: str) -> str:

@@ -3,7 +3,10 @@
 CSV: comma, semicolon or tab (whichever the header line uses most), UTF-8 with or without
 BOM, UTF-16 with BOM (Excel's "Unicode text"), and Windows-1252 / Latin-1 as a fallback
 when the bytes are not valid UTF-8. XLSX: the first sheet, cached values (never formula
-text), native numbers and dates kept as Python values.
+text), native numbers and dates kept as Python values. An XLSX is a zip: its directory is
+checked first (uncompressed size, compression ratio), then the sheet's stored dimension,
+and rows are read cut to the titles' width and at most MAX_ROWS of them, so a zip bomb or a
+cell in column XFD costs nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
+
+from openpyxl.utils import get_column_letter
 
 from storage.importers.errors import ImportFailed
 
@@ -44,6 +49,19 @@ class Percent(Decimal):
 
 # How many other sheets of a workbook are looked at when the first one lacks the titles.
 _OTHER_SHEETS = 10
+# How many rows are read to find the titles when row 1 has none (parsing searches 20).
+_TITLE_ROWS = 20
+# Untitled columns read beside the last titled one (to warn that they are ignored).
+_UNTITLED_MARGIN = 8
+
+# What an XLSX may hold. Checked from the zip directory and the sheet's stored dimension
+# before openpyxl reads a row, then enforced again while reading.
+MAX_UNPACKED = 100_000_000  # bytes, all parts together, uncompressed
+MAX_RATIO = 100  # uncompressed ÷ compressed, for parts over _RATIO_FROM bytes
+_RATIO_FROM = 1_000_000
+MAX_MEMBERS = 10_000
+MAX_COLUMNS = 500
+MAX_ROWS = 100_000  # data rows, after the titles
 
 
 @dataclass
@@ -145,9 +163,59 @@ def _read_csv(data: bytes) -> tuple[list[str], list[list[Any]]]:
     return headers, rows
 
 
+def _check_package(data: bytes) -> None:
+    """Refuse an XLSX whose zip directory promises more than the bot may unpack.
+
+    Python's zipfile never inflates a member past the size its directory entry declares, so
+    the declared sizes bound what openpyxl can read.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ImportFailed(
+            f"No se pudo abrir el archivo como XLSX; puede estar dañado. {_ASK_FOR_TABLE}"
+        ) from None
+    unpacked = sum(member.file_size for member in members)
+    inflated = any(
+        member.file_size > _RATIO_FROM
+        and member.file_size > MAX_RATIO * max(member.compress_size, 1)
+        for member in members
+    )
+    if len(members) > MAX_MEMBERS or unpacked > MAX_UNPACKED or inflated:
+        raise ImportFailed(
+            "El XLSX es demasiado grande por dentro: descomprimido pasaría de "
+            f"{MAX_UNPACKED // 1_000_000} MB o se infla de forma anormal. Guarde solo la tabla "
+            "en un libro nuevo, o envíela como CSV."
+        )
+
+
+def _check_dimension(sheet: Any) -> None:
+    """Refuse a sheet whose stored dimension reaches past the row or column cap."""
+    rows, columns = getattr(sheet, "max_row", None), getattr(sheet, "max_column", None)
+    name = str(sheet.title)
+    if isinstance(columns, int) and columns > MAX_COLUMNS:
+        raise ImportFailed(
+            f"La hoja «{name}» llega hasta la columna {get_column_letter(columns)}; se leen "
+            f"hasta {MAX_COLUMNS} columnas. Borre las columnas sobrantes a la derecha (o copie "
+            "solo la tabla en una hoja nueva) y vuelva a enviarlo."
+        )
+    if isinstance(rows, int) and rows > MAX_ROWS + 1:
+        raise ImportFailed(_too_many_rows(name))
+
+
+def _too_many_rows(name: str) -> str:
+    return (
+        f"La hoja «{name}» tiene más de {MAX_ROWS:,} filas de datos; ".replace(",", ".")
+        + "divida el archivo o borre las filas sobrantes (también las vacías con formato) y "
+        "vuelva a enviarlo."
+    )
+
+
 def _read_xlsx(data: bytes) -> Sheet:
     from openpyxl import load_workbook
 
+    _check_package(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -162,14 +230,13 @@ def _read_xlsx(data: bytes) -> Sheet:
             raise ImportFailed("El archivo XLSX no tiene hojas.")
         sheet = book.worksheets[0]
         name = str(sheet.title)
+        _check_dimension(sheet)
         part = getattr(sheet, "_worksheet_path", None)
         if hasattr(sheet, "reset_dimensions"):
-            sheet.reset_dimensions()  # stored dimensions are often wrong (whole columns)
-        table: list[list[Any]] = []
-        for cells in sheet.iter_rows():
-            table.append([_cell_value(cell) for cell in cells])
+            sheet.reset_dimensions()  # stored dimensions are often wrong (too small)
+        table = _first_sheet_rows(sheet, name)
         for other in book.worksheets[1 : 1 + _OTHER_SHEETS]:
-            first = next(other.iter_rows(max_row=1, values_only=True), ())
+            first = next(other.iter_rows(max_row=1, max_col=MAX_COLUMNS, values_only=True), ())
             others.append((str(other.title), [_title(cell) for cell in first]))
     except ImportFailed:
         raise
@@ -184,16 +251,42 @@ def _read_xlsx(data: bytes) -> Sheet:
     headers = [_title(cell) for cell in table[0]]
     while headers and not headers[-1]:
         headers.pop()
-    uncached = _uncached_formulas(data, part, table) if part else {}
+    width = max((len(row) for row in table), default=0)
+    uncached = _uncached_formulas(data, part, table, width) if part else {}
     return Sheet(headers, table[1:], False, name, others, uncached)
 
 
+def _first_sheet_rows(sheet: Any, name: str) -> list[list[Any]]:
+    """Read the first sheet, cut to the titles' width and at most MAX_ROWS data rows.
+
+    A stray cell far to the right (column XFD) or far below would otherwise make openpyxl
+    pad every row to that width or fill every missing row up to it. Blank rows past the
+    cap are skipped (formatting often reaches below a table), up to as many again; a row
+    with content past the cap, or that many blank ones, refuses the file.
+    """
+    first = next(sheet.iter_rows(max_row=1, max_col=MAX_COLUMNS), ())
+    titles = [_title(_cell_value(cell)) for cell in first]
+    titled = max((i + 1 for i, title in enumerate(titles) if title), default=0)
+    if titled:
+        # A few untitled columns beside the table are read, to warn that they are ignored.
+        width, last_row = min(titled + _UNTITLED_MARGIN, MAX_COLUMNS), None
+    else:  # no titles in row 1: read the top rows only, to say where the titles are
+        width, last_row = MAX_COLUMNS, 1 + _TITLE_ROWS
+    table: list[list[Any]] = []
+    for number, cells in enumerate(sheet.iter_rows(max_col=width, max_row=last_row), start=1):
+        row = [_cell_value(cell) for cell in cells]
+        if number > MAX_ROWS + 1:
+            if number > 2 * MAX_ROWS + 1 or not is_blank_row(row):
+                raise ImportFailed(_too_many_rows(name))
+            continue
+        table.append(row)
+    return table
 def _title(cell: Any) -> str:
     return "" if cell is None else str(cell).strip()
 
 
 def _uncached_formulas(
-    data: bytes, part: str, table: list[list[Any]]
+    data: bytes, part: str, table: list[list[Any]], width: int
 ) -> dict[tuple[int, int], str]:
     """Return the formulas of the first sheet whose cells have no cached value.
 
@@ -214,7 +307,11 @@ def _uncached_formulas(
         return {}
     found: dict[tuple[int, int], str] = {}
     try:
-        for cells in book.worksheets[0].iter_rows(min_row=2):
+        formulas = book.worksheets[0]
+        if hasattr(formulas, "reset_dimensions"):
+            formulas.reset_dimensions()
+        rows = formulas.iter_rows(min_row=2, max_row=len(table), max_col=max(width, 1))
+        for cells in rows:
             for cell in cells:
                 value = getattr(cell, "value", None)
                 row, column = getattr(cell, "row", None), getattr(cell, "column", None)

@@ -39,6 +39,7 @@ from storage.importers.errors import CellError, shown
 from storage.importers.reading import Percent
 from storage.text import fold_words
 
+MAX_DIGITS = 30  # significant digits, or digits before the decimal point
 MONEY_LIMIT = Decimal(10) ** 18  # NUMERIC(20, 2)
 INT_LIMIT = 2**31 - 1
 CENTS = Decimal("0.01")
@@ -97,10 +98,20 @@ def _formula(text: str) -> str:
 
 
 def parse_number(value: Any, *, grouping: bool = True) -> Decimal:
-    """Read a number written the Colombian or the English way (see the module docstring)."""
+    """Read a number written the Colombian or the English way (see the module docstring).
+
+    Numbers of more than MAX_DIGITS digits are refused: no figure of a municipality needs
+    them, and a 5,000-digit "number" only costs memory and time further on.
+    """
+    return _within_digits(_number(value, grouping=grouping))
+
+
+def _number(value: Any, *, grouping: bool) -> Decimal:
     if isinstance(value, bool):
         raise CellError(f"{shown(value)} no es un número.")
     if isinstance(value, int):
+        if value.bit_length() > 4 * MAX_DIGITS:  # before turning it into text or a Decimal
+            raise CellError(_too_many_digits())
         return Decimal(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -112,10 +123,22 @@ def parse_number(value: Any, *, grouping: bool = True) -> Decimal:
         return value
     if not isinstance(value, str):
         raise CellError(f"{shown(value)} no es un número.")
+    if sum(ch.isdigit() for ch in value[: 8 * MAX_DIGITS]) > 4 * MAX_DIGITS:
+        raise CellError(_too_many_digits())
     number = _number_from_text(value, grouping=grouping)
     if number is None:
         raise CellError(f"{shown(value)} no es un número.")
     return number
+
+
+def _within_digits(number: Decimal) -> Decimal:
+    if len(number.as_tuple().digits) > MAX_DIGITS or number.adjusted() >= MAX_DIGITS:
+        raise CellError(_too_many_digits())
+    return number
+
+
+def _too_many_digits() -> str:
+    return f"es un número de más de {MAX_DIGITS} cifras; revise el valor."
 
 
 def _number_from_text(text: str, *, grouping: bool) -> Decimal | None:

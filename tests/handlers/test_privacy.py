@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import select
 
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
+from storage import outbox
 from storage.db import Database
 from storage.models import (
     AuditEntry,
@@ -22,6 +25,8 @@ from storage.models import (
     SurveyQuestion,
     SurveyResponse,
 )
+from storage.questions import answer
+from storage.types import utcnow
 
 PERSON, OTHER = 801, 802
 
@@ -177,3 +182,52 @@ async def test_my_data_names_admin_ids_admins_and_cancelled_registrations(
     [shown] = await api.wait_for("sendMessage", chat_id=admin)
     assert "Rol: administración del bot" in shown.params["text"]
     assert "Inscripciones a eventos: 2 (1 cancelada)" in shown.params["text"]
+
+
+async def test_delete_withdraws_queued_messages_and_strips_sent_ones(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    """Nothing queued reaches the person after deleting; sent rows keep counts, not the chat."""
+    await _seed_person(db)
+    user = api.user(PERSON)
+    user.send_text("/start")
+    await api.wait_for("sendMessage", chat_id=PERSON)
+    async with db.session() as s:
+        [asked] = (await s.exec(
+            select(CitizenQuestion).where(CitizenQuestion.chat_id == PERSON))).all()
+        await answer(s, question_id=asked.id or 0, text="En diciembre.", actor_id=1)
+    *_, answered = await api.wait_for("sendMessage", chat_id=PERSON, count=2)
+    assert "¿Cuándo terminan el parque?" in answered.params["text"]
+    async with db.session() as s:
+        await outbox.enqueue(s, chat_ids=[PERSON, OTHER], payload={"text": "Aviso de mañana"},
+                             dedupe="aviso", not_before=utcnow() + timedelta(days=1))
+        sent_before = (await outbox.status_counts(s))["enviado"]
+
+    user.send_text("/borrar_datos")
+    await api.wait_for("sendMessage", chat_id=PERSON, count=3)
+    user.tap("🗑️ Sí, borrar")
+    await api.wait_for("editMessageText", chat_id=PERSON)
+
+    async with db.session() as s:  # the queued messages fall due now
+        conn = await s.connection()
+        await conn.execute(update(outbox.OUTBOX).values(not_before=utcnow()))
+        await s.commit()
+    await api.wait_for("sendMessage", chat_id=OTHER)
+    assert not any("Aviso" in c.params.get("text", "") for c in api.calls_to(PERSON))
+    async with asyncio.timeout(15):  # until the sender has recorded OTHER's message
+        while True:
+            async with db.session() as s:
+                counts = await outbox.status_counts(s)
+            if counts["enviado"] == sent_before + 1:
+                break
+            await asyncio.sleep(0.02)
+    async with db.session() as s:
+        conn = await s.connection()
+        rows = (await conn.execute(select(outbox.OUTBOX))).mappings().all()
+        counts = await outbox.status_counts(s)
+        assert await outbox.queued_before(s, dedupe="aviso")
+    assert [r for r in rows if r["chat_id"] == PERSON] == []
+    assert not any("parque" in json.dumps(r["payload"]) for r in rows)
+    assert not any(str(PERSON) in (r["dedupe_key"] or "") for r in rows)
+    assert counts["enviado"] == sent_before + 1  # the answer still counts; plus OTHER's aviso
+    assert counts["pendiente"] == 0
