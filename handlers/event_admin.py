@@ -96,6 +96,9 @@ def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
 
 
 CANCEL_ROW = [("❌ Cancelar", "staff:ev:cancelar")]
+# The edit menu of an existing event closes without changing it: «Cancelar» there would read
+# as cancelling the event itself.
+CLOSE_ROW = [("✖️ Cerrar", "staff:ev:cancelar")]
 
 
 def _example(context: CabildoContext) -> str:
@@ -183,7 +186,7 @@ async def _edit_menu(update: Update, context: CabildoContext, event_id: int) -> 
                     ("👥 Cupos", f"staff:ev:c:{event_id}:capacidad"),
                     ("✏️ Título", f"staff:ev:c:{event_id}:titulo"),
                 ],
-                CANCEL_ROW,
+                CLOSE_ROW,
             ]
         ),
     )

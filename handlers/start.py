@@ -10,6 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
 from handlers import events, goals, participation, questions, surveys, works
+from handlers.answers import outside_lines
 from handlers.flows import TOPIC_FLOW
 from handlers.keyboards import back_to_menu, main_menu
 from storage.citizens import touch_citizen
@@ -25,7 +26,9 @@ WELCOME = (
 MENU = "¿Qué quiere consultar? Elija una opción:"
 HELP = (
     "ℹ️ <b>Cómo usar Cabildo</b>\n\n"
-    "Toque un botón del menú o escriba un comando:\n"
+    "Escriba su pregunta como se la haría a una persona: «¿cuánto avance tiene el puente "
+    "de…?», «¿quién es el contratista del colegio…?», «¿cuándo es la audiencia?», «¿qué "
+    "significa apropiación?». También puede tocar un botón del menú o escribir un comando:\n"
     "/metas — cómo van las metas del plan de desarrollo\n"
     "/presupuesto — cuánto se ha ejecutado del presupuesto\n"
     "/obras — obras públicas por comuna\n"
@@ -41,8 +44,10 @@ HELP = (
     "/borrar_datos — borrar sus datos\n"
     "/menu — volver al menú\n"
     "/cancelar — salir de lo que esté haciendo\n\n"
+    "{contacts}\n\n"
     "Datos de {city}. Sus datos personales se tratan según la Ley 1581 de 2012."
 )
+
 # What a deep link names, for the note when it opens nothing (deleted item, mistyped link).
 LINK_NOUNS = {
     "meta": "esa meta", "obra": "esa obra", "evento": "ese evento", "encuesta": "esa encuesta",
@@ -59,6 +64,13 @@ IN_A_GROUP = (
 )
 CANCELLED = "Listo, cancelé lo que estaba haciendo."
 NOTHING_TO_CANCEL = "No hay nada en curso para cancelar."
+def help_text(context: CabildoContext) -> str:
+    """Return the help, with where to go for what is not accountability (from settings)."""
+    contacts = "\n".join(line for pointer in ("pqrsd", "tramites", "emergencias")
+                         for line in outside_lines(pointer, context))
+    return HELP.format(city=escape(context.settings.municipality_name), contacts=contacts)
+
+
 async def start(update: Update, context: CabildoContext) -> None:
     """Greet the person, remember their chat, and show the main menu or a deep-linked item."""
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
@@ -100,7 +112,7 @@ async def help_command(update: Update, context: CabildoContext) -> None:
     """Explain in plain language what the bot does."""
     if update.effective_message:
         await update.effective_message.reply_text(
-            HELP.format(city=escape(context.settings.municipality_name)),
+            help_text(context),
             reply_markup=back_to_menu(),
         )
 
@@ -132,7 +144,7 @@ async def menu_button(update: Update, context: CabildoContext) -> None:
         await message.reply_text(MENU, reply_markup=main_menu())
     else:
         await message.reply_text(
-            HELP.format(city=escape(context.settings.municipality_name)),
+            help_text(context),
             reply_markup=back_to_menu(),
         )
 

@@ -7,6 +7,7 @@ import when any row is wrong. All three can run off the event loop.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +80,10 @@ def get_spec(kind: str) -> KindSpec:
     """Return the spec of a kind named in Spanish, or fail listing the valid ones."""
     spec = KINDS.get(normalize(kind or ""))
     if spec is None:
+        near = difflib.get_close_matches(normalize(kind or ""), ALL_KINDS, n=1, cutoff=0.7)
+        hint = f" ¿Quiso decir «{near[0]}»?" if near else ""
         raise ImportFailed(
-            f"No conozco el tipo {shown(kind)}. Los tipos son: {', '.join(ALL_KINDS)}."
+            f"No conozco el tipo {shown(kind)}.{hint} Los tipos son: {', '.join(ALL_KINDS)}."
         )
     return spec
 

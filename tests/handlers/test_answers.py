@@ -222,3 +222,13 @@ async def test_picking_one_of_several_answers_the_question_about_it(
     api.enqueue(dict(forged))
     gone = await chat.next("editMessageText")
     assert gone["text"] == "Esa opción ya no está disponible."
+
+
+async def test_help_says_one_can_just_write_and_where_to_go_for_the_rest(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    help_text = (await Chat(api, 6112).ask("/ayuda"))["text"]
+    assert "Escriba su pregunta como se la haría a una persona" in help_text
+    assert "✉️ Peticiones, quejas, reclamos y denuncias (PQRSD)" in help_text
+    assert "📋 Trámites, impuestos y certificados" in help_text
+    assert "<b>línea 123</b>" in help_text

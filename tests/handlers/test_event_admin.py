@@ -104,6 +104,8 @@ async def test_staff_add_places_and_the_waiting_list_moves_up(
     staff.send_text(f"/evento {event.id}")
     [menu] = await api.wait_for("sendMessage", chat_id=ADMIN)
     assert "Cupos: 1" in menu.params["text"]
+    labels = [b["text"] for row in menu.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert "✖️ Cerrar" in labels and "❌ Cancelar" not in labels  # closes, cancels nothing
     staff.tap("👥 Cupos")
     await api.wait_for("editMessageText", chat_id=ADMIN)
     staff.send_text("2")

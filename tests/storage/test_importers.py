@@ -591,6 +591,11 @@ async def test_unknown_kind_lists_the_kinds(db: Database) -> None:
     }  # fmt: skip
 
 
+async def test_a_kind_written_almost_right_is_suggested(db: Database) -> None:
+    failure = await expect_failure(db, "obra", b"a,b\n1,2\n", "x.csv")
+    assert str(failure).startswith("No conozco el tipo «obra». ¿Quiso decir «obras»? Los tipos")
+
+
 # --- all or nothing --------------------------------------------------------------
 
 
