@@ -23,8 +23,8 @@ def money_short(value: Number, locale: str = "es_CO") -> str:
 
     The one rounding rule for amounts in sentences: a billion (10¹²) and up in billones with
     two decimals at most; a million and up in millones, with one decimal at most under a
-    hundred millones and none from there; less than a million in full pesos. Tables and
-    exports keep the exact figure (`money`).
+    hundred millones and none from there; less than a million in full pesos. Where people
+    add pesos up or check them (tables, a basket of projects, exports) `money` keeps them exact.
     """
     amount = round(Decimal(value))  # whole pesos first: $ 999.999,6 is $ 1 millón
     size = abs(amount)

@@ -13,7 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.charts import horizontal_bars
 from bot.context import CabildoContext
-from bot.formatting import clip, local_date, money, percent
+from bot.formatting import clip, local_date, money_short, percent
 from handlers.paging import callback, nav_row, paginate
 from handlers.photos import send_png
 from handlers.screens import show
@@ -45,11 +45,11 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
 def figures(item: Execution, locale: str) -> str:
     """Write the four figures of an execution with their % of the appropriation."""
     lines = [
-        f"Apropiación definitiva: {money(item.apropiacion, locale)}",
-        f"Compromisos: {money(item.compromisos, locale)} ({percent(item.executed, locale)})",
-        f"Obligaciones: {money(item.obligaciones, locale)} "
+        f"Apropiación definitiva: {money_short(item.apropiacion, locale)}",
+        f"Compromisos: {money_short(item.compromisos, locale)} ({percent(item.executed, locale)})",
+        f"Obligaciones: {money_short(item.obligaciones, locale)} "
         f"({percent(item.share(item.obligaciones), locale)})",
-        f"Pagos: {money(item.pagos, locale)} ({percent(item.share(item.pagos), locale)})",
+        f"Pagos: {money_short(item.pagos, locale)} ({percent(item.share(item.pagos), locale)})",
     ]
     if item.fecha_corte:
         lines.append(f"Datos con corte al {local_date(item.fecha_corte, locale)}.")

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import clip, local_date, money
+from bot.formatting import clip, local_date, money_short
 from handlers.paging import callback, nav_row, paginate
 from handlers.screens import show
 from storage.contracting import by_stage, overdue, process_by_number
@@ -49,7 +49,7 @@ def process_card(p: ContractingProcess, locale: str, today: date) -> str:
     lines = [
         f"📑 <b>{escape(p.numero_proceso)}</b> · {escape(p.modalidad)}",
         escape(p.objeto),
-        f"Valor: {money(p.valor, locale)}",
+        f"Valor: {money_short(p.valor, locale)}",
         f"Estado: <b>{escape(p.estado)}</b>",
     ]
     if p.fecha_apertura:

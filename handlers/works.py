@@ -20,7 +20,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CabildoContext
-from bot.formatting import clip, local_date, money, number, percent, progress_bar
+from bot.formatting import clip, local_date, money_short, number, percent, progress_bar
 from handlers.index import search_index
 from handlers.paging import callback, nav_row, paginate
 from handlers.privacy import ensure_consent
@@ -96,7 +96,7 @@ def work_card(work: Work, comuna: Comuna | None, locale: str, today: date | None
         lines.append(f"Avance financiero: {progress_bar(work.avance_financiero)} "
                      f"{percent(work.avance_financiero, locale)}")
     if work.valor_contrato is not None:
-        lines.append(f"Valor del contrato: {money(work.valor_contrato, locale)}")
+        lines.append(f"Valor del contrato: {money_short(work.valor_contrato, locale)}")
     if work.contratista:
         lines.append(f"Contratista: {escape(work.contratista)}")
     if work.fecha_inicio:

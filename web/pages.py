@@ -14,7 +14,7 @@ from datetime import date
 from html import escape
 from typing import Any
 
-from bot.formatting import local_date, money, number, percent
+from bot.formatting import local_date, money, money_short, number, percent
 from storage.budget import Execution
 from storage.importers import KINDS
 from storage.models import Comuna, Survey
@@ -137,7 +137,7 @@ def work_json(
         "longitud": work.longitud,
         "avance_fisico": work.avance_fisico,
         "avance_fisico_texto": percent(work.avance_fisico, locale),
-        "valor_texto": money(work.valor_contrato, locale)
+        "valor_texto": money_short(work.valor_contrato, locale)
         if work.valor_contrato is not None else None,
         "contratista": work.contratista,
         "fecha_inicio_texto": local_date(work.fecha_inicio, locale) if work.fecha_inicio else None,
@@ -330,7 +330,7 @@ def _budget_section(total: Execution | None, offices: Sequence[Execution], local
     rows = "".join(row(o, "th") for o in offices)
     return f"""<section aria-labelledby="t-presupuesto">
 <h2 id="t-presupuesto">Ejecución presupuestal {total.vigencia} por dependencia</h2>
-<p>Del total apropiado ({money(total.apropiacion, locale)}) se ha comprometido el
+<p>Del total apropiado ({money_short(total.apropiacion, locale)}) se ha comprometido el
 <strong>{percent(total.executed, locale)}</strong> y pagado el
 <strong>{percent(total.share(total.pagos), locale)}</strong>.{cutoff}</p>
 <figure class="grafico" aria-hidden="true"><ul class="barras">{chart}</ul>

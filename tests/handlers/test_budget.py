@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.context import CabildoApp
-from bot.formatting import money
+from bot.formatting import money_short
 from bot.localapi import LocalBotAPI
 from handlers import budget
 from storage.budget import execution
@@ -43,8 +43,8 @@ async def test_totals_are_the_sums_of_the_data_in_colombian_format(
     api.user(USER).send_text("/presupuesto")
     [reply] = await api.wait_for("sendMessage", chat_id=USER)
     text = reply.params["text"]
-    assert f"Apropiación definitiva: {money(appropriation)}" in text
-    assert f"Compromisos: {money(committed)}" in text
+    assert f"Apropiación definitiva: {money_short(appropriation)}" in text
+    assert f"Compromisos: {money_short(committed)}" in text
     assert (f"Se ha comprometido el {committed / appropriation * 100:.0f} % del presupuesto de "
             f"2026 y se ha pagado el {paid / appropriation * 100:.0f} %.") in text
     assert "Datos con corte al 30 de septiembre de 2026." in text
@@ -58,7 +58,7 @@ async def test_an_office_by_name_sums_its_rubros(
     [reply] = await api.wait_for("sendMessage", chat_id=USER)
     total = sum(Decimal(x.apropiacion_definitiva) for x in hacienda)
     assert hacienda[0].dependencia in reply.params["text"]
-    assert f"Apropiación definitiva: {money(total)}" in reply.params["text"]
+    assert f"Apropiación definitiva: {money_short(total)}" in reply.params["text"]
     api.user(USER).send_text("/presupuesto ministerio del espacio")
     _, missing = await api.wait_for("sendMessage", chat_id=USER, count=2)
     assert missing.params["text"].startswith("No encontré la dependencia")

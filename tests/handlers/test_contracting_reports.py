@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from bot.config import Settings
 from bot.context import CabildoApp
-from bot.formatting import money
+from bot.formatting import money_short
 from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.demo import load_demo
@@ -70,7 +70,7 @@ async def test_processes_by_stage_and_a_process_card(
     user.tap(f"contr:p:{process.numero_proceso}")
     [*_, card] = await api.wait_for("editMessageText", chat_id=USER, count=4)
     assert process.numero_proceso in card.params["text"]
-    assert f"Valor: {money(process.valor)}" in card.params["text"]
+    assert f"Valor: {money_short(process.valor)}" in card.params["text"]
     assert "(ya pasó)" in card.params["text"]
 
 

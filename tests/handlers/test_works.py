@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from bot.config import Settings
 from bot.context import CabildoApp
-from bot.formatting import money
+from bot.formatting import money_short
 from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.demo import load_demo
@@ -76,7 +76,7 @@ async def test_a_card_shows_the_figures_and_a_venue_once_even_on_double_tap(
     text = card.params["text"]
     assert work.nombre in text and f"Estado: <b>{work.estado}</b>" in text
     if work.valor_contrato is not None:
-        assert money(work.valor_contrato) in text
+        assert money_short(work.valor_contrato) in text
     [venue] = await api.wait_for("sendVenue", chat_id=USER)
     assert (venue.params["latitude"], venue.params["longitude"]) == (work.latitud, work.longitud)
     assert len(api.calls_to(USER, ["sendVenue"])) == 1

@@ -150,7 +150,7 @@ async def test_popup_data_has_the_figures_of_the_work(client: httpx.AsyncClient)
 
     work = next(o for o in response.json()["obras"] if o["codigo"] == "OB-2026-001")
     assert work["nombre"] == "Pavimentación de la Calle 7N en el barrio Kennedy"
-    assert work["valor_texto"] == "$ 4.850.000.000"
+    assert work["valor_texto"] == "$ 4.850 millones"  # amounts in sentences: money_short
     assert work["avance_fisico_texto"] == "62 %"
     assert work["contratista"] == "Consorcio Vías del Norte 2026"
     assert work["fecha_inicio_texto"] == "16 de marzo de 2026"
