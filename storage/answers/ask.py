@@ -24,6 +24,9 @@ SPECIFIC_FIRST = ("avance_financiero", "contratista", "compromisos", "obligacion
                   "ejecutado", "cierre", "apertura", "modalidad", "cupos", "hora", "sitio",
                   "inicio", "fin", "responsable", "corte", "apropiacion", "valor", "enlace",
                   "avance", "estado", "lugar", "fecha", "resumen")
+# Words that name the agenda: with a period («esta semana») they ask for its events.
+AGENDA_WORDS = frozenset({"agenda", "eventos", "evento", "actividades", "reuniones", "talleres",
+                          "hay", "programacion", "calendario"})
 # A stop word as it may be spelt («an» for «han», «ban» for «van»): read as the stop word.
 _STOP_SOUNDS = {sound(w): w for w in sorted(STOP)}
 # Words that only frame a follow-up («¿y la de la comuna 5?»): not a new subject.
@@ -35,7 +38,7 @@ FRAME = frozenset({"comuna", "comunas", "corregimiento", "de", "del", "la", "el"
 class Ask:
     """What a question asks and about what."""
 
-    intent: str = ""  # atributo | comparar | contar | definir | como | fuera | "" (none)
+    intent: str = ""  # atributo | comparar | contar | agenda | definir | como | fuera | ""
     attribute: str = ""  # an attribute of one item: «avance», «contratista», «fin»…
     measure: str = ""  # a comparison: «mas_valor», «menos_avance»…
     kind: str = ""  # the kind of item named («obra», «meta», «presupuesto»…), if any
@@ -48,6 +51,7 @@ class Ask:
     count: bool = False  # «cuántas…»
     frame_only: bool = False  # `content` is only a comuna/kind («y la de la comuna 5»)
     starts_follow: bool = False  # begins «y …», «¿y la de…?»
+    period: str = ""  # when, for the agenda: «hoy», «semana», «mes»…
     plain: str = ""  # the question without padding («que están haciendo en provenza» →
     # «en provenza»), when it had some: what the list of matches searches
     words: tuple[str, ...] = field(default=(), repr=False)
@@ -130,6 +134,8 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
     attributes = _matches(keys, lexicon.attributes, longest)
     follows = _matches(keys[:3], lexicon.follow_start, longest)
     starts_follow = bool(follows) and follows[0][0] == 0
+    periods = _matches(keys, lexicon.periods, longest)
+    period = periods[0][2] if periods else ""
     padding = _matches(keys, lexicon.filler, longest)
     take(padding)
     padded = {i for start, size, _ in padding for i in range(start, start + size)}
@@ -152,6 +158,10 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
         intent, measure = "comparar", compare[0][2]
         take(compare)
         take(counted)
+    elif period and (kind == "evento" or AGENDA_WORDS & set(words) or (
+            not attributes and not kind)):
+        intent = "agenda"  # «eventos de esta semana», «qué hay hoy»
+        take(periods)
     elif counted_kind:
         intent = "contar"  # «cuántas obras hay en la comuna 4»
         take(counted)
@@ -188,5 +198,6 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
         frame_only=frame_only,
         starts_follow=starts_follow,
         plain=plain,
+        period=period,
         words=tuple(words),
     )

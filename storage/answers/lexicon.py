@@ -42,6 +42,7 @@ class Lexicon:
     outside: dict[Phrase, str]  # phrase → pointer («pasaporte» → tramites)
     filler: frozenset[Phrase]  # words that only pad a question («exactamente», «este año»)
     statuses: frozenset[Phrase]  # statuses named in a question: never cues («en ejecución»)
+    periods: dict[Phrase, str]  # «esta semana» → semana: when, for the agenda
     glossary: tuple[GlossaryEntry, ...]
 
     @functools.cached_property
@@ -49,7 +50,7 @@ class Lexicon:
         """Return the most words any cue phrase has."""
         tables: list[Any] = [self.attributes, self.superlatives, self.count, self.kinds,
                              self.define, self.howto, self.outside, self.follow_start,
-                             self.filler, self.statuses]
+                             self.filler, self.statuses, self.periods]
         sizes = [len(p) for table in tables for p in table]
         sizes += [len(n) for e in self.glossary for n in e.names]
         return max(sizes, default=1)
@@ -107,5 +108,6 @@ def load(folder: Path = DATA) -> Lexicon:
         outside=_inverse(words["fuera_de_alcance"]),
         filler=frozenset(phrase(p) for p in words["relleno"]),
         statuses=frozenset(phrase(p) for p in words["estados"]),
+        periods=_inverse(words["periodos"]),
         glossary=entries,
     )

@@ -9,7 +9,7 @@ points for what is not accountability.
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from handlers import answers, flows
 from storage.conversations import FlowState, set_state
 from storage.db import Database
 from storage.demo import load_demo
-from storage.models import CitizenQuestion, ConversationState, Work
+from storage.models import CitizenQuestion, ConversationState, Event, Work
 from storage.types import utcnow
 from tests.utils.harness import polling_bot
 
@@ -232,3 +232,36 @@ async def test_help_says_one_can_just_write_and_where_to_go_for_the_rest(
     assert "✉️ Peticiones, quejas, reclamos y denuncias (PQRSD)" in help_text
     assert "📋 Trámites, impuestos y certificados" in help_text
     assert "<b>línea 123</b>" in help_text
+
+
+@pytest.mark.parametrize("text", ["eventos de esta semana", "que hay el proximo mes",
+                                  "actividades de la proxima semana"])
+async def test_the_agenda_of_a_period_lists_its_events_or_the_next_one(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings, text: str
+) -> None:
+    ask = answers.parse(text)
+    first, last = answers.period_days(ask.period, settings.today())
+    async with db.session() as s:
+        events = sorted((await s.exec(select(Event))).all(), key=lambda e: e.inicio)
+    inside = [e for e in events if first <= e.inicio.astimezone(settings.tz).date() <= last]
+    reply = await Chat(api, 6113).ask(text)
+    if inside:
+        assert reply["text"].startswith(f"📅 <b>Eventos {answers.PERIOD_NAMES[ask.period]}: "
+                                        f"{len(inside)}</b>")
+        assert inside[0].titulo in reply["text"]
+    else:
+        assert reply["text"].startswith(f"📅 No hay eventos {answers.PERIOD_NAMES[ask.period]}.")
+        upcoming = [e for e in events if e.inicio > utcnow()]
+        assert upcoming[0].titulo in reply["text"]  # and the next one, so it is no dead end
+
+
+def test_a_period_is_read_in_local_days() -> None:
+    wednesday = date(2026, 12, 2)
+    assert answers.period_days("semana", wednesday) == (wednesday, date(2026, 12, 6))
+    assert answers.period_days("fin_de_semana", wednesday) == (date(2026, 12, 5),
+                                                               date(2026, 12, 6))
+    assert answers.period_days("proxima_semana", wednesday) == (date(2026, 12, 7),
+                                                                date(2026, 12, 13))
+    assert answers.period_days("proximo_mes", wednesday) == (date(2027, 1, 1), date(2027, 1, 31))
+    assert answers.period_days("mes", date(2026, 12, 31)) == (date(2026, 12, 31),
+                                                             date(2026, 12, 31))
