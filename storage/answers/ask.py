@@ -158,8 +158,9 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
         intent, measure = "comparar", compare[0][2]
         take(compare)
         take(counted)
-    elif period and (kind == "evento" or AGENDA_WORDS & set(words) or (
-            not attributes and not kind)):
+    elif period and (kind == "evento" or AGENDA_WORDS & set(words) or not [
+            w for i, w in enumerate(words) if w not in STOP and not any(
+                start <= i < start + size for start, size, _ in periods)]):
         intent = "agenda"  # «eventos de esta semana», «qué hay hoy»
         take(periods)
     elif counted_kind:
