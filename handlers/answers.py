@@ -45,6 +45,8 @@ STATUS_LABELS = {"suspendida": "suspendidas", "terminada": "terminadas",
 MENU_ROW = [InlineKeyboardButton("🏠 Menú", callback_data="menu:inicio")]
 
 WHICH = "¿Se refiere a…?"
+THESE = "Encontré {count}:"
+PLURAL_RATIO = 0.5  # asked in plural: the items scoring at least this share of the best
 GONE = "Esa opción ya no está disponible."
 PLACES_LINES = ("Cupos", "Inscripciones", "<b>✅", "<b>⏳", "🔗")
 LATE = " ⚠️ Esa fecha ya pasó y la obra no ha terminado."
@@ -350,15 +352,15 @@ def _choice_button(hit: Hit, offices: list[str], attribute: str) -> InlineKeyboa
     return None
 
 
-async def _choices(context: CabildoContext, hits: list[Hit], attribute: str = ""
-                   ) -> tuple[str, InlineKeyboardMarkup]:
+async def _choices(context: CabildoContext, hits: list[Hit], attribute: str = "",
+                   heading: str = WHICH) -> tuple[str, InlineKeyboardMarkup]:
     async with context.db.session() as session:
         _, per_office = await facts.offices(session)
         rows = await facts.listed(session, hits)
     offices = [o.name for o in per_office]
     buttons = [b for b in (_choice_button(h, offices, attribute) for h in hits)
                if b is not None]
-    lines = [WHICH, *(hit_line(h, rows, context) for h in hits)]
+    lines = [heading, *(hit_line(h, rows, context) for h in hits)]
     return "\n".join(lines), _markup(*([b] for b in buttons))
 
 
@@ -765,7 +767,8 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
                 subject = {"kind": hits[0].kind, "key": hits[0].key, "ref": hits[0].ref,
                            "title": hits[0].title[:200], "attribute": attribute}
             else:
-                answer = await _choices(context, hits, attribute)
+                answer = await _choices(context, hits, attribute,
+                                        THESE.format(count=len(hits)) if ask.plural else WHICH)
     if answer is None:
         return False
     if subject is not None:  # kept first: a quick follow-up must find it
@@ -808,6 +811,9 @@ async def _about(context: CabildoContext, index: SearchIndex, ask: Ask, topic: F
     found = facts.match(index, ask.rest, kinds, today=today)
     if not found.hits or (found.relaxed and ask.pointer):
         return None  # «dónde saco el pasaporte»: a trámite, not the place of some work
+    if ask.plural and found.clear is not None:  # «¿cuándo son los facebook live?»: all of them
+        same = [h for h in index.ranked(ask.rest, today=today) if h.kind == found.clear.kind]
+        return [h for h in same if h.score >= PLURAL_RATIO * same[0].score][:5], ask.attribute
     return found.hits, ask.attribute
 
 

@@ -7,6 +7,7 @@ any item of the data.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class Ask:
     frame_only: bool = False  # `content` is only a comuna/kind («y la de la comuna 5»)
     starts_follow: bool = False  # begins «y …», «¿y la de…?»
     period: str = ""  # when, for the agenda: «hoy», «semana», «mes»…
+    plural: bool = False  # «¿cuándo son los…?»: every item of the kind, not one
     plain: str = ""  # the question without padding («que están haciendo en provenza» →
     # «en provenza»), when it had some: what the list of matches searches
     words: tuple[str, ...] = field(default=(), repr=False)
@@ -200,5 +202,7 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
         starts_follow=starts_follow,
         plain=plain,
         period=period,
+        plural=any(w in ("son", "seran") and nxt in ("los", "las")
+                   for w, nxt in itertools.pairwise(words)),
         words=tuple(words),
     )
