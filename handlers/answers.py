@@ -808,7 +808,11 @@ async def _about(context: CabildoContext, index: SearchIndex, ask: Ask, topic: F
     if ask.intent != "atributo" or not ask.content:
         return None
     kinds = _kinds_for(ask)
-    found = facts.match(index, ask.rest, kinds, today=today)
+    found = facts.Match()
+    if ask.attribute == "sitio":  # «¿dónde es la visita de obra…?»: an event, if one is named
+        found = facts.match(index, ask.rest, ("evento",), today=today)
+    if not found.hits or found.relaxed:
+        found = facts.match(index, ask.rest, kinds, today=today)
     if not found.hits or (found.relaxed and ask.pointer):
         return None  # «dónde saco el pasaporte»: a trámite, not the place of some work
     if ask.plural and found.clear is not None:  # «¿cuándo son los facebook live?»: all of them

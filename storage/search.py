@@ -811,8 +811,9 @@ class SearchIndex:
 
     def knows(self, word: str) -> bool:
         """Tell whether a folded word means something here: indexed (or a synonym, a typo
-        of an indexed word), a section, a status, a comuna's name or number."""
-        return bool(word.isdigit() or self._resolve(word) or word in TOPIC_WORDS
+        of an indexed word), a section, a status, a comuna's name or number. A figure typed
+        otherwise than the data writes it («30000» for «30.000») is not known."""
+        return bool(word in self.comuna_codes or self._resolve(word) or word in TOPIC_WORDS
                     or word in KIND_WORDS or word in STATUS_WORDS or word in DELAY_WORDS
                     or word in self.comuna_words or word in FILLER
                     or any(word in name.split() for name in self.comuna_names))

@@ -139,9 +139,13 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
     periods = _matches(keys, lexicon.periods, longest)
     period = periods[0][2] if periods else ""
     padding = _matches(keys, lexicon.filler, longest)
+    works_said = _matches(keys, lexicon.works_said, longest)
     take(padding)
-    padded = {i for start, size, _ in padding for i in range(start, start + size)}
+    take(works_said)
+    padded = {i for start, size, _ in [*padding, *works_said] for i in range(start, start + size)}
     plain = " ".join(w for i, w in enumerate(words) if i not in padded) if padded else ""
+    if works_said:
+        plain = f"obras {plain}"
 
     intent, attribute, measure, action, pointer = "", "", "", "", ""
     chosen_terms: tuple[GlossaryEntry, ...] = ()

@@ -95,11 +95,12 @@ def match(index: SearchIndex, text: str, kinds: tuple[str, ...], *, today: date)
     if hits:
         return Match(_decide(hits, kinds, _content(text)))
     # A figure as typed («de los 30000») may not be written so in the data («30.000»).
-    words = [w for w in _content(text) if not w.isdigit() or index.knows(w)]
+    typed = _content(text)
+    words = [w for w in typed if not w.isdigit() or index.knows(w)]
     known = [w for w in words if index.knows(w)]
     # More words the data holds than words it does not: «la audiencia esa de la que hablan»
     # is the hearing; «saco el pasaporte» is not about whatever «saco» matches.
-    if known and len(known) < len(words):
+    if known and len(known) < len(typed):
         hits = [h for h in index.ranked(" ".join(known), today=today) if h.kind in kinds]
         chosen = _decide(hits, kinds, known)
         # A long message with one clear item in it («… quién es el contratista del cdi de

@@ -43,6 +43,7 @@ class Lexicon:
     filler: frozenset[Phrase]  # words that only pad a question («exactamente», «este año»)
     statuses: frozenset[Phrase]  # statuses named in a question: never cues («en ejecución»)
     periods: dict[Phrase, str]  # «esta semana» → semana: when, for the agenda
+    works_said: frozenset[Phrase]  # «qué están haciendo…»: asks for the works
     glossary: tuple[GlossaryEntry, ...]
 
     @functools.cached_property
@@ -50,7 +51,7 @@ class Lexicon:
         """Return the most words any cue phrase has."""
         tables: list[Any] = [self.attributes, self.superlatives, self.count, self.kinds,
                              self.define, self.howto, self.outside, self.follow_start,
-                             self.filler, self.statuses, self.periods]
+                             self.filler, self.statuses, self.periods, self.works_said]
         sizes = [len(p) for table in tables for p in table]
         sizes += [len(n) for e in self.glossary for n in e.names]
         return max(sizes, default=1)
@@ -109,5 +110,6 @@ def load(folder: Path = DATA) -> Lexicon:
         filler=frozenset(phrase(p) for p in words["relleno"]),
         statuses=frozenset(phrase(p) for p in words["estados"]),
         periods=_inverse(words["periodos"]),
+        works_said=frozenset(phrase(p) for p in words["obras_dichas"]),
         glossary=entries,
     )
