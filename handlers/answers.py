@@ -782,24 +782,27 @@ async def _about(context: CabildoContext, index: SearchIndex, ask: Ask, topic: F
     """Return the item(s) an attribute question or a follow-up is about, and the attribute."""
     today = context.settings.today()
     previous = topic.data if topic is not None else {}
-    if previous.get("kind") and ask.starts_follow and ask.content and not ask.frame_only and (
-            len(ask.content) <= 3):
+    # «¿y cuánto tiene de presupuesto?»: words that only name a section say nothing new.
+    said = [w for w in ask.content if w not in TOPIC_WORDS]
+    if previous.get("kind") and ask.starts_follow and said and not ask.frame_only and (
+            len(said) <= 3):
         # «¿y la de Guarín?», «¿y el de salud?»: the same question about another one of the
         # same kind of thing (what the last one's title shares with others: «plaza de mercado»)
         kind = str(previous["kind"])
         attribute = ask.attribute or str(previous.get("attribute") or "resumen")
         found = facts.match(index, ask.rest, (kind,), today=today)
         if found.clear is None:
-            words = index.shared_words(str(previous.get("title", "")))
+            words = index.shared_words(str(previous.get("title", "")), kind)
             found = facts.match(index, " ".join([*words, ask.rest]), (kind,), today=today)
         if found.hits:
             return found.hits, attribute
-    if previous.get("kind") and ask.follow and (not ask.content or ask.frame_only):
+    if previous.get("kind") and (ask.follow or ask.starts_follow) and (
+            not said or ask.frame_only):
         kind = str(previous["kind"])
         attribute = ask.attribute if ask.attribute in load().kind_attributes.get(kind, ()) else (
             str(previous.get("attribute") or "resumen") if not ask.attribute else "resumen")
         if ask.frame_only:  # «¿y la de la comuna 5?»: the same kind of thing there
-            words = index.shared_words(str(previous.get("title", "")))
+            words = index.shared_words(str(previous.get("title", "")), kind)
             found = facts.match(index, " ".join([*words, ask.rest]), (kind,), today=today)
             return (found.hits, attribute) if found.hits else None
         hit = Hit(kind, str(previous["key"]), str(previous.get("title", "")), 1.0,

@@ -184,6 +184,8 @@ def tokens(text: str) -> list[str]:
     return words
 
 
+# Words the question parser reads as a place («comuna 8»): known, never unknown padding.
+PLACE_WORDS = frozenset({"comuna", "comunas", "corregimiento", "corregimientos"})
 # Letters Spanish writers confuse because they sound alike (c/s/z, b/v, y/ll, a silent h).
 _SOUNDS = (("s", "c"), ("c", "s"), ("z", "s"), ("s", "z"), ("z", "c"), ("c", "z"), ("b", "v"),
            ("v", "b"), ("y", "ll"), ("ll", "y"), ("i", "y"), ("k", "c"), ("k", "qu"),
@@ -792,13 +794,18 @@ class SearchIndex:
         top.sort(key=lambda h: (-h.score, KIND_ORDER.index(h.kind), h.key))
         return top + hits[OWN_WORDS_TOP:]
 
-    def shared_words(self, title: str) -> list[str]:
-        """Return the words of a title that other items hold too: what kind of thing it is
-        («puente peatonal»), not which one («de La Pedregosa»)."""
+    def shared_words(self, title: str, kind: str) -> list[str]:
+        """Return the words of a title that other items of its kind hold too: what kind of
+        thing it is («puente peatonal»), not which one («de La Pedregosa»)."""
         words = [w for w in tokens(title) if w not in STOP and len(w) > 2]
         places = {w for name in self.comuna_names for w in name.split()}
-        return [w for w in words if len(self.postings.get(stem(w), ())) >= 2
-                and w not in self.comuna_words and w not in places]
+
+        def alike(word: str) -> int:
+            postings = self.postings.get(stem(word))
+            return sum(self.records[i].kind == kind for i in postings.items) if postings else 0
+
+        return [w for w in words if alike(w) >= 2 and w not in self.comuna_words
+                and w not in places]
 
     def titled(self, text: str) -> list[Hit]:
         """Return the items whose title holds every word of `text` (as stems): «informe de
@@ -813,7 +820,8 @@ class SearchIndex:
         """Tell whether a folded word means something here: indexed (or a synonym, a typo
         of an indexed word), a section, a status, a comuna's name or number. A figure typed
         otherwise than the data writes it («30000» for «30.000») is not known."""
-        return bool(word in self.comuna_codes or self._resolve(word) or word in TOPIC_WORDS
+        return bool(word in self.comuna_codes or word in PLACE_WORDS or self._resolve(word)
+                    or word in TOPIC_WORDS
                     or word in KIND_WORDS or word in STATUS_WORDS or word in DELAY_WORDS
                     or word in self.comuna_words or word in FILLER
                     or any(word in name.split() for name in self.comuna_names))
