@@ -176,7 +176,7 @@ def test_marker_popup_shows_the_figures_of_the_work(browser: Any, live_site: str
     text = popup.text
     assert "Pavimentación de la Calle 7N en el barrio Kennedy" in text
     assert "Avance físico: 62 %" in text
-    assert "Valor del contrato: $ 4.850.000.000" in text
+    assert "Valor del contrato: $ 4.850 millones" in text
     assert "Contratista: Consorcio Vías del Norte 2026" in text
     assert "Inicio: 16 de marzo de 2026" in text
     assert "Fin previsto: 15 de diciembre de 2026" in text
