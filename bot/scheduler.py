@@ -25,7 +25,9 @@ from sqlmodel import select
 from bot.config import Settings
 from bot.context import CabildoApp, CabildoContext
 from handlers import reminders, summary
+from handlers.flows import TOPIC_FLOW, TOPIC_TTL
 from storage.audit import add_entry
+from storage.conversations import prune_states
 from storage.db import Database
 from storage.jobs import claim_run, instance_name, prune_runs
 from storage.models import AuditEntry
@@ -86,6 +88,9 @@ async def run_sweep(context: CabildoContext) -> None:
         if not await claim_run(session, job=SWEEP_JOB, key=minute, by=_instance(context)):
             return
         await prune_runs(session, job=SWEEP_JOB, before=now - SWEEP_CLAIMS_KEPT)
+        # The subject of an answer (and a question the bot could not answer, kept for
+        # «Enviarla como pregunta») is not kept past its time.
+        await prune_states(session, flow=TOPIC_FLOW, before=now - TOPIC_TTL)
     queued = await reminders.sweep(context.db, context.settings, now)
     if queued:
         log.info("scheduler queued %d announcements and reminders", queued)

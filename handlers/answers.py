@@ -22,7 +22,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.context import CabildoContext
 from bot.formatting import clip, local_date, local_datetime, money_short, percent, plural
 from handlers.events import event_card
-from handlers.flows import TOPIC_FLOW
+from handlers.flows import TOPIC_FLOW, TOPIC_TTL
 from handlers.paging import callback
 from handlers.screens import show
 from storage.answers import facts
@@ -38,7 +38,6 @@ from storage.search import TOPIC_WORDS, Hit, SearchIndex
 from storage.search import status_of as work_status
 from storage.types import utcnow
 
-TOPIC_TTL = timedelta(minutes=15)
 STATUS_LABELS = {"suspendida": "suspendidas", "terminada": "terminadas",
                  "en ejecucion": "en ejecución", "por iniciar": "por iniciar",
                  "en contratacion": "en contratación"}

@@ -47,6 +47,7 @@ IDLE_NOTE = (
 # The subject of the last answer, kept for a follow-up («¿y cuándo la terminan?»): not a
 # text flow, but any command or main-menu button ends it too (see `handlers.answers`).
 TOPIC_FLOW = "tema"
+TOPIC_TTL = timedelta(minutes=15)  # a follow-up is understood this long after the answer
 # Commands that handle a pending flow themselves.
 KEEPS_FLOW = frozenset({"cancelar", "cancel"})
 

@@ -80,3 +80,15 @@ async def clear_state(
     result = await session.exec(query)
     await session.commit()
     return bool(result.rowcount)
+
+
+async def prune_states(session: AsyncSession, *, flow: str, before: datetime) -> int:
+    """Delete the states of `flow` last used before `before`; return how many went."""
+    result = await session.exec(
+        delete(ConversationState).where(
+            ConversationState.flow == flow,  # type: ignore[arg-type]
+            col(ConversationState.updated_at) < before,
+        )
+    )
+    await session.commit()
+    return int(result.rowcount or 0)

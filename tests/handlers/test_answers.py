@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from handlers import answers, flows
-from storage.conversations import FlowState, set_state
+from storage.conversations import FlowState, prune_states, set_state
 from storage.db import Database
 from storage.demo import load_demo
 from storage.models import CitizenQuestion, ConversationState, Event, Work
@@ -265,3 +265,19 @@ def test_a_period_is_read_in_local_days() -> None:
     assert answers.period_days("proximo_mes", wednesday) == (date(2027, 1, 1), date(2027, 1, 31))
     assert answers.period_days("mes", date(2026, 12, 31)) == (date(2026, 12, 31),
                                                              date(2026, 12, 31))
+
+
+async def test_a_kept_subject_is_deleted_once_its_time_is_over(db: Database) -> None:
+    old, fresh = (FlowState("tema", "", {"unanswered": "texto de alguien"}),
+                  FlowState("tema", "", {"key": "OB-1"}))
+    async with db.session() as s:
+        await set_state(s, chat_id=1, user_id=1, state=old)
+        await set_state(s, chat_id=2, user_id=2, state=fresh)
+        await set_state(s, chat_id=3, user_id=3, state=FlowState("pp", "cesta", {}))
+        await s.exec(update(ConversationState).where(  # type: ignore[call-overload]
+            ConversationState.chat_id != 2).values(
+            updated_at=utcnow() - answers.TOPIC_TTL - timedelta(minutes=1)))
+        await s.commit()
+        gone = await prune_states(s, flow="tema", before=utcnow() - answers.TOPIC_TTL)
+        left = sorted((r.chat_id, r.flow) for r in (await s.exec(select(ConversationState))))
+    assert gone == 1 and left == [(2, "tema"), (3, "pp")]  # other flows are theirs to keep
