@@ -12,6 +12,7 @@ message). It returns False when the question is none of these, or names nothing 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import date, timedelta
 from html import escape
 
@@ -552,6 +553,11 @@ async def _agenda(context: CabildoContext, ask: Ask) -> tuple[str, InlineKeyboar
 # --- comparisons ----------------------------------------------------------------------------
 
 
+def _kind_named(text: str) -> str:
+    """Return the kind of item a text names («obras en la comuna 4» → obra), or ""."""
+    return parse(text).kind
+
+
 def _compare_kind(ask: Ask) -> str:
     if ask.kind:
         return ask.kind
@@ -746,6 +752,11 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
     elif ask.intent == "como":
         answer = await _howto(update, context, index, ask)
     elif ask.intent == "comparar":
+        topic = await _topic(update, context) if ask.starts_follow and not ask.content else None
+        listed_before = str(topic.data.get("list", "")) if topic is not None else ""
+        if listed_before:  # «obras en la comuna 4» … «¿y cuál es la más cara?»: among those
+            ask = replace(ask, rest=f"{listed_before} {ask.rest}",
+                          kind=ask.kind or _kind_named(listed_before))
         answer = await _comparison(context, index, ask)
     elif ask.intent == "contar":
         answer = await _count(context, index, ask)

@@ -202,9 +202,9 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     index = await search_index(context)
     if await answers.reply(update, context, text, index):  # the fact asked for, first
         return
-    await answers.forget(update, context)  # a new subject: no follow-up about the last one
     asked = status_asked(text)
     if asked is not None:  # «metas cumplidas», «qué metas de salud van atrasadas»
+        await answers.forget(update, context)  # a new subject: no follow-up about the last
         await show_status(update, context, *asked)
         return
     shown = escape(text[:80])
@@ -315,4 +315,6 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     ]
     tail = [*extra, *sections, [InlineKeyboardButton("🏠 Menú", callback_data="menu:inicio")]]
     rows = rows[: max(0, 14 - len(tail))] + tail
+    # The list is the subject now: «¿y cuál es la más cara?» compares within it.
+    await answers.remember(update, context, {"list": (ask.plain or text)[:300]})
     await message.reply_text("\n".join(lines)[:4000], reply_markup=InlineKeyboardMarkup(rows))

@@ -22,7 +22,7 @@ from handlers import answers, flows
 from storage.conversations import FlowState, prune_states, set_state
 from storage.db import Database
 from storage.demo import load_demo
-from storage.models import CitizenQuestion, ConversationState, Event, Work
+from storage.models import CitizenQuestion, Comuna, ConversationState, Event, Work
 from storage.types import utcnow
 from tests.utils.harness import polling_bot
 
@@ -281,3 +281,17 @@ async def test_a_kept_subject_is_deleted_once_its_time_is_over(db: Database) -> 
         gone = await prune_states(s, flow="tema", before=utcnow() - answers.TOPIC_TTL)
         left = sorted((r.chat_id, r.flow) for r in (await s.exec(select(ConversationState))))
     assert gone == 1 and left == [(2, "tema"), (3, "pp")]  # other flows are theirs to keep
+
+
+async def test_a_comparison_after_a_list_compares_within_that_list(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        comuna = (await s.exec(select(Comuna).where(Comuna.codigo == "4"))).one()
+        works = (await s.exec(select(Work).where(Work.comuna_id == comuna.id))).all()
+    dearest = max((w for w in works if w.valor_contrato is not None),
+                  key=lambda w: w.valor_contrato or 0)
+    chat = Chat(api, 6114)
+    await chat.ask("obras en la comuna 4")
+    reply = await chat.ask("y cual es la mas cara?")
+    assert reply["text"].startswith(f"La obra de mayor valor es <b>{dearest.nombre}</b>")
