@@ -3,9 +3,10 @@
     python -m bench.answers [--misses 40] [--items 10000] [--queries 2000]
 
 1. Accuracy: every labelled question (`tests/answers/labelled.yaml` over the example data,
-   `labelled_otra.yaml` over a second city the rules were never tuned on) is typed into the
-   real bot through the fake Bot API; the first reply must hold each expected fact. Prints
-   right / asked per intent and the misses.
+   `labelled_otra.yaml` over a second city, `tercera/labelled.yaml` over a third written by
+   someone who never read the answering code) is typed into the real bot through the fake
+   Bot API; the first reply must hold each expected fact. Prints right / asked per intent
+   and the misses.
 2. Speed: the answers pipeline's own work (read the question, find the item) over an index
    of `--items` generated items, p50 and p99 in milliseconds (target p99 < 20 ms), and the
    whole round trip through the bot on the example data.
@@ -33,6 +34,7 @@ from storage.migrate import upgrade
 from storage.search import SearchIndex
 from tests.answers.evaluate import Outcome, evaluate, load_set, report
 from tests.answers.load_otra import load_otra_ciudad
+from tests.answers.tercera.loader import load_tercera
 from tests.utils.harness import polling_bot
 
 KINDS = ("obra", "meta", "presupuesto", "evento", "contratacion")
@@ -45,7 +47,7 @@ def _quantiles(seconds: list[float]) -> tuple[float, float]:
 
 async def _accuracy(name: str, folder: Path) -> list[Outcome]:
     """Ask one labelled set through the real bot on a fresh database."""
-    url = f"sqlite+aiosqlite:///{folder / (name + '.db')}"
+    url = f"sqlite+aiosqlite:///{folder / (name.replace('/', '-') + '.db')}"
     await asyncio.to_thread(upgrade, url)
     settings = Settings(database_url=url, schedule_grace_hours=0,
                         chat_files_dir=str(folder / "files"))
@@ -54,8 +56,10 @@ async def _accuracy(name: str, folder: Path) -> list[Outcome]:
         async with db.session() as session:
             if name == "labelled.yaml":
                 await load_demo(session, tz=settings.tz)
-            else:
+            elif name == "labelled_otra.yaml":
                 await load_otra_ciudad(session, tz=settings.tz)
+            else:
+                await load_tercera(session, tz=settings.tz)
         api = LocalBotAPI()
         async with polling_bot(settings, api):
             return await evaluate(load_set(name), api, db, tz=settings.tz)
@@ -90,7 +94,8 @@ async def _main(args: argparse.Namespace) -> int:
         folder = Path(tmp)
         ok = True
         for name, title in (("labelled.yaml", "Datos de ejemplo (Bucaramanga)"),
-                            ("labelled_otra.yaml", "Otra ciudad (San Benito del Río)")):
+                            ("labelled_otra.yaml", "Otra ciudad (San Benito del Río)"),
+                            ("tercera/labelled.yaml", "Tercera ciudad (Villa Esperanza)")):
             outcomes = await _accuracy(name, folder)
             print(report(title, outcomes, misses=args.misses), end="\n\n")
             ok = ok and all(o.ok for o in outcomes if o.intent == "fuera")

@@ -716,6 +716,8 @@ async def forget(update: Update, context: CabildoContext) -> None:
         await clear_state(session, chat_id=chat.id, user_id=user.id, flows=[TOPIC_FLOW])
 
 
+# Kinds named in plural: how they go is a list, not one item's figure.
+PLURAL_KINDS = frozenset({"metas", "obras", "eventos", "procesos", "contratos", "proyectos"})
 # Attributes that belong to events before anything else («¿cuándo es…?», «¿a qué hora?»).
 EVENT_FIRST = frozenset({"fecha", "hora", "cupos", "sitio"})
 
@@ -820,6 +822,8 @@ async def _about(context: CabildoContext, index: SearchIndex, ask: Ask, topic: F
         return [hit], attribute
     if ask.intent != "atributo" or not ask.content:
         return None
+    if ask.attribute in ("resumen", "avance", "estado") and PLURAL_KINDS & set(ask.words):
+        return None  # «¿cómo van las metas de salud?»: the list, each with its figure
     kinds = _kinds_for(ask)
     found = facts.Match()
     if ask.attribute == "sitio":  # «¿dónde es la visita de obra…?»: an event, if one is named

@@ -315,6 +315,9 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
     ]
     tail = [*extra, *sections, [InlineKeyboardButton("🏠 Menú", callback_data="menu:inicio")]]
     rows = rows[: max(0, 14 - len(tail))] + tail
-    # The list is the subject now: «¿y cuál es la más cara?» compares within it.
-    await answers.remember(update, context, {"list": (ask.plain or text)[:300]})
+    if found.groups and not found.topic_only:  # the list is the subject now: «¿y cuál es
+        # la más cara?» compares within it (a section's entry point is no list)
+        await answers.remember(update, context, {"list": (ask.plain or text)[:300]})
+    else:
+        await answers.forget(update, context)
     await message.reply_text("\n".join(lines)[:4000], reply_markup=InlineKeyboardMarkup(rows))

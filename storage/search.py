@@ -548,9 +548,38 @@ class SearchIndex:
         found.extend(t for t in (stem(singular), stem(mark)) if t and t in self.postings)
         return list(dict.fromkeys(found))
 
+    def _is_word(self, word: str) -> bool:
+        """Tell whether a folded word is one the index or the questions use."""
+        return (word in STOP or word in TOPIC_WORDS or word in KIND_WORDS or word.isdigit()
+                or word in NUMBERS or word in PLACE_WORDS or word in self.comuna_words
+                or (len(word) > 2 and stem(word) in self.postings))
+
+    def mend(self, words: list[str]) -> list[str]:
+        """Join words a voice keyboard split («poli deportivo», «cuan to») and split words it
+        ran together («sanantonio»), when only the mended form is a word here."""
+        mended: list[str] = []
+        i = 0
+        while i < len(words):
+            word, after = words[i], words[i + 1] if i + 1 < len(words) else ""
+            if after and not (self._is_word(word) and self._is_word(after)) and (
+                    self._is_word(word + after)):
+                mended.append(word + after)
+                i += 2
+                continue
+            if len(word) >= 7 and not self._is_word(word):
+                cut = next((c for c in range(3, len(word) - 2) if self._is_word(word[:c])
+                            and self._is_word(word[c:]) and word[:c] not in STOP), 0)
+                if cut:
+                    mended.extend((word[:cut], word[cut:]))
+                    i += 1
+                    continue
+            mended.append(word)
+            i += 1
+        return mended
+
     def _parse(self, text: str) -> _Query:
         """Split a question into intents (comuna, status, sections) and words to match."""
-        words = tokens(text)
+        words = self.mend(tokens(text))
         codes, words, other_comuna = _comuna_intent(words, self.comuna_codes)
         comuna = codes[0] if codes else None
         for code in codes:  # «comuna 11 sur»: the name after the number says the same comuna

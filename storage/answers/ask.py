@@ -101,10 +101,29 @@ def _glossary_table(lexicon: Lexicon) -> dict[Phrase, GlossaryEntry]:
     return names
 
 
+def _mend(words: list[str], lexicon: Lexicon) -> list[str]:
+    """Join two words a voice keyboard split when together they are a cue or a stop word
+    («cuan to» → «cuanto», «alcal dia» → «alcaldia»)."""
+    known = lexicon.cue_sounds | _STOP_SOUNDS.keys()
+    mended: list[str] = []
+    skip = False
+    for word, after in itertools.zip_longest(words, words[1:], fillvalue=""):
+        if skip:
+            skip = False
+            continue
+        if after and (sound(word) not in known or sound(after) not in known) and (
+                sound(word + after) in known):
+            mended.append(word + after)
+            skip = True
+        else:
+            mended.append(word)
+    return mended
+
+
 def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
     """Read a question's intent, its attribute or comparison, and the words left over."""
     lexicon = lexicon or load()
-    typed = tokens(without_tags(text))
+    typed = _mend(tokens(without_tags(text)), lexicon)
     if not typed:
         return Ask()
     keys = [sound(w) for w in typed]  # cues match as they sound: «ke», «avanse», «a pagado»

@@ -47,6 +47,14 @@ class Lexicon:
     glossary: tuple[GlossaryEntry, ...]
 
     @functools.cached_property
+    def cue_sounds(self) -> frozenset[str]:
+        """Return every word of every cue, as it sounds (`sound`)."""
+        tables: list[Any] = [self.attributes, self.superlatives, self.count, self.kinds,
+                             self.define, self.howto, self.outside, self.follow_start,
+                             self.filler, self.statuses, self.periods, self.works_said]
+        return frozenset(w for table in tables for p in table for w in p)
+
+    @functools.cached_property
     def longest(self) -> int:
         """Return the most words any cue phrase has."""
         tables: list[Any] = [self.attributes, self.superlatives, self.count, self.kinds,

@@ -16,6 +16,7 @@ from storage.db import Database
 from storage.demo import load_demo
 from tests.answers.evaluate import by_intent, evaluate, load_set, report
 from tests.answers.load_otra import load_otra_ciudad
+from tests.answers.tercera.loader import load_tercera
 
 OVERALL = 0.95
 PER_INTENT = 0.90
@@ -56,3 +57,18 @@ class TestAnotherCity:
     ) -> None:
         outcomes = await evaluate(load_set("labelled_otra.yaml"), api, db, tz=settings.tz)
         _check("San Benito del Río (otra ciudad)", outcomes)
+
+
+class TestAThirdCity:
+    """Written by someone who never saw the answering code (voice-typed, regional words)."""
+
+    @pytest.fixture
+    async def seed(self, settings: Settings, db: Database) -> None:
+        async with db.session() as s:
+            await load_tercera(s, tz=settings.tz)
+
+    async def test_questions_written_blind_get_the_fact_first(
+        self, bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+    ) -> None:
+        outcomes = await evaluate(load_set("tercera/labelled.yaml"), api, db, tz=settings.tz)
+        _check("Villa Esperanza de los Andes (tercera ciudad)", outcomes)
