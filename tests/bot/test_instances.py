@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from bisect import bisect_left
 from collections import Counter
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -85,6 +86,34 @@ async def test_a_broadcast_to_5000_people_drained_by_two_instances_arrives_once_
         )).all()
     assert statuses == {"enviado": RECIPIENTS + 1}  # and the report, through the outbox
     assert [r.broadcast_id for r in reports] == [None]
+
+
+async def test_two_instances_together_never_pass_the_bot_rate(
+    settings: Settings, api: LocalBotAPI, db: Database
+) -> None:
+    """Measured: two instances at the default 25 a second sent 49.9 a second together."""
+    rate, people = 20, list(range(30_001, 30_121))
+    async with db.session() as session:
+        conn = await session.connection()
+        await conn.execute(insert(Citizen.__table__), [  # type: ignore[attr-defined]
+            {"telegram_id": p, "chat_id": p, "role": "ciudadano", "created_at": utcnow(),
+             "last_seen_at": utcnow()} for p in people
+        ])
+        await session.commit()
+    limited = dataclasses.replace(settings, outbox_rate_per_second=rate)
+    async with instances(limited, api):
+        async with db.session() as session:
+            await create_broadcast(
+                session, created_by=ADMIN, audience=Audience("todos"), text="Feria de servicios"
+            )
+        await api.wait_for("sendMessage", count=len(people), timeout=60)
+    requests = sorted(c.at for c in api.calls if c.method == "sendMessage")
+    # The most requests Telegram received in any one second, by the fake API's own clock.
+    busiest = max(bisect_left(requests, at + 1.0) - i for i, at in enumerate(requests))
+    assert busiest <= rate
+    by_instance = Counter(c.token for c in api.calls if c.method == "sendMessage")
+    assert by_instance[instance_token(0)] > 0 and by_instance[instance_token(1)] > 0
+    assert _sends_by_chat(api) == Counter(dict.fromkeys(people, 1))
 
 
 async def _week_with_changes(db: Database, settings: Settings) -> None:
