@@ -8,13 +8,17 @@ connections and 5xx before acceptance, and the database going away while settlin
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from itertools import pairwise
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -278,3 +282,89 @@ async def test_a_malformed_message_fails_alone_and_the_rest_of_its_batch_is_sett
     assert all(rows[c].status == "enviado" for c in chats)
     assert rows[30_999].status == "fallido"
     assert rows[30_999].last_error == "no se pudo preparar: KeyError"
+
+
+class _Flaky(Database):
+    """The test database, unreachable while `down` is set (as PostgreSQL stopped would be)."""
+
+    down = False
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        if self.down:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError(111, "refused"))
+        async with super().session() as session:
+            yield session
+
+
+async def _outage_after(api: LocalBotAPI, flaky: _Flaky, sends: int, seconds: float) -> None:
+    while len(_delivered(api)) < sends:
+        await asyncio.sleep(0.001)
+    flaky.down = True
+    await asyncio.sleep(seconds)
+    flaky.down = False
+
+
+async def test_a_database_outage_while_settling_strands_nothing_and_is_logged_once(
+    bot: Bot, api: LocalBotAPI, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Measured: PostgreSQL stopped for 20 s left 100 rows `enviando` for good."""
+    people = list(range(70_000, 70_150))
+    async with db.session() as s:
+        await outbox.enqueue(s, chat_ids=people, payload={"text": "Audiencia"})
+    flaky = _Flaky(db.url)
+    sender = _sender(bot, flaky, rate_per_second=300, batch_size=10, concurrency=8,
+                     idle_seconds=0.05)
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    with caplog.at_level(logging.INFO):
+        await _outage_after(api, flaky, sends=40, seconds=0.8)
+        for _ in range(200):
+            async with db.session() as s:
+                counts = await outbox.status_counts(s)
+            if counts["enviado"] == len(people):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await running
+    await flaky.dispose()
+
+    assert counts == {**dict.fromkeys(outbox.STATUSES, 0), "enviado": len(people)}
+    assert _delivered(api) == Counter(dict.fromkeys(people, 1))
+    outage_lines = [r for r in caplog.records if r.name == "cabildo.outages"]
+    assert [r.levelname for r in outage_lines] == ["ERROR", "WARNING"]  # down; back
+    assert "ConnectionRefusedError" in outage_lines[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback per failure
+
+
+async def test_a_sender_that_dies_during_an_outage_leaves_its_rows_incierto_not_stuck(
+    bot: Bot, api: LocalBotAPI, db: Database
+) -> None:
+    people = list(range(71_000, 71_100))
+    async with db.session() as s:
+        await outbox.enqueue(s, chat_ids=people, payload={"text": "Audiencia"})
+    flaky = _Flaky(db.url)
+    sender = _sender(bot, flaky, rate_per_second=300, batch_size=10, concurrency=8)
+    draining = asyncio.create_task(sender.drain())
+    while len(_delivered(api)) < 30:
+        await asyncio.sleep(0.001)
+    flaky.down = True  # sends in flight cannot be settled...
+    await asyncio.sleep(0.3)
+    draining.cancel()  # ...and the process dies before the database is back
+    with pytest.raises(asyncio.CancelledError):
+        await draining
+    await flaky.dispose()
+
+    swept = await _after_the_lease(db)
+    await _sender(bot, db).drain()
+    async with db.session() as s:
+        rows = {r.chat_id: r for r in (await s.exec(select(OutboxMessage))).all()}
+        counts = await outbox.status_counts(s)
+    delivered = _delivered(api)
+    assert counts["pendiente"] == counts["enviando"] == 0  # nothing stranded
+    assert max(delivered.values()) == 1
+    assert counts["incierto"] == swept.uncertain <= 8  # those in flight when it died
+    for person in people:
+        assert rows[person].status in ("enviado", "incierto")
+        if rows[person].status == "enviado":
+            assert delivered[person] == 1
