@@ -30,7 +30,8 @@ ERRORS = "Motivos de fallo (24 h): {reasons}."
 JOBS_NONE = "⏱️ <b>Tareas programadas</b>: todavía no han corrido."
 JOBS = "⏱️ <b>Tareas programadas</b>:"
 JOB_LINE = "· {name}: hace {ago} ({when}), en {by}"
-JOB_NAMES = {"recordatorios": "avisos y recordatorios", "resumen-semanal": "resumen semanal"}
+JOB_NAMES = {"recordatorios": "avisos y recordatorios", "resumen-semanal": "resumen semanal",
+             "barrido-envios": "revisión de envíos"}
 PEOPLE = (
     "👥 <b>Personas</b>: {people}; {consented} el aviso de datos; {unreachable}. "
     "{leaders}, {staff}; {groups}."

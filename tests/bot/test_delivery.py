@@ -8,6 +8,7 @@ connections and 5xx before acceptance, and the database going away while settlin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -351,8 +352,8 @@ async def test_a_sender_that_dies_during_an_outage_leaves_its_rows_incierto_not_
     flaky.down = True  # sends in flight cannot be settled...
     await asyncio.sleep(0.3)
     draining.cancel()  # ...and the process dies before the database is back
-    with pytest.raises(asyncio.CancelledError):
-        await draining
+    with contextlib.suppress(asyncio.CancelledError, OperationalError):
+        await draining  # (it may have given up already: nothing can be handed over)
     await flaky.dispose()
 
     swept = await _after_the_lease(db)
