@@ -17,10 +17,12 @@ import handlers
 from bot.config import Settings
 from bot.context import CabildoApp, CabildoContext
 from bot.delivery import OutboxSender
+from bot.outages import Outages
 from bot.scheduler import schedule_jobs
 from bot.updates import PerChatUpdateProcessor
 from handlers import broadcast
 from storage.db import Database
+from storage.jobs import instance_name
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ def build_application(
     app.bot_data["settings"] = settings
     app.bot_data["db"] = database or Database(settings.database_url)
     app.bot_data["owns_db"] = database is None
+    app.bot_data["outages"] = Outages()
     handlers.register(app)
     return app
 
@@ -123,7 +126,8 @@ async def on_startup(app: CabildoApp) -> None:
     await _staff_menus(app, settings)
     sender = OutboxSender(
         app.bot, app.bot_data["db"], rate_per_second=settings.outbox_rate_per_second,
-        on_finished=broadcast.notify_finished,
+        report=broadcast.report_message, name=app.bot_data.setdefault("instance", instance_name()),
+        outages=app.bot_data["outages"],
     )
     stop = asyncio.Event()
     app.bot_data["sender_stop"] = stop

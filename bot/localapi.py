@@ -4,7 +4,9 @@ It serves the local terminal chat (`LocalRequest`, no network at all), the end-t
 (`LocalBotAPIServer`, real HTTP on 127.0.0.1 that PTB talks to through its own HTTP stack),
 and the broadcast benchmarks. It records every call, keeps each chat's messages as they are
 after edits, plays any number of users and groups, and can be told to fail the way Telegram
-fails: 429 with retry_after, 403 blocked, 400, 5xx and timeouts.
+fails (`fail`): 429 with retry_after, 403 blocked, 400, 5xx before acceptance, no answer in
+time (`timeout`: the call is not carried out), a send Telegram carries out but answers only
+after the client's read timeout (`slow_accept`), and a connection refused (`connect_error`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from telegram.error import TimedOut
+import httpx
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 MAX_TEXT = 4096
@@ -90,7 +93,27 @@ class ApiError(Exception):
 
 
 class SimulatedTimeout(Exception):
-    """The call should time out (the transport decides how)."""
+    """The call should time out (the transport decides how).
+
+    With `accepted`, Telegram carried the call out (it is recorded, `status` and `body` are
+    its answer) but the answer comes too late.
+    """
+
+    def __init__(
+        self, *, accepted: bool = False, status: int = 504, body: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__("simulated timeout")
+        self.accepted = accepted
+        self.status = status
+        self.body = body or {}
+
+
+class SimulatedConnectError(Exception):
+    """The connection is refused: the call never reaches the API."""
+
+
+_KINDS = ("retry_after", "forbidden", "bad_request", "server_error", "timeout", "slow_accept",
+          "connect_error")
 
 
 _METHODS = {
@@ -123,6 +146,7 @@ class LocalBotAPI:
         }
         self.calls: list[Call] = []
         self.timeout_delay = 3.0
+        self.slow_accept_delay = 8.0  # over HTTP: past PTB's default read timeout (5 s)
         self.webhook_url = ""
         self.commands: list[dict[str, Any]] = []
         self._users: dict[int, LocalUser] = {}
@@ -230,8 +254,14 @@ class LocalBotAPI:
         retry_after: int = 1,
         description: str | None = None,
     ) -> None:
-        """Make the next `times` matching calls fail with `error`."""
-        if error not in ("retry_after", "forbidden", "bad_request", "server_error", "timeout"):
+        """Make the next `times` matching calls fail with `error` (one of `_KINDS`).
+
+        `slow_accept` carries the call out (a message is stored and the call recorded as
+        accepted) and answers after the client gave up waiting; `timeout` does not carry it
+        out; `connect_error` is a refused connection in-process, and 503 over HTTP (a 5xx
+        before acceptance: the server cannot refuse a connection it already took).
+        """
+        if error not in _KINDS:
             raise ValueError(f"unknown error kind {error!r}")
         canonical = _METHODS.get(method.lower(), method)
         self._failures.append(_Failure(canonical, error, times, chat_id, retry_after, description))
@@ -279,8 +309,9 @@ class LocalBotAPI:
         if canonical is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         call = Call(method=canonical, params=params, files=files, token=token)
+        slow = False
         try:
-            self._inject_failure(call)
+            slow = self._inject_failure(call)
             self._refuse_unreachable(call)
             if canonical == "getUpdates":
                 result: Any = await self._get_updates(params)
@@ -295,15 +326,20 @@ class LocalBotAPI:
             }
             self._record(call)
             raise
+        except SimulatedConnectError:
+            raise  # never reached the API: nothing recorded
         if canonical != "getUpdates":
             self._record(call)
+        if slow:
+            raise SimulatedTimeout(accepted=True, status=call.status, body=call.response)
         return call.status, call.response
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
         self._notify()
 
-    def _inject_failure(self, call: Call) -> None:
+    def _inject_failure(self, call: Call) -> bool:
+        """Raise the failure set for this call, if any; return True for a slow acceptance."""
         chat_id = _chat_id_of(call.params)
         for rule in self._failures:
             if rule.method != call.method or rule.times <= 0:
@@ -311,6 +347,10 @@ class LocalBotAPI:
             if rule.chat_id is not None and rule.chat_id != chat_id:
                 continue
             rule.times -= 1
+            if rule.error == "slow_accept":
+                return True
+            if rule.error == "connect_error":
+                raise SimulatedConnectError()
             if rule.error == "timeout":
                 raise SimulatedTimeout()
             if rule.error == "retry_after":
@@ -324,6 +364,7 @@ class LocalBotAPI:
             if rule.error == "bad_request":
                 raise ApiError(400, rule.description or "Bad Request: simulated failure")
             raise ApiError(502, rule.description or "Bad Gateway")
+        return False
 
     def _refuse_unreachable(self, call: Call) -> None:
         """Answer like Telegram when the bot writes where it no longer can."""
@@ -831,8 +872,14 @@ class LocalRequest(BaseRequest):
                 files[name] = (filename or name, data)
         try:
             status, body = await self.api.handle(token, api_method, params, files)
-        except SimulatedTimeout:
-            raise TimedOut("Timed out (simulated)") from None
+        except SimulatedTimeout as exc:
+            # As PTB's HTTPXRequest says it: the request was written, no answer came in time.
+            raise TimedOut("Timed out (simulated)") from httpx.ReadTimeout(
+                "simulated: accepted, answered late" if exc.accepted else "simulated"
+            )
+        except SimulatedConnectError:
+            error = httpx.ConnectError("simulated: connection refused")
+            raise NetworkError(f"httpx.ConnectError: {error}") from error
         return status, json.dumps(body).encode()
 
 
@@ -907,10 +954,17 @@ def _handlers() -> tuple[type, type]:
             }
             try:
                 status, body = await self.api.handle(token, method, params, files)
-            except SimulatedTimeout:
-                await asyncio.sleep(self.api.timeout_delay)
-                status = 504
-                body = {"ok": False, "error_code": 504, "description": "Gateway Timeout"}
+            except SimulatedTimeout as exc:
+                if exc.accepted:
+                    await asyncio.sleep(self.api.slow_accept_delay)
+                    status, body = exc.status, exc.body
+                else:
+                    await asyncio.sleep(self.api.timeout_delay)
+                    status = 504
+                    body = {"ok": False, "error_code": 504, "description": "Gateway Timeout"}
+            except SimulatedConnectError:
+                status = 503
+                body = {"ok": False, "error_code": 503, "description": "Service Unavailable"}
             self.set_status(status)
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps(body))

@@ -13,6 +13,8 @@ work and the others skip it. The dedupe keys above stay as a second line of defe
 
 Every minute a sweep (`handlers.reminders.sweep`) queues event announcements, changed-event
 notices, 24 h / 1 h reminders and plan-deadline reminders, each with its own dedupe key.
+Every minute, too, one instance sweeps the outbox (`storage.outbox.sweep`): rows a dead
+sender had reserved go back to the queue, and rows it had in flight are settled `incierto`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.config import Settings
 from bot.context import CabildoApp, CabildoContext
 from handlers import reminders, summary
 from handlers.flows import TOPIC_FLOW, TOPIC_TTL
+from storage import outbox
 from storage.audit import add_entry
 from storage.conversations import prune_states
 from storage.db import Database
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 SYSTEM = 0  # the actor id recorded for what the scheduler does by itself
 SUMMARY_JOB = "resumen-semanal"
 SWEEP_JOB = "recordatorios"
+OUTBOX_JOB = "barrido-envios"
 SWEEP_CLAIMS_KEPT = timedelta(days=1)
 
 
@@ -77,7 +81,7 @@ async def run_weekly_summary(context: CabildoContext) -> None:
     async with db.session() as session:
         add_entry(session, actor_id=SYSTEM, action="resumen_solicitado", detail={"semana": week})
         await session.commit()
-    await summary.ask_approval(context.bot, db, settings, now)
+    await summary.ask_approval(db, settings, now, week=week)
 
 
 async def run_sweep(context: CabildoContext) -> None:
@@ -94,6 +98,20 @@ async def run_sweep(context: CabildoContext) -> None:
     queued = await reminders.sweep(context.db, context.settings, now)
     if queued:
         log.info("scheduler queued %d announcements and reminders", queued)
+
+
+async def run_outbox_sweep(context: CabildoContext) -> None:
+    """Free what dead senders held: reservations back to the queue, rows in flight `incierto`."""
+    now = datetime.now(UTC)
+    async with context.db.session() as session:
+        minute = now.strftime("%Y-%m-%dT%H:%M")
+        if not await claim_run(session, job=OUTBOX_JOB, key=minute, by=_instance(context)):
+            return
+        await prune_runs(session, job=OUTBOX_JOB, before=now - SWEEP_CLAIMS_KEPT)
+        swept = await outbox.sweep(session)
+    if swept.released or swept.uncertain:
+        log.warning("outbox sweep: %d reserved messages back in the queue, %d in flight when "
+                    "their sender stopped settled as uncertain", swept.released, swept.uncertain)
 
 
 def _instance(context: CabildoContext) -> str:
@@ -118,6 +136,7 @@ def schedule_jobs(app: CabildoApp) -> None:
         name=SUMMARY_JOB,
     )
     queue.run_repeating(run_sweep, interval=60, first=5, name=SWEEP_JOB)
+    queue.run_repeating(run_outbox_sweep, interval=60, first=10, name=OUTBOX_JOB)
     now = datetime.now(settings.tz)
     due = last_due(now, settings)
     late = now - due

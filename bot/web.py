@@ -12,8 +12,10 @@ Routes (more can be added through `build_web_app(..., routes=[...])`):
   or as soon as that many bytes have arrived when it has none. An update whose
   `update_id` some instance already took in the last hour (a redelivery) is answered 200
   and dropped (storage.seen_updates).
-- `GET /healthz` — JSON with status, whether the database answers `SELECT 1`, how many
-  outbox messages are pending, and the version; 200 when healthy, 503 otherwise.
+- `GET /healthz` — JSON with status, whether the database answers `SELECT 1`, the outbox
+  (pending, stuck in flight, `incierto` in the last day, whether it has not drained for a
+  minute: then status is "degraded"), and the version; 200 when the instance runs and its
+  database answers, 503 otherwise.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from importlib import metadata
 from typing import Any
 
 import uvicorn
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -38,8 +40,11 @@ from telegram import Update
 from bot.app import WEBHOOK_PATH, webhook_options
 from bot.config import Settings
 from bot.context import CabildoApp
-from storage import outbox, seen_updates
+from bot.outages import Outages, is_outage
+from storage import seen_updates
 from storage.db import Database
+from storage.operations import OutboxHealth, outbox_health
+from storage.types import utcnow
 from web.bodies import BadLength, BodyTooLarge, read_capped
 
 log = logging.getLogger(__name__)
@@ -57,22 +62,21 @@ def version() -> str:
         return "desconocida"
 
 
-async def health(database: Database) -> tuple[bool, int | None]:
-    """Return whether the database answers, and how many outbox messages are pending."""
+async def health(
+    database: Database, outages: Outages | None = None
+) -> tuple[bool, OutboxHealth | None]:
+    """Return whether the database answers, and the outbox's health if it does."""
     try:
-        async with asyncio.timeout(HEALTH_TIMEOUT), database.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-            pending = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(outbox.OUTBOX)
-                    .where(outbox.OUTBOX.c.status == outbox.PENDING)
-                )
-            ).scalar_one()
-    except Exception:  # any failure means "not healthy"; the reason goes to the log
-        log.warning("healthz: database unreachable", exc_info=True)
+        async with asyncio.timeout(HEALTH_TIMEOUT), database.session() as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            state = await outbox_health(session, now=utcnow())
+    except Exception as exc:  # any failure means "not healthy"; the reason goes to the log
+        if outages is not None and is_outage(exc):
+            outages.failed(exc, "healthz")
+        else:
+            log.warning("healthz: database unreachable", exc_info=True)
         return False, None
-    return True, int(pending)
+    return True, state
 
 
 async def _first_sighting(app: CabildoApp, update_id: int) -> bool:
@@ -131,13 +135,20 @@ def build_web_app(
     async def healthz(request: Request) -> JSONResponse:
         """Report whether this instance can serve: running, database reachable."""
         database: Database = app.bot_data["db"]
-        db_ok, pending = await health(database)
+        db_ok, outbox_state = await health(database, app.bot_data.get("outages"))
         ok = db_ok and app.running
+        degraded = outbox_state is not None and (outbox_state.stalled or outbox_state.stuck > 0)
         body: dict[str, Any] = {
-            "status": "ok" if ok else "error",
+            "status": "error" if not ok else "degraded" if degraded else "ok",
             "database": "ok" if db_ok else "error",
             "running": app.running,
-            "outbox_pending": pending,
+            "outbox_pending": outbox_state.pending if outbox_state else None,
+            # `enviando` past their lease (their sender died; the minute sweep settles them),
+            # `incierto` in the last day (may have arrived, never resent), and whether
+            # messages have been due for a minute with none handed to Telegram.
+            "outbox_stuck": outbox_state.stuck if outbox_state else None,
+            "outbox_uncertain_24h": outbox_state.uncertain_day if outbox_state else None,
+            "outbox_stalled": outbox_state.stalled if outbox_state else None,
             "version": version(),
         }
         return JSONResponse(body, status_code=200 if ok else 503)

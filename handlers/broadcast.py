@@ -13,12 +13,12 @@ from html import escape
 from typing import Any
 
 from sqlmodel import col, select
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CabildoContext
-from bot.formatting import clip, local_datetime, plural
+from bot.formatting import clip, local_datetime, number, plural
 from handlers.events import short_when
 from handlers.flows import IDLE_NOTES, TEXT_STEPS, flow_state
 from storage import outbox
@@ -74,6 +74,10 @@ EXPIRED = "Esta difusión ya no está en curso. Empiece de nuevo con /difundir."
 REPORT = (
     "📊 <b>Difusión #{id}</b> — {status}\nEnviados: {enviado} · En cola: {pending} · "
     "Bloqueados: {bloqueado} · Fallidos: {fallido}"
+)
+UNCERTAIN = (
+    "\nSin confirmar: {count}. Telegram no confirmó a tiempo si {verb}: pueden haber llegado, "
+    "y no se reenvían para que nadie reciba el mensaje dos veces."
 )
 WITHDRAWN = "Difusión #{id} cancelada: {verb} {count} sin enviar."
 NOT_FOUND = "No existe la difusión #{id}."
@@ -142,12 +146,17 @@ async def _report(update: Update, context: CabildoContext, broadcast_id: int) ->
 
 
 def report_text(broadcast: Broadcast, counts: dict[str, int]) -> str:
-    """Return the delivery report of a broadcast."""
-    return REPORT.format(
+    """Return the delivery report of a broadcast (with the `incierto` rows, if any)."""
+    text = REPORT.format(
         id=broadcast.id, status=broadcast.status, enviado=counts["enviado"],
         pending=counts["pendiente"] + counts["enviando"], bloqueado=counts["bloqueado"],
         fallido=counts["fallido"],
     )
+    uncertain = counts.get(outbox.UNCERTAIN, 0)
+    if uncertain:
+        verb = "llegó" if uncertain == 1 else "llegaron"
+        text += UNCERTAIN.format(count=number(uncertain, decimals=0), verb=verb)
+    return text
 
 
 async def _withdraw(update: Update, context: CabildoContext, broadcast_id: int) -> None:
@@ -366,11 +375,15 @@ async def _send(
         await message.reply_text(text)
 
 
-async def notify_finished(bot: Bot, broadcast: Broadcast, counts: dict[str, int]) -> None:
-    """Send the author of a finished broadcast its delivery report (not for the scheduler's)."""
+def report_message(broadcast: Broadcast, counts: dict[str, int]) -> tuple[int, str] | None:
+    """Return whom to tell that a broadcast finished, and what (not for the scheduler's own).
+
+    The sender queues it in the outbox, so a 429 right after a large broadcast delays the
+    report instead of losing it.
+    """
     if broadcast.created_by <= 0:
-        return
-    await bot.send_message(broadcast.created_by, report_text(broadcast, counts))
+        return None
+    return broadcast.created_by, report_text(broadcast, counts)
 
 
 TEXT_STEPS[FLOW] = receive_text

@@ -16,20 +16,22 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.context import CabildoContext
 from bot.formatting import clip, local_datetime, number, plural
 from storage.db import Database
-from storage.operations import OperationalState, operational_state
+from storage.operations import OperationalState, not_draining, operational_state
 from storage.types import utcnow
 
 TITLE = "🩺 <b>Estado de Cabildo</b> · versión {version} · base de datos {database}"
 OUTBOX = (
     "📤 <b>Envíos</b>: {waiting} en cola{oldest}; {sending} enviándose.\n"
-    "Últimas 24 horas: {sent}, {failed}, {blocked}."
+    "Últimas 24 horas: {sent}, {failed}, {uncertain}{blocked}."
 )
+UNCERTAIN = "{count} sin confirmar (pudieron llegar; no se reenvían), "
 OLDEST = " (el primero espera desde hace {ago})"
 ERRORS = "Motivos de fallo (24 h): {reasons}."
 JOBS_NONE = "⏱️ <b>Tareas programadas</b>: todavía no han corrido."
 JOBS = "⏱️ <b>Tareas programadas</b>:"
 JOB_LINE = "· {name}: hace {ago} ({when}), en {by}"
-JOB_NAMES = {"recordatorios": "avisos y recordatorios", "resumen-semanal": "resumen semanal"}
+JOB_NAMES = {"recordatorios": "avisos y recordatorios", "resumen-semanal": "resumen semanal",
+             "barrido-envios": "revisión de envíos"}
 PEOPLE = (
     "👥 <b>Personas</b>: {people}; {consented} el aviso de datos; {unreachable}. "
     "{leaders}, {staff}; {groups}."
@@ -47,6 +49,15 @@ WARN_QUEUE = (
 WARN_NEVER = (
     "⚠️ Las tareas programadas no han corrido nunca: ¿está el bot en marcha? (Corren cada "
     "minuto mientras el bot funciona.)"
+)
+WARN_STUCK = (
+    "⚠️ {count} {verb} «enviándose» más de lo normal: la instancia que {pronoun} enviaba se "
+    "detuvo. La revisión de cada minuto {pronoun} marca «sin confirmar»; si no cambia, revise "
+    "que el bot esté en marcha."
+)
+WARN_STALLED = (
+    "⚠️ Hay mensajes por enviar y ninguno ha salido desde hace {ago}: revise que el bot esté "
+    "en marcha y el registro (log) por errores de Telegram o de la base de datos."
 )
 ALL_GOOD = "✅ Todo en orden."
 # Past these, something is not running: the sweep runs every minute, the outbox drains fast.
@@ -79,6 +90,8 @@ def status_text(
             sending=number(state.sending, decimals=0),
             sent=plural(state.sent_day, "enviado", "enviados"),
             failed=plural(state.failed_day, "fallido", "fallidos"),
+            uncertain=UNCERTAIN.format(count=number(state.uncertain_day, decimals=0))
+            if state.uncertain_day else "",
             blocked=plural(state.blocked_day, "a alguien que bloqueó el bot",
                            "a personas que bloquearon el bot"),
         ),
@@ -129,6 +142,15 @@ def warnings(state: OperationalState) -> list[str]:
         found.append(WARN_SWEEP.format(ago=ago(state.now - sweep.at)))
     if state.oldest_due is not None and state.now - state.oldest_due > QUEUE_LATE:
         found.append(WARN_QUEUE.format(ago=ago(state.now - state.oldest_due)))
+    if not_draining(state):
+        since = state.now - (state.last_handed or state.oldest_due or state.now)
+        found.append(WARN_STALLED.format(ago=ago(since)))
+    if state.stuck:
+        one = state.stuck == 1
+        found.append(WARN_STUCK.format(
+            count=plural(state.stuck, "mensaje", "mensajes"), verb="lleva" if one else "llevan",
+            pronoun="lo" if one else "los",
+        ))
     return found or [ALL_GOOD]
 
 

@@ -16,13 +16,14 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.config import Settings
 from bot.context import CabildoContext
 from bot.formatting import clip, local_date, local_datetime, money, number, plural
+from storage import outbox
 from storage.broadcasts import Audience, create_broadcast, recipients
 from storage.db import Database
 from storage.models import Broadcast
@@ -207,15 +208,17 @@ async def approve(update: Update, context: CabildoContext) -> None:
         await query.edit_message_text(text)
 
 
-async def ask_approval(bot: Bot, db: Database, settings: Settings, now: datetime) -> None:
-    """Send staff the summary to approve (WEEKLY_SUMMARY_MODE=aprobacion)."""
+async def ask_approval(db: Database, settings: Settings, now: datetime, *, week: str) -> None:
+    """Queue for staff the summary to approve (WEEKLY_SUMMARY_MODE=aprobacion), once a week."""
     text, _ = await current_summary(db, settings, now)
     async with db.session() as session:
         staff = set(await staff_ids(session)) | set(settings.admin_ids)
-    for chat_id in sorted(staff):
-        with contextlib.suppress(TelegramError):  # one unreachable staff member is not fatal
-            await bot.send_message(chat_id, APPROVAL.format(text=text),
-                                   reply_markup=_approve_keyboard())
+        await outbox.enqueue(
+            session, chat_ids=sorted(staff),
+            payload={"text": APPROVAL.format(text=text),
+                     "reply_markup": _approve_keyboard().to_dict()},
+            dedupe=f"resumen-aprobacion:{week}",
+        )
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [

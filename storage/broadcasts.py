@@ -206,7 +206,10 @@ async def events_with_registrants(
 
 
 async def finished_broadcasts(session: AsyncSession) -> list[tuple[Broadcast, dict[str, int]]]:
-    """Mark broadcasts with nothing left to send as finished; return them with their counts."""
+    """Return the running broadcasts with nothing left to send, with their counts.
+
+    Nothing is changed: `mark_finished` each one in the transaction that queues its report.
+    """
     running = (
         await session.exec(select(Broadcast).where(col(Broadcast.status).in_((SENDING, SCHEDULED))))
     ).all()
@@ -215,9 +218,21 @@ async def finished_broadcasts(session: AsyncSession) -> list[tuple[Broadcast, di
         counts = await outbox.status_counts(session, broadcast_id=broadcast.id)
         if counts[outbox.PENDING] or counts[outbox.SENDING]:
             continue
-        broadcast.status = DONE
-        broadcast.finished_at = utcnow()
-        session.add(broadcast)
         done.append((broadcast, counts))
     await session.commit()
     return done
+
+
+async def mark_finished(session: AsyncSession, broadcast: Broadcast) -> bool:
+    """Mark a running broadcast finished (not committed); False if someone else just did."""
+    conn = await session.connection()
+    now = utcnow()
+    result = await conn.execute(
+        update(BROADCASTS)
+        .where(BROADCASTS.c.id == broadcast.id, BROADCASTS.c.status.in_(RUNNING))
+        .values(status=DONE, finished_at=now)
+    )
+    if not result.rowcount:
+        return False
+    broadcast.status, broadcast.finished_at = DONE, now
+    return True

@@ -366,14 +366,27 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(default="text", max_length=16)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     dedupe_key: str | None = Field(default=None, max_length=200)
-    status: str = Field(default="pendiente", max_length=16)  # pendiente|enviado|fallido|bloqueado
+    # pendiente | enviando | enviado | bloqueado | fallido | incierto (storage.outbox)
+    status: str = Field(default="pendiente", max_length=16)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
     telegram_message_id: int | None = _bigint(nullable=True)
     not_before: datetime = _when(nullable=False)
-    claimed_at: datetime | None = _when()
+    claimed_at: datetime | None = _when()  # when it was last handed to Telegram
     sent_at: datetime | None = _when()
     created_at: datetime = _when(nullable=False)
+    # The sender (instance) that holds the row, and until when: a `pendiente` row it reserved,
+    # or an `enviando` row in flight. Past `lease_until` the holder is presumed gone.
+    claimed_by: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _when()
+
+
+class SendPace(SQLModel, table=True):
+    """The next free sending moment of one rate (the whole bot's: key «bot»), shared by all
+    instances so together they never pass it."""
+
+    key: str = Field(primary_key=True, max_length=60)
+    next_at: float = 0.0  # seconds since the epoch, on the database's clock
 
 
 class AuditEntry(SQLModel, table=True):

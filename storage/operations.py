@@ -16,9 +16,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Citizen, CitizenQuestion, JobRun, OutboxMessage, Subscription
-from storage.outbox import BLOCKED, FAILED, PENDING, SENDING, SENT
+from storage.outbox import BLOCKED, FAILED, PENDING, SENDING, SENT, UNCERTAIN
 
 DAY = timedelta(days=1)
+DRAIN_LATE = timedelta(minutes=1)  # a sender hands a message over every 1/rate seconds
 TOP_ERRORS = 3
 
 
@@ -40,9 +41,12 @@ class OperationalState:
     waiting: int  # outbox rows due now or later, not yet sent
     oldest_due: datetime | None  # when the oldest row that is already due became due
     sending: int
+    stuck: int  # `enviando` past their lease: their sender is gone and the sweep has not run
+    last_handed: datetime | None  # when a sender last handed a message to Telegram
     sent_day: int
     failed_day: int
     blocked_day: int
+    uncertain_day: int  # `incierto`: may have arrived, not resent
     errors_day: list[tuple[str, int]]  # the commonest failure reasons of the last day
     jobs: list[JobLastRun]
     people: int
@@ -54,6 +58,13 @@ class OperationalState:
     linked_groups: int
     questions_waiting: int
     oldest_question: datetime | None
+
+
+def not_draining(state: OperationalState, *, after: timedelta = DRAIN_LATE) -> bool:
+    """Tell whether messages are due and no sender has handed one over for `after`."""
+    if state.oldest_due is None or state.now - state.oldest_due <= after:
+        return False
+    return state.last_handed is None or state.now - state.last_handed > after
 
 
 async def _scalar(session: AsyncSession, query: object) -> int:
@@ -75,10 +86,18 @@ async def operational_state(session: AsyncSession, *, now: datetime) -> Operatio
     recent = dict(
         (await session.exec(
             select(out.status, func.count())
-            .where(col(out.status).in_([FAILED, BLOCKED]), col(out.claimed_at) >= since)
+            .where(col(out.status).in_([FAILED, BLOCKED, UNCERTAIN]),
+                   col(out.claimed_at) >= since)
             .group_by(col(out.status))
         )).all()
     )
+    stuck = await _scalar(session, select(func.count()).where(
+        out.status == SENDING,
+        (col(out.lease_until).is_(None)) | (col(out.lease_until) < now),
+    ))
+    last_handed = (await session.exec(
+        select(func.max(out.claimed_at)).where(out.status != PENDING)
+    )).one()
     sent_day = await _scalar(
         session, select(func.count()).where(out.status == SENT, col(out.sent_at) >= since)
     )
@@ -134,9 +153,12 @@ async def operational_state(session: AsyncSession, *, now: datetime) -> Operatio
         waiting=int(by_status.get(PENDING, 0)),
         oldest_due=oldest_due,
         sending=int(by_status.get(SENDING, 0)),
+        stuck=stuck,
+        last_handed=last_handed,
         sent_day=sent_day,
         failed_day=int(recent.get(FAILED, 0)),
         blocked_day=int(recent.get(BLOCKED, 0)),
+        uncertain_day=int(recent.get(UNCERTAIN, 0)),
         errors_day=[(str(error or "sin detalle"), int(count)) for error, count in errors],
         jobs=last_runs,
         people=int(people[0]),
@@ -148,3 +170,35 @@ async def operational_state(session: AsyncSession, *, now: datetime) -> Operatio
         questions_waiting=int(questions[0]),
         oldest_question=questions[1],
     )
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """What `/healthz` says about the outbox: cheap enough to ask every few seconds."""
+
+    pending: int
+    stuck: int
+    uncertain_day: int
+    stalled: bool  # messages due for over a minute and none handed over in that minute
+
+
+async def outbox_health(session: AsyncSession, *, now: datetime) -> OutboxHealth:
+    """Return the outbox's health as of `now` (UTC)."""
+    out = OutboxMessage
+    pending, oldest_due = (await session.exec(
+        select(func.count(), func.min(out.not_before)).where(out.status == PENDING)
+    )).one()
+    stuck = await _scalar(session, select(func.count()).where(
+        out.status == SENDING,
+        (col(out.lease_until).is_(None)) | (col(out.lease_until) < now),
+    ))
+    uncertain = await _scalar(session, select(func.count()).where(
+        out.status == UNCERTAIN, col(out.claimed_at) >= now - DAY
+    ))
+    stalled = False
+    if oldest_due is not None and now - oldest_due > DRAIN_LATE:
+        last_handed = (await session.exec(
+            select(func.max(out.claimed_at)).where(out.status != PENDING)
+        )).one()
+        stalled = last_handed is None or now - last_handed > DRAIN_LATE
+    return OutboxHealth(int(pending), stuck, uncertain, stalled)

@@ -1,29 +1,51 @@
-"""The outbox: one row per message per recipient, claimed and settled by the sender.
+"""The outbox: one row per message per recipient, reserved, handed over and settled by a sender.
 
-Statuses: pendiente → enviando → enviado | fallido | bloqueado (pendiente again for a retry).
-Claiming is an `UPDATE … WHERE status = 'pendiente' … RETURNING`, so two senders (two
-processes, or two instances on PostgreSQL) never take the same row. A row left `enviando`
-by a sender that died may or may not have reached Telegram; it is settled as `fallido`
-("interrumpido") rather than sent again, because nothing may arrive twice.
+A row's life (like GOV.UK Notify's):
+
+    pendiente ──(its own send starts)──▶ enviando ──▶ enviado | bloqueado | fallido | incierto
+        ▲                                    │
+        └──── connect error / 5xx / 429 ─────┘   (Telegram certainly did not take it)
+
+- `pendiente`: waiting. A sender *reserves* a few due rows at a time (`reserve`: holder and a
+  short lease); they stay `pendiente`, and go back to anyone when the lease runs out.
+- `enviando`: handed to Telegram, one row at a time, just before its request (`hand_over`).
+- `enviado` (accepted), `bloqueado` (the person blocked the bot or the chat is gone),
+  `fallido` (Telegram refused it for good, or it kept failing), `incierto`: it was in flight
+  when its sender died, or Telegram did not answer in time after the request was written. It
+  may have arrived; it is final and never sent again, so nobody gets a message twice.
+
+The minute sweep (`sweep`) puts reserved rows whose holder is gone back in the queue and
+settles `enviando` rows whose lease ran out as `incierto`. Reserving is an
+`UPDATE … WHERE` on rows nobody holds (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and every later
+step checks the holder, so two senders never take the same row.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Float, Table, bindparam, case, cast, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Citizen, OutboxMessage
+from storage.models import Citizen, OutboxMessage, SendPace
 from storage.types import utcnow
 
-PENDING, SENDING, SENT, FAILED, BLOCKED = "pendiente", "enviando", "enviado", "fallido", "bloqueado"
-STATUSES = (PENDING, SENDING, SENT, FAILED, BLOCKED)
+PENDING, SENDING, SENT = "pendiente", "enviando", "enviado"
+FAILED, BLOCKED, UNCERTAIN = "fallido", "bloqueado", "incierto"
+STATUSES = (PENDING, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN)
+FINAL = (SENT, FAILED, BLOCKED, UNCERTAIN)
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+PACE: Table = SendPace.__table__  # type: ignore[attr-defined]
+# A reservation lapses if its sender has not handed the row over by then; a row in flight
+# is presumed lost with its sender after SEND_LEASE (PTB gives up on a request after ~16 s).
+RESERVE_LEASE = timedelta(seconds=30)
+SEND_LEASE = timedelta(seconds=45)
+GONE = "en vuelo cuando su remitente se detuvo: pudo llegar; no se reenvía"
 
 
 @dataclass(frozen=True)
@@ -81,13 +103,26 @@ async def enqueue(
     return inserted
 
 
-async def claim(session: AsyncSession, *, limit: int, now: datetime | None = None) -> list[Claimed]:
-    """Take up to `limit` due rows for this sender (oldest first) and commit the claim."""
+def _free(now: datetime) -> Any:
+    """Rows nobody holds: never reserved, given back, or whose holder's lease ran out."""
+    c = OUTBOX.c
+    return or_(c.claimed_by.is_(None), c.lease_until.is_(None), c.lease_until < now)
+
+
+async def reserve(
+    session: AsyncSession, *, by: str, limit: int, now: datetime | None = None
+) -> list[Claimed]:
+    """Reserve up to `limit` due rows nobody holds for sender `by`, oldest first; commit.
+
+    They stay `pendiente` until `hand_over`; if `by` does not get to them within
+    RESERVE_LEASE, anyone may take them.
+    """
     now = now or utcnow()
+    c = OUTBOX.c
     due = (
-        select(OUTBOX.c.id)
-        .where(OUTBOX.c.status == PENDING, OUTBOX.c.not_before <= now)
-        .order_by(OUTBOX.c.id)
+        select(c.id)
+        .where(c.status == PENDING, c.not_before <= now, _free(now))
+        .order_by(c.id)
         .limit(limit)
     )
     conn = await session.connection()
@@ -97,16 +132,78 @@ async def claim(session: AsyncSession, *, limit: int, now: datetime | None = Non
     if not ids:
         await session.commit()
         return []
-    c = OUTBOX.c
     claimed = await conn.execute(
         update(OUTBOX)
-        .where(c.id.in_(ids), c.status == PENDING)
-        .values(status=SENDING, claimed_at=now)
+        .where(c.id.in_(ids), c.status == PENDING, _free(now))
+        .values(claimed_by=by, lease_until=now + RESERVE_LEASE)
         .returning(c.id, c.chat_id, c.kind, c.payload, c.attempts)
     )
     rows = [Claimed(*row) for row in claimed.all()]
     await session.commit()
     return sorted(rows, key=lambda r: r.id)
+
+
+async def hand_over(
+    session: AsyncSession, ids: Iterable[int], *, by: str, now: datetime | None = None
+) -> set[int]:
+    """Mark rows `by` still holds `enviando`, just before their requests; return which.
+
+    A row missing from the answer was withdrawn (a cancelled broadcast, deleted data) or
+    taken by another sender after `by`'s reservation lapsed: it must not be sent.
+    """
+    now = now or utcnow()
+    c = OUTBOX.c
+    conn = await session.connection()
+    result = await conn.execute(
+        update(OUTBOX)
+        .where(c.id.in_(list(ids)), c.status == PENDING, c.claimed_by == by)
+        .values(status=SENDING, claimed_at=now, lease_until=now + SEND_LEASE)
+        .returning(c.id)
+    )
+    handed = set(result.scalars().all())
+    await session.commit()
+    return handed
+
+
+async def release(session: AsyncSession, *, by: str) -> int:
+    """Let go of the rows `by` reserved and did not hand over (a sender stopping); commit."""
+    c = OUTBOX.c
+    conn = await session.connection()
+    result = await conn.execute(
+        update(OUTBOX)
+        .where(c.claimed_by == by, c.status == PENDING)
+        .values(claimed_by=None, lease_until=None)
+    )
+    await session.commit()
+    return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What the minute sweep did: reservations released, rows in flight settled `incierto`."""
+
+    released: int
+    uncertain: int
+
+
+async def sweep(session: AsyncSession, *, now: datetime | None = None) -> Swept:
+    """Release reservations whose holder is gone; settle lost rows in flight as `incierto`."""
+    now = now or utcnow()
+    c = OUTBOX.c
+    lapsed = or_(c.lease_until.is_(None), c.lease_until < now)
+    conn = await session.connection()
+    released = await conn.execute(
+        update(OUTBOX)
+        .where(c.status == PENDING, c.claimed_by.is_not(None), lapsed)
+        .values(claimed_by=None, lease_until=None)
+    )
+    uncertain = await conn.execute(
+        update(OUTBOX)
+        .where(c.status == SENDING, lapsed)
+        .values(status=UNCERTAIN, last_error=GONE, lease_until=None)
+    )
+    await session.commit()
+    return Swept(int(released.rowcount or 0), int(uncertain.rowcount or 0))
 
 
 @dataclass(frozen=True)
@@ -115,23 +212,28 @@ class Outcome:
 
     row_id: int
     chat_id: int
-    status: str  # enviado | pendiente (retry) | fallido | bloqueado
+    status: str  # enviado | pendiente (retry) | fallido | bloqueado | incierto
     message_id: int | None = None
     error: str | None = None
     retry_at: datetime | None = None
     count_attempt: bool = True
 
 
-async def settle(session: AsyncSession, outcomes: Iterable[Outcome]) -> None:
-    """Settle a batch of claimed rows in one transaction.
+async def settle(session: AsyncSession, outcomes: Iterable[Outcome], *, by: str) -> None:
+    """Settle rows `by` handed over, in one transaction.
 
-    Only rows still `enviando` are touched. A blocked chat also marks its citizen blocked and
-    its other pending rows `bloqueado`, so nothing more is sent there.
+    Only rows `by` still holds are touched, `enviando` or already swept to `incierto` (a
+    settle delayed past the lease by a database outage still records what really happened).
+    A blocked chat also marks its citizen blocked and its other pending rows `bloqueado`, so
+    nothing more is sent there.
     """
     conn = await session.connection()
     c = OUTBOX.c
     now = utcnow()
-    guard = (c.id == bindparam("rid")) & (c.status == SENDING)
+    guard = (
+        (c.id == bindparam("rid")) & ((c.status == SENDING) | (c.status == UNCERTAIN))
+        & (c.claimed_by == by)
+    )
     groups: dict[str, list[dict[str, Any]]] = {}
     blocked_chats: set[int] = set()
     for o in outcomes:
@@ -148,22 +250,33 @@ async def settle(session: AsyncSession, outcomes: Iterable[Outcome]) -> None:
         elif o.status == BLOCKED:
             blocked_chats.add(o.chat_id)
             groups.setdefault("blocked", []).append({"rid": o.row_id, "err": error})
+        elif o.status == UNCERTAIN:
+            groups.setdefault("uncertain", []).append({"rid": o.row_id, "err": error})
         else:
             groups.setdefault("failed", []).append({"rid": o.row_id, "err": error})
     statements = {
         "sent": update(OUTBOX).where(guard).values(
-            status=SENT, telegram_message_id=bindparam("mid"), sent_at=bindparam("at")
+            status=SENT, telegram_message_id=bindparam("mid"), sent_at=bindparam("at"),
+            lease_until=None, last_error=None,
         ),
         "retry_count": update(OUTBOX).where(guard).values(
             status=PENDING, last_error=bindparam("err"), not_before=bindparam("nb"),
-            attempts=c.attempts + 1,
+            attempts=c.attempts + 1, claimed_by=None, lease_until=None,
         ),
         "retry_free": update(OUTBOX).where(guard).values(
-            status=PENDING, last_error=bindparam("err"), not_before=bindparam("nb")
+            status=PENDING, last_error=bindparam("err"), not_before=bindparam("nb"),
+            claimed_by=None, lease_until=None,
         ),
-        "blocked": update(OUTBOX).where(guard).values(status=BLOCKED, last_error=bindparam("err")),
+        "blocked": update(OUTBOX).where(guard).values(
+            status=BLOCKED, last_error=bindparam("err"), lease_until=None
+        ),
         "failed": update(OUTBOX).where(guard).values(
-            status=FAILED, last_error=bindparam("err"), attempts=c.attempts + 1
+            status=FAILED, last_error=bindparam("err"), attempts=c.attempts + 1,
+            lease_until=None,
+        ),
+        "uncertain": update(OUTBOX).where(guard).values(
+            status=UNCERTAIN, last_error=bindparam("err"), attempts=c.attempts + 1,
+            lease_until=None,
         ),
     }
     for key, params in groups.items():
@@ -191,19 +304,6 @@ async def cancel_pending(session: AsyncSession, *, broadcast_id: int) -> int:
     return int(result.rowcount or 0)
 
 
-async def settle_interrupted(session: AsyncSession, *, older_than: timedelta) -> int:
-    """Settle rows a dead sender left `enviando` as failed, never resending them."""
-    cutoff = utcnow() - older_than
-    conn = await session.connection()
-    result = await conn.execute(
-        update(OUTBOX)
-        .where(OUTBOX.c.status == SENDING, OUTBOX.c.claimed_at < cutoff)
-        .values(status=FAILED, last_error="interrumpido: no se reenvía para no duplicar")
-    )
-    await session.commit()
-    return int(result.rowcount or 0)
-
-
 async def status_counts(
     session: AsyncSession, *, broadcast_id: int | None = None
 ) -> dict[str, int]:
@@ -223,3 +323,51 @@ async def queued_before(session: AsyncSession, *, dedupe: str) -> bool:
     conn = await session.connection()
     query = select(OUTBOX.c.id).where(OUTBOX.c.dedupe_key.startswith(f"{dedupe}:")).limit(1)
     return (await conn.execute(query)).first() is not None
+
+
+async def reserve_slots(
+    session: AsyncSession, *, key: str, count: int, interval: float, now: float | None = None
+) -> tuple[float, float]:
+    """Take the next `count` sending slots, `interval` seconds apart, of the shared rate `key`.
+
+    Return (first slot, now), both in seconds on the database's clock (PostgreSQL's; on
+    SQLite, `now` or this machine's), so instances on hosts whose clocks differ still share
+    one schedule: the caller waits `first - now` by its own clock. Commits.
+    """
+    conn = await session.connection()
+    clock: Any
+    insert: Any
+    if conn.dialect.name == "postgresql":
+        clock = cast(func.extract("epoch", func.clock_timestamp()), Float)
+        insert = postgresql.insert(PACE)
+    else:
+        clock = bindparam("now", now if now is not None else time.time(), type_=Float)
+        insert = sqlite.insert(PACE)
+    await conn.execute(
+        insert.values(key=key, next_at=0.0).on_conflict_do_nothing(index_elements=["key"])
+    )
+    c = PACE.c
+    start = case((c.next_at > clock, c.next_at), else_=clock)
+    row = (await conn.execute(
+        update(PACE).where(c.key == key).values(next_at=start + count * interval)
+        .returning(c.next_at, clock)
+    )).one()
+    await session.commit()
+    return float(row[0]) - count * interval, float(row[1])
+
+
+async def pause_slots(session: AsyncSession, *, key: str, seconds: float) -> None:
+    """Give no slot of `key` for `seconds` from now (Telegram's 429 is bot-wide); commit."""
+    conn = await session.connection()
+    clock: Any
+    if conn.dialect.name == "postgresql":
+        clock = cast(func.extract("epoch", func.clock_timestamp()), Float)
+    else:
+        clock = bindparam("now", time.time(), type_=Float)
+    c = PACE.c
+    until = clock + seconds
+    await conn.execute(
+        update(PACE).where(c.key == key)
+        .values(next_at=case((c.next_at > until, c.next_at), else_=until))
+    )
+    await session.commit()

@@ -14,6 +14,7 @@ from bot.localapi import LocalBotAPI
 from bot.web import build_web_app
 from storage import outbox
 from storage.db import Database
+from storage.models import OutboxMessage
 from storage.types import utcnow
 from tests.utils.webhook import SECRET, instances, webhook_settings
 
@@ -50,6 +51,29 @@ async def test_healthz_reports_database_and_pending_outbox(
         assert body["status"] == "ok" and body["database"] == "ok" and body["running"] is True
         assert body["outbox_pending"] == 2
         assert body["version"] == metadata.version("cabildo")
+
+
+async def test_healthz_reports_rows_stuck_in_flight_uncertain_ones_and_a_stalled_sender(
+    settings: Settings, api: LocalBotAPI, db: Database
+) -> None:
+    """Measured: a dead sender's rows stayed `enviando` while /healthz said ok."""
+    now = utcnow()
+    async with db.session() as session:
+        session.add_all([
+            OutboxMessage(chat_id=7101, status="enviando", payload={"text": "x"},
+                          claimed_by="muerta", claimed_at=now - timedelta(minutes=3),
+                          lease_until=now - timedelta(minutes=2), not_before=now,
+                          created_at=now),
+            OutboxMessage(chat_id=7102, status="incierto", payload={"text": "x"},
+                          claimed_at=now - timedelta(hours=1), not_before=now,
+                          created_at=now),
+        ])
+        await session.commit()
+    async with instances(settings, api, count=1) as [bot]:
+        body = (await bot.client.get("/healthz")).json()
+    assert body["status"] == "degraded" and body["database"] == "ok"
+    assert (body["outbox_stuck"], body["outbox_uncertain_24h"]) == (1, 1)
+    assert body["outbox_stalled"] is False
 
 
 async def test_healthz_is_503_when_the_database_is_unreachable(

@@ -83,7 +83,11 @@ async def test_comuna_4_broadcast_reaches_its_subscribers_only_once(
     async with db.session() as s:
         rows = (await s.exec(select(OutboxMessage))).all()
         [entry] = (await s.exec(select(AuditEntry).where(AuditEntry.action == "difusion"))).all()
-    assert sorted(r.chat_id for r in rows) == sorted(COMUNA_4)
+    # The broadcast once to each subscriber, and the author's report, queued like any message.
+    assert sorted(r.chat_id for r in rows if r.broadcast_id) == sorted(COMUNA_4)
+    assert [r.dedupe_key for r in rows if not r.broadcast_id] == [
+        f"informe-difusion:{entry.detail['difusion']}:{ADMIN}"
+    ]
     assert (entry.actor_id, entry.detail["destinatarios"]) == (ADMIN, 3)
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot.config import Settings
@@ -233,3 +237,30 @@ async def test_staff_may_write_up_to_telegrams_limit(bot: CabildoApp, api: Local
     _, refused = await api.wait_for("sendMessage", chat_id=1000, count=2)
     assert refused.params["text"] == (
         "Su mensaje es muy largo. Escríbalo en 4.096 caracteres o menos, por favor.")
+
+
+async def test_a_database_outage_gets_one_apology_per_update_and_one_log_line(
+    bot: CabildoApp, api: LocalBotAPI, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Measured: 80 updates in a 20 s outage got 148 apologies and 185 tracebacks."""
+
+    @asynccontextmanager
+    async def unreachable() -> AsyncIterator[None]:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError(111, "refused"))
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(bot.bot_data["db"], "session", unreachable)
+    people = range(520, 530)
+    with caplog.at_level(logging.INFO):
+        for person in people:
+            api.user(person).send_text("/metas")
+        for person in people:
+            await api.wait_for("sendMessage", chat_id=person)
+        await asyncio.sleep(0.3)  # a second apology would have come by now
+    for person in people:
+        [apology] = api.calls_to(person, ["sendMessage"])
+        assert apology.params["text"].startswith("😕 Algo falló de nuestro lado")
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "ConnectionRefusedError" in errors[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]

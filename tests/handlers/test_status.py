@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,16 @@ from storage.types import utcnow
 ADMIN, CITIZEN = 1000, 8801
 
 
-async def _a_busy_day(db: Database, *, sweep_ago: timedelta, queued_ago: timedelta) -> None:
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """No weekly-summary catch-up at start: its approval request would be one more message."""
+    return dataclasses.replace(settings, schedule_grace_hours=0)
+
+
+async def _a_busy_day(
+    db: Database, *, sweep_ago: timedelta, queued_ago: timedelta,
+    handed_ago: timedelta = timedelta(seconds=20),
+) -> None:
     now = utcnow()
 
     def message(chat: int, status: str, **extra: object) -> OutboxMessage:
@@ -35,9 +45,11 @@ async def _a_busy_day(db: Database, *, sweep_ago: timedelta, queued_ago: timedel
             Citizen(telegram_id=4, chat_id=4, role="staff", created_at=now, last_seen_at=now),
             Subscription(chat_id=-100, kind="comuna", value="4", created_at=now),
             Subscription(chat_id=-100, kind="comuna", value="5", created_at=now),
-            message(1, "pendiente"),
-            message(2, "pendiente"),
+            # Held by another instance, so the running bot's own sender leaves them queued.
+            message(1, "pendiente", claimed_by="web-3:7:ef", lease_until=now + timedelta(hours=1)),
+            message(2, "pendiente", claimed_by="web-3:7:ef", lease_until=now + timedelta(hours=1)),
             message(2, "enviado", sent_at=now - timedelta(hours=2)),
+            message(1, "enviado", sent_at=now - handed_ago, claimed_at=now - handed_ago),
             message(2, "enviado", sent_at=now - timedelta(days=3)),  # older than a day
             message(3, "bloqueado", claimed_at=now - timedelta(hours=1)),
             message(4, "fallido", claimed_at=now - timedelta(hours=1), last_error="Timed out"),
@@ -66,7 +78,7 @@ async def test_staff_see_the_queue_the_jobs_and_the_people(
     assert "base de datos " + ("SQLite" if db.is_sqlite else "PostgreSQL") in text
     assert "📤 <b>Envíos</b>: 2 en cola (el primero espera desde hace 2 minutos); 0 enviándose." \
         in text
-    assert ("Últimas 24 horas: 1 enviado, 2 fallidos, 1 a alguien que bloqueó el bot."
+    assert ("Últimas 24 horas: 2 enviados, 2 fallidos, 1 a alguien que bloqueó el bot."
             in text)
     assert "Motivos de fallo (24 h): «Timed out» ×2." in text
     sweep_at = local_datetime(utcnow() - timedelta(seconds=40), settings.tz)
@@ -83,12 +95,38 @@ async def test_staff_see_the_queue_the_jobs_and_the_people(
 async def test_a_stalled_scheduler_and_an_old_queue_are_flagged(
     bot: CabildoApp, api: LocalBotAPI, db: Database
 ) -> None:
-    await _a_busy_day(db, sweep_ago=timedelta(minutes=42), queued_ago=timedelta(hours=2))
+    await _a_busy_day(db, sweep_ago=timedelta(minutes=42), queued_ago=timedelta(hours=2),
+                      handed_ago=timedelta(minutes=50))
     api.user(ADMIN).send_text("/estado")
     [reply] = await api.wait_for("sendMessage", chat_id=ADMIN)
     text = reply.params["text"]
     assert "⚠️ Los avisos y recordatorios no corren desde hace 42 minutos" in text
     assert "⚠️ Hay mensajes esperando desde hace 2 horas" in text
+    assert "⚠️ Hay mensajes por enviar y ninguno ha salido desde hace 50 minutos" in text
+    assert "Todo en orden" not in text
+
+
+async def test_rows_stuck_in_flight_and_uncertain_ones_are_reported(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    """Measured: /estado said «Todo en orden» with 100 rows stuck `enviando`."""
+    await _a_busy_day(db, sweep_ago=timedelta(seconds=10), queued_ago=timedelta(seconds=30))
+    now = utcnow()
+    async with db.session() as s:
+        s.add_all([
+            OutboxMessage(chat_id=chat, status=status, payload={"text": "x"},
+                          claimed_by="muerta", claimed_at=now - timedelta(minutes=2),
+                          lease_until=now - timedelta(minutes=1), not_before=now,
+                          created_at=now)
+            for chat, status in ((11, "enviando"), (12, "enviando"), (13, "incierto"))
+        ])
+        await s.commit()
+    api.user(ADMIN).send_text("/estado")
+    [reply] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    text = reply.params["text"]
+    assert "1 sin confirmar (pudieron llegar; no se reenvían), 1 a alguien que bloqueó" in text
+    assert ("⚠️ 2 mensajes llevan «enviándose» más de lo normal: la instancia que los enviaba "
+            "se detuvo.") in text
     assert "Todo en orden" not in text
 
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.config import Settings
 from bot.context import CabildoApp
@@ -34,7 +34,10 @@ async def _rows(db: Database) -> tuple[list[Broadcast], list[AuditEntry], list[O
         audit = list((await s.exec(
             select(AuditEntry).where(AuditEntry.action == "difusion")
         )).all())
-        outbox = list((await s.exec(select(OutboxMessage))).all())
+        # The summary's messages (the author's delivery report is queued apart).
+        outbox = list((await s.exec(
+            select(OutboxMessage).where(col(OutboxMessage.broadcast_id).is_not(None))
+        )).all())
     return broadcasts, audit, outbox
 
 

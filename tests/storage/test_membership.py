@@ -59,9 +59,10 @@ async def test_unblocking_reaches_a_person_named_before_writing_and_a_refused_se
         assert await recipients(s, Audience("lideres")) == [900010]
         # The outbox meets a 403 later: an unblock dated before that refusal is stale.
         await outbox.enqueue(s, chat_ids=[900010], payload={"text": "hola"})
-        [row] = await outbox.claim(s, limit=1)
+        [row] = await outbox.reserve(s, by="test", limit=1)
+        assert await outbox.hand_over(s, [row.id], by="test") == {row.id}
         refused = utcnow()
-        await outbox.settle(s, [outbox.Outcome(row.id, row.chat_id, outbox.BLOCKED)])
+        await outbox.settle(s, [outbox.Outcome(row.id, row.chat_id, outbox.BLOCKED)], by="test")
         assert not await mark_bot_unblocked(
             s, telegram_id=900010, chat_id=900010, at=refused - timedelta(seconds=5)
         )
