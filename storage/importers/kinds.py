@@ -42,6 +42,7 @@ ColumnType = Literal[
     "comuna_code",  # the code of a comuna itself: "4", "C1"
     "comuna_tipo",  # comuna | corregimiento
     "survey",  # the slug of a survey already in the database (checked before storing)
+    "work_status",  # a works status of the shared vocabulary (storage/data/estados.yaml)
 ]
 
 Problem = tuple[str | None, str]  # (column or None, Spanish message)
@@ -293,7 +294,7 @@ _SPECS = {
                 "codigo": "code",
                 "nombre": "text",
                 "comuna": "comuna",
-                "estado": "text",
+                "estado": "work_status",
                 "avance_fisico": "percent",
             },
             {

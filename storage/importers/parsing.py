@@ -21,9 +21,16 @@ from storage.importers.kinds import KINDS, ColumnSpec, KindSpec, RowContext
 from storage.importers.other import OTHER_KINDS
 from storage.importers.reading import Sheet, is_blank, is_blank_row, read_sheet
 from storage.importers.values import (
+    DAY_FIRST,
+    MONEY_STYLE,
+    PLAIN_STYLE,
+    DateOrder,
+    NumberStyle,
     check_spreadsheet_junk,
+    date_order,
     header_key,
     normalize,
+    number_style,
     parse_count,
     parse_date,
     parse_date_list,
@@ -35,10 +42,12 @@ from storage.importers.values import (
     parse_non_negative,
     parse_percent,
     parse_positive,
+    parse_status,
     parse_text,
     parse_url,
     parse_year,
 )
+from storage.statuses import WORK_STATUSES
 
 ALL_KINDS = (*KINDS, *OTHER_KINDS)
 KEY_SEPARATOR = "|"
@@ -164,21 +173,52 @@ def _where_titles_are(spec: KindSpec, known: dict[str, ColumnSpec], sheet: Sheet
             "los títulos de las columnas.")
 
 
-def parse_cell(column: ColumnSpec, raw: Any, tz: ZoneInfo) -> Any:
-    """Parse one non-empty cell of `column`; raise `CellError` when it is not valid."""
+NUMBER_TYPES = ("number", "non_negative", "positive", "money")
+DATE_TYPES = ("date", "datetime")
+
+
+@dataclass(frozen=True)
+class ColumnStyle:
+    """How a column writes what a cell cannot settle alone: `1,234`, `05/08/2023`."""
+
+    numbers: NumberStyle = PLAIN_STYLE
+    dates: DateOrder = DAY_FIRST
+
+
+def column_style(column: ColumnSpec, cells: Iterable[tuple[int, Any]]) -> ColumnStyle:
+    """Decide a column's number style or date order from all its (row, cell) pairs."""
+    if column.type in NUMBER_TYPES:
+        return ColumnStyle(numbers=number_style(cells, money=column.type == "money"))
+    if column.type in DATE_TYPES:
+        return ColumnStyle(dates=date_order(cells))
+    return ColumnStyle()
+
+
+def parse_cell(
+    column: ColumnSpec, raw: Any, tz: ZoneInfo, style: ColumnStyle | None = None
+) -> Any:
+    """Parse one non-empty cell of `column`; raise `CellError` when it is not valid.
+
+    `style` is what the whole column says about `1,234` and `05/08/2023` (`column_style`);
+    without it a cell is read alone.
+    """
     kind = column.type
+    numbers = style.numbers if style else MONEY_STYLE if kind == "money" else PLAIN_STYLE
+    dates = style.dates if style else DAY_FIRST
     if kind in ("text", "code", "comuna", "survey"):
         return parse_text(raw, max_length=column.max_length)
+    if kind == "work_status":
+        return parse_status(raw, WORK_STATUSES)
     if kind == "url":
         return parse_url(raw, max_length=column.max_length)
     if kind == "number":
-        return parse_float(raw)
+        return parse_float(raw, numbers)
     if kind == "non_negative":
-        return parse_non_negative(raw)
+        return parse_non_negative(raw, numbers)
     if kind == "positive":
-        return parse_positive(raw)
+        return parse_positive(raw, numbers)
     if kind == "money":
-        return parse_money(raw)
+        return parse_money(raw, numbers)
     if kind == "percent":
         return parse_percent(raw)
     if kind == "year":
@@ -186,11 +226,11 @@ def parse_cell(column: ColumnSpec, raw: Any, tz: ZoneInfo) -> Any:
     if kind == "count":
         return parse_count(raw)
     if kind == "date":
-        return parse_date(raw)
+        return parse_date(raw, dates)
     if kind == "dates":
         return parse_date_list(parse_text(raw) if isinstance(raw, str) else raw)
     if kind == "datetime":
-        return parse_local_datetime(raw, tz)
+        return parse_local_datetime(raw, tz, dates)
     if kind == "latitude":
         return parse_latitude(raw)
     if kind == "longitude":
@@ -222,6 +262,14 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
         for c in spec.columns.values()
         if c.field in spec.key and c.name not in present and c.default is not None
     }
+    styles = {
+        index: column_style(
+            column, ((offset + 2, cells[index]) for offset, cells in enumerate(sheet.rows)
+                     if index < len(cells))
+        )
+        for index, column in columns.items()
+    }
+    table.warnings.extend(_date_order_notes(columns, styles))
     context = RowContext(tz)
     first_row_of: dict[tuple[Any, ...], int] = {}
     width = max((i + 1 for i, header in enumerate(sheet.headers) if header), default=0)
@@ -257,7 +305,7 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
                 continue
             try:
                 check_spreadsheet_junk(raw)
-                value = parse_cell(column, raw, tz)
+                value = parse_cell(column, raw, tz, styles[index])
             except CellError as exc:
                 table.errors.append(RowError(number, column.name, str(exc)))
                 continue
@@ -288,6 +336,39 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
     if not data_rows:
         raise ImportFailed("El archivo no tiene filas de datos.")
     return table
+
+
+def _date_order_notes(
+    columns: dict[int, ColumnSpec], styles: dict[int, ColumnStyle]
+) -> list[str]:
+    """Say, per date column, which order was read when some date could be read both ways."""
+    notes = []
+    for index, column in columns.items():
+        order = styles[index].dates
+        if order.decided_by is not None:
+            row, text = order.decided_by
+            notes.append(
+                f"Las fechas de la columna «{column.name}» se leyeron como mes/día "
+                f"(MM/DD/AAAA), porque la fila {row} tiene {shown(text)}."
+            )
+        elif order.assumed is not None:
+            row, text = order.assumed
+            notes.append(
+                f"Las fechas de la columna «{column.name}» se leyeron como día/mes "
+                f"(DD/MM/AAAA): {shown(text)} (fila {row}) es el {_spanish_date(text)}. "
+                "Si eran mes/día, escríbalas como AAAA-MM-DD y vuelva a importar."
+            )
+    return notes
+
+
+_MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+           "septiembre", "octubre", "noviembre", "diciembre")
+
+
+def _spanish_date(text: str) -> str:
+    """Return `05/08/2023` read day-first in words: `5 de agosto de 2023`."""
+    day = parse_date(text)
+    return f"{day.day} de {_MONTHS[day.month - 1]} de {day.year}"
 
 
 def _uncached(formula: str) -> str:
