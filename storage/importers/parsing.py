@@ -7,7 +7,9 @@ import when any row is wrong. All three can run off the event loop.
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,7 @@ from storage.importers.values import (
     PLAIN_STYLE,
     DateOrder,
     NumberStyle,
+    cell_text,
     check_spreadsheet_junk,
     date_order,
     header_key,
@@ -78,6 +81,17 @@ class ParsedTable:
     errors: list[RowError] = field(default_factory=list)
     comuna_column: str | None = None
     with_comuna: list[ParsedRow] = field(default_factory=list)  # every row naming a comuna
+    headers: list[str] = field(default_factory=list)  # the titles, as the file writes them
+    cells: list[list[Any]] = field(default_factory=list)  # the data rows as read (row 2 first)
+
+
+@dataclass
+class SkippedRows:
+    """The rows left out of an import for their errors, and a CSV of them to fix."""
+
+    errors: list[RowError]
+    rows: list[int]
+    csv: bytes
 
 
 def key_text(key: tuple[Any, ...]) -> str:
@@ -253,7 +267,7 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
     spec = get_spec(kind)
     sheet = read_sheet(data, filename)
     columns, warnings = match_headers(spec, sheet.headers, sheet=sheet)
-    table = ParsedTable(spec, warnings=warnings)
+    table = ParsedTable(spec, warnings=warnings, headers=sheet.headers, cells=sheet.rows)
     _warn_untitled(table, sheet.headers, sheet.rows, sheet.is_csv)
     present = {column.name for column in columns.values()}
     table.comuna_column = next((c for c in present if spec.columns[c].type == "comuna"), None)
@@ -438,6 +452,33 @@ def resolve_surveys(table: ParsedTable, slugs: Iterable[str]) -> None:
                 )
             else:
                 row.values[column.field] = found
+
+
+def set_aside_bad_rows(table: ParsedTable) -> SkippedRows | None:
+    """Take every row with an error out of the table, and return them as a CSV to fix.
+
+    The CSV has the file's own columns, with the errors of each row in a first column
+    «error»; once fixed, it imports as it is (that column is ignored). A problem of the
+    file itself (a missing column, row 1) still stops the import: `raise_for_errors`.
+    """
+    if not table.errors:
+        return None
+    errors = sorted(table.errors, key=lambda error: error.row)
+    if any(error.row <= 1 for error in errors):
+        raise_for_errors(table)
+    by_row: dict[int, list[str]] = {}
+    for error in errors:
+        by_row.setdefault(error.row, []).append(str(error))
+    table.rows = [row for row in table.rows if row.row not in by_row]
+    table.errors = []
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["error", *table.headers])
+    for number, messages in by_row.items():
+        cells = table.cells[number - 2] if 0 <= number - 2 < len(table.cells) else []
+        writer.writerow(["; ".join(messages),
+                         *("" if is_blank(cell) else cell_text(cell) for cell in cells)])
+    return SkippedRows(errors, list(by_row), out.getvalue().encode("utf-8-sig"))
 
 
 def raise_for_errors(table: ParsedTable) -> None:

@@ -673,9 +673,10 @@ async def test_many_errors_are_summarized(db: Database) -> None:
     failure = await expect_failure(db, "obras", works_csv(*rows), "obras.csv")
     assert failure.total_errors == 30
     lines = str(failure).splitlines()
-    assert len(lines) == 22
+    assert len(lines) == 23
     assert lines[1].startswith("Fila 2, columna «avance_fisico»")
-    assert lines[-1] == "… y 10 errores más."
+    assert lines[-2] == "… y 10 errores más."
+    assert lines[-1] == "Filas con errores (30): 2–31."  # every bad row, even those not shown
 
 
 async def test_missing_required_columns_are_named_together(db: Database) -> None:
@@ -958,3 +959,28 @@ async def test_titles_below_row_one_or_on_another_sheet_are_pointed_at(db: Datab
         "de las columnas."
     )
     assert await table_contents(db, Work) == []
+
+
+async def test_skipping_bad_rows_leaves_out_every_row_with_an_error(db: Database) -> None:
+    await seed_comunas(db)
+    rows = [
+        ["OB-1", "Obra", "4", EN, "10"],
+        ["OB-2", "Obra", "Narnia", EN, "10"],  # found unknown only against the database
+        ["OB-1", "Otra", "4", EN, "10"],  # repeats the key of row 2
+        ["OB-3", "Obra", "4", "Terminadísima", "10"],
+        ["OB-4", "Obra", "4", EN, "10"],
+    ]
+    async with db.session() as session:
+        result = await import_bytes(
+            session, "obras", works_csv(*rows), "obras.csv", tz=TZ, skip_bad_rows=True
+        )
+    assert result.created_keys == ["OB-1", "OB-4"]
+    assert result.skipped is not None and result.skipped.rows == [3, 4, 5]
+    assert sorted(await works_by_code(db)) == ["OB-1", "OB-4"]
+    # A problem of the file itself still changes nothing.
+    with pytest.raises(ImportFailed) as caught:
+        async with db.session() as session:
+            await import_bytes(session, "obras", csv_bytes([["codigo"], ["OB-9"]]), "o.csv",
+                               tz=TZ, skip_bad_rows=True)
+    assert not caught.value.rows_only
+    assert sorted(await works_by_code(db)) == ["OB-1", "OB-4"]
