@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from storage.importers.parsing import SkippedRows
 
 KINDS_HELP = (
-    "metas, presupuesto, obras, eventos, contratacion, informes, comunas, plan, encuesta, "
-    "presupuesto_participativo"
+    "metas, presupuesto, obras, eventos, contratacion, informes, comunas, plan, "
+    "secop_contratos (SECOP II como se descarga), encuesta, presupuesto_participativo"
 )
 HELP_HELP = "mostrar esta ayuda y salir"
 ALL_ENTRIES = 2**31 - 1  # `audit --limite 0`: every entry

@@ -926,7 +926,7 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
         )
     # Columns, not ORM rows: a city can have tens of thousands of works.
     conn = await session.connection()
-    work_columns = sa_select(Work.codigo, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload]
+    work_columns = sa_select(Work.codigo, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload, misc]
                              Work.comuna_id, Work.contratista, Work.estado,
                              Work.fecha_fin_prevista)
     streamed = await conn.stream(work_columns)

@@ -205,20 +205,21 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
         for row in table.rows:
             current = existing.get(row.key)
             if current is None:
-                values = {**row.values, **stamp}
+                values = {**spec.insert_defaults, **row.values, **stamp}
                 inserts.setdefault(tuple(sorted(values)), []).append(values)
                 result.created += 1
                 result.created_keys.append(row.key_text)
                 continue
+            kept = {k: v for k, v in row.values.items() if k not in spec.insert_only}
             changes = [
                 Change(row.key_text, name, current[name], new)
-                for name, new in row.values.items()
+                for name, new in kept.items()
                 if current[name] != new
             ]
             if not changes:
                 result.unchanged += 1
                 continue
-            params = {f"new_{name}": value for name, value in {**row.values, **stamp}.items()}
+            params = {f"new_{name}": value for name, value in {**kept, **stamp}.items()}
             params["old_id"] = current["id"]
             updates.setdefault(tuple(sorted(params)), []).append(params)
             result.updated += 1
@@ -233,4 +234,6 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
             )
             await connection.execute(statement, batch)
         await session.commit()
+    if spec.created_note and result.created:
+        result.warnings.append(spec.created_note.format(count=result.created))
     return result

@@ -22,6 +22,7 @@ from storage.importers.errors import CellError, ImportFailed, RowError, shown
 from storage.importers.kinds import KINDS, ColumnSpec, KindSpec, RowContext
 from storage.importers.other import OTHER_KINDS
 from storage.importers.reading import Sheet, is_blank, is_blank_row, read_sheet
+from storage.importers.sources import SOURCE_KINDS
 from storage.importers.values import (
     DAY_FIRST,
     MONEY_STYLE,
@@ -52,7 +53,8 @@ from storage.importers.values import (
 )
 from storage.statuses import WORK_STATUSES
 
-ALL_KINDS = (*KINDS, *OTHER_KINDS)
+ALL_KINDS = (*KINDS, *SOURCE_KINDS, *OTHER_KINDS)
+SPECS: dict[str, KindSpec] = {**KINDS, **SOURCE_KINDS}
 KEY_SEPARATOR = "|"
 
 
@@ -101,7 +103,7 @@ def key_text(key: tuple[Any, ...]) -> str:
 
 def get_spec(kind: str) -> KindSpec:
     """Return the spec of a kind named in Spanish, or fail listing the valid ones."""
-    spec = KINDS.get(normalize(kind or ""))
+    spec = SPECS.get(normalize(kind or ""))
     if spec is None:
         near = difflib.get_close_matches(normalize(kind or ""), ALL_KINDS, n=1, cutoff=0.7)
         hint = f" ¿Quiso decir «{near[0]}»?" if near else ""
@@ -119,16 +121,20 @@ def match_headers(
     When required columns are missing and `sheet` is given, the error says where the titles
     seem to be (a lower row, another sheet of the workbook) or what is read.
     """
-    known = {header_key(name): column for name, column in spec.columns.items()}
+    known = {header_key(title): column for name, column in spec.columns.items()
+             for title in (name, *column.aliases)}
     found: dict[int, ColumnSpec] = {}
     first_seen: dict[str, int] = {}
     warnings: list[str] = []
     errors: list[RowError] = []
+    ignored = 0
     for index, header in enumerate(headers):
         if not header:
             continue
         column = known.get(header_key(header))
-        if column is None:
+        if column is None and spec.source:
+            ignored += 1
+        elif column is None:
             warnings.append(f"Se ignoró la columna «{header}».")
         elif column.name in first_seen:
             errors.append(
@@ -143,9 +149,14 @@ def match_headers(
         else:
             first_seen[column.name] = index
             found[index] = column
+    if ignored:
+        warnings.append(f"Se ignoraron {ignored} columnas de {spec.source} que Cabildo no usa.")
     missing = [name for name in spec.required if name not in first_seen]
     if missing:
-        names = ", ".join(f"«{name}»" for name in missing)
+        names = ", ".join(
+            f"«{name}»" + "".join(f" (o «{alias}»)" for alias in spec.columns[name].aliases)
+            for name in missing
+        )
         what = (
             f"falta la columna obligatoria {names}."
             if len(missing) == 1
@@ -285,6 +296,7 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
     }
     table.warnings.extend(_date_order_notes(columns, styles))
     context = RowContext(tz)
+    left_out: dict[str, int] = {}
     first_row_of: dict[tuple[Any, ...], int] = {}
     width = max((i + 1 for i, header in enumerate(sheet.headers) if header), default=0)
     data_rows = 0
@@ -328,6 +340,13 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
                 table.with_comuna.append(parsed)
             else:
                 parsed.values[column.field] = value
+        reason = spec.leave_out(parsed.values) if spec.leave_out is not None else None
+        if reason is not None:  # a contract that is no work: its other cells do not matter
+            left_out[reason] = left_out.get(reason, 0) + 1
+            del table.errors[errors_before:]
+            if parsed.comuna is not None:
+                table.with_comuna.remove(parsed)
+            continue
         if len(table.errors) > errors_before:
             continue
         if spec.check is not None:
@@ -335,6 +354,8 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
             table.errors.extend(RowError(number, col, msg) for col, msg in problems)
             if problems:
                 continue
+        for name in [name for name in parsed.values if name.startswith("_")]:
+            del parsed.values[name]  # read only to derive or filter: no column of the table
         parsed.key = tuple(parsed.values.get(f) for f in spec.key)
         first = first_row_of.setdefault(parsed.key, number)
         if first != number:
@@ -349,6 +370,12 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
         table.rows.append(parsed)
     if not data_rows:
         raise ImportFailed("El archivo no tiene filas de datos.")
+    if left_out:
+        total = sum(left_out.values())
+        reasons = ", ".join(f"{count} {reason}" for reason, count in left_out.items())
+        table.warnings.append(
+            f"Se dejaron de lado {total} {'fila' if total == 1 else 'filas'}: {reasons}."
+        )
     return table
 
 

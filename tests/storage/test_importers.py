@@ -585,7 +585,8 @@ async def test_unknown_kind_lists_the_kinds(db: Database) -> None:
     failure = await expect_failure(db, "proyectos", b"a,b\n1,2\n", "x.csv")
     assert str(failure) == (
         "No conozco el tipo «proyectos». Los tipos son: metas, presupuesto, obras, eventos, "
-        "contratacion, informes, comunas, plan, encuesta, presupuesto_participativo."
+        "contratacion, informes, comunas, plan, secop_contratos, encuesta, "
+        "presupuesto_participativo."
     )
     assert set(KINDS) == {
         "metas", "presupuesto", "obras", "eventos", "contratacion", "informes", "comunas", "plan"
