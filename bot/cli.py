@@ -14,16 +14,19 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 
+if TYPE_CHECKING:
+    from storage.importers.parsing import SkippedRows
+
 KINDS_HELP = (
-    "metas, presupuesto, obras, eventos, contratacion, informes, comunas, plan, encuesta, "
-    "presupuesto_participativo"
+    "metas, presupuesto, obras, eventos, contratacion, informes, comunas, plan, "
+    "secop_contratos (SECOP II como se descarga), encuesta, presupuesto_participativo"
 )
 HELP_HELP = "mostrar esta ayuda y salir"
 ALL_ENTRIES = 2**31 - 1  # `audit --limite 0`: every entry
@@ -117,11 +120,14 @@ def _parser() -> argparse.ArgumentParser:
         "destino", nargs="?",
         help="archivo o carpeta (por omisión, <base>-AAAAMMDD-HHMMSS.db en la carpeta actual)",
     )
-    imp = sub.add_parser("import", help="cargar datos desde un CSV o XLSX",
+    imp = sub.add_parser("import", aliases=["importar"], help="cargar datos desde un CSV o XLSX",
                          description="Cargar datos desde un CSV, XLSX, YAML o JSON: todo o nada.")
     imp.add_argument("kind", metavar="tipo", help=KINDS_HELP)
     imp.add_argument("path", metavar="archivo",
                      help="ruta del archivo (hasta MAX_UPLOAD_MB, como por Telegram)")
+    imp.add_argument("--omitir-filas-con-error", action="store_true", dest="skip_bad_rows",
+                     help="importar las filas buenas y dejar las que tienen errores en "
+                          "<archivo>-filas-con-error.csv, para corregirlas e importarlas después")
     rol = sub.add_parser("rol", help="dar un rol a una persona (como administrador)",
                          description="Dar un rol a una persona (como administrador).")
     rol.add_argument("telegram_id", type=int, metavar="id",
@@ -184,8 +190,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         return _chat(settings, user_id=args.user_id, first_name=args.name)
     if args.command == "db":
         return _db(settings, args)
-    if args.command == "import":
-        return asyncio.run(_import(settings, args.kind, args.path))
+    if args.command in ("import", "importar"):
+        return asyncio.run(_import(settings, args.kind, args.path, args.skip_bad_rows))
     if args.command == "rol":
         return asyncio.run(_rol(settings, args.telegram_id, args.role, args.comuna))
     if args.command == "audit":
@@ -258,7 +264,9 @@ def _run(settings: Settings) -> int:
 NO_TABLES = "La base de datos no tiene tablas todavía: ejecute «cabildo db upgrade»."
 NO_DATABASE = "No se pudo abrir la base de datos ({why}). Revise DATABASE_URL."
 # Subcommands that open the database with its tables: checked first, said in one sentence.
-NEEDS_DATABASE = frozenset({"run", "chat", "import", "rol", "audit", "demo", "web", "estado"})
+NEEDS_DATABASE = frozenset(
+    {"run", "chat", "import", "importar", "rol", "audit", "demo", "web", "estado"}
+)
 CONNECT_TIMEOUT_SECONDS = 10
 
 
@@ -543,7 +551,17 @@ def _import_problem(path: str, limit_mb: int) -> str | None:
     return None
 
 
-async def _import(settings: Settings, kind: str, path: str) -> int:
+SKIP_HINT = ("Para importar solo las filas buenas y dejar las otras en un archivo para "
+             "corregirlas, repita el comando con --omitir-filas-con-error.")
+
+
+def skipped_rows_path(path: str) -> Path:
+    """Return where the rows left out of an import of `path` are written."""
+    source = Path(path)
+    return source.with_name(f"{source.stem}-filas-con-error.csv")
+
+
+async def _import(settings: Settings, kind: str, path: str, skip_bad_rows: bool = False) -> int:
     from bot.app import DatabaseNotReady, ensure_schema
     from handlers.alerts import queue_change_alerts
     from storage.audit import add_entry
@@ -558,14 +576,19 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
     try:
         await ensure_schema(database)
         async with database.session() as session:
-            result = await import_file(session, kind, path, tz=settings.tz)
+            result = await import_file(session, kind, path, tz=settings.tz,
+                                       skip_bad_rows=skip_bad_rows)
             entry = add_entry(session, actor_id=None, action="importar",
                               detail=result.audit_detail(Path(path).name))
             await session.commit()
         alerts = await queue_change_alerts(
             database, settings, result, import_ref=f"auditoria-{entry.id}"
         )
-    except (ImportFailed, DatabaseNotReady) as exc:
+    except ImportFailed as exc:
+        hint = f"\n{SKIP_HINT}" if exc.rows_only and not skip_bad_rows else ""
+        print(f"No se importó nada. {exc}{hint}", file=sys.stderr)
+        return 1
+    except DatabaseNotReady as exc:
         print(f"No se importó nada. {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -578,10 +601,28 @@ async def _import(settings: Settings, kind: str, path: str) -> int:
     for warning in result.warnings:
         print(f"Aviso: {warning}")
     print(result.summary())
+    if result.skipped:
+        _write_skipped(result.skipped, skipped_rows_path(path))
     if alerts:
         noun = "alerta" if alerts == 1 else "alertas"
         print(f"{alerts} {noun} de cambios en cola (las envía el bot en marcha).")
     return 0
+
+
+def _write_skipped(skipped: SkippedRows, target: Path) -> None:
+    """Write the rows an import left out to `target`; print them if it cannot be written."""
+    count = len(skipped.rows)
+    try:
+        target.write_bytes(skipped.csv)
+    except OSError as exc:
+        print(f"No se pudo escribir {target}: {os_error(exc)}. Estas son las filas omitidas:",
+              file=sys.stderr)
+        for error in skipped.errors:
+            print(error, file=sys.stderr)
+        return
+    rows = "La fila omitida está" if count == 1 else f"Las {count} filas omitidas están"
+    print(f"{rows} en {target}, con sus errores en la columna «error»: "
+          "corríjalas allí e importe ese archivo.")
 
 
 async def _rol(settings: Settings, telegram_id: int, role: str, comuna: str | None) -> int:

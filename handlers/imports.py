@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from html import escape
 
-from telegram import Update
+from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CabildoContext
@@ -19,7 +20,17 @@ USAGE = (
 )
 TOO_BIG = "El archivo pesa {size} MB; el límite es {limit} MB. No se importó nada."
 FAILED = "❌ No se importó nada.\n{error}"
+SKIP_HINT = (
+    "\n\nPara importar solo las filas buenas, envíe el archivo otra vez con el comentario "
+    "<code>/importar {kind} omitir</code>: le devuelvo las filas con errores en un archivo "
+    "para corregirlas y enviarlas de nuevo."
+)
 DONE = "✅ Importación completa: {summary}"
+SKIPPED = (
+    "Estas son las filas que no se importaron, con sus errores en la columna «error». "
+    "Corríjalas y envíe este archivo con <code>/importar {kind}</code>."
+)
+SKIP_WORDS = ("omitir", "--omitir-filas-con-error")
 WARNING = "⚠️ {warning}"
 ALERTS = "🔔 {alerts} en cola para quienes siguen estos datos."
 CAPTION_COMMAND = r"(?i)^/importar(@\w+)?(\s|$)"  # /Importar on a phone's keyboard too
@@ -46,6 +57,7 @@ async def import_document(update: Update, context: CabildoContext) -> None:
         await message.reply_text(import_usage())
         return
     kind = words[1].lower()
+    skip_bad_rows = any(word.lower() in SKIP_WORDS for word in words[2:])
     document = message.document
     limit = context.settings.max_upload_mb
     if document.file_size and document.file_size > limit * 1024 * 1024:
@@ -60,7 +72,8 @@ async def import_document(update: Update, context: CabildoContext) -> None:
     filename = document.file_name or "archivo"
     try:
         async with context.db.session() as session:
-            result = await import_bytes(session, kind, data, filename, tz=context.settings.tz)
+            result = await import_bytes(session, kind, data, filename, tz=context.settings.tz,
+                                        skip_bad_rows=skip_bad_rows)
             entry = add_entry(
                 session,
                 actor_id=user.id,
@@ -72,7 +85,9 @@ async def import_document(update: Update, context: CabildoContext) -> None:
             context.db, context.settings, result, import_ref=f"auditoria-{entry.id}"
         )
     except ImportFailed as exc:
-        await message.reply_text(FAILED.format(error=escape(str(exc)))[:4000])
+        hint = SKIP_HINT.format(kind=escape(kind)) if exc.rows_only and not skip_bad_rows else ""
+        text = FAILED.format(error=escape(str(exc)))
+        await message.reply_text(text[: 4000 - len(hint)] + hint)
         return
     lines = [DONE.format(summary=escape(result.summary()))]
     if alerts:
@@ -80,6 +95,12 @@ async def import_document(update: Update, context: CabildoContext) -> None:
             alerts=plural(alerts, "alerta de cambios", "alertas de cambios")))
     lines += [WARNING.format(warning=escape(w)) for w in result.warnings[:10]]
     await message.reply_text("\n".join(lines))
+    if result.skipped:
+        stem = filename.rsplit(".", 1)[0] or "archivo"
+        await message.reply_document(
+            InputFile(io.BytesIO(result.skipped.csv), filename=f"{stem}-filas-con-error.csv"),
+            caption=SKIPPED.format(kind=escape(kind)),
+        )
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [

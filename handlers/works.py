@@ -54,6 +54,7 @@ NO_SUCH_COMUNA = "No encontré «{text}» entre las comunas y corregimientos. El
 STATUS_LISTING = "🏗️ <b>Obras {status}{where}: {total}</b>\n{page}"
 STATUS_EMPTY = "Ahora no hay obras en ese estado."
 LATE = " — ⚠️ <b>atrasada</b>: esa fecha ya pasó y no ha terminado"
+UNPLACED = "Comuna: sin ubicar todavía"  # from SECOP, which knows no comuna
 NEAREST = "📍 <b>Obras más cercanas a su ubicación</b>"
 NEARBY_BACK = "⬅️ Obras cercanas"
 FAR = (
@@ -89,6 +90,8 @@ def work_card(work: Work, comuna: Comuna | None, locale: str, today: date | None
     lines = [f"{_icon(work)} <b>{escape(work.nombre)}</b>"]
     if comuna:
         lines.append(f"Comuna {escape(comuna.codigo)} · {escape(comuna.nombre)}")
+    elif work.comuna_id is None:
+        lines.append(UNPLACED)
     lines.append(f"Estado: <b>{escape(work.estado)}</b>")
     lines.append(f"Avance físico: {progress_bar(work.avance_fisico)} "
                  f"{percent(work.avance_fisico, locale)}")
@@ -297,7 +300,7 @@ async def _show_work(
         return
     async with context.db.session() as session:
         work = await work_by_code(session, codigo)
-        comuna = await session.get(Comuna, work.comuna_id) if work else None
+        comuna = await session.get(Comuna, work.comuna_id) if work and work.comuna_id else None
     if work is None:
         raise LookupError(codigo)
     today = context.settings.today()

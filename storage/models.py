@@ -115,7 +115,8 @@ class Work(SQLModel, table=True):
     codigo: str = Field(max_length=32, unique=True)
     nombre: str = Field(max_length=300)
     descripcion: str | None = Field(default=None, sa_type=Text)
-    comuna_id: int = Field(foreign_key="comuna.id", index=True)
+    # None: «sin ubicar» (SECOP knows no comuna): out of the comuna lists and the map.
+    comuna_id: int | None = Field(default=None, foreign_key="comuna.id", index=True)
     direccion: str | None = Field(default=None, max_length=300)
     latitud: float | None = None
     longitud: float | None = None

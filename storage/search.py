@@ -60,6 +60,7 @@ from storage.models import (
     Report,
     Work,
 )
+from storage.statuses import WORK_STATUSES
 from storage.text import fold, without_tags
 
 _STEM = snowballstemmer.stemmer("spanish")
@@ -147,23 +148,12 @@ TOPIC_KINDS = {
 }
 # Words that, in a question, only frame it («qué obras hay cerca al centro»).
 FILLER = set(_WORDS["relleno"])
-# A works status in a question or in the data → its canonical name.
-STATUS_WORDS = {word: status for status, words in _WORDS["estados_de_obra"].items()
-                for word in words}
-STATUS_PAIRS = {
-    ("en", "ejecucion"): "en ejecucion",
-    ("en", "construccion"): "en ejecucion",
-    ("en", "curso"): "en ejecucion",
-    ("por", "iniciar"): "por iniciar",
-    ("sin", "iniciar"): "por iniciar",
-    ("por", "empezar"): "por iniciar",
-    ("sin", "empezar"): "por iniciar",
-    ("por", "comenzar"): "por iniciar",
-    ("sin", "comenzar"): "por iniciar",
-    ("por", "arrancar"): "por iniciar",
-    ("sin", "arrancar"): "por iniciar",
-    ("en", "contratacion"): "en contratacion",
-}
+# A works status in a question or in the data → its canonical name. The words are the
+# shared status vocabulary (`storage/data/estados.yaml`, «se_dice»), which the importers read.
+STATUS_WORDS = {word: status.key for status in WORK_STATUSES.statuses for word in status.said
+                if " " not in word}
+STATUS_PAIRS = {(pair[0], pair[1]): status.key for status in WORK_STATUSES.statuses
+                for pair in (word.split() for word in status.said) if len(pair) == 2}
 # Only with works named: «procesos en proceso» are contracting, «obras en proceso» are works.
 WORKS_STATUS_PAIRS = {("en", "proceso"): "en ejecucion", ("en", "marcha"): "en ejecucion"}
 # «Obras atrasadas»: works not finished whose planned end date (`fecha_fin_prevista`) has
@@ -390,6 +380,9 @@ def _status_intent(words: list[str]) -> tuple[str | None, list[str]]:
 
 def status_of(estado: str) -> str:
     """Return the canonical status of a work's `estado` as imported («En ejecución» → …)."""
+    known = WORK_STATUSES.find(estado)  # any spelling of the shared vocabulary («Liquidado»)
+    if known is not None:
+        return known.key
     words = tokens(estado)
     status, _ = _status_intent(words)
     if status is None and len(words) == 1:  # «Ejecución», «Contratación» without «en»
@@ -977,7 +970,7 @@ async def build_index(session: AsyncSession, *, now: datetime | None = None) -> 
         )
     # Columns, not ORM rows: a city can have tens of thousands of works.
     conn = await session.connection()
-    work_columns = sa_select(Work.codigo, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload]
+    work_columns = sa_select(Work.codigo, Work.nombre, Work.descripcion, Work.direccion,  # type: ignore[call-overload, misc]
                              Work.comuna_id, Work.contratista, Work.estado,
                              Work.fecha_fin_prevista)
     streamed = await conn.stream(work_columns)

@@ -32,6 +32,7 @@ def test_the_wheel_holds_migrations_sample_data_surveys_and_the_web_assets(
         "storage/migrations/env.py", "storage/migrations/script.py.mako",
         *(str(p.relative_to(ROOT)) for p in (ROOT / "storage/sample").rglob("*") if p.is_file()),
         *(str(p.relative_to(ROOT)) for p in (ROOT / "web/static").rglob("*") if p.is_file()),
+        *(str(p.relative_to(ROOT)) for p in (ROOT / "storage/data").rglob("*.yaml")),
         "bot/cli.py", "handlers/start.py", "web/site.py",
     ]
     missing = [name for name in wanted if name not in names]

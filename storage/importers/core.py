@@ -21,14 +21,16 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.importers.comunas import ComunaRef
-from storage.importers.errors import ImportFailed
+from storage.importers.errors import ImportFailed, row_ranges
 from storage.importers.other import OTHER_KINDS
 from storage.importers.parsing import (
     ParsedTable,
+    SkippedRows,
     parse_table,
     raise_for_errors,
     resolve_comunas,
     resolve_surveys,
+    set_aside_bad_rows,
     survey_columns,
 )
 from storage.models import Comuna, Survey
@@ -58,6 +60,7 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     created_keys: list[str] = field(default_factory=list)
+    skipped: SkippedRows | None = None  # rows left out for their errors, when asked to
 
     def audit_detail(self, filename: str, *, max_items: int = 500) -> dict[str, Any]:
         """Return what the audit log keeps of this import: counts, new keys and changes."""
@@ -68,6 +71,7 @@ class ImportResult:
             "actualizadas": self.updated,
             "sin_cambios": self.unchanged,
             "nuevas_claves": self.created_keys[:max_items],
+            "filas_omitidas": self.skipped.rows[:max_items] if self.skipped else [],
             "cambios": [
                 [c.key, c.field, _plain(c.old), _plain(c.new)] for c in self.changes[:max_items]
             ],
@@ -77,10 +81,15 @@ class ImportResult:
         """Return a one-line Spanish summary: `obras: 3 filas nuevas, 2 actualizadas, …`."""
         created = "fila nueva" if self.created == 1 else "filas nuevas"
         updated = "actualizada" if self.updated == 1 else "actualizadas"
-        return (
+        text = (
             f"{self.kind}: {self.created} {created}, {self.updated} {updated}, "
             f"{self.unchanged} sin cambios."
         )
+        if self.skipped:
+            count = len(self.skipped.rows)
+            rows = "fila con errores omitida" if count == 1 else "filas con errores omitidas"
+            text += f" {count} {rows} ({row_ranges(self.skipped.rows)})."
+        return text
 
 
 def _plain(value: Any) -> Any:
@@ -93,17 +102,26 @@ def _plain(value: Any) -> Any:
 
 
 async def import_file(
-    session: AsyncSession, kind: str, path: str | Path, *, tz: ZoneInfo
+    session: AsyncSession, kind: str, path: str | Path, *, tz: ZoneInfo,
+    skip_bad_rows: bool = False,
 ) -> ImportResult:
     """Import a CSV or XLSX file from disk; see `import_bytes`."""
     path = Path(path)
-    return await import_bytes(session, kind, path.read_bytes(), path.name, tz=tz)
+    return await import_bytes(
+        session, kind, path.read_bytes(), path.name, tz=tz, skip_bad_rows=skip_bad_rows
+    )
 
 
 async def import_bytes(
-    session: AsyncSession, kind: str, data: bytes, filename: str, *, tz: ZoneInfo
+    session: AsyncSession, kind: str, data: bytes, filename: str, *, tz: ZoneInfo,
+    skip_bad_rows: bool = False,
 ) -> ImportResult:
-    """Import a whole file of `kind` and commit, or change nothing and raise `ImportFailed`."""
+    """Import a whole file of `kind` and commit, or change nothing and raise `ImportFailed`.
+
+    With `skip_bad_rows`, the rows with errors are left out instead (`result.skipped`
+    holds them, with a CSV to fix and import again) and the good ones are imported; a
+    problem of the file itself (a missing column) still changes nothing.
+    """
     other = OTHER_KINDS.get(kind.strip().lower())
     if other is not None:
         return await other(session, data, filename, tz=tz)
@@ -114,8 +132,11 @@ async def import_bytes(
     surveys = survey_columns(table)
     if any(row.values.get(c.field) is not None for c in surveys for row in table.rows):
         resolve_surveys(table, await _load_survey_slugs(session))
+    skipped = set_aside_bad_rows(table) if skip_bad_rows else None
     raise_for_errors(table)
-    return await store(session, table)
+    result = await store(session, table)
+    result.skipped = skipped
+    return result
 
 
 async def _load_comunas(session: AsyncSession) -> list[ComunaRef]:
@@ -184,20 +205,21 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
         for row in table.rows:
             current = existing.get(row.key)
             if current is None:
-                values = {**row.values, **stamp}
+                values = {**spec.insert_defaults, **row.values, **stamp}
                 inserts.setdefault(tuple(sorted(values)), []).append(values)
                 result.created += 1
                 result.created_keys.append(row.key_text)
                 continue
+            kept = {k: v for k, v in row.values.items() if k not in spec.insert_only}
             changes = [
                 Change(row.key_text, name, current[name], new)
-                for name, new in row.values.items()
+                for name, new in kept.items()
                 if current[name] != new
             ]
             if not changes:
                 result.unchanged += 1
                 continue
-            params = {f"new_{name}": value for name, value in {**row.values, **stamp}.items()}
+            params = {f"new_{name}": value for name, value in {**kept, **stamp}.items()}
             params["old_id"] = current["id"]
             updates.setdefault(tuple(sorted(params)), []).append(params)
             result.updated += 1
@@ -212,4 +234,6 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
             )
             await connection.execute(statement, batch)
         await session.commit()
+    if spec.created_note and result.created:
+        result.warnings.append(spec.created_note.format(count=result.created))
     return result

@@ -43,6 +43,10 @@ class ImportFailed(Exception):
         self.message = message
         self.errors: list[RowError] = list(errors[:KEPT_ERRORS])
         self.total_errors = total_errors if total_errors is not None else len(errors)
+        # Every data row with an error (the header, row 1, is the file's own problem).
+        self.bad_rows: list[int] = sorted({e.row for e in errors if e.row > 1})
+        # Whether importing only the good rows is possible: every error is in a data row.
+        self.rows_only = bool(errors) and all(e.row > 1 for e in errors)
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -57,10 +61,26 @@ class ImportFailed(Exception):
             rest = self.total_errors - min(len(self.errors), LISTED_ERRORS)
             if rest > 0:
                 lines.append(f"… y {rest} {'error' if rest == 1 else 'errores'} más.")
+                if self.bad_rows:
+                    count = len(self.bad_rows)
+                    lines.append(f"Filas con errores ({count}): {row_ranges(self.bad_rows)}.")
         return "\n".join(lines) or "No se pudo importar el archivo."
 
     def __str__(self) -> str:
         return self._text()
+
+
+def row_ranges(rows: Sequence[int]) -> str:
+    """Write sorted row numbers compactly: `[2, 3, 4, 7]` → `2–4, 7`."""
+    parts: list[str] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j + 1 < len(rows) and rows[j + 1] == rows[j] + 1:
+            j += 1
+        parts.append(str(rows[i]) if i == j else f"{rows[i]}–{rows[j]}")
+        i = j + 1
+    return ", ".join(parts)
 
 
 def shown(value: Any) -> str:

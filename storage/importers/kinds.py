@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -42,6 +42,7 @@ ColumnType = Literal[
     "comuna_code",  # the code of a comuna itself: "4", "C1"
     "comuna_tipo",  # comuna | corregimiento
     "survey",  # the slug of a survey already in the database (checked before storing)
+    "work_status",  # a works status of the shared vocabulary (storage/data/estados.yaml)
 ]
 
 Problem = tuple[str | None, str]  # (column or None, Spanish message)
@@ -67,6 +68,7 @@ class ColumnSpec:
     field: str
     max_length: int | None = None
     default: Any = None  # stored when the cell is empty (and, for key fields, when absent)
+    aliases: tuple[str, ...] = ()  # other titles of the column (a source's portal titles)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,17 @@ class KindSpec:
     key: tuple[str, ...]  # model fields identifying a row
     columns: Mapping[str, ColumnSpec]
     check: RowCheck | None = None
+    # A published source read as this kind (`storage/importers/sources.py`): its name, to
+    # say so in messages; unknown columns are then counted, not listed one by one.
+    source: str | None = None
+    # Why a row is left out (a contract that is no work), or None; run before `check`.
+    leave_out: Callable[[dict[str, Any]], str | None] | None = None
+    # Values only a new row gets (what the source lacks and staff fill in later).
+    insert_defaults: Mapping[str, Any] = field(default_factory=dict)
+    # Fields a row sets only when it is new (a name staff may have changed since).
+    insert_only: tuple[str, ...] = ()
+    # Said after the import when it created rows: `{count}` of them.
+    created_note: str | None = None
 
     @property
     def has_updated_at(self) -> bool:
@@ -106,11 +119,11 @@ def _spec(
     table = model.__table__  # type: ignore[attr-defined]
     columns: dict[str, ColumnSpec] = {}
     for column, kind in {**required, **optional}.items():
-        field = (fields or {}).get(column, column)
+        target = (fields or {}).get(column, column)
         if kind == "comuna":
-            field = "comuna_id"
-        length = getattr(table.c[field].type, "length", None)
-        columns[column] = ColumnSpec(column, kind, field, length, (defaults or {}).get(column))
+            target = "comuna_id"
+        length = getattr(table.c[target].type, "length", None)
+        columns[column] = ColumnSpec(column, kind, target, length, (defaults or {}).get(column))
     return KindSpec(name, model, tuple(required), tuple(optional), key, columns, check)
 
 
@@ -293,7 +306,7 @@ _SPECS = {
                 "codigo": "code",
                 "nombre": "text",
                 "comuna": "comuna",
-                "estado": "text",
+                "estado": "work_status",
                 "avance_fisico": "percent",
             },
             {

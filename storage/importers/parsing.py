@@ -7,7 +7,9 @@ import when any row is wrong. All three can run off the event loop.
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +22,19 @@ from storage.importers.errors import CellError, ImportFailed, RowError, shown
 from storage.importers.kinds import KINDS, ColumnSpec, KindSpec, RowContext
 from storage.importers.other import OTHER_KINDS
 from storage.importers.reading import Sheet, is_blank, is_blank_row, read_sheet
+from storage.importers.sources import SOURCE_KINDS
 from storage.importers.values import (
+    DAY_FIRST,
+    MONEY_STYLE,
+    PLAIN_STYLE,
+    DateOrder,
+    NumberStyle,
+    cell_text,
     check_spreadsheet_junk,
+    date_order,
     header_key,
     normalize,
+    number_style,
     parse_count,
     parse_date,
     parse_date_list,
@@ -35,12 +46,15 @@ from storage.importers.values import (
     parse_non_negative,
     parse_percent,
     parse_positive,
+    parse_status,
     parse_text,
     parse_url,
     parse_year,
 )
+from storage.statuses import WORK_STATUSES
 
-ALL_KINDS = (*KINDS, *OTHER_KINDS)
+ALL_KINDS = (*KINDS, *SOURCE_KINDS, *OTHER_KINDS)
+SPECS: dict[str, KindSpec] = {**KINDS, **SOURCE_KINDS}
 KEY_SEPARATOR = "|"
 
 
@@ -69,6 +83,17 @@ class ParsedTable:
     errors: list[RowError] = field(default_factory=list)
     comuna_column: str | None = None
     with_comuna: list[ParsedRow] = field(default_factory=list)  # every row naming a comuna
+    headers: list[str] = field(default_factory=list)  # the titles, as the file writes them
+    cells: list[list[Any]] = field(default_factory=list)  # the data rows as read (row 2 first)
+
+
+@dataclass
+class SkippedRows:
+    """The rows left out of an import for their errors, and a CSV of them to fix."""
+
+    errors: list[RowError]
+    rows: list[int]
+    csv: bytes
 
 
 def key_text(key: tuple[Any, ...]) -> str:
@@ -78,7 +103,7 @@ def key_text(key: tuple[Any, ...]) -> str:
 
 def get_spec(kind: str) -> KindSpec:
     """Return the spec of a kind named in Spanish, or fail listing the valid ones."""
-    spec = KINDS.get(normalize(kind or ""))
+    spec = SPECS.get(normalize(kind or ""))
     if spec is None:
         near = difflib.get_close_matches(normalize(kind or ""), ALL_KINDS, n=1, cutoff=0.7)
         hint = f" ¿Quiso decir «{near[0]}»?" if near else ""
@@ -96,16 +121,20 @@ def match_headers(
     When required columns are missing and `sheet` is given, the error says where the titles
     seem to be (a lower row, another sheet of the workbook) or what is read.
     """
-    known = {header_key(name): column for name, column in spec.columns.items()}
+    known = {header_key(title): column for name, column in spec.columns.items()
+             for title in (name, *column.aliases)}
     found: dict[int, ColumnSpec] = {}
     first_seen: dict[str, int] = {}
     warnings: list[str] = []
     errors: list[RowError] = []
+    ignored = 0
     for index, header in enumerate(headers):
         if not header:
             continue
         column = known.get(header_key(header))
-        if column is None:
+        if column is None and spec.source:
+            ignored += 1
+        elif column is None:
             warnings.append(f"Se ignoró la columna «{header}».")
         elif column.name in first_seen:
             errors.append(
@@ -120,9 +149,14 @@ def match_headers(
         else:
             first_seen[column.name] = index
             found[index] = column
+    if ignored:
+        warnings.append(f"Se ignoraron {ignored} columnas de {spec.source} que Cabildo no usa.")
     missing = [name for name in spec.required if name not in first_seen]
     if missing:
-        names = ", ".join(f"«{name}»" for name in missing)
+        names = ", ".join(
+            f"«{name}»" + "".join(f" (o «{alias}»)" for alias in spec.columns[name].aliases)
+            for name in missing
+        )
         what = (
             f"falta la columna obligatoria {names}."
             if len(missing) == 1
@@ -164,21 +198,52 @@ def _where_titles_are(spec: KindSpec, known: dict[str, ColumnSpec], sheet: Sheet
             "los títulos de las columnas.")
 
 
-def parse_cell(column: ColumnSpec, raw: Any, tz: ZoneInfo) -> Any:
-    """Parse one non-empty cell of `column`; raise `CellError` when it is not valid."""
+NUMBER_TYPES = ("number", "non_negative", "positive", "money")
+DATE_TYPES = ("date", "datetime")
+
+
+@dataclass(frozen=True)
+class ColumnStyle:
+    """How a column writes what a cell cannot settle alone: `1,234`, `05/08/2023`."""
+
+    numbers: NumberStyle = PLAIN_STYLE
+    dates: DateOrder = DAY_FIRST
+
+
+def column_style(column: ColumnSpec, cells: Iterable[tuple[int, Any]]) -> ColumnStyle:
+    """Decide a column's number style or date order from all its (row, cell) pairs."""
+    if column.type in NUMBER_TYPES:
+        return ColumnStyle(numbers=number_style(cells, money=column.type == "money"))
+    if column.type in DATE_TYPES:
+        return ColumnStyle(dates=date_order(cells))
+    return ColumnStyle()
+
+
+def parse_cell(
+    column: ColumnSpec, raw: Any, tz: ZoneInfo, style: ColumnStyle | None = None
+) -> Any:
+    """Parse one non-empty cell of `column`; raise `CellError` when it is not valid.
+
+    `style` is what the whole column says about `1,234` and `05/08/2023` (`column_style`);
+    without it a cell is read alone.
+    """
     kind = column.type
+    numbers = style.numbers if style else MONEY_STYLE if kind == "money" else PLAIN_STYLE
+    dates = style.dates if style else DAY_FIRST
     if kind in ("text", "code", "comuna", "survey"):
         return parse_text(raw, max_length=column.max_length)
+    if kind == "work_status":
+        return parse_status(raw, WORK_STATUSES)
     if kind == "url":
         return parse_url(raw, max_length=column.max_length)
     if kind == "number":
-        return parse_float(raw)
+        return parse_float(raw, numbers)
     if kind == "non_negative":
-        return parse_non_negative(raw)
+        return parse_non_negative(raw, numbers)
     if kind == "positive":
-        return parse_positive(raw)
+        return parse_positive(raw, numbers)
     if kind == "money":
-        return parse_money(raw)
+        return parse_money(raw, numbers)
     if kind == "percent":
         return parse_percent(raw)
     if kind == "year":
@@ -186,11 +251,11 @@ def parse_cell(column: ColumnSpec, raw: Any, tz: ZoneInfo) -> Any:
     if kind == "count":
         return parse_count(raw)
     if kind == "date":
-        return parse_date(raw)
+        return parse_date(raw, dates)
     if kind == "dates":
         return parse_date_list(parse_text(raw) if isinstance(raw, str) else raw)
     if kind == "datetime":
-        return parse_local_datetime(raw, tz)
+        return parse_local_datetime(raw, tz, dates)
     if kind == "latitude":
         return parse_latitude(raw)
     if kind == "longitude":
@@ -213,7 +278,7 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
     spec = get_spec(kind)
     sheet = read_sheet(data, filename)
     columns, warnings = match_headers(spec, sheet.headers, sheet=sheet)
-    table = ParsedTable(spec, warnings=warnings)
+    table = ParsedTable(spec, warnings=warnings, headers=sheet.headers, cells=sheet.rows)
     _warn_untitled(table, sheet.headers, sheet.rows, sheet.is_csv)
     present = {column.name for column in columns.values()}
     table.comuna_column = next((c for c in present if spec.columns[c].type == "comuna"), None)
@@ -222,7 +287,16 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
         for c in spec.columns.values()
         if c.field in spec.key and c.name not in present and c.default is not None
     }
+    styles = {
+        index: column_style(
+            column, ((offset + 2, cells[index]) for offset, cells in enumerate(sheet.rows)
+                     if index < len(cells))
+        )
+        for index, column in columns.items()
+    }
+    table.warnings.extend(_date_order_notes(columns, styles))
     context = RowContext(tz)
+    left_out: dict[str, int] = {}
     first_row_of: dict[tuple[Any, ...], int] = {}
     width = max((i + 1 for i, header in enumerate(sheet.headers) if header), default=0)
     data_rows = 0
@@ -257,7 +331,7 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
                 continue
             try:
                 check_spreadsheet_junk(raw)
-                value = parse_cell(column, raw, tz)
+                value = parse_cell(column, raw, tz, styles[index])
             except CellError as exc:
                 table.errors.append(RowError(number, column.name, str(exc)))
                 continue
@@ -266,6 +340,13 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
                 table.with_comuna.append(parsed)
             else:
                 parsed.values[column.field] = value
+        reason = spec.leave_out(parsed.values) if spec.leave_out is not None else None
+        if reason is not None:  # a contract that is no work: its other cells do not matter
+            left_out[reason] = left_out.get(reason, 0) + 1
+            del table.errors[errors_before:]
+            if parsed.comuna is not None:
+                table.with_comuna.remove(parsed)
+            continue
         if len(table.errors) > errors_before:
             continue
         if spec.check is not None:
@@ -273,6 +354,8 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
             table.errors.extend(RowError(number, col, msg) for col, msg in problems)
             if problems:
                 continue
+        for name in [name for name in parsed.values if name.startswith("_")]:
+            del parsed.values[name]  # read only to derive or filter: no column of the table
         parsed.key = tuple(parsed.values.get(f) for f in spec.key)
         first = first_row_of.setdefault(parsed.key, number)
         if first != number:
@@ -287,7 +370,46 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
         table.rows.append(parsed)
     if not data_rows:
         raise ImportFailed("El archivo no tiene filas de datos.")
+    if left_out:
+        total = sum(left_out.values())
+        reasons = ", ".join(f"{count} {reason}" for reason, count in left_out.items())
+        table.warnings.append(
+            f"Se dejaron de lado {total} {'fila' if total == 1 else 'filas'}: {reasons}."
+        )
     return table
+
+
+def _date_order_notes(
+    columns: dict[int, ColumnSpec], styles: dict[int, ColumnStyle]
+) -> list[str]:
+    """Say, per date column, which order was read when some date could be read both ways."""
+    notes = []
+    for index, column in columns.items():
+        order = styles[index].dates
+        if order.decided_by is not None:
+            row, text = order.decided_by
+            notes.append(
+                f"Las fechas de la columna «{column.name}» se leyeron como mes/día "
+                f"(MM/DD/AAAA), porque la fila {row} tiene {shown(text)}."
+            )
+        elif order.assumed is not None:
+            row, text = order.assumed
+            notes.append(
+                f"Las fechas de la columna «{column.name}» se leyeron como día/mes "
+                f"(DD/MM/AAAA): {shown(text)} (fila {row}) es el {_spanish_date(text)}. "
+                "Si eran mes/día, escríbalas como AAAA-MM-DD y vuelva a importar."
+            )
+    return notes
+
+
+_MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+           "septiembre", "octubre", "noviembre", "diciembre")
+
+
+def _spanish_date(text: str) -> str:
+    """Return `05/08/2023` read day-first in words: `5 de agosto de 2023`."""
+    day = parse_date(text)
+    return f"{day.day} de {_MONTHS[day.month - 1]} de {day.year}"
 
 
 def _uncached(formula: str) -> str:
@@ -357,6 +479,33 @@ def resolve_surveys(table: ParsedTable, slugs: Iterable[str]) -> None:
                 )
             else:
                 row.values[column.field] = found
+
+
+def set_aside_bad_rows(table: ParsedTable) -> SkippedRows | None:
+    """Take every row with an error out of the table, and return them as a CSV to fix.
+
+    The CSV has the file's own columns, with the errors of each row in a first column
+    «error»; once fixed, it imports as it is (that column is ignored). A problem of the
+    file itself (a missing column, row 1) still stops the import: `raise_for_errors`.
+    """
+    if not table.errors:
+        return None
+    errors = sorted(table.errors, key=lambda error: error.row)
+    if any(error.row <= 1 for error in errors):
+        raise_for_errors(table)
+    by_row: dict[int, list[str]] = {}
+    for error in errors:
+        by_row.setdefault(error.row, []).append(str(error))
+    table.rows = [row for row in table.rows if row.row not in by_row]
+    table.errors = []
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["error", *table.headers])
+    for number, messages in by_row.items():
+        cells = table.cells[number - 2] if 0 <= number - 2 < len(table.cells) else []
+        writer.writerow(["; ".join(messages),
+                         *("" if is_blank(cell) else cell_text(cell) for cell in cells)])
+    return SkippedRows(errors, list(by_row), out.getvalue().encode("utf-8-sig"))
 
 
 def raise_for_errors(table: ParsedTable) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import warnings
 import zipfile
@@ -104,7 +105,9 @@ def read_sheet(data: bytes, filename: str) -> Sheet:
         if data.startswith(magic):
             raise ImportFailed(f"El archivo es {what}, no una tabla. {_ASK_FOR_TABLE}")
     is_csv = not data.startswith(_ZIP)
-    if not is_csv:
+    if suffix == ".json" or data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        sheet = _read_json(data)
+    elif not is_csv:
         sheet = _read_xlsx(data)
     elif suffix in {".xlsx", ".xlsm"}:
         raise ImportFailed(f"El archivo no es un XLSX válido. {_ASK_FOR_TABLE}")
@@ -114,6 +117,42 @@ def read_sheet(data: bytes, filename: str) -> Sheet:
     while sheet.rows and is_blank_row(sheet.rows[-1]):
         sheet.rows.pop()
     return sheet
+
+
+def _read_json(data: bytes) -> Sheet:
+    """Read a JSON array of objects, as the datos.gov.co API answers (`…/jbjy-vk9h.json`).
+
+    The titles are the keys, in the order first seen; an object inside a cell (SECOP's
+    `{"url": …}`) stays JSON text, for the kind to read.
+    """
+    try:
+        items = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        raise ImportFailed(
+            "El archivo JSON no se puede leer: está incompleto o mal formado. "
+            "Descárguelo de nuevo."
+        ) from None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ImportFailed(
+            "El archivo JSON debe ser una lista de filas ([{…}, {…}]), como la que entrega "
+            "datos.gov.co."
+        )
+    if len(items) > MAX_ROWS:
+        raise ImportFailed(
+            f"El archivo tiene más de {MAX_ROWS:,} filas de datos; ".replace(",", ".")
+            + "divídalo en partes más pequeñas."
+        )
+    headers = list(dict.fromkeys(str(key) for item in items for key in item))
+    rows = [[_json_cell(item.get(header)) for header in headers] for item in items]
+    return Sheet(headers, rows, True)
+
+
+def _json_cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and not value.is_integer():
+        return repr(value)  # «12.5», read as written, never through a float's rounding
+    return value
 
 
 def is_blank_row(row: list[Any]) -> bool:

@@ -90,6 +90,78 @@ def test_bad_row_changes_nothing_fixed_file_imports_reimport_updates(
     ]
 
 
+def _secop_like_rows(count: int) -> list[list[str]]:
+    """Works as a SECOP extract brings them: portal money, a timestamp, SECOP statuses."""
+    rows = []
+    for i in range(1, count + 1):
+        value = "$6,000,000,000,000,000,000" if i % 2 and i <= 41 else "$450,000"
+        estado = "Terminadísima" if i == 44 else "Liquidado" if i % 3 == 0 else "Modificado"
+        rows.append([f"CO1.PCCNTR.{i}", f"Obra {i}", "4", estado, "10", value,
+                     "2023-05-08T00:00:00.000"])
+    return rows
+
+
+def test_bad_rows_are_all_named_and_can_be_set_aside_to_fix(
+    operator: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+    import io
+
+    assert main(["import", "comunas", str(SAMPLE_DIR / "comunas.csv")]) == 0
+    header = ["codigo", "nombre", "comuna", "estado", "avance_fisico", "valor_contrato",
+              "fecha_inicio"]
+    path = operator / "secop.csv"
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *_secop_like_rows(60)])
+    path.write_text(out.getvalue(), encoding="utf-8")
+    capsys.readouterr()
+
+    # All or nothing: every bad row is named, even past the 20 errors shown in full.
+    assert main(["importar", "obras", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "El archivo tiene 22 errores" in err
+    assert "Fila 2, columna «valor_contrato»: «$6,000,000,000,000,000,000» es demasiado " \
+           "grande para un valor en pesos." in err
+    assert "Filas con errores (22): 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, " \
+           "32, 34, 36, 38, 40, 42, 45." in err
+    assert err.rstrip().endswith("repita el comando con --omitir-filas-con-error.")
+    assert _works(database_url) == []
+
+    # The good rows go in; the bad ones wait in a CSV next to the file, with their errors.
+    assert main(["importar", "obras", str(path), "--omitir-filas-con-error"]) == 0
+    printed = capsys.readouterr().out
+    assert "obras: 38 filas nuevas, 0 actualizadas, 0 sin cambios. 22 filas con errores " \
+           "omitidas (2, 4, 6" in printed
+    rejected = operator / "secop-filas-con-error.csv"
+    assert f"Las 22 filas omitidas están en {rejected}" in printed
+    works = _works(database_url)
+    assert len(works) == 38
+    assert ("CO1.PCCNTR.6", "Terminada", 10.0) in works  # «Liquidado»
+
+    with rejected.open(encoding="utf-8-sig", newline="") as f:
+        table = list(csv.reader(f))
+    assert table[0] == ["error", *header]
+    assert len(table) == 23
+    assert table[1][0] == ("Fila 2, columna «valor_contrato»: «$6,000,000,000,000,000,000» "
+                           "es demasiado grande para un valor en pesos.")
+    assert table[1][1:] == [*_secop_like_rows(1)[0]]
+    assert table[-1][0].startswith("Fila 45, columna «estado»: «Terminadísima» no es un "
+                                   "estado conocido. ¿Quiso decir «Terminada»?")
+
+    # Fixed there, the same file imports as it is.
+    for row in table[1:]:
+        row[6] = "$1,200,000"
+        row[4] = row[4].replace("Terminadísima", "Terminada")
+    out = io.StringIO()
+    csv.writer(out).writerows(table)
+    rejected.write_text(out.getvalue(), encoding="utf-8")
+    assert main(["importar", "obras", str(rejected)]) == 0
+    printed = capsys.readouterr().out
+    assert "Aviso: Se ignoró la columna «error»." in printed
+    assert "obras: 22 filas nuevas" in printed
+    assert len(_works(database_url)) == 60
+
+
 def test_missing_file_is_a_clear_message(
     operator: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -112,3 +112,33 @@ async def test_the_command_in_the_caption_is_read_in_any_case(
     [reply] = await api.wait_for("sendMessage", chat_id=ADMIN)
     assert reply.params["text"].startswith("✅ Importación completa")
     assert len(await _works(db)) > 0
+
+
+async def test_staff_can_import_the_good_rows_and_get_the_bad_ones_back(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    admin = api.user(ADMIN)
+    admin.send_document("obras.csv", BAD.encode(), caption="/importar obras")
+    [failed] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    assert failed.params["text"].endswith(
+        "Para importar solo las filas buenas, envíe el archivo otra vez con el comentario "
+        "<code>/importar obras omitir</code>: le devuelvo las filas con errores en un archivo "
+        "para corregirlas y enviarlas de nuevo."
+    )
+    assert await _works(db) == []
+
+    admin.send_document("obras.csv", BAD.encode(), caption="/importar obras omitir")
+    await api.wait_for("sendDocument", chat_id=ADMIN)
+    done, sent = api.messages(ADMIN)[-2:]
+    assert done["text"] == (
+        "✅ Importación completa: obras: 2 filas nuevas, 0 actualizadas, 0 sin cambios. "
+        "1 fila con errores omitida (4)."
+    )
+    assert await _works(db) == ["OB-9001", "OB-9002"]
+    assert sent["document"]["file_name"] == "obras-filas-con-error.csv"
+    assert sent["caption"].startswith("Estas son las filas que no se importaron")
+    assert api.file_bytes(sent["document"]["file_id"]).decode("utf-8-sig").splitlines() == [
+        "error,codigo,nombre,comuna,estado,avance_fisico",
+        '"Fila 4, columna «avance_fisico»: «ciento» no es un número.",OB-9003,Muro de contención,'
+        "14,Suspendida,ciento",
+    ]

@@ -27,6 +27,7 @@ from tests.storage.helpers import csv_bytes, run_import, seed_comunas, table_con
 
 TZ = ZoneInfo("America/Bogota")
 HEADER = ["codigo", "nombre", "comuna", "estado", "avance_fisico"]
+EN = "En ejecución"  # a works status of the vocabulary (storage/data/estados.yaml)
 SHEET = "xl/worksheets/sheet1.xml"
 MB = 1_000_000
 
@@ -182,18 +183,18 @@ async def test_numbers_of_more_than_30_digits_are_refused_with_the_cell(db: Data
     await seed_comunas(db)
     huge = "9" * 5000
     with pytest.raises(ImportFailed) as caught:
-        await run_import(db, "obras", csv_bytes([HEADER, ["OB-1", "Parque", 4, "X", huge]]),
+        await run_import(db, "obras", csv_bytes([HEADER, ["OB-1", "Parque", 4, EN, huge]]),
                          "obras.csv")
     assert [str(e) for e in caught.value.errors] == [
         "Fila 2, columna «avance_fisico»: es un número de más de 30 cifras; revise el valor."
     ]
-    native = _workbook([HEADER, ["OB-1", "Parque", 4, "X", 10**40]])
+    native = _workbook([HEADER, ["OB-1", "Parque", 4, EN, 10**40]])
     with pytest.raises(ImportFailed) as caught:
         await run_import(db, "obras", native, "obras.xlsx")
     assert [str(e) for e in caught.value.errors] == [
         "Fila 2, columna «avance_fisico»: es un número de más de 30 cifras; revise el valor."
     ]
-    ok = csv_bytes([HEADER, ["OB-1", "Parque", 4, "X", "45,5"]])
+    ok = csv_bytes([HEADER, ["OB-1", "Parque", 4, EN, "45,5"]])
     assert (await run_import(db, "obras", ok, "obras.csv")).created == 1
 
 

@@ -240,6 +240,7 @@ def test_import_failed_text() -> None:
     text = str(failure).splitlines()
     assert text[0] == "El archivo tiene 30 errores. Corríjalo y vuelva a enviarlo:"
     assert text[1] == "Fila 2, columna «avance»: error 2"
-    assert text[-1] == "… y 10 errores más."
+    assert text[-2] == "… y 10 errores más."
+    assert text[-1] == "Filas con errores (30): 2–31."
     assert str(RowError(1, None, "faltan columnas.")) == "Fila 1: faltan columnas."
     assert str(ImportFailed("El archivo está vacío.")) == "El archivo está vacío."

@@ -44,6 +44,7 @@ from tests.storage.helpers import (
 )
 
 WORK_HEADER = ["codigo", "nombre", "comuna", "estado", "avance_fisico"]
+EN = "En ejecución"  # a works status of the vocabulary (storage/data/estados.yaml)
 
 
 def works_csv(*rows: list[Any], header: list[str] | None = None) -> bytes:
@@ -54,7 +55,7 @@ FIVE_WORKS = [
     ["OB-1", "Parque de los Niños", "4", "En ejecución", "45,3"],
     ["OB-2", "Vía Girón", "Occidental", "En ejecución", "10"],
     ["OB-3", "Colegio Norte", "Comuna 1 - Norte", "Terminada", "100"],
-    ["OB-4", "Puesto de salud", "C1", "Contratada", "0"],
+    ["OB-4", "Puesto de salud", "C1", "En contratación", "0"],
     ["OB-5", "Andenes Centro", "centro", "En ejecución", "72.5"],
 ]
 
@@ -541,13 +542,13 @@ async def test_headers_match_ignoring_case_accents_and_spacing(db: Database) -> 
     await seed_comunas(db)
     header = ["CÓDIGO", " Nombre ", "comuna", "Estado", "AVANCE-FISICO", "Observaciones"]
     result = await run_import(
-        db, "obras", works_csv(["OB-1", "Parque", "4", "X", "5", "nota"], header=header), "o.csv"
+        db, "obras", works_csv(["OB-1", "Parque", "4", EN, "5", "nota"], header=header), "o.csv"
     )
     assert result.created == 1
     assert result.warnings == ["Se ignoró la columna «Observaciones»."]
     header[4] = "Avance Físico"
     again = await run_import(
-        db, "obras", works_csv(["OB-1", "Parque", "4", "X", "6"], header=header), "o.csv"
+        db, "obras", works_csv(["OB-1", "Parque", "4", EN, "6"], header=header), "o.csv"
     )
     assert again.updated == 1
 
@@ -584,7 +585,8 @@ async def test_unknown_kind_lists_the_kinds(db: Database) -> None:
     failure = await expect_failure(db, "proyectos", b"a,b\n1,2\n", "x.csv")
     assert str(failure) == (
         "No conozco el tipo «proyectos». Los tipos son: metas, presupuesto, obras, eventos, "
-        "contratacion, informes, comunas, plan, encuesta, presupuesto_participativo."
+        "contratacion, informes, comunas, plan, secop_contratos, encuesta, "
+        "presupuesto_participativo."
     )
     assert set(KINDS) == {
         "metas", "presupuesto", "obras", "eventos", "contratacion", "informes", "comunas", "plan"
@@ -636,13 +638,13 @@ async def test_bad_row_changes_nothing_then_fixed_file_imports_and_reimports(
 
     changed = [list(r) for r in FIVE_WORKS]
     changed[2][4] = "100"
-    changed[2][3] = "Entregada"
+    changed[2][3] = "Suspendida"
     path.write_bytes(works_csv(*changed))
     updated = await run_import_file(db, "obras", path)
     assert updated.summary() == "obras: 0 filas nuevas, 1 actualizada, 4 sin cambios."
-    assert updated.changes == [Change("OB-3", "estado", "Terminada", "Entregada")]
+    assert updated.changes == [Change("OB-3", "estado", "Terminada", "Suspendida")]
     after = await works_by_code(db)
-    assert after["OB-3"].estado == "Entregada"
+    assert after["OB-3"].estado == "Suspendida"
     assert after["OB-3"].updated_at > works["OB-3"].updated_at
     assert after["OB-1"].updated_at == works["OB-1"].updated_at
 
@@ -650,9 +652,9 @@ async def test_bad_row_changes_nothing_then_fixed_file_imports_and_reimports(
 async def test_all_errors_are_collected_with_spreadsheet_row_numbers(db: Database) -> None:
     await seed_comunas(db)
     rows = [
-        ["OB-1", "Obra", "4", "X", "10"],
-        ["OB-2", "", "Narnia", "X", "150"],
-        ["OB-3", '=HYPERLINK("http://mal.co")', "4", "X", "-5"],
+        ["OB-1", "Obra", "4", EN, "10"],
+        ["OB-2", "", "Narnia", EN, "150"],
+        ["OB-3", '=HYPERLINK("http://mal.co")', "4", EN, "-5"],
     ]
     failure = await expect_failure(db, "obras", works_csv(*rows), "obras.csv")
     assert [str(e) for e in failure.errors] == [
@@ -668,13 +670,14 @@ async def test_all_errors_are_collected_with_spreadsheet_row_numbers(db: Databas
 
 async def test_many_errors_are_summarized(db: Database) -> None:
     await seed_comunas(db)
-    rows = [[f"OB-{i}", "Obra", "4", "X", "abc"] for i in range(30)]
+    rows = [[f"OB-{i}", "Obra", "4", EN, "abc"] for i in range(30)]
     failure = await expect_failure(db, "obras", works_csv(*rows), "obras.csv")
     assert failure.total_errors == 30
     lines = str(failure).splitlines()
-    assert len(lines) == 22
+    assert len(lines) == 23
     assert lines[1].startswith("Fila 2, columna «avance_fisico»")
-    assert lines[-1] == "… y 10 errores más."
+    assert lines[-2] == "… y 10 errores más."
+    assert lines[-1] == "Filas con errores (30): 2–31."  # every bad row, even those not shown
 
 
 async def test_missing_required_columns_are_named_together(db: Database) -> None:
@@ -688,7 +691,7 @@ async def test_missing_required_columns_are_named_together(db: Database) -> None
 
 
 async def test_duplicate_columns_are_an_error(db: Database) -> None:
-    data = csv_bytes([[*WORK_HEADER, "Avance físico"], ["OB-1", "Obra", "4", "X", "3", "4"]])
+    data = csv_bytes([[*WORK_HEADER, "Avance físico"], ["OB-1", "Obra", "4", EN, "3", "4"]])
     failure = await expect_failure(db, "obras", data, "obras.csv")
     assert failure.errors == [
         RowError(1, "avance_fisico", "aparece dos veces (columnas E y F); deje solo una.")
@@ -697,7 +700,7 @@ async def test_duplicate_columns_are_an_error(db: Database) -> None:
 
 async def test_unknown_comuna_and_mismatched_name(db: Database) -> None:
     await seed_comunas(db)
-    rows = [["OB-1", "Obra", "Comuna 99", "X", "3"], ["OB-2", "Obra", "Comuna 4 - Norte", "X", "3"]]
+    rows = [["OB-1", "Obra", "Comuna 99", EN, "3"], ["OB-2", "Obra", "Comuna 4 - Norte", EN, "3"]]
     failure = await expect_failure(db, "obras", works_csv(*rows), "obras.csv")
     assert [str(e) for e in failure.errors] == [
         "Fila 2, columna «comuna»: no se encontró la comuna «Comuna 99».",
@@ -748,7 +751,7 @@ async def test_budget_amounts_out_of_order_point_at_the_row(db: Database) -> Non
 
 async def test_duplicate_key_in_file_names_both_rows(db: Database) -> None:
     await seed_comunas(db)
-    rows = [*FIVE_WORKS, ["OB-2", "Otra", "4", "X", "1"]]
+    rows = [*FIVE_WORKS, ["OB-2", "Otra", "4", EN, "1"]]
     failure = await expect_failure(db, "obras", works_csv(*rows), "obras.csv")
     assert [str(e) for e in failure.errors] == [
         "Fila 7, columna «codigo»: repite «OB-2», que ya está en la fila 3."
@@ -771,8 +774,8 @@ async def test_invalid_values_name_row_and_column(db: Database) -> None:
     header = [*WORK_HEADER, "fecha_inicio", "latitud", "longitud", "enlace_secop",
               "valor_contrato", "nombre_x"]  # fmt: skip
     rows = [
-        ["OB-1", "Obra", "4", "X", "1", "31/02/2026", "7.1", "", "www.secop.gov.co", "-5", ""],
-        ["OB-2", "N" * 301, "4", "X", "1", "2026-13-01", "95", "-73", "ftp://a.co", "1", ""],
+        ["OB-1", "Obra", "4", EN, "1", "31/02/2026", "7.1", "", "www.secop.gov.co", "-5", ""],
+        ["OB-2", "N" * 301, "4", EN, "1", "2026-13-01", "95", "-73", "ftp://a.co", "1", ""],
     ]
     failure = await expect_failure(db, "obras", csv_bytes([header, *rows]), "obras.csv")
     assert [str(e) for e in failure.errors] == [
@@ -786,7 +789,7 @@ async def test_invalid_values_name_row_and_column(db: Database) -> None:
         "Fila 3, columna «enlace_secop»: «ftp://a.co» no es un enlace válido; debe empezar por "
         "https://.",
     ]
-    rows = [["OB-1", "Obra", "4", "X", "1", "", "7.1", "", "", "", ""]]
+    rows = [["OB-1", "Obra", "4", EN, "1", "", "7.1", "", "", "", ""]]
     failure = await expect_failure(db, "obras", csv_bytes([header, *rows]), "obras.csv")
     assert [str(e) for e in failure.errors] == [
         "Fila 2: escriba la latitud y la longitud juntas, o ninguna de las dos."
@@ -795,7 +798,7 @@ async def test_invalid_values_name_row_and_column(db: Database) -> None:
 
 async def test_extra_cells_in_a_comma_csv_are_an_error(db: Database) -> None:
     await seed_comunas(db)
-    data = b"codigo,nombre,comuna,estado,avance_fisico\r\nOB-1,Obra,4,X,45,3\r\n"
+    data = b"codigo,nombre,comuna,estado,avance_fisico\r\nOB-1,Obra,4,Terminada,45,3\r\n"
     failure = await expect_failure(db, "obras", data, "obras.csv")
     (error,) = failure.errors
     assert error.row == 2 and "más celdas que títulos" in error.message
@@ -804,12 +807,12 @@ async def test_extra_cells_in_a_comma_csv_are_an_error(db: Database) -> None:
 async def test_column_absent_from_the_file_keeps_stored_values(db: Database) -> None:
     await seed_comunas(db)
     header = [*WORK_HEADER, "contratista"]
-    await run_import(db, "obras", csv_bytes([header, ["OB-1", "Obra", "4", "X", "1", "ACME"]]), "a")
-    result = await run_import(db, "obras", works_csv(["OB-1", "Obra", "4", "X", "2"]), "b")
+    await run_import(db, "obras", csv_bytes([header, ["OB-1", "Obra", "4", EN, "1", "ACME"]]), "a")
+    result = await run_import(db, "obras", works_csv(["OB-1", "Obra", "4", EN, "2"]), "b")
     assert result.changes == [Change("OB-1", "avance_fisico", 1.0, 2.0)]
     assert (await works_by_code(db))["OB-1"].contratista == "ACME"
     result = await run_import(
-        db, "obras", csv_bytes([header, ["OB-1", "Obra", "4", "X", "2", ""]]), "c"
+        db, "obras", csv_bytes([header, ["OB-1", "Obra", "4", EN, "2", ""]]), "c"
     )
     assert result.changes == [Change("OB-1", "contratista", "ACME", None)]
 
@@ -838,7 +841,7 @@ async def test_database_error_rolls_back_without_leaking_sql(
 
 async def test_import_uses_one_select_per_table(db: Database) -> None:
     await seed_comunas(db)
-    rows = [[f"OB-{i}", f"Obra {i}", str(i % 17 + 1), "X", "10"] for i in range(300)]
+    rows = [[f"OB-{i}", f"Obra {i}", str(i % 17 + 1), EN, "10"] for i in range(300)]
     data = works_csv(*rows)
     await run_import(db, "obras", data, "obras.csv")
     selects: list[str] = []
@@ -876,9 +879,9 @@ async def test_xlsx_row_numbers_count_blank_rows_and_untitled_columns_warn(db: D
     data = xlsx_bytes(
         [
             WORK_HEADER,
-            ["OB-1", "Obra", 4, "X", 10, None, "nota suelta"],
+            ["OB-1", "Obra", 4, EN, 10, None, "nota suelta"],
             [None, None, None, None, None],
-            ["OB-2", "Obra", 4, "X", "mucho"],
+            ["OB-2", "Obra", 4, EN, "mucho"],
         ]
     )
     failure = await expect_failure(db, "obras", data, "obras.xlsx")
@@ -886,14 +889,14 @@ async def test_xlsx_row_numbers_count_blank_rows_and_untitled_columns_warn(db: D
         "Fila 4, columna «avance_fisico»: «mucho» no es un número."
     ]
     fixed = xlsx_bytes(
-        [WORK_HEADER, ["OB-1", "Obra", 4, "X", 10, None, "nota suelta"], [None], ["OB-2", "O", 4]]
+        [WORK_HEADER, ["OB-1", "Obra", 4, EN, 10, None, "nota suelta"], [None], ["OB-2", "O", 4]]
     )
     failure = await expect_failure(db, "obras", fixed, "obras.xlsx")
     assert [str(e) for e in failure.errors] == [
         "Fila 4, columna «estado»: está vacía y es obligatoria.",
         "Fila 4, columna «avance_fisico»: está vacía y es obligatoria.",
     ]
-    ok = xlsx_bytes([WORK_HEADER, ["OB-1", "Obra", 4, "X", 10, None, "nota suelta"]])
+    ok = xlsx_bytes([WORK_HEADER, ["OB-1", "Obra", 4, EN, 10, None, "nota suelta"]])
     result = await run_import(db, "obras", ok, "obras.xlsx")
     assert result.warnings == ["Se ignoró la columna G, que no tiene título."]
 
@@ -957,3 +960,28 @@ async def test_titles_below_row_one_or_on_another_sheet_are_pointed_at(db: Datab
         "de las columnas."
     )
     assert await table_contents(db, Work) == []
+
+
+async def test_skipping_bad_rows_leaves_out_every_row_with_an_error(db: Database) -> None:
+    await seed_comunas(db)
+    rows = [
+        ["OB-1", "Obra", "4", EN, "10"],
+        ["OB-2", "Obra", "Narnia", EN, "10"],  # found unknown only against the database
+        ["OB-1", "Otra", "4", EN, "10"],  # repeats the key of row 2
+        ["OB-3", "Obra", "4", "Terminadísima", "10"],
+        ["OB-4", "Obra", "4", EN, "10"],
+    ]
+    async with db.session() as session:
+        result = await import_bytes(
+            session, "obras", works_csv(*rows), "obras.csv", tz=TZ, skip_bad_rows=True
+        )
+    assert result.created_keys == ["OB-1", "OB-4"]
+    assert result.skipped is not None and result.skipped.rows == [3, 4, 5]
+    assert sorted(await works_by_code(db)) == ["OB-1", "OB-4"]
+    # A problem of the file itself still changes nothing.
+    with pytest.raises(ImportFailed) as caught:
+        async with db.session() as session:
+            await import_bytes(session, "obras", csv_bytes([["codigo"], ["OB-9"]]), "o.csv",
+                               tz=TZ, skip_bad_rows=True)
+    assert not caught.value.rows_only
+    assert sorted(await works_by_code(db)) == ["OB-1", "OB-4"]

@@ -163,7 +163,7 @@ def test_status_words_in_the_data_fold_to_one_name() -> None:
     assert status_of("Terminado") == status_of("TERMINADA") == "terminada"
     assert status_of("Suspendida") == "suspendida"
     assert status_of("Por iniciar") == "por iniciar"
-    assert status_of("Liquidada") == "liquidada"
+    assert status_of("Liquidada") == status_of("Cerrado") == "terminada"  # SECOP's words
 
 
 async def test_events_and_reports_carry_what_opens_them(
