@@ -104,6 +104,10 @@ THANKS = "✅ <b>¡Gracias!</b> Su respuesta a «{title}» quedó guardada."
 ONLY_AFTER = "Los resultados se ven al terminar la encuesta."
 RESULTS_HEAD = "📊 <b>Resultados hasta ahora</b> — {title}\n{completed}."
 CHART_CAPTION = "📊 Resultados hasta ahora: {completed}."
+TOO_FEW = (
+    "📊 <b>{title}</b>\nLos resultados se mostrarán cuando haya al menos {minimum}. "
+    "Por ahora hay {completed}."
+)
 PRIVATE_ONLY = (
     "Las encuestas se responden en un chat privado con el bot, una respuesta por persona."
 )
@@ -325,12 +329,22 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
     async with context.db.session() as session:
         found = await survey_results(session, survey=survey)
     completed = plural(found.completed, "respuesta completa", "respuestas completas")
-    head = RESULTS_HEAD.format(title=escape(survey.titulo), completed=completed)
-    blocks = results.results_lines(found, context.settings.locale, counts=False)
-    messages = results.chunks(head, blocks)
     back = InlineKeyboardMarkup([[_button(LIST_BUTTON, "enc:l:0"),
                                   _button("🏠 Menú", "menu:inicio")]])
-    chart = await results.results_chart(found)
+    # Too few responses could single one person out: citizens see nothing until there are
+    # enough (staff see everything in /resultados).
+    minimum = context.settings.survey_min_responses
+    if found.completed < minimum:
+        await context.bot.send_message(chat.id, TOO_FEW.format(
+            title=escape(survey.titulo), minimum=plural(minimum, "respuesta", "respuestas"),
+            completed=completed,
+        ), reply_markup=back)
+        return
+    head = RESULTS_HEAD.format(title=escape(survey.titulo), completed=completed)
+    blocks = results.results_lines(found, context.settings.locale, counts=False,
+                                   minimum=minimum)
+    messages = results.chunks(head, blocks)
+    chart = await results.results_chart(found, minimum=minimum)
     if chart is not None:
         await send_png(context, chat.id, chart,
                        caption=CHART_CAPTION.format(completed=completed))

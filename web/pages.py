@@ -347,14 +347,23 @@ def _budget_section(total: Execution | None, offices: Sequence[Execution], local
 </section>"""
 
 
-def _survey_block(result: SurveyResults, locale: str) -> str:
+def _survey_block(result: SurveyResults, locale: str, minimum: int) -> str:
     survey = result.survey
     parts = [f'<h3>{escape(survey.titulo)}</h3><p>{result.completed} respuestas completas.</p>']
     if not result.completed:
         parts.append("<p>Nadie terminó esta encuesta.</p>")
         return '<article class="encuesta">' + "".join(parts) + "</article>"
+    if result.completed < minimum:
+        # Too few answers could single one person out.
+        parts.append(f"<p>Los resultados se mostrarán cuando haya al menos {minimum} "
+                     "respuestas.</p>")
+        return '<article class="encuesta">' + "".join(parts) + "</article>"
     for question in result.questions:
         q = question.question
+        if q.kind != "texto" and question.answered < minimum:
+            parts.append(f"<p><strong>{q.position}. {escape(q.text)}</strong> "
+                         f"La respondieron menos de {minimum} personas: no se publica.</p>")
+            continue
         if q.kind == "texto":
             parts.append(f"<p><strong>{q.position}. {escape(q.text)}</strong> "
                          f"{question.answered} respuestas escritas (no se publican).</p>")
@@ -379,8 +388,8 @@ def _survey_block(result: SurveyResults, locale: str) -> str:
 
 
 def _surveys_section(closed: Sequence[SurveyResults], running: Sequence[Survey],
-                     locale: str) -> str:
-    blocks = "".join(_survey_block(r, locale) for r in closed)
+                     locale: str, minimum: int) -> str:
+    blocks = "".join(_survey_block(r, locale, minimum) for r in closed)
     if not closed:
         blocks = "<p>Todavía no hay encuestas cerradas con resultados.</p>"
     if running:
@@ -395,15 +404,19 @@ def _surveys_section(closed: Sequence[SurveyResults], running: Sequence[Survey],
 
 def transparency_body(goal_lines: Sequence[LineProgress], total: Execution | None,
                       offices: Sequence[Execution], closed: Sequence[SurveyResults],
-                      running: Sequence[Survey], locale: str) -> str:
-    """Return the transparency page: goals by line, budget by office, survey results."""
+                      running: Sequence[Survey], locale: str, *, minimum: int = 1) -> str:
+    """Return the transparency page: goals by line, budget by office, survey results.
+
+    A closed survey's results appear from `minimum` completed responses, each question's
+    from `minimum` people who answered it.
+    """
     return (
         "<h1>Transparencia</h1><p>Avance de las metas del plan de desarrollo, ejecución del "
         "presupuesto y resultados de las encuestas a la ciudadanía. Los datos se pueden "
         'descargar en <a href="/datos">Datos abiertos</a>.</p>'
         + _goals_section(goal_lines, locale)
         + _budget_section(total, offices, locale)
-        + _surveys_section(closed, running, locale)
+        + _surveys_section(closed, running, locale, minimum)
     )
 
 

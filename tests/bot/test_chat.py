@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,8 @@ async def test_a_multiple_choice_survey_shows_the_new_buttons_and_can_be_finishe
 ) -> None:
     async with db.session() as s:
         await load_demo(s, tz=settings.tz)
+    # The first response shows its chart (the chat saves it) when one response is enough.
+    settings = dataclasses.replace(settings, survey_min_responses=1)
     lines = ["/encuestas", "1", "1", "1", "1",  # the survey, Empezar, Sí, Sí
              "2", "3", "8",  # question 3 (multiple): two options, then «Listo»
              "1", "2", "8", "1", "7",  # questions 4 and 5 (multiple)

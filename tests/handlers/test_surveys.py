@@ -186,10 +186,12 @@ async def test_named_survey_with_skip_paused_resumed_completed_and_refused_twice
     user.send_text("Más parques <y andenes>")
     thanks = await steps.next("sendMessage")
     assert thanks.params["text"].startswith("✅ <b>¡Gracias!</b>")
-    chart = await steps.next("sendPhoto")
-    assert chart.params["caption"] == "📊 Resultados hasta ahora: 1 respuesta completa."
-    summary = await steps.next("sendMessage")
-    assert "• En parte: 100 %" in summary.params["text"]
+    # The only response so far: showing its figures would show this person's answers.
+    waiting = await steps.next("sendMessage")
+    assert waiting.params["text"] == (
+        "📊 <b>Percepción de la gestión de la Alcaldía</b>\nLos resultados se mostrarán "
+        "cuando haya al menos 5 respuestas. Por ahora hay 1 respuesta completa.")
+    assert "sendPhoto" not in [c.method for c in api.calls]
     assert await _answers(db, survey) == [
         (1, 4), (2, 3), (3, "En parte"), (4, ["Seguridad", "Salud"]), (5, "No"),
         (7, "Más parques <y andenes>"),
@@ -239,10 +241,9 @@ async def test_anonymous_survey_stores_no_chat_id(
     steps.tap("JAL o JAC")
     await steps.next("sendMessage")
     user.send_text(f"Soy el {OTHER}, cuénteme de las obras")
-    await steps.next("sendPhoto")
     summary = await steps.next("sendMessage", 2)
-    assert "• JAL o JAC: 100 %" in summary.params["text"]
-    assert "Soy el" not in summary.params["text"]  # citizens never see others' texts
+    assert "Los resultados se mostrarán cuando haya al menos 5 respuestas" in (
+        summary.params["text"])
     async with db.session() as s:
         responses = (await s.exec(select(SurveyResponse))).all()
         answers = (await s.exec(select(SurveyAnswer))).all()
@@ -649,7 +650,6 @@ async def test_an_old_pause_button_after_finishing_offers_no_continue(
     last = await steps.next("sendMessage")
     assert "pregunta 6 de 6" in last.params["text"]
     user.send_text("🙂🙂")  # an emoji is an answer like any other text
-    await steps.next("sendPhoto")
     await steps.next("sendMessage", 2)
     question_id = next(m["message_id"] for m in api.messages(USER)
                        if "pregunta 6 de 6" in str(m.get("text")))
@@ -724,3 +724,71 @@ async def test_ticking_keeps_the_survey_step_alive(
     user.send_text("hola")
     reply = await steps.next("sendMessage")
     assert reply.params["text"].startswith("Está respondiendo una encuesta")
+
+
+SMALL = """
+slug: barrio
+titulo: Consulta del barrio
+anonima: true
+preguntas:
+  - tipo: unica
+    texto: ¿Usa el parque?
+    opciones: [Sí, "No"]
+    saltar: {"No": fin}
+  - tipo: escala
+    texto: Califique el parque
+"""
+
+
+async def _respond(db: Database, survey: Survey, chat: int, answers: list[object]) -> None:
+    async with db.session() as s:
+        await start_response(s, survey=survey, telegram_id=chat, chat_id=chat)
+        for number, raw in enumerate(answers, start=1):
+            recorded = await record_answer(s, survey=survey, chat_id=chat,
+                                           position_number=number, raw=raw)
+            assert recorded.status == "ok"
+
+
+async def test_citizens_see_results_only_from_five_responses_and_staff_always(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        await import_bytes(s, "encuesta", SMALL.encode(), "barrio.yaml", tz=settings.tz)
+    survey = await _survey(db, "barrio")
+    for chat, answers in ((9001, [1]), (9002, [1]), (9003, [0, 4])):
+        await _respond(db, survey, chat, answers)
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_barrio")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    await steps.next("editMessageText")
+    steps.tap("Sí")
+    await steps.next("sendMessage")
+    steps.tap("2")
+    await steps.next("sendMessage")  # thanks
+    waiting = await steps.next("sendMessage")
+    assert waiting.params["text"].endswith(
+        "Los resultados se mostrarán cuando haya al menos 5 respuestas. "
+        "Por ahora hay 4 respuestas completas.")
+    # Staff see everything, and are told citizens do not yet.
+    admin, staff = api.user(ADMIN), Steps(api, ADMIN)
+    admin.send_text("/resultados barrio")
+    report = await staff.next("sendMessage")
+    assert "👁️ Los ciudadanos aún no ven estos resultados: se muestran desde 5 respuestas" in (
+        report.params["text"])
+    assert "• Sí: 2 (50 %)" in report.params["text"]
+    assert "• 2: 1 (50 %)" in report.params["text"]
+    # A fifth response: the results open, except the question only two people reached.
+    await _respond(db, survey, 9004, [1])
+    user.send_text("/start encuesta_barrio")
+    intro = await steps.next("sendMessage")
+    assert "Ya respondió esta encuesta" in intro.params["text"]
+    steps.tap("📊 Ver resultados")
+    chart = await steps.next("sendPhoto")
+    assert chart.params["caption"] == "📊 Resultados hasta ahora: 5 respuestas completas."
+    shown = await steps.next("sendMessage")
+    text = shown.params["text"]
+    assert "• Sí: 40 %" in text and "• No: 60 %" in text
+    assert ("<b>2. Califique el parque</b>\n<i>Se mostrará cuando la respondan al menos "
+            "5 personas.</i>") in text
+    assert "Promedio" not in text
