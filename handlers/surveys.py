@@ -376,7 +376,8 @@ async def _start(update: Update, context: CabildoContext, survey: Survey) -> Non
         return
     await query.answer()
     async with context.db.session() as session:
-        await start_response(session, survey=survey, telegram_id=ids[0], chat_id=ids[1])
+        await start_response(session, survey=survey, telegram_id=ids[0], chat_id=ids[1],
+                             tz=context.settings.tz)
         where = await position(session, survey=survey, chat_id=ids[1])
     await _ask(update, context, where, edit=True)
 
@@ -420,7 +421,8 @@ async def _answer(
     try:
         async with context.db.session() as session:
             recorded = await record_answer(session, survey=survey, chat_id=ids[1],
-                                           position_number=number, raw=raw, kinds=kinds)
+                                           position_number=number, raw=raw, kinds=kinds,
+                                           tz=context.settings.tz)
     except AnswerRefused as exc:
         await query.answer(str(exc), show_alert=True)
         return
@@ -624,7 +626,8 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
     try:
         async with context.db.session() as session:
             recorded = await record_answer(session, survey=survey, chat_id=ids[1],
-                                           position_number=number, raw=raw, kinds=kinds)
+                                           position_number=number, raw=raw, kinds=kinds,
+                                           tz=context.settings.tz)
     except AnswerRefused as exc:
         await message.reply_text(escape(str(exc)))
         return

@@ -8,7 +8,7 @@ import io
 import random
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -792,3 +792,35 @@ async def test_citizens_see_results_only_from_five_responses_and_staff_always(
     assert ("<b>2. Califique el parque</b>\n<i>Se mostrará cuando la respondan al menos "
             "5 personas.</i>") in text
     assert "Promedio" not in text
+
+
+async def test_anonymous_answers_are_exported_with_the_local_day_they_were_given(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with db.session() as s:
+        await import_bytes(s, "encuesta", SMALL.encode(), "barrio.yaml", tz=settings.tz)
+    survey = await _survey(db, "barrio")
+    # 20:30 on 10 March in Bucaramanga is already 11 March in UTC.
+    evening = datetime(2026, 3, 11, 1, 30, tzinfo=UTC)
+    monkeypatch.setattr("storage.surveys.utcnow", lambda: evening)
+    # A response stored before days were cut in local time (at midnight UTC) keeps its date.
+    async with db.session() as s:
+        await start_response(s, survey=survey, telegram_id=9009, chat_id=9009, now=evening)
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_barrio")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    await steps.next("editMessageText")
+    steps.tap("No")  # the last question for a «No»
+    await steps.next("sendMessage", 2)
+    admin, staff = api.user(ADMIN), Steps(api, ADMIN)
+    admin.send_text("/resultados barrio")
+    await staff.next("sendDocument")
+    file_id = next(m["document"]["file_id"] for m in api.messages(ADMIN) if "document" in m)
+    rows = list(csv.reader(io.StringIO(api.file_bytes(file_id).decode("utf-8-sig"))))
+    assert rows[0][:5] == ["respuesta", "estado", "inicio", "fin", "comuna"]
+    assert [row[1:4] for row in rows[1:]] == [
+        ["en curso", "2026-03-11", ""],
+        ["completa", "2026-03-10", "2026-03-10"],
+    ]
