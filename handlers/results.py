@@ -101,7 +101,8 @@ def chunks(head: str, blocks: list[str], limit: int = CHUNK) -> list[str]:
 
 
 async def send_chunks(
-    context: CabildoContext, chat_id: int, messages: list[str], markup: InlineKeyboardMarkup
+    context: CabildoContext, chat_id: int, messages: list[str],
+    markup: InlineKeyboardMarkup | None,
 ) -> None:
     """Send messages from `chunks` in order, the buttons under the last one."""
     for index, text in enumerate(messages):
@@ -153,18 +154,19 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
     xlsx = InlineKeyboardMarkup([[InlineKeyboardButton(
         XLSX_BUTTON, callback_data=callback("staff", "res", "x", survey.id)
     )]])
-    await send_chunks(context, chat.id, messages, xlsx)
+    await send_chunks(context, chat.id, messages, None)
     chart = await results_chart(results) if results.completed else None
     if chart is not None:
         await send_png(
             context, chat.id, chart,
             caption=CHART_CAPTION.format(title=escape(survey.titulo[:200]), completed=completed),
         )
+    # The Excel button offers the same file again: it goes under the file, last.
     await context.bot.send_document(
         chat.id,
         document=InputFile(io.BytesIO(to_csv(header, rows)),
                            filename=f"encuesta-{survey.slug}-{_stamp()}.csv"),
-        caption=FILE_CAPTION,
+        caption=FILE_CAPTION, reply_markup=xlsx,
     )
 
 

@@ -48,7 +48,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import outbox
-from storage.exports import safe_cell
+from storage.exports import column_title, safe_cell
 from storage.models import (
     AppSecret,
     Citizen,
@@ -711,7 +711,7 @@ async def export_rows(
     if not survey.anonima:
         header.append("chat_id")
     header.append("comuna")
-    header += [f"P{q.position}. {q.text[:80]}" for q in questions]
+    header += [f"P{q.position}. {column_title(q.text)}" for q in questions]
     def when(moment: datetime | None) -> str:
         if moment is None:
             return ""

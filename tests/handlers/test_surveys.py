@@ -824,3 +824,43 @@ async def test_anonymous_answers_are_exported_with_the_local_day_they_were_given
         ["en curso", "2026-03-11", ""],
         ["completa", "2026-03-10", "2026-03-10"],
     ]
+
+
+LONG = """
+slug: larga
+titulo: Pregunta larga
+preguntas:
+  - tipo: unica
+    texto: >-
+      ¿Qué tan satisfecho está con la información que la Alcaldía publica sobre las obras,
+      los contratos y el presupuesto?
+    opciones: [Mucho, Poco]
+"""
+
+
+async def test_export_titles_end_between_words_and_excel_comes_after_the_files(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        await import_bytes(s, "encuesta", LONG.encode(), "larga.yaml", tz=settings.tz)
+    await _respond(db, await _survey(db, "larga"), 9001, [0])
+    admin, steps = api.user(ADMIN), Steps(api, ADMIN)
+    admin.send_text("/resultados larga")
+    document = await steps.next("sendDocument")
+    sent = [c for c in api.calls if c.method.startswith("send")]
+    assert [c.method for c in sent] == ["sendMessage", "sendPhoto", "sendDocument"]
+    assert "reply_markup" not in sent[0].params  # the summary offers nothing yet
+    [[excel]] = document.params["reply_markup"]["inline_keyboard"]
+    assert excel["text"] == "📥 Descargar en Excel (XLSX)"
+    file_id = next(m["document"]["file_id"] for m in api.messages(ADMIN) if "document" in m)
+    header = next(csv.reader(io.StringIO(api.file_bytes(file_id).decode("utf-8-sig"))))
+    # Cut to 80 characters the old way, it ended «…sobre las ob».
+    title = ("P1. ¿Qué tan satisfecho está con la información que la Alcaldía publica sobre "
+             "las…")
+    assert header[-1] == title
+    steps.tap("📥 Descargar en Excel (XLSX)")
+    await steps.next("sendDocument")
+    xlsx_id = [m for m in api.messages(ADMIN) if "document" in m][-1]["document"]["file_id"]
+    sheet = load_workbook(io.BytesIO(api.file_bytes(xlsx_id))).active
+    assert sheet is not None
+    assert [c.value for c in sheet[1]][-1] == title
