@@ -88,6 +88,24 @@ def _thead(*names: str) -> str:
     return f"<thead><tr>{cells}</tr></thead>"
 
 
+def _num(label: str, content: object) -> str:
+    """Return a numeric cell that names its column (`data-label`): on a phone the table's
+    rows stack and each figure is shown under that name instead of in a column."""
+    return f'<td class="num" data-label="{label}"><span>{content}</span></td>'
+
+
+def _stackable(table: str) -> str:
+    """Give a table built here explicit ARIA roles, so it stays a table for screen readers
+    when a phone's style shows its rows as blocks (`.apilable`)."""
+    table = table.replace("<table ", '<table role="table" ', 1)
+    for group in ("thead", "tbody", "tfoot"):
+        table = table.replace(f"<{group}>", f'<{group} role="rowgroup">')
+    return (table.replace("<tr>", '<tr role="row">')
+            .replace('<th scope="col"', '<th role="columnheader" scope="col"')
+            .replace('<th scope="row"', '<th role="rowheader" scope="row"')
+            .replace("<td ", '<td role="cell" '))
+
+
 def _bar(share: float, label: str = "", colour: str = "") -> str:
     width = max(0.0, min(100.0, share))
     style = f"width:{width:.1f}%" + (f";background:{colour}" if colour else "")
@@ -277,13 +295,20 @@ def _goals_section(goal_lines: Sequence[LineProgress], locale: str) -> str:
     )
     rows = "".join(
         f'<tr><th scope="row">{line.position}. {escape(line.name)}</th>'
-        f'<td class="num">{line.goals}</td><td class="num">{line.done}</td>'
-        f'<td class="num">{line.on_track}</td><td class="num">{line.behind}</td>'
-        f'<td class="num">{_bar(line.mean_progress)} {percent(line.mean_progress, locale)}</td>'
-        "</tr>"
+        + _num("Metas", line.goals) + _num("Cumplidas", line.done)
+        + _num("En curso", line.on_track) + _num("Rezagadas", line.behind)
+        + _num("Avance promedio",
+               f"{_bar(line.mean_progress)} {percent(line.mean_progress, locale)}")
+        + "</tr>"
         for line in goal_lines
     )
     total = sum(line.goals for line in goal_lines)
+    table = f"""<table id="tabla-metas" class="apilable">
+<caption id="c-metas">Metas por línea estratégica y estado ({total} metas)</caption>
+{_thead("Línea estratégica", "#Metas", "#Cumplidas", "#En curso", "#Rezagadas",
+         "#Avance promedio")}
+<tbody>{rows}</tbody>
+</table>"""
     return f"""<section aria-labelledby="t-metas">
 <h2 id="t-metas">Metas del plan de desarrollo por línea estratégica</h2>
 <p>Una meta está <strong>cumplida</strong> si logró el 100 % o más, <strong>en curso</strong>
@@ -296,12 +321,7 @@ cada meta hasta 100 %.{cutoff}</p>
 <li><span class="punto rezagada"></span>Rezagadas</li></ul>
 </figure>
 <div class="tabla-desplazable" tabindex="0" role="group" aria-labelledby="c-metas">
-<table id="tabla-metas">
-<caption id="c-metas">Metas por línea estratégica y estado ({total} metas)</caption>
-{_thead("Línea estratégica", "#Metas", "#Cumplidas", "#En curso", "#Rezagadas",
-         "#Avance promedio")}
-<tbody>{rows}</tbody>
-</table></div>
+{_stackable(table)}</div>
 </section>"""
 
 
@@ -319,15 +339,23 @@ def _budget_section(total: Execution | None, offices: Sequence[Execution], local
     def row(e: Execution, cell: str) -> str:
         return (
             f'<tr><{cell} scope="row">{escape(e.name)}</{cell}>'
-            f'<td class="num">{money(e.apropiacion, locale)}</td>'
-            f'<td class="num">{money(e.compromisos, locale)}</td>'
-            f'<td class="num">{percent(e.executed, locale)}</td>'
-            f'<td class="num">{money(e.obligaciones, locale)}</td>'
-            f'<td class="num">{money(e.pagos, locale)}</td>'
-            f'<td class="num">{percent(e.share(e.pagos), locale)}</td></tr>'
+            + _num("Apropiación definitiva", money(e.apropiacion, locale))
+            + _num("Compromisos", money(e.compromisos, locale))
+            + _num("% comprometido", percent(e.executed, locale))
+            + _num("Obligaciones", money(e.obligaciones, locale))
+            + _num("Pagos", money(e.pagos, locale))
+            + _num("% pagado", percent(e.share(e.pagos), locale)) + "</tr>"
         )
 
     rows = "".join(row(o, "th") for o in offices)
+    table = f"""<table id="tabla-presupuesto" class="apilable">
+<caption id="c-presupuesto">Ejecución presupuestal {total.vigencia} por dependencia, en pesos
+</caption>
+{_thead("Dependencia", "#Apropiación definitiva", "#Compromisos", "#% comprometido",
+         "#Obligaciones", "#Pagos", "#% pagado")}
+<tbody>{rows}</tbody>
+<tfoot>{row(total, "th")}</tfoot>
+</table>"""
     return f"""<section aria-labelledby="t-presupuesto">
 <h2 id="t-presupuesto">Ejecución presupuestal {total.vigencia} por dependencia</h2>
 <p>Del total apropiado ({money(total.apropiacion, locale)}) se ha comprometido el
@@ -336,14 +364,7 @@ def _budget_section(total: Execution | None, offices: Sequence[Execution], local
 <figure class="grafico" aria-hidden="true"><ul class="barras">{chart}</ul>
 <figcaption>Porcentaje comprometido de la apropiación, por dependencia.</figcaption></figure>
 <div class="tabla-desplazable" tabindex="0" role="group" aria-labelledby="c-presupuesto">
-<table id="tabla-presupuesto">
-<caption id="c-presupuesto">Ejecución presupuestal {total.vigencia} por dependencia, en pesos
-</caption>
-{_thead("Dependencia", "#Apropiación definitiva", "#Compromisos", "#% comprometido",
-         "#Obligaciones", "#Pagos", "#% pagado")}
-<tbody>{rows}</tbody>
-<tfoot>{row(total, "th")}</tfoot>
-</table></div>
+{_stackable(table)}</div>
 </section>"""
 
 
