@@ -60,7 +60,10 @@ from storage.types import utcnow
 
 FLOW = "encuesta"
 PER_PAGE = 8
-LIST = "📝 <b>Encuestas abiertas</b>\nElija una para responderla. Al terminar verá los resultados."
+LIST = (
+    "📝 <b>Encuestas abiertas</b>\nElija una para responderla. Al terminar verá los "
+    "resultados, cuando haya al menos {minimum}."
+)
 NONE_OPEN = (
     "📝 No hay encuestas abiertas en este momento. Para saber cuándo abre una, active "
     "«📝 Encuestas» en /alertas."
@@ -194,7 +197,8 @@ async def _show_list(update: Update, context: CabildoContext, page_no: int) -> N
     rows = [[_button(f"{STATE_ICON[s.state]} {clip(s.survey.titulo, 50)}{STATE_NOTE[s.state]}",
                      callback("enc", "i", s.survey.id))] for s in page.items]
     nav = nav_row(page, "enc", "l")  # type: ignore[arg-type]
-    text = LIST + (f"\n{page.label}" if page.count > 1 else "")
+    minimum = plural(context.settings.survey_min_responses, "respuesta", "respuestas")
+    text = LIST.format(minimum=minimum) + (f"\n{page.label}" if page.count > 1 else "")
     await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []),
                                                             back]))
 

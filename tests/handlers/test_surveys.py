@@ -120,6 +120,9 @@ async def test_named_survey_with_skip_paused_resumed_completed_and_refused_twice
     user, steps = api.user(USER), Steps(api, USER)
     user.send_text("/encuestas")
     listing = await steps.next("sendMessage")
+    assert listing.params["text"].startswith(
+        "📝 <b>Encuestas abiertas</b>\nElija una para responderla. Al terminar verá los "
+        "resultados, cuando haya al menos 5 respuestas.")
     labels = [b["text"] for b in _buttons(listing.params)]
     assert "🆕 Percepción de la gestión de la Alcaldía" in labels
     steps.tap("🆕 Percepción de la gestión de la Alcaldía")
