@@ -117,29 +117,29 @@ async def serve(url: str, *, updates: int, concurrency: int = 16) -> dict[str, A
     from bot.app import build_application
     from bot.localapi import LocalBotAPI, LocalRequest
 
-    async with quiet() as errors:
-        settings = Settings(database_url=url, schedule_grace_hours=0,
-                            chat_files_dir=tempfile.mkdtemp(prefix="cabildo-bench-files-"))
-        api = LocalBotAPI()
-        app = build_application(settings, request=LocalRequest(api))
-        async with running(app):
-            ready_mb = peak_rss_mb()
-            rng = random.Random(3)
-            script: list[Step] = [
-                lambda p: p.text("/start", "comando"),
-                lambda p: p.text(f"/obras {p.rng.randint(1, 17)}", "comando"),
-                lambda p: p.tap("obra:w:"),
-                lambda p: p.location(),
-                lambda p: p.question(),
-                lambda p: p.text(f"/obras {p.rng.choice(THINGS)}", "comando"),
-                lambda p: p.text("/presupuesto", "comando"),
-                lambda p: p.tap("ppto:g"),
-            ]
-            people = [Person(api, FIRST_CITIZEN + rng.randrange(100_000), random.Random(i))
-                      for i in range(-(-updates // len(script)))]
-            started = time.perf_counter()
-            by_kind = await drive(Driver(app), people, [script], concurrency, updates)
-            seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="cabildo-bench-files-") as files:
+        async with quiet() as errors:
+            settings = Settings(database_url=url, schedule_grace_hours=0, chat_files_dir=files)
+            api = LocalBotAPI()
+            app = build_application(settings, request=LocalRequest(api))
+            async with running(app):
+                ready_mb = peak_rss_mb()
+                rng = random.Random(3)
+                script: list[Step] = [
+                    lambda p: p.text("/start", "comando"),
+                    lambda p: p.text(f"/obras {p.rng.randint(1, 17)}", "comando"),
+                    lambda p: p.tap("obra:w:"),
+                    lambda p: p.location(),
+                    lambda p: p.question(),
+                    lambda p: p.text(f"/obras {p.rng.choice(THINGS)}", "comando"),
+                    lambda p: p.text("/presupuesto", "comando"),
+                    lambda p: p.tap("ppto:g"),
+                ]
+                people = [Person(api, FIRST_CITIZEN + rng.randrange(100_000), random.Random(i))
+                          for i in range(-(-updates // len(script)))]
+                started = time.perf_counter()
+                by_kind = await drive(Driver(app), people, [script], concurrency, updates)
+                seconds = time.perf_counter() - started
     return {
         "updates": sum(map(len, by_kind.values())), "seconds": seconds,
         "ready_rss_mb": ready_mb, "peak_rss_mb": peak_rss_mb(), "errors": errors.count,

@@ -380,36 +380,36 @@ async def run_mixed(
     handlers/flows.py) — the floor under any real screen.
     """
     async with scratch_database(server_url) as url, quiet() as errors:
-        tmp = tempfile.mkdtemp(prefix="cabildo-bench-files-")
-        settings = Settings(database_url=url, chat_files_dir=tmp, schedule_grace_hours=0)
-        with_surveys = await load_example_data(url, settings) and surveys_handled()
-        api = LocalBotAPI()
-        app = build_application(settings, request=LocalRequest(api))
-        async with running(app):
-            driver = Driver(app)
-            rng = random.Random(seed)
-            scripts = [_menu_script()] if menu_only else _scripts(with_surveys)
-            await warm_up(driver, api, scripts, concurrency, rng)
-            count = -(-updates // UPDATES_PER_PERSON)
-            people = [Person(api, FIRST_USER_ID + i, random.Random(rng.random()))
-                      for i in range(count)]
-            started, cpu = time.perf_counter(), time.process_time()
-            by_kind = await drive(driver, people, scripts, concurrency, updates)
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-        return Figures(
-            label=label or (f"Cabildo, menu only ({backend})" if menu_only
-                            else f"Cabildo, mixed ({backend})"),
-            updates=sum(map(len, by_kind.values())),
-            seconds=seconds,
-            cpu_seconds=cpu,
-            latencies_ms=[ms for values in by_kind.values() for ms in values],
-            by_kind=by_kind,
-            errors=errors.count,
-            error_samples=errors.samples,
-            rejected_calls=sum(1 for c in api.calls if not c.ok),
-            missed_taps=sum(p.missed_taps for p in people),
-        )
+        with tempfile.TemporaryDirectory(prefix="cabildo-bench-files-") as tmp:
+            settings = Settings(database_url=url, chat_files_dir=tmp, schedule_grace_hours=0)
+            with_surveys = await load_example_data(url, settings) and surveys_handled()
+            api = LocalBotAPI()
+            app = build_application(settings, request=LocalRequest(api))
+            async with running(app):
+                driver = Driver(app)
+                rng = random.Random(seed)
+                scripts = [_menu_script()] if menu_only else _scripts(with_surveys)
+                await warm_up(driver, api, scripts, concurrency, rng)
+                count = -(-updates // UPDATES_PER_PERSON)
+                people = [Person(api, FIRST_USER_ID + i, random.Random(rng.random()))
+                          for i in range(count)]
+                started, cpu = time.perf_counter(), time.process_time()
+                by_kind = await drive(driver, people, scripts, concurrency, updates)
+                seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+            return Figures(
+                label=label or (f"Cabildo, menu only ({backend})" if menu_only
+                                else f"Cabildo, mixed ({backend})"),
+                updates=sum(map(len, by_kind.values())),
+                seconds=seconds,
+                cpu_seconds=cpu,
+                latencies_ms=[ms for values in by_kind.values() for ms in values],
+                by_kind=by_kind,
+                errors=errors.count,
+                error_samples=errors.samples,
+                rejected_calls=sum(1 for c in api.calls if not c.ok),
+                missed_taps=sum(p.missed_taps for p in people),
+            )
 
 
 async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

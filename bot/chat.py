@@ -52,6 +52,11 @@ TYPE_WITH_APOSTROPHE = (
     "   (Para escribir un número en vez de tocar un botón, póngale un apóstrofo delante: '5)"
 )
 NO_BUTTON = "   (no hay botón {number}; elija de 1 a {count})"
+# A tap on a «📍 Enviar mi ubicación» button, and a /ubicacion without coordinates.
+LOCATION_HOW = (
+    "   (aquí la ubicación se escribe: /ubicacion latitud,longitud, por ejemplo "
+    "/ubicacion 7.1193,-73.1227)"
+)
 LINE_FAILED = (
     "   (El chat local no pudo procesar «{text}»: {error}. Puede seguir escribiendo.)"
 )
@@ -477,6 +482,10 @@ def _to_update(text: str, user: Any, transcript: Transcript) -> dict[str, Any] |
         if button.get("url"):
             transcript.say(f"   (enlace: {button['url']})")
             return None
+        if chosen.kind == "reply" and button.get("request_location"):
+            # Telegram would ask the phone for its location; here it is typed.
+            transcript.say(LOCATION_HOW)
+            return None
         if chosen.kind == "reply":
             return user.send_text(button.get("text", ""), enqueue=False)
         try:
@@ -491,7 +500,7 @@ def _to_update(text: str, user: Any, transcript: Transcript) -> dict[str, Any] |
         lat, lon = float(match.group(1)), float(match.group(2))
         return user.send_location(lat, lon, enqueue=False)
     if text.lower().startswith("/ubicacion") or text.lower().startswith("/ubicación"):
-        transcript.say("   (escriba la ubicación así: /ubicacion 7.1193,-73.1227)")
+        transcript.say(LOCATION_HOW)
         return None
     if text.lower().startswith("/archivo"):
         parts = text.split(maxsplit=2)

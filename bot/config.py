@@ -59,6 +59,8 @@ class Settings:
     weekly_summary_mode: str = "aprobacion"  # aprobacion | auto
     schedule_grace_hours: int = 6
     max_upload_mb: int = 10
+    # Citizens see a survey's results (and each question's) only from this many responses.
+    survey_min_responses: int = 5
     chat_files_dir: str = "chat-files"
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
@@ -271,6 +273,9 @@ def load_settings(
             "SCHEDULE_GRACE_HOURS", get("SCHEDULE_GRACE_HOURS") or "6", low=0, high=168
         ),
         max_upload_mb=_int("MAX_UPLOAD_MB", get("MAX_UPLOAD_MB") or "10", low=1, high=20),
+        survey_min_responses=_int(
+            "SURVEY_MIN_RESPONSES", get("SURVEY_MIN_RESPONSES") or "5", low=1, high=1000
+        ),
         chat_files_dir=get("CHAT_FILES_DIR") or "chat-files",
         log_level=log_level,
         log_format=log_format,

@@ -78,6 +78,9 @@ PROMOTED = (
 ICS_CAPTION = "📆 Abra este archivo para agregar «{title}» a su calendario."
 
 
+ASK_HEARING = "❓ Enviar pregunta para la audiencia"
+
+
 def _button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
@@ -279,6 +282,9 @@ async def event_card(
         rows.append([_button(label, callback("ev", "x", event.id))])
     else:
         rows.append([_button("✅ Asistiré", callback("ev", "r", event.id))])
+    if not over and "audiencia" in event.tipo.lower():
+        # The hearing answers citizens' questions: ask one on its topic (handlers.questions).
+        rows.append([_button(ASK_HEARING, "preg:t:audiencia")])
     link = event_link(context, event)
     share = InlineKeyboardButton(
         "📤 Compartir",

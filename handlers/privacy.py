@@ -34,7 +34,14 @@ from handlers.keyboards import MENU_ITEMS, main_menu
 from handlers.paging import MAX_CALLBACK_BYTES
 from storage.broadcasts import TOPICS
 from storage.conversations import clear_state
-from storage.privacy import delete_personal_data, give_consent, has_consent, personal_data
+from storage.privacy import (
+    KeptMarks,
+    delete_personal_data,
+    give_consent,
+    has_consent,
+    kept_marks,
+    personal_data,
+)
 
 # A second press of the same button this soon is a double tap: one notice is enough. The
 # memory is this process's (PTB chat_data): behind several webhook instances two taps that
@@ -67,6 +74,10 @@ DELETED = (
     "id de Telegram."
 )
 KEPT_DATA = "Sus datos no se borraron."
+MARKS = (
+    "🔐 {what} {verb} sin su id de Telegram, solo con una marca cifrada para que no se "
+    "cuenten dos veces."
+)
 DEFAULT_ACTION = "usar las funciones personales"
 KINDS = {"comuna": "comuna", "tema": "tema", "obra": "obra", "meta": "meta"}
 # Role codes as /mis_datos shows them: plain words, not the codes staff type in /rol.
@@ -250,6 +261,21 @@ async def privacy(update: Update, context: CabildoContext) -> None:
         await message.reply_text(ALREADY_ACCEPTED)
 
 
+def _marks_line(marks: KeptMarks) -> str:
+    """Say which past answers and votes only a keyed mark keeps, or "" when none."""
+    parts = []
+    if marks.survey_responses:
+        parts.append(plural(marks.survey_responses, "respuesta a una encuesta",
+                            "respuestas a encuestas"))
+    if marks.ballots:
+        parts.append(plural(marks.ballots, "voto en presupuesto participativo",
+                            "votos en presupuestos participativos"))
+    if not parts:
+        return ""
+    total = marks.survey_responses + marks.ballots
+    return MARKS.format(what=" y ".join(parts), verb="queda" if total == 1 else "quedan")
+
+
 async def my_data(update: Update, context: CabildoContext) -> None:
     """Show everything the bot keeps about the person."""
     user, message = update.effective_user, update.effective_message
@@ -257,8 +283,9 @@ async def my_data(update: Update, context: CabildoContext) -> None:
         return
     async with context.db.session() as session:
         data = await personal_data(session, telegram_id=user.id)
+        marks = _marks_line(await kept_marks(session, chat_id=user.id))
     if data is None:
-        await message.reply_text(NOTHING_KEPT)
+        await message.reply_text(NOTHING_KEPT + (f"\n\n{marks}" if marks else ""))
         return
     tz, locale = context.settings.tz, context.settings.locale
     role = "admin" if user.id in context.settings.admin_ids else data.role  # ADMIN_IDS rule
@@ -284,6 +311,7 @@ async def my_data(update: Update, context: CabildoContext) -> None:
         f"Preguntas enviadas: {data.questions}",
         f"Encuestas respondidas (no anónimas): {data.survey_responses}",
         f"Votos en presupuestos participativos: {data.ballots}",
+        *([marks] if marks else []),
         "",
         "Para borrarlo todo: /borrar_datos",
     ]

@@ -47,15 +47,27 @@ CHART_CAPTION = "📊 {title}: {completed}."
 FILE_CAPTION = "Una fila por respuesta y una columna por pregunta."
 XLSX_BUTTON = "📥 Descargar en Excel (XLSX)"
 EMPTY = "Todavía nadie ha terminado esta encuesta."
+HIDDEN_FROM_CITIZENS = (
+    "👁️ Los ciudadanos aún no ven estos resultados: se muestran desde {minimum}."
+)
+QUESTION_WAITS = "<i>Se mostrará cuando la respondan al menos {people}.</i>"
 
 
-def results_lines(results: SurveyResults, locale: str, *, counts: bool) -> list[str]:
-    """Return one block of text per question: percentages, and counts when asked."""
+def results_lines(
+    results: SurveyResults, locale: str, *, counts: bool, minimum: int = 0
+) -> list[str]:
+    """Return one block of text per question: percentages, and counts when asked.
+
+    A choice or scale question answered by fewer than `minimum` people shows no figures
+    (citizens' view), so a question few reached cannot single anyone out.
+    """
     blocks = []
     for result in results.questions:
         q = result.question
         lines = [f"<b>{q.position}. {escape(q.text)}</b>"]
-        if q.kind == "texto":
+        if q.kind != "texto" and result.answered < minimum:
+            lines.append(QUESTION_WAITS.format(people=plural(minimum, "persona", "personas")))
+        elif q.kind == "texto":
             written = plural(result.answered, "respuesta escrita", "respuestas escritas")
             lines.append(TEXT_LINE.format(count=written) if counts else f"{written}.")
         else:
@@ -89,7 +101,8 @@ def chunks(head: str, blocks: list[str], limit: int = CHUNK) -> list[str]:
 
 
 async def send_chunks(
-    context: CabildoContext, chat_id: int, messages: list[str], markup: InlineKeyboardMarkup
+    context: CabildoContext, chat_id: int, messages: list[str],
+    markup: InlineKeyboardMarkup | None,
 ) -> None:
     """Send messages from `chunks` in order, the buttons under the last one."""
     for index, text in enumerate(messages):
@@ -97,11 +110,12 @@ async def send_chunks(
         await context.bot.send_message(chat_id, text, reply_markup=markup if last else None)
 
 
-async def results_chart(results: SurveyResults) -> bytes | None:
-    """Return a PNG with one percentage panel per choice or scale question, or None."""
+async def results_chart(results: SurveyResults, *, minimum: int = 1) -> bytes | None:
+    """Return a PNG with one panel per choice or scale question answered by `minimum`
+    people or more, or None."""
     panels: list[Panel] = []
     for result in results.questions:
-        if result.question.kind == "texto" or not result.answered:
+        if result.question.kind == "texto" or result.answered < max(minimum, 1):
             continue
         labels = [label for label, _ in result.counts]
         if result.question.kind == "escala":
@@ -132,22 +146,27 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
     head = HEADER.format(title=escape(survey.titulo), completed=completed,
                          in_progress=results.in_progress, anon=ANON if survey.anonima else "")
     blocks = results_lines(results, locale, counts=True) if results.completed else [EMPTY]
+    minimum = context.settings.survey_min_responses
+    if results.completed < minimum:
+        shown = plural(minimum, "respuesta completa", "respuestas completas")
+        head += "\n" + HIDDEN_FROM_CITIZENS.format(minimum=shown)
     messages = chunks(head, blocks)
     xlsx = InlineKeyboardMarkup([[InlineKeyboardButton(
         XLSX_BUTTON, callback_data=callback("staff", "res", "x", survey.id)
     )]])
-    await send_chunks(context, chat.id, messages, xlsx)
+    await send_chunks(context, chat.id, messages, None)
     chart = await results_chart(results) if results.completed else None
     if chart is not None:
         await send_png(
             context, chat.id, chart,
             caption=CHART_CAPTION.format(title=escape(survey.titulo[:200]), completed=completed),
         )
+    # The Excel button offers the same file again: it goes under the file, last.
     await context.bot.send_document(
         chat.id,
         document=InputFile(io.BytesIO(to_csv(header, rows)),
                            filename=f"encuesta-{survey.slug}-{_stamp()}.csv"),
-        caption=FILE_CAPTION,
+        caption=FILE_CAPTION, reply_markup=xlsx,
     )
 
 

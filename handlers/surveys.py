@@ -60,7 +60,10 @@ from storage.types import utcnow
 
 FLOW = "encuesta"
 PER_PAGE = 8
-LIST = "📝 <b>Encuestas abiertas</b>\nElija una para responderla. Al terminar verá los resultados."
+LIST = (
+    "📝 <b>Encuestas abiertas</b>\nElija una para responderla. Al terminar verá los "
+    "resultados, cuando haya al menos {minimum}."
+)
 NONE_OPEN = (
     "📝 No hay encuestas abiertas en este momento. Para saber cuándo abre una, active "
     "«📝 Encuestas» en /alertas."
@@ -104,6 +107,10 @@ THANKS = "✅ <b>¡Gracias!</b> Su respuesta a «{title}» quedó guardada."
 ONLY_AFTER = "Los resultados se ven al terminar la encuesta."
 RESULTS_HEAD = "📊 <b>Resultados hasta ahora</b> — {title}\n{completed}."
 CHART_CAPTION = "📊 Resultados hasta ahora: {completed}."
+TOO_FEW = (
+    "📊 <b>{title}</b>\nLos resultados se mostrarán cuando haya al menos {minimum}. "
+    "Por ahora hay {completed}."
+)
 PRIVATE_ONLY = (
     "Las encuestas se responden en un chat privado con el bot, una respuesta por persona."
 )
@@ -190,7 +197,8 @@ async def _show_list(update: Update, context: CabildoContext, page_no: int) -> N
     rows = [[_button(f"{STATE_ICON[s.state]} {clip(s.survey.titulo, 50)}{STATE_NOTE[s.state]}",
                      callback("enc", "i", s.survey.id))] for s in page.items]
     nav = nav_row(page, "enc", "l")  # type: ignore[arg-type]
-    text = LIST + (f"\n{page.label}" if page.count > 1 else "")
+    minimum = plural(context.settings.survey_min_responses, "respuesta", "respuestas")
+    text = LIST.format(minimum=minimum) + (f"\n{page.label}" if page.count > 1 else "")
     await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []),
                                                             back]))
 
@@ -325,12 +333,22 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
     async with context.db.session() as session:
         found = await survey_results(session, survey=survey)
     completed = plural(found.completed, "respuesta completa", "respuestas completas")
-    head = RESULTS_HEAD.format(title=escape(survey.titulo), completed=completed)
-    blocks = results.results_lines(found, context.settings.locale, counts=False)
-    messages = results.chunks(head, blocks)
     back = InlineKeyboardMarkup([[_button(LIST_BUTTON, "enc:l:0"),
                                   _button("🏠 Menú", "menu:inicio")]])
-    chart = await results.results_chart(found)
+    # Too few responses could single one person out: citizens see nothing until there are
+    # enough (staff see everything in /resultados).
+    minimum = context.settings.survey_min_responses
+    if found.completed < minimum:
+        await context.bot.send_message(chat.id, TOO_FEW.format(
+            title=escape(survey.titulo), minimum=plural(minimum, "respuesta", "respuestas"),
+            completed=completed,
+        ), reply_markup=back)
+        return
+    head = RESULTS_HEAD.format(title=escape(survey.titulo), completed=completed)
+    blocks = results.results_lines(found, context.settings.locale, counts=False,
+                                   minimum=minimum)
+    messages = results.chunks(head, blocks)
+    chart = await results.results_chart(found, minimum=minimum)
     if chart is not None:
         await send_png(context, chat.id, chart,
                        caption=CHART_CAPTION.format(completed=completed))
@@ -362,7 +380,8 @@ async def _start(update: Update, context: CabildoContext, survey: Survey) -> Non
         return
     await query.answer()
     async with context.db.session() as session:
-        await start_response(session, survey=survey, telegram_id=ids[0], chat_id=ids[1])
+        await start_response(session, survey=survey, telegram_id=ids[0], chat_id=ids[1],
+                             tz=context.settings.tz)
         where = await position(session, survey=survey, chat_id=ids[1])
     await _ask(update, context, where, edit=True)
 
@@ -406,7 +425,8 @@ async def _answer(
     try:
         async with context.db.session() as session:
             recorded = await record_answer(session, survey=survey, chat_id=ids[1],
-                                           position_number=number, raw=raw, kinds=kinds)
+                                           position_number=number, raw=raw, kinds=kinds,
+                                           tz=context.settings.tz)
     except AnswerRefused as exc:
         await query.answer(str(exc), show_alert=True)
         return
@@ -610,7 +630,8 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
     try:
         async with context.db.session() as session:
             recorded = await record_answer(session, survey=survey, chat_id=ids[1],
-                                           position_number=number, raw=raw, kinds=kinds)
+                                           position_number=number, raw=raw, kinds=kinds,
+                                           tz=context.settings.tz)
     except AnswerRefused as exc:
         await message.reply_text(escape(str(exc)))
         return

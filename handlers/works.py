@@ -14,7 +14,14 @@ from datetime import date
 from html import escape
 from urllib.parse import quote
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+    WebAppInfo,
+)
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -56,6 +63,8 @@ STATUS_EMPTY = "Ahora no hay obras en ese estado."
 LATE = " — ⚠️ <b>atrasada</b>: esa fecha ya pasó y no ha terminado"
 UNPLACED = "Comuna: sin ubicar todavía"  # from SECOP, which knows no comuna
 NEAREST = "📍 <b>Obras más cercanas a su ubicación</b>"
+LOCATION_BUTTON = "📍 Enviar mi ubicación"
+LOCATION_PROMPT = "📍 Para ver las obras cercanas, toque «📍 Enviar mi ubicación» abajo."
 NEARBY_BACK = "⬅️ Obras cercanas"
 FAR = (
     "Su ubicación parece estar fuera del municipio: la obra más cercana queda a {distance}. "
@@ -182,6 +191,20 @@ async def show_works(update: Update, context: CabildoContext) -> None:
                      InlineKeyboardMarkup([*rows, [_button("🏘️ Comunas", "obra:i")]]))
         return
     await show(update, INDEX, await _index_markup(context, update))
+    await _offer_location(update, context)
+
+
+async def _offer_location(update: Update, context: CabildoContext) -> None:
+    """Send the «📍 Enviar mi ubicación» keyboard button (private chats: Telegram asks
+    for a location only there). A message holds one keyboard, so it comes on its own."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    keyboard = ReplyKeyboardMarkup(
+        [[KeyboardButton(LOCATION_BUTTON, request_location=True)]],
+        resize_keyboard=True, one_time_keyboard=True,
+    )
+    await context.bot.send_message(chat.id, LOCATION_PROMPT, reply_markup=keyboard)
 
 
 async def _show_comuna(update: Update, context: CabildoContext, code: str, page_no: int) -> None:

@@ -77,8 +77,9 @@ def shift_round_dates(data: bytes, today: date) -> bytes:
 def shift_contracting_dates(data: bytes, today: date) -> bytes:
     """Move the sample processes by whole weeks so the open ones close 7–13 days after `today`.
 
-    Only forward: the sample's «Abierto» processes then still take bids on any day the
-    demonstration runs.
+    Every «Abierto» process in the sample opened at least 14 days before the first of them
+    closes, so on any day the demonstration runs they have all opened and none has closed
+    (`tests/storage/test_sample_data.py`).
     """
     rows = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
     closes = [datetime.strptime(r["fecha_cierre"], DATE_FORMAT).date() for r in rows
@@ -86,7 +87,7 @@ def shift_contracting_dates(data: bytes, today: date) -> bytes:
     if not closes:
         return data
     weeks = math.ceil(((today + timedelta(days=7)) - min(closes)).days / 7)
-    if weeks <= 0:
+    if weeks == 0:
         return data
     return _shift(data, ("fecha_apertura", "fecha_cierre"), weeks, DATE_FORMAT)
 

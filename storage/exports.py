@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def column_title(text: str, width: int = 80) -> str:
+    """Return `text` as a column title of at most `width` characters, cut between words
+    (with «…») rather than in the middle of one."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    short = textwrap.shorten(flat, width, placeholder="…")
+    if short == "…":  # the first word alone is longer than `width`
+        return flat[: width - 1] + "…"
+    return short.removesuffix("…").rstrip(" ,;:.") + "…"
 
 
 def safe_cell(value: Any) -> str:

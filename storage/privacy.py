@@ -24,15 +24,17 @@ from storage.models import (
     CitizenQuestion,
     Comuna,
     ConversationState,
+    PBVote,
     Registration,
     Subscription,
+    Survey,
     SurveyAnswer,
     SurveyResponse,
 )
 from storage.outbox import OUTBOX, PENDING
 from storage.participation import count_ballots, forget_voter
 from storage.questions import forget_asker
-from storage.surveys import pseudonym, survey_secret
+from storage.surveys import keyed_hash, pseudonym, survey_secret
 from storage.types import utcnow
 
 # The chat id left on outbox rows of a person who deleted their data (Telegram has no chat 0).
@@ -128,6 +130,40 @@ async def personal_data(session: AsyncSession, *, telegram_id: int) -> PersonalD
         ),
         ballots=await count_ballots(session, chat_id=chat),
     )
+
+
+@dataclass(frozen=True)
+class KeptMarks:
+    """Survey responses and ballots with no chat id that carry the person's pseudonym."""
+
+    survey_responses: int
+    ballots: int
+
+
+async def kept_marks(session: AsyncSession, *, chat_id: int) -> KeptMarks:
+    """Count the responses and ballots kept under the person's keyed pseudonym only.
+
+    They are what `/borrar_datos` leaves (and every anonymous response): the person's
+    answers and votes with no link to the chat, marked so they are not counted twice.
+    """
+    unlinked_responses = select(SurveyResponse.id).where(col(SurveyResponse.chat_id).is_(None))
+    unlinked_ballots = select(PBVote.id).where(col(PBVote.chat_id).is_(None))
+    if ((await session.exec(unlinked_responses.limit(1))).first() is None
+            and (await session.exec(unlinked_ballots.limit(1))).first() is None):
+        return KeptMarks(0, 0)  # nothing to look for (and no key to create)
+    secret = await survey_secret(session)
+    survey_ids = (await session.exec(select(Survey.id))).all()
+    response_keys = [keyed_hash(secret, str(sid), chat_id) for sid in survey_ids]
+    rondas = (await session.exec(select(PBVote.ronda).distinct())).all()
+    ballot_keys = [keyed_hash(secret, f"pp:{ronda}", chat_id) for ronda in rondas]
+    responses = await _count(session, select(func.count()).where(
+        col(SurveyResponse.chat_id).is_(None),
+        col(SurveyResponse.respondent_key).in_(response_keys),
+    )) if response_keys else 0
+    ballots = await _count(session, select(func.count()).where(
+        col(PBVote.chat_id).is_(None), col(PBVote.voter_key).in_(ballot_keys),
+    )) if ballot_keys else 0
+    return KeptMarks(responses, ballots)
 
 
 async def delete_personal_data(session: AsyncSession, *, telegram_id: int) -> bool:

@@ -35,7 +35,7 @@ import io
 import secrets
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from html import escape
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -48,7 +48,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import outbox
-from storage.exports import safe_cell
+from storage.exports import column_title, safe_cell
 from storage.models import (
     AppSecret,
     Citizen,
@@ -354,14 +354,34 @@ async def find_response(
     ))).first()
 
 
-def _day(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def _day(moment: datetime, tz: tzinfo) -> datetime:
+    """Return the start of `moment`'s local day in `tz` (an anonymous response's times are
+    kept to the day only, and the day is the municipality's, not UTC's)."""
+    local = moment.astimezone(tz)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def _shown_day(moment: datetime, tz: ZoneInfo) -> str:
+    """Return the local date an anonymous response's day stands for.
+
+    Days are stored as the local midnight; rows stored before that, at midnight UTC
+    (never a local midnight in a zone with an offset), are read by their UTC date rather
+    than shown as the day before.
+    """
+    utc = moment.astimezone(UTC)
+    if utc.time() == time(0) and (utc.astimezone(tz).utcoffset() or timedelta(0)):
+        return utc.strftime("%Y-%m-%d")
+    return moment.astimezone(tz).strftime("%Y-%m-%d")
 
 
 async def start_response(
-    session: AsyncSession, *, survey: Survey, telegram_id: int, chat_id: int
+    session: AsyncSession, *, survey: Survey, telegram_id: int, chat_id: int,
+    tz: tzinfo = UTC, now: datetime | None = None,
 ) -> SurveyResponse:
-    """Return the person's response to the survey, creating it (once) if needed."""
+    """Return the person's response to the survey, creating it (once) if needed.
+
+    `tz` is the municipality's time zone: an anonymous response keeps only the local day.
+    """
     existing = await find_response(session, survey=survey, chat_id=chat_id)
     if existing is not None:
         return existing
@@ -371,11 +391,11 @@ async def start_response(
         comuna_id = (await session.exec(
             select(Citizen.comuna_id).where(Citizen.telegram_id == telegram_id)
         )).first()
-    now = utcnow()
+    now = now or utcnow()
     response = SurveyResponse(
         survey_id=survey.id or 0, respondent_key=key,
         chat_id=None if survey.anonima else chat_id, comuna_id=comuna_id,
-        started_at=_day(now) if survey.anonima else now,
+        started_at=_day(now, tz) if survey.anonima else now,
     )
     session.add(response)
     try:
@@ -500,9 +520,11 @@ def answer_value(question: SurveyQuestion, raw: Any) -> Any:
 
 async def record_answer(
     session: AsyncSession, *, survey: Survey, chat_id: int, position_number: int, raw: Any,
-    now: datetime | None = None, kinds: tuple[str, ...] | None = None,
+    now: datetime | None = None, kinds: tuple[str, ...] | None = None, tz: tzinfo = UTC,
 ) -> Recorded:
     """Store the answer to the current question if `position_number` is still the current one.
+
+    `tz` is the municipality's time zone: an anonymous response keeps only the local day.
 
     `kinds` (a button's) limits the kinds of question the answer can be for; another kind
     is stale. Raises `AnswerRefused` for an answer that does not fit the question; changes
@@ -535,7 +557,7 @@ async def record_answer(
     answers[current.id or 0] = value
     following = next_question(questions, answers)
     if following is None:
-        response.completed_at = _day(now) if survey.anonima else now
+        response.completed_at = _day(now, tz) if survey.anonima else now
         session.add(response)
     try:
         await session.commit()
@@ -689,14 +711,19 @@ async def export_rows(
     if not survey.anonima:
         header.append("chat_id")
     header.append("comuna")
-    header += [f"P{q.position}. {q.text[:80]}" for q in questions]
-    fmt = "%Y-%m-%d" if survey.anonima else "%Y-%m-%d %H:%M"
+    header += [f"P{q.position}. {column_title(q.text)}" for q in questions]
+    def when(moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        if survey.anonima:
+            return _shown_day(moment, tz)
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
     rows: list[list[Any]] = []
     for r in responses:
         row: list[Any] = [
             r.id, "completa" if r.completed_at else "en curso",
-            r.started_at.astimezone(tz).strftime(fmt),
-            r.completed_at.astimezone(tz).strftime(fmt) if r.completed_at else "",
+            when(r.started_at), when(r.completed_at),
         ]
         if not survey.anonima:
             row.append(r.chat_id)

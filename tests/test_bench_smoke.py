@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from bench import session, throughput
 
 PG_URL = os.environ.get("CABILDO_TEST_DATABASE_URL", "")
 
 
-async def test_mixed_load_runs_through_the_real_application() -> None:
+async def test_mixed_load_runs_through_the_real_application(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its folders go
     figures = await throughput.run_mixed(updates=50, concurrency=1, server_url=PG_URL or None)
+
+    assert list(tmp_path.glob("cabildo-bench-files-*")) == []  # it leaves nothing behind
 
     assert figures.updates == 50
     assert len(figures.latencies_ms) == 50

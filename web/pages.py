@@ -88,6 +88,24 @@ def _thead(*names: str) -> str:
     return f"<thead><tr>{cells}</tr></thead>"
 
 
+def _num(label: str, content: object) -> str:
+    """Return a numeric cell that names its column (`data-label`): on a phone the table's
+    rows stack and each figure is shown under that name instead of in a column."""
+    return f'<td class="num" data-label="{label}"><span>{content}</span></td>'
+
+
+def _stackable(table: str) -> str:
+    """Give a table built here explicit ARIA roles, so it stays a table for screen readers
+    when a phone's style shows its rows as blocks (`.apilable`)."""
+    table = table.replace("<table ", '<table role="table" ', 1)
+    for group in ("thead", "tbody", "tfoot"):
+        table = table.replace(f"<{group}>", f'<{group} role="rowgroup">')
+    return (table.replace("<tr>", '<tr role="row">')
+            .replace('<th scope="col"', '<th role="columnheader" scope="col"')
+            .replace('<th scope="row"', '<th role="rowheader" scope="row"')
+            .replace("<td ", '<td role="cell" '))
+
+
 def _bar(share: float, label: str = "", colour: str = "") -> str:
     width = max(0.0, min(100.0, share))
     style = f"width:{width:.1f}%" + (f";background:{colour}" if colour else "")
@@ -277,13 +295,20 @@ def _goals_section(goal_lines: Sequence[LineProgress], locale: str) -> str:
     )
     rows = "".join(
         f'<tr><th scope="row">{line.position}. {escape(line.name)}</th>'
-        f'<td class="num">{line.goals}</td><td class="num">{line.done}</td>'
-        f'<td class="num">{line.on_track}</td><td class="num">{line.behind}</td>'
-        f'<td class="num">{_bar(line.mean_progress)} {percent(line.mean_progress, locale)}</td>'
-        "</tr>"
+        + _num("Metas", line.goals) + _num("Cumplidas", line.done)
+        + _num("En curso", line.on_track) + _num("Rezagadas", line.behind)
+        + _num("Avance promedio",
+               f"{_bar(line.mean_progress)} {percent(line.mean_progress, locale)}")
+        + "</tr>"
         for line in goal_lines
     )
     total = sum(line.goals for line in goal_lines)
+    table = f"""<table id="tabla-metas" class="apilable">
+<caption id="c-metas">Metas por línea estratégica y estado ({total} metas)</caption>
+{_thead("Línea estratégica", "#Metas", "#Cumplidas", "#En curso", "#Rezagadas",
+         "#Avance promedio")}
+<tbody>{rows}</tbody>
+</table>"""
     return f"""<section aria-labelledby="t-metas">
 <h2 id="t-metas">Metas del plan de desarrollo por línea estratégica</h2>
 <p>Una meta está <strong>cumplida</strong> si logró el 100 % o más, <strong>en curso</strong>
@@ -296,12 +321,7 @@ cada meta hasta 100 %.{cutoff}</p>
 <li><span class="punto rezagada"></span>Rezagadas</li></ul>
 </figure>
 <div class="tabla-desplazable" tabindex="0" role="group" aria-labelledby="c-metas">
-<table id="tabla-metas">
-<caption id="c-metas">Metas por línea estratégica y estado ({total} metas)</caption>
-{_thead("Línea estratégica", "#Metas", "#Cumplidas", "#En curso", "#Rezagadas",
-         "#Avance promedio")}
-<tbody>{rows}</tbody>
-</table></div>
+{_stackable(table)}</div>
 </section>"""
 
 
@@ -319,15 +339,23 @@ def _budget_section(total: Execution | None, offices: Sequence[Execution], local
     def row(e: Execution, cell: str) -> str:
         return (
             f'<tr><{cell} scope="row">{escape(e.name)}</{cell}>'
-            f'<td class="num">{money(e.apropiacion, locale)}</td>'
-            f'<td class="num">{money(e.compromisos, locale)}</td>'
-            f'<td class="num">{percent(e.executed, locale)}</td>'
-            f'<td class="num">{money(e.obligaciones, locale)}</td>'
-            f'<td class="num">{money(e.pagos, locale)}</td>'
-            f'<td class="num">{percent(e.share(e.pagos), locale)}</td></tr>'
+            + _num("Apropiación definitiva", money(e.apropiacion, locale))
+            + _num("Compromisos", money(e.compromisos, locale))
+            + _num("% comprometido", percent(e.executed, locale))
+            + _num("Obligaciones", money(e.obligaciones, locale))
+            + _num("Pagos", money(e.pagos, locale))
+            + _num("% pagado", percent(e.share(e.pagos), locale)) + "</tr>"
         )
 
     rows = "".join(row(o, "th") for o in offices)
+    table = f"""<table id="tabla-presupuesto" class="apilable">
+<caption id="c-presupuesto">Ejecución presupuestal {total.vigencia} por dependencia, en pesos
+</caption>
+{_thead("Dependencia", "#Apropiación definitiva", "#Compromisos", "#% comprometido",
+         "#Obligaciones", "#Pagos", "#% pagado")}
+<tbody>{rows}</tbody>
+<tfoot>{row(total, "th")}</tfoot>
+</table>"""
     return f"""<section aria-labelledby="t-presupuesto">
 <h2 id="t-presupuesto">Ejecución presupuestal {total.vigencia} por dependencia</h2>
 <p>Del total apropiado ({money_short(total.apropiacion, locale)}) se ha comprometido el
@@ -336,25 +364,27 @@ def _budget_section(total: Execution | None, offices: Sequence[Execution], local
 <figure class="grafico" aria-hidden="true"><ul class="barras">{chart}</ul>
 <figcaption>Porcentaje comprometido de la apropiación, por dependencia.</figcaption></figure>
 <div class="tabla-desplazable" tabindex="0" role="group" aria-labelledby="c-presupuesto">
-<table id="tabla-presupuesto">
-<caption id="c-presupuesto">Ejecución presupuestal {total.vigencia} por dependencia, en pesos
-</caption>
-{_thead("Dependencia", "#Apropiación definitiva", "#Compromisos", "#% comprometido",
-         "#Obligaciones", "#Pagos", "#% pagado")}
-<tbody>{rows}</tbody>
-<tfoot>{row(total, "th")}</tfoot>
-</table></div>
+{_stackable(table)}</div>
 </section>"""
 
 
-def _survey_block(result: SurveyResults, locale: str) -> str:
+def _survey_block(result: SurveyResults, locale: str, minimum: int) -> str:
     survey = result.survey
     parts = [f'<h3>{escape(survey.titulo)}</h3><p>{result.completed} respuestas completas.</p>']
     if not result.completed:
         parts.append("<p>Nadie terminó esta encuesta.</p>")
         return '<article class="encuesta">' + "".join(parts) + "</article>"
+    if result.completed < minimum:
+        # Too few answers could single one person out.
+        parts.append(f"<p>Los resultados se mostrarán cuando haya al menos {minimum} "
+                     "respuestas.</p>")
+        return '<article class="encuesta">' + "".join(parts) + "</article>"
     for question in result.questions:
         q = question.question
+        if q.kind != "texto" and question.answered < minimum:
+            parts.append(f"<p><strong>{q.position}. {escape(q.text)}</strong> "
+                         f"La respondieron menos de {minimum} personas: no se publica.</p>")
+            continue
         if q.kind == "texto":
             parts.append(f"<p><strong>{q.position}. {escape(q.text)}</strong> "
                          f"{question.answered} respuestas escritas (no se publican).</p>")
@@ -379,8 +409,8 @@ def _survey_block(result: SurveyResults, locale: str) -> str:
 
 
 def _surveys_section(closed: Sequence[SurveyResults], running: Sequence[Survey],
-                     locale: str) -> str:
-    blocks = "".join(_survey_block(r, locale) for r in closed)
+                     locale: str, minimum: int) -> str:
+    blocks = "".join(_survey_block(r, locale, minimum) for r in closed)
     if not closed:
         blocks = "<p>Todavía no hay encuestas cerradas con resultados.</p>"
     if running:
@@ -395,15 +425,19 @@ def _surveys_section(closed: Sequence[SurveyResults], running: Sequence[Survey],
 
 def transparency_body(goal_lines: Sequence[LineProgress], total: Execution | None,
                       offices: Sequence[Execution], closed: Sequence[SurveyResults],
-                      running: Sequence[Survey], locale: str) -> str:
-    """Return the transparency page: goals by line, budget by office, survey results."""
+                      running: Sequence[Survey], locale: str, *, minimum: int = 1) -> str:
+    """Return the transparency page: goals by line, budget by office, survey results.
+
+    A closed survey's results appear from `minimum` completed responses, each question's
+    from `minimum` people who answered it.
+    """
     return (
         "<h1>Transparencia</h1><p>Avance de las metas del plan de desarrollo, ejecución del "
         "presupuesto y resultados de las encuestas a la ciudadanía. Los datos se pueden "
         'descargar en <a href="/datos">Datos abiertos</a>.</p>'
         + _goals_section(goal_lines, locale)
         + _budget_section(total, offices, locale)
-        + _surveys_section(closed, running, locale)
+        + _surveys_section(closed, running, locale, minimum)
     )
 
 

@@ -134,7 +134,8 @@ class Site:
             total, offices = (await execution(session, vigencia=year)) if year else (None, [])
             closed, running = await published_survey_results(session)
         body = pages.transparency_body(goal_lines, total, offices, closed, running,
-                                       self.settings.locale)
+                                       self.settings.locale,
+                                       minimum=self.settings.survey_min_responses)
         return self._page("Transparencia", body, "/transparencia")
 
     async def data_page(self, request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from bot.chat import (
     BUTTON_GONE,
     BUTTON_GONE_NONE,
     BUTTONS_CHANGED,
+    LOCATION_HOW,
     Button,
     Seen,
     Transcript,
@@ -137,6 +139,8 @@ async def test_a_multiple_choice_survey_shows_the_new_buttons_and_can_be_finishe
 ) -> None:
     async with db.session() as s:
         await load_demo(s, tz=settings.tz)
+    # The first response shows its chart (the chat saves it) when one response is enough.
+    settings = dataclasses.replace(settings, survey_min_responses=1)
     lines = ["/encuestas", "1", "1", "1", "1",  # the survey, Empezar, Sí, Sí
              "2", "3", "8",  # question 3 (multiple): two options, then «Listo»
              "1", "2", "8", "1", "7",  # questions 4 and 5 (multiple)
@@ -188,6 +192,21 @@ async def test_following_a_work_shows_the_unfollow_button(
     assert followed.startswith("   (aviso: ")
     assert BUTTONS_CHANGED + "\n   [1] 🔕 Dejar de seguir" in followed
     assert BUTTONS_CHANGED + "\n   [1] 🔔 Seguir esta obra" in _after(text, "1", 4)
+
+
+async def test_the_location_button_says_how_to_send_a_location_here(
+    settings: Settings, db: Database
+) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+    out = io.StringIO()
+    await run_chat(settings, user_id=109, lines=["/obras", "22", "/ubicacion 7.1193,-73.1227"],
+                   out=out)
+    text = out.getvalue()
+    assert "[22] 📍 Enviar mi ubicación" in _after(text, "/obras")
+    assert _after(text, "22") == LOCATION_HOW + "\n"
+    assert "/ubicacion 7.1193,-73.1227" in LOCATION_HOW
+    assert "Obras más cercanas a su ubicación" in _after(text, "/ubicacion 7.1193,-73.1227")
 
 
 async def test_a_chart_is_saved_as_png_without_overwriting_earlier_files(

@@ -18,6 +18,7 @@ def test_defaults_run_the_local_chat_on_sqlite() -> None:
     assert settings.timezone == "America/Bogota"
     assert settings.municipality_name == "Bucaramanga"
     assert settings.locale == "es_CO"
+    assert settings.survey_min_responses == 5
 
 
 def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
@@ -49,6 +50,8 @@ def test_postgres_url_gets_the_async_driver() -> None:
         ({"PQRSD_URL": "pqrsd.alcaldia.gov.co"}, "PQRSD_URL"),
         ({"TRAMITES_URL": "ftp://tramites"}, "TRAMITES_URL"),
         ({"EMERGENCY_LINE": "llame al 123"}, "EMERGENCY_LINE"),
+        ({"SURVEY_MIN_RESPONSES": "0"}, "SURVEY_MIN_RESPONSES"),
+        ({"SURVEY_MIN_RESPONSES": "cinco"}, "SURVEY_MIN_RESPONSES"),
         (
             {"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example.org",
              "WEBHOOK_SECRET": "cambia_este_secreto"},

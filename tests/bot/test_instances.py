@@ -339,7 +339,7 @@ async def test_a_survey_answered_alternately_on_two_instances_completes(
         await two.deliver(person.tap("Listo ▶️ (2/2)", enqueue=False))
         await api.wait_for("sendMessage", chat_id=7601, count=3)
         await one.deliver(person.tap("4", enqueue=False))
-        await api.wait_for("sendPhoto", chat_id=7601)
+        await api.wait_for("sendMessage", chat_id=7601, count=5)  # thanks, results note
     async with db.session() as s:
         [response] = (await s.exec(select(SurveyResponse))).all()
         answers = (await s.exec(select(SurveyAnswer).order_by(col(SurveyAnswer.question_id))))

@@ -232,3 +232,24 @@ async def test_the_first_page_says_when_the_persons_events_are_on_later_pages(
     assert listing.params["text"].endswith(
         "📌 En otras páginas de esta lista hay 1 evento suyo (con cupo o en espera).")
     assert "✅ tiene su cupo" not in listing.params["text"]
+
+
+async def test_the_hearings_card_takes_a_question_for_the_hearing(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        hearing = (await s.exec(select(Event).where(Event.tipo == "audiencia pública"))).first()
+    assert hearing is not None
+    user = api.user(ANA)
+    user.send_text(f"/start evento_{hearing.id}")
+    [card] = await api.wait_for("sendMessage", chat_id=ANA)
+    assert "preg:t:audiencia" in _buttons(card.params)
+    user.tap("❓ Enviar pregunta para la audiencia")
+    [ask] = await api.wait_for("editMessageText", chat_id=ANA)
+    assert ask.params["text"].startswith(
+        "Tema: <b>🎤 Audiencia pública</b>.\nEscriba su pregunta en un solo mensaje")
+    # Other kinds of event have no such button.
+    other = await _small_event(db, settings, capacity=None)
+    user.send_text(f"/start evento_{other.id}")
+    _, plain = await api.wait_for("sendMessage", chat_id=ANA, count=2)
+    assert "preg:t:audiencia" not in _buttons(plain.params)

@@ -141,10 +141,10 @@ async def test_a_staff_wizard_waiting_for_text_is_left_by_a_command(
     await api.wait_for("editMessageText", chat_id=ADMIN, count=3)
     assert (await _state(db, ADMIN)) is not None
     admin.send_text("/obras")
-    await api.wait_for("sendMessage", chat_id=ADMIN, count=2)
+    await api.wait_for("sendMessage", chat_id=ADMIN, count=3)  # the index and the location
     assert await _state(db, ADMIN) is None
     admin.send_text("Reunión de la junta el martes a las 6 p. m. en el salón comunal")
-    [*_, reply] = await api.wait_for("sendMessage", chat_id=ADMIN, count=3)
+    [*_, reply] = await api.wait_for("sendMessage", chat_id=ADMIN, count=4)
     assert "así lo recibirán" not in reply.params["text"]  # no broadcast preview
     async with db.session() as s:
         assert (await s.exec(select(OutboxMessage))).all() == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, update
 from sqlmodel import select
@@ -17,7 +18,10 @@ from storage.models import (
     AuditEntry,
     Citizen,
     CitizenQuestion,
+    Comuna,
     Event,
+    PBRound,
+    PBVote,
     Registration,
     Subscription,
     Survey,
@@ -56,6 +60,15 @@ async def _seed_person(db: Database) -> None:
             await s.flush()
             s.add(SurveyAnswer(response_id=response.id or 0, question_id=question.id or 0,
                                value=answer))
+        comuna = Comuna(codigo="4", nombre="Occidental")
+        s.add(comuna)
+        await s.flush()
+        pb_round = PBRound(ronda="2027", comuna_id=comuna.id or 0, presupuesto=Decimal(1000),
+                           updated_at=datetime.now(UTC))
+        s.add(pb_round)
+        await s.flush()
+        s.add(PBVote(ronda="2027", round_id=pb_round.id or 0, chat_id=PERSON, project_ids=[],
+                     created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
         await s.commit()
 
 
@@ -130,6 +143,17 @@ async def test_delete_leaves_survey_totals_and_no_link_to_the_chat(
     user.tap("🗑️ Sí, borrar")
     [done] = await api.wait_for("editMessageText", chat_id=PERSON)
     assert done.params["text"].startswith("Listo: borré sus datos")
+    # What is left is said: the survey answer and the ballot, under a keyed mark only.
+    user.send_text("/mis_datos")
+    *_, after = await api.wait_for("sendMessage", chat_id=PERSON, count=4)
+    assert after.params["text"] == (
+        "No tengo ningún dato suyo guardado, aparte de esta conversación.\n\n"
+        "🔐 1 respuesta a una encuesta y 1 voto en presupuesto participativo quedan sin su id "
+        "de Telegram, solo con una marca cifrada para que no se cuenten dos veces.")
+    api.user(OTHER).send_text("/mis_datos")  # the other person's marks are not theirs
+    [other] = await api.wait_for("sendMessage", chat_id=OTHER)
+    assert other.params["text"] == (
+        "No tengo ningún dato suyo guardado, aparte de esta conversación.")
 
     assert await _answer_totals(db) == before == [("No", 1), ("Sí", 1)]
     async with db.session() as s:

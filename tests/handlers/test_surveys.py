@@ -8,7 +8,7 @@ import io
 import random
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -120,6 +120,9 @@ async def test_named_survey_with_skip_paused_resumed_completed_and_refused_twice
     user, steps = api.user(USER), Steps(api, USER)
     user.send_text("/encuestas")
     listing = await steps.next("sendMessage")
+    assert listing.params["text"].startswith(
+        "📝 <b>Encuestas abiertas</b>\nElija una para responderla. Al terminar verá los "
+        "resultados, cuando haya al menos 5 respuestas.")
     labels = [b["text"] for b in _buttons(listing.params)]
     assert "🆕 Percepción de la gestión de la Alcaldía" in labels
     steps.tap("🆕 Percepción de la gestión de la Alcaldía")
@@ -186,10 +189,12 @@ async def test_named_survey_with_skip_paused_resumed_completed_and_refused_twice
     user.send_text("Más parques <y andenes>")
     thanks = await steps.next("sendMessage")
     assert thanks.params["text"].startswith("✅ <b>¡Gracias!</b>")
-    chart = await steps.next("sendPhoto")
-    assert chart.params["caption"] == "📊 Resultados hasta ahora: 1 respuesta completa."
-    summary = await steps.next("sendMessage")
-    assert "• En parte: 100 %" in summary.params["text"]
+    # The only response so far: showing its figures would show this person's answers.
+    waiting = await steps.next("sendMessage")
+    assert waiting.params["text"] == (
+        "📊 <b>Percepción de la gestión de la Alcaldía</b>\nLos resultados se mostrarán "
+        "cuando haya al menos 5 respuestas. Por ahora hay 1 respuesta completa.")
+    assert "sendPhoto" not in [c.method for c in api.calls]
     assert await _answers(db, survey) == [
         (1, 4), (2, 3), (3, "En parte"), (4, ["Seguridad", "Salud"]), (5, "No"),
         (7, "Más parques <y andenes>"),
@@ -239,10 +244,9 @@ async def test_anonymous_survey_stores_no_chat_id(
     steps.tap("JAL o JAC")
     await steps.next("sendMessage")
     user.send_text(f"Soy el {OTHER}, cuénteme de las obras")
-    await steps.next("sendPhoto")
     summary = await steps.next("sendMessage", 2)
-    assert "• JAL o JAC: 100 %" in summary.params["text"]
-    assert "Soy el" not in summary.params["text"]  # citizens never see others' texts
+    assert "Los resultados se mostrarán cuando haya al menos 5 respuestas" in (
+        summary.params["text"])
     async with db.session() as s:
         responses = (await s.exec(select(SurveyResponse))).all()
         answers = (await s.exec(select(SurveyAnswer))).all()
@@ -649,7 +653,6 @@ async def test_an_old_pause_button_after_finishing_offers_no_continue(
     last = await steps.next("sendMessage")
     assert "pregunta 6 de 6" in last.params["text"]
     user.send_text("🙂🙂")  # an emoji is an answer like any other text
-    await steps.next("sendPhoto")
     await steps.next("sendMessage", 2)
     question_id = next(m["message_id"] for m in api.messages(USER)
                        if "pregunta 6 de 6" in str(m.get("text")))
@@ -724,3 +727,143 @@ async def test_ticking_keeps_the_survey_step_alive(
     user.send_text("hola")
     reply = await steps.next("sendMessage")
     assert reply.params["text"].startswith("Está respondiendo una encuesta")
+
+
+SMALL = """
+slug: barrio
+titulo: Consulta del barrio
+anonima: true
+preguntas:
+  - tipo: unica
+    texto: ¿Usa el parque?
+    opciones: [Sí, "No"]
+    saltar: {"No": fin}
+  - tipo: escala
+    texto: Califique el parque
+"""
+
+
+async def _respond(db: Database, survey: Survey, chat: int, answers: list[object]) -> None:
+    async with db.session() as s:
+        await start_response(s, survey=survey, telegram_id=chat, chat_id=chat)
+        for number, raw in enumerate(answers, start=1):
+            recorded = await record_answer(s, survey=survey, chat_id=chat,
+                                           position_number=number, raw=raw)
+            assert recorded.status == "ok"
+
+
+async def test_citizens_see_results_only_from_five_responses_and_staff_always(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        await import_bytes(s, "encuesta", SMALL.encode(), "barrio.yaml", tz=settings.tz)
+    survey = await _survey(db, "barrio")
+    for chat, answers in ((9001, [1]), (9002, [1]), (9003, [0, 4])):
+        await _respond(db, survey, chat, answers)
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_barrio")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    await steps.next("editMessageText")
+    steps.tap("Sí")
+    await steps.next("sendMessage")
+    steps.tap("2")
+    await steps.next("sendMessage")  # thanks
+    waiting = await steps.next("sendMessage")
+    assert waiting.params["text"].endswith(
+        "Los resultados se mostrarán cuando haya al menos 5 respuestas. "
+        "Por ahora hay 4 respuestas completas.")
+    # Staff see everything, and are told citizens do not yet.
+    admin, staff = api.user(ADMIN), Steps(api, ADMIN)
+    admin.send_text("/resultados barrio")
+    report = await staff.next("sendMessage")
+    assert "👁️ Los ciudadanos aún no ven estos resultados: se muestran desde 5 respuestas" in (
+        report.params["text"])
+    assert "• Sí: 2 (50 %)" in report.params["text"]
+    assert "• 2: 1 (50 %)" in report.params["text"]
+    # A fifth response: the results open, except the question only two people reached.
+    await _respond(db, survey, 9004, [1])
+    user.send_text("/start encuesta_barrio")
+    intro = await steps.next("sendMessage")
+    assert "Ya respondió esta encuesta" in intro.params["text"]
+    steps.tap("📊 Ver resultados")
+    chart = await steps.next("sendPhoto")
+    assert chart.params["caption"] == "📊 Resultados hasta ahora: 5 respuestas completas."
+    shown = await steps.next("sendMessage")
+    text = shown.params["text"]
+    assert "• Sí: 40 %" in text and "• No: 60 %" in text
+    assert ("<b>2. Califique el parque</b>\n<i>Se mostrará cuando la respondan al menos "
+            "5 personas.</i>") in text
+    assert "Promedio" not in text
+
+
+async def test_anonymous_answers_are_exported_with_the_local_day_they_were_given(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with db.session() as s:
+        await import_bytes(s, "encuesta", SMALL.encode(), "barrio.yaml", tz=settings.tz)
+    survey = await _survey(db, "barrio")
+    # 20:30 on 10 March in Bucaramanga is already 11 March in UTC.
+    evening = datetime(2026, 3, 11, 1, 30, tzinfo=UTC)
+    monkeypatch.setattr("storage.surveys.utcnow", lambda: evening)
+    # A response stored before days were cut in local time (at midnight UTC) keeps its date.
+    async with db.session() as s:
+        await start_response(s, survey=survey, telegram_id=9009, chat_id=9009, now=evening)
+    user, steps = api.user(USER), Steps(api, USER)
+    user.send_text("/start encuesta_barrio")
+    await steps.next("sendMessage")
+    steps.tap("▶️ Empezar")
+    await steps.next("editMessageText")
+    steps.tap("No")  # the last question for a «No»
+    await steps.next("sendMessage", 2)
+    admin, staff = api.user(ADMIN), Steps(api, ADMIN)
+    admin.send_text("/resultados barrio")
+    await staff.next("sendDocument")
+    file_id = next(m["document"]["file_id"] for m in api.messages(ADMIN) if "document" in m)
+    rows = list(csv.reader(io.StringIO(api.file_bytes(file_id).decode("utf-8-sig"))))
+    assert rows[0][:5] == ["respuesta", "estado", "inicio", "fin", "comuna"]
+    assert [row[1:4] for row in rows[1:]] == [
+        ["en curso", "2026-03-11", ""],
+        ["completa", "2026-03-10", "2026-03-10"],
+    ]
+
+
+LONG = """
+slug: larga
+titulo: Pregunta larga
+preguntas:
+  - tipo: unica
+    texto: >-
+      ¿Qué tan satisfecho está con la información que la Alcaldía publica sobre las obras,
+      los contratos y el presupuesto?
+    opciones: [Mucho, Poco]
+"""
+
+
+async def test_export_titles_end_between_words_and_excel_comes_after_the_files(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    async with db.session() as s:
+        await import_bytes(s, "encuesta", LONG.encode(), "larga.yaml", tz=settings.tz)
+    await _respond(db, await _survey(db, "larga"), 9001, [0])
+    admin, steps = api.user(ADMIN), Steps(api, ADMIN)
+    admin.send_text("/resultados larga")
+    document = await steps.next("sendDocument")
+    sent = [c for c in api.calls if c.method.startswith("send")]
+    assert [c.method for c in sent] == ["sendMessage", "sendPhoto", "sendDocument"]
+    assert "reply_markup" not in sent[0].params  # the summary offers nothing yet
+    [[excel]] = document.params["reply_markup"]["inline_keyboard"]
+    assert excel["text"] == "📥 Descargar en Excel (XLSX)"
+    file_id = next(m["document"]["file_id"] for m in api.messages(ADMIN) if "document" in m)
+    header = next(csv.reader(io.StringIO(api.file_bytes(file_id).decode("utf-8-sig"))))
+    # Cut to 80 characters the old way, it ended «…sobre las ob».
+    title = ("P1. ¿Qué tan satisfecho está con la información que la Alcaldía publica sobre "
+             "las…")
+    assert header[-1] == title
+    steps.tap("📥 Descargar en Excel (XLSX)")
+    await steps.next("sendDocument")
+    xlsx_id = [m for m in api.messages(ADMIN) if "document" in m][-1]["document"]["file_id"]
+    sheet = load_workbook(io.BytesIO(api.file_bytes(xlsx_id))).active
+    assert sheet is not None
+    assert [c.value for c in sheet[1]][-1] == title

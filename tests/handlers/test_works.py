@@ -50,11 +50,16 @@ async def test_comunas_then_a_comuna_lists_exactly_its_works(
 ) -> None:
     user = api.user(USER)
     user.send_text("/obras")
-    [index] = await api.wait_for("sendMessage", chat_id=USER)
+    index, prompt = await api.wait_for("sendMessage", chat_id=USER, count=2)
     comunas = [d for d in _buttons(index.params) if d.startswith("obra:c:")]
     assert len(comunas) == 20
+    # The location is one tap away: a keyboard button that asks the phone for it.
+    assert prompt.params["text"] == (
+        "📍 Para ver las obras cercanas, toque «📍 Enviar mi ubicación» abajo.")
+    assert prompt.params["reply_markup"]["keyboard"] == [
+        [{"text": "📍 Enviar mi ubicación", "request_location": True}]]
     user.send_text("/obras comuna 4")
-    _, listing = await api.wait_for("sendMessage", chat_id=USER, count=2)
+    *_, listing = await api.wait_for("sendMessage", chat_id=USER, count=3)
     expected = await _comuna_works(db, "4")
     # Each card button carries the list it is in, so «⬅️» comes back to this page.
     assert [d for d in _buttons(listing.params) if d.startswith("obra:w:")] == [
@@ -129,6 +134,20 @@ async def test_a_location_lists_the_nearest_works_first(
     user.send_location(4.711, -74.072)  # Bogotá
     *_, far = await api.wait_for("sendMessage", chat_id=USER, count=2)
     assert far.params["text"].startswith("Su ubicación parece estar fuera del municipio")
+
+
+async def test_a_junta_group_gets_no_location_button(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    api.group(-100400, "Junta comuna 4")
+    user = api.user(USER)
+    user.send_text("/obras", chat_id=-100400)
+    await api.wait_for("sendMessage", chat_id=-100400)
+    user.send_text("/obras 4", chat_id=-100400)
+    index, listing = await api.wait_for("sendMessage", chat_id=-100400, count=2)
+    assert index.params["text"].startswith("🏗️ <b>Obras públicas</b>")
+    assert listing.params["text"].startswith("🏗️ <b>Obras")
+    assert "keyboard" not in listing.params["reply_markup"]  # Telegram asks only in private
 
 
 async def test_forged_work_buttons_are_refused(bot: CabildoApp, api: LocalBotAPI) -> None:

@@ -270,3 +270,36 @@ def test_transparency_page_renders_its_tables(browser: Any, live_site: str) -> N
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es-CO"
     assert browser.find_element(By.CSS_SELECTOR, "#tabla-presupuesto tfoot th").text == "Total"
     _save(browser, "transparencia.png")
+
+
+def test_transparency_tables_fit_a_phone_and_name_each_figure(
+    browser: Any, live_site: str
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(live_site + "/transparencia")
+        width = browser.execute_script("return window.innerWidth")
+        assert width <= 400
+        for table_id in ("tabla-metas", "tabla-presupuesto"):
+            table = browser.find_element(By.ID, table_id)
+            wrapper = table.find_element(By.XPATH, "..")
+            # Nothing hides to the right: the rows stack instead of scrolling sideways.
+            assert browser.execute_script(
+                "return arguments[0].scrollWidth <= arguments[0].clientWidth", wrapper)
+            assert table.find_element(By.TAG_NAME, "caption").is_displayed()
+        # A row is a block: its figures one under the other, each after its column's name.
+        cells = browser.find_elements(By.CSS_SELECTOR, "#tabla-presupuesto tbody tr:first-child td")
+        names = [browser.execute_script(
+            "return getComputedStyle(arguments[0], '::before').content", cell) for cell in cells]
+        assert names == ['"Apropiación definitiva"', '"Compromisos"', '"% comprometido"',
+                         '"Obligaciones"', '"Pagos"', '"% pagado"']
+        tops = [cell.rect["y"] for cell in cells]
+        assert tops == sorted(tops) and len(set(tops)) == len(tops)
+        assert cells[0].text.startswith("$ ")
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth")
+        _save(browser, "transparencia-telefono.png")
+    finally:
+        browser.set_window_size(1280, 1000)

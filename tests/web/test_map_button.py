@@ -52,7 +52,7 @@ async def test_obras_index_offers_the_web_map(
 
     user.send_text("/obras")
 
-    [index] = await api.wait_for("sendMessage", chat_id=USER)
+    index, _ = await api.wait_for("sendMessage", chat_id=USER, count=2)  # + the location
     assert _map_buttons(index.params) == ([expected] if expected else [])
     user.tap("obra:c:4:0")
     await api.wait_for("editMessageText", chat_id=USER)

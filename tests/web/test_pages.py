@@ -409,27 +409,36 @@ async def _survey_with_answers(db: Database, settings: Settings, slug: str, titl
 async def test_transparency_publishes_results_of_closed_surveys_only(
     client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
-    closed = await _survey_with_answers(db, settings, "cerrada", "Evaluación de la audiencia",
-                                        [[0, "muy bien"], [0, "bien"], [1, "mal"], [0]])
+    closed = await _survey_with_answers(
+        db, settings, "cerrada", "Evaluación de la audiencia",
+        [[0, "muy bien"], [0, "bien"], [1, "mal"], [0, "regular"], [1, "x"], [0]],
+    )
+    few = await _survey_with_answers(db, settings, "pocas", "Consulta con pocas respuestas",
+                                     [[0, "sí"], [1, "no"]])
     await _survey_with_answers(db, settings, "abierta", "Percepción en curso", [[1, "x"]])
     async with db.session() as session:
-        stored = await session.get(Survey, closed.id)
-        assert stored is not None
-        stored.cierra = utcnow() - timedelta(days=1)
-        session.add(stored)
+        for survey in (closed, few):
+            stored = await session.get(Survey, survey.id)
+            assert stored is not None
+            stored.cierra = utcnow() - timedelta(days=1)
+            session.add(stored)
         await session.commit()
 
     response = await client.get("/transparencia")
 
     page = parse(response.text)
     [table] = [t for t in page.tables if "¿Asistió a la audiencia?" in t.caption]
-    assert " ".join(table.caption.split()) == "1. ¿Asistió a la audiencia? (3 respuestas)"
+    assert " ".join(table.caption.split()) == "1. ¿Asistió a la audiencia? (5 respuestas)"
     assert [" ".join(c.split()) for c in table.cells] == [
-        "Respuesta", "Personas", "Porcentaje", "Sí", "2", "66,7 %", "No", "1", "33,3 %",
+        "Respuesta", "Personas", "Porcentaje", "Sí", "3", "60 %", "No", "2", "40 %",
     ]
-    assert "3 respuestas escritas (no se publican)" in response.text
+    assert "5 respuestas escritas (no se publican)" in response.text
     assert "muy bien" not in response.text
     assert "Evaluación de la audiencia" in response.text
+    # Two responses could single a person out: the survey is named, its figures are not.
+    text = " ".join(response.text.split())
+    assert ("Consulta con pocas respuestas</h3><p>2 respuestas completas.</p>"
+            "<p>Los resultados se mostrarán cuando haya al menos 5 respuestas.</p>") in text
     # The open survey is named, but its results wait until it closes.
     assert "Percepción en curso" in response.text
     assert len([t for t in page.tables if "¿Asistió" in t.caption]) == 1
