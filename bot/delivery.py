@@ -224,17 +224,20 @@ class OutboxSender:
         refill = asyncio.Lock()
         trouble: list[BaseException] = []
         sent = 0
+        first = True  # no row is in hand yet: rows this sender reserved earlier are its again
 
         def stopping() -> bool:
             return bool(trouble) or (stop is not None and stop.is_set())
 
         async def next_row() -> outbox.Claimed | None:
+            nonlocal first
             async with refill:
                 if not queue and not stopping():
                     async with self.db.session() as session:
                         queue.extend(await outbox.reserve(
-                            session, by=self.name, limit=self.batch_size
+                            session, by=self.name, limit=self.batch_size, again=first
                         ))
+                    first = False
                 return queue.popleft() if queue and not stopping() else None
 
         async def worker() -> None:

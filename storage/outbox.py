@@ -110,18 +110,22 @@ def _free(now: datetime) -> Any:
 
 
 async def reserve(
-    session: AsyncSession, *, by: str, limit: int, now: datetime | None = None
+    session: AsyncSession, *, by: str, limit: int, now: datetime | None = None,
+    again: bool = False,
 ) -> list[Claimed]:
     """Reserve up to `limit` due rows nobody holds for sender `by`, oldest first; commit.
 
     They stay `pendiente` until `hand_over`; if `by` does not get to them within
-    RESERVE_LEASE, anyone may take them.
+    RESERVE_LEASE, anyone may take them. With `again` (only when `by` is holding none in
+    hand, e.g. after a database outage kept it from letting them go), `by`'s own earlier
+    reservations are taken too.
     """
     now = now or utcnow()
     c = OUTBOX.c
+    free = or_(_free(now), c.claimed_by == by) if again else _free(now)
     due = (
         select(c.id)
-        .where(c.status == PENDING, c.not_before <= now, _free(now))
+        .where(c.status == PENDING, c.not_before <= now, free)
         .order_by(c.id)
         .limit(limit)
     )
@@ -134,7 +138,7 @@ async def reserve(
         return []
     claimed = await conn.execute(
         update(OUTBOX)
-        .where(c.id.in_(ids), c.status == PENDING, _free(now))
+        .where(c.id.in_(ids), c.status == PENDING, free)
         .values(claimed_by=by, lease_until=now + RESERVE_LEASE)
         .returning(c.id, c.chat_id, c.kind, c.payload, c.attempts)
     )
