@@ -191,8 +191,7 @@ async def show_works(update: Update, context: CabildoContext) -> None:
                      InlineKeyboardMarkup([*rows, [_button("🏘️ Comunas", "obra:i")]]))
         return
     await show(update, INDEX, await _index_markup(context, update))
-    if update.callback_query is None:  # `/obras` typed: the keyboard button comes with it
-        await _offer_location(update, context)
+    await _offer_location(update, context)
 
 
 async def _offer_location(update: Update, context: CabildoContext) -> None:
