@@ -78,9 +78,10 @@ async def test_a_main_menu_button_leaves_the_flow_too(
     menu = api.messages(ANA)[0]["message_id"]
     ana.tap("🏗️ Obras", message_id=menu)  # the main menu's Obras, not a question topic
     await api.wait_for("answerCallbackQuery", count=2)
+    await api.wait_for("sendMessage", chat_id=ANA, count=3)  # «📍 Enviar mi ubicación»
     assert await _state(db, ANA) is None
     ana.send_text("¿Cuánto cuesta el parque de La Joya?")
-    [*_, reply] = await api.wait_for("sendMessage", chat_id=ANA, count=3)
+    [*_, reply] = await api.wait_for("sendMessage", chat_id=ANA, count=4)
     assert "Recibimos su pregunta" not in reply.params["text"]
     assert await _questions(db) == []
 

@@ -89,6 +89,11 @@ async def test_every_menu_button_opens_its_area(
         before = len(api.calls)
         user.tap(label)
         assert words.lower() in (await next_screen(before)).lower(), label
+        if label == "🏗️ Obras":  # then the «📍 Enviar mi ubicación» button, in its own message
+            async with asyncio.timeout(15):
+                while len(screens(before)) < 2:
+                    await asyncio.sleep(0.01)
+            assert screens(before)[1].startswith("📍 Para ver las obras cercanas")
 
 
 async def test_double_tap_answers_twice_and_changes_nothing(
