@@ -22,13 +22,13 @@ ORDER = ("comunas", "metas", "presupuesto", "obras", "eventos", "contratacion", 
 
 
 class OtraCiudadNotLoaded(RuntimeError):
-    """A file of the second city did not import cleanly."""
+    """A file of an example city did not import cleanly."""
 
 
-async def load_otra_ciudad(session: AsyncSession, *, tz: ZoneInfo) -> None:
-    """Import every file of San Benito del Río; raise if any reports an error or a warning."""
+async def load_city(session: AsyncSession, folder: Path, *, tz: ZoneInfo) -> None:
+    """Import every file of an example city's folder; raise on any error or warning."""
     for kind in ORDER:
-        path = DATA_DIR / f"{kind}.csv"
+        path = folder / f"{kind}.csv"
         try:
             result: ImportResult = await import_bytes(
                 session, kind, path.read_bytes(), path.name, tz=tz
@@ -39,3 +39,8 @@ async def load_otra_ciudad(session: AsyncSession, *, tz: ZoneInfo) -> None:
             raise OtraCiudadNotLoaded(f"{path.name}: {'; '.join(result.warnings)}")
         if result.created + result.updated + result.unchanged == 0:
             raise OtraCiudadNotLoaded(f"{path.name}: no rows imported")
+
+
+async def load_otra_ciudad(session: AsyncSession, *, tz: ZoneInfo) -> None:
+    """Import every file of San Benito del Río; raise if any reports an error or a warning."""
+    await load_city(session, DATA_DIR, tz=tz)

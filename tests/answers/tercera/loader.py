@@ -18,28 +18,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.importers import ImportFailed, ImportResult, import_bytes
+from tests.answers.load_otra import load_city
 
 DATA_DIR = Path(__file__).parent
-# Comunas first: every other kind refers to them.
-ORDER = ("comunas", "metas", "presupuesto", "obras", "eventos", "contratacion", "informes")
-
-
-class TerceraNotLoaded(RuntimeError):
-    """A file of the third city did not import cleanly."""
 
 
 async def load_tercera(session: AsyncSession, *, tz: ZoneInfo) -> None:
     """Import every file of Villa Esperanza de los Andes; raise on any error or warning."""
-    for kind in ORDER:
-        path = DATA_DIR / f"{kind}.csv"
-        try:
-            result: ImportResult = await import_bytes(
-                session, kind, path.read_bytes(), path.name, tz=tz
-            )
-        except ImportFailed as error:
-            raise TerceraNotLoaded(f"{path.name}: {error}") from error
-        if result.warnings:
-            raise TerceraNotLoaded(f"{path.name}: {'; '.join(result.warnings)}")
-        if result.created + result.updated + result.unchanged == 0:
-            raise TerceraNotLoaded(f"{path.name}: no rows imported")
+    await load_city(session, DATA_DIR, tz=tz)
