@@ -49,44 +49,11 @@ import contextlib  # noqa: E402
 import platform  # noqa: E402
 import sqlite3  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
 from bench import broadcast, memory, session, throughput  # noqa: E402
-from bench.common import PG_ENV, pg_url_from_env  # noqa: E402
-
-
-@contextlib.contextmanager
-def postgres(url: str, allowed: bool) -> Iterator[tuple[str | None, str]]:
-    """Yield (server URL or None, how it was obtained), starting a throwaway one if we can."""
-    if not allowed:
-        yield None, "skipped (--no-postgres)"
-        return
-    if url:
-        yield url, "given server"
-        return
-    sys.path.insert(0, str(ROOT))
-    try:
-        from dev import ThrowawayPostgres, _pg_bindir
-    except ImportError:
-        yield None, "not available (dev.py not found)"
-        return
-    bindir = _pg_bindir()
-    if bindir is None:
-        yield None, "not available (no PostgreSQL binaries)"
-        return
-    server = ThrowawayPostgres(bindir)
-    try:
-        started = server.start()
-    except Exception as exc:  # initdb/pg_ctl failed: say so and go on with SQLite
-        server.stop()
-        yield None, f"not available (could not start: {exc})"
-        return
-    try:
-        yield started, "throwaway server"
-    finally:
-        server.stop()
+from bench.common import PG_ENV, pg_url_from_env, postgres  # noqa: E402
 
 
 def machine(pg_url: str | None) -> list[str]:

@@ -7,10 +7,11 @@ import contextlib
 import logging
 import os
 import resource
+import sys
 import tempfile
 import traceback
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from bot.config import normalize_database_url
 from storage.migrate import upgrade
 
 PG_ENV = "CABILDO_BENCH_PG"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def peak_rss_mb() -> float:
@@ -121,3 +123,33 @@ async def quiet() -> AsyncIterator[ErrorCounter]:
         root.setLevel(previous)
 
 
+@contextlib.contextmanager
+def postgres(url: str, allowed: bool) -> Iterator[tuple[str | None, str]]:
+    """Yield (server URL or None, how it was obtained), starting a throwaway one if we can."""
+    if not allowed:
+        yield None, "skipped (--no-postgres)"
+        return
+    if url:
+        yield url, "given server"
+        return
+    sys.path.insert(0, str(ROOT))
+    try:
+        from dev import ThrowawayPostgres, _pg_bindir
+    except ImportError:
+        yield None, "not available (dev.py not found)"
+        return
+    bindir = _pg_bindir()
+    if bindir is None:
+        yield None, "not available (no PostgreSQL binaries)"
+        return
+    server = ThrowawayPostgres(bindir)
+    try:
+        started = server.start()
+    except Exception as exc:  # initdb/pg_ctl failed: say so and go on with SQLite
+        server.stop()
+        yield None, f"not available (could not start: {exc})"
+        return
+    try:
+        yield started, "throwaway server"
+    finally:
+        server.stop()

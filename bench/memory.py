@@ -113,8 +113,8 @@ def _work(i: int, rng: random.Random, comunas: list[int], now: Any) -> dict[str,
 
 async def serve(url: str, *, updates: int, concurrency: int = 16) -> dict[str, Any]:
     """Be the measured instance: build the Application, serve `updates`, report memory."""
-    from bench.throughput import Driver, Person, Step, drive, running
-    from bot.app import build_application
+    from bench.driver import Driver, Person, Step, drive
+    from bot.app import build_application, running
     from bot.localapi import LocalBotAPI, LocalRequest
 
     with tempfile.TemporaryDirectory(prefix="cabildo-bench-files-") as files:

@@ -39,17 +39,15 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults, MessageHandler, filters
 
 from bench.common import PG_ENV, pg_url_from_env, quiet, scratch_database
-from bot.app import LOCAL_TOKEN, build_application
+from bench.driver import Driver, Person, Step, drive
+from bot.app import LOCAL_TOKEN, build_application, running
 from bot.config import Settings
 from bot.localapi import LocalBotAPI, LocalRequest
 from bot.updates import PerChatUpdateProcessor
@@ -115,130 +113,7 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
-# --- driving an Application ------------------------------------------------------
-
-
-class Driver:
-    """Feeds updates through an Application's update_queue and times each one to completion."""
-
-    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        self.app = app
-        self._pending: dict[int, asyncio.Future[float]] = {}
-        processor = app.update_processor
-        original = processor.do_process_update
-
-        async def timed(update: object, coroutine: Any) -> None:
-            try:
-                await original(update, coroutine)
-            finally:
-                if isinstance(update, Update):
-                    future = self._pending.pop(update.update_id, None)
-                    if future is not None and not future.done():
-                        future.set_result(time.perf_counter())
-
-        # PerChatUpdateProcessor has no __slots__, so the instance attribute wins.
-        processor.do_process_update = timed  # type: ignore[method-assign]
-
-    async def send(self, raw: dict[str, Any]) -> float:
-        """Put one update on the queue; return ms until the Application finished it."""
-        update = Update.de_json(raw, self.app.bot)
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._pending[update.update_id] = future
-        started = time.perf_counter()
-        await self.app.update_queue.put(update)
-        finished = await asyncio.wait_for(future, timeout=120)
-        return (finished - started) * 1000
-
-
-# A step returns (kind, raw update) for a person, given what the bot showed them so far.
-Step = Callable[["Person"], tuple[str, dict[str, Any]]]
-
-
-class Person:
-    """One simulated citizen with their own script of updates."""
-
-    def __init__(self, api: LocalBotAPI, user_id: int, rng: random.Random) -> None:
-        self.api = api
-        self.user = api.user(user_id, f"Persona{user_id % 1000}")
-        self.rng = rng
-        self.missed_taps = 0
-
-    def text(self, text: str, kind: str = "texto") -> tuple[str, dict[str, Any]]:
-        """Send a text (a command when it starts with /)."""
-        return kind, self.user.send_text(text, enqueue=False)
-
-    def buttons(self, prefix: str) -> tuple[int, list[str]]:
-        """Return (message id, callback data) of the newest message with matching buttons."""
-        for message in reversed(self.api.messages(self.user.id)):
-            rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
-            found = [b["callback_data"] for row in rows for b in row
-                     if str(b.get("callback_data", "")).startswith(prefix)]
-            if found:
-                return message["message_id"], found
-        return 0, []
-
-    def tap(self, *prefixes: str, last: bool = False) -> tuple[str, dict[str, Any]]:
-        """Tap a button whose data starts with one of `prefixes` (fallback: /menu)."""
-        for prefix in prefixes:
-            message_id, found = self.buttons(prefix)
-            if found:
-                data = found[-1] if last else self.rng.choice(found)
-                return "toque", self.user.tap(data, message_id=message_id, enqueue=False)
-        self.missed_taps += 1
-        return self.text("/menu", "comando")
-
-    def question(self) -> tuple[str, dict[str, Any]]:
-        """Ask a free-text question the way citizens type them."""
-        from tests.storage.search_phrasings import ANSWERABLE, UNANSWERABLE
-
-        if self.rng.random() < 0.2:
-            return self.text(self.rng.choice(UNANSWERABLE), "pregunta")
-        return self.text(self.rng.choice(ANSWERABLE)[0], "pregunta")
-
-    def location(self) -> tuple[str, dict[str, Any]]:
-        """Share a location somewhere in Bucaramanga."""
-        lat = 7.10 + self.rng.random() * 0.05
-        lon = -73.14 + self.rng.random() * 0.04
-        return "ubicacion", self.user.send_location(lat, lon, enqueue=False)
-
-    def survey(self) -> tuple[str, dict[str, Any]]:
-        """Take the next survey action the bot's last message offers."""
-        message_id, found = self.buttons("priv:acepto")
-        newest = self._newest_keyboard_id()
-        if found and message_id == newest:
-            return "encuesta", self.user.tap(found[0], message_id=message_id, enqueue=False)
-        message_id, found = self.buttons("enc:")
-        if not found or message_id != newest:
-            return self.text("Que arreglen las vías del barrio", "encuesta")
-        answers = [d for d in found if d.startswith("enc:a:")]
-        toggles = [d for d in found if d.startswith("enc:m:") and not d.endswith(":ok")]
-        done = [d for d in found if d.startswith("enc:m:") and d.endswith(":ok")]
-        starts = [d for d in found if d.startswith("enc:s:")]
-        if answers:
-            data = self.rng.choice(answers)
-        elif done and self._mask(done[0]):
-            data = done[0]  # something is chosen: confirm with «Listo»
-        elif toggles:
-            data = self.rng.choice(toggles)
-        elif starts:
-            data = starts[0]
-        else:
-            intro = [d for d in found if d.startswith(("enc:i:", "enc:o:"))]
-            data = self.rng.choice(intro) if intro else found[0]
-        return "encuesta", self.user.tap(data, message_id=message_id, enqueue=False)
-
-    @staticmethod
-    def _mask(data: str) -> int:
-        try:
-            return int(data.split(":")[4])
-        except (IndexError, ValueError):
-            return 0
-
-    def _newest_keyboard_id(self) -> int:
-        for message in reversed(self.api.messages(self.user.id)):
-            if (message.get("reply_markup") or {}).get("inline_keyboard"):
-                return int(message["message_id"])
-        return 0
+# --- what the people do -----------------------------------------------------------
 
 
 def _scripts(surveys: bool) -> list[list[Step]]:
@@ -290,37 +165,6 @@ def _scripts(surveys: bool) -> list[list[Step]]:
     return [works, goals, third]
 
 
-async def drive(
-    driver: Driver,
-    people: list[Person],
-    scripts: list[list[Step]],
-    concurrency: int,
-    total: int,
-) -> dict[str, list[float]]:
-    """Run every person's script, `concurrency` people at a time; stop after `total`.
-
-    Return the latencies in ms by kind of update.
-    """
-    by_kind: dict[str, list[float]] = {}
-    queue: asyncio.Queue[tuple[Person, list[Step]]] = asyncio.Queue()
-    budget = [total]
-    for i, person in enumerate(people):
-        queue.put_nowait((person, scripts[i % len(scripts)]))
-
-    async def worker() -> None:
-        while not queue.empty():
-            person, script = queue.get_nowait()
-            for step in script:
-                if budget[0] <= 0:
-                    return
-                budget[0] -= 1
-                kind, raw = step(person)
-                by_kind.setdefault(kind, []).append(await driver.send(raw))
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return by_kind
-
-
 async def warm_up(
     driver: Driver, api: LocalBotAPI, scripts: list[list[Step]], concurrency: int,
     rng: random.Random,
@@ -341,7 +185,7 @@ async def load_example_data(url: str, settings: Settings) -> bool:
         async with db.session() as session:
             await load_demo(session, tz=settings.tz)
         try:
-            from storage.survey_defs import load_sample_surveys
+            from storage.importers.surveys import load_sample_surveys
         except ImportError:
             return False
         async with db.session() as session:
@@ -352,7 +196,7 @@ async def load_example_data(url: str, settings: Settings) -> bool:
 
 
 def surveys_handled() -> bool:
-    """Tell whether handlers/surveys.py answers survey buttons yet."""
+    """Tell whether handlers/surveys answers survey buttons yet."""
     from handlers import surveys
 
     return bool(surveys.HANDLERS)
@@ -465,24 +309,18 @@ async def _run_echo(
     app.bot_data["db"] = db
     app.add_handler(MessageHandler(filters.TEXT, _echo if db is None else _echo_with_database))
     texts = [phrase for phrase, _, _ in ANSWERABLE]
-    async with quiet() as errors:
-        await app.initialize()
-        await app.start()
-        try:
-            driver = Driver(app)
-            rng = random.Random(seed)
-            script: list[Step] = [lambda p: p.text(rng.choice(texts), "texto")] * (
-                UPDATES_PER_PERSON
-            )
-            await warm_up(driver, api, [script], concurrency, rng)
-            count = -(-updates // UPDATES_PER_PERSON)
-            people = [Person(api, FIRST_USER_ID + i, rng) for i in range(count)]
-            started, cpu = time.perf_counter(), time.process_time()
-            by_kind = await drive(driver, people, [script], concurrency, updates)
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        finally:
-            await app.stop()
-            await app.shutdown()
+    async with quiet() as errors, running(app):
+        driver = Driver(app)
+        rng = random.Random(seed)
+        script: list[Step] = [lambda p: p.text(rng.choice(texts), "texto")] * (
+            UPDATES_PER_PERSON
+        )
+        await warm_up(driver, api, [script], concurrency, rng)
+        count = -(-updates // UPDATES_PER_PERSON)
+        people = [Person(api, FIRST_USER_ID + i, rng) for i in range(count)]
+        started, cpu = time.perf_counter(), time.process_time()
+        by_kind = await drive(driver, people, [script], concurrency, updates)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return Figures(
         label="bare echo bot" if db is None else "echo bot + 1 DB write (SQLite)",
         updates=sum(map(len, by_kind.values())), seconds=seconds, cpu_seconds=cpu,
@@ -490,24 +328,6 @@ async def _run_echo(
         errors=errors.count, error_samples=errors.samples,
         rejected_calls=sum(1 for c in api.calls if not c.ok),
     )
-
-
-@asynccontextmanager
-async def running(app: Any) -> AsyncIterator[None]:
-    """Start the Application the way `cabildo run` does (post_init included), then stop it."""
-    await app.initialize()
-    if app.post_init is not None:
-        await app.post_init(app)
-    await app.start()
-    try:
-        yield
-    finally:
-        if app.post_stop is not None:
-            await app.post_stop(app)
-        await app.stop()
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
 
 
 # --- command line ----------------------------------------------------------------

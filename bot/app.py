@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
-from sqlalchemy import inspect
-from telegram import BotCommand, BotCommandScopeChat
+from telegram import BotCommandScopeChat
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
@@ -15,40 +16,21 @@ from telegram.request import BaseRequest
 
 import handlers
 from bot.config import Settings
-from bot.context import CabildoApp, CabildoContext
+from bot.context import CabildoApp, CabildoContext, Menus, Services
 from bot.delivery import OutboxSender
-from bot.outages import Outages
 from bot.scheduler import schedule_jobs
-from bot.updates import PerChatUpdateProcessor
+from bot.throttle import RateLimiter
+from bot.updates import SEEN_GROUP, PerChatUpdateProcessor, drop_seen_handler
 from handlers import broadcast
+from handlers.commands import citizen_menu, help_lines, staff_menu
 from storage.db import Database
-from storage.jobs import instance_name
+from storage.ready import ensure_schema
 
 log = logging.getLogger(__name__)
 
 # Used when no token is configured: the local chat talks to an in-process stand-in,
 # so the value only has to look like a token.
 LOCAL_TOKEN = "123456789:LOCAL-chat-no-token-configured-0000"
-
-CITIZEN_COMMANDS = [
-    BotCommand("menu", "Menú principal"),
-    BotCommand("metas", "Cómo van las metas del plan"),
-    BotCommand("presupuesto", "Ejecución del presupuesto"),
-    BotCommand("obras", "Obras públicas por comuna"),
-    BotCommand("contratacion", "Procesos de contratación"),
-    BotCommand("informes", "Informes publicados"),
-    BotCommand("agenda", "Próximos eventos"),
-    BotCommand("encuestas", "Encuestas abiertas"),
-    BotCommand("preguntar", "Enviar una pregunta"),
-    BotCommand("mis_preguntas", "Sus preguntas y respuestas"),
-    BotCommand("presupuestos", "Presupuestos participativos: vote por su comuna"),
-    BotCommand("alertas", "Alertas de su comuna o de un tema"),
-    BotCommand("mis_datos", "Ver lo que el bot guarda de usted"),
-    BotCommand("borrar_datos", "Borrar sus datos"),
-    BotCommand("ayuda", "Cómo usar el bot"),
-    BotCommand("cancelar", "Salir de lo que está haciendo"),
-]
-
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 WEBHOOK_PATH = "telegram"
@@ -63,10 +45,6 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
         "allowed_updates": ALLOWED_UPDATES,
         "drop_pending_updates": False,
     }
-
-
-class DatabaseNotReady(RuntimeError):
-    """The database has no schema yet; `cabildo db upgrade` creates it."""
 
 
 def build_application(
@@ -93,62 +71,54 @@ def build_application(
         )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
-    if settings.webhook_url:  # updates arrive through bot.web's server, not an Updater
+    if settings.webhook_url:  # updates arrive through bot.webhook's server, not an Updater
         builder = builder.updater(None)
     app: Any = builder.build()
-    app.bot_data["settings"] = settings
-    app.bot_data["db"] = database or Database(settings.database_url)
-    app.bot_data["owns_db"] = database is None
-    app.bot_data["outages"] = Outages()
+    app.bot_data = Services(
+        settings=settings, db=database or Database(settings.database_url),
+        owns_db=database is None, limiter=RateLimiter(settings.messages_per_minute),
+        menus=Menus(staff=tuple(staff_menu()), help=help_lines()),
+    )
+    if settings.token and not settings.webhook_url:
+        # Webhook updates are checked by bot.webhook before they are queued. The local chat
+        # (no token) numbers its updates from 1 on every run, so it is not checked.
+        app.add_handler(drop_seen_handler(), group=SEEN_GROUP)
     handlers.register(app)
     return app
 
 
-async def ensure_schema(database: Database) -> None:
-    """Raise DatabaseNotReady unless the migrations have been applied."""
-
-    def has_tables(sync_conn: Any) -> bool:
-        return bool(inspect(sync_conn).has_table("alembic_version"))
-
-    async with database.engine.connect() as conn:
-        ready = await conn.run_sync(has_tables)
-    if not ready:
-        raise DatabaseNotReady(
-            "La base de datos no tiene tablas todavía: ejecute «cabildo db upgrade»."
-        )
-
-
 async def on_startup(app: CabildoApp) -> None:
     """Check the database, publish the command list and start the outbox sender."""
-    await ensure_schema(app.bot_data["db"])
-    await app.bot.set_my_commands(CITIZEN_COMMANDS)
-    settings: Settings = app.bot_data["settings"]
+    services = app.bot_data
+    await ensure_schema(services.db)
+    await app.bot.set_my_commands(citizen_menu())
+    settings = services.settings
     await _staff_menus(app, settings)
     sender = OutboxSender(
-        app.bot, app.bot_data["db"], rate_per_second=settings.outbox_rate_per_second,
-        report=broadcast.report_message, name=app.bot_data.setdefault("instance", instance_name()),
-        outages=app.bot_data["outages"],
+        app.bot, services.db, rate_per_second=settings.outbox_rate_per_second,
+        report=broadcast.report_message, name=services.instance,
+        outages=services.outages,
     )
     stop = asyncio.Event()
-    app.bot_data["sender_stop"] = stop
-    app.bot_data["sender_task"] = asyncio.create_task(sender.run(stop), name="outbox-sender")
+    services.background["sender"] = (
+        stop, asyncio.create_task(sender.run(stop), name="outbox-sender")
+    )
     schedule_jobs(app)
-    if app.bot_data.get("serve_web"):
+    if services.serve_web:
         _start_site(app, settings)
     log.info("Cabildo listo para %s", settings.municipality_name)
 
 
 async def _staff_menus(app: CabildoApp, settings: Settings) -> None:
     """Show the staff commands in the chats of every staff member and admin."""
-    from handlers.staff import STAFF_COMMANDS
     from storage.roles import staff_ids
 
-    async with app.bot_data["db"].session() as session:
+    async with app.bot_data.db.session() as session:
         chats = sorted(set(await staff_ids(session)) | set(settings.admin_ids))
     for chat_id in chats:
         try:
             await app.bot.set_my_commands(
-                [*CITIZEN_COMMANDS, *STAFF_COMMANDS], scope=BotCommandScopeChat(chat_id)
+                staff_menu(), scope=BotCommandScopeChat(chat_id)
             )
         except TelegramError:  # they never opened the bot: set again when their role changes
             log.info("staff command menu not set for chat %s", chat_id)
@@ -160,18 +130,16 @@ def _start_site(app: CabildoApp, settings: Settings) -> None:
 
     web = settings.web
     stop = asyncio.Event()
-    app.bot_data["site_stop"] = stop
-    app.bot_data["site_task"] = asyncio.create_task(
-        serve_site(app.bot_data["db"], settings, web.host, web.port, stop), name="web-site"
-    )
+    app.bot_data.background["site"] = (stop, asyncio.create_task(
+        serve_site(app.bot_data.db, settings, web.host, web.port, stop), name="web-site"
+    ))
 
 
 async def on_stop(app: CabildoApp) -> None:
     """Let the outbox sender finish the message in hand, then stop it (and the site)."""
     for name in ("sender", "site"):
-        stop: asyncio.Event | None = app.bot_data.pop(f"{name}_stop", None)
-        task: asyncio.Task[None] | None = app.bot_data.pop(f"{name}_task", None)
-        if stop is not None and task is not None:
+        if (running_ := app.bot_data.background.pop(name, None)) is not None:
+            stop, task = running_
             stop.set()
             try:
                 await task
@@ -181,5 +149,48 @@ async def on_stop(app: CabildoApp) -> None:
 
 async def on_shutdown(app: CabildoApp) -> None:
     """Release the database if this Application created it."""
-    if app.bot_data.get("owns_db"):
-        await app.bot_data["db"].dispose()
+    if app.bot_data.owns_db:
+        await app.bot_data.db.dispose()
+
+
+AppT = TypeVar("AppT", bound=Application[Any, Any, Any, Any, Any, Any])
+
+
+@asynccontextmanager
+async def running(
+    app: AppT,
+    *,
+    start: bool = True,
+    polling: dict[str, Any] | None = None,
+    before_start: Callable[[], Awaitable[object]] | None = None,
+) -> AsyncIterator[AppT]:
+    """Initialize and start `app` as PTB's `run_polling` does, hooks included; stop it on exit.
+
+    `start=False` only initializes (no sender, no jobs: the plain local chat); `polling`
+    starts the Updater with those arguments; `before_start` runs after `post_init`, before
+    updates flow (the webhook registers itself there).
+    """
+    await app.initialize()
+    try:
+        if start:
+            if app.post_init is not None:
+                await app.post_init(app)
+            if before_start is not None:
+                await before_start()
+            if polling is not None:
+                assert app.updater is not None, "polling needs an Updater"
+                await app.updater.start_polling(**polling)
+            await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            if start and app.post_stop is not None:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

@@ -1,10 +1,14 @@
-"""Settings: read once from the environment and `.env`, validated, passed down."""
+"""Settings: read once from the environment and `.env`, validated, passed down.
+
+`load_settings` is the one place that reads them; the web site's part is a section of its
+own (`Settings.web`, a `WebSettings`).
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -14,10 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from dotenv import dotenv_values
 
+from storage.db import normalize_database_url
 from storage.text import fold
-from web.settings import WebSettings, WebSettingsError, load_web_settings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///cabildo.db"
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_ATTRIBUTION = "© colaboradores de OpenStreetMap"
 
 _TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
@@ -30,6 +36,36 @@ WEEKDAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domi
 
 class SettingsError(ValueError):
     """A setting is missing or wrong; the message names it in one sentence."""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Where the site listens, where it is published, and how the map gets its tiles.
+
+    Read from `WEB_PUBLIC_URL`, `WEB_HOST`, `WEB_PORT`, `MAP_TILE_URL`,
+    `MAP_TILE_ATTRIBUTION`, `TELEGRAM_BOT_USERNAME` and `WEB_INIT_DATA_MAX_AGE` (README,
+    "Configuration").
+    """
+
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    tile_url: str = DEFAULT_TILE_URL
+    tile_attribution: str = DEFAULT_ATTRIBUTION
+    bot_username: str | None = None
+    init_data_max_age: int = 3600  # seconds a Mini App's signed `initData` stays valid
+
+    @property
+    def mini_app_url(self) -> str | None:
+        """Return the map's address for a Telegram Mini App button (https only), or None."""
+        if self.public_url and self.public_url.startswith("https://"):
+            return self.public_url + "/mapa"
+        return None
+
+    @property
+    def map_url(self) -> str | None:
+        """Return the map's public address (http or https), or None when not published."""
+        return self.public_url + "/mapa" if self.public_url else None
 
 
 @dataclass(frozen=True)
@@ -65,6 +101,15 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
     web: WebSettings = field(default_factory=WebSettings)  # the map and transparency site
+    # datos.gov.co (Socrata) for `cabildo sincronizar`: its root, an optional app token
+    # (higher rate limits), and how long one request may take.
+    datos_gov_url: str = "https://www.datos.gov.co"
+    datos_gov_app_token: str = field(default="", repr=False)
+    datos_gov_timeout: float = 30.0
+    # The entity whose SECOP II data is synced every day at `secop_sync_time` (local);
+    # empty: no daily sync.
+    secop_nit: str = ""
+    secop_sync_time: str = "05:00"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -117,14 +162,74 @@ def _float(name: str, value: str, *, low: float, high: float) -> float:
     return number
 
 
-def normalize_database_url(url: str) -> str:
-    """Return the URL with the async driver this project uses for its backend."""
-    if url.startswith("sqlite:"):
-        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
-    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    return url
+def _int_or(name: str, value: str, default: int, *, low: int, high: int) -> int:
+    """Return `value` as a whole number in [low, high], or `default` when it is empty."""
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise SettingsError(
+            f"{name} debe ser un número entre {low} y {high} (se leyó «{value}»)."
+        )
+    return number
+
+
+def _public_url(value: str) -> str | None:
+    value = value.rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(
+            f"WEB_PUBLIC_URL debe ser una dirección http(s) (se leyó «{value}»)."
+        )
+    return value
+
+
+def _tile_url(value: str) -> str:
+    value = value or DEFAULT_TILE_URL
+    parts = urlsplit(value)
+    if (parts.scheme not in ("http", "https") or not parts.netloc
+            or not all(p in value for p in ("{z}", "{x}", "{y}"))):
+        raise SettingsError(
+            "MAP_TILE_URL debe ser una dirección http(s) con {z}, {x} y {y} "
+            f"(se leyó «{value}»)."
+        )
+    return value
+
+
+def _web_settings(get: Callable[[str], str]) -> WebSettings:
+    """Return the web site's section of the settings, each value checked."""
+    username = get("TELEGRAM_BOT_USERNAME").lstrip("@")
+    return WebSettings(
+        public_url=_public_url(get("WEB_PUBLIC_URL")),
+        host=get("WEB_HOST") or "127.0.0.1",
+        port=_int_or("WEB_PORT", get("WEB_PORT"), 8080, low=0, high=65535),
+        tile_url=_tile_url(get("MAP_TILE_URL")),
+        tile_attribution=get("MAP_TILE_ATTRIBUTION") or DEFAULT_ATTRIBUTION,
+        bot_username=username or None,
+        init_data_max_age=_int_or("WEB_INIT_DATA_MAX_AGE", get("WEB_INIT_DATA_MAX_AGE"), 3600,
+                                  low=60, high=86_400),
+    )
+
+
+def normalize_nit(text: str) -> str:
+    """Return a NIT as datos.gov.co writes it: digits only, without dots or check digit.
+
+    `890.201.222-1` and `890201222` both give `890201222`; anything else raises ValueError
+    with the end of a Spanish sentence (it goes into SoQL, so nothing else may pass).
+    """
+    value = text.strip().replace(".", "").replace(" ", "")
+    value = re.sub(r"-\d$", "", value)
+    if not re.fullmatch(r"\d{6,12}", value):
+        raise ValueError(
+            f"debe ser el NIT de la entidad, solo números y sin dígito de verificación, "
+            f"como 890201222 (se leyó «{text.strip()}»)."
+        )
+    return value
 
 
 def _database_url(value: str) -> str:
@@ -223,10 +328,7 @@ def load_settings(
     if log_format not in ("text", "json"):
         raise SettingsError(f"LOG_FORMAT debe ser text o json (se leyó «{log_format}»).")
 
-    try:
-        web = load_web_settings(values, env_file=None)
-    except WebSettingsError as exc:
-        raise SettingsError(str(exc)) from exc
+    web = _web_settings(get)
 
     day_name = fold(get("WEEKLY_SUMMARY_DAY") or "lunes")
     if day_name not in WEEKDAYS:
@@ -242,6 +344,26 @@ def load_settings(
     if mode not in ("aprobacion", "auto"):
         raise SettingsError(
             f"WEEKLY_SUMMARY_MODE debe ser aprobacion o auto (se leyó «{mode}»)."
+        )
+
+    datos_gov_url = _url("DATOS_GOV_URL", get("DATOS_GOV_URL") or "https://www.datos.gov.co")
+    app_token = get("DATOS_GOV_APP_TOKEN")
+    if app_token and (_looks_like_placeholder(app_token)
+                      or not re.fullmatch(r"[A-Za-z0-9_-]{8,100}", app_token)):
+        raise SettingsError(
+            "DATOS_GOV_APP_TOKEN debe ser el token de aplicación que da datos.gov.co "
+            "(letras y números), o quedar vacío."
+        )
+    secop_nit = get("SECOP_NIT")
+    if secop_nit:
+        try:
+            secop_nit = normalize_nit(secop_nit)
+        except ValueError as exc:
+            raise SettingsError(f"SECOP_NIT {exc}") from None
+    sync_time = get("SECOP_SYNC_TIME") or "05:00"
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", sync_time):
+        raise SettingsError(
+            f"SECOP_SYNC_TIME debe ser una hora HH:MM, como 05:00 (se leyó «{sync_time}»)."
         )
 
     return Settings(
@@ -280,4 +402,11 @@ def load_settings(
         log_level=log_level,
         log_format=log_format,
         web=web,
+        datos_gov_url=datos_gov_url,
+        datos_gov_app_token=app_token,
+        datos_gov_timeout=_float(
+            "DATOS_GOV_TIMEOUT", get("DATOS_GOV_TIMEOUT") or "30", low=1, high=600
+        ),
+        secop_nit=secop_nit,
+        secop_sync_time=sync_time,
     )

@@ -10,22 +10,37 @@ and settles it:
 - Telegram certainly did not take it (the connection was refused or timed out, the request
   could not be written, Telegram answered 5xx) → `pendiente` again with exponential back-off,
   `fallido` after `max_attempts`;
-- no answer in time after the request was written (a read timeout), or the connection broke
-  while waiting for the answer → `incierto`: it may have arrived, so it is never sent again;
+- no answer in time after the request was written (a read timeout), the connection broke
+  while waiting for the answer, or an answer that cannot be read → `incierto`: it may have
+  arrived, so it is never sent again;
 - 403 (blocked, deleted, kicked) or "chat not found" → `bloqueado`, and the citizen is marked
   so nothing more is queued for them;
 - any other 400 → `fallido` at once (retrying would fail the same way);
 - a row that cannot be sent at all (a malformed payload) → `fallido`, alone.
 
-**One rate for the whole bot.** Slots come from the database (`outbox.reserve_slots`), one
-schedule shared by every instance, spaced a little more than 1/rate apart; a request that
-could not leave within TOLERANCE of its slot gives it up and takes another. So however many
-instances send, no one-second window holds more than `rate_per_second` requests.
-Into one group the sender also keeps 20 a minute, evenly spaced.
+**One rate for the whole bot** (`bot.pace`). Slots come from the database, one schedule
+shared by every instance, spaced a little more than 1/rate apart; a request leaves within
+TOLERANCE of its slot or not at all. So however many instances send, no one-second window
+holds more than `rate_per_second` requests. A row is
+handed over (its commit) just ahead of its slot, by twice the recent hand-over time, so that
+commit does not make the slot late (a lost slot: the measured rate fell to 0.63 of the
+setting with real processes on SQLite). A row whose slot passed all the same takes one of
+the next few slots (a late wake-up on a busy machine), then goes back to the queue rather
+than wait `enviando` longer (a crash meanwhile would make it `incierto` without it ever
+leaving). A sender never holds two copies of one row (a reservation that lapsed while its
+row waited, taken again): only one is sent.
+
+**Groups.** Telegram lets a bot send about 20 messages a minute into one group. Each group
+has its own turns in the same table (key `grupo:<chat id>`), (1 + MARGIN) · 3 s apart for
+the whole bot, so several instances sending alerts to one junta's group together keep it. A
+request leaves within GROUP_TOLERANCE of its turn or goes back to the queue, so any minute holds
+at most 20 requests into a group; one instance also never sends two within the interval.
 
 **Outages.** Settling is retried until the database answers again; if the process dies
 first, its rows in flight are settled `incierto` by the minute sweep once their lease runs
-out, and the rows it had only reserved go back to the queue. A database that is down is
+out, and the rows it had only reserved go back to the queue. After a row is handed over
+nothing but its request and its settling touches the database. A database step that has
+begun is finished even if the sender is cancelled (`bot.steps.db_step`). A database that is down is
 logged once (`bot.outages`), not once per row.
 """
 
@@ -34,24 +49,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import httpx
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import (
     BadRequest,
+    ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
-    TelegramError,
     TimedOut,
 )
 
 from bot.outages import Outages, is_outage
+from bot.pace import MARGIN, MAX_LEAD, SharedRate, take_slots
+from bot.steps import Coalesce, db_step
 from storage import broadcasts, outbox
 from storage.db import Database
 from storage.jobs import instance_name
@@ -61,21 +78,19 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 GROUP_PER_MINUTE = 20
-RATE_KEY = "bot"
-# A request that leaves more than TOLERANCE seconds after its slot gives the slot up. Slots
-# are (1 + MARGIN) / rate apart, MARGIN covering that lateness and the moment between the
-# last check and the request itself: any second then holds at most `rate` requests.
-TOLERANCE = 0.02
-MARGIN = 0.05
-SLOTS_AHEAD = 0.2  # seconds of slots taken from the database at once
+GROUP_KEY = "grupo:{}"
+SLOT_RETRIES = 3  # next slots a handed-over row may take when its own passed
+# A request into a group leaves at most this share of the group's interval after its turn:
+# 60 s + 1/3 of (1 + MARGIN) · 60/N stays under N turns, so no minute holds N + 1 requests.
+GROUP_TOLERANCE = 1 / 3
 UNCERTAIN_TIMEOUT = "Telegram no respondió a tiempo: pudo llegar; no se reenvía"
+MISSED = "no salió a su turno: vuelve a la cola"
 UNCERTAIN_BROKEN = "se cortó la conexión esperando la respuesta: pudo llegar; no se reenvía"
+UNCERTAIN_UNREADABLE = "la respuesta de Telegram no se pudo leer: pudo llegar; no se reenvía"
 # Causes that prove the request never reached Telegram, so sending it again is safe.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout)
 
 Report = Callable[[Broadcast, dict[str, int]], "tuple[int, str] | None"]
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def never_reached_telegram(error: NetworkError) -> bool:
@@ -84,95 +99,6 @@ def never_reached_telegram(error: NetworkError) -> bool:
     if cause is None:  # Telegram answered with an HTTP error (5xx): it did not take it
         return not isinstance(error, TimedOut)
     return isinstance(cause, _NEVER_SENT)
-
-
-class _Coalesce(Generic[T, R]):
-    """Run `write` for items submitted at about the same time, in one transaction each flush.
-
-    At 25 messages a second each flush holds one or two rows; when many rows finish at once
-    (a fast test API, a burst after a pause) they share one commit.
-    """
-
-    def __init__(self, write: Callable[[list[T]], Awaitable[R]]) -> None:
-        self._write = write
-        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def submit(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                result = await self._write([item for item, _ in batch])
-            except BaseException as exc:  # handed to every waiter
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                continue
-            for _, future in batch:
-                if not future.done():
-                    future.set_result(result)
-
-
-class SharedRate:
-    """Sending slots from the database: one schedule for every instance of the bot."""
-
-    def __init__(self, db: Database, rate_per_second: float, *, key: str = RATE_KEY) -> None:
-        self.db = db
-        self.key = key
-        self.interval = (1 + MARGIN) / max(rate_per_second, 0.1)
-        self.chunk = max(1, min(500, round(rate_per_second * SLOTS_AHEAD)))
-        self._slots: deque[float] = deque()  # on the event loop's clock
-        self._lock = asyncio.Lock()
-        self._resume_at = 0.0
-
-    async def acquire(self) -> float:
-        """Wait for this instance's next slot; return when it is (the event loop's clock)."""
-        loop = asyncio.get_running_loop()
-        async with self._lock:
-            while True:
-                if (pause := self._resume_at - loop.time()) > 0:
-                    self._slots.clear()
-                    await asyncio.sleep(pause)
-                    continue
-                if not self._slots:
-                    await self._reserve()
-                slot = self._slots.popleft()
-                if (delay := slot - loop.time()) > 0:
-                    await asyncio.sleep(delay)
-                if loop.time() - slot <= TOLERANCE:
-                    return slot
-
-    def late(self, slot: float) -> bool:
-        """Tell whether it is too late to use `slot` (another must be taken)."""
-        return asyncio.get_running_loop().time() - slot > TOLERANCE
-
-    async def pause(self, seconds: float) -> None:
-        """Stop every instance for `seconds` (a 429); this one even if the database fails."""
-        loop = asyncio.get_running_loop()
-        self._resume_at = max(self._resume_at, loop.time() + seconds)
-        async with self.db.session() as session:
-            await outbox.pause_slots(session, key=self.key, seconds=seconds)
-
-    async def _reserve(self) -> None:
-        loop = asyncio.get_running_loop()
-        wall, before = time.time(), loop.time()
-        async with self.db.session() as session:
-            first, now = await outbox.reserve_slots(
-                session, key=self.key, count=self.chunk, interval=self.interval, now=wall
-            )
-        # SQLite uses `wall` itself; PostgreSQL its own clock, read during the round trip.
-        local_now = before if now == wall else (before + loop.time()) / 2
-        start = local_now + (first - now)
-        self._slots.extend(start + i * self.interval for i in range(self.chunk))
 
 
 class OutboxSender:
@@ -204,15 +130,19 @@ class OutboxSender:
         self.backoff_base = backoff_base
         self.outages = outages or Outages()
         self.rate = SharedRate(db, rate_per_second)
-        self._group_next: dict[int, float] = {}  # each group's next turn, and its last request
-        self._group_sent: dict[int, float] = {}
+        self._group_sent: dict[int, float] = {}  # each group's last request from here
         # One message every 60/N seconds, no burst: a bucket of N per minute would let N
         # through at once and N more within that same minute.
         self._group_interval = 60.0 / group_per_minute
+        self._group_turns = (1 + MARGIN) * self._group_interval  # shared by all instances
         self._report = report
         self._stop: asyncio.Event | None = None
-        self._marks: _Coalesce[int, set[int]] = _Coalesce(self._hand_over)
-        self._settles: _Coalesce[outbox.Outcome, None] = _Coalesce(self._settle)
+        # How long handing a row over takes (a commit): rows are handed over that long
+        # before their slot, so the slot is not missed and few rows wait `enviando`.
+        self._hand_over_s = 0.01
+        self._in_hand: set[int] = set()  # ids of the rows this sender's workers hold
+        self._marks: Coalesce[int, set[int]] = Coalesce(self._hand_over)
+        self._settles: Coalesce[outbox.Outcome, None] = Coalesce(self._settle)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Send every row due now (and rows that become due meanwhile); return how many.
@@ -233,10 +163,9 @@ class OutboxSender:
             nonlocal first
             async with refill:
                 if not queue and not stopping():
-                    async with self.db.session() as session:
-                        queue.extend(await outbox.reserve(
-                            session, by=self.name, limit=self.batch_size, again=first
-                        ))
+                    queue.extend(await db_step(self.db, lambda s: outbox.reserve(
+                        s, by=self.name, limit=self.batch_size, again=first
+                    )))
                     first = False
                 return queue.popleft() if queue and not stopping() else None
 
@@ -253,11 +182,15 @@ class OutboxSender:
                     trouble.append(exc)
                     return
 
-        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        try:
+            await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        except asyncio.CancelledError:  # the task was cancelled: as if the process died
+            await self._marks.close()
+            await self._settles.close()
+            raise
         if queue or trouble or stopping():
             with contextlib.suppress(Exception):  # otherwise their reservation just lapses
-                async with self.db.session() as session:
-                    await outbox.release(session, by=self.name)
+                await db_step(self.db, lambda s: outbox.release(s, by=self.name))
         if trouble:
             raise trouble[0]
         return sent
@@ -301,42 +234,103 @@ class OutboxSender:
                 await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
 
     async def _send(self, row: outbox.Claimed) -> int:
+        """Send the row unless this sender is already at it; return 1 if it was sent.
+
+        A row can come twice into a sender's hands: its reservation lapsed while it waited
+        for a slot (a starved machine, a long 429 pause) and the same sender reserved it
+        again. Both copies would then be handed over in one commit and sent (seen under
+        load). The second copy is dropped here; the first settles the row.
+        """
+        if row.id in self._in_hand:
+            return 0
+        self._in_hand.add(row.id)
+        try:
+            return await self._send_once(row)
+        finally:
+            self._in_hand.discard(row.id)
+
+    async def _send_once(self, row: outbox.Claimed) -> int:
         """Wait for a slot, hand the row over, send it and settle it; return 1 if it was sent."""
+        turn = 0.0
+        if row.chat_id < 0:  # wait for the group's turn before taking a slot of the bot's rate
+            turn = await self._group_turn(row.chat_id)
         loop = asyncio.get_running_loop()
-        group = row.chat_id < 0
-        if group:  # wait for the group's turn before taking a slot of the bot's rate
-            turn = max(self._group_next.get(row.chat_id, 0.0), loop.time())
-            self._group_next[row.chat_id] = turn + self._group_interval
-            await asyncio.sleep(turn - loop.time())
-        slot = await self.rate.acquire()
-        if row.id not in await self._marks.submit(row.id):
+        slot = await self.rate.acquire(lead=self._lead)
+        asked = loop.time()
+        handed = await self._marks.submit(row.id)
+        self._hand_over_s += 0.2 * (loop.time() - asked - self._hand_over_s)
+        if row.id not in handed:
             return 0  # withdrawn, or taken over by another sender: not ours to send
-        while True:
-            if self.rate.late(slot):  # marking took long: wait for a later slot
+        ready = await self._wait_to_send(row, slot, turn)
+        for _ in range(SLOT_RETRIES):
+            if ready or self._turn_passed(row, turn):
+                break
+            # The slot passed while handing over (a late wake-up on a busy machine). The row
+            # is handed over already, so the very next slot will do, with no lead: a few
+            # milliseconds more `enviando`, instead of a database write to give it back
+            # (on a starved machine those writes made more slots pass, and sending crawled).
+            try:
                 slot = await self.rate.acquire()
-                continue
-            if group and (wait := self._group_sent.get(row.chat_id, -1e9)
-                          + self._group_interval - loop.time()) > 0:
-                await asyncio.sleep(wait)  # never two requests into a group within the interval
-                continue
-            break
-        if group:
-            self._group_sent[row.chat_id] = loop.time()
+            except Exception:  # no slot to be had (the database is away): back to the queue
+                break
+            ready = await self._wait_to_send(row, slot, turn)
+        if not ready:
+            # Still no slot in time (or the group's turn has passed): the row goes back to
+            # the queue rather than wait `enviando` longer (a crash meanwhile would make it
+            # `incierto` without it ever leaving).
+            await self._settles.submit(outbox.Outcome(
+                row.id, row.chat_id, outbox.PENDING, error=MISSED, count_attempt=False
+            ))
+            return 0
         outcome = await self._attempt(row)
         await self._settles.submit(outcome)
         return 1
 
+    async def _wait_to_send(self, row: outbox.Claimed, slot: float, turn: float) -> bool:
+        """Wait for the row's slot; False if it (or the group's turn) has passed meanwhile."""
+        loop = asyncio.get_running_loop()
+        group = row.chat_id < 0
+        while True:
+            if self.rate.late(slot):
+                return False
+            if self._turn_passed(row, turn):
+                return False
+            if group and (wait := self._group_sent.get(row.chat_id, -1e9)
+                          + self._group_interval - loop.time()) > 0:
+                await asyncio.sleep(wait)  # never two requests into a group within the interval
+                continue
+            if (early := slot - loop.time()) > 0:  # handed over ahead of the slot
+                await asyncio.sleep(early)
+                continue
+            break
+        if group:
+            self._group_sent[row.chat_id] = loop.time()
+        return True
+
+    def _turn_passed(self, row: outbox.Claimed, turn: float) -> bool:
+        """Tell whether a group's row has missed its group's turn (it must take another)."""
+        late = asyncio.get_running_loop().time() - turn
+        return row.chat_id < 0 and late > GROUP_TOLERANCE * self._group_turns
+
+    def _lead(self) -> float:
+        """Return how long before its slot a row is handed over: twice the usual hand-over."""
+        return min(MAX_LEAD, 2 * self._hand_over_s + 0.005)
+
+    async def _group_turn(self, chat_id: int) -> float:
+        """Take the group's next turn, shared by every instance; wait for it and return it."""
+        turn = await take_slots(self.db, GROUP_KEY.format(chat_id), 1, self._group_turns)
+        await asyncio.sleep(turn - asyncio.get_running_loop().time())
+        return turn
+
     async def _hand_over(self, ids: list[int]) -> set[int]:
-        async with self.db.session() as session:
-            return await outbox.hand_over(session, ids, by=self.name)
+        return await db_step(self.db, lambda s: outbox.hand_over(s, ids, by=self.name))
 
     async def _settle(self, outcomes: list[outbox.Outcome]) -> None:
         """Record outcomes, retrying while the database is away (unless the sender stops)."""
         pause = 0.2
         while True:
             try:
-                async with self.db.session() as session:
-                    await outbox.settle(session, outcomes, by=self.name)
+                await db_step(self.db, lambda s: outbox.settle(s, outcomes, by=self.name))
                 return
             except Exception as exc:
                 if not is_outage(exc) or (self._stop is not None and self._stop.is_set()):
@@ -356,6 +350,13 @@ class OutboxSender:
             return outcome(outbox.PENDING, error=str(exc), retry_at=at)
 
         try:
+            self._prepare(row)
+        except Exception as exc:  # a row that cannot be sent at all (a malformed payload)
+            # fails alone: the other rows of the batch are still settled as they went.
+            log.exception("outbox: message %s could not be sent", row.id)
+            return outcome(outbox.FAILED, error=f"no se pudo preparar: {type(exc).__name__}")
+        left = utcnow()  # the row's `sent_at`: the moment the paced request leaves
+        try:
             message_id = await self._deliver(row)
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
@@ -373,21 +374,30 @@ class OutboxSender:
                 return retry(exc)
             broken = UNCERTAIN_TIMEOUT if isinstance(exc, TimedOut) else UNCERTAIN_BROKEN
             return outcome(outbox.UNCERTAIN, error=f"{broken} ({exc})")
-        except TelegramError as exc:
+        except (InvalidToken, ChatMigrated) as exc:  # Telegram refused it: nothing went out
             return retry(exc)
-        except Exception as exc:  # a row that cannot be sent at all (a malformed payload)
-            # fails alone: the other rows of the batch are still settled as they went.
-            log.exception("outbox: message %s could not be sent", row.id)
-            return outcome(outbox.FAILED, error=f"no se pudo preparar: {type(exc).__name__}")
-        return outcome(outbox.SENT, message_id=message_id)
+        except Exception as exc:
+            # Anything else came after the request left: an answer that could not be read
+            # (PTB's "Invalid server response"), a message that could not be decoded. It
+            # may have arrived, so it is never sent again.
+            log.warning("outbox: message %s: unreadable answer: %r", row.id, exc)
+            return outcome(outbox.UNCERTAIN, error=f"{UNCERTAIN_UNREADABLE} ({exc!r})"[:500])
+        return outcome(outbox.SENT, message_id=message_id, sent_at=left)
 
-    async def _deliver(self, row: outbox.Claimed) -> int:
+    def _prepare(self, row: outbox.Claimed) -> tuple[str, InlineKeyboardMarkup | None]:
+        """Return the message's text and buttons; raise if the row cannot be a message."""
         payload: dict[str, Any] = row.payload
         markup = payload.get("reply_markup")
+        text = payload["text"]
+        if not isinstance(text, str):
+            raise TypeError("text is not a string")
+        return text, InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None
+
+    async def _deliver(self, row: outbox.Claimed) -> int:
+        """Send the row (prepared again: cheap, and `_attempt` has checked it can be)."""
+        text, markup = self._prepare(row)
         message = await self.bot.send_message(
-            row.chat_id,
-            payload["text"],
-            reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
+            row.chat_id, text, reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
         return message.message_id

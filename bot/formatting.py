@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from html import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -50,6 +51,14 @@ def percent(value: Number, locale: str = "es_CO") -> str:
     return f"{number(value, locale, 1)} %"
 
 
+NOT_REPORTED = "no reportado"
+
+
+def reported_percent(value: Number | None, locale: str = "es_CO") -> str:
+    """Format a progress the source may not publish: `45,3 %`, or «no reportado» (never 0 %)."""
+    return NOT_REPORTED if value is None else percent(value, locale)
+
+
 def progress_bar(value: Number, width: int = 10) -> str:
     """Draw a 0–100 % progress bar as text: `▓▓▓▓░░░░░░`.
 
@@ -73,6 +82,27 @@ def local_datetime(value: datetime, tz: ZoneInfo, locale: str = "es_CO") -> str:
     """Format a UTC timestamp in local time: `martes, 24 de noviembre de 2026, 3:30 p. m.`."""
     local = value.astimezone(tz)
     return format_datetime(local, format="EEEE, d 'de' MMMM 'de' y, h:mm a", locale=locale)
+
+
+FILE_SOURCE = "Alcaldía (archivo importado)"
+
+
+def source_line(
+    fuente: str | None, updated: datetime | None, *, tz: tzinfo | None = None,
+    locale: str = "es_CO", link: str | None = None,
+) -> str:
+    """Say where an item's data came from, in one HTML line, linked to the record if any.
+
+    `Fuente: SECOP II, actualizado el 3 de diciembre de 2026`; without a source, the data
+    came from a file the Alcaldía imported.
+    """
+    name = escape(fuente or FILE_SOURCE)
+    if link:
+        name = f'<a href="{escape(link)}">{name}</a>'
+    if updated is None:
+        return f"Fuente: {name}"
+    day = (updated.astimezone(tz) if tz is not None else updated).date()
+    return f"Fuente: {name}, actualizado el {local_date(day, locale)}"
 
 
 def clip(text: str, width: int) -> str:

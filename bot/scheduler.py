@@ -13,6 +13,9 @@ work and the others skip it. The dedupe keys above stay as a second line of defe
 
 Every minute a sweep (`handlers.reminders.sweep`) queues event announcements, changed-event
 notices, 24 h / 1 h reminders and plan-deadline reminders, each with its own dedupe key.
+With SECOP_NIT set, one instance a day (claimed per local date) syncs SECOP II for that
+entity (`bot.sync.run_sync`, skipping the source's bad rows and naming them in the log);
+its changes become follower alerts and feed the weekly summary like any import.
 Every minute, too, one instance sweeps the outbox (`storage.outbox.sweep`): rows a dead
 sender had reserved go back to the queue, and rows it had in flight are settled `incierto`.
 """
@@ -32,7 +35,7 @@ from storage import outbox
 from storage.audit import add_entry
 from storage.conversations import prune_states
 from storage.db import Database
-from storage.jobs import claim_run, instance_name, prune_runs
+from storage.jobs import claim_run, prune_runs
 from storage.models import AuditEntry
 from storage.summary import iso_week, summary_sent
 from storage.summary import last_due as due_before
@@ -42,6 +45,7 @@ SYSTEM = 0  # the actor id recorded for what the scheduler does by itself
 SUMMARY_JOB = "resumen-semanal"
 SWEEP_JOB = "recordatorios"
 OUTBOX_JOB = "barrido-envios"
+SECOP_JOB = "sincronizar-secop"
 SWEEP_CLAIMS_KEPT = timedelta(days=1)
 
 
@@ -114,15 +118,37 @@ async def run_outbox_sweep(context: CabildoContext) -> None:
                     "their sender stopped settled as uncertain", swept.released, swept.uncertain)
 
 
+async def run_secop_sync(context: CabildoContext) -> None:
+    """Sync SECOP II for SECOP_NIT — once a day across instances — and log what changed."""
+    from bot.sync import run_sync
+    from storage.importers import ImportFailed
+
+    settings = context.settings
+    day = datetime.now(settings.tz).date().isoformat()
+    async with context.db.session() as session:
+        if not await claim_run(session, job=SECOP_JOB, key=day, by=_instance(context)):
+            log.info("SECOP sync of %s: another run has it", day)
+            return
+    try:
+        report = await run_sync(context.db, settings, "secop", settings.secop_nit,
+                                skip_bad_rows=True, actor_id=SYSTEM)
+    except ImportFailed as exc:
+        log.warning("SECOP sync of %s failed, nothing imported: %s", day, exc)
+        async with context.db.session() as session:
+            add_entry(session, actor_id=SYSTEM, action="sincronizar_fallida",
+                      detail={"fuente": "secop", "nit": settings.secop_nit, "error": str(exc)})
+            await session.commit()
+        return
+    log.info("%s", report.text(settings.locale))
+
+
 def _instance(context: CabildoContext) -> str:
-    name: str = context.bot_data.get("instance") or instance_name()
-    return name
+    return context.bot_data.instance
 
 
 def schedule_jobs(app: CabildoApp) -> None:
     """Add the recurring jobs, and a catch-up run for what came due while the bot was down."""
-    settings: Settings = app.bot_data["settings"]
-    app.bot_data.setdefault("instance", instance_name())
+    settings = app.bot_data.settings
     queue = app.job_queue
     if queue is None:  # pragma: no cover - the job-queue extra is a dependency
         log.warning("no job queue: scheduled work is disabled")
@@ -137,6 +163,10 @@ def schedule_jobs(app: CabildoApp) -> None:
     )
     queue.run_repeating(run_sweep, interval=60, first=5, name=SWEEP_JOB)
     queue.run_repeating(run_outbox_sweep, interval=60, first=10, name=OUTBOX_JOB)
+    if settings.secop_nit:
+        sync_hour, sync_minute = map(int, settings.secop_sync_time.split(":"))
+        queue.run_daily(run_secop_sync, time=time(sync_hour, sync_minute, tzinfo=settings.tz),
+                        name=SECOP_JOB)
     now = datetime.now(settings.tz)
     due = last_due(now, settings)
     late = now - due

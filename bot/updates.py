@@ -9,16 +9,34 @@ The chat's lock is taken *before* one of the global slots. PTB's own processor t
 slot first, so 500 taps of one chat would hold every slot while waiting for that chat's
 lock, and everyone else would queue behind them; here a chat holds at most one slot, and
 its other updates wait without one.
+
+**Each update once** (`first_sighting`, storage.seen_updates): every update's `update_id` is
+recorded before it is handled, and one some run already took within the hour is dropped. In
+webhook mode the route checks before queueing (a redelivery may land on another instance);
+in polling mode `drop_seen` does, first of all handlers: after a crash (or kill -9) Telegram
+serves the last batch again because its offset was never confirmed, and the restarted bot
+would otherwise answer those updates a second time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import ApplicationHandlerStop, BaseUpdateProcessor, TypeHandler
+
+from bot.context import CabildoContext, Services
+from bot.outages import is_outage
+from storage import seen_updates
+
+log = logging.getLogger(__name__)
+
+# Before every other handler group (handlers.limits is -3): a repeat is not even counted.
+SEEN_GROUP = -10
+ADMITTED_KEPT = 1000
 
 # PTB's semaphore is taken before `do_process_update`; it is made too large to matter and
 # the real limit is `_slots`, taken after the chat's lock.
@@ -69,3 +87,41 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+
+async def first_sighting(services: Services, update_id: int) -> bool:
+    """Record the update as taken; False when some run already took it this hour.
+
+    If the database cannot say, the update is handled: answering twice is better than
+    not at all (an outage is counted in `bot.outages`, not logged per update).
+    """
+    try:
+        async with services.db.session() as session:
+            return await seen_updates.first_sighting(session, update_id)
+    except Exception as exc:  # any database failure: handle the update anyway
+        if is_outage(exc):
+            services.outages.failed(exc, "recording an update")
+        else:
+            log.warning("could not record update %d (%s: %s); handling it anyway",
+                        update_id, type(exc).__name__, exc)
+        return True
+
+
+async def drop_seen(update: Update, context: CabildoContext) -> None:
+    """Stop an update that an earlier run already handled (polling serves it again)."""
+    # Updates this process let through lately: a handler may replay one (the consent
+    # notice's «Acepto» replays the tap that asked for it, with the same update_id).
+    admitted = context.bot_data.admitted_updates
+    if update.update_id in admitted:
+        return
+    if not await first_sighting(context.bot_data, update.update_id):
+        log.info("update %d was already taken; dropped", update.update_id)
+        raise ApplicationHandlerStop
+    admitted[update.update_id] = None
+    if len(admitted) > ADMITTED_KEPT:
+        del admitted[next(iter(admitted))]
+
+
+def drop_seen_handler() -> TypeHandler[Update, CabildoContext, None]:
+    """Return the handler (for SEEN_GROUP) that drops updates polling fetched again."""
+    return TypeHandler(Update, drop_seen)

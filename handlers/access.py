@@ -6,6 +6,7 @@ existence is not revealed; staff buttons (`staff:`/`adm:` callback data) are ref
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 
 from telegram import Update
@@ -24,23 +25,6 @@ from handlers.keyboards import main_menu
 from storage.roles import RANK, role_of
 
 GROUP = -1
-# Command → the lowest role that may use it.
-RESTRICTED_COMMANDS: dict[str, str] = {
-    "panel": "staff",
-    "difundir": "staff",
-    "importar": "staff",
-    "preguntas": "staff",
-    "responder": "staff",
-    "duplicada": "staff",
-    "publicar": "staff",
-    "evento": "staff",
-    "resumen": "staff",
-    "resultados": "staff",
-    "estado": "staff",
-    "rol": "staff",
-    "vincular": "lider",
-    "desvincular": "lider",
-}
 RESTRICTED_CALLBACKS = {"staff": "staff", "adm": "admin"}
 
 
@@ -53,14 +37,16 @@ async def current_role(update: Update, context: CabildoContext) -> str:
         return await role_of(session, telegram_id=user.id, admin_ids=context.settings.admin_ids)
 
 
-async def guard_command(update: Update, context: CabildoContext) -> None:
+async def guard_command(
+    update: Update, context: CabildoContext, restricted: Mapping[str, str]
+) -> None:
     """Let a restricted command through only for people with the role it needs."""
     message = update.effective_message
     text = (message.text or message.caption or "") if message else ""
     if message is None or not text:
         raise ApplicationHandlerStop
     command = text.split()[0].lstrip("/").split("@")[0].lower()
-    needed = RESTRICTED_COMMANDS.get(command)
+    needed = restricted.get(command)
     if needed is None and message.text is None:
         return  # a caption that names no restricted command
     if RANK[await current_role(update, context)] >= RANK[needed or "admin"]:
@@ -85,9 +71,18 @@ async def guard_callback(update: Update, context: CabildoContext) -> None:
     raise ApplicationHandlerStop
 
 
-HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler(list(RESTRICTED_COMMANDS), guard_command),
-    # Staff upload files with a command in the caption (`/importar obras`).
-    MessageHandler(filters.CaptionRegex(r"^/\w+"), guard_command),
-    CallbackQueryHandler(guard_callback, pattern=r"^(staff|adm):"),
-]
+def handlers(
+    restricted: Mapping[str, str],
+) -> list[BaseHandler[Update, CabildoContext, None]]:
+    """Return the guards; `restricted` maps each command not for everyone to its lowest role
+    (`handlers.commands.restricted()`)."""
+
+    async def guard(update: Update, context: CabildoContext) -> None:
+        await guard_command(update, context, restricted)
+
+    return [
+        CommandHandler(list(restricted), guard),
+        # Staff upload files with a command in the caption (`/importar obras`).
+        MessageHandler(filters.CaptionRegex(r"^/\w+"), guard),
+        CallbackQueryHandler(guard_callback, pattern=r"^(staff|adm):"),
+    ]

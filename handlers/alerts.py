@@ -1,19 +1,26 @@
-"""`/alertas`: subscribe to comunas and topics; and the alerts that data changes cause."""
+"""`/alertas`: subscribe to comunas and topics; and the alerts that data changes cause.
+
+Buttons (`handlers.callbacks`, `alr:`): `AlertTopic` and `AlertComuna` switch one topic's or
+one comuna's alerts.
+"""
 
 from __future__ import annotations
 
 import contextlib
+from datetime import date
+from decimal import Decimal
 from html import escape
 
 from sqlmodel import col, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.config import Settings
 from bot.context import CabildoContext
-from bot.formatting import number
-from handlers.events import is_corregimiento, place_name
+from bot.formatting import local_date, money_short, number, percent, reported_percent
+from handlers.callbacks import AlertComuna, AlertTopic, button, on_press
+from handlers.event_card import is_corregimiento, place_name
 from handlers.keyboards import back_to_menu
 from handlers.privacy import ensure_consent
 from storage import outbox
@@ -31,7 +38,13 @@ INTRO = (
     "Comunas activas: {comunas}."
 )
 ACTION = "recibir alertas"
-FIELD_NAMES = {"estado": "estado", "avance_fisico": "avance físico", "avance": "logrado"}
+FIELD_NAMES = {
+    "estado": "estado", "avance_fisico": "avance físico", "avance": "logrado",
+    "avance_financiero": "avance financiero", "valor_contrato": "valor del contrato",
+    "fecha_inicio": "inicio", "fecha_fin_prevista": "fin previsto", "enlace_secop": "enlace",
+    "descripcion": "descripción", "contratista": "contratista",
+}
+PERCENT_FIELDS = ("avance_fisico", "avance_financiero")
 ALERT_TITLE = "🔔 <b>Cambios en lo que usted sigue</b>"
 MAX_LINES = 15
 
@@ -41,14 +54,12 @@ async def _keyboard(context: CabildoContext, chat_id: int) -> tuple[str, InlineK
         subs = await subscriptions_of(session, chat_id=chat_id)
         comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
     topic_buttons = [
-        InlineKeyboardButton(("✅ " if ("tema", t) in subs else "") + TOPIC_NAMES[t],
-                             callback_data=f"alr:t:{t}")
+        button(("✅ " if ("tema", t) in subs else "") + TOPIC_NAMES[t], AlertTopic(t))
         for t in TOPICS
     ]
     comuna_buttons = [
-        InlineKeyboardButton(("✅ " if ("comuna", c.codigo) in subs else "")
-                             + place_name(c, short=True),
-                             callback_data=f"alr:c:{c.codigo}")
+        button(("✅ " if ("comuna", c.codigo) in subs else "") + place_name(c, short=True),
+               AlertComuna(c.codigo))
         for c in comunas
     ]
     rows = [topic_buttons[i : i + 2] for i in range(0, len(topic_buttons), 2)]
@@ -73,13 +84,14 @@ async def show_alerts(update: Update, context: CabildoContext) -> None:
     await update.effective_message.reply_text(text, reply_markup=keyboard)
 
 
-async def toggle_alert(update: Update, context: CabildoContext) -> None:
+async def toggle_alert(
+    update: Update, context: CabildoContext, tap: AlertTopic | AlertComuna
+) -> None:
     """Switch a topic or comuna subscription and redraw the toggles."""
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None:
         return
-    await query.answer()
-    _, kind, value = (query.data or "::").split(":", 2)
+    kind, value = ("t", tap.topic) if isinstance(tap, AlertTopic) else ("c", tap.comuna)
     if not await ensure_consent(update, context, ACTION):
         return
     async with context.db.session() as session:
@@ -94,24 +106,46 @@ async def toggle_alert(update: Update, context: CabildoContext) -> None:
         await query.edit_message_text(text, reply_markup=keyboard)
 
 
-def _value(item: ItemChange, value: object, locale: str) -> str:
+def change_value(field: str, value: object, locale: str) -> str:
+    """Show one value of a changed field: pesos, a date, a percentage, or the text."""
+    if value is None and field == "avance_fisico":
+        return reported_percent(None, locale)  # a source that publishes none: never «0 %»
+    if value is None or value == "":
+        return "(vacío)"
+    if field in PERCENT_FIELDS and isinstance(value, int | float | Decimal):
+        return percent(value, locale)
+    if isinstance(value, Decimal):
+        return money_short(value, locale)
+    if isinstance(value, date):
+        return local_date(value, locale)
     if isinstance(value, int | float):
-        shown = number(value, locale)
-        return f"{shown} %" if item.field == "avance_fisico" else shown
+        return number(value, locale)
     return escape(str(value))
 
 
+def describe_changes(changes: list[tuple[str, object, object]], locale: str) -> str:
+    """Write one item's changed fields on one line: `estado A → B; fin previsto C → D`."""
+    return "; ".join(
+        f"{FIELD_NAMES.get(name, name.replace('_', ' '))} {change_value(name, old, locale)} → "
+        f"{change_value(name, new, locale)}"
+        for name, old, new in changes
+    )
+
+
 def alert_text(items: list[ItemChange], settings: Settings) -> str:
-    """Write one alert message listing every change a chat should hear about."""
+    """Write one alert message listing every change a chat should hear about, a line an item."""
+    per_item: dict[tuple[str, str], list[ItemChange]] = {}
+    for item in items:
+        per_item.setdefault((item.kind, item.key), []).append(item)
     lines = [ALERT_TITLE]
-    for item in items[:MAX_LINES]:
-        icon = "🏗️" if item.kind == "obra" else "🎯"
-        name = item.name if len(item.name) <= 80 else item.name[:79] + "…"
-        lines.append(f"{icon} {escape(name)}: {FIELD_NAMES.get(item.field, item.field)} "
-                     f"{_value(item, item.old, settings.locale)} → "
-                     f"{_value(item, item.new, settings.locale)}")
-    if len(items) > MAX_LINES:
-        lines.append(f"… y {len(items) - MAX_LINES} cambios más.")
+    for changes in list(per_item.values())[:MAX_LINES]:
+        first = changes[0]
+        icon = "🏗️" if first.kind == "obra" else "🎯"
+        name = first.name if len(first.name) <= 80 else first.name[:79] + "…"
+        fields = describe_changes([(c.field, c.old, c.new) for c in changes], settings.locale)
+        lines.append(f"{icon} {escape(name)}: {fields}")
+    if len(per_item) > MAX_LINES:
+        lines.append(f"… y {len(per_item) - MAX_LINES} cambios más.")
     lines.append("\nPara cambiar sus alertas: /alertas")
     return "\n".join(lines)
 
@@ -132,7 +166,7 @@ async def queue_change_alerts(
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("alertas", show_alerts),
     CallbackQueryHandler(show_alerts, pattern=r"^menu:alertas$"),
-    CallbackQueryHandler(toggle_alert, pattern=r"^alr:[tc]:[A-Za-z0-9]{1,20}$"),
+    on_press(AlertTopic, toggle_alert),
+    on_press(AlertComuna, toggle_alert),
 ]

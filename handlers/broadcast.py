@@ -1,25 +1,39 @@
 """`/difundir`: staff broadcast wizard — audience, text, preview with count, send or schedule.
 
 Every step is kept in the database (flow "difundir"), so it survives restarts and works
-across instances. Buttons use `staff:dif:` data, which `handlers.access` lets through only
-for staff.
+across instances. Its buttons (`handlers.callbacks`, `Broadcast…`) use `staff:dif:` data,
+which `handlers.access` lets through only for staff.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler
 
 from bot.context import CabildoContext
 from bot.formatting import clip, local_datetime, number, plural
-from handlers.events import short_when
+from handlers.callbacks import (
+    BroadcastAudience,
+    BroadcastCancel,
+    BroadcastComuna,
+    BroadcastEvent,
+    BroadcastSchedule,
+    BroadcastSend,
+    BroadcastTopic,
+    CallbackData,
+    button,
+    on_press,
+    on_stale,
+)
+from handlers.event_card import short_when
 from handlers.flows import IDLE_NOTES, TEXT_STEPS, flow_state
 from storage import outbox
 from storage.broadcasts import (
@@ -30,10 +44,10 @@ from storage.broadcasts import (
     TOPICS,
     Audience,
     cancel_broadcast,
+    count_recipients,
     create_broadcast,
     describe,
     events_with_registrants,
-    recipients,
 )
 from storage.conversations import FlowState, clear_state, set_state
 from storage.importers.errors import CellError
@@ -90,18 +104,21 @@ USAGE = (
 )
 
 
-def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
+def _kb(rows: Sequence[Sequence[tuple[str, CallbackData]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(text, action) for text, action in row] for row in rows])
+
+
+CANCEL = ("❌ Cancelar", BroadcastCancel())
 
 
 def _audience_keyboard() -> InlineKeyboardMarkup:
     return _kb([
-        [("👥 Todos", "staff:dif:a:todos"), ("🏘️ Por comuna", "staff:dif:a:comuna")],
-        [("🏷️ Por tema", "staff:dif:a:tema"), ("🧭 Líderes", "staff:dif:a:lideres")],
-        [("📅 Personas inscritas en un evento", "staff:dif:a:evento")],
-        [("❌ Cancelar", "staff:dif:cancelar")],
+        [("👥 Todos", BroadcastAudience("todos")),
+         ("🏘️ Por comuna", BroadcastAudience("comuna"))],
+        [("🏷️ Por tema", BroadcastAudience("tema")),
+         ("🧭 Líderes", BroadcastAudience("lideres"))],
+        [("📅 Personas inscritas en un evento", BroadcastAudience("evento"))],
+        [CANCEL],
     ])
 
 
@@ -192,7 +209,7 @@ async def _save(update: Update, context: CabildoContext, state: FlowState) -> No
 async def _ask_text(update: Update, context: CabildoContext, data: dict[str, Any]) -> None:
     audience = Audience.from_dict(data["audience"])
     async with context.db.session() as session:
-        count = len(await recipients(session, audience))
+        count = await count_recipients(session, audience)
         description = await describe(session, audience)
     if count == 0:
         await _edit(update, NOBODY, _audience_keyboard())
@@ -204,45 +221,88 @@ async def _ask_text(update: Update, context: CabildoContext, data: dict[str, Any
     ))
 
 
-async def on_button(update: Update, context: CabildoContext) -> None:
-    """Advance the wizard from a button: audience, comunas, topic, event, send, schedule."""
-    query = update.callback_query
-    if query is None:
-        return
-    await query.answer()
-    parts = (query.data or "").split(":")[2:]
-    state = await flow_state(update, context, FLOW)
-    if state is None:
+A = TypeVar("A", bound=CallbackData)
+
+
+def _in_wizard(
+    act: Callable[[Update, CabildoContext, A, FlowState], Awaitable[None]],
+) -> Callable[[Update, CabildoContext, A], Awaitable[None]]:
+    """Run a wizard button with the wizard's state; a button of a wizard that ended says so."""
+
+    async def run(update: Update, context: CabildoContext, action: A) -> None:
+        state = await flow_state(update, context, FLOW)
+        if state is None:
+            await _edit(update, EXPIRED)
+            return
+        await act(update, context, action, state)
+
+    return run
+
+
+async def cancel(
+    update: Update, context: CabildoContext, _: BroadcastCancel, state: FlowState
+) -> None:
+    """Leave the wizard."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    async with context.db.session() as session:
+        await clear_state(session, chat_id=chat.id, user_id=user.id)
+    await _edit(update, CANCELLED)
+
+
+async def choose_audience(
+    update: Update, context: CabildoContext, action: BroadcastAudience, state: FlowState
+) -> None:
+    """Take the audience, or ask which comunas, topic or event."""
+    await _choose_audience(update, context, action.kind, dict(state.data))
+
+
+async def toggle_comuna(
+    update: Update, context: CabildoContext, action: BroadcastComuna, state: FlowState
+) -> None:
+    """Tick or untick a comuna, or go on with those ticked."""
+    await _toggle_comuna(update, context, action.comuna, dict(state.data))
+
+
+async def choose_topic(
+    update: Update, context: CabildoContext, action: BroadcastTopic, state: FlowState
+) -> None:
+    """Send to the people following a topic."""
+    if action.topic not in TOPICS:
         await _edit(update, EXPIRED)
         return
+    data = {**state.data, "audience": Audience("tema", (action.topic,)).as_dict()}
+    await _ask_text(update, context, data)
+
+
+async def choose_event(
+    update: Update, context: CabildoContext, action: BroadcastEvent, state: FlowState
+) -> None:
+    """Send to the people registered for an event."""
+    data = {**state.data, "audience": Audience("evento", (str(action.event),)).as_dict()}
+    await _ask_text(update, context, data)
+
+
+async def send_or_schedule(
+    update: Update, context: CabildoContext, action: BroadcastSend | BroadcastSchedule,
+    state: FlowState,
+) -> None:
+    """Send the previewed message now, or ask when."""
     data = dict(state.data)
-    action = parts[0] if parts else ""
-    if action == "cancelar":
-        user, chat = update.effective_user, update.effective_chat
-        assert user is not None and chat is not None
-        async with context.db.session() as session:
-            await clear_state(session, chat_id=chat.id, user_id=user.id)
-        await _edit(update, CANCELLED)
-    elif action == "a" and len(parts) == 2:
-        await _choose_audience(update, context, parts[1], data)
-    elif action == "c" and len(parts) == 2:
-        await _toggle_comuna(update, context, parts[1], data)
-    elif action == "t" and len(parts) == 2 and parts[1] in TOPICS:
-        data["audience"] = Audience("tema", (parts[1],)).as_dict()
-        await _ask_text(update, context, data)
-    elif action == "e" and len(parts) == 2 and parts[1].isdigit():
-        data["audience"] = Audience("evento", (parts[1],)).as_dict()
-        await _ask_text(update, context, data)
-    elif action in ("ok", "prog") and state.step == "vista" and data.get("text"):
-        if action == "ok":
-            await _send(update, context, data, None)
-        else:
-            await _save(update, context, FlowState(FLOW, "fecha", data))
-            await _edit(update, ASK_WHEN.format(
-                city=escape(context.settings.municipality_name), example=_example(context)
-            ))
-    else:
+    if state.step != "vista" or not data.get("text"):
         await _edit(update, EXPIRED)
+    elif isinstance(action, BroadcastSend):
+        await _send(update, context, data, None)
+    else:
+        await _save(update, context, FlowState(FLOW, "fecha", data))
+        await _edit(update, ASK_WHEN.format(
+            city=escape(context.settings.municipality_name), example=_example(context)
+        ))
+
+
+async def expired(update: Update, context: CabildoContext) -> None:
+    """Answer a wizard button that is not one (an old or forged one)."""
+    await _edit(update, EXPIRED)
 
 
 async def _choose_audience(
@@ -256,8 +316,9 @@ async def _choose_audience(
         await _save(update, context, FlowState(FLOW, "comunas", data))
         await _edit(update, CHOOSE_COMUNAS, await _comuna_keyboard(context, []))
     elif kind == "tema":
-        rows = [[(name, f"staff:dif:t:{key}")] for key, name in TOPICS.items()]
-        await _edit(update, CHOOSE_TOPIC, _kb([*rows, [("❌ Cancelar", "staff:dif:cancelar")]]))
+        rows: list[list[tuple[str, CallbackData]]] = [
+            [(name, BroadcastTopic(key))] for key, name in TOPICS.items()]
+        await _edit(update, CHOOSE_TOPIC, _kb([*rows, [CANCEL]]))
     elif kind == "evento":
         async with context.db.session() as session:
             events = await events_with_registrants(session, now=utcnow())
@@ -266,10 +327,10 @@ async def _choose_audience(
             return
         rows = [
             [(f"{short_when(e.inicio, context)} · {clip(e.titulo, 40)} ({count})",
-              f"staff:dif:e:{e.id}")]
+              BroadcastEvent(e.id or 0))]
             for e, count in events
         ]
-        await _edit(update, CHOOSE_EVENT, _kb([*rows, [("❌ Cancelar", "staff:dif:cancelar")]]))
+        await _edit(update, CHOOSE_EVENT, _kb([*rows, [CANCEL]]))
 
 
 async def _comuna_keyboard(context: CabildoContext, chosen: list[str]) -> InlineKeyboardMarkup:
@@ -277,11 +338,11 @@ async def _comuna_keyboard(context: CabildoContext, chosen: list[str]) -> Inline
         comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
     buttons = [
         (("✅ " if c.codigo in chosen else "") + f"{c.codigo} · {c.nombre}",
-         f"staff:dif:c:{c.codigo}")
+         BroadcastComuna(c.codigo))
         for c in comunas
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return _kb([*rows, [("Listo ▶️", "staff:dif:c:ok"), ("❌ Cancelar", "staff:dif:cancelar")]])
+    return _kb([*rows, [("Listo ▶️", BroadcastComuna("ok")), CANCEL]])
 
 
 async def _toggle_comuna(
@@ -319,7 +380,7 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
         data["text"] = text
         audience = Audience.from_dict(data["audience"])
         async with context.db.session() as session:
-            count = len(await recipients(session, audience))
+            count = await count_recipients(session, audience)
             description = await describe(session, audience)
         await _save(update, context, FlowState(FLOW, "vista", data))
         await message.reply_text(
@@ -329,8 +390,8 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
                 text=text,
             ),
             reply_markup=_kb([
-                [("✅ Enviar ahora", "staff:dif:ok"), ("🕒 Programar", "staff:dif:prog")],
-                [("❌ Cancelar", "staff:dif:cancelar")],
+                [("✅ Enviar ahora", BroadcastSend()), ("🕒 Programar", BroadcastSchedule())],
+                [CANCEL],
             ]),
         )
     elif state.step == "fecha":
@@ -393,6 +454,12 @@ IDLE_NOTES[FLOW] = (
 )
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("difundir", start_broadcast),
-    CallbackQueryHandler(on_button, pattern=r"^staff:dif:"),
+    on_press(BroadcastCancel, _in_wizard(cancel)),
+    on_press(BroadcastAudience, _in_wizard(choose_audience)),
+    on_press(BroadcastComuna, _in_wizard(toggle_comuna)),
+    on_press(BroadcastTopic, _in_wizard(choose_topic)),
+    on_press(BroadcastEvent, _in_wizard(choose_event)),
+    on_press(BroadcastSend, _in_wizard(send_or_schedule)),
+    on_press(BroadcastSchedule, _in_wizard(send_or_schedule)),
+    on_stale("staff:dif", expired),
 ]

@@ -1,20 +1,31 @@
 """`/presupuesto`: budget execution of the latest year, overall and per office, with a chart.
 
-Callback data (`ppto:`): `ppto:o:<page>` offices list · `ppto:d:<i>` office i (in the
-list's order: biggest appropriation first) · `ppto:g` the chart · `ppto:t` the totals.
+Buttons (`handlers.callbacks`, `ppto:`): `BudgetOffices` a page of the offices ·
+`BudgetOffice` one (by its place in that list: biggest appropriation first) · `BudgetChart`
+the chart · `BudgetTotals` the totals.
 """
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.charts import horizontal_bars
 from bot.context import CabildoContext
-from bot.formatting import clip, local_date, money_short, percent
-from handlers.paging import callback, nav_row, paginate
+from bot.formatting import clip, local_date, money_short, percent, source_line
+from handlers.callbacks import (
+    BudgetChart,
+    BudgetOffice,
+    BudgetOffices,
+    BudgetTotals,
+    button,
+    on_press,
+    on_stale,
+)
+from handlers.paging import page_row, paginate
 from handlers.photos import send_png
 from handlers.screens import show
 from storage.budget import Execution, execution, latest_year, match_offices
@@ -38,8 +49,7 @@ PER_PAGE = 8
 CHART_OFFICES = 40  # more bars would not be readable on a phone
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
+TOTAL = button("💰 Total", BudgetTotals())
 
 
 def figures(item: Execution, locale: str) -> str:
@@ -67,24 +77,32 @@ async def _data(context: CabildoContext) -> tuple[Execution, list[Execution]] | 
         return await execution(session, vigencia=year) if year else None
 
 
-def _totals_screen(total: Execution, locale: str) -> tuple[str, InlineKeyboardMarkup]:
+def _source(item: Execution, locale: str, tz: tzinfo | None) -> str:
+    return source_line(item.fuente, item.importado_at, tz=tz, locale=locale)
+
+
+def _totals_screen(
+    total: Execution, locale: str, tz: tzinfo | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
     text = (f"💰 <b>Ejecución del presupuesto {total.vigencia}</b>\n{figures(total, locale)}\n\n"
-            f"{_reading(total)}")
+            f"{_reading(total)}\n{_source(total, locale, tz)}")
     markup = InlineKeyboardMarkup([
-        [_button("🏛️ Por dependencia", "ppto:o:0"), _button("📊 Ver gráfico", "ppto:g")],
-        [_button("🏠 Menú", "menu:inicio")],
+        [button("🏛️ Por dependencia", BudgetOffices(0)), button("📊 Ver gráfico", BudgetChart())],
+        [button("🏠 Menú", "menu:inicio")],
     ])
     return text, markup
 
 
-def _office_screen(item: Execution, index: int, locale: str) -> tuple[str, InlineKeyboardMarkup]:
+def _office_screen(
+    item: Execution, index: int, locale: str, tz: tzinfo | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
     lines = [f"🏛️ <b>{escape(item.name)}</b> — presupuesto {item.vigencia}", figures(item, locale),
-             "", _reading(item)]
+             "", _reading(item), _source(item, locale, tz)]
     if len(item.rubros) > 1:
         lines.insert(1, "Rubros: " + escape(", ".join(item.rubros)))
     markup = InlineKeyboardMarkup([
-        [_button("⬅️ Dependencias", callback("ppto", "o", index // PER_PAGE)),
-         _button("💰 Total", "ppto:t")],
+        [button("⬅️ Dependencias", BudgetOffices(index // PER_PAGE)),
+         TOTAL],
     ])
     return "\n".join(lines), markup
 
@@ -96,67 +114,73 @@ async def show_budget(update: Update, context: CabildoContext) -> None:
     data = await _data(context)
     locale = context.settings.locale
     if data is None:
-        await show(update, NO_DATA, InlineKeyboardMarkup([[_button("🏠 Menú", "menu:inicio")]]))
+        await show(update, NO_DATA, InlineKeyboardMarkup([[button("🏠 Menú", "menu:inicio")]]))
         return
     total, offices = data
     text = " ".join(context.args or []) if update.callback_query is None else ""
     if not text:
-        await show(update, *_totals_screen(total, locale))
+        await show(update, *_totals_screen(total, locale, context.settings.tz))
         return
     found = match_offices(offices, text)
     if len(found) == 1:
-        await show(update, *_office_screen(found[0], offices.index(found[0]), locale))
+        await show(update, *_office_screen(found[0], offices.index(found[0]), locale,
+                                          context.settings.tz))
         return
     shown = escape(text[:60])
     if not found:
-        markup = InlineKeyboardMarkup([[_button("🏛️ Ver dependencias", "ppto:o:0")]])
+        markup = InlineKeyboardMarkup([[button("🏛️ Ver dependencias", BudgetOffices(0))]])
         await show(update, NOT_FOUND.format(text=shown), markup)
         return
-    rows = [[_button(clip(o.name, 60), callback("ppto", "d", offices.index(o)))]
+    rows = [[button(clip(o.name, 60), BudgetOffice(offices.index(o)))]
             for o in found[:10]]
     await show(update, SEVERAL.format(text=shown), InlineKeyboardMarkup(rows))
 
 
-async def on_button(update: Update, context: CabildoContext) -> None:
-    """Handle the budget buttons: office list, an office, the chart, the totals."""
-    query = update.callback_query
-    if query is None:
-        return
-    await query.answer()
+async def _loaded(context: CabildoContext) -> tuple[Execution, list[Execution]]:
+    """Return the latest year's totals and offices; LookupError when there are none."""
     data = await _data(context)
-    parts = (query.data or "").split(":")[1:]
-    locale = context.settings.locale
-    try:
-        if data is None:
-            raise LookupError
-        total, offices = data
-        if parts == ["t"]:
-            await show(update, *_totals_screen(total, locale))
-        elif parts == ["g"]:
-            await _send_chart(update, context, total, offices)
-        elif len(parts) == 2 and parts[0] == "o":
-            page = paginate(offices, int(parts[1]), PER_PAGE)
-            if page.number != int(parts[1]):
-                raise LookupError(parts)
-            start = page.number * PER_PAGE
-            rows = [
-                [_button(f"{clip(o.name, 44)} · {o.executed:.0f} %",
-                         callback("ppto", "d", start + i))]
-                for i, o in enumerate(page.items)
-            ]
-            nav = nav_row(page, "ppto", "o")  # type: ignore[arg-type]
-            markup = InlineKeyboardMarkup([*rows, *([nav] if nav else []),
-                                           [_button("💰 Total", "ppto:t")]])
-            await show(update, OFFICES.format(year=total.vigencia, page=page.label), markup)
-        elif len(parts) == 2 and parts[0] == "d":
-            index = int(parts[1])
-            if not 0 <= index < len(offices):
-                raise LookupError(index)
-            await show(update, *_office_screen(offices[index], index, locale))
-        else:
-            raise LookupError(parts)
-    except (LookupError, ValueError):
-        await show(update, GONE, InlineKeyboardMarkup([[_button("💰 Total", "ppto:t")]]))
+    if data is None:
+        raise LookupError("no budget")
+    return data
+
+
+async def show_totals(update: Update, context: CabildoContext, _: BudgetTotals) -> None:
+    """Show the latest year's totals."""
+    total, _offices = await _loaded(context)
+    await show(update, *_totals_screen(total, context.settings.locale, context.settings.tz))
+
+
+async def show_chart(update: Update, context: CabildoContext, _: BudgetChart) -> None:
+    """Send the chart of execution by office."""
+    await _send_chart(update, context, *await _loaded(context))
+
+
+async def show_offices(update: Update, context: CabildoContext, action: BudgetOffices) -> None:
+    """Show a page of the offices with how much each has executed."""
+    total, offices = await _loaded(context)
+    page = paginate(offices, action.page, PER_PAGE)
+    if page.number != action.page:
+        raise LookupError(action)
+    start = page.number * PER_PAGE
+    rows = [[button(f"{clip(o.name, 44)} · {o.executed:.0f} %", BudgetOffice(start + i))]
+            for i, o in enumerate(page.items)]
+    nav = page_row(page, BudgetOffices)
+    markup = InlineKeyboardMarkup([*rows, *([nav] if nav else []), [TOTAL]])
+    await show(update, OFFICES.format(year=total.vigencia, page=page.label), markup)
+
+
+async def show_office(update: Update, context: CabildoContext, action: BudgetOffice) -> None:
+    """Show one office's execution."""
+    _total, offices = await _loaded(context)
+    if not 0 <= action.index < len(offices):
+        raise LookupError(action)
+    await show(update, *_office_screen(offices[action.index], action.index,
+                                       context.settings.locale, context.settings.tz))
+
+
+async def gone(update: Update, context: CabildoContext) -> None:
+    """Say a budget button's office or page no longer exists."""
+    await show(update, GONE, InlineKeyboardMarkup([[TOTAL]]))
 
 
 async def _send_chart(
@@ -176,7 +200,10 @@ async def _send_chart(
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("presupuesto", show_budget),
     CallbackQueryHandler(show_budget, pattern=r"^menu:presupuesto$"),
-    CallbackQueryHandler(on_button, pattern=r"^ppto:"),
+    on_press(BudgetTotals, show_totals, gone=gone),
+    on_press(BudgetChart, show_chart, gone=gone),
+    on_press(BudgetOffices, show_offices, gone=gone),
+    on_press(BudgetOffice, show_office, gone=gone),
+    on_stale("ppto", gone),
 ]

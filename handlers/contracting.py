@@ -1,21 +1,22 @@
 """`/contratacion`: processes taking bids (by modality), being evaluated, awarded, and other.
 
-Callback data (`contr:`): `contr:<group>:<page>` a group's list (`a` taking bids,
-`e` being evaluated, `d` awarded, `o` desiertos and others) · `contr:p:<numero>` one process.
+Buttons (`handlers.callbacks`): `ContractingPage` a stage's list, `ContractingProcess` one
+process.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, tzinfo
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import CabildoContext
-from bot.formatting import clip, local_date, money_short
-from handlers.paging import callback, nav_row, paginate
+from bot.formatting import clip, local_date, money_short, source_line
+from handlers.callbacks import ContractingPage, ProcessCard, Stage, button, on_press, on_stale
+from handlers.paging import page_row, paginate
 from handlers.screens import show
 from storage.contracting import by_stage, overdue, process_by_number
 from storage.models import ContractingProcess
@@ -29,7 +30,7 @@ INTRO = (
 )
 OVERDUE_NOTE = " (incluye {count} que siguen como «Abierto» con la fecha de cierre ya pasada)"
 # group letter in the callback data → (stage, list title, button)
-GROUPS = {
+GROUPS: dict[Stage, tuple[str, str, str]] = {
     "a": ("ofertas", "📂 <b>Reciben ofertas</b>", "📂 Reciben ofertas"),
     "e": ("evaluacion", "🔎 <b>En evaluación</b>", "🔎 En evaluación"),
     "d": ("adjudicado", "✅ <b>Adjudicados</b>", "✅ Adjudicados"),
@@ -40,12 +41,13 @@ GONE = "Esa opción ya no está disponible."
 PER_PAGE = 8
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
+BACK = button("⬅️ Contratación", "menu:contratacion")
 
 
-def process_card(p: ContractingProcess, locale: str, today: date) -> str:
-    """Write one process's card."""
+def process_card(
+    p: ContractingProcess, locale: str, today: date, tz: tzinfo | None = None
+) -> str:
+    """Write one process's card, ending with where its data came from and when."""
     lines = [
         f"📑 <b>{escape(p.numero_proceso)}</b> · {escape(p.modalidad)}",
         escape(p.objeto),
@@ -61,6 +63,8 @@ def process_card(p: ContractingProcess, locale: str, today: date) -> str:
         lines.append(f"Dependencia: {escape(p.dependencia)}")
     if p.enlace_secop:
         lines.append(f'<a href="{escape(p.enlace_secop)}">Ver en SECOP</a>')
+    lines.append(source_line(p.fuente, p.importado_at or p.updated_at, tz=tz, locale=locale,
+                             link=p.enlace_secop if p.fuente else None))
     return "\n".join(lines)
 
 
@@ -79,50 +83,50 @@ async def show_contracting(update: Update, context: CabildoContext) -> None:
         overdue=OVERDUE_NOTE.format(count=late) if late else "",
         awarded=len(groups["adjudicado"]), other=len(groups["otro"]),
     )
-    buttons = [_button(label, f"contr:{letter}:0") for letter, (name, _, label) in GROUPS.items()
-               if groups[name]]
+    buttons = [button(label, ContractingPage(letter, 0))
+               for letter, (name, _, label) in GROUPS.items() if groups[name]]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    await show(update, text, InlineKeyboardMarkup([*rows, [_button("🏠 Menú", "menu:inicio")]]))
+    await show(update, text, InlineKeyboardMarkup([*rows, [button("🏠 Menú", "menu:inicio")]]))
 
 
-async def on_button(update: Update, context: CabildoContext) -> None:
-    """Handle the contracting buttons: lists and one process."""
-    query = update.callback_query
-    if query is None:
+async def show_group(update: Update, context: CabildoContext, action: ContractingPage) -> None:
+    """Show a page of one stage's processes."""
+    name, title, _ = GROUPS[action.group]
+    async with context.db.session() as session:
+        items = (await by_stage(session, today=context.settings.today()))[name]
+    page = paginate(items, action.page, PER_PAGE)
+    if page.number != action.page:
+        await gone(update, context)
         return
-    await query.answer()
-    parts = (query.data or "").split(":", 2)[1:]
-    try:
-        if len(parts) == 2 and parts[0] in GROUPS:
-            name, title, _ = GROUPS[parts[0]]
-            async with context.db.session() as session:
-                items = (await by_stage(session, today=context.settings.today()))[name]
-            page = paginate(items, int(parts[1]), PER_PAGE)
-            if page.number != int(parts[1]):
-                raise LookupError(parts)
-            rows = [[_button(f"{p.numero_proceso} · {clip(p.objeto, 40)}",
-                             callback("contr", "p", p.numero_proceso))] for p in page.items]
-            nav = nav_row(page, "contr", parts[0])  # type: ignore[arg-type]
-            back = [_button("⬅️ Contratación", "menu:contratacion")]
-            await show(update, f"{title}\n{page.label}",
-                         InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
-        elif len(parts) == 2 and parts[0] == "p":
-            async with context.db.session() as session:
-                process = await process_by_number(session, parts[1])
-            if process is None:
-                raise LookupError(parts)
-            back = [_button("⬅️ Contratación", "menu:contratacion")]
-            card = process_card(process, context.settings.locale, context.settings.today())
-            await show(update, card, InlineKeyboardMarkup([back]))
-        else:
-            raise LookupError(parts)
-    except (LookupError, ValueError):
-        await show(update, GONE,
-                     InlineKeyboardMarkup([[_button("⬅️ Contratación", "menu:contratacion")]]))
+    rows = [[button(f"{p.numero_proceso} · {clip(p.objeto, 40)}",
+                    ProcessCard(p.numero_proceso))] for p in page.items]
+    nav = page_row(page, lambda n: ContractingPage(action.group, n))
+    await show(update, f"{title}\n{page.label}",
+               InlineKeyboardMarkup([*rows, *([nav] if nav else []), [BACK]]))
+
+
+async def show_process(
+    update: Update, context: CabildoContext, action: ProcessCard
+) -> None:
+    """Show one process's card."""
+    async with context.db.session() as session:
+        process = await process_by_number(session, action.numero)
+    if process is None:
+        await gone(update, context)
+        return
+    settings = context.settings
+    card = process_card(process, settings.locale, settings.today(), settings.tz)
+    await show(update, card, InlineKeyboardMarkup([[BACK]]))
+
+
+async def gone(update: Update, context: CabildoContext) -> None:
+    """Say a contracting button's process or page no longer exists (or never did)."""
+    await show(update, GONE, InlineKeyboardMarkup([[BACK]]))
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("contratacion", show_contracting),
     CallbackQueryHandler(show_contracting, pattern=r"^menu:contratacion$"),
-    CallbackQueryHandler(on_button, pattern=r"^contr:"),
+    on_press(ContractingPage, show_group),
+    on_press(ProcessCard, show_process),
+    on_stale("contr", gone),
 ]

@@ -15,7 +15,7 @@ from telegram.error import Forbidden
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import CabildoContext
-from bot.outages import Outages, is_outage
+from bot.outages import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ async def on_error(update: object, context: CabildoContext) -> None:
     if isinstance(error, Forbidden):
         log.info("chat unreachable (blocked or deleted): %s", error)
         return
-    outages: Outages | None = context.bot_data.get("outages")
-    if outages is not None and error is not None and is_outage(error):
+    outages = context.bot_data.outages
+    if error is not None and is_outage(error):
         outages.failed(error, "an update" if update is not None else "a scheduled job")
     else:
         log.error("update failed", exc_info=error)

@@ -1,28 +1,44 @@
 """`/agenda`: upcoming events, filters, RSVP with a waiting list, calendar files, location pins.
 
-Callback data (`ev:`): `ev:l:<filtro>:<page>` a list (`t` all, `c<código>` a comuna, `k<tipo>`
-a kind, `q<palabras>` the events whose kind or title holds the words typed after `/agenda`,
-accents and case aside) · `ev:f` the filters · `ev:e:<id>` an event's card · `ev:r:<id>` attend ·
-`ev:w:<id>` join the waiting list · `ev:x:<id>` cancel attendance · `ev:i:<id>` the .ics file.
+Buttons (`handlers.callbacks`, `ev:`): `AgendaList` a page of events (all, a comuna's, a
+kind's, or those matching the words typed after `/agenda`, accents and case aside) ·
+`AgendaFilters` the filters · `EventCard` an event's card (`handlers.event_card`) ·
+`EventAttend` attend · `EventWaitlist` join the waiting list · `EventLeave` cancel
+attendance · `EventCalendar` the .ics file.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from html import escape
-from textwrap import shorten
-from urllib.parse import quote
 
-from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.calendar import event_ics
 from bot.config import Settings
 from bot.context import CabildoContext
 from bot.formatting import local_datetime, plural
-from handlers.paging import callback, nav_row, paginate
+from handlers.callbacks import (
+    AgendaFilters,
+    AgendaList,
+    EventAttend,
+    EventCalendar,
+    EventCard,
+    EventLeave,
+    EventWaitlist,
+    button,
+    on_press,
+    on_stale,
+)
+from handlers.event_card import (
+    event_card,
+    event_label,
+    event_link,
+    is_corregimiento,
+    place_name,
+)
+from handlers.paging import page_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from storage import outbox
@@ -31,10 +47,9 @@ from storage.events import (
     CONFIRMED,
     WAITING,
     cancel,
-    ends_at,
     event_by_id,
+    is_called_off,
     kinds_and_comunas,
-    places,
     register,
     registration_of,
     statuses_of,
@@ -76,51 +91,12 @@ PROMOTED = (
     "Si no puede ir, cancele desde /agenda para dejarle el cupo a otra persona."
 )
 ICS_CAPTION = "📆 Abra este archivo para agregar «{title}» a su calendario."
+CALLED_OFF_ANSWER = "Este evento fue cancelado."
+ICS_CANCELLED = (
+    "📆 «{title}» se canceló: abra este archivo para quitarlo de su calendario, si lo había "
+    "agregado."
+)
 
-
-ASK_HEARING = "❓ Enviar pregunta para la audiencia"
-
-
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
-
-
-def short_when(value: datetime, context: CabildoContext) -> str:
-    """Say a start time briefly: `mié 13 ene · 6:00 p. m.`."""
-    local = value.astimezone(context.settings.tz)
-    text = format_datetime(local, "EEE d MMM · h:mm a", locale=context.settings.locale)
-    return text.replace(".", "", 2) if text.count(".") > 2 else text
-
-
-def event_label(event: Event, context: CabildoContext, mark: str = "") -> str:
-    """Return a list button's text: `mié 13 ene · 6:00 p. m. · Taller de cocreación…`."""
-    title = shorten(event.titulo, width=55, placeholder="…")
-    return f"{mark}{short_when(event.inicio, context)} · {title}"
-
-
-def event_link(context: CabildoContext, event: Event) -> str:
-    """Return the deep link that opens this event in the bot."""
-    return f"https://t.me/{context.bot.username}?start=evento_{event.id}"
-
-
-def is_corregimiento(comuna: Comuna) -> bool:
-    """Tell whether a comuna row is a rural corregimiento."""
-    return comuna.tipo == "corregimiento" or comuna.codigo.upper().startswith("C")
-
-
-def place_name(comuna: Comuna, *, short: bool = False) -> str:
-    """Name a comuna or corregimiento for people (plain text): `Comuna 4 · Occidental`.
-
-    A corregimiento is named as such (`Corregimiento 2`), never «comuna C2»; `short` names
-    them as the rest of the bot's buttons do (`4 · Occidental`, `Corregimiento 2`).
-    """
-    if is_corregimiento(comuna):
-        number = comuna.codigo.upper().removeprefix("C")
-        kind = f"Corregimiento {number}"
-        if short or fold(comuna.nombre) in (fold(kind), fold(comuna.codigo)):
-            return kind
-        return f"{kind} · {comuna.nombre}"
-    return f"{'' if short else 'Comuna '}{comuna.codigo} · {comuna.nombre}"
 
 
 async def show_agenda(update: Update, context: CabildoContext) -> None:
@@ -136,8 +112,8 @@ async def show_agenda(update: Update, context: CabildoContext) -> None:
             await update.effective_message.reply_text(
                 NO_SUCH_COMUNA.format(text=escape(text[:40])),
                 reply_markup=InlineKeyboardMarkup([[
-                    InlineKeyboardButton("🔎 Filtrar", callback_data="ev:f"),
-                    InlineKeyboardButton("📅 Toda la agenda", callback_data="menu:agenda"),
+                    button("🔎 Filtrar", AgendaFilters()),
+                    button("📅 Toda la agenda", "menu:agenda"),
                 ]]),
             )
             return
@@ -165,8 +141,10 @@ async def _show_list(update: Update, context: CabildoContext, scope: str, page_n
             words=words,
         )
         chat = update.effective_chat
+        # A cancelled event is marked as such, never as the person's place.
         mine = await statuses_of(
-            session, chat_id=chat.id if chat else 0, event_ids=[e.id for e in events if e.id]
+            session, chat_id=chat.id if chat else 0,
+            event_ids=[e.id for e in events if e.id and not is_called_off(e)],
         )
     if comuna and is_corregimiento(comuna):
         label = f" en el {escape(place_name(comuna))}"
@@ -178,19 +156,19 @@ async def _show_list(update: Update, context: CabildoContext, scope: str, page_n
         label = f" con «{escape(words)}»"
     else:
         label = ""
-    filters_row = [_button("🔎 Filtrar", "ev:f"), _button("🏠 Menú", "menu:inicio")]
+    filters_row = [button("🔎 Filtrar", AgendaFilters()), button("🏠 Menú", "menu:inicio")]
     if scope != "t":
-        filters_row.insert(1, _button("📅 Todos", callback("ev", "l", "t", 0)))
+        filters_row.insert(1, button("📅 Todos", AgendaList("t", 0)))
     if not events:
         await show(update, EMPTY.format(scope=label), InlineKeyboardMarkup([filters_row]))
         return
     page = paginate(events, page_no, PER_PAGE)
     rows = [
-        [_button(event_label(e, context, MARKS.get(mine.get(e.id or 0, ""), "")),
-                 callback("ev", "e", e.id))]
+        [button(event_label(e, context, MARKS.get(mine.get(e.id or 0, ""), "")),
+                EventCard(e.id or 0))]
         for e in page.items
     ]
-    nav = nav_row(page, "ev", "l", scope)  # type: ignore[arg-type]
+    nav = page_row(page, lambda number: AgendaList(scope, number))
     legend = MINE_LEGEND if any(e.id in mine for e in page.items) else ""
     elsewhere = sum(1 for e in events if e.id in mine and e not in page.items)
     if elsewhere:
@@ -211,90 +189,20 @@ async def _show_filters(update: Update, context: CabildoContext) -> None:
     for kind, count in kinds:
         try:
             kind_buttons.append(
-                _button(f"{kind.capitalize()} ({count})", callback("ev", "l", f"k{kind}", 0))
+                button(f"{kind.capitalize()} ({count})", AgendaList(f"k{kind}", 0))
             )
         except ValueError:  # a kind too long for callback data: reachable with /agenda <tipo>
             continue
     comuna_buttons = [
-        _button(f"{place_name(c, short=True)} ({count})", callback("ev", "l", f"c{c.codigo}", 0))
+        button(f"{place_name(c, short=True)} ({count})", AgendaList(f"c{c.codigo}", 0))
         for c, count in comunas
     ]
     for buttons in (kind_buttons, comuna_buttons):
         rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append(
-        [_button("📅 Todos", callback("ev", "l", "t", 0)), _button("🏠 Menú", "menu:inicio")]
+        [button("📅 Todos", AgendaList("t", 0)), button("🏠 Menú", "menu:inicio")]
     )
     await show(update, FILTERS, InlineKeyboardMarkup(rows))
-
-
-async def event_card(
-    context: CabildoContext, event: Event, chat_id: int
-) -> tuple[str, InlineKeyboardMarkup]:
-    """Write an event's card and its buttons for this person."""
-    settings = context.settings
-    async with context.db.session() as session:
-        comuna = await session.get(Comuna, event.comuna_id) if event.comuna_id else None
-        current = await places(session, event=event)
-        mine = await registration_of(session, event_id=event.id or 0, chat_id=chat_id)
-        position = (
-            await waiting_position(session, registration=mine)
-            if mine is not None and mine.status == WAITING
-            else 0
-        )
-    lines = [
-        f"📅 <b>{escape(event.titulo)}</b>",
-        f"Tipo: {escape(event.tipo)}",
-        f"🕒 {local_datetime(event.inicio, settings.tz, settings.locale)}",
-    ]
-    if event.fin:
-        end = event.fin.astimezone(settings.tz)
-        lines[-1] += f" (hasta {format_datetime(end, 'h:mm a', locale=settings.locale)})"
-    place = ", ".join(filter(None, [event.lugar, event.direccion]))
-    lines.append(f"📍 {escape(place)}")
-    if comuna:
-        lines.append(escape(place_name(comuna)))
-    if event.enlace:
-        lines.append(f'🔗 <a href="{escape(event.enlace)}">Enlace para verlo en línea</a>')
-    if current.capacity is None:
-        lines.append(f"Inscripciones: {current.confirmed} (sin límite de cupos)")
-    elif current.full:
-        lines.append(f"Cupos: lleno ({current.capacity}); {current.waiting} en lista de espera")
-    else:
-        verb = "queda" if current.free == 1 else "quedan"
-        lines.append(f"Cupos: {verb} {current.free} de {current.capacity}")
-    if mine is not None and mine.status == CONFIRMED:
-        lines.append("<b>✅ Usted tiene su cupo.</b>")
-    elif position:
-        lines.append(f"<b>⏳ Usted está en la lista de espera, puesto {position}.</b>")
-    if event.descripcion:
-        text = event.descripcion if len(event.descripcion) <= 700 else event.descripcion[:699] + "…"
-        lines.append(f"\n{escape(text)}")
-    over = ends_at(event) <= utcnow()
-    rows = []
-    if over:
-        lines.append("\nEste evento ya terminó.")
-    elif mine is not None and mine.status in (CONFIRMED, WAITING):
-        label = (
-            "❌ Cancelar asistencia"
-            if mine.status == CONFIRMED
-            else "❌ Salir de la lista de espera"
-        )
-        rows.append([_button(label, callback("ev", "x", event.id))])
-    else:
-        rows.append([_button("✅ Asistiré", callback("ev", "r", event.id))])
-    if not over and "audiencia" in event.tipo.lower():
-        # The hearing answers citizens' questions: ask one on its topic (handlers.questions).
-        rows.append([_button(ASK_HEARING, "preg:t:audiencia")])
-    link = event_link(context, event)
-    share = InlineKeyboardButton(
-        "📤 Compartir",
-        url=f"https://t.me/share/url?url={quote(link)}&text={quote(event.titulo[:120])}",
-    )
-    rows.append([_button("📆 Agregar al calendario", callback("ev", "i", event.id)), share])
-    rows.append(
-        [_button("⬅️ Agenda", callback("ev", "l", "t", 0)), _button("🏠 Menú", "menu:inicio")]
-    )
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 async def _load(context: CabildoContext, event_id: int) -> Event:
@@ -358,10 +266,8 @@ async def _attend(
                 reply_markup=InlineKeyboardMarkup(
                     [
                         [
-                            _button(
-                                "⏳ Entrar a la lista de espera", callback("ev", "w", event_id)
-                            ),
-                            _button("No, gracias", callback("ev", "e", event_id)),
+                            button("⏳ Entrar a la lista de espera", EventWaitlist(event_id)),
+                            button("No, gracias", EventCard(event_id)),
                         ]
                     ]
                 ),
@@ -373,6 +279,7 @@ async def _attend(
         "pasado": PAST,
         "espera": WAITING_TEXT.format(position=position),
         "ya_en_espera": ALREADY_WAITING.format(position=position),
+        "cancelado": CALLED_OFF_ANSWER,
     }
     await query.answer(answers[outcome], show_alert=outcome in ("confirmado", "espera"))
     await _refresh(update, context, event)
@@ -425,39 +332,21 @@ async def _send_ics(update: Update, context: CabildoContext, event_id: int) -> N
     await context.bot.send_document(
         chat.id,
         InputFile(data, filename=f"evento-{event.id}.ics"),
-        caption=ICS_CAPTION.format(title=escape(event.titulo[:200])),
+        caption=(ICS_CANCELLED if is_called_off(event) else ICS_CAPTION).format(
+            title=escape(event.titulo[:200])
+        ),
     )
 
 
-async def on_button(update: Update, context: CabildoContext) -> None:
-    """Handle the agenda buttons: lists, filters, a card, attend, wait, cancel, calendar."""
-    query = update.callback_query
-    if query is None:
-        return
-    parts = (query.data or "").split(":")[1:]
-    acts = ("r", "w", "x", "i")
-    if parts[:1] not in [[a] for a in acts]:
-        await query.answer()
-    try:
-        if len(parts) == 3 and parts[0] == "l":
-            await _show_list(update, context, parts[1], int(parts[2]))
-        elif parts == ["f"]:
-            await _show_filters(update, context)
-        elif len(parts) == 2 and parts[0] == "e":
-            await _show_event(update, context, int(parts[1]), pin=True)
-        elif len(parts) == 2 and parts[0] in ("r", "w"):
-            await _attend(update, context, int(parts[1]), waitlist=parts[0] == "w")
-        elif len(parts) == 2 and parts[0] == "x":
-            await _cancel(update, context, int(parts[1]))
-        elif len(parts) == 2 and parts[0] == "i":
-            await _send_ics(update, context, int(parts[1]))
-        else:
-            raise LookupError(parts)
-    except (LookupError, ValueError):
-        if parts[:1] in [[a] for a in acts]:
-            await query.answer(GONE)
-        else:
-            await show(update, GONE, InlineKeyboardMarkup([[_button("📅 Agenda", "ev:l:t:0")]]))
+async def gone(update: Update, context: CabildoContext) -> None:
+    """Say an agenda button's event, comuna or page no longer exists."""
+    await show(update, GONE, InlineKeyboardMarkup([[button("📅 Agenda", AgendaList("t", 0))]]))
+
+
+async def gone_notice(update: Update, context: CabildoContext) -> None:
+    """Say, as a short notice, that the event to attend, leave or add is gone."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(GONE)
 
 
 async def open_event(update: Update, context: CabildoContext, key: str) -> bool:
@@ -473,7 +362,19 @@ async def open_event(update: Update, context: CabildoContext, key: str) -> bool:
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("agenda", show_agenda),
     CallbackQueryHandler(show_agenda, pattern=r"^menu:agenda$"),
-    CallbackQueryHandler(on_button, pattern=r"^ev:"),
+    on_press(AgendaList, lambda u, c, a: _show_list(u, c, a.scope, a.page), gone=gone),
+    on_press(AgendaFilters, lambda u, c, _: _show_filters(u, c), gone=gone),
+    on_press(EventCard, lambda u, c, a: _show_event(u, c, a.event, pin=True), gone=gone),
+    # Attending, leaving and the calendar file answer the tap themselves: with what
+    # changed, or that the event is gone.
+    on_press(EventAttend, lambda u, c, a: _attend(u, c, a.event, waitlist=False),
+             answer=False, gone=gone_notice),
+    on_press(EventWaitlist, lambda u, c, a: _attend(u, c, a.event, waitlist=True),
+             answer=False, gone=gone_notice),
+    on_press(EventLeave, lambda u, c, a: _cancel(u, c, a.event), answer=False,
+             gone=gone_notice),
+    on_press(EventCalendar, lambda u, c, a: _send_ics(u, c, a.event), answer=False,
+             gone=gone_notice),
+    on_stale("ev", gone),
 ]

@@ -5,6 +5,9 @@ runs in its own handler group before the main one: when the person is in such a 
 text goes to it and stops there; otherwise the text continues to the normal handlers.
 Because the state lives in the database, any instance can take the next message.
 
+A flow may also take a shared location (`LOCATION_STEPS`: the events wizard's map step);
+any other location goes on to the ordinary handlers (the nearest works).
+
 A text flow is left, so that a later message is never taken for its answer, when the person
 turns elsewhere: any command (except `/cancelar`, which leaves it itself and says so) or a
 main-menu button (`menu:`) forgets it before its own handler runs; and a flow idle for
@@ -39,6 +42,8 @@ TextStep = Callable[[Update, CabildoContext, FlowState], Awaitable[None]]
 TEXT_STEPS: dict[str, TextStep] = {}
 # A text flow untouched this long is over: the next text is not its answer.
 IDLE_LIMIT = timedelta(minutes=30)
+# flow name → handler of a location shared while in that flow (the events wizard's map step).
+LOCATION_STEPS: dict[str, TextStep] = {}
 # flow name → what the person is told when their next text comes after IDLE_LIMIT.
 IDLE_NOTES: dict[str, str] = {}
 IDLE_NOTE = (
@@ -54,12 +59,17 @@ KEEPS_FLOW = frozenset({"cancelar", "cancel"})
 
 async def flow_state(update: Update, context: CabildoContext, flow: str) -> FlowState | None:
     """Return the person's pending state in this chat if it belongs to `flow`."""
+    state = await flow_state_any(update, context)
+    return state if state is not None and state.flow == flow else None
+
+
+async def flow_state_any(update: Update, context: CabildoContext) -> FlowState | None:
+    """Return the person's pending state in this chat, whatever its flow."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return None
     async with context.db.session() as session:
-        state = await get_state(session, chat_id=chat.id, user_id=user.id)
-    return state if state is not None and state.flow == flow else None
+        return await get_state(session, chat_id=chat.id, user_id=user.id)
 
 
 async def route_text(update: Update, context: CabildoContext) -> None:
@@ -83,6 +93,16 @@ async def route_text(update: Update, context: CabildoContext) -> None:
         return
     await TEXT_STEPS[state.flow](update, context, state)
     raise ApplicationHandlerStop
+
+
+async def route_location(update: Update, context: CabildoContext) -> None:
+    """Hand a shared location to the flow the person is in, if it takes one."""
+    state = await flow_state_any(update, context)
+    if state is None or state.flow not in LOCATION_STEPS:
+        return  # the location goes on to the ordinary handlers (nearby works)
+    await LOCATION_STEPS[state.flow](update, context, state)
+    raise ApplicationHandlerStop
+
 
 
 async def leave_flow(update: Update, context: CabildoContext) -> None:
@@ -110,4 +130,5 @@ LEAVE_HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
 ]
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
     MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, route_text),
+    MessageHandler(filters.LOCATION & filters.ChatType.PRIVATE, route_location),
 ]

@@ -1,25 +1,37 @@
 """`/metas`: development-plan goals by strategic line → program → goal.
 
-Callback data (`meta:`): `meta:l` lines · `meta:l:<i>` programs of line i ·
-`meta:p:<i>:<j>:<page>` goals of program j of line i · `meta:g:<codigo>` one goal ·
-`meta:s:<c|e|r>:<words>:<page>` goals cumplidas / en curso / rezagadas (holding `words`).
-Positions are stable because lines and programs are ordered by their goals' codes.
+Buttons (`handlers.callbacks`, `meta:`): `GoalLines` → `GoalLine` → `GoalProgram` →
+`GoalCard` (`GoalFollow` on it); `GoalsInStatus` lists goals cumplidas / en curso /
+rezagadas. Positions are stable because lines and programs are ordered by their goals' codes.
 """
 
 from __future__ import annotations
 
 import contextlib
+from datetime import tzinfo
 from html import escape
 from urllib.parse import quote
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import CabildoContext
-from bot.formatting import clip, local_date, number, percent, plural, progress_bar
+from bot.formatting import clip, local_date, number, percent, plural, progress_bar, source_line
+from handlers.callbacks import (
+    GoalCard,
+    GoalFollow,
+    GoalLine,
+    GoalLines,
+    GoalProgram,
+    GoalsInStatus,
+    GoalStatusKey,
+    button,
+    on_press,
+    on_stale,
+)
 from handlers.index import search_index
-from handlers.paging import callback, nav_row, paginate
+from handlers.paging import page_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from storage.alerts import subscriptions_of, toggle
@@ -52,7 +64,7 @@ GONE = "Esa opción ya no está disponible."
 NOT_FOUND = "No encontré metas con «{text}». Pruebe con otra palabra o vea todas:"
 FOUND = "Metas que contienen «{text}»:"
 BACK_LINES = "⬅️ Líneas"
-STATUS_KEYS = {"c": "cumplida", "e": "en curso", "r": "rezagada"}
+STATUS_KEYS: dict[GoalStatusKey, str] = {"c": "cumplida", "e": "en curso", "r": "rezagada"}
 STATUS_TITLES = {"cumplida": "Metas cumplidas", "en curso": "Metas en curso",
                  "rezagada": "Metas rezagadas"}
 STATUS_BUTTONS = {"cumplida": "Cumplidas", "en curso": "En curso", "rezagada": "Rezagadas"}
@@ -63,16 +75,12 @@ PER_PAGE = 8
 SEARCH_SHOWN = 20  # goals listed for `/metas <texto>`
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
-
-
 def _menu_row() -> list[InlineKeyboardButton]:
-    return [_button("🏠 Menú", "menu:inicio")]
+    return [button("🏠 Menú", "menu:inicio")]
 
 
-def goal_card(goal: Goal, locale: str) -> str:
-    """Write one goal's card: target, achieved, bar, status, office and cut-off date."""
+def goal_card(goal: Goal, locale: str, tz: tzinfo | None = None) -> str:
+    """Write one goal's card: target, achieved, bar, status, office, cut-off date, source."""
     pct = progress(goal)
     status = status_of(pct)
     unit = f" {escape(goal.unidad)}" if goal.unidad else ""
@@ -94,6 +102,8 @@ def goal_card(goal: Goal, locale: str) -> str:
     if goal.fecha_corte:
         lines_.append(f"Datos con corte al {local_date(goal.fecha_corte, locale)}.")
     lines_.append(f"Código: {escape(goal.codigo)}")
+    lines_.append(source_line(goal.fuente, goal.importado_at or goal.updated_at, tz=tz,
+                              locale=locale))
     return "\n".join(lines_)
 
 
@@ -114,12 +124,12 @@ def _lines_screen(branches: list[Branch]) -> tuple[str, InlineKeyboardMarkup]:
                         late=plural(b.count("rezagada"), "rezagada", "rezagadas"))
         for b in branches
     )
-    buttons = [[_button(f"{b.position}. {clip(b.name, 55)}", callback("meta", "l", b.position))]
+    buttons = [[button(f"{b.position}. {clip(b.name, 55)}", GoalLine(b.position))]
                for b in branches]
     by_status = [
-        _button(f"{STATUS_ICON[status]} {STATUS_BUTTONS[status]} "
+        button(f"{STATUS_ICON[status]} {STATUS_BUTTONS[status]} "
                 f"({sum(b.count(status) for b in branches)})",
-                callback("meta", "s", key, "", 0))
+                GoalsInStatus(key, "", 0))
         for key, status in STATUS_KEYS.items()
     ]
     return (LINES.format(lines=rows, help=STATUS_HELP),
@@ -155,40 +165,18 @@ async def _search(update: Update, context: CabildoContext, text: str) -> None:
         goals = (await listed(session, hits)).goals
     found = [goals[h.key] for h in hits if h.key in goals]
     shown = escape(text[:60])
-    back = [_button(BACK_LINES, "meta:l")]
+    back = [button(BACK_LINES, GoalLines())]
     if not found:
         await show(update, NOT_FOUND.format(text=shown), InlineKeyboardMarkup([back]))
         return
-    rows = [[_button(f"{STATUS_ICON[status_of(progress(g))]} {clip(g.meta, 58)}",
-                     callback("meta", "g", g.codigo))] for g in found]
+    rows = [[button(f"{STATUS_ICON[status_of(progress(g))]} {clip(g.meta, 58)}",
+                     GoalCard(g.codigo))] for g in found]
     await show(update, FOUND.format(text=shown), InlineKeyboardMarkup([*rows, back]))
 
 
-async def on_button(update: Update, context: CabildoContext) -> None:
-    """Navigate the goal tree from a `meta:` button."""
-    query = update.callback_query
-    if query is None:
-        return
-    await query.answer()
-    parts = (query.data or "").split(":")[1:]
-    try:
-        if parts == ["l"]:
-            await show_lines(update, context)
-        elif len(parts) == 2 and parts[0] == "l":
-            await _show_programs(update, context, int(parts[1]))
-        elif len(parts) == 4 and parts[0] == "p":
-            await _show_goals(update, context, int(parts[1]), int(parts[2]), int(parts[3]))
-        elif len(parts) == 2 and parts[0] == "g":
-            await _show_goal(update, context, parts[1])
-        elif len(parts) == 2 and parts[0] == "f":
-            await _follow(update, context, parts[1])
-        elif len(parts) == 4 and parts[0] == "s":
-            await show_status(update, context, STATUS_KEYS[parts[1]], parts[2], int(parts[3]),
-                              strict=True)
-        else:
-            raise ValueError(parts)
-    except (ValueError, LookupError):
-        await show(update, GONE, InlineKeyboardMarkup([[_button(BACK_LINES, "meta:l")]]))
+async def gone(update: Update, context: CabildoContext) -> None:
+    """Say a goal button's line, program, page or goal no longer exists."""
+    await show(update, GONE, InlineKeyboardMarkup([[button(BACK_LINES, GoalLines())]]))
 
 
 async def show_status(
@@ -202,19 +190,19 @@ async def show_status(
     key = next(k for k, v in STATUS_KEYS.items() if v == status)
     title = STATUS_TITLES[status]
     shown_words = f" con «{escape(words)}»" if words else ""
-    back = [_button(BACK_LINES, "meta:l"), *_menu_row()]
+    back = [button(BACK_LINES, GoalLines()), *_menu_row()]
     if not goals:
-        rows = [[_button(f"{STATUS_ICON[status]} Todas las {title.lower()}",
-                         callback("meta", "s", key, "", 0))]] if words else []
+        rows = [[button(f"{STATUS_ICON[status]} Todas las {title.lower()}",
+                         GoalsInStatus(key, "", 0))]] if words else []
         await show(update, NONE_IN_STATUS.format(title_lower=title.lower(), words=shown_words),
                    InlineKeyboardMarkup([*rows, back]))
         return
     page = paginate(goals, page_no, PER_PAGE)
     if strict and page.number != page_no:
         raise LookupError(page_no)  # a page the data no longer has
-    rows = [[_button(f"{STATUS_ICON[status]} {clip(g.meta, 58)}", callback("meta", "g", g.codigo))]
+    rows = [[button(f"{STATUS_ICON[status]} {clip(g.meta, 58)}", GoalCard(g.codigo))]
             for g in page.items]
-    nav = nav_row(page, "meta", "s", key, words)  # type: ignore[arg-type]
+    nav = page_row(page, lambda n: GoalsInStatus(key, words.replace(":", " "), n))
     # Each goal of the page with its progress, so the list answers without a tap.
     locale = context.settings.locale
     listed = "\n".join(f"• {escape(clip(g.meta, 110))} — {percent(progress(g), locale)}"
@@ -230,10 +218,10 @@ async def _show_programs(update: Update, context: CabildoContext, line: int) -> 
     if tree is None:
         raise LookupError(line)
     branch, progs = tree
-    rows = [[_button(f"{clip(p.name, 50)} ({len(p.goals)})",
-                     callback("meta", "p", line, p.position, 0))] for p in progs]
+    rows = [[button(f"{clip(p.name, 50)} ({len(p.goals)})",
+                     GoalProgram(line, p.position, 0))] for p in progs]
     await show(update, PROGRAMS.format(line=escape(branch.name)),
-                 InlineKeyboardMarkup([*rows, [_button(BACK_LINES, "meta:l"), *_menu_row()]]))
+                 InlineKeyboardMarkup([*rows, [button(BACK_LINES, GoalLines()), *_menu_row()]]))
 
 
 async def _show_goals(
@@ -247,10 +235,10 @@ async def _show_goals(
     page = paginate(list(prog.goals), page_no, PER_PAGE)
     if page.number != page_no:
         raise LookupError(page_no)
-    rows = [[_button(f"{STATUS_ICON[status_of(progress(g))]} {clip(g.meta, 58)}",
-                     callback("meta", "g", g.codigo))] for g in page.items]
-    nav = nav_row(page, "meta", "p", line, number_)  # type: ignore[arg-type]
-    back = [_button("⬅️ Programas", callback("meta", "l", line)), *_menu_row()]
+    rows = [[button(f"{STATUS_ICON[status_of(progress(g))]} {clip(g.meta, 58)}",
+                     GoalCard(g.codigo))] for g in page.items]
+    nav = page_row(page, lambda n: GoalProgram(line, number_, n))
+    back = [button("⬅️ Programas", GoalLine(line)), *_menu_row()]
     text = GOALS.format(program=escape(prog.name), line=escape(branch.name), page=page.label)
     await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
 
@@ -261,22 +249,21 @@ async def _show_goal(update: Update, context: CabildoContext, codigo: str) -> No
         if goal is None:
             raise LookupError(codigo)
         line, prog = await place_of(session, goal)
-    await show(update, goal_card(goal, context.settings.locale),
-                 await _card_markup(update, context, goal, line, prog))
+        chat = update.effective_chat
+        following = chat is not None and ("meta", goal.codigo) in await subscriptions_of(
+            session, chat_id=chat.id
+        )
+    await show(update, goal_card(goal, context.settings.locale, context.settings.tz),
+                 _card_markup(context, goal, line, prog, following))
 
 
-async def _card_markup(
-    update: Update, context: CabildoContext, goal: Goal, line: int, prog: int
+def _card_markup(
+    context: CabildoContext, goal: Goal, line: int, prog: int, following: bool
 ) -> InlineKeyboardMarkup:
-    chat = update.effective_chat
-    following = False
-    if chat is not None:
-        async with context.db.session() as session:
-            following = ("meta", goal.codigo) in await subscriptions_of(session, chat_id=chat.id)
     follow = "🔕 Dejar de seguir" if following else "🔔 Seguir esta meta"
     return InlineKeyboardMarkup([
-        [_button(follow, callback("meta", "f", goal.codigo)), _share_button(context, goal)],
-        [_button("⬅️ Programa", callback("meta", "p", line, prog, 0)), *_menu_row()],
+        [button(follow, GoalFollow(goal.codigo)), _share_button(context, goal)],
+        [button("⬅️ Programa", GoalProgram(line, prog, 0)), *_menu_row()],
     ])
 
 
@@ -292,11 +279,11 @@ async def _follow(update: Update, context: CabildoContext, codigo: str) -> None:
     if not await ensure_consent(update, context, "seguir esta meta"):
         return
     async with context.db.session() as session:
-        await toggle(session, chat_id=chat.id, kind="meta", value=codigo)
+        following = await toggle(session, chat_id=chat.id, kind="meta", value=codigo)
         line, prog = await place_of(session, goal)
     with contextlib.suppress(BadRequest):  # a double tap that ends where it started
         await query.edit_message_reply_markup(
-            await _card_markup(update, context, goal, line, prog)
+            _card_markup(context, goal, line, prog, following)
         )
 
 
@@ -311,7 +298,14 @@ async def open_goal(update: Update, context: CabildoContext, codigo: str) -> boo
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("metas", show_lines),
     CallbackQueryHandler(show_lines, pattern=r"^menu:metas$"),
-    CallbackQueryHandler(on_button, pattern=r"^meta:"),
+    on_press(GoalLines, lambda u, c, _: show_lines(u, c), answer=False),
+    on_press(GoalLine, lambda u, c, a: _show_programs(u, c, a.line), gone=gone),
+    on_press(GoalProgram, lambda u, c, a: _show_goals(u, c, a.line, a.program, a.page),
+             gone=gone),
+    on_press(GoalCard, lambda u, c, a: _show_goal(u, c, a.codigo), gone=gone),
+    on_press(GoalFollow, lambda u, c, a: _follow(u, c, a.codigo), gone=gone),
+    on_press(GoalsInStatus, lambda u, c, a: show_status(
+        u, c, STATUS_KEYS[a.status], a.words, a.page, strict=True), gone=gone),
+    on_stale("meta", gone),
 ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from html import escape
 
 from telegram import ChatMember, Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import CabildoContext
 from handlers.access import current_role
@@ -71,8 +70,3 @@ async def unlink(update: Update, context: CabildoContext) -> None:
         await unlink_group(session, group_id=chat.id, actor_id=user.id)
     await message.reply_text(UNLINKED)
 
-
-HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("vincular", link),
-    CommandHandler("desvincular", unlink),
-]

@@ -6,7 +6,7 @@ import io
 from html import escape
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, MessageHandler, filters
 
 from bot.context import CabildoContext
 from bot.formatting import plural
@@ -17,6 +17,8 @@ from storage.importers import ALL_KINDS, ImportFailed, import_bytes
 USAGE = (
     "Para cargar datos, envíe el archivo (CSV o XLSX; una encuesta en JSON o YAML) como "
     "documento y escriba en el comentario: <code>/importar &lt;tipo&gt;</code>\nTipos: {kinds}."
+    "\nCUIPO y el plan indicativo vienen en dos archivos: envíe un solo libro XLSX con los "
+    "dos, cada uno en su hoja."
 )
 TOO_BIG = "El archivo pesa {size} MB; el límite es {limit} MB. No se importó nada."
 FAILED = "❌ No se importó nada.\n{error}"
@@ -104,6 +106,5 @@ async def import_document(update: Update, context: CabildoContext) -> None:
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("importar", import_command),
     MessageHandler(filters.Document.ALL & filters.CaptionRegex(CAPTION_COMMAND), import_document),
 ]

@@ -7,17 +7,14 @@ counts: refused updates never extend the wait. The first refusal says when they 
 the rest of that wait is silent. Windows of people who stayed quiet for a minute are
 dropped, so memory follows the people active in the last minute, not everyone ever seen.
 
-Counting is per process; with several instances each one allows the configured rate,
-which still bounds a flood to a small multiple.
+The windows are counted in `bot.throttle`. Counting is per process; with several
+instances each one allows the configured rate, which still bounds a flood to a small
+multiple.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from telegram import Update
 from telegram.ext import (
@@ -29,107 +26,21 @@ from telegram.ext import (
 )
 
 from bot.context import CabildoContext
+from bot.throttle import MESSAGE_COST, TAP_COST, RateLimiter, Verdict
 from storage.roles import RANK, role_of
 
 GROUP = -3
-WINDOW_SECONDS = 60.0
-MESSAGE_COST, TAP_COST = 2, 1
-STAFF_FACTOR = 5  # staff broadcast, answer and import in bursts
 MAX_TEXT_LENGTH = 1000
 STAFF_MAX_TEXT_LENGTH = 4096  # Telegram's own limit: broadcasts and answers may be long
 TOO_LONG = (
     "Su mensaje es muy largo. Escríbalo en {limit} caracteres o menos, por favor."
 )
 TOO_MANY = "Está enviando muchos mensajes seguidos. Podrá seguir en {wait}."
-LIMITER_KEY = "rate_limiter"
-
-
-@dataclass
-class Window:
-    """What one person did in the last minute: (time, cost) of each update let through."""
-
-    events: deque[tuple[float, int]] = field(default_factory=deque)
-    used: int = 0
-    staff: bool | None = None  # looked up the first time they reach the citizens' budget
-    told_until: float = 0.0  # refusals until then stay silent
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Whether an update may go on; if not, how long until it may and whether to say so."""
-
-    allowed: bool
-    wait: float = 0.0
-    tell: bool = False
-
-
-class RateLimiter:
-    """Sliding one-minute windows per person, pruned as time passes."""
-
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
-                 window: float = WINDOW_SECONDS) -> None:
-        self.budget = MESSAGE_COST * per_minute
-        self.clock = clock
-        self.window_seconds = window
-        self._windows: dict[int, Window] = {}
-        self._pruned_at = clock()
-
-    @property
-    def tracked(self) -> int:
-        """How many people have a window in memory."""
-        return len(self._windows)
-
-    def window(self, person: int) -> Window:
-        """Return the person's window with events older than a minute dropped."""
-        now = self.clock()
-        if now - self._pruned_at >= self.window_seconds:
-            self._prune(now)
-        state = self._windows.setdefault(person, Window())
-        self._expire(state, now)
-        return state
-
-    def needs_role(self, state: Window, cost: int) -> bool:
-        """Tell whether the person's role matters now (they reach the citizens' budget)."""
-        return state.staff is None and state.used + cost > self.budget
-
-    def take(self, state: Window, cost: int) -> Verdict:
-        """Count the update if it fits in the person's budget; otherwise refuse it."""
-        now = self.clock()
-        budget = self.budget * (STAFF_FACTOR if state.staff else 1)
-        if state.used + cost <= budget:
-            state.events.append((now, cost))
-            state.used += cost
-            return Verdict(True)
-        # Free again once enough of the oldest events leave the window.
-        freed, until = state.used, now
-        for at, spent in state.events:
-            freed -= spent
-            until = at + self.window_seconds
-            if freed + cost <= budget:
-                break
-        tell = now >= state.told_until
-        state.told_until = until
-        return Verdict(False, wait=max(until - now, 0.0), tell=tell)
-
-    def _expire(self, state: Window, now: float) -> None:
-        while state.events and now - state.events[0][0] >= self.window_seconds:
-            state.used -= state.events.popleft()[1]
-
-    def _prune(self, now: float) -> None:
-        for person, state in list(self._windows.items()):
-            self._expire(state, now)
-            if not state.events and now >= state.told_until:
-                del self._windows[person]
-        self._pruned_at = now
 
 
 def rate_limiter(context: CabildoContext) -> RateLimiter:
-    """Return this process's limiter (created on first use from the settings)."""
-    limiter = context.bot_data.get(LIMITER_KEY)
-    if not isinstance(limiter, RateLimiter):
-        limiter = RateLimiter(context.settings.messages_per_minute)
-        context.bot_data[LIMITER_KEY] = limiter
-    return limiter
+    """Return this process's limiter (built with the Application, from the settings)."""
+    return context.bot_data.limiter
 
 
 def wait_words(seconds: float) -> str:

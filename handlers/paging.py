@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from telegram import InlineKeyboardButton
+
+from handlers.callbacks import CallbackData
 
 T = TypeVar("T")
 
 PREVIOUS = "◀️ Anterior"
 NEXT = "Siguiente ▶️"
-MAX_CALLBACK_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -38,19 +39,11 @@ def paginate(items: Sequence[T], page: int, per_page: int = 8) -> Page[T]:
     return Page(items[start : start + per_page], number, count)
 
 
-def callback(*parts: object) -> str:
-    """Join parts into callback data (`obra:p:3`), refusing anything over Telegram's 64 bytes."""
-    data = ":".join(str(p) for p in parts)
-    if len(data.encode()) > MAX_CALLBACK_BYTES:
-        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
-    return data
-
-
-def nav_row(page: Page[object], *prefix: object) -> list[InlineKeyboardButton]:
-    """Return the previous/next buttons for `page`; their data is `prefix + page number`."""
+def page_row(page: Page[Any], at: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
+    """Return the previous/next buttons for `page`; `at(n)` is the action showing page n."""
     row = []
     if page.number > 0:
-        row.append(InlineKeyboardButton(PREVIOUS, callback_data=callback(*prefix, page.number - 1)))
+        row.append(InlineKeyboardButton(PREVIOUS, callback_data=at(page.number - 1).encode()))
     if page.number < page.count - 1:
-        row.append(InlineKeyboardButton(NEXT, callback_data=callback(*prefix, page.number + 1)))
+        row.append(InlineKeyboardButton(NEXT, callback_data=at(page.number + 1).encode()))
     return row

@@ -10,19 +10,17 @@ the picture is uploaded again.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 
 from telegram.error import BadRequest
 
 from bot.context import CabildoContext
 
-UPLOADED = "uploaded_photos"  # bot_data key: PNG sha256 → Telegram file_id
 REMEMBERED = 64
 
 
 async def send_png(context: CabildoContext, chat_id: int, png: bytes, *, caption: str) -> None:
     """Send a PNG to a chat, reusing Telegram's copy when this picture was sent before."""
-    known: OrderedDict[str, str] = context.bot_data.setdefault(UPLOADED, OrderedDict())
+    known = context.bot_data.uploaded_photos
     key = hashlib.sha256(png).hexdigest()
     file_id = known.get(key)
     if file_id is not None:

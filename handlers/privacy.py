@@ -1,7 +1,8 @@
 """Personal data: consent notice, `/mis_datos` and `/borrar_datos` (Ley 1581 de 2012).
 
 Consent picks up where the person was: the notice's «✅ Acepto» carries what they asked for
-(`priv:ok:<message>:<callback data>`, within Telegram's 64 bytes), and accepting replays it
+(`ConsentResume`, `priv:ok:<message>:<callback data>`, within Telegram's 64 bytes), and
+accepting replays it
 through the whole handler chain as if they had tapped it again, on the message they tapped
 (so the card above shows they are registered, following, answering the survey). A command
 replays its main-menu button (`/alertas` → `menu:alertas`) on the notice itself. A few
@@ -25,13 +26,21 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler
 
 from bot.context import CabildoContext
 from bot.formatting import local_datetime, plural
+from handlers.callbacks import (
+    ConsentAccept,
+    ConsentDecline,
+    ConsentResume,
+    DataDelete,
+    DataKeep,
+    button,
+    on_press,
+)
 from handlers.flows import TEXT_STEPS
 from handlers.keyboards import MENU_ITEMS, main_menu
-from handlers.paging import MAX_CALLBACK_BYTES
 from storage.broadcasts import TOPICS
 from storage.conversations import clear_state
 from storage.privacy import (
@@ -78,6 +87,11 @@ MARKS = (
     "🔐 {what} {verb} sin su id de Telegram, solo con una marca cifrada para que no se "
     "cuenten dos veces."
 )
+PHONE_MARKS = (
+    "🔐 Su número de teléfono, verificado para votar en {rounds}, no lo guardo: queda sin el "
+    "número ni su id de Telegram, solo con una marca cifrada para que no se use dos veces en "
+    "la misma ronda."
+)
 DEFAULT_ACTION = "usar las funciones personales"
 KINDS = {"comuna": "comuna", "tema": "tema", "obra": "obra", "meta": "meta"}
 # Role codes as /mis_datos shows them: plain words, not the codes staff type in /rol.
@@ -86,8 +100,6 @@ ROLE_LABELS = {
     "staff": "equipo de la Alcaldía", "admin": "administración del bot",
 }
 
-ACCEPT = "priv:acepto"  # a notice with nothing to resume (and notices sent before resuming)
-RESUME = "priv:ok:"  # + "<message id or empty>:<callback data to replay>"
 # Buttons offered again instead of replayed, with their label: a ballot is cast by a tap the
 # person makes knowing it is their vote (the ballot screen tells them to tap again).
 OFFERED_AGAIN = {"pp:v:": "✅ Votar"}
@@ -95,15 +107,14 @@ _MENU_AREAS = {area for _, area in MENU_ITEMS}
 _ACTION = re.compile(r"Para (.{1,120}?), la Alcaldía de ")
 
 
-def consent_keyboard(accept: str = ACCEPT) -> InlineKeyboardMarkup:
+def consent_keyboard(accept: ConsentAccept | ConsentResume) -> InlineKeyboardMarkup:
     """Return the accept/decline buttons of the consent notice."""
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton("✅ Acepto", callback_data=accept),
-        InlineKeyboardButton("No, gracias", callback_data="priv:no"),
+        button("✅ Acepto", accept), button("No, gracias", ConsentDecline()),
     ]])
 
 
-def _accept_data(update: Update, resume: str | None) -> str:
+def _accept_data(update: Update, resume: str | None) -> ConsentAccept | ConsentResume:
     """Return the «Acepto» data: what to replay once the person accepts, if anything."""
     query, message = update.callback_query, update.effective_message
     if resume is not None:
@@ -115,10 +126,14 @@ def _accept_data(update: Update, resume: str | None) -> str:
         text = (message.text or "") if message is not None and query is None else ""
         command = text.split()[0].lstrip("/").split("@")[0].lower() if text.startswith("/") else ""
         if command not in _MENU_AREAS:
-            return ACCEPT
+            return ConsentAccept()
         origin, target = "", f"menu:{command}"
-    data = f"{RESUME}{origin}:{target}"
-    return data if len(data.encode()) <= MAX_CALLBACK_BYTES else f"{RESUME}:"
+    accept = ConsentResume(origin, target)
+    try:
+        accept.encode()  # refuses data over Telegram's 64 bytes
+    except ValueError:
+        return ConsentResume("", "")  # accepting it says to tap again
+    return accept
 
 
 async def ensure_consent(
@@ -204,26 +219,33 @@ def _action(notice: Message) -> str:
     return escape(found.group(1)) if found else DEFAULT_ACTION
 
 
-async def consent_answer(update: Update, context: CabildoContext) -> None:
-    """Record the answer to the consent notice, then do what the person had asked for."""
+async def decline(update: Update, context: CabildoContext, _: ConsentDecline) -> None:
+    """Record that the person declined the consent notice; a question typed before is lost."""
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     if query is None or user is None or chat is None:
         return
-    data = query.data or ""
     if context.chat_data is not None:  # answered: the next tap may show the notice again
         context.chat_data.pop(NOTICE_SHOWN_FOR, None)
-    if data == "priv:no":
-        await query.answer()
-        async with context.db.session() as session:  # a question typed before is not kept
-            await clear_state(session, chat_id=chat.id, user_id=user.id, flows=list(TEXT_STEPS))
-        with contextlib.suppress(BadRequest):  # a double tap: the notice already shows it
-            await query.edit_message_text(DECLINED)
+    async with context.db.session() as session:  # a question typed before is not kept
+        await clear_state(session, chat_id=chat.id, user_id=user.id, flows=list(TEXT_STEPS))
+    with contextlib.suppress(BadRequest):  # a double tap: the notice already shows it
+        await query.edit_message_text(DECLINED)
+
+
+async def consent_answer(
+    update: Update, context: CabildoContext, tap: ConsentAccept | ConsentResume
+) -> None:
+    """Record the consent, then do what the person had asked for."""
+    query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+    if query is None or user is None or chat is None:
         return
+    if context.chat_data is not None:  # answered: the next tap may show the notice again
+        context.chat_data.pop(NOTICE_SHOWN_FOR, None)
     async with context.db.session() as session:
         fresh = not await has_consent(session, telegram_id=user.id)
         await give_consent(session, telegram_id=user.id, chat_id=chat.id)
-    origin, _, target = data.removeprefix(RESUME).partition(":")
-    resumable = data.startswith(RESUME) and (origin.isdigit() or origin == "")
+    origin, target = (tap.origin, tap.target) if isinstance(tap, ConsentResume) else ("", "")
+    resumable = isinstance(tap, ConsentResume) and (origin.isdigit() or origin == "")
     notice = query.message if isinstance(query.message, Message) else None
     if not fresh or notice is None:
         # A double tap, or an old notice: the first tap did (or the person already did) it.
@@ -262,7 +284,7 @@ async def privacy(update: Update, context: CabildoContext) -> None:
 
 
 def _marks_line(marks: KeptMarks) -> str:
-    """Say which past answers and votes only a keyed mark keeps, or "" when none."""
+    """Say which past answers, votes and verified numbers only a keyed mark keeps, or ""."""
     parts = []
     if marks.survey_responses:
         parts.append(plural(marks.survey_responses, "respuesta a una encuesta",
@@ -270,10 +292,19 @@ def _marks_line(marks: KeptMarks) -> str:
     if marks.ballots:
         parts.append(plural(marks.ballots, "voto en presupuesto participativo",
                             "votos en presupuestos participativos"))
-    if not parts:
-        return ""
-    total = marks.survey_responses + marks.ballots
-    return MARKS.format(what=" y ".join(parts), verb="queda" if total == 1 else "quedan")
+    if marks.question_supports:
+        parts.append(plural(marks.question_supports, "apoyo a una pregunta",
+                            "apoyos a preguntas"))
+    lines = []
+    if parts:
+        total = marks.survey_responses + marks.ballots + marks.question_supports
+        lines.append(MARKS.format(what=" y ".join(parts),
+                                  verb="queda" if total == 1 else "quedan"))
+    if marks.verified_phones:
+        lines.append(PHONE_MARKS.format(rounds=plural(
+            marks.verified_phones, "ronda de presupuesto participativo",
+            "rondas de presupuestos participativos")))
+    return "\n".join(lines)
 
 
 async def my_data(update: Update, context: CabildoContext) -> None:
@@ -323,20 +354,20 @@ async def delete_data(update: Update, context: CabildoContext) -> None:
     if update.effective_message is None:
         return
     keyboard = InlineKeyboardMarkup([[
-        InlineKeyboardButton("🗑️ Sí, borrar", callback_data="priv:borrar"),
-        InlineKeyboardButton("Cancelar", callback_data="priv:conservar"),
+        button("🗑️ Sí, borrar", DataDelete()), button("Cancelar", DataKeep()),
     ]])
     await update.effective_message.reply_text(CONFIRM_DELETE, reply_markup=keyboard)
 
 
-async def delete_confirmed(update: Update, context: CabildoContext) -> None:
+async def delete_confirmed(
+    update: Update, context: CabildoContext, tap: DataDelete | DataKeep
+) -> None:
     """Delete the person's data after they confirmed, or keep it if they cancelled."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    await query.answer()
     text = KEPT_DATA
-    if query.data == "priv:borrar":
+    if isinstance(tap, DataDelete):
         async with context.db.session() as session:
             await delete_personal_data(session, telegram_id=user.id)
         text = DELETED
@@ -345,9 +376,10 @@ async def delete_confirmed(update: Update, context: CabildoContext) -> None:
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("privacidad", privacy),
-    CommandHandler("mis_datos", my_data),
-    CommandHandler("borrar_datos", delete_data),
-    CallbackQueryHandler(consent_answer, pattern=r"^priv:(acepto$|no$|ok:)"),
-    CallbackQueryHandler(delete_confirmed, pattern=r"^priv:(borrar|conservar)$"),
+    # Answering the notice answers the tap itself: with what the replayed button said.
+    on_press(ConsentAccept, consent_answer, answer=False),
+    on_press(ConsentResume, consent_answer, answer=False),
+    on_press(ConsentDecline, decline),
+    on_press(DataDelete, delete_confirmed),
+    on_press(DataKeep, delete_confirmed),
 ]

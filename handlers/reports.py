@@ -1,6 +1,6 @@
 """`/informes`: published reports (management, contracting, finances), newest first.
 
-Callback data (`inf:`): `inf:<page>`.
+Buttons (`handlers.callbacks`, `inf:`): `ReportsPage` a page of the reports.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import CabildoContext
 from bot.formatting import local_date
-from handlers.paging import nav_row, paginate
+from handlers.callbacks import ReportsPage, on_press
+from handlers.paging import page_row, paginate
 from storage.contracting import reports
 from storage.models import Report
 
@@ -36,13 +37,15 @@ def report_entry(report: Report, locale: str) -> str:
 
 
 async def show_reports(update: Update, context: CabildoContext) -> None:
+    """Show the first page of reports (`/informes`, or the menu button)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await show_page(update, context, 0)
+
+
+async def show_page(update: Update, context: CabildoContext, page_no: int) -> None:
     """Show a page of reports, newest first."""
     query = update.callback_query
-    page_no = 0
-    if query is not None:
-        await query.answer()
-        tail = (query.data or "").removeprefix("inf:")
-        page_no = int(tail) if tail.isdigit() else 0
     async with context.db.session() as session:
         items = await reports(session)
     if not items:
@@ -51,7 +54,7 @@ async def show_reports(update: Update, context: CabildoContext) -> None:
         page = paginate(items, page_no, PER_PAGE)
         text = "\n\n".join([TITLE.format(page=page.label),
                             *(report_entry(r, context.settings.locale) for r in page.items)])
-        nav = nav_row(page, "inf")  # type: ignore[arg-type]
+        nav = page_row(page, ReportsPage)
         menu = [InlineKeyboardButton("🏠 Menú", callback_data="menu:inicio")]
         markup = InlineKeyboardMarkup([*([nav] if nav else []), menu])
     if query is not None:
@@ -62,6 +65,6 @@ async def show_reports(update: Update, context: CabildoContext) -> None:
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("informes", show_reports),
-    CallbackQueryHandler(show_reports, pattern=r"^(menu:informes|inf:\d{1,4})$"),
+    CallbackQueryHandler(show_reports, pattern=r"^menu:informes$"),
+    on_press(ReportsPage, lambda u, c, a: show_page(u, c, a.page)),
 ]

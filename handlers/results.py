@@ -1,8 +1,8 @@
 """`/resultados [encuesta]` (staff): survey results as text, a chart and CSV/XLSX files.
 
-Callback data (`staff:res:`, let through only for staff by `handlers.access`):
-`staff:res:l:<page>` the surveys · `staff:res:v:<id>` one survey's results and CSV ·
-`staff:res:x:<id>` the same export as XLSX.
+Buttons (`handlers.callbacks`, `staff:res:`, let through only for staff by
+`handlers.access`): `ResultsList` the surveys · `ResultsOfSurvey` one survey's results and
+CSV · `ResultsXlsx` the same export as XLSX.
 The text and chart builders here are shared with `handlers.surveys`, which shows citizens
 the results once they answer.
 """
@@ -14,23 +14,24 @@ from datetime import datetime
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler
 
 from bot.charts import Panel, percent_panels
 from bot.context import CabildoContext
 from bot.formatting import clip, number, percent, plural
-from handlers.paging import callback, nav_row, paginate
+from handlers.callbacks import (
+    ResultsList,
+    ResultsOfSurvey,
+    ResultsXlsx,
+    on_press,
+    on_stale,
+)
+from handlers.paging import page_row, paginate
 from handlers.photos import send_png
 from storage.exports import to_csv
 from storage.models import Survey
-from storage.surveys import (
-    SurveyResults,
-    export_rows,
-    export_xlsx,
-    survey_by_slug,
-    survey_results,
-    surveys_with_counts,
-)
+from storage.survey_results import export_rows, export_xlsx, survey_results, surveys_with_counts
+from storage.surveys import SurveyResults, survey_by_slug
 
 PER_PAGE = 8
 MAX_PANELS = 10
@@ -152,7 +153,7 @@ async def _send_results(update: Update, context: CabildoContext, survey: Survey)
         head += "\n" + HIDDEN_FROM_CITIZENS.format(minimum=shown)
     messages = chunks(head, blocks)
     xlsx = InlineKeyboardMarkup([[InlineKeyboardButton(
-        XLSX_BUTTON, callback_data=callback("staff", "res", "x", survey.id)
+        XLSX_BUTTON, callback_data=ResultsXlsx(survey.id or 0).encode()
     )]])
     await send_chunks(context, chat.id, messages, None)
     chart = await results_chart(results) if results.completed else None
@@ -181,9 +182,9 @@ async def _send_list(update: Update, context: CabildoContext, page_no: int) -> N
         return
     page = paginate(surveys, page_no, PER_PAGE)
     rows = [[InlineKeyboardButton(
-        f"{clip(s.titulo, 48)} ({done})", callback_data=callback("staff", "res", "v", s.id)
+        f"{clip(s.titulo, 48)} ({done})", callback_data=ResultsOfSurvey(s.id or 0).encode()
     )] for s, done, _ in page.items]
-    nav = nav_row(page, "staff", "res", "l")  # type: ignore[arg-type]
+    nav = page_row(page, ResultsList)
     text = LIST.format(page=page.label if page.count > 1 else "")
     markup = InlineKeyboardMarkup([*rows, *([nav] if nav else [])])
     if update.callback_query is not None:
@@ -210,44 +211,47 @@ async def show_results(update: Update, context: CabildoContext) -> None:
     await _send_results(update, context, survey)
 
 
-async def _survey(context: CabildoContext, raw: str) -> Survey | None:
-    if not raw.isdigit():
-        return None
+async def survey_named(context: CabildoContext, survey_id: int) -> Survey:
+    """Return the survey a button names; LookupError when it no longer exists."""
     async with context.db.session() as session:
-        return await session.get(Survey, int(raw))
-
-
-async def on_button(update: Update, context: CabildoContext) -> None:
-    """Handle the results buttons: the list's pages, one survey, the XLSX file."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None:
-        return
-    await query.answer()
-    parts = (query.data or "").split(":")[2:]
-    if len(parts) != 2:
-        return
-    action, raw = parts
-    if action == "l" and raw.isdigit():
-        await _send_list(update, context, int(raw))
-        return
-    survey = await _survey(context, raw)
+        survey = await session.get(Survey, survey_id)
     if survey is None:
-        await context.bot.send_message(chat.id, GONE)
+        raise LookupError(survey_id)
+    return survey
+
+
+async def show_survey_results(
+    update: Update, context: CabildoContext, action: ResultsOfSurvey
+) -> None:
+    """Send one survey's results, chart and CSV."""
+    await _send_results(update, context, await survey_named(context, action.survey))
+
+
+async def send_xlsx(update: Update, context: CabildoContext, action: ResultsXlsx) -> None:
+    """Send one survey's answers as an XLSX file."""
+    chat = update.effective_chat
+    survey = await survey_named(context, action.survey)
+    if chat is None:
         return
-    if action == "v":
-        await _send_results(update, context, survey)
-    elif action == "x":
-        async with context.db.session() as session:
-            header, rows = await export_rows(session, survey=survey, tz=context.settings.tz)
-        await context.bot.send_document(
-            chat.id,
-            document=InputFile(io.BytesIO(export_xlsx(header, rows, title=survey.slug)),
-                               filename=f"encuesta-{survey.slug}-{_stamp()}.xlsx"),
-            caption=FILE_CAPTION,
-        )
+    async with context.db.session() as session:
+        header, rows = await export_rows(session, survey=survey, tz=context.settings.tz)
+    await context.bot.send_document(
+        chat.id,
+        document=InputFile(io.BytesIO(export_xlsx(header, rows, title=survey.slug)),
+                           filename=f"encuesta-{survey.slug}-{_stamp()}.xlsx"),
+        caption=FILE_CAPTION,
+    )
+
+
+async def gone(update: Update, context: CabildoContext) -> None:
+    """Say the survey a results button names no longer exists."""
+    if update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, GONE)
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("resultados", show_results),
-    CallbackQueryHandler(on_button, pattern=r"^staff:res:"),
+    on_press(ResultsList, lambda u, c, a: _send_list(u, c, a.page)),
+    on_press(ResultsOfSurvey, show_survey_results, gone=gone),
+    on_press(ResultsXlsx, send_xlsx, gone=gone),
+    on_stale("staff:res", gone),
 ]

@@ -26,10 +26,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.context import CabildoContext
 from bot.formatting import clip
 from handlers import answers
+from handlers.callbacks import (
+    AnsweredQuestion,
+    BudgetOffice,
+    EventCard,
+    GoalCard,
+    ProcessCard,
+    QuestionFromSearch,
+    WorkCard,
+    WorksInStatus,
+    WorksOfComuna,
+)
 from handlers.goals import show_status
 from handlers.index import search_index
 from handlers.keyboards import MENU_ITEMS, main_menu
-from handlers.paging import callback
 from storage.answers.ask import parse
 from storage.answers.facts import Listed, listed, upcoming_events
 from storage.budget import Execution, execution, latest_year
@@ -136,17 +146,17 @@ def _hit_button(hit: Hit, offices: list[str]) -> InlineKeyboardButton | None:
     label = clip(hit.title, 60)
     data = None
     if hit.kind == "meta":
-        data = callback("meta", "g", hit.key)
+        data = GoalCard(hit.key).encode()
     elif hit.kind == "obra":
-        data = callback("obra", "w", hit.key)
+        data = WorkCard(hit.key).encode()
     elif hit.kind == "contratacion" and len(hit.key) < 50:
-        data = callback("contr", "p", hit.key)
-    elif hit.kind == "pregunta":
-        data = callback("preg", "v", hit.key)
+        data = ProcessCard(hit.key).encode()
+    elif hit.kind == "pregunta" and hit.key.isdigit():
+        data = AnsweredQuestion(int(hit.key)).encode()
     elif hit.kind == "presupuesto" and hit.key in offices:
-        data = callback("ppto", "d", offices.index(hit.key))
+        data = BudgetOffice(offices.index(hit.key)).encode()
     elif hit.kind == "evento" and hit.ref.isdigit():
-        data = callback("ev", "e", hit.ref)
+        data = EventCard(int(hit.ref)).encode()
     elif hit.kind == "informe" and hit.ref.startswith(("https://", "http://")):
         return InlineKeyboardButton(REPORT_BUTTON.format(title=clip(hit.title, 56)), url=hit.ref)
     return InlineKeyboardButton(label, callback_data=data) if data else None
@@ -222,8 +232,9 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         lines = [NOT_FOUND.format(text=shown),
                  *answers.outside_lines(ask.pointer, context)]
         menu = main_menu().inline_keyboard
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(answers.SEND_AS_QUESTION,
-                                                             callback_data="preg:e")], *menu])
+        ask_button = InlineKeyboardButton(answers.SEND_AS_QUESTION,
+                                          callback_data=QuestionFromSearch().encode())
+        markup = InlineKeyboardMarkup([[ask_button], *menu])
         await answers.remember(update, context, {"unanswered": text[:2000]})
         await message.reply_text("\n".join(lines), reply_markup=markup)
         return
@@ -279,17 +290,17 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
                                             total=found.other_total))
             extra.append([InlineKeyboardButton(
                 clip(WORKS_MAYBE_BUTTON.format(status=status, place=maybe[1]), 60),
-                callback_data=callback("obra", "s", found.status, found.other_comuna, 0)
-                if found.status else callback("obra", "c", found.other_comuna, 0))])
+                callback_data=WorksInStatus(found.status, found.other_comuna, 0).encode()
+                if found.status else WorksOfComuna(found.other_comuna, 0).encode())])
         if (found.works_only_filter and found.status and len(places) <= 1
                 and len(works) < found.works_total):
             extra.append([InlineKeyboardButton(
                 WORKS_ALL.format(total=found.works_total),
-                callback_data=callback("obra", "s", found.status, found.comuna or "", 0))])
+                callback_data=WorksInStatus(found.status, found.comuna or "", 0).encode())])
         for code, _, place_of in places[:4]:
             extra.append([InlineKeyboardButton(
                 clip(WORKS_OF_COMUNA.format(place=place_of), 60),
-                callback_data=callback("obra", "c", code, 0))])
+                callback_data=WorksOfComuna(code, 0).encode())])
         if not places and len(works) < found.works_total:
             extra.append([InlineKeyboardButton(WORKS_BY_COMUNA, callback_data="menu:obras")])
     for kind, hits in found.groups.items():

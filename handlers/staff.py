@@ -5,43 +5,36 @@ Access is checked by `handlers.access` before these run; they assume the role is
 
 from __future__ import annotations
 
+import io
 from html import escape
 
 from telegram import (
-    BotCommand,
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Update,
 )
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import CabildoContext
+from bot.formatting import plural
 from handlers.access import current_role
 from storage.roles import RoleError, set_role
 from storage.stats import data_counts
+from storage.works import places_csv, works_without_comuna
 
-STAFF_COMMANDS = [
-    BotCommand("panel", "Panel de funcionarios"),
-    BotCommand("preguntas", "Preguntas ciudadanas por responder"),
-    BotCommand("responder", "Responder: /responder <n> <texto>"),
-    BotCommand("evento", "Crear o cambiar un evento"),
-    BotCommand("difundir", "Enviar un mensaje a una audiencia"),
-    BotCommand("resultados", "Resultados de una encuesta"),
-    BotCommand("resumen", "Ver y aprobar el resumen semanal"),
-    BotCommand("importar", "Cargar datos desde un archivo"),
-    BotCommand("estado", "Estado del bot: envíos, tareas y personas"),
-    BotCommand("rol", "Dar un rol: /rol <id> <rol> [comuna]"),
-]
 PANEL = (
     "🛠️ <b>Panel de funcionarios</b>\n\n"
     "Datos cargados: {metas} metas, {presupuesto} rubros de presupuesto, {obras} obras, "
-    "{eventos} eventos, {contratacion} procesos, {informes} informes.\n\n"
+    "{eventos} eventos, {contratacion} procesos, {informes} informes.\n{unplaced}\n"
     "<b>Diálogo</b>\n"
-    "/preguntas — preguntas ciudadanas pendientes; /responder &lt;n&gt; &lt;texto&gt;, "
+    "/preguntas — preguntas ciudadanas pendientes, las más apoyadas primero, por tema o "
+    "dependencia, y el archivo para el moderador de la audiencia; "
+    "/responder &lt;n&gt; &lt;texto&gt;, "
     "/duplicada &lt;n&gt; &lt;m&gt;, /publicar &lt;n&gt;\n"
-    "/evento — crear un evento o cambiar fecha, lugar o cupos de uno\n"
+    "/evento — crear un evento; cambiarlo, aplazarlo o cancelarlo; tomar asistencia\n"
     "/resultados — resultados de las encuestas, con gráfica y archivo CSV\n\n"
     "<b>Difusión</b>\n"
     "/difundir — mensaje a todas las personas, o por comuna, tema, líderes o evento\n"
@@ -52,6 +45,19 @@ PANEL = (
     "/estado — si los mensajes salen, si las tareas programadas corren y a quién llega el bot\n"
     "{rol}"
 )
+UNPLACED = (
+    "⚠️ <b>{count}</b>: no salen en el mapa ni en las listas por comuna (SECOP no dice "
+    "dónde quedan). Descargue el archivo con el botón «📍 Obras sin comuna», escriba la "
+    "comuna de cada una (y la dirección o las coordenadas si las sabe) y envíelo con el "
+    "comentario <code>/importar ubicaciones</code>. Las filas que deje sin comuna quedan como "
+    "estaban, y una nueva importación de SECOP no borra lo que escriba.\n"
+)
+PLACES_CAPTION = (
+    "{count}. Escriba la comuna (número o nombre) en cada fila que sepa, y la dirección o la "
+    "latitud y longitud si las tiene; la columna «nombre» es solo para reconocerlas. Envíe "
+    "el archivo con el comentario <code>/importar ubicaciones</code>."
+)
+NONE_UNPLACED = "✅ Todas las obras tienen comuna."
 ROL_LINE = {
     "admin": "/rol &lt;id&gt; &lt;rol&gt; [comuna] — dar un rol (ciudadano, líder, staff, "
              "admin); un líder necesita su comuna.",
@@ -73,17 +79,41 @@ async def panel(update: Update, context: CabildoContext) -> None:
         return
     async with context.db.session() as session:
         counts = await data_counts(session)
+        unplaced = len(await works_without_comuna(session))
     role = await current_role(update, context)
+    buttons = [[InlineKeyboardButton("🗳️ Presupuestos participativos: resultados",
+                                     callback_data="staff:pp:i")]]
+    if unplaced:
+        buttons.insert(0, [InlineKeyboardButton("📍 Obras sin comuna (CSV)",
+                                                callback_data="staff:sinubicar")])
     await message.reply_text(
         PANEL.format(
             metas=counts.metas, presupuesto=counts.presupuesto, obras=counts.obras,
             eventos=counts.eventos, contratacion=counts.contratacion, informes=counts.informes,
             rol=ROL_LINE["admin" if role == "admin" else "staff"],
+            unplaced=UNPLACED.format(count=plural(unplaced, "obra sin comuna",
+                                                  "obras sin comuna")) if unplaced else "",
         ),
-        reply_markup=InlineKeyboardMarkup([
-            [InlineKeyboardButton("🗳️ Presupuestos participativos: resultados",
-                                  callback_data="staff:pp:i")],
-        ]),
+        reply_markup=InlineKeyboardMarkup(buttons),
+    )
+
+
+async def send_unplaced(update: Update, context: CabildoContext) -> None:
+    """Send staff the CSV of works without comuna, to fill and import as `ubicaciones`."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    await query.answer()
+    async with context.db.session() as session:
+        works = await works_without_comuna(session)
+    if not works:
+        await context.bot.send_message(query.message.chat.id, NONE_UNPLACED)
+        return
+    await context.bot.send_document(
+        query.message.chat.id,
+        InputFile(io.BytesIO(places_csv(works)), filename="obras-sin-comuna.csv"),
+        caption=PLACES_CAPTION.format(count=plural(len(works), "obra sin comuna",
+                                                   "obras sin comuna")),
     )
 
 
@@ -119,12 +149,10 @@ async def grant_role(update: Update, context: CabildoContext) -> None:
 
 async def _update_command_menu(context: CabildoContext, chat_id: int, *, staff: bool) -> None:
     """Show staff commands in a staff member's own chat menu, and only there."""
-    from bot.app import CITIZEN_COMMANDS  # the citizen list lives with the app's wiring
-
     scope = BotCommandScopeChat(chat_id)
     try:
         if staff:
-            await context.bot.set_my_commands([*CITIZEN_COMMANDS, *STAFF_COMMANDS], scope=scope)
+            await context.bot.set_my_commands(context.bot_data.menus.staff, scope=scope)
         else:
             await context.bot.delete_my_commands(scope=scope)
     except TelegramError:
@@ -133,6 +161,6 @@ async def _update_command_menu(context: CabildoContext, chat_id: int, *, staff: 
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("panel", panel),
-    CommandHandler("rol", grant_role),
+    # Staff only: the `staff:` prefix is checked by handlers.access before this runs.
+    CallbackQueryHandler(send_unplaced, pattern=r"^staff:sinubicar$"),
 ]

@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 from html import escape
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import CabildoContext
-from handlers import events, goals, participation, questions, surveys, works
+from handlers import events, goals, participation, question_browse, surveys, works
 from handlers.answers import outside_lines
 from handlers.flows import TOPIC_FLOW
 from handlers.keyboards import back_to_menu, main_menu
@@ -29,21 +29,7 @@ HELP = (
     "Escriba su pregunta como se la haría a una persona: «¿cuánto avance tiene el puente "
     "de…?», «¿quién es el contratista del colegio…?», «¿cuándo es la audiencia?», «¿qué "
     "significa apropiación?». También puede tocar un botón del menú o escribir un comando:\n"
-    "/metas — cómo van las metas del plan de desarrollo\n"
-    "/presupuesto — cuánto se ha ejecutado del presupuesto\n"
-    "/obras — obras públicas por comuna\n"
-    "/contratacion — procesos de contratación\n"
-    "/informes — informes publicados\n"
-    "/agenda — próximos eventos\n"
-    "/encuestas — encuestas abiertas\n"
-    "/preguntar — enviar una pregunta a la Alcaldía; /mis_preguntas — ver sus preguntas\n"
-    "/presupuestos — votar por proyectos de su comuna (presupuestos participativos)\n"
-    "/alertas — recibir alertas de su comuna o de un tema\n"
-    "/privacidad — cómo tratamos sus datos personales\n"
-    "/mis_datos — ver lo que guardo sobre usted\n"
-    "/borrar_datos — borrar sus datos\n"
-    "/menu — volver al menú\n"
-    "/cancelar — salir de lo que esté haciendo\n\n"
+    "{commands}\n\n"
     "{contacts}\n\n"
     "Datos de {city}. Sus datos personales se tratan según la Ley 1581 de 2012."
 )
@@ -68,7 +54,9 @@ def help_text(context: CabildoContext) -> str:
     """Return the help, with where to go for what is not accountability (from settings)."""
     contacts = "\n".join(line for pointer in ("pqrsd", "tramites", "emergencias")
                          for line in outside_lines(pointer, context))
-    return HELP.format(city=escape(context.settings.municipality_name), contacts=contacts)
+    return HELP.format(city=escape(context.settings.municipality_name),
+                       commands=context.bot_data.menus.help,
+                       contacts=contacts)
 
 
 async def start(update: Update, context: CabildoContext) -> None:
@@ -155,14 +143,10 @@ DEEP_LINKS: dict[str, Callable[[Update, CabildoContext, str], Awaitable[bool]]] 
     "obra": works.open_work,
     "evento": events.open_event,
     "encuesta": surveys.open_survey,
-    "pregunta": questions.open_question,
+    "pregunta": question_browse.open_question,
     "pp": participation.open_comuna_link,
 }
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("start", start),
-    CommandHandler("menu", menu),
-    CommandHandler(["ayuda", "help"], help_command),
-    CommandHandler(["cancelar", "cancel"], cancel),
     CallbackQueryHandler(menu_button, pattern=r"^menu:(inicio|ayuda)$"),
 ]

@@ -11,10 +11,10 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import CabildoContext
 from bot.formatting import clip, local_datetime, number, plural
+from bot.version import version
 from storage.db import Database
 from storage.operations import OperationalState, not_draining, operational_state
 from storage.types import utcnow
@@ -31,7 +31,8 @@ JOBS_NONE = "⏱️ <b>Tareas programadas</b>: todavía no han corrido."
 JOBS = "⏱️ <b>Tareas programadas</b>:"
 JOB_LINE = "· {name}: hace {ago} ({when}), en {by}"
 JOB_NAMES = {"recordatorios": "avisos y recordatorios", "resumen-semanal": "resumen semanal",
-             "barrido-envios": "revisión de envíos"}
+             "barrido-envios": "revisión de envíos",
+             "sincronizar-secop": "sincronización con SECOP II"}
 PEOPLE = (
     "👥 <b>Personas</b>: {people}; {consented} el aviso de datos; {unreachable}. "
     "{leaders}, {staff}; {groups}."
@@ -171,13 +172,7 @@ async def show_status(update: Update, context: CabildoContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    from bot.web import version
-
     text, _ = await current_status(context.db, tz=context.settings.tz, version=version(),
                                    admins=context.settings.admin_ids)
     await message.reply_text(text)
 
-
-HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("estado", show_status),
-]

@@ -1,7 +1,8 @@
 """The weekly management summary: composed from the week's changes, previewed and approved.
 
 `/resumen` (staff) shows this week's summary with a button to send it to everyone
-subscribed to the topic "resumen". The scheduler (`bot.scheduler`) either sends it by itself
+subscribed to the topic "resumen" and one to close it; with nobody subscribed it says so and
+offers only «Cerrar». The scheduler (`bot.scheduler`) either sends it by itself
 or asks staff to approve it, depending on WEEKLY_SUMMARY_MODE. However often it is approved,
 the week's summary is broadcast once (a `resumen-enviado` job claim per ISO week, taken in
 the same transaction as the broadcast) and each person gets it once (outbox dedupe key
@@ -18,13 +19,21 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.config import Settings
 from bot.context import CabildoContext
-from bot.formatting import clip, local_date, local_datetime, money, number, plural
+from bot.formatting import (
+    clip,
+    local_date,
+    local_datetime,
+    money,
+    number,
+    plural,
+    reported_percent,
+)
 from storage import outbox
-from storage.broadcasts import Audience, create_broadcast, recipients
+from storage.broadcasts import Audience, count_recipients, create_broadcast
 from storage.db import Database
 from storage.models import Broadcast
 from storage.roles import staff_ids
@@ -48,6 +57,12 @@ ALREADY_SENT = (
     "Esto fue lo que se envió:\n\n{text}"
 )
 NO_SUBSCRIBERS = "Todavía nadie sigue el resumen semanal; no se envió nada."
+NOBODY_PREVIEW = (
+    "Todavía nadie sigue el resumen semanal, así que no hay a quién enviarlo. Cualquiera lo "
+    "activa en /alertas («Resumen semanal»). Así se vería:\n\n{text}"
+)
+CLOSE = "✖️ Cerrar"
+CLOSED = "Listo, no envié el resumen."
 APPROVAL = "🕒 Es hora del resumen semanal. Revíselo y apruébelo:\n\n{text}"
 MAX_ITEMS = 6
 MESSAGE_LIMIT = 4096  # Telegram's limit for one message
@@ -56,6 +71,8 @@ FIELD_NAMES = {"estado": "estado", "avance_fisico": "avance físico", "avance": 
 
 
 def _value(change: FieldChange, value: Any, locale: str) -> str:
+    if change.field == "avance_fisico" and value is None:
+        return reported_percent(None, locale)
     if change.field == "avance_fisico" and isinstance(value, int | float):
         return f"{number(value, locale)} %"
     if isinstance(value, int | float):
@@ -108,7 +125,7 @@ async def current_summary(db: Database, settings: Settings, now: datetime) -> tu
     """Return this week's summary text and how many subscribers it would reach."""
     async with db.session() as session:
         data = await week_data(session, end=now)
-        count = len(await recipients(session, AUDIENCE))
+        count = await count_recipients(session, AUDIENCE)
     return compose(data, settings), count
 
 
@@ -161,6 +178,7 @@ def _week(now: datetime, settings: Settings) -> str:
 def _approve_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
         InlineKeyboardButton("✅ Aprobar y enviar", callback_data="staff:res:ok"),
+        InlineKeyboardButton(CLOSE, callback_data="staff:res:x"),
     ]])
 
 
@@ -182,11 +200,25 @@ async def preview(update: Update, context: CabildoContext) -> None:
         await message.reply_text(text)
         return
     text, count = await current_summary(context.db, settings, now)
+    if count == 0:  # nothing to approve: say so, and offer only a way out
+        await message.reply_text(NOBODY_PREVIEW.format(text=text), reply_markup=(
+            InlineKeyboardMarkup([[InlineKeyboardButton(CLOSE, callback_data="staff:res:x")]])))
+        return
     await message.reply_text(
         PREVIEW.format(count=plural(count, "persona con esta alerta",
                                     "personas con esta alerta"), text=text),
         reply_markup=_approve_keyboard(),
     )
+
+
+async def close(update: Update, context: CabildoContext) -> None:
+    """Close the summary's preview without sending anything."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_text(CLOSED)
 
 
 async def approve(update: Update, context: CabildoContext) -> None:
@@ -222,6 +254,6 @@ async def ask_approval(db: Database, settings: Settings, now: datetime, *, week:
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("resumen", preview),
     CallbackQueryHandler(approve, pattern=r"^staff:res:ok$"),
+    CallbackQueryHandler(close, pattern=r"^staff:res:x$"),
 ]

@@ -1,16 +1,16 @@
 """`/obras`: public works by comuna, by text, or nearest to a shared location.
 
-Callback data (`obra:`): `obra:i` comunas · `obra:c:<comuna>:<page>` a comuna's works ·
-`obra:w:<codigo>` a work's card · `obra:f:<codigo>` follow / stop following a work ·
-`obra:s:<status>:<comuna or empty>:<page>` the works in a status (free text's «Ver las N»).
-A card opened from a list carries that list after its code (`obra:w:<codigo>:c:4:2`,
-`obra:w:<codigo>:s:suspendida::0`, and so does its follow button), so «⬅️» goes back to
-the same page.
+Buttons (`handlers.callbacks`, `obra:`): `WorksIndex` comunas · `WorksOfComuna` a comuna's
+works · `WorksInStatus` the works in a status (free text's «Ver las N») · `WorksNear` the
+nearest to a shared location · `WorkCard` a work's card · `WorkFollow` follow / stop
+following it. A card opened from a list carries that list after its code
+(`obra:w:<codigo>:c:4:2`, `obra:w:<codigo>:s:suspendida::0`, and so does its follow
+button), so «⬅️» goes back to the same page.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, tzinfo
 from html import escape
 from urllib.parse import quote
 
@@ -24,12 +24,31 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import CabildoContext
-from bot.formatting import clip, local_date, money_short, number, percent, progress_bar
+from bot.formatting import (
+    clip,
+    local_date,
+    money_short,
+    number,
+    percent,
+    progress_bar,
+    source_line,
+)
+from handlers.callbacks import (
+    WorkCard,
+    WorkFollow,
+    WorksIndex,
+    WorksInStatus,
+    WorksNear,
+    WorksOfComuna,
+    button,
+    on_press,
+    on_stale,
+)
 from handlers.index import search_index
-from handlers.paging import callback, nav_row, paginate
+from handlers.paging import page_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from handlers.search import STATUS_LABELS, comuna_place
@@ -47,7 +66,6 @@ from storage.works import (
     works_by_status,
     works_in,
 )
-from web.settings import public_map_url
 
 STATUS_ICON = {"terminada": "🟢", "en ejecución": "🟡", "suspendida": "🔴"}
 INDEX = (
@@ -62,6 +80,8 @@ STATUS_LISTING = "🏗️ <b>Obras {status}{where}: {total}</b>\n{page}"
 STATUS_EMPTY = "Ahora no hay obras en ese estado."
 LATE = " — ⚠️ <b>atrasada</b>: esa fecha ya pasó y no ha terminado"
 UNPLACED = "Comuna: sin ubicar todavía"  # from SECOP, which knows no comuna
+# SECOP publishes no physical progress (unless its execution plans say): never «0 %».
+PROGRESS_NOT_REPORTED = "Avance físico: no reportado todavía"
 NEAREST = "📍 <b>Obras más cercanas a su ubicación</b>"
 LOCATION_BUTTON = "📍 Enviar mi ubicación"
 LOCATION_PROMPT = "📍 Para ver las obras cercanas, toque «📍 Enviar mi ubicación» abajo."
@@ -79,8 +99,9 @@ SEARCH_SHOWN = 20  # works listed for `/obras <texto>`
 FAR_M = 15_000
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
+COMUNAS = button("🏘️ Comunas", WorksIndex())
+MENU = button("🏠 Menú", "menu:inicio")
+BackTo = WorksOfComuna | WorksInStatus | WorksNear  # the list a card goes back to
 
 
 def _icon(work: Work | WorkItem) -> str:
@@ -94,16 +115,25 @@ def distance_text(metres: float, locale: str) -> str:
     return f"{number(metres / 1000, locale)} km"
 
 
-def work_card(work: Work, comuna: Comuna | None, locale: str, today: date | None = None) -> str:
-    """Write a work's card with the figures as imported (and whether it is late on `today`)."""
+def work_card(
+    work: Work, comuna: Comuna | None, locale: str, today: date | None = None,
+    tz: tzinfo | None = None,
+) -> str:
+    """Write a work's card with the figures as imported (and whether it is late on `today`).
+
+    Its last line says where the data came from and when it was last imported (local `tz`).
+    """
     lines = [f"{_icon(work)} <b>{escape(work.nombre)}</b>"]
     if comuna:
         lines.append(f"Comuna {escape(comuna.codigo)} · {escape(comuna.nombre)}")
     elif work.comuna_id is None:
         lines.append(UNPLACED)
     lines.append(f"Estado: <b>{escape(work.estado)}</b>")
-    lines.append(f"Avance físico: {progress_bar(work.avance_fisico)} "
-                 f"{percent(work.avance_fisico, locale)}")
+    if work.avance_fisico is None:
+        lines.append(PROGRESS_NOT_REPORTED)
+    else:
+        lines.append(f"Avance físico: {progress_bar(work.avance_fisico)} "
+                     f"{percent(work.avance_fisico, locale)}")
     if work.avance_financiero is not None:
         lines.append(f"Avance financiero: {progress_bar(work.avance_financiero)} "
                      f"{percent(work.avance_financiero, locale)}")
@@ -128,12 +158,14 @@ def work_card(work: Work, comuna: Comuna | None, locale: str, today: date | None
     if work.enlace_secop:
         lines.append(f'\n<a href="{escape(work.enlace_secop)}">Ver el contrato en SECOP</a>')
     lines.append(f"Código: {escape(work.codigo)}")
+    lines.append(source_line(work.fuente, work.importado_at or work.updated_at, tz=tz,
+                             locale=locale, link=work.enlace_secop if work.fuente else None))
     return "\n".join(lines)
 
 
 def _map_button(update: Update, context: CabildoContext) -> InlineKeyboardButton | None:
     """Return the web map's button: a Mini App in private chats over https, else a link."""
-    url = public_map_url(context.settings)
+    url = context.settings.web.map_url
     if url is None:
         return None
     chat = update.effective_chat
@@ -148,12 +180,12 @@ async def _index_markup(
     """Return the comunas' buttons; with `update`, also the web map's button if published."""
     async with context.db.session() as session:
         counts = await comunas_with_counts(session)
-    buttons = [_button(f"{c.comuna.codigo} · {c.comuna.nombre} ({c.works})",
-                       callback("obra", "c", c.comuna.codigo, 0)) for c in counts]
+    buttons = [button(f"{c.comuna.codigo} · {c.comuna.nombre} ({c.works})",
+                       WorksOfComuna(c.comuna.codigo, 0)) for c in counts]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     web_map = _map_button(update, context) if update is not None else None
     return InlineKeyboardMarkup([*rows, *([[web_map]] if web_map else []),
-                                 [_button("🏠 Menú", "menu:inicio")]])
+                                 [button("🏠 Menú", "menu:inicio")]])
 
 
 async def _matching(context: CabildoContext, text: str) -> list[Work]:
@@ -185,10 +217,9 @@ async def show_works(update: Update, context: CabildoContext) -> None:
         if not found:
             await show(update, NOT_FOUND.format(text=shown), await _index_markup(context))
             return
-        rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}", callback("obra", "w", w.codigo))]
+        rows = [[button(f"{_icon(w)} {clip(w.nombre, 58)}", WorkCard(w.codigo))]
                 for w in found]
-        await show(update, FOUND.format(text=shown),
-                     InlineKeyboardMarkup([*rows, [_button("🏘️ Comunas", "obra:i")]]))
+        await show(update, FOUND.format(text=shown), InlineKeyboardMarkup([*rows, [COMUNAS]]))
         return
     await show(update, INDEX, await _index_markup(context, update))
     await _offer_location(update, context)
@@ -216,14 +247,14 @@ async def _show_comuna(update: Update, context: CabildoContext, code: str, page_
     page = paginate(works, page_no, PER_PAGE)
     if page.number != page_no:
         raise LookupError(page_no)
-    rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}",
-                     _card_data(w.codigo, "c", comuna.codigo, page.number))]
+    rows = [[button(f"{_icon(w)} {clip(w.nombre, 58)}",
+                    _card(w.codigo, WorksOfComuna(comuna.codigo, page.number)))]
             for w in page.items]
-    nav = nav_row(page, "obra", "c", comuna.codigo)  # type: ignore[arg-type]
+    nav = page_row(page, lambda n: WorksOfComuna(comuna.codigo, n))
     text = LISTING.format(place=escape(comuna_place(comuna, comuna.codigo)[0]),
                           page=page.label if works else "Todavía no hay obras cargadas aquí.")
-    back = [_button("🏘️ Comunas", "obra:i"), _button("🏠 Menú", "menu:inicio")]
-    await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []), back]))
+    await show(update, text, InlineKeyboardMarkup([*rows, *([nav] if nav else []),
+                                                   [COMUNAS, MENU]]))
 
 
 async def _show_status(
@@ -241,94 +272,102 @@ async def _show_status(
     page = paginate(works, page_no, PER_PAGE)
     if page.number != page_no:
         raise LookupError(page_no)
-    rows = [[_button(f"{_icon(w)} {clip(w.nombre, 58)}",
-                     _card_data(w.codigo, "s", status, code, page.number))]
+    rows = [[button(f"{_icon(w)} {clip(w.nombre, 58)}",
+                    _card(w.codigo, WorksInStatus(status, code, page.number)))]
             for w in page.items]
-    nav = nav_row(page, "obra", "s", status, code)  # type: ignore[arg-type]
+    nav = page_row(page, lambda n: WorksInStatus(status, code, n))
     where = f" {escape(comuna_place(comuna, code)[0])}" if comuna else ""
     text = STATUS_LISTING.format(status=STATUS_LABELS[status], where=where, total=len(works),
                                  page=page.label if works else STATUS_EMPTY)
-    back = (_button("⬅️ Obras de la comuna", callback("obra", "c", comuna.codigo, 0)) if comuna
-            else _button("🏘️ Comunas", "obra:i"))
+    back = (button("⬅️ Obras de la comuna", WorksOfComuna(comuna.codigo, 0)) if comuna
+            else COMUNAS)
     await show(update, text, InlineKeyboardMarkup(
-        [*rows, *([nav] if nav else []), [back, _button("🏠 Menú", "menu:inicio")]]))
+        [*rows, *([nav] if nav else []), [back, MENU]]))
 
 
-def _card_data(codigo: str, *back: object) -> str:
-    """Return a card button's data carrying the list it is in, when that fits in 64 bytes."""
+def _tail(back: BackTo | None) -> str:
+    """Return the list a card carries as its data writes it: `c:4:2`, or "" for none."""
+    return back.encode().removeprefix("obra:") if back else ""
+
+
+def _card(codigo: str, back: BackTo) -> WorkCard:
+    """Return a card's action carrying the list it is in, when that fits in 64 bytes."""
+    card = WorkCard(codigo, _tail(back))
     try:
-        return callback("obra", "w", codigo, *back)
+        card.encode()
     except ValueError:  # a very long code: the card goes back to its comuna instead
-        return callback("obra", "w", codigo)
+        return WorkCard(codigo)
+    return card
 
 
-def _back_to(tail: list[str]) -> list[str]:
-    """Check the list a card button carries (`c:<comuna>:<page>` or
-    `s:<status>:<comuna>:<page>`); return it, or [] for none."""
+def _back_to(tail: str) -> BackTo | None:
+    """Read the list a card button carries (`c:<comuna>:<page>`, `s:<status>:<comuna>:<page>`
+    or `n:<lat>:<lon>`); None for none, LookupError for one that is not a list."""
     if not tail:
-        return []
-    of_comuna = tail[0] == "c" and len(tail) == 3
-    of_status = tail[0] == "s" and len(tail) == 4 and tail[1] in STATUS_LABELS
-    if (of_comuna or of_status) and tail[-1].isdigit():
-        return tail
-    if tail[0] == "n" and len(tail) == 3 and _point(tail[1:]) is not None:
-        return tail  # «Obras más cercanas» to a shared location
+        return None
+    for kind in (WorksOfComuna, WorksInStatus, WorksNear):
+        back = kind.decode(f"obra:{tail}")
+        if isinstance(back, WorksInStatus) and back.status not in STATUS_LABELS:
+            break
+        if isinstance(back, WorksNear) and _point(back) is None:
+            break
+        if back is not None:
+            return back
     raise LookupError(tail)
 
 
-def _point(parts: list[str]) -> tuple[float, float] | None:
-    """Read `<lat>:<lon>` from button data; None when it is not a place on Earth."""
+def _point(near: WorksNear) -> tuple[float, float] | None:
+    """Read the place a button names; None when it is not a place on Earth."""
     try:
-        latitude, longitude = float(parts[0]), float(parts[1])
+        latitude, longitude = float(near.latitude), float(near.longitude)
     except ValueError:
         return None
     return (latitude, longitude) if abs(latitude) <= 90 and abs(longitude) <= 180 else None
 
 
-async def _card_markup(
-    context: CabildoContext, work: Work, chat_id: int, back: list[str] | None = None
+def _card_markup(
+    context: CabildoContext, work: Work, comuna: Comuna | None, following: bool,
+    back: BackTo | None = None,
 ) -> InlineKeyboardMarkup:
-    async with context.db.session() as session:
-        following = ("obra", work.codigo) in await subscriptions_of(session, chat_id=chat_id)
-        comuna = await session.get(Comuna, work.comuna_id) if work.comuna_id else None
     link = f"https://t.me/{context.bot.username}?start=obra_{work.codigo}"
     share = InlineKeyboardButton(
         "📤 Compartir",
         url=f"https://t.me/share/url?url={quote(link)}&text={quote(work.nombre[:120])}",
     )
     follow = "🔕 Dejar de seguir" if following else "🔔 Seguir esta obra"
-    back = back or []
-    if back[:1] == ["s"]:
-        back_button = _button(f"⬅️ Obras {STATUS_LABELS[back[1]]}", callback("obra", *back))
-    elif back[:1] == ["n"]:
-        back_button = _button(NEARBY_BACK, callback("obra", *back))
+    if isinstance(back, WorksInStatus):
+        back_button = button(f"⬅️ Obras {STATUS_LABELS[back.status]}", back)
+    elif isinstance(back, WorksNear):
+        back_button = button(NEARBY_BACK, back)
     else:
-        where = back[1:] if back else [comuna.codigo if comuna else "", 0]
-        back_button = _button("⬅️ Obras de la comuna", callback("obra", "c", *where))
+        back_button = button("⬅️ Obras de la comuna",
+                             back or WorksOfComuna(comuna.codigo if comuna else "", 0))
+    follow_action = WorkFollow(work.codigo, _tail(back))
     try:
-        follow_data = callback("obra", "f", work.codigo, *back)
+        follow_action.encode()
     except ValueError:
-        follow_data = callback("obra", "f", work.codigo)
+        follow_action = WorkFollow(work.codigo)
     return InlineKeyboardMarkup([
-        [_button(follow, follow_data), share],
-        [back_button, _button("🏠 Menú", "menu:inicio")],
+        [button(follow, follow_action), share],
+        [back_button, MENU],
     ])
 
 
 async def _show_work(
-    update: Update, context: CabildoContext, codigo: str, back: list[str] | None = None
+    update: Update, context: CabildoContext, codigo: str, back: BackTo | None = None
 ) -> None:
     chat = update.effective_chat
     if chat is None:
         return
     async with context.db.session() as session:
         work = await work_by_code(session, codigo)
-        comuna = await session.get(Comuna, work.comuna_id) if work and work.comuna_id else None
-    if work is None:
-        raise LookupError(codigo)
+        if work is None:
+            raise LookupError(codigo)
+        comuna = await session.get(Comuna, work.comuna_id) if work.comuna_id else None
+        following = ("obra", work.codigo) in await subscriptions_of(session, chat_id=chat.id)
     today = context.settings.today()
-    changed = await show(update, work_card(work, comuna, context.settings.locale, today),
-                           await _card_markup(context, work, chat.id, back))
+    card = work_card(work, comuna, context.settings.locale, today, context.settings.tz)
+    changed = await show(update, card, _card_markup(context, work, comuna, following, back))
     if changed and work.latitud is not None and work.longitud is not None:
         address = work.direccion or (f"Comuna {comuna.codigo} · {comuna.nombre}" if comuna else "")
         await context.bot.send_venue(
@@ -339,13 +378,14 @@ async def _show_work(
 
 
 async def _follow(
-    update: Update, context: CabildoContext, codigo: str, back: list[str] | None = None
+    update: Update, context: CabildoContext, codigo: str, back: BackTo | None = None
 ) -> None:
     chat, query = update.effective_chat, update.callback_query
     if chat is None or query is None:
         return
     async with context.db.session() as session:
         work = await work_by_code(session, codigo)
+        comuna = await session.get(Comuna, work.comuna_id) if work and work.comuna_id else None
     if work is None:
         raise LookupError(codigo)
     if not await ensure_consent(update, context, FOLLOW_ACTION):
@@ -356,41 +396,36 @@ async def _follow(
     await query.answer("Le avisaré de los cambios de esta obra." if now_on
                        else "Ya no le avisaré de esta obra.")
     try:
-        await query.edit_message_reply_markup(await _card_markup(context, work, chat.id, back))
+        await query.edit_message_reply_markup(
+            _card_markup(context, work, comuna, now_on, back)
+        )
     except BadRequest as exc:
         if "not modified" not in str(exc):
             raise
 
 
-async def on_button(update: Update, context: CabildoContext) -> None:
-    """Handle the works buttons: comunas, a comuna's list, works in a status, a card, follow."""
-    query = update.callback_query
-    if query is None:
-        return
-    parts = (query.data or "").split(":")[1:]
-    if parts[:1] != ["f"]:
-        await query.answer()
-    try:
-        if parts == ["i"]:
-            await show(update, INDEX, await _index_markup(context, update))
-        elif len(parts) == 3 and parts[0] == "c":
-            await _show_comuna(update, context, parts[1], int(parts[2]))
-        elif len(parts) == 4 and parts[0] == "s":
-            await _show_status(update, context, parts[1], parts[2], int(parts[3]))
-        elif len(parts) == 3 and parts[0] == "n" and (point := _point(parts[1:])):
-            text, markup = await _nearby_screen(context, *point)
-            await show(update, text, markup)
-        elif len(parts) >= 2 and parts[0] == "w":
-            await _show_work(update, context, parts[1], _back_to(parts[2:]))
-        elif len(parts) >= 2 and parts[0] == "f":
-            await _follow(update, context, parts[1], _back_to(parts[2:]))
-        else:
-            raise LookupError(parts)
-    except (LookupError, ValueError):
-        if parts[:1] == ["f"]:
-            await query.answer(GONE)
-        else:
-            await show(update, GONE, InlineKeyboardMarkup([[_button("🏘️ Comunas", "obra:i")]]))
+async def show_index(update: Update, context: CabildoContext, _: WorksIndex) -> None:
+    """Show the comunas to pick one."""
+    await show(update, INDEX, await _index_markup(context, update))
+
+
+async def show_near(update: Update, context: CabildoContext, near: WorksNear) -> None:
+    """Show again the works nearest a location shared before."""
+    point = _point(near)
+    if point is None:
+        raise LookupError(near)
+    await show(update, *await _nearby_screen(context, *point))
+
+
+async def gone(update: Update, context: CabildoContext) -> None:
+    """Say a works button's comuna, page or work no longer exists."""
+    await show(update, GONE, InlineKeyboardMarkup([[COMUNAS]]))
+
+
+async def follow_gone(update: Update, context: CabildoContext) -> None:
+    """Say, as a short notice, that the work to follow no longer exists."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(GONE)
 
 
 async def _nearby_screen(context: CabildoContext, latitude: float, longitude: float
@@ -404,9 +439,9 @@ async def _nearby_screen(context: CabildoContext, latitude: float, longitude: fl
     if ranked[0][1] > FAR_M:
         return (FAR.format(distance=distance_text(ranked[0][1], locale)),
                 await _index_markup(context))
-    here = ("n", f"{latitude:.4f}", f"{longitude:.4f}")
-    rows = [[_button(f"{_icon(w)} a {distance_text(d, locale)} · {clip(w.nombre, 45)}",
-                     _card_data(w.codigo, *here))] for w, d in ranked]
+    here = WorksNear(f"{latitude:.4f}", f"{longitude:.4f}")
+    rows = [[button(f"{_icon(w)} a {distance_text(d, locale)} · {clip(w.nombre, 45)}",
+                    _card(w.codigo, here))] for w, d in ranked]
     return NEAREST, InlineKeyboardMarkup(rows)
 
 
@@ -431,8 +466,17 @@ async def open_work(update: Update, context: CabildoContext, codigo: str) -> boo
 
 
 HANDLERS: list[BaseHandler[Update, CabildoContext, None]] = [
-    CommandHandler("obras", show_works),
     CallbackQueryHandler(show_works, pattern=r"^menu:obras$"),
-    CallbackQueryHandler(on_button, pattern=r"^obra:"),
+    on_press(WorksIndex, show_index),
+    on_press(WorksOfComuna, lambda u, c, a: _show_comuna(u, c, a.comuna, a.page), gone=gone),
+    on_press(WorksInStatus, lambda u, c, a: _show_status(u, c, a.status, a.comuna, a.page),
+             gone=gone),
+    on_press(WorksNear, show_near, gone=gone),
+    on_press(WorkCard, lambda u, c, a: _show_work(u, c, a.codigo, _back_to(a.back)),
+             gone=gone),
+    # Following answers the tap itself: with what changed, or that the work is gone.
+    on_press(WorkFollow, lambda u, c, a: _follow(u, c, a.codigo, _back_to(a.back)),
+             answer=False, gone=follow_gone),
+    on_stale("obra", gone),
     MessageHandler(filters.LOCATION & filters.ChatType.PRIVATE, nearby),
 ]

@@ -10,10 +10,16 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.importers import ImportResult
+from storage.importers.kinds import data_kind
 from storage.models import Comuna, Goal, Subscription, Work
 
 TOPICS = ("obras", "eventos", "contratacion", "resumen", "encuestas")
-WATCHED = {"obras": ("estado", "avance_fisico"), "metas": ("avance",)}
+# What followers hear about, per table: what a citizen watching a work or a goal cares for.
+WATCHED = {
+    "obras": ("estado", "avance_fisico", "avance_financiero", "valor_contrato",
+              "fecha_fin_prevista"),
+    "metas": ("avance",),
+}
 
 
 async def subscriptions_of(session: AsyncSession, *, chat_id: int) -> set[tuple[str, str]]:
@@ -63,9 +69,11 @@ async def alerts_for_import(
 
     A work's followers and its comuna's subscribers hear about the work; a goal's followers
     about the goal. Each chat appears once, with all its changes, so one import makes at
-    most one message per chat.
+    most one message per chat. A published source counts as the table it fills (a SECOP
+    sync's contracts are works).
     """
-    watched = WATCHED.get(result.kind)
+    kind = data_kind(result.kind)
+    watched = WATCHED.get(kind)
     if not watched:
         return {}
     changes = [c for c in result.changes if c.field in watched]
@@ -73,7 +81,7 @@ async def alerts_for_import(
         return {}
     keys = {c.key for c in changes}
     per_chat: dict[int, list[ItemChange]] = defaultdict(list)
-    if result.kind == "obras":
+    if kind == "obras":
         works = (await session.exec(select(Work).where(col(Work.codigo).in_(keys)))).all()
         comunas = {c.id: c.codigo for c in (await session.exec(select(Comuna))).all()}
         by_key = {w.codigo: w for w in works}

@@ -68,33 +68,60 @@ async def describe(session: AsyncSession, audience: Audience) -> str:
     return "nadie"
 
 
-async def recipients(session: AsyncSession, audience: Audience) -> list[int]:
-    """Return the chat ids the audience reaches now, without blocked chats, in a stable order."""
-    citizens: Table = Citizen.__table__  # type: ignore[attr-defined]
+def _audience_chats(audience: Audience) -> Any:
+    """The query of the chat ids a subscription or event audience names (blocked chats
+    still in), or None."""
     subs: Table = Subscription.__table__  # type: ignore[attr-defined]
     regs: Table = Registration.__table__  # type: ignore[attr-defined]
-    if audience.kind == "todos":
-        query = sa_select(citizens.c.chat_id)
-    elif audience.kind == "lideres":
-        query = sa_select(citizens.c.chat_id).where(citizens.c.role == "lider")
-    elif audience.kind in ("comuna", "tema"):
-        query = sa_select(subs.c.chat_id).where(
+    if audience.kind in ("comuna", "tema"):
+        return sa_select(subs.c.chat_id).where(
             subs.c.kind == audience.kind, subs.c.value.in_(audience.values)
         )
-    elif audience.kind == "evento" and audience.values:
-        query = sa_select(regs.c.chat_id).where(
+    if audience.kind == "evento" and audience.values:
+        return sa_select(regs.c.chat_id).where(
             regs.c.event_id == int(audience.values[0]), regs.c.status == "confirmado"
         )
-    else:
+    return None
+
+
+def _reachable(audience: Audience) -> Any:
+    """The audience's chat ids without blocked chats, as a query, or None."""
+    citizens: Table = Citizen.__table__  # type: ignore[attr-defined]
+    if audience.kind in ("todos", "lideres"):  # citizens' own rows say whether they block
+        # A person's private chat is theirs alone (its id is their user id): no DISTINCT,
+        # which on PostgreSQL costs a hash of every id.
+        chats = sa_select(citizens.c.chat_id).where(citizens.c.blocked_at.is_(None))
+        if audience.kind == "lideres":
+            chats = chats.where(citizens.c.role == "lider")
+        return chats
+    named = _audience_chats(audience)
+    if named is None:
+        return None
+    inner = named.subquery()
+    blocked = sa_select(citizens.c.chat_id).where(
+        citizens.c.chat_id == inner.c.chat_id, citizens.c.blocked_at.is_not(None)
+    )
+    return sa_select(inner.c.chat_id).where(~blocked.exists()).distinct()
+
+
+async def recipients(session: AsyncSession, audience: Audience) -> list[int]:
+    """Return the chat ids the audience reaches now, without blocked chats, in a stable order."""
+    query = _reachable(audience)
+    if query is None:
         return []
     conn = await session.connection()
-    chats = set((await conn.execute(query)).scalars().all())
-    blocked = set(
-        (await conn.execute(
-            sa_select(citizens.c.chat_id).where(citizens.c.blocked_at.is_not(None))
-        )).scalars().all()
-    )
-    return sorted(chats - blocked)
+    return sorted(set((await conn.execute(query)).scalars().all()))
+
+
+async def count_recipients(session: AsyncSession, audience: Audience) -> int:
+    """Return how many chats the audience reaches now, counted by the database (previews)."""
+    query = _reachable(audience)
+    if query is None:
+        return 0
+    conn = await session.connection()
+    return int((await conn.execute(
+        sa_select(func.count()).select_from(query.subquery())
+    )).scalar_one())
 
 
 async def create_broadcast(

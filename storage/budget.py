@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func
@@ -26,6 +26,8 @@ class Execution:
     pagos: Decimal
     fecha_corte: date | None
     rubros: tuple[str, ...] = ()
+    fuente: str | None = None  # the source(s) of its lines; None: files of the Alcaldía
+    importado_at: datetime | None = None  # the latest import of its lines
 
     def share(self, amount: Decimal) -> float:
         """Return `amount` as a % of the appropriation."""
@@ -39,6 +41,8 @@ class Execution:
 
 def _sum(lines: list[BudgetLine], name: str, vigencia: int) -> Execution:
     cutoffs = [x.fecha_corte for x in lines if x.fecha_corte]
+    sources = sorted({x.fuente for x in lines if x.fuente})
+    imported = [x.importado_at or x.updated_at for x in lines]
     return Execution(
         name=name,
         vigencia=vigencia,
@@ -48,6 +52,11 @@ def _sum(lines: list[BudgetLine], name: str, vigencia: int) -> Execution:
         pagos=sum((Decimal(x.pagos or 0) for x in lines), Decimal(0)),
         fecha_corte=max(cutoffs) if cutoffs else None,
         rubros=tuple(x.rubro for x in lines if x.rubro),
+        # Lines from files too, besides a published source, name both.
+        fuente=" y ".join(sources + (["Alcaldía (archivo importado)"]
+                                     if sources and any(not x.fuente for x in lines) else []))
+        or None,
+        importado_at=max(imported) if imported else None,
     )
 
 

@@ -13,11 +13,19 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import normalize_database_url
-
 # SQLite has no decimal type; money round-trips through NUMERIC affinity, which is exact
 # for the 2-decimal peso amounts this project stores.
 warnings.filterwarnings("ignore", message=r".*does \*not\* support Decimal objects natively")
+
+
+def normalize_database_url(url: str) -> str:
+    """Return the URL with the async driver this project uses for its backend."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
 
 
 class Database:

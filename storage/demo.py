@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.importers import ImportResult, import_bytes
+from storage.importers.surveys import load_sample_surveys
 from storage.stats import data_counts
-from storage.survey_defs import load_sample_surveys
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
 # Comunas first: every other kind refers to them.

@@ -5,13 +5,22 @@ join the waiting list, and whoever cancels a confirmed place hands it to the old
 waiting. Every change of places runs after `_lock_event`, a write on the event row that
 serialises registrations of one event (a row lock on PostgreSQL, the write lock on SQLite),
 so two people can never take the last place at once.
+
+Staff may cancel an event or postpone it, each with a reason (`cancel_event`,
+`postpone_event`): the row keeps its state, the reason, the start it had before, and an
+iCalendar sequence number that every change calendars must take raises. Both act once: a
+second tap finds the event already cancelled, or already at the new time, and changes
+nothing. Staff mark attendance on registrations (`mark_attendance`); the evaluation survey
+then goes to those who came.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -23,10 +32,14 @@ from storage.text import fold, holds
 from storage.types import utcnow
 
 CONFIRMED, WAITING, CANCELLED = "confirmado", "espera", "cancelado"
+# Event states: as planned, moved to another date by staff, or called off.
+SCHEDULED, POSTPONED, CALLED_OFF = "programado", "aplazado", "cancelado"
 # An event without an end time counts as over this long after it starts.
 DEFAULT_LENGTH = timedelta(hours=2)
 
-Outcome = Literal["confirmado", "espera", "lleno", "ya_inscrito", "ya_en_espera", "pasado"]
+Outcome = Literal[
+    "confirmado", "espera", "lleno", "ya_inscrito", "ya_en_espera", "pasado", "cancelado"
+]
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,11 @@ class Cancellation:
 def ends_at(event: Event) -> datetime:
     """Return when an event is over: its end, or a default length after it starts."""
     return event.fin or event.inicio + DEFAULT_LENGTH
+
+
+def is_called_off(event: Event) -> bool:
+    """Tell whether staff cancelled the event."""
+    return event.estado == CALLED_OFF
 
 
 async def upcoming(
@@ -168,6 +186,8 @@ async def register(
     """
     if ends_at(event) <= now:
         return "pasado"
+    if is_called_off(event):
+        return "cancelado"
     assert event.id is not None
     await _lock_event(session, event.id)
     mine = await registration_of(session, event_id=event.id, chat_id=chat_id)
@@ -228,6 +248,8 @@ async def _promote(session: AsyncSession, *, event: Event) -> int | None:
 async def fill_freed_places(session: AsyncSession, *, event: Event) -> list[int]:
     """Move people up from the waiting list while places are free; return who moved up."""
     assert event.id is not None
+    if is_called_off(event):
+        return []
     await _lock_event(session, event.id)
     moved = []
     while (chat_id := await _promote(session, event=event)) is not None:
@@ -252,6 +274,11 @@ class EventDraft:
     comuna_id: int | None = None
     capacidad: int | None = None
     anunciar_desde: datetime | None = None
+    fin: datetime | None = None
+    descripcion: str | None = None
+    enlace: str | None = None
+    latitud: float | None = None
+    longitud: float | None = None
 
 
 async def create_event(session: AsyncSession, *, draft: EventDraft, actor_id: int) -> Event:
@@ -265,6 +292,11 @@ async def create_event(session: AsyncSession, *, draft: EventDraft, actor_id: in
         comuna_id=draft.comuna_id,
         capacidad=draft.capacidad,
         anunciar_desde=draft.anunciar_desde,
+        fin=draft.fin,
+        descripcion=draft.descripcion,
+        enlace=draft.enlace,
+        latitud=draft.latitud,
+        longitud=draft.longitud,
     )
     session.add(event)
     await session.flush()
@@ -288,8 +320,10 @@ async def edit_event(
     if field not in EDITABLE:
         raise ValueError(field)
     old = getattr(event, field)
-    if field == "inicio" and isinstance(value, datetime) and event.fin is not None:
-        event.fin = value + (event.fin - event.inicio)
+    if field == "inicio" and isinstance(value, datetime):
+        _move(event, value)
+    elif field == "lugar" and value != old:
+        event.secuencia += 1
     setattr(event, field, value)
     event.updated_at = utcnow()
     session.add(event)
@@ -303,3 +337,155 @@ async def edit_event(
     if field == "capacidad":
         return await fill_freed_places(session, event=event)
     return []
+
+
+def _move(event: Event, start: datetime) -> None:
+    """Move the event to a new start, keeping its length and remembering the old start."""
+    if start == event.inicio:
+        return
+    if event.fin is not None:
+        event.fin = start + (event.fin - event.inicio)
+    event.inicio_anterior, event.inicio = event.inicio, start
+    event.secuencia += 1
+
+
+# The stored columns `imported_change` reads.
+IMPORT_READS = ("inicio", "fin", "lugar", "secuencia")
+
+
+def imported_change(
+    stored: Mapping[Any, Any], changed: Mapping[str, Any], written: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return what an import that changed an event also writes, as staff's edit does.
+
+    A new start keeps the earlier one (said as «del … al …») and, when the file gives no
+    end, the event's length; a new start or place raises the calendar's SEQUENCE, so each
+    change is a new notice and calendars replace the entry.
+    """
+    extra: dict[str, Any] = {}
+    if "inicio" in changed:
+        extra["inicio_anterior"] = stored["inicio"]
+        if "fin" not in written and stored["fin"] is not None:
+            extra["fin"] = changed["inicio"] + (stored["fin"] - stored["inicio"])
+    if "inicio" in changed or "lugar" in changed:
+        extra["secuencia"] = stored["secuencia"] + 1
+    return extra
+
+
+async def _locked(session: AsyncSession, event_id: int) -> Event | None:
+    """Lock the event's row and return it as the database has it now."""
+    await _lock_event(session, event_id)
+    return await session.get(Event, event_id, populate_existing=True)
+
+
+async def cancel_event(
+    session: AsyncSession, *, event_id: int, reason: str, actor_id: int
+) -> Event | None:
+    """Cancel the event with a reason (audited); None if it is gone or already cancelled."""
+    event = await _locked(session, event_id)
+    if event is None or is_called_off(event):
+        await session.commit()
+        return None
+    event.estado, event.motivo = CALLED_OFF, reason
+    event.secuencia += 1
+    event.updated_at = utcnow()
+    session.add(event)
+    add_entry(session, actor_id=actor_id, action="evento_cancelado",
+              detail={"evento": event_id, "motivo": reason})
+    await session.commit()
+    return event
+
+
+async def postpone_event(
+    session: AsyncSession, *, event_id: int, start: datetime, reason: str, actor_id: int
+) -> Event | None:
+    """Move the event to `start` with a reason (audited).
+
+    Returns None when there is nothing to do: the event is gone, cancelled, or already
+    starts then (a second tap of the same postponement).
+    """
+    event = await _locked(session, event_id)
+    if event is None or is_called_off(event) or event.inicio == start:
+        await session.commit()
+        return None
+    before = event.inicio
+    _move(event, start)
+    event.estado, event.motivo = POSTPONED, reason
+    event.updated_at = utcnow()
+    session.add(event)
+    add_entry(session, actor_id=actor_id, action="evento_aplazado", detail={
+        "evento": event_id, "motivo": reason, "antes": before.isoformat(),
+        "ahora": start.isoformat(),
+    })
+    await session.commit()
+    return event
+
+
+# --- attendance ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """A registration as staff see it on the attendance sheet: its number, never the chat."""
+
+    number: int  # the registration's id, shown on the person's card
+    status: str  # confirmado | espera
+    registered_at: datetime
+    present: bool
+
+
+async def attendees(session: AsyncSession, *, event_id: int) -> list[Attendee]:
+    """Return the event's registrations (confirmed first, then the waiting list in order)."""
+    query = (
+        select(Registration)
+        .where(Registration.event_id == event_id, Registration.status != CANCELLED)
+        .order_by(col(Registration.created_at), col(Registration.id))
+    )
+    rows = (await session.exec(query)).all()
+    people = [Attendee(r.id or 0, r.status, r.created_at, r.asistio) for r in rows]
+    return sorted(people, key=lambda a: a.status != CONFIRMED)
+
+
+async def mark_attendance(
+    session: AsyncSession, *, event_id: int, numbers: list[int], present: bool
+) -> dict[int, int]:
+    """Mark the registrations with these numbers present (or not); return number → chat id.
+
+    Only registrations of this event that are not cancelled count; other numbers are left
+    out of the result. Marking twice changes nothing.
+    """
+    if not numbers:
+        return {}
+    query = select(Registration).where(
+        Registration.event_id == event_id,
+        col(Registration.id).in_(numbers),
+        Registration.status != CANCELLED,
+    )
+    rows = (await session.exec(query)).all()
+    for row in rows:
+        row.asistio = present
+        session.add(row)
+    marked = {row.id or 0: row.chat_id for row in sorted(rows, key=lambda r: r.id or 0)}
+    await session.commit()
+    return marked
+
+
+async def present_chats(session: AsyncSession, *, event_id: int) -> list[int]:
+    """Return the chats marked present at the event (empty: attendance was not taken)."""
+    query = select(Registration.chat_id).where(
+        Registration.event_id == event_id, col(Registration.asistio).is_(True)
+    )
+    return sorted(set((await session.exec(query)).all()))
+
+
+ATTENDANCE_HEADER = ["inscripcion", "estado", "inscrito_el", "asistio"]
+
+
+def attendance_rows(people: list[Attendee], *, tz: ZoneInfo) -> list[list[object]]:
+    """Return the attendance sheet's rows (local times), for `storage.exports`."""
+    states = {CONFIRMED: "confirmado", WAITING: "en espera"}
+    return [
+        [a.number, states.get(a.status, a.status),
+         a.registered_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), a.present]
+        for a in people
+    ]

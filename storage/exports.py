@@ -1,4 +1,4 @@
-"""CSV exports that a spreadsheet opens safely.
+"""CSV and XLSX exports that a spreadsheet opens safely.
 
 A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return would run as a formula
 in Excel or LibreOffice (CSV injection); such text cells get a leading apostrophe, the
@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from openpyxl import Workbook
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -54,3 +56,17 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     for row in rows:
         writer.writerow([safe_cell(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str) -> bytes:
+    """Return the same as `to_csv` as an XLSX workbook (one sheet named `title`); numbers stay
+    numbers and text that looks like a formula stays text."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31] or "datos")
+    sheet.append([safe_cell(h) for h in header])
+    for row in rows:
+        sheet.append([v if isinstance(v, int | float) and not isinstance(v, bool)
+                      else safe_cell(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

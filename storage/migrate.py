@@ -18,7 +18,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.config import normalize_database_url
+from storage.db import normalize_database_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -33,6 +33,23 @@ def _bigint(nullable: bool = False, index: bool = False, unique: bool = False) -
     )
 
 
+def _source(max_length: int) -> Any:
+    return Field(default=None, max_length=max_length)
+
+
+class Provenance(SQLModel):
+    """Where an imported row came from: a published source (SECOP II…) or a staff file.
+
+    `fuente` None means a file the Alcaldía imported; `importado_at` is the last import or
+    sync that brought the row (new, changed or confirmed as it was).
+    """
+
+    fuente: str | None = _source(60)  # «SECOP II»
+    fuente_conjunto: str | None = _source(40)  # the dataset there: «jbjy-vk9h»
+    fuente_id: str | None = _source(120)  # the row's id there: «CO1.PCCNTR.4913416»
+    importado_at: datetime | None = _when()
+
+
 # --- people -----------------------------------------------------------------
 
 
@@ -41,7 +58,7 @@ class Citizen(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     telegram_id: int = _bigint(unique=True)
-    chat_id: int = _bigint()
+    chat_id: int = _bigint(index=True)
     role: str = Field(default="ciudadano", max_length=16)  # ciudadano | lider | staff | admin
     first_name: str | None = Field(default=None, max_length=128)
     comuna_id: int | None = Field(default=None, foreign_key="comuna.id")
@@ -63,7 +80,10 @@ class Comuna(SQLModel, table=True):
 class Subscription(SQLModel, table=True):
     """One alert subscription of a chat (person or group): comuna, topic, work or goal."""
 
-    __table_args__ = (UniqueConstraint("chat_id", "kind", "value"),)
+    __table_args__ = (
+        UniqueConstraint("chat_id", "kind", "value"),
+        Index("ix_subscription_kind_value", "kind", "value"),  # an alert's followers
+    )
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = _bigint(index=True)
     kind: str = Field(max_length=16)  # comuna | tema | obra | meta
@@ -74,7 +94,7 @@ class Subscription(SQLModel, table=True):
 # --- information ------------------------------------------------------------
 
 
-class Goal(SQLModel, table=True):
+class Goal(Provenance, table=True):
     """A development-plan goal (meta del plan de desarrollo)."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -92,7 +112,7 @@ class Goal(SQLModel, table=True):
     updated_at: datetime = _when(nullable=False)
 
 
-class BudgetLine(SQLModel, table=True):
+class BudgetLine(Provenance, table=True):
     """Budget execution of one office (and optionally one rubro) in one fiscal year."""
 
     __table_args__ = (UniqueConstraint("vigencia", "dependencia", "rubro"),)
@@ -108,9 +128,11 @@ class BudgetLine(SQLModel, table=True):
     updated_at: datetime = _when(nullable=False)
 
 
-class Work(SQLModel, table=True):
+class Work(Provenance, table=True):
     """A public work (obra pública)."""
 
+    # The box `nearest_works` looks in first (on SQLite it holds the row id too: no row read).
+    __table_args__ = (Index("ix_work_lat_lon", "latitud", "longitud"),)
     id: int | None = Field(default=None, primary_key=True)
     codigo: str = Field(max_length=32, unique=True)
     nombre: str = Field(max_length=300)
@@ -121,7 +143,8 @@ class Work(SQLModel, table=True):
     latitud: float | None = None
     longitud: float | None = None
     estado: str = Field(max_length=60)
-    avance_fisico: float
+    # None: not reported (SECOP publishes none): shown so, never as 0 %.
+    avance_fisico: float | None = None
     avance_financiero: float | None = None
     contratista: str | None = Field(default=None, max_length=300)
     valor_contrato: Decimal | None = _money()
@@ -131,7 +154,7 @@ class Work(SQLModel, table=True):
     updated_at: datetime = _when(nullable=False)
 
 
-class ContractingProcess(SQLModel, table=True):
+class ContractingProcess(Provenance, table=True):
     """A contracting process (licitación, mínima cuantía, …) as published in SECOP."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -147,7 +170,7 @@ class ContractingProcess(SQLModel, table=True):
     updated_at: datetime = _when(nullable=False)
 
 
-class Report(SQLModel, table=True):
+class Report(Provenance, table=True):
     """A published report: management, contracting, financial situation…"""
 
     __table_args__ = (UniqueConstraint("titulo", "periodo"),)
@@ -177,7 +200,7 @@ class PlanActivity(SQLModel, table=True):
 # --- dialogue ---------------------------------------------------------------
 
 
-class Event(SQLModel, table=True):
+class Event(Provenance, table=True):
     """An accountability event: audiencia pública, feria, taller, visita de obra…"""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -196,6 +219,10 @@ class Event(SQLModel, table=True):
     capacidad: int | None = None
     anunciar_desde: datetime | None = _when()  # announce no earlier than this (None = at once)
     encuesta: str | None = Field(default=None, max_length=60)  # survey slug sent after it ends
+    estado: str = Field(default="programado", max_length=16)  # programado | aplazado | cancelado
+    motivo: str | None = Field(default=None, max_length=500)  # why staff cancelled or postponed it
+    inicio_anterior: datetime | None = _when()  # the start before its date last changed
+    secuencia: int = 0  # iCalendar SEQUENCE: raised by each change calendars must take
     updated_at: datetime = _when(nullable=False)
 
 
@@ -205,9 +232,10 @@ class Registration(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("event_id", "chat_id"),)
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="event.id", index=True)
-    chat_id: int = _bigint()
+    chat_id: int = _bigint(index=True)
     status: str = Field(default="confirmado", max_length=16)  # confirmado | espera | cancelado
     created_at: datetime = _when(nullable=False)  # reset on re-registering: waiting-list order
+    asistio: bool = False  # staff marked the person as present
 
 
 class Survey(SQLModel, table=True):
@@ -242,7 +270,7 @@ class SurveyQuestion(SQLModel, table=True):
 class SurveyResponse(SQLModel, table=True):
     """One person's response to a survey; `respondent_key` is a keyed hash of the chat id.
 
-    The key (see `storage.surveys.pseudonym`) stays when the person deletes their data, so
+    The key (see `storage.pseudonyms.pseudonym`) stays when the person deletes their data, so
     a completed survey stays answered; `chat_id` is kept only for named surveys.
     """
 
@@ -250,7 +278,7 @@ class SurveyResponse(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     survey_id: int = Field(foreign_key="survey.id", index=True)
     respondent_key: str = Field(max_length=128)
-    chat_id: int | None = _bigint(nullable=True)  # None for anonymous surveys
+    chat_id: int | None = _bigint(nullable=True, index=True)  # None for anonymous surveys
     comuna_id: int | None = Field(default=None, foreign_key="comuna.id")
     started_at: datetime = _when(nullable=False)
     completed_at: datetime | None = _when()
@@ -281,7 +309,23 @@ class CitizenQuestion(SQLModel, table=True):
     answered_at: datetime | None = _when()
     duplicate_of: int | None = Field(default=None, foreign_key="citizenquestion.id")
     published: bool = False
+    # The asker agreed, when asking, that the question be shown (unanswered, without their
+    # name) so that others can support it: only hearing questions ask.
+    share_pending: bool = False
+    office: str | None = Field(default=None, max_length=200)  # the office that answers it
     created_at: datetime = _when(nullable=False, index=True)
+
+
+class QuestionSupport(SQLModel, table=True):
+    """One person's «Yo también quiero saber» for a question, kept under their pseudonym only.
+
+    `supporter_key` is `storage.pseudonyms.pseudonym` with scope "apoyos": no chat id is stored,
+    and the key stays after the person deletes their data, so nobody supports twice.
+    """
+
+    question_id: int = Field(foreign_key="citizenquestion.id", primary_key=True)
+    supporter_key: str = Field(max_length=80, primary_key=True)
+    created_at: datetime = _when(nullable=False)
 
 
 class PBRound(SQLModel, table=True):
@@ -294,6 +338,8 @@ class PBRound(SQLModel, table=True):
     presupuesto: Decimal = _money(nullable=False)
     abre: datetime | None = _when()
     cierra: datetime | None = _when()
+    # Ballots count only from people who verified their own phone number (`PBPhone`).
+    requiere_verificacion: bool = False
     updated_at: datetime = _when(nullable=False)
 
 
@@ -328,6 +374,24 @@ class PBVote(SQLModel, table=True):
     project_ids: list[int] = Field(default_factory=list, sa_type=JSONType)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
+
+
+class PBPhone(SQLModel, table=True):
+    """A phone number verified for one ronda, as keyed hashes only: one account per number.
+
+    `phone_key` is an HMAC of the number and `voter_key` the person's ballot pseudonym for the
+    ronda (`storage.participation.voter_key`); neither reveals the number or the chat id.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("ronda", "phone_key"),
+        UniqueConstraint("ronda", "voter_key"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    ronda: str = Field(max_length=40)
+    phone_key: str = Field(max_length=80)
+    voter_key: str = Field(max_length=80)
+    created_at: datetime = _when(nullable=False)
 
 
 class AppSecret(SQLModel, table=True):
@@ -367,6 +431,9 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(default="text", max_length=16)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     dedupe_key: str | None = Field(default=None, max_length=200)
+    # The key's part shared by every recipient (the key without its chat): what
+    # `outbox.queued_before` looks up.
+    dedupe_group: str | None = Field(default=None, max_length=200, index=True)
     # pendiente | enviando | enviado | bloqueado | fallido | incierto (storage.outbox)
     status: str = Field(default="pendiente", max_length=16)
     attempts: int = 0
@@ -374,7 +441,7 @@ class OutboxMessage(SQLModel, table=True):
     telegram_message_id: int | None = _bigint(nullable=True)
     not_before: datetime = _when(nullable=False)
     claimed_at: datetime | None = _when()  # when it was last handed to Telegram
-    sent_at: datetime | None = _when()
+    sent_at: datetime | None = _when()  # when the request left for Telegram
     created_at: datetime = _when(nullable=False)
     # The sender (instance) that holds the row, and until when: a `pendiente` row it reserved,
     # or an `enviando` row in flight. Past `lease_until` the holder is presumed gone.

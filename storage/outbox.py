@@ -72,19 +72,20 @@ async def enqueue(
     """Queue one message per chat (skipping blocked chats and `dedupe` repeats); commit."""
     conn = await session.connection()
     citizens: Table = Citizen.__table__  # type: ignore[attr-defined]
-    blocked = set(
-        (await conn.execute(
-            select(citizens.c.chat_id).where(citizens.c.blocked_at.is_not(None))
-        )).scalars().all()
-    )
+    chats = list(dict.fromkeys(chat_ids))
+    blocked_chats = select(citizens.c.chat_id).where(citizens.c.blocked_at.is_not(None))
+    if len(chats) <= 500:  # a message to a few: look only them up (by the chat_id index)
+        blocked_chats = blocked_chats.where(citizens.c.chat_id.in_(chats))
+    blocked = set((await conn.execute(blocked_chats)).scalars().all())
     now = utcnow()
     rows = [
         {
             "broadcast_id": broadcast_id, "chat_id": chat, "kind": kind, "payload": payload,
-            "dedupe_key": f"{dedupe}:{chat}" if dedupe else None, "status": PENDING,
+            "dedupe_key": f"{dedupe}:{chat}" if dedupe else None, "dedupe_group": dedupe or None,
+            "status": PENDING,
             "attempts": 0, "not_before": not_before or now, "created_at": now,
         }
-        for chat in dict.fromkeys(chat_ids)
+        for chat in chats
         if chat not in blocked
     ]
     if not rows:
@@ -221,6 +222,7 @@ class Outcome:
     error: str | None = None
     retry_at: datetime | None = None
     count_attempt: bool = True
+    sent_at: datetime | None = None  # when the request left (the row's `sent_at`)
 
 
 async def settle(session: AsyncSession, outcomes: Iterable[Outcome], *, by: str) -> None:
@@ -244,7 +246,7 @@ async def settle(session: AsyncSession, outcomes: Iterable[Outcome], *, by: str)
         error = (o.error or "")[:500] or None
         if o.status == SENT:
             groups.setdefault("sent", []).append(
-                {"rid": o.row_id, "mid": o.message_id, "at": now}
+                {"rid": o.row_id, "mid": o.message_id, "at": o.sent_at or now}
             )
         elif o.status == PENDING:
             key = "retry_count" if o.count_attempt else "retry_free"
@@ -324,19 +326,24 @@ async def status_counts(
 
 async def queued_before(session: AsyncSession, *, dedupe: str) -> bool:
     """Tell whether any message was queued with this dedupe key (for anyone)."""
+    if not dedupe:
+        return False
     conn = await session.connection()
-    query = select(OUTBOX.c.id).where(OUTBOX.c.dedupe_key.startswith(f"{dedupe}:")).limit(1)
+    query = select(OUTBOX.c.id).where(OUTBOX.c.dedupe_group == dedupe).limit(1)
     return (await conn.execute(query)).first() is not None
 
 
 async def reserve_slots(
-    session: AsyncSession, *, key: str, count: int, interval: float, now: float | None = None
+    session: AsyncSession, *, key: str, count: int, interval: float, now: float | None = None,
+    ahead: float = 0.0,
 ) -> tuple[float, float]:
     """Take the next `count` sending slots, `interval` seconds apart, of the shared rate `key`.
 
-    Return (first slot, now), both in seconds on the database's clock (PostgreSQL's; on
-    SQLite, `now` or this machine's), so instances on hosts whose clocks differ still share
-    one schedule: the caller waits `first - now` by its own clock. Commits.
+    The first is no sooner than `ahead` seconds from now (a slot the caller could not get
+    ready for in time would be lost). Return (first slot, now), both in seconds on the
+    database's clock (PostgreSQL's; on SQLite, `now` or this machine's), so instances on
+    hosts whose clocks differ still share one schedule: the caller waits `first - now` by
+    its own clock. Commits.
     """
     conn = await session.connection()
     clock: Any
@@ -351,7 +358,8 @@ async def reserve_slots(
         insert.values(key=key, next_at=0.0).on_conflict_do_nothing(index_elements=["key"])
     )
     c = PACE.c
-    start = case((c.next_at > clock, c.next_at), else_=clock)
+    earliest = clock + ahead
+    start = case((c.next_at > earliest, c.next_at), else_=earliest)
     row = (await conn.execute(
         update(PACE).where(c.key == key).values(next_at=start + count * interval)
         .returning(c.next_at, clock)

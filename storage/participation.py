@@ -1,6 +1,7 @@
 """Participatory budgeting (presupuestos participativos): rounds, projects, ballots, results.
 
-Staff import one file per round (kind `presupuesto_participativo`, one row per project);
+Staff import one file per round (kind `presupuesto_participativo`, one row per project,
+read by `storage.importers.participatory`);
 a resident of a comuna (self-declared) picks projects within the comuna's budget, and may
 change the ballot until the round closes; after it closes anyone sees the results.
 
@@ -16,9 +17,16 @@ Rules, decided here and documented for operators:
   descriptions and dates may always change.
 - One ballot per person per `ronda` (across comunas): voting in another comuna of the same
   ronda replaces the earlier ballot. The ballot is found by `voter_key`, a keyed hash of
-  the ronda and the chat id (`storage.surveys.pseudonym`), which stays when the person
+  the ronda and the chat id (`storage.pseudonyms.pseudonym`), which stays when the person
   deletes their data (`forget_voter` erases only the chat id): their ballot keeps counting
   once, and if they vote again in the same ronda it is replaced, not added.
+- A round may require a verified phone number (`requiere_verificacion`, sí/no): a ballot
+  then counts only from an account that shared its own number through Telegram's contact
+  button. The number is kept only as a keyed hash (`phone_key`: HMAC-SHA256 with the
+  installation's pseudonym secret, scoped to the ronda), beside the voter's pseudonym, in
+  `PBPhone`: one account per number and one number per account in a ronda, so a second
+  account with the same number cannot add a ballot. Once a round has votes, whether it
+  requires verification cannot change.
 - Winners ("greedy by votes within budget"): projects are ranked by votes (ties: the
   cheaper first, then by code); going down that list, a project wins if it fits in what
   is left of the budget, otherwise it is skipped and the next ones are still considered.
@@ -27,38 +35,31 @@ Rules, decided here and documented for operators:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.importers.comunas import ComunaIndex, ComunaRef
-from storage.importers.core import Change, ImportResult, all_or_nothing
-from storage.importers.errors import CellError, ImportFailed, RowError, shown
-from storage.importers.kinds import ColumnSpec, KindSpec
-from storage.importers.parsing import match_headers, parse_cell
-from storage.importers.reading import is_blank, is_blank_row, read_sheet
-from storage.importers.values import (
-    check_spreadsheet_junk,
-    parse_date,
-    parse_local_datetime,
+from storage.models import (
+    Citizen,
+    Comuna,
+    PBPhone,
+    PBProject,
+    PBRound,
+    PBVote,
+    Subscription,
 )
-from storage.models import Citizen, Comuna, PBProject, PBRound, PBVote, Subscription
-from storage.surveys import pseudonym
-from storage.types import utcnow
+from storage.pseudonyms import pseudonym
 
 log = logging.getLogger(__name__)
 
-KIND = "presupuesto_participativo"
 RoundState = Literal["proximo", "abierto", "cerrado"]
 BallotStatus = Literal[
     "guardado",  # saved (new or replacing the previous one)
@@ -69,343 +70,14 @@ BallotStatus = Literal[
     "desconocido",  # a project that does not exist
     "otra_comuna",  # a project of another round / comuna
     "excede",  # the projects cost more than the budget
+    "sin_verificar",  # the round requires a verified phone number and this person has none
 ]
-
-_COLUMNS: dict[str, ColumnSpec] = {
-    "ronda": ColumnSpec("ronda", "text", "ronda", 40),
-    "comuna": ColumnSpec("comuna", "comuna", "comuna_id"),
-    "presupuesto_comuna": ColumnSpec("presupuesto_comuna", "money", "presupuesto"),
-    "codigo": ColumnSpec("codigo", "code", "codigo", 32),
-    "proyecto": ColumnSpec("proyecto", "text", "nombre", 300),
-    "costo": ColumnSpec("costo", "money", "costo"),
-    "descripcion": ColumnSpec("descripcion", "text", "descripcion", 2000),
-    "abre": ColumnSpec("abre", "text", "abre"),  # a date or a date and time, parsed here
-    "cierra": ColumnSpec("cierra", "text", "cierra"),
-}
-SPEC = KindSpec(
-    name=KIND,
-    model=PBProject,
-    required=("ronda", "comuna", "presupuesto_comuna", "codigo", "proyecto", "costo"),
-    optional=("descripcion", "abre", "cierra"),
-    key=("codigo",),
-    columns=_COLUMNS,
-)
-
-
-def pesos(value: Decimal) -> str:
-    """Write an amount for an operator's error message: `$ 1.234.567`."""
-    return "$ " + f"{round(value):,}".replace(",", ".")
-
-
-# --- import ------------------------------------------------------------------------
-
-
-@dataclass
-class _Row:
-    """One project row of the file, parsed."""
-
-    row: int
-    ronda: str
-    comuna: str
-    presupuesto: Decimal
-    codigo: str
-    nombre: str
-    costo: Decimal
-    descripcion: str | None
-    abre: datetime | None
-    cierra: datetime | None
-    comuna_id: int = 0
-
-    @property
-    def group(self) -> tuple[str, int]:
-        """Return the round this row belongs to: (ronda, comuna id)."""
-        return (self.ronda, self.comuna_id)
-
-
-@dataclass
-class _Parsed:
-    rows: list[_Row] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-
-
-def _moment(raw: Any, tz: ZoneInfo, *, end: bool) -> datetime:
-    """Read `abre`/`cierra`: a date (00:00, or 23:59 at the end) or a local date and time."""
-    date_only = (
-        (isinstance(raw, date) and not isinstance(raw, datetime))
-        or (isinstance(raw, datetime) and raw.tzinfo is None and raw.time() == time(0))
-        or (isinstance(raw, str) and ":" not in raw)
-    )
-    if date_only:
-        day = parse_date(raw)
-        return parse_local_datetime(datetime.combine(day, time(23, 59) if end else time(0)), tz)
-    return parse_local_datetime(raw, tz)
-
-
-def _parse_file(data: bytes, filename: str, tz: ZoneInfo) -> _Parsed:
-    """Read and check every row on its own (no database); collect errors."""
-    sheet = read_sheet(data, filename)
-    columns, warnings = match_headers(SPEC, sheet.headers)
-    parsed = _Parsed(warnings=warnings)
-    seen_codes: dict[str, int] = {}
-    data_rows = 0
-    for offset, cells in enumerate(sheet.rows):
-        number = offset + 2
-        if is_blank_row(cells):
-            continue
-        data_rows += 1
-        values: dict[str, Any] = {}
-        failed = False
-        for index, column in columns.items():
-            raw = cells[index] if index < len(cells) else None
-            if is_blank(raw):
-                if column.name in SPEC.required:
-                    parsed.errors.append(
-                        RowError(number, column.name, "está vacía y es obligatoria.")
-                    )
-                    failed = True
-                values[column.name] = None
-                continue
-            try:
-                check_spreadsheet_junk(raw)
-                if column.name in ("abre", "cierra"):
-                    values[column.name] = _moment(raw, tz, end=column.name == "cierra")
-                else:
-                    values[column.name] = parse_cell(column, raw, tz)
-            except CellError as exc:
-                parsed.errors.append(RowError(number, column.name, str(exc)))
-                failed = True
-        if failed:
-            continue
-        row = _Row(
-            row=number,
-            ronda=values["ronda"],
-            comuna=values["comuna"],
-            presupuesto=values["presupuesto_comuna"],
-            codigo=values["codigo"],
-            nombre=values["proyecto"],
-            costo=values["costo"],
-            descripcion=values.get("descripcion") or None,
-            abre=values.get("abre"),
-            cierra=values.get("cierra"),
-        )
-        problems = _row_problems(row)
-        parsed.errors.extend(RowError(number, name, text) for name, text in problems)
-        first = seen_codes.setdefault(row.codigo, number)
-        if first != number:
-            parsed.errors.append(RowError(
-                number, "codigo", f"repite {shown(row.codigo)}, que ya está en la fila {first}."
-            ))
-            continue
-        if not problems:
-            parsed.rows.append(row)
-    if not data_rows:
-        raise ImportFailed("El archivo no tiene filas de datos.")
-    return parsed
-
-
-def _row_problems(row: _Row) -> list[tuple[str, str]]:
-    problems = []
-    if row.presupuesto <= 0:
-        problems.append(("presupuesto_comuna", "debe ser mayor que cero."))
-    if row.costo <= 0:
-        problems.append(("costo", "debe ser mayor que cero."))
-    elif row.costo > row.presupuesto > 0:
-        problems.append((
-            "costo",
-            f"el proyecto cuesta {pesos(row.costo)}, más que todo el presupuesto de la "
-            f"comuna ({pesos(row.presupuesto)}).",
-        ))
-    return problems
-
-
-def _check_groups(parsed: _Parsed) -> dict[tuple[str, int], _Row]:
-    """Check that rows of one round agree on budget and dates; return each round's first row."""
-    first_of: dict[tuple[str, int], _Row] = {}
-    for row in parsed.rows:
-        first = first_of.setdefault(row.group, row)
-        if first is row:
-            if row.abre and row.cierra and row.cierra <= row.abre:
-                parsed.errors.append(RowError(row.row, "cierra", "debe ser posterior a «abre»."))
-            continue
-        for column, mine, theirs in (
-            ("presupuesto_comuna", row.presupuesto, first.presupuesto),
-            ("abre", row.abre, first.abre),
-            ("cierra", row.cierra, first.cierra),
-        ):
-            if mine != theirs:
-                parsed.errors.append(RowError(
-                    row.row, column,
-                    f"no coincide con la fila {first.row}, que es de la misma ronda y comuna; "
-                    "escriba el mismo valor en todas sus filas.",
-                ))
-    return first_of
-
-
-async def _votes_by_round(
-    session: AsyncSession, round_ids: Iterable[int]
-) -> dict[int, Counter[int]]:
-    """Count the votes of each project per round; key 0 counts the round's ballots."""
-    ids = list(set(round_ids))
-    counts: dict[int, Counter[int]] = {rid: Counter() for rid in ids}
-    if not ids:
-        return counts
-    ballots = (await session.exec(
-        select(PBVote.round_id, PBVote.project_ids).where(col(PBVote.round_id).in_(ids))
-    )).all()
-    for round_id, project_ids in ballots:
-        counts[round_id].update(int(p) for p in project_ids or [])
-        counts[round_id][0] += 1  # key 0: how many ballots the round has
-    return counts
-
-
-async def import_pb_bytes(
-    session: AsyncSession, data: bytes, filename: str, *, tz: ZoneInfo
-) -> ImportResult:
-    """Import a participatory-budget file and commit, or change nothing and raise `ImportFailed`."""
-    parsed = await asyncio.to_thread(_parse_file, data, filename, tz)
-    try:
-        comunas = (await session.exec(select(Comuna))).all()
-    except SQLAlchemyError as exc:
-        await session.rollback()
-        raise ImportFailed("No se pudo leer la base de datos; intente de nuevo más tarde.") from exc
-    index = ComunaIndex(ComunaRef(c.id, c.codigo, c.nombre) for c in comunas if c.id is not None)
-    if not index:
-        raise ImportFailed(
-            "No hay comunas cargadas. Importe primero las comunas (tipo «comunas») "
-            "y luego vuelva a enviar este archivo."
-        )
-    resolved = []
-    for row in parsed.rows:
-        try:
-            row.comuna_id = index.resolve(row.comuna).id
-        except CellError as exc:
-            parsed.errors.append(RowError(row.row, "comuna", str(exc)))
-            continue
-        resolved.append(row)
-    parsed.rows = resolved
-    first_of = _check_groups(parsed)
-    if parsed.errors:
-        raise ImportFailed(errors=sorted(parsed.errors, key=lambda e: e.row))
-    async with all_or_nothing(session, KIND):
-        return await _store(session, parsed, first_of)
-
-
-async def _store(
-    session: AsyncSession, parsed: _Parsed, first_of: dict[tuple[str, int], _Row]
-) -> ImportResult:
-    rounds = {
-        (r.ronda, r.comuna_id): r for r in (await session.exec(select(PBRound))).all()
-    }
-    codes = [row.codigo for row in parsed.rows]
-    query = select(PBProject).where(col(PBProject.codigo).in_(codes))
-    projects = {p.codigo: p for p in (await session.exec(query)).all()}
-    touched = {r.id for key, r in rounds.items() if key in first_of and r.id is not None}
-    touched |= {p.round_id for p in projects.values()}
-    votes = await _votes_by_round(session, touched)
-    errors: list[RowError] = []
-    for key, first in first_of.items():
-        existing = rounds.get(key)
-        if existing is None or existing.id is None or not votes[existing.id][0]:
-            continue
-        if first.presupuesto < existing.presupuesto:
-            errors.append(RowError(
-                first.row, "presupuesto_comuna",
-                f"la ronda ya tiene votos: el presupuesto no puede bajar de "
-                f"{pesos(existing.presupuesto)}.",
-            ))
-    for row in parsed.rows:
-        project = projects.get(row.codigo)
-        if project is None or not votes.get(project.round_id, Counter())[project.id or -1]:
-            continue
-        current = rounds.get(row.group)
-        if current is None or current.id != project.round_id:
-            errors.append(RowError(
-                row.row, "comuna",
-                "el proyecto ya tiene votos en otra ronda o comuna; no se puede mover.",
-            ))
-        elif row.costo != project.costo:
-            errors.append(RowError(
-                row.row, "costo",
-                "el proyecto ya tiene votos: su costo no puede cambiar "
-                f"(es {pesos(project.costo)}).",
-            ))
-    # Projects already loaded but not in this file must still fit a changed budget.
-    for key, first in first_of.items():
-        existing = rounds.get(key)
-        if existing is None:
-            continue
-        others = (await session.exec(
-            select(PBProject).where(
-                PBProject.round_id == existing.id, col(PBProject.codigo).not_in(codes)
-            )
-        )).all()
-        for other in others:
-            if other.costo > first.presupuesto:
-                errors.append(RowError(
-                    first.row, "presupuesto_comuna",
-                    f"el proyecto {shown(other.codigo)}, ya cargado, cuesta {pesos(other.costo)}: "
-                    "más que este presupuesto.",
-                ))
-    if errors:
-        raise ImportFailed(errors=sorted(errors, key=lambda e: e.row))
-
-    now = utcnow()
-    result = ImportResult(KIND, warnings=list(parsed.warnings))
-    round_changed: dict[tuple[str, int], list[Change]] = {}
-    for key, first in first_of.items():
-        pb_round = rounds.get(key)
-        label = f"{first.ronda}|{first.comuna}"
-        new = {"presupuesto": first.presupuesto, "abre": first.abre, "cierra": first.cierra}
-        if pb_round is None:
-            pb_round = PBRound(
-                ronda=first.ronda, comuna_id=first.comuna_id, presupuesto=first.presupuesto,
-                abre=first.abre, cierra=first.cierra, updated_at=now,
-            )
-            rounds[key] = pb_round
-            round_changed[key] = []
-        else:
-            changes = [
-                Change(label, name, getattr(pb_round, name), value)
-                for name, value in new.items() if getattr(pb_round, name) != value
-            ]
-            for change in changes:
-                setattr(pb_round, change.field, change.new)
-            if changes:
-                pb_round.updated_at = now
-            round_changed[key] = changes
-            result.changes.extend(changes)
-        session.add(pb_round)
-    await session.flush()
-    for row in parsed.rows:
-        pb_round = rounds[row.group]
-        assert pb_round.id is not None
-        new_values: dict[str, Any] = {
-            "round_id": pb_round.id, "nombre": row.nombre,
-            "descripcion": row.descripcion, "costo": row.costo,
-        }
-        project = projects.get(row.codigo)
-        if project is None:
-            session.add(PBProject(codigo=row.codigo, updated_at=now, **new_values))
-            result.created += 1
-            result.created_keys.append(row.codigo)
-            continue
-        changes = [
-            Change(row.codigo, name, getattr(project, name), value)
-            for name, value in new_values.items() if getattr(project, name) != value
-        ]
-        for change in changes:
-            setattr(project, change.field, change.new)
-        if changes:
-            project.updated_at = now
-            session.add(project)
-        result.changes.extend(changes)
-        if changes or round_changed.get(row.group):
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    await session.commit()
-    return result
+VerifyStatus = Literal[
+    "verificado",  # the number is now this account's for the ronda
+    "ya_verificado",  # this account had verified a number for the ronda already
+    "numero_usado",  # another account verified this number in the ronda
+    "invalido",  # not a phone number
+]
 
 
 # --- queries -------------------------------------------------------------------------
@@ -610,6 +282,10 @@ async def save_ballot(
     ronda = detail.card.round.ronda
     total, budget = detail.total(chosen), detail.card.round.presupuesto
     key = await voter_key(session, ronda=ronda, chat_id=chat_id)
+    if detail.card.round.requiere_verificacion and not await _verified(
+        session, ronda=ronda, key=key
+    ):
+        return BallotOutcome("sin_verificar", total=total, budget=budget)
     replaced: int | None = None
     for attempt in range(3):
         ballot = await _ballot_by_key(session, ronda=ronda, chat_id=chat_id, key=key)
@@ -632,6 +308,64 @@ async def save_ballot(
             continue
         break
     return BallotOutcome("guardado", total=total, budget=budget, replaced_round_id=replaced)
+
+
+# --- phone verification ------------------------------------------------------------
+
+
+def phone_digits(phone: str) -> str | None:
+    """Return a phone number as its digits in international form, or None if it is none."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits.lstrip("0") if 7 <= len(digits) <= 15 else None
+
+
+async def phone_key(session: AsyncSession, *, ronda: str, digits: str) -> str:
+    """Return the keyed hash of a phone number within a ronda (never the number itself)."""
+    return await pseudonym(session, scope=f"tel:{ronda}", chat_id=int(digits))
+
+
+async def _verified(session: AsyncSession, *, ronda: str, key: str) -> bool:
+    found = (await session.exec(
+        select(PBPhone.id).where(PBPhone.ronda == ronda, PBPhone.voter_key == key)
+    )).first()
+    return found is not None
+
+
+async def is_verified(session: AsyncSession, *, ronda: str, chat_id: int) -> bool:
+    """Tell whether the person verified a phone number for this ronda."""
+    key = await voter_key(session, ronda=ronda, chat_id=chat_id)
+    return await _verified(session, ronda=ronda, key=key)
+
+
+async def verify_phone(
+    session: AsyncSession, *, ronda: str, chat_id: int, phone: str, now: datetime
+) -> VerifyStatus:
+    """Tie a phone number (the person's own, as Telegram shared it) to their ballot in a ronda.
+
+    Only keyed hashes are stored. A number another account already verified in the ronda
+    is refused; an account that already verified one keeps it.
+    """
+    digits = phone_digits(phone)
+    if digits is None:
+        return "invalido"
+    key = await voter_key(session, ronda=ronda, chat_id=chat_id)
+    if await _verified(session, ronda=ronda, key=key):
+        return "ya_verificado"
+    number = await phone_key(session, ronda=ronda, digits=digits)
+    taken = (await session.exec(
+        select(PBPhone.id).where(PBPhone.ronda == ronda, PBPhone.phone_key == number)
+    )).first()
+    if taken is not None:
+        return "numero_usado"
+    session.add(PBPhone(ronda=ronda, phone_key=number, voter_key=key, created_at=now))
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Two accounts raced with one number (or one account with two taps): one row won.
+        await session.rollback()
+        return "ya_verificado" if await _verified(session, ronda=ronda, key=key) \
+            else "numero_usado"
+    return "verificado"
 
 
 async def round_audience(
@@ -723,6 +457,23 @@ def pick_winners(
     return [code for code, _, _ in ranked], winners
 
 
+async def votes_by_round(
+    session: AsyncSession, round_ids: Iterable[int]
+) -> dict[int, Counter[int]]:
+    """Count the votes of each project per round; key 0 counts the round's ballots."""
+    ids = list(set(round_ids))
+    counts: dict[int, Counter[int]] = {rid: Counter() for rid in ids}
+    if not ids:
+        return counts
+    ballots = (await session.exec(
+        select(PBVote.round_id, PBVote.project_ids).where(col(PBVote.round_id).in_(ids))
+    )).all()
+    for round_id, project_ids in ballots:
+        counts[round_id].update(int(p) for p in project_ids or [])
+        counts[round_id][0] += 1  # key 0: how many ballots the round has
+    return counts
+
+
 async def round_results(
     session: AsyncSession, *, round_id: int, now: datetime
 ) -> RoundResults | None:
@@ -730,7 +481,7 @@ async def round_results(
     detail = await round_detail(session, round_id=round_id, now=now)
     if detail is None:
         return None
-    counts = (await _votes_by_round(session, [round_id]))[round_id]
+    counts = (await votes_by_round(session, [round_id]))[round_id]
     ballots = counts.pop(0, 0)
     by_code = {p.codigo: p for p in detail.projects}
     order, winners = pick_winners(

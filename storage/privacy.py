@@ -2,7 +2,7 @@
 
 Deleting erases the chat id everywhere. What stays so that a deletion cannot be used to
 vote or answer twice is a keyed pseudonym (HMAC-SHA256 of the chat id with the
-installation's secret, `storage.surveys.pseudonym`), written with each ballot, question
+installation's secret, `storage.pseudonyms.pseudonym`), written with each ballot, question
 and survey response when it is made: it cannot be turned back into a chat id without the
 secret, and it only lets the same person, if they come back, find that they already voted
 (their new ballot replaces the old one), already answered a survey, or already asked their
@@ -24,7 +24,9 @@ from storage.models import (
     CitizenQuestion,
     Comuna,
     ConversationState,
+    PBPhone,
     PBVote,
+    QuestionSupport,
     Registration,
     Subscription,
     Survey,
@@ -33,8 +35,8 @@ from storage.models import (
 )
 from storage.outbox import OUTBOX, PENDING
 from storage.participation import count_ballots, forget_voter
-from storage.questions import forget_asker
-from storage.surveys import keyed_hash, pseudonym, survey_secret
+from storage.pseudonyms import keyed_hash, pseudonym, survey_secret
+from storage.questions import forget_asker, supports_kept
 from storage.types import utcnow
 
 # The chat id left on outbox rows of a person who deleted their data (Telegram has no chat 0).
@@ -134,10 +136,13 @@ async def personal_data(session: AsyncSession, *, telegram_id: int) -> PersonalD
 
 @dataclass(frozen=True)
 class KeptMarks:
-    """Survey responses and ballots with no chat id that carry the person's pseudonym."""
+    """Survey responses, ballots and question supports with no chat id that carry the
+    person's pseudonym, and the rondas where a phone number was verified (`PBPhone`)."""
 
     survey_responses: int
     ballots: int
+    question_supports: int = 0
+    verified_phones: int = 0
 
 
 async def kept_marks(session: AsyncSession, *, chat_id: int) -> KeptMarks:
@@ -148,8 +153,12 @@ async def kept_marks(session: AsyncSession, *, chat_id: int) -> KeptMarks:
     """
     unlinked_responses = select(SurveyResponse.id).where(col(SurveyResponse.chat_id).is_(None))
     unlinked_ballots = select(PBVote.id).where(col(PBVote.chat_id).is_(None))
+    supports = select(QuestionSupport.question_id)  # never linked to a chat
+    phones = select(PBPhone.id)  # never linked to a chat either
     if ((await session.exec(unlinked_responses.limit(1))).first() is None
-            and (await session.exec(unlinked_ballots.limit(1))).first() is None):
+            and (await session.exec(unlinked_ballots.limit(1))).first() is None
+            and (await session.exec(supports.limit(1))).first() is None
+            and (await session.exec(phones.limit(1))).first() is None):
         return KeptMarks(0, 0)  # nothing to look for (and no key to create)
     secret = await survey_secret(session)
     survey_ids = (await session.exec(select(Survey.id))).all()
@@ -163,7 +172,14 @@ async def kept_marks(session: AsyncSession, *, chat_id: int) -> KeptMarks:
     ballots = await _count(session, select(func.count()).where(
         col(PBVote.chat_id).is_(None), col(PBVote.voter_key).in_(ballot_keys),
     )) if ballot_keys else 0
-    return KeptMarks(responses, ballots)
+    # A verified number is kept as its ronda's ballot pseudonym beside the number's hash.
+    phone_rondas = (await session.exec(select(PBPhone.ronda).distinct())).all()
+    phone_keys = [keyed_hash(secret, f"pp:{ronda}", chat_id) for ronda in phone_rondas]
+    verified = await _count(session, select(func.count()).where(
+        col(PBPhone.voter_key).in_(phone_keys),
+    )) if phone_keys else 0
+    return KeptMarks(responses, ballots, await supports_kept(session, chat_id=chat_id),
+                     verified)
 
 
 async def delete_personal_data(session: AsyncSession, *, telegram_id: int) -> bool:

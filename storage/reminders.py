@@ -6,6 +6,7 @@ and every message carries an outbox dedupe key, so nothing is sent twice.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Table
@@ -13,7 +14,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.events import ends_at
+from storage.events import CONFIRMED, WAITING, ends_at
 from storage.models import (
     Comuna,
     Event,
@@ -28,9 +29,18 @@ from storage.models import (
 HEARING_SURVEY = "evaluacion-audiencia"
 
 
+# Outbox dedupe keys hold at most 200 characters: a longer place is shortened, with a hash
+# of the whole, so a change anywhere in it still shows (shorter places keep their old keys).
+PLACE_IN_KEY = 100
+
+
 def signature(event: Event) -> str:
     """Return what, when changed, makes an event worth announcing again: start and place."""
-    return f"{event.inicio.isoformat()}|{event.lugar}"
+    place = event.lugar
+    if len(place) > PLACE_IN_KEY:
+        digest = hashlib.sha256(place.encode()).hexdigest()[:16]
+        place = f"{place[: PLACE_IN_KEY - 17]}#{digest}"
+    return f"{event.inicio.isoformat()}|{place}"
 
 
 async def upcoming_events(
@@ -75,18 +85,48 @@ async def event_audience(session: AsyncSession, event: Event) -> list[int]:
                       .scalars().all()))
 
 
-async def registrants(session: AsyncSession, event: Event) -> list[int]:
-    """Return the chats registered (confirmed) for the event."""
+async def registrants(
+    session: AsyncSession, event: Event, *, waiting: bool = False
+) -> list[int]:
+    """Return the chats registered (confirmed, and with `waiting` the waiting list too)."""
+    statuses = [CONFIRMED, WAITING] if waiting else [CONFIRMED]
     query = select(Registration.chat_id).where(
-        Registration.event_id == event.id, Registration.status == "confirmado"
+        Registration.event_id == event.id, col(Registration.status).in_(statuses)
     )
     return sorted(set((await session.exec(query)).all()))
+
+
+async def announced(session: AsyncSession, event: Event) -> bool:
+    """Tell whether the event's announcement went out (with any date and place)."""
+    query = select(OutboxMessage.id).where(
+        col(OutboxMessage.dedupe_key).like(f"evento:{event.id}:%:anuncio:%")
+    ).limit(1)
+    return (await session.exec(query)).first() is not None
 
 
 async def already_told(session: AsyncSession, *, prefix: str) -> list[int]:
     """Return the chats that have an outbox message whose dedupe key starts with `prefix`."""
     query = select(OutboxMessage.chat_id).where(col(OutboxMessage.dedupe_key).startswith(prefix))
     return sorted(set((await session.exec(query)).all()))
+
+
+async def followers(session: AsyncSession, event: Event) -> list[int]:
+    """Return who hears of a change to the event: anyone told anything about it, and its
+    registrants (with a place or waiting)."""
+    chats = set(await already_told(session, prefix=f"evento:{event.id}:"))
+    chats |= set(await registrants(session, event, waiting=True))
+    return sorted(chats)
+
+
+async def last_told_key(session: AsyncSession, *, prefix: str) -> str | None:
+    """Return the dedupe key of the latest outbox message whose key starts with `prefix`."""
+    query = (
+        select(OutboxMessage.dedupe_key)
+        .where(col(OutboxMessage.dedupe_key).startswith(prefix))
+        .order_by(col(OutboxMessage.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
 
 
 async def deadlines_between(

@@ -78,3 +78,4 @@ def _load(path: Path) -> dict[str, Vocabulary]:
 
 VOCABULARIES = _load(VOCABULARY_FILE)
 WORK_STATUSES = VOCABULARIES["obras"]
+CONTRACTING_STATUSES = VOCABULARIES["contratacion"]

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.importers.kinds import data_kind
 from storage.models import (
     AuditEntry,
     Broadcast,
@@ -99,7 +100,7 @@ async def week_data(session: AsyncSession, *, end: datetime) -> WeekData:
     last_new: dict[tuple[str, str, str], Any] = {}
     created: dict[str, set[str]] = {}
     for entry in entries:
-        kind = entry.detail.get("tipo", "")
+        kind = data_kind(entry.detail.get("tipo", ""))
         created.setdefault(kind, set()).update(entry.detail.get("nuevas_claves", []))
         for key, name, old, new in entry.detail.get("cambios", []):
             if name in WATCHED.get(kind, ()):

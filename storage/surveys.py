@@ -1,25 +1,22 @@
-"""Survey answering and results: who may answer what, where a person is, and the totals.
+"""Survey answering: who may answer what, where a person is, and recording answers.
 
-One response per person and survey is enforced by the database
-(UNIQUE(survey_id, respondent_key)). `respondent_key` is HMAC-SHA256(secret,
-"survey id:chat id") with the secret generated once and kept in `AppSecret("survey_hmac")`
-(`pseudonym`). Anonymous surveys keep `chat_id` NULL, so the stored answers carry no id —
-yet the same person finds their response again to resume it, and cannot answer twice.
-Named surveys also keep the chat id, until the person deletes their data: the key stays,
-so a completed survey stays answered and is counted once. Anonymous responses also keep
-their times only to the day, so they cannot be matched against message times.
+One response per person and survey is enforced by the database (UNIQUE(survey_id,
+respondent_key)). `respondent_key` is HMAC-SHA256(secret, "survey id:chat id") with the
+installation's secret (`storage.pseudonyms`). Anonymous surveys keep `chat_id` NULL, so the
+stored answers carry no id — yet the same person finds their response again to resume it,
+and cannot answer twice. Named surveys also keep the chat id, until the person deletes their
+data: the key stays, so a completed survey stays answered and is counted once. Anonymous
+responses also keep their times only to the day, so they cannot be matched against message
+times.
 
-The same key (with other prefixes) keeps one ballot per person in participatory budgeting
-and the daily limit of questions after a deletion; it cannot be turned back into a chat id
-without the secret.
-
-Where a person is inside a survey is never stored: the current question is derived from
-the answers stored so far, following the skip rules (`next_question`). The one thing kept
-before it is an answer is the options ticked so far in the current multiple-choice
-question (`save_ticks`): a draft row of that question whose value is `{"marcadas": [i…]}`
-(option indices). It is not an answer: `answers_of`, the results and the export skip it,
-and confirming the question («Listo») turns the same row into the answer. So pausing,
-leaving by a command, or coming back days later shows the ticks again.
+Where a person is inside a survey is never stored: the current question is derived from the
+answers stored so far, following the skip rules (`storage.survey_rules.next_question`). The
+one thing kept before it is an answer is the options ticked so far in the current
+multiple-choice question (`save_ticks`): a draft row of that question whose value is
+`{"marcadas": [i…]}` (option indices). It is not an answer: `answers_of`, the results and
+the export skip it, and confirming the question («Listo») turns the same row into the
+answer. So pausing, leaving by a command, or coming back days later shows the ticks again.
+The totals and the export are `storage.survey_results`.
 
 Comuna targeting: a survey without a comuna is for everyone. A survey for one comuna is
 offered to people whose comuna is known to be that one (their comuna on record, or a comuna
@@ -27,30 +24,20 @@ they follow in /alertas) and to people whose comuna is unknown; it is not offere
 known to be from other comunas.
 """
 
+
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
-import secrets
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from html import escape
 from typing import Any
-from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import union
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import outbox
-from storage.exports import column_title, safe_cell
 from storage.models import (
-    AppSecret,
     Citizen,
     Comuna,
     Event,
@@ -60,19 +47,16 @@ from storage.models import (
     SurveyQuestion,
     SurveyResponse,
 )
-from storage.survey_defs import END, SCALE
+from storage.pseudonyms import pseudonym
+from storage.survey_rules import (
+    DRAFT,
+    answer_value,
+    draft_ticks,
+    final_answers,
+    next_question,
+    valid_ticks,
+)
 from storage.types import utcnow
-
-SECRET_NAME = "survey_hmac"
-_SECRETS: WeakKeyDictionary[Any, bytes] = WeakKeyDictionary()  # per engine
-MULTI_SEPARATOR = "; "
-DRAFT = "marcadas"  # key of a draft row: the ticks of a multiple-choice question, unconfirmed
-INVITATION = "📝 <b>{title}</b>\n¿Nos regala un par de minutos? Su opinión nos ayuda a mejorar."
-INVITATION_BUTTON = "📝 Responder la encuesta"
-
-
-class AnswerRefused(ValueError):
-    """An answer that does not fit its question; the message is Spanish, for the person."""
 
 
 @dataclass(frozen=True)
@@ -134,50 +118,6 @@ class SurveyResults:
     questions: list[QuestionResult]
 
 
-# --- identity ---------------------------------------------------------------------
-
-
-async def survey_secret(session: AsyncSession) -> bytes:
-    """Return the installation's key for pseudonyms (`pseudonym`), creating it once.
-
-    The key never changes once created, so each process reads it once per database.
-    """
-    engine = session.sync_session.get_bind()
-    known = _SECRETS.get(engine)
-    if known is not None:
-        return known
-    row = await session.get(AppSecret, SECRET_NAME)
-    if row is None:
-        # Two people may start an anonymous survey at once: the first insert wins and the
-        # other is ignored, with no rollback that would expire the caller's objects.
-        conn = await session.connection()
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        table = AppSecret.__table__  # type: ignore[attr-defined]
-        await conn.execute(
-            insert(table)
-            .values(name=SECRET_NAME, value=secrets.token_hex(32), created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        await session.commit()
-        row = await session.get(AppSecret, SECRET_NAME, populate_existing=True)
-        assert row is not None
-    _SECRETS[engine] = bytes.fromhex(row.value)
-    return _SECRETS[engine]
-
-
-def keyed_hash(secret: bytes, scope: str, chat_id: int) -> str:
-    """Return the pseudonym of a chat within `scope`: "h:" and HMAC-SHA256 in hex."""
-    return "h:" + hmac.new(secret, f"{scope}:{chat_id}".encode(), hashlib.sha256).hexdigest()
-
-
-async def pseudonym(session: AsyncSession, *, scope: str, chat_id: int) -> str:
-    """Return the person's keyed pseudonym within `scope` (not reversible without the key).
-
-    Scopes in use: the survey id (responses), "pp:<ronda>" (ballots), "preguntas".
-    """
-    return keyed_hash(await survey_secret(session), scope, chat_id)
-
-
 async def respondent_key(session: AsyncSession, *, survey: Survey, chat_id: int) -> str:
     """Return the key that identifies this person's response to this survey."""
     return await pseudonym(session, scope=str(survey.id), chat_id=chat_id)
@@ -201,18 +141,14 @@ def is_open(survey: Survey, now: datetime | None = None) -> bool:
 
 async def known_comunas(session: AsyncSession, *, telegram_id: int, chat_id: int) -> set[int]:
     """Return the ids of the comunas the person is known to belong to or follow."""
-    ids: set[int] = set()
-    own = (await session.exec(
-        select(Citizen.comuna_id).where(Citizen.telegram_id == telegram_id)
-    )).first()
-    if own is not None:
-        ids.add(own)
-    followed = (await session.exec(
+    own = select(Citizen.comuna_id).where(Citizen.telegram_id == telegram_id)
+    followed = (
         select(Comuna.id).join(Subscription, col(Subscription.value) == col(Comuna.codigo))
         .where(Subscription.chat_id == chat_id, Subscription.kind == "comuna")
-    )).all()
-    ids.update(i for i in followed if i is not None)
-    return ids
+    )
+    result = await session.exec(union(own, followed))  # type: ignore[call-overload]
+    rows = result.scalars().all()  # both in one round trip
+    return {i for i in rows if i is not None}
 
 
 def reaches(survey: Survey, comunas: set[int]) -> bool:
@@ -281,22 +217,10 @@ async def surveys_for(
     return result
 
 
-def invitation_payload(survey: Survey, text: str | None = None) -> dict[str, Any]:
-    """Return an outbox payload inviting to a survey: a text and an `enc:o:<slug>` button."""
-    body = text if text is not None else INVITATION.format(title=escape(survey.titulo))
-    button = {"text": INVITATION_BUTTON, "callback_data": f"enc:o:{survey.slug}"}
-    return {"text": body, "reply_markup": {"inline_keyboard": [[button]]}}
-
-
-async def invite(
-    session: AsyncSession, *, survey: Survey, chat_ids: list[int], text: str | None = None,
-    dedupe: str | None = None,
-) -> int:
-    """Queue an invitation to the survey for each chat that has not answered it yet.
-
-    Goes through the outbox; `dedupe` (default: one per survey) keeps a chat from getting
-    the same invitation twice. Returns how many were queued.
-    """
+async def yet_to_answer(
+    session: AsyncSession, *, survey: Survey, chat_ids: list[int]
+) -> list[int]:
+    """Return the chats, of these, that have not completed the survey (those to invite)."""
     keys = {await respondent_key(session, survey=survey, chat_id=c): c for c in chat_ids}
     answered = set((await session.exec(
         select(SurveyResponse.respondent_key).where(
@@ -305,21 +229,14 @@ async def invite(
             col(SurveyResponse.respondent_key).in_(list(keys)),
         )
     )).all()) if keys else set()
-    pending = [chat for key, chat in keys.items() if key not in answered]
-    return await outbox.enqueue(
-        session, chat_ids=pending, payload=invitation_payload(survey, text), kind="encuesta",
-        dedupe=dedupe or f"encuesta:{survey.slug}",
-    )
+    return [chat for key, chat in keys.items() if key not in answered]
 
 
-async def announce(session: AsyncSession, *, survey: Survey) -> int:
-    """Invite the people following the «encuestas» topic to an open survey, once each.
+async def followers_reached(session: AsyncSession, *, survey: Survey) -> list[int]:
+    """Return the chats following the «encuestas» topic that the survey is for, sorted.
 
-    Comuna targeting follows the same rule as the list (see the module doc). Returns how
-    many invitations were queued (0 when the survey is not open).
+    Comuna targeting follows the same rule as the list (see the module doc).
     """
-    if not is_open(survey):
-        return 0
     followers = set((await session.exec(
         select(Subscription.chat_id).where(Subscription.kind == "tema",
                                            Subscription.value == "encuestas")
@@ -337,8 +254,7 @@ async def announce(session: AsyncSession, *, survey: Survey) -> int:
         )).all():
             known.setdefault(chat, set()).add(comuna or 0)
         followers = {c for c in followers if reaches(survey, known.get(c, set()))}
-    return await invite(session, survey=survey, chat_ids=sorted(followers),
-                        dedupe=f"encuesta-nueva:{survey.slug}")
+    return sorted(followers)
 
 
 # --- answering --------------------------------------------------------------------
@@ -361,7 +277,7 @@ def _day(moment: datetime, tz: tzinfo) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
-def _shown_day(moment: datetime, tz: ZoneInfo) -> str:
+def shown_day(moment: datetime, tz: ZoneInfo) -> str:
     """Return the local date an anonymous response's day stands for.
 
     Days are stored as the local midnight; rows stored before that, at midnight UTC
@@ -408,67 +324,15 @@ async def start_response(
     return response
 
 
-def is_draft(value: Any) -> bool:
-    """Tell whether a stored value is a draft (unconfirmed ticks), not an answer."""
-    return isinstance(value, dict)
-
-
 async def _answer_rows(session: AsyncSession, *, response_id: int) -> list[SurveyAnswer]:
     return list((await session.exec(
         select(SurveyAnswer).where(SurveyAnswer.response_id == response_id)
     )).all())
 
 
-def _final(rows: list[SurveyAnswer]) -> dict[int, Any]:
-    return {a.question_id: a.value for a in rows if not is_draft(a.value)}
-
-
-def _ticks(rows: list[SurveyAnswer], question: SurveyQuestion | None) -> tuple[int, ...]:
-    """Return the draft ticks of `question` among a response's rows (valid indices only)."""
-    if question is None or question.kind != "multiple":
-        return ()
-    count = len(question.options or [])
-    for row in rows:
-        if row.question_id == question.id and is_draft(row.value):
-            ticked = row.value.get(DRAFT)
-            if isinstance(ticked, list):
-                return tuple(sorted({i for i in ticked if isinstance(i, int) and 0 <= i < count}))
-    return ()
-
-
 async def answers_of(session: AsyncSession, *, response_id: int) -> dict[int, Any]:
     """Return a response's answers by question id (drafts left out)."""
-    return _final(await _answer_rows(session, response_id=response_id))
-
-
-def skip_target(question: SurveyQuestion, value: Any) -> int | None:
-    """Return the position a skip rule sends this answer to (`END` = the end), or None."""
-    if question.kind not in ("unica", "escala"):
-        return None
-    rules = question.skip_rules or {}
-    target = rules.get(str(value))
-    return None if target is None else int(target)
-
-
-def next_question(
-    questions: list[SurveyQuestion], answers: dict[int, Any]
-) -> SurveyQuestion | None:
-    """Return the first unanswered question on the path the answers take, or None when done."""
-    by_position = {q.position: q for q in questions}
-    ordered = sorted(by_position)
-    index = 0
-    while index < len(ordered):
-        question = by_position[ordered[index]]
-        if question.id not in answers:
-            return question
-        target = skip_target(question, answers[question.id])
-        if target == END:
-            return None
-        if target is not None and target in by_position:
-            index = ordered.index(target)
-        else:
-            index += 1
-    return None
+    return final_answers(await _answer_rows(session, response_id=response_id))
 
 
 async def position(session: AsyncSession, *, survey: Survey, chat_id: int) -> Position:
@@ -480,42 +344,8 @@ async def position(session: AsyncSession, *, survey: Survey, chat_id: int) -> Po
     if response.completed_at is not None:
         return Position(survey, response, None, len(questions))
     rows = await _answer_rows(session, response_id=response.id or 0)
-    current = next_question(questions, _final(rows))
-    return Position(survey, response, current, len(questions), _ticks(rows, current))
-
-
-def answer_value(question: SurveyQuestion, raw: Any) -> Any:
-    """Turn a raw answer (option index, indices, 1–5, text) into what is stored, or refuse."""
-    options = list(question.options or [])
-    if question.kind == "unica":
-        if not isinstance(raw, int) or not 0 <= raw < len(options):
-            raise AnswerRefused("Esa opción no existe.")
-        return options[raw]
-    if question.kind == "multiple":
-        if not isinstance(raw, list | tuple) or not all(isinstance(i, int) for i in raw):
-            raise AnswerRefused("Esa selección no es válida.")
-        chosen = sorted(set(raw))
-        if not chosen:
-            raise AnswerRefused("Marque al menos una opción.")
-        if any(not 0 <= i < len(options) for i in chosen):
-            raise AnswerRefused("Esa opción no existe.")
-        if len(chosen) > (question.max_choices or len(options)):
-            raise AnswerRefused(f"Puede marcar hasta {question.max_choices} opciones.")
-        return [options[i] for i in chosen]
-    if question.kind == "escala":
-        if not isinstance(raw, int) or raw not in SCALE:
-            raise AnswerRefused("Elija un valor de 1 a 5.")
-        return raw
-    text = str(raw).strip() if isinstance(raw, str) else ""
-    if not text:
-        raise AnswerRefused("Escriba su respuesta en un mensaje de texto.")
-    limit = question.max_length or 500
-    if len(text) > limit:
-        raise AnswerRefused(
-            f"Su respuesta tiene {len(text)} caracteres; el máximo es {limit}. "
-            "Escríbala más corta, por favor."
-        )
-    return text
+    current = next_question(questions, final_answers(rows))
+    return Position(survey, response, current, len(questions), draft_ticks(rows, current))
 
 
 async def record_answer(
@@ -540,12 +370,12 @@ async def record_answer(
     if response.completed_at is not None:
         return Recorded("stale", Position(survey, response, None, len(questions)))
     rows = await _answer_rows(session, response_id=response.id or 0)
-    answers = _final(rows)
+    answers = final_answers(rows)
     current = next_question(questions, answers)
     if (current is None or current.position != position_number
             or (kinds is not None and current.kind not in kinds)):
         return Recorded("stale", Position(survey, response, current, len(questions),
-                                          _ticks(rows, current)))
+                                          draft_ticks(rows, current)))
     value = answer_value(current, raw)
     draft = next((r for r in rows if r.question_id == current.id), None)
     if draft is not None:  # the ticks kept so far become the answer
@@ -565,18 +395,6 @@ async def record_answer(
         await session.rollback()
         return Recorded("stale", await position(session, survey=survey, chat_id=chat_id))
     return Recorded("ok", Position(survey, response, following, len(questions)), current, value)
-
-
-def _chosen(question: SurveyQuestion, chosen: list[int]) -> list[int]:
-    """Return valid ticks of a multiple-choice question (sorted), or refuse them."""
-    options = list(question.options or [])
-    ticked = sorted(set(chosen))
-    if any(not isinstance(i, int) or not 0 <= i < len(options) for i in ticked):
-        raise AnswerRefused("Esa opción no existe.")
-    limit = question.max_choices or len(options)
-    if len(ticked) > limit:
-        raise AnswerRefused(f"Puede marcar hasta {limit} opciones.")
-    return ticked
 
 
 async def save_ticks(
@@ -600,10 +418,10 @@ async def save_ticks(
     for attempt in (1, 2):
         questions = await questions_of(session, survey_id=survey_id)
         rows = await _answer_rows(session, response_id=response_id)
-        current = next_question(questions, _final(rows))
+        current = next_question(questions, final_answers(rows))
         if current is None or current.position != position_number or current.kind != "multiple":
             return "stale"
-        value = {DRAFT: _chosen(current, chosen)}
+        value = {DRAFT: valid_ticks(current, chosen)}
         draft = next((r for r in rows if r.question_id == current.id), None)
         if draft is not None:
             draft.value = value
@@ -620,141 +438,6 @@ async def save_ticks(
             continue
         break
     return "ok"
-
-
-# --- results and export -----------------------------------------------------------
-
-
-async def _completed_answers(
-    session: AsyncSession, survey_id: int
-) -> list[tuple[int, int, Any]]:
-    rows = (await session.exec(
-        select(SurveyAnswer.response_id, SurveyAnswer.question_id, SurveyAnswer.value)
-        .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
-        .where(SurveyResponse.survey_id == survey_id,
-               col(SurveyResponse.completed_at).is_not(None))
-    )).all()
-    return [(r, q, v) for r, q, v in rows if not is_draft(v)]
-
-
-async def response_counts(session: AsyncSession, *, survey_id: int) -> tuple[int, int]:
-    """Return (completed, in progress) responses of a survey."""
-    rows = (await session.exec(
-        select(col(SurveyResponse.completed_at).is_not(None), func.count())
-        .where(SurveyResponse.survey_id == survey_id)
-        .group_by(col(SurveyResponse.completed_at).is_not(None))
-    )).all()
-    counts = {bool(done): int(n) for done, n in rows}
-    return counts.get(True, 0), counts.get(False, 0)
-
-
-async def survey_results(session: AsyncSession, *, survey: Survey) -> SurveyResults:
-    """Return counts and percentages per question over completed responses."""
-    questions = await questions_of(session, survey_id=survey.id or 0)
-    per_question: dict[int, list[Any]] = {q.id or 0: [] for q in questions}
-    for _, question_id, value in await _completed_answers(session, survey.id or 0):
-        per_question.setdefault(question_id, []).append(value)
-    completed, in_progress = await response_counts(session, survey_id=survey.id or 0)
-    results = []
-    for question in questions:
-        values = per_question.get(question.id or 0, [])
-        tally: Counter[str] = Counter()
-        average = None
-        if question.kind == "unica":
-            tally.update(str(v) for v in values)
-            labels = list(question.options or [])
-        elif question.kind == "multiple":
-            for chosen in values:
-                tally.update(str(v) for v in chosen or [])
-            labels = list(question.options or [])
-        elif question.kind == "escala":
-            tally.update(str(v) for v in values)
-            labels = [str(v) for v in SCALE]
-            numbers = [int(v) for v in values]
-            average = sum(numbers) / len(numbers) if numbers else None
-        else:
-            labels = []
-        counts = [(label, tally.get(label, 0)) for label in labels]
-        results.append(QuestionResult(question, len(values), counts, average))
-    return SurveyResults(survey, completed, in_progress, results)
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, list):
-        return MULTI_SEPARATOR.join(str(v) for v in value)
-    return value
-
-
-async def export_rows(
-    session: AsyncSession, *, survey: Survey, tz: ZoneInfo
-) -> tuple[list[str], list[list[Any]]]:
-    """Return a header and one row per response (one column per question), oldest first.
-
-    Anonymous surveys get no chat column and dates only; multiple choices are joined
-    with "; "; unanswered (skipped or pending) questions are empty.
-    """
-    questions = await questions_of(session, survey_id=survey.id or 0)
-    responses = (await session.exec(
-        select(SurveyResponse).where(SurveyResponse.survey_id == survey.id)
-        .order_by(col(SurveyResponse.id))
-    )).all()
-    comunas = {c.id: c.codigo for c in (await session.exec(select(Comuna))).all()}
-    answers: dict[int, dict[int, Any]] = {}
-    for response_id, question_id, value in (await session.exec(
-        select(SurveyAnswer.response_id, SurveyAnswer.question_id, SurveyAnswer.value)
-        .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
-        .where(SurveyResponse.survey_id == survey.id)
-    )).all():
-        if not is_draft(value):
-            answers.setdefault(response_id, {})[question_id] = value
-    header = ["respuesta", "estado", "inicio", "fin"]
-    if not survey.anonima:
-        header.append("chat_id")
-    header.append("comuna")
-    header += [f"P{q.position}. {column_title(q.text)}" for q in questions]
-    def when(moment: datetime | None) -> str:
-        if moment is None:
-            return ""
-        if survey.anonima:
-            return _shown_day(moment, tz)
-        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-    rows: list[list[Any]] = []
-    for r in responses:
-        row: list[Any] = [
-            r.id, "completa" if r.completed_at else "en curso",
-            when(r.started_at), when(r.completed_at),
-        ]
-        if not survey.anonima:
-            row.append(r.chat_id)
-        row.append(comunas.get(r.comuna_id, "") if r.comuna_id else "")
-        given = answers.get(r.id or 0, {})
-        row += [_cell(given.get(q.id or 0)) for q in questions]
-        rows.append(row)
-    return header, rows
-
-
-async def surveys_with_counts(session: AsyncSession) -> list[tuple[Survey, int, int]]:
-    """Return every survey with its completed and in-progress response counts, newest first."""
-    surveys = (await session.exec(select(Survey).order_by(col(Survey.id).desc()))).all()
-    result = []
-    for survey in surveys:
-        completed, in_progress = await response_counts(session, survey_id=survey.id or 0)
-        result.append((survey, completed, in_progress))
-    return result
-
-
-def export_xlsx(header: list[str], rows: list[list[Any]], *, title: str) -> bytes:
-    """Return the export as an XLSX workbook; text that looks like a formula stays text."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31] or "encuesta")
-    sheet.append([safe_cell(h) for h in header])
-    for row in rows:
-        sheet.append([v if isinstance(v, int | float) and not isinstance(v, bool)
-                      else safe_cell(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 async def opened_between(

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.exports import to_csv
 from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
 from storage.importers.errors import CellError
 from storage.models import Comuna, Work
@@ -18,6 +19,9 @@ from storage.search import DELAYED, status_of
 from storage.text import fold
 
 EARTH_RADIUS_M = 6_371_000.0
+# Half-sides, in degrees of latitude, of the boxes searched around a shared location (about
+# 1, 4 and 16 km); None is the whole city.
+NEAR_BOXES_DEG: tuple[float | None, ...] = (0.01, 0.04, 0.15, None)
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -124,19 +128,37 @@ async def nearest_works(
 ) -> list[tuple[Work, float]]:
     """Return the works with coordinates nearest to a point, with their distance in metres.
 
-    The database ranks by a flat-earth distance (exact enough across a city) and returns a
-    few candidates, so no query reads every work; they are ranked again by great-circle
+    The database looks in a box around the point first (an index on the coordinates keeps
+    it from reading every work), widening it until the nearest are surely inside; candidates are
+    ranked by a flat-earth distance there (exact enough across a city) and by great-circle
     distance here.
     """
     scale = math.cos(math.radians(latitude))  # a degree of longitude is shorter off the equator
     d_lat = col(Work.latitud) - latitude
     d_lon = (col(Work.longitud) - longitude) * scale
-    points = (await session.exec(
-        select(Work.id, Work.latitud, Work.longitud)
-        .where(col(Work.latitud).is_not(None), col(Work.longitud).is_not(None))
-        .order_by(d_lat * d_lat + d_lon * d_lon, col(Work.id))
-        .limit(limit * 4)
-    )).all()
+    wanted = limit * 4
+    points: list[tuple[int | None, float | None, float | None]] = []
+    for half_side in NEAR_BOXES_DEG:
+        query = (
+            select(Work.id, Work.latitud, Work.longitud)
+            .where(col(Work.latitud).is_not(None), col(Work.longitud).is_not(None))
+            .order_by(d_lat * d_lat + d_lon * d_lon, col(Work.id))
+            .limit(wanted)
+        )
+        if half_side is not None:
+            query = query.where(
+                col(Work.latitud).between(latitude - half_side, latitude + half_side),
+                col(Work.longitud).between(
+                    longitude - half_side / scale, longitude + half_side / scale
+                ),
+            )
+        points = list((await session.exec(query)).all())
+        # Anything outside the box is farther than its half-side: when the `limit`-th
+        # candidate inside is nearer than that, no work outside can take its place.
+        if half_side is not None and len(points) >= limit:
+            _, lat, lon = points[limit - 1]
+            if math.hypot((lat or 0) - latitude, ((lon or 0) - longitude) * scale) <= half_side:
+                break
     ranked = heapq.nsmallest(
         limit,
         ((distance_m(latitude, longitude, lat or 0, lon or 0), work_id)
@@ -145,3 +167,20 @@ async def nearest_works(
     works = await _works_by_id(session, [work_id for _, work_id in ranked if work_id])
     distances = {work_id: metres for metres, work_id in ranked}
     return [(w, distances[w.id or 0]) for w in works]
+
+
+# The file staff fill to say where works «sin ubicar» are, imported back as `ubicaciones`.
+# `nombre` comes last, only to recognise each work: importing it back changes no name.
+PLACES_COLUMNS = ("codigo", "comuna", "direccion", "latitud", "longitud", "nombre")
+
+
+async def works_without_comuna(session: AsyncSession) -> list[Work]:
+    """Return the works that have no comuna yet («sin ubicar»: SECOP knows none), by code."""
+    query = select(Work).where(col(Work.comuna_id).is_(None)).order_by(col(Work.codigo))
+    return list((await session.exec(query)).all())
+
+
+def places_csv(works: list[Work]) -> bytes:
+    """Return the CSV staff fill with each work's comuna (and address or coordinates)."""
+    return to_csv(PLACES_COLUMNS, ([w.codigo, "", w.direccion, w.latitud, w.longitud, w.nombre]
+                                   for w in works))

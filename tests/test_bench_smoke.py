@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import session, throughput
+from bench import faults, session, throughput
 
 PG_URL = os.environ.get("CABILDO_TEST_DATABASE_URL", "")
 
@@ -50,3 +50,13 @@ async def test_the_session_cost_is_measured() -> None:
 
     assert cost.backend == ("PostgreSQL" if PG_URL else "SQLite")
     assert cost.cpu_ms > 0 and cost.wall_ms > 0
+
+
+async def test_the_fault_runner_drives_a_real_bot_process() -> None:
+    async with faults.bench(PG_URL or None, rate=40, people=20) as bench:
+        figures = await faults.rate_run(bench, recipients=20, instances=1)
+
+        assert figures.sent == 20  # each of them once, through a real `cabildo run`
+        assert 0 < figures.busiest_left <= 20  # counted from the rows' sent_at
+        assert 0 < figures.busiest_arrived <= 20
+        assert bench.running == []  # the process was stopped

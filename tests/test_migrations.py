@@ -7,14 +7,18 @@ from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy import text
+from sqlalchemy.sql.expression import TableClause
 from sqlmodel import SQLModel, col, select
 
 import storage.models  # noqa: F401
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
 from storage.models import CitizenQuestion, Comuna, PBRound, PBVote, Survey, SurveyResponse
-from storage.surveys import keyed_hash, respondent_key, survey_secret
+from storage.pseudonyms import keyed_hash, survey_secret
+from storage.surveys import respondent_key
 
 
 async def _diff(db: Database) -> list[object]:
@@ -46,18 +50,27 @@ async def test_pseudonyms_are_filled_from_the_chat_ids_kept_and_undone(
     now = datetime.now(UTC)
     tables = {m.__name__: m.__table__ for m in (  # type: ignore[attr-defined]
         Comuna, PBRound, PBVote, CitizenQuestion, Survey, SurveyResponse)}
+
+    def old(name: str, *columns: str) -> TableClause:
+        """Only the columns written: later migrations add columns the 0002 schema lacks."""
+        table = tables[name]
+        return sa_table(table.name, *(sa_column(c, table.c[c].type) for c in columns))
+
     async with db.engine.begin() as conn:
         await conn.execute(tables["Comuna"].insert().values(id=1, codigo="4", nombre="Occidental",
                                                             tipo="comuna"))
-        await conn.execute(tables["PBRound"].insert().values(
-            id=1, ronda="2027", comuna_id=1, presupuesto=100, updated_at=now))
+        # Plain SQL: the model's table has columns that came after 0002 (with defaults).
+        await conn.execute(text(
+            "INSERT INTO pbround (id, ronda, comuna_id, presupuesto, updated_at) "
+            "VALUES (1, '2027', 1, 100, :now)"), {"now": now})
         await conn.execute(tables["PBVote"].insert(), [
             {"id": 1, "ronda": "2027", "round_id": 1, "chat_id": 501, "project_ids": [],
              "created_at": now, "updated_at": now},
             {"id": 2, "ronda": "2027", "round_id": 1, "chat_id": None, "project_ids": [],
              "created_at": now, "updated_at": now},
         ])
-        await conn.execute(tables["CitizenQuestion"].insert(), [
+        await conn.execute(old("CitizenQuestion", "id", "chat_id", "topic", "text", "status",
+                                   "published", "created_at").insert(), [
             {"id": 1, "chat_id": 501, "topic": "general", "text": "¿Cuándo?", "status": "pendiente",
              "published": False, "created_at": now},
         ])
@@ -95,3 +108,29 @@ async def test_pseudonyms_are_filled_from_the_chat_ids_kept_and_undone(
     assert keys == ["501", "h:anon"]
     await db.dispose()
     await asyncio.to_thread(upgrade, database_url)
+
+
+async def test_messages_queued_before_0012_still_count_as_queued(
+    db: Database, database_url: str
+) -> None:
+    """0012 fills the dedupe group of rows already in the outbox: a reminder queued before
+    the upgrade is not queued again after it, an erased person's row included."""
+    from storage import outbox
+
+    await db.dispose()
+    await asyncio.to_thread(downgrade, database_url, "0011")
+    now = datetime.now(UTC)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO outboxmessage (chat_id, kind, payload, dedupe_key, status, attempts, "
+            "not_before, created_at) VALUES "
+            "(501, 'text', '{}', 'evaluacion:7:501', 'enviado', 1, :now, :now), "
+            "(0, 'text', '{}', 'pp-abre:3:borrado2', 'enviado', 1, :now, :now), "
+            "(502, 'text', '{}', NULL, 'enviado', 1, :now, :now)"), {"now": now})
+    await asyncio.to_thread(upgrade, database_url)
+    async with db.session() as s:
+        assert await outbox.queued_before(s, dedupe="evaluacion:7")
+        assert await outbox.queued_before(s, dedupe="pp-abre:3")
+        assert not await outbox.queued_before(s, dedupe="evaluacion:8")
+        assert not await outbox.queued_before(s, dedupe="evaluacion")
+        assert not await outbox.queued_before(s, dedupe="")

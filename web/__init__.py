@@ -2,5 +2,5 @@
 
 `web.site.web_routes(db, settings)` gives the routes to mount in another Starlette app;
 `web.site.build_site(db, settings)` the site alone; `web.server.serve_site(...)` runs it with
-uvicorn. Nothing is imported here, so `bot.config` can read `web.settings` without a cycle.
+uvicorn. Its settings are `Settings.web` (`bot.config`).
 """

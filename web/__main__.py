@@ -9,12 +9,12 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, WebSettings, load_settings
 from bot.logs import setup_logging
 from storage.db import Database
 from storage.demo import load_demo
+from storage.ready import DatabaseNotReady, ensure_schema
 from web.server import serve_site
-from web.settings import WebSettings
 
 
 async def run_site(settings: Settings, web: WebSettings, host: str, port: int, *,
@@ -23,8 +23,6 @@ async def run_site(settings: Settings, web: WebSettings, host: str, port: int, *
 
     Refuses to start (status 1) when the database has no tables yet.
     """
-    from bot.app import DatabaseNotReady, ensure_schema
-
     db = Database(settings.database_url)
     try:
         await ensure_schema(db)

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.config import Settings
+from bot.config import Settings, WebSettings
 from storage.alerts import subscriptions_of, toggle
 from storage.budget import execution, latest_year
 from storage.db import Database
@@ -38,7 +38,6 @@ from storage.works import work_by_code
 from web import pages
 from web.bodies import BadLength, BodyTooLarge, read_capped
 from web.initdata import InitDataError, verify_init_data
-from web.settings import WebSettings
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +96,18 @@ class Site:
             "Referrer-Policy": "same-origin",
         }
 
-    def _page(self, title: str, body: str, current: str, *, scripts: tuple[str, ...] = (),
-              styles: tuple[str, ...] = (), status: int = 200) -> HTMLResponse:
-        html = pages.layout(title, body, municipality=self.settings.municipality_name,
-                            current=current, scripts=scripts, styles=styles)
+    def _page(self, template: str, title: str, current: str, *, scripts: tuple[str, ...] = (),
+              styles: tuple[str, ...] = (), status: int = 200, **shown: Any) -> HTMLResponse:
+        html = pages.render(template, title=title, current=current,
+                            municipality=self.settings.municipality_name,
+                            locale=self.settings.locale, scripts=scripts, styles=styles, **shown)
         return HTMLResponse(html, status_code=status, headers=self.headers)
 
     async def home(self, request: Request) -> Response:
         """Show what the site holds."""
         async with self.db.session() as session:
             counts = await data_counts(session)
-        body = pages.home_body(self.settings.municipality_name, counts.obras, counts.metas)
-        return self._page("Inicio", body, "/")
+        return self._page("home.html", "Inicio", "/", works=counts.obras, goals=counts.metas)
 
     async def map_page(self, request: Request) -> Response:
         """Show the map of works with its filters and the works' table."""
@@ -117,14 +116,14 @@ class Site:
         async with self.db.session() as session:
             works = await works_for_map(session)
             comunas = await all_comunas(session)
-        body = pages.map_body(
+        shown = pages.map_page(
             works, comunas, chosen, locale=self.settings.locale, tile_url=self.web.tile_url,
             attribution=self.web.tile_attribution, bot_username=self.web.bot_username,
             today=self.settings.today(),
         )
-        return self._page("Mapa de obras", body, "/mapa",
+        return self._page("map.html", "Mapa de obras", "/mapa",
                           scripts=("/static/vendor/leaflet/leaflet.js", "/static/mapa.js"),
-                          styles=("/static/vendor/leaflet/leaflet.css",))
+                          styles=("/static/vendor/leaflet/leaflet.css",), **shown)
 
     async def transparency(self, request: Request) -> Response:
         """Show goals by line, budget execution by office and survey results."""
@@ -133,10 +132,9 @@ class Site:
             year = await latest_year(session)
             total, offices = (await execution(session, vigencia=year)) if year else (None, [])
             closed, running = await published_survey_results(session)
-        body = pages.transparency_body(goal_lines, total, offices, closed, running,
-                                       self.settings.locale,
-                                       minimum=self.settings.survey_min_responses)
-        return self._page("Transparencia", body, "/transparencia")
+        shown = pages.transparency_page(goal_lines, total, offices, closed, running,
+                                        minimum=self.settings.survey_min_responses)
+        return self._page("transparency.html", "Transparencia", "/transparencia", **shown)
 
     async def data_page(self, request: Request) -> Response:
         """Show the open-data downloads and the data dictionary."""
@@ -144,7 +142,8 @@ class Site:
             found = await data_counts(session)
         counts = {"obras": found.obras, "metas": found.metas, "presupuesto": found.presupuesto,
                   "comunas": found.comunas}
-        return self._page("Datos abiertos", pages.data_body(counts), "/datos")
+        return self._page("open_data.html", "Datos abiertos", "/datos",
+                          **pages.data_page(counts))
 
     async def dataset(self, request: Request) -> Response:
         """Send one open-data set as CSV or JSON."""
@@ -221,7 +220,7 @@ class Site:
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         """Answer unknown addresses with a Spanish page."""
-        return self._page("Página no encontrada", pages.not_found_body(), "", status=404)
+        return self._page("not_found.html", "Página no encontrada", "", status=404)
 
     def guarded(self, endpoint: Endpoint, *, api: bool = False) -> Endpoint:
         """Wrap `endpoint` so an unexpected error is logged and answered in Spanish (500)."""
@@ -235,16 +234,16 @@ class Site:
                 log.exception("web: %s %s failed", request.method, request.url.path)
                 if api:
                     return self._json({"ok": False, "mensaje": SERVER_ERROR}, 500)
-                return self._page("Error del sitio", pages.server_error_body(SERVER_ERROR), "",
-                                  status=500)
+                return self._page("error.html", "Error del sitio", "", status=500,
+                                  message=SERVER_ERROR)
 
         guarded_endpoint.__doc__ = endpoint.__doc__
         return guarded_endpoint
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
         """Answer an error outside the routes (a last resort) with the Spanish error page."""
-        return self._page("Error del sitio", pages.server_error_body(SERVER_ERROR), "",
-                          status=500)
+        return self._page("error.html", "Error del sitio", "", status=500,
+                          message=SERVER_ERROR)
 
 
 def web_routes(db: Database, settings: Settings, web: WebSettings | None = None) -> list[BaseRoute]:

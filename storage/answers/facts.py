@@ -212,18 +212,25 @@ async def ranked_works(session: AsyncSession, measure: str, *, keys: list[str] |
         return sorted(priced, key=lambda w: (Decimal(w.valor_contrato or 0), w.codigo),
                       reverse=measure == "mas_valor")
     unfinished = [w for w in works if status_of(w.estado) != "terminada"]
+    # A work whose progress is not reported (SECOP) cannot be ranked by it: never as 0 %.
+    measured = [w for w in unfinished if w.avance_fisico is not None]
     if measure == "mas_avance":
-        return sorted(unfinished, key=lambda w: (-w.avance_fisico, w.codigo))
+        return sorted(measured, key=lambda w: (-_progress(w), w.codigo))
     if measure == "menos_avance":  # started ones first: «por iniciar» at 0 % is not slow
         started_first = {"en ejecucion": 0, "suspendida": 0}
-        return sorted(unfinished, key=lambda w: (
-            started_first.get(status_of(w.estado), 1), w.avance_fisico, w.codigo))
+        return sorted(measured, key=lambda w: (
+            started_first.get(status_of(w.estado), 1), _progress(w), w.codigo))
     late = sorted((w for w in unfinished if days_late(w, today)),
-                  key=lambda w: (-days_late(w, today), w.avance_fisico, w.codigo))
-    started = sorted((w for w in unfinished if not days_late(w, today)
+                  key=lambda w: (-days_late(w, today), w.avance_fisico is None, _progress(w),
+                                 w.codigo))
+    started = sorted((w for w in measured if not days_late(w, today)
                       and status_of(w.estado) in ("en ejecucion", "suspendida")),
-                     key=lambda w: (w.avance_fisico, w.codigo))
+                     key=lambda w: (_progress(w), w.codigo))
     return late + started
+
+
+def _progress(work: Work) -> float:
+    return work.avance_fisico or 0.0
 
 
 async def ranked_goals(session: AsyncSession, measure: str, *,

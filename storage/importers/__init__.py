@@ -4,12 +4,13 @@ and the accountability plan into the database.
 An import is all-or-nothing: every row is parsed and checked first (synchronously, without
 the database: `parse_table`), and only a file without errors is upserted by key in one
 transaction. Numbers follow one documented rule for `.` and `,` (see
-`storage.importers.values`); dates are `YYYY-MM-DD` or `DD/MM/YYYY`; event times are local
+`storage.importers.numbers`); dates are `YYYY-MM-DD` or `DD/MM/YYYY`; event times are local
 to the installation's time zone and stored in UTC.
 """
 
-from storage.importers.core import Change, ImportResult, import_bytes, import_file, store
+from storage.importers.core import Change, ImportResult, store
 from storage.importers.errors import ImportFailed, RowError
+from storage.importers.files import import_bytes, import_file, import_files
 from storage.importers.kinds import KINDS, ColumnSpec, KindSpec
 from storage.importers.parsing import (
     ALL_KINDS,
@@ -34,6 +35,7 @@ __all__ = [
     "RowError",
     "import_bytes",
     "import_file",
+    "import_files",
     "parse_table",
     "raise_for_errors",
     "read_table",

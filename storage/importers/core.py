@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,8 +20,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.importers.comunas import ComunaRef
-from storage.importers.errors import ImportFailed, row_ranges
-from storage.importers.other import OTHER_KINDS
+from storage.importers.errors import ImportFailed, RowError, row_ranges, shown
 from storage.importers.parsing import (
     ParsedTable,
     SkippedRows,
@@ -92,6 +90,14 @@ class ImportResult:
         return text
 
 
+# The provenance columns (`storage.models.Provenance`) a published source's import writes.
+PROVENANCE = ("fuente", "fuente_conjunto", "fuente_id")
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)[:120]
+
+
 def _plain(value: Any) -> Any:
     """Return a JSON-friendly form of a stored value (numbers stay numbers)."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -101,30 +107,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-async def import_file(
-    session: AsyncSession, kind: str, path: str | Path, *, tz: ZoneInfo,
-    skip_bad_rows: bool = False,
-) -> ImportResult:
-    """Import a CSV or XLSX file from disk; see `import_bytes`."""
-    path = Path(path)
-    return await import_bytes(
-        session, kind, path.read_bytes(), path.name, tz=tz, skip_bad_rows=skip_bad_rows
-    )
-
-
-async def import_bytes(
+async def import_table(
     session: AsyncSession, kind: str, data: bytes, filename: str, *, tz: ZoneInfo,
-    skip_bad_rows: bool = False,
+    skip_bad_rows: bool = False, commit: bool = True,
 ) -> ImportResult:
-    """Import a whole file of `kind` and commit, or change nothing and raise `ImportFailed`.
-
-    With `skip_bad_rows`, the rows with errors are left out instead (`result.skipped`
-    holds them, with a CSV to fix and import again) and the good ones are imported; a
-    problem of the file itself (a missing column) still changes nothing.
-    """
-    other = OTHER_KINDS.get(kind.strip().lower())
-    if other is not None:
-        return await other(session, data, filename, tz=tz)
+    """Import a file of a one-table kind (see `storage.importers.files.import_bytes`)."""
     # Parsing a big spreadsheet is CPU work: keep it off the event loop.
     table = await asyncio.to_thread(parse_table, kind, data, filename, tz=tz)
     if table.with_comuna:
@@ -132,9 +119,13 @@ async def import_bytes(
     surveys = survey_columns(table)
     if any(row.values.get(c.field) is not None for c in surveys for row in table.rows):
         resolve_surveys(table, await _load_survey_slugs(session))
+    if table.spec.existing_only or table.spec.existing_or_error:
+        await _keep_existing(session, table)
+    if any(row.blank for row in table.rows):
+        await _check_blanks(session, table)
     skipped = set_aside_bad_rows(table) if skip_bad_rows else None
     raise_for_errors(table)
-    result = await store(session, table)
+    result = await store(session, table, commit=commit)
     result.skipped = skipped
     return result
 
@@ -156,6 +147,64 @@ async def _load_survey_slugs(session: AsyncSession) -> list[str]:
         await session.rollback()
         log.warning("import: could not read surveys", exc_info=True)
         raise ImportFailed("No se pudo leer la base de datos; intente de nuevo más tarde.") from exc
+
+
+async def _keep_existing(session: AsyncSession, table: ParsedTable) -> None:
+    """Leave out the rows whose key is not stored yet, and say how many (`existing_only`)."""
+    spec = table.spec
+    sa_table: Table = spec.model.__table__  # type: ignore[attr-defined]
+    try:
+        connection = await session.connection()
+        stored = await connection.execute(sa_select(*(sa_table.c[name] for name in spec.key)))
+    except SQLAlchemyError as exc:
+        await session.rollback()
+        log.warning("import: could not read %s", spec.name, exc_info=True)
+        raise ImportFailed("No se pudo leer la base de datos; intente de nuevo más tarde.") from exc
+    known = {tuple(row) for row in stored.all()}
+    if spec.existing_or_error:
+        column = spec.key_columns()[0]
+        table.errors.extend(
+            RowError(row.row, column, spec.existing_or_error.format(key=shown(row.key_text)))
+            for row in table.rows if row.key not in known)
+    kept = [row for row in table.rows if row.key in known]
+    missing = len(table.rows) - len(kept)
+    table.rows = kept
+    if missing and spec.existing_only:
+        table.warnings.append(spec.existing_only.format(count=missing))
+
+
+async def _check_blanks(session: AsyncSession, table: ParsedTable) -> None:
+    """Refuse an empty cell that would blank a stored value; say what new rows become.
+
+    An empty cell of a `may_be_blank` column keeps a row as it is (a work still «no
+    reportado»), or makes a new row so; it never erases what a row already holds.
+    """
+    spec = table.spec
+    blanked = {spec.columns[name].field for row in table.rows for name in row.blank}
+    sa_table: Table = spec.model.__table__  # type: ignore[attr-defined]
+    try:
+        connection = await session.connection()
+        stored = await connection.execute(
+            sa_select(*(sa_table.c[name] for name in [*spec.key, *sorted(blanked)])))
+    except SQLAlchemyError as exc:
+        await session.rollback()
+        log.warning("import: could not read %s", spec.name, exc_info=True)
+        raise ImportFailed("No se pudo leer la base de datos; intente de nuevo más tarde.") from exc
+    existing = {tuple(row[name] for name in spec.key): row for row in stored.mappings().all()}
+    new: dict[str, int] = {}
+    for row in table.rows:
+        current = existing.get(row.key)
+        for name in row.blank:
+            if current is None:
+                new[name] = new.get(name, 0) + 1
+            elif current[spec.columns[name].field] is not None:
+                table.errors.append(RowError(
+                    row.row, name,
+                    f"está vacía, pero {shown(row.key_text)} ya tiene «{name}» y una celda "
+                    "vacía no lo borra; escriba el valor."))
+    for name, count in new.items():
+        rows = "fila nueva" if count == 1 else "filas nuevas"
+        table.warnings.append(f"{count} {rows} con «{name}» vacía: {spec.may_be_blank[name]}.")
 
 
 @asynccontextmanager
@@ -181,8 +230,9 @@ async def all_or_nothing(session: AsyncSession, kind: str) -> AsyncIterator[None
         raise
 
 
-async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
-    """Upsert the rows of a checked table by key in one transaction, then commit.
+async def store(session: AsyncSession, table: ParsedTable, *, commit: bool = True
+                ) -> ImportResult:
+    """Upsert the rows of a checked table by key in one transaction, then commit (if asked).
 
     Existing rows are read in one query; new rows are inserted and changed rows updated
     with one executemany statement per set of columns, so 20,000 rows stay quick. Rows of
@@ -193,9 +243,13 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
     result = ImportResult(spec.name, warnings=list(table.warnings))
     sa_table: Table = spec.model.__table__  # type: ignore[attr-defined]
     fields = sorted({name for row in table.rows for name in row.values})
-    wanted = list(dict.fromkeys(["id", *spec.key, *fields]))
+    origin = spec.origin if spec.has_provenance else None
+    sourced = PROVENANCE if origin else ()
+    wanted = list(dict.fromkeys(["id", *spec.key, *fields, *sourced, *spec.follows_reads]))
     now = utcnow()
     stamp = {"updated_at": now} if spec.has_updated_at else {}
+    if spec.has_provenance:
+        stamp["importado_at"] = now
     async with all_or_nothing(session, spec.name):
         connection = await session.connection()
         stored = await connection.execute(sa_select(*(sa_table.c[name] for name in wanted)))
@@ -204,8 +258,13 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in table.rows:
             current = existing.get(row.key)
+            source = (
+                dict(zip(PROVENANCE, (origin.fuente, origin.conjunto,
+                                      _text(row.values.get(origin.id_field))), strict=True))
+                if origin else {}
+            )
             if current is None:
-                values = {**spec.insert_defaults, **row.values, **stamp}
+                values = {**spec.insert_defaults, **row.values, **source, **stamp}
                 inserts.setdefault(tuple(sorted(values)), []).append(values)
                 result.created += 1
                 result.created_keys.append(row.key_text)
@@ -218,12 +277,20 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
             ]
             if not changes:
                 result.unchanged += 1
-                continue
-            params = {f"new_{name}": value for name, value in {**kept, **stamp}.items()}
+                # A row now found in a source it was not recorded from takes that source;
+                # it is no change of its content.
+                if not any(current[name] != value for name, value in source.items()):
+                    continue
+                written = {**source, "importado_at": now}
+            else:
+                result.updated += 1
+                result.changes.extend(changes)
+                written = {**kept, **source, **stamp}
+                if spec.follows is not None:
+                    written |= spec.follows(current, {c.field: c.new for c in changes}, written)
+            params = {f"new_{name}": value for name, value in written.items()}
             params["old_id"] = current["id"]
             updates.setdefault(tuple(sorted(params)), []).append(params)
-            result.updated += 1
-            result.changes.extend(changes)
         for batch in inserts.values():
             await connection.execute(sa_insert(sa_table), batch)
         for names, batch in updates.items():
@@ -233,7 +300,8 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
                 .values({name[4:]: bindparam(name) for name in names if name != "old_id"})
             )
             await connection.execute(statement, batch)
-        await session.commit()
+        if commit:
+            await session.commit()
     if spec.created_note and result.created:
         result.warnings.append(spec.created_note.format(count=result.created))
     return result

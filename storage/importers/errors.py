@@ -41,6 +41,7 @@ class ImportFailed(Exception):
         total_errors: int | None = None,
     ) -> None:
         self.message = message
+        self.lead: str | None = None  # said first: which of several imports failed
         self.errors: list[RowError] = list(errors[:KEPT_ERRORS])
         self.total_errors = total_errors if total_errors is not None else len(errors)
         # Every data row with an error (the header, row 1, is the file's own problem).
@@ -49,8 +50,16 @@ class ImportFailed(Exception):
         self.rows_only = bool(errors) and all(e.row > 1 for e in errors)
         super().__init__(self._text())
 
+    def led_by(self, line: str) -> ImportFailed:
+        """Put `line` before what `str()` says (which of several imports failed); return self."""
+        self.lead = line
+        self.args = (self._text(),)
+        return self
+
     def _text(self) -> str:
-        lines = [self.message] if self.message else []
+        lines = [self.lead] if self.lead else []
+        if self.message:
+            lines.append(self.message)
         if self.total_errors:
             if not self.message:
                 noun = "error" if self.total_errors == 1 else "errores"

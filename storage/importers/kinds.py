@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_decimal
 from sqlmodel import SQLModel
 
+from storage.events import IMPORT_READS, imported_change
 from storage.models import (
     BudgetLine,
     Comuna,
@@ -72,6 +73,15 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """A published source a kind reads: its name, the dataset, the field with a row's id."""
+
+    fuente: str  # «SECOP II»
+    conjunto: str  # «jbjy-vk9h»
+    id_field: str  # the parsed field holding the row's id there («codigo»)
+
+
+@dataclass(frozen=True)
 class KindSpec:
     """One kind of file: required and optional columns, the key, the table."""
 
@@ -93,11 +103,37 @@ class KindSpec:
     insert_only: tuple[str, ...] = ()
     # Said after the import when it created rows: `{count}` of them.
     created_note: str | None = None
+    # Recorded on each row it writes (`storage.models.Provenance`); None: a staff file.
+    origin: Origin | None = None
+    # Rows sharing a key are one item (SECOP's lots and awards): merged by this function
+    # (their values, file order) instead of refused as repeated; `{count}` items merged.
+    collapse: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
+    collapsed_note: str | None = None
+    # Only items already stored are updated (progress for works imported before): rows of
+    # other keys are left out and counted with this reason (`{count}`), never inserted.
+    existing_only: str | None = None
+    # Only items already stored are updated, and a row of another key is this row error.
+    existing_or_error: str | None = None
+    # Required columns whose empty cell is a state, not a forgotten value (what the
+    # open-data download writes for it): column → what a new row then is, said after the
+    # import. A row already holding a value is never blanked by one (a row error).
+    may_be_blank: Mapping[str, str] = field(default_factory=dict)
+    # What else a changed row writes (an event's earlier start and calendar sequence):
+    # called with the stored row (its key, the file's fields and `follows_reads`), the
+    # changed fields' new values and everything the row writes.
+    follows: Callable[[Mapping[Any, Any], Mapping[str, Any], Mapping[str, Any]],
+                      dict[str, Any]] | None = None
+    follows_reads: tuple[str, ...] = ()
 
     @property
     def has_updated_at(self) -> bool:
         """Tell whether the table records when a row last changed."""
         return "updated_at" in self.model.model_fields
+
+    @property
+    def has_provenance(self) -> bool:
+        """Tell whether the table records where and when each row was imported."""
+        return "importado_at" in self.model.model_fields
 
     def key_columns(self) -> list[str]:
         """Return the column names that make up the key, as the file calls them."""
@@ -115,6 +151,8 @@ def _spec(
     fields: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
     check: RowCheck | None = None,
+    may_be_blank: Mapping[str, str] | None = None,
+    follows: tuple[Callable[..., dict[str, Any]], tuple[str, ...]] | None = None,
 ) -> KindSpec:
     table = model.__table__  # type: ignore[attr-defined]
     columns: dict[str, ColumnSpec] = {}
@@ -124,7 +162,10 @@ def _spec(
             target = "comuna_id"
         length = getattr(table.c[target].type, "length", None)
         columns[column] = ColumnSpec(column, kind, target, length, (defaults or {}).get(column))
-    return KindSpec(name, model, tuple(required), tuple(optional), key, columns, check)
+    return KindSpec(name, model, tuple(required), tuple(optional), key, columns, check,
+                    may_be_blank=may_be_blank or {},
+                    follows=follows[0] if follows else None,
+                    follows_reads=follows[1] if follows else ())
 
 
 # --- checks across columns ---------------------------------------------------
@@ -323,6 +364,12 @@ _SPECS = {
             },
             ("codigo",),
             check=_check_work,
+            # As SECOP's works are until their execution plans, or staff, say otherwise.
+            may_be_blank={
+                "avance_fisico": "sin avance físico reportado: se muestra «no reportado»",
+                "comuna": "«sin ubicar»: no aparece en el mapa ni en las listas por comuna "
+                          "hasta que se complete su comuna (/panel da el archivo para hacerlo)",
+            },
         ),
         _spec(
             "eventos",
@@ -344,6 +391,7 @@ _SPECS = {
             ("clave",),
             fields={"codigo": "clave"},
             check=_check_event,
+            follows=(imported_change, IMPORT_READS),
         ),
         _spec(
             "contratacion",
@@ -374,6 +422,36 @@ _SPECS = {
     )
 }
 
+def _places() -> KindSpec:
+    """Where works «sin ubicar» are: the CSV `/panel` gives staff, filled and sent back."""
+    base = _spec(
+        "ubicaciones",
+        Work,
+        {"codigo": "code"},
+        {"comuna": "comuna", "direccion": "text", "latitud": "latitude",
+         "longitud": "longitude", "nombre": "text"},
+        ("codigo",),
+        check=lambda values, _ctx: _coordinates(values),
+    )
+    columns = dict(base.columns)
+    # Only to recognise the work: a name is never changed from this file.
+    columns["nombre"] = ColumnSpec("nombre", "text", "_nombre")
+
+    def leave_out(values: dict[str, Any]) -> str | None:
+        if "comuna_id" in values and values["comuna_id"] is None:
+            return "sin comuna todavía (quedan como estaban)"
+        return None
+
+    return KindSpec(
+        base.name, Work, base.required, base.optional, base.key, columns, base.check,
+        leave_out=leave_out,
+        existing_or_error=("{key} no es una obra cargada; revise el código (copie la fila del "
+                           "archivo que da /panel)."),
+    )
+
+
+_SPECS["ubicaciones"] = _places()
+
 # In the order the CLI help and error messages list them.
 KINDS: dict[str, KindSpec] = {
     name: _SPECS[name]
@@ -386,5 +464,22 @@ KINDS: dict[str, KindSpec] = {
         "informes",
         "comunas",
         "plan",
+        "ubicaciones",
     )
 }
+
+# The data each published source fills: alerts and the weekly summary follow the data
+# (a work's progress), whichever file brought it.
+FILLS = {
+    "secop_contratos": "obras",
+    "secop_ejecucion": "obras",
+    "ubicaciones": "obras",
+    "secop_procesos": "contratacion",
+    "cuipo": "presupuesto",
+    "plan_indicativo": "metas",
+}
+
+
+def data_kind(kind: str) -> str:
+    """Return the kind of data an import kind fills (`secop_ejecucion` → `obras`)."""
+    return FILLS.get(kind, kind)

@@ -1,39 +1,17 @@
-"""Kinds whose files are not one table of rows: survey definitions, participatory budgets.
+"""The kinds whose files are not one table of rows, by name.
 
-Each has its own module, imported lazily (they build on this package); each reads the
-whole file, checks it, and stores it all-or-nothing, returning an `ImportResult`.
+Each is read whole, checked and stored all-or-nothing by its own module;
+`storage.importers.files` picks that module by these names, and the list of kinds
+(`storage.importers.parsing.ALL_KINDS`) names them too.
 """
 
-from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
-
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-if TYPE_CHECKING:
-    from storage.importers.core import ImportResult
-
-
-async def _survey(
-    session: AsyncSession, data: bytes, filename: str, *, tz: ZoneInfo
-) -> ImportResult:
-    from storage.survey_defs import import_survey_bytes
-
-    return await import_survey_bytes(session, data, filename, tz=tz)
-
-
-async def _participatory(
-    session: AsyncSession, data: bytes, filename: str, *, tz: ZoneInfo
-) -> ImportResult:
-    from storage.participation import import_pb_bytes
-
-    return await import_pb_bytes(session, data, filename, tz=tz)
-
-
-Importer = Callable[..., Awaitable["ImportResult"]]
-OTHER_KINDS: dict[str, Importer] = {
-    "encuesta": _survey,  # JSON or YAML survey definition
-    "presupuesto_participativo": _participatory,  # CSV/XLSX: projects per comuna and budget
-}
+OTHER_KINDS = (
+    "encuesta",  # JSON or YAML survey definition (`storage.importers.surveys`)
+    "presupuesto_participativo",  # CSV/XLSX: projects per comuna and budget (`.participatory`)
+)
+# Published reports that come in several files (or sheets of one workbook) read together:
+# each gets every file of the import, [(bytes, name)…].
+BUNDLE_KINDS = (
+    "cuipo",  # CHIP: C_PROGRAMACION_DE_GASTOS + D_EJECUCION_DE_GASTOS
+    "plan_indicativo",  # DNP's planning kit + the follow-up sheet
+)

@@ -3,6 +3,7 @@
 `parse_table` does everything that needs only the file; `resolve_comunas` then turns the
 written comunas into ids, given the comunas of the database; `raise_for_errors` stops the
 import when any row is wrong. All three can run off the event loop.
+Titles are matched and cells read by `storage.importers.columns`.
 """
 
 from __future__ import annotations
@@ -17,43 +18,21 @@ from zoneinfo import ZoneInfo
 
 from openpyxl.utils import get_column_letter
 
-from storage.importers.comunas import ComunaIndex, ComunaRef, comuna_code
+from storage.importers.columns import ColumnStyle, column_style, match_headers, parse_cell
+from storage.importers.comunas import ComunaIndex, ComunaRef
 from storage.importers.errors import CellError, ImportFailed, RowError, shown
 from storage.importers.kinds import KINDS, ColumnSpec, KindSpec, RowContext
-from storage.importers.other import OTHER_KINDS
-from storage.importers.reading import Sheet, is_blank, is_blank_row, read_sheet
+from storage.importers.other import BUNDLE_KINDS, OTHER_KINDS
+from storage.importers.reading import is_blank, read_sheet
 from storage.importers.sources import SOURCE_KINDS
 from storage.importers.values import (
-    DAY_FIRST,
-    MONEY_STYLE,
-    PLAIN_STYLE,
-    DateOrder,
-    NumberStyle,
     cell_text,
     check_spreadsheet_junk,
-    date_order,
-    header_key,
     normalize,
-    number_style,
-    parse_count,
     parse_date,
-    parse_date_list,
-    parse_float,
-    parse_latitude,
-    parse_local_datetime,
-    parse_longitude,
-    parse_money,
-    parse_non_negative,
-    parse_percent,
-    parse_positive,
-    parse_status,
-    parse_text,
-    parse_url,
-    parse_year,
 )
-from storage.statuses import WORK_STATUSES
 
-ALL_KINDS = (*KINDS, *SOURCE_KINDS, *OTHER_KINDS)
+ALL_KINDS = (*KINDS, *SOURCE_KINDS, *BUNDLE_KINDS, *OTHER_KINDS)
 SPECS: dict[str, KindSpec] = {**KINDS, **SOURCE_KINDS}
 KEY_SEPARATOR = "|"
 
@@ -66,6 +45,7 @@ class ParsedRow:
     values: dict[str, Any]
     key: tuple[Any, ...] = ()
     comuna: str | None = None  # as written; becomes values["comuna_id"] once resolved
+    blank: list[str] = field(default_factory=list)  # `KindSpec.may_be_blank` columns left empty
 
     @property
     def key_text(self) -> str:
@@ -113,166 +93,6 @@ def get_spec(kind: str) -> KindSpec:
     return spec
 
 
-def match_headers(
-    spec: KindSpec, headers: list[str], *, sheet: Sheet | None = None
-) -> tuple[dict[int, ColumnSpec], list[str]]:
-    """Map header positions to columns of `spec`; return them and warnings for unknown ones.
-
-    When required columns are missing and `sheet` is given, the error says where the titles
-    seem to be (a lower row, another sheet of the workbook) or what is read.
-    """
-    known = {header_key(title): column for name, column in spec.columns.items()
-             for title in (name, *column.aliases)}
-    found: dict[int, ColumnSpec] = {}
-    first_seen: dict[str, int] = {}
-    warnings: list[str] = []
-    errors: list[RowError] = []
-    ignored = 0
-    for index, header in enumerate(headers):
-        if not header:
-            continue
-        column = known.get(header_key(header))
-        if column is None and spec.source:
-            ignored += 1
-        elif column is None:
-            warnings.append(f"Se ignoró la columna «{header}».")
-        elif column.name in first_seen:
-            errors.append(
-                RowError(
-                    1,
-                    column.name,
-                    "aparece dos veces (columnas "
-                    f"{get_column_letter(first_seen[column.name] + 1)} y "
-                    f"{get_column_letter(index + 1)}); deje solo una.",
-                )
-            )
-        else:
-            first_seen[column.name] = index
-            found[index] = column
-    if ignored:
-        warnings.append(f"Se ignoraron {ignored} columnas de {spec.source} que Cabildo no usa.")
-    missing = [name for name in spec.required if name not in first_seen]
-    if missing:
-        names = ", ".join(
-            f"«{name}»" + "".join(f" (o «{alias}»)" for alias in spec.columns[name].aliases)
-            for name in missing
-        )
-        what = (
-            f"falta la columna obligatoria {names}."
-            if len(missing) == 1
-            else f"faltan las columnas obligatorias {names}."
-        )
-        hint = " " + _where_titles_are(spec, known, sheet)
-        errors.insert(0, RowError(1, None, what + hint))
-    if errors:
-        raise ImportFailed(errors=errors)
-    return found, warnings
-
-
-# How many rows are searched for the titles when the first row lacks them.
-_TITLE_ROWS_SEARCHED = 20
-
-
-def _where_titles_are(spec: KindSpec, known: dict[str, ColumnSpec], sheet: Sheet | None) -> str:
-    """Say where the required titles seem to be, or that only row 1 of sheet 1 is read."""
-    required = {header_key(name) for name in spec.required}
-
-    def has_titles(cells: list[Any]) -> bool:
-        found = {header_key(str(c)) for c in cells if isinstance(c, str) and c.strip()}
-        return required <= {key for key in found if key in known}
-
-    first = "La primera fila debe tener los títulos de las columnas."
-    if sheet is None:
-        return first
-    for offset, cells in enumerate(sheet.rows[:_TITLE_ROWS_SEARCHED]):
-        if has_titles(cells):
-            return (f"Los títulos parecen estar en la fila {offset + 2}: solo se leen los de la "
-                    "fila 1. Borre las filas de arriba y vuelva a enviarlo.")
-    if sheet.is_csv:
-        return first
-    for name, titles in sheet.other_sheets:
-        if has_titles(list(titles)):
-            return (f"Los datos parecen estar en la hoja «{name}», pero solo se lee la primera "
-                    f"hoja («{sheet.name}»). Pase esa hoja al primer lugar y vuelva a enviarlo.")
-    return (f"Solo se lee la primera hoja del libro («{sheet.name}»), y su fila 1 debe tener "
-            "los títulos de las columnas.")
-
-
-NUMBER_TYPES = ("number", "non_negative", "positive", "money")
-DATE_TYPES = ("date", "datetime")
-
-
-@dataclass(frozen=True)
-class ColumnStyle:
-    """How a column writes what a cell cannot settle alone: `1,234`, `05/08/2023`."""
-
-    numbers: NumberStyle = PLAIN_STYLE
-    dates: DateOrder = DAY_FIRST
-
-
-def column_style(column: ColumnSpec, cells: Iterable[tuple[int, Any]]) -> ColumnStyle:
-    """Decide a column's number style or date order from all its (row, cell) pairs."""
-    if column.type in NUMBER_TYPES:
-        return ColumnStyle(numbers=number_style(cells, money=column.type == "money"))
-    if column.type in DATE_TYPES:
-        return ColumnStyle(dates=date_order(cells))
-    return ColumnStyle()
-
-
-def parse_cell(
-    column: ColumnSpec, raw: Any, tz: ZoneInfo, style: ColumnStyle | None = None
-) -> Any:
-    """Parse one non-empty cell of `column`; raise `CellError` when it is not valid.
-
-    `style` is what the whole column says about `1,234` and `05/08/2023` (`column_style`);
-    without it a cell is read alone.
-    """
-    kind = column.type
-    numbers = style.numbers if style else MONEY_STYLE if kind == "money" else PLAIN_STYLE
-    dates = style.dates if style else DAY_FIRST
-    if kind in ("text", "code", "comuna", "survey"):
-        return parse_text(raw, max_length=column.max_length)
-    if kind == "work_status":
-        return parse_status(raw, WORK_STATUSES)
-    if kind == "url":
-        return parse_url(raw, max_length=column.max_length)
-    if kind == "number":
-        return parse_float(raw, numbers)
-    if kind == "non_negative":
-        return parse_non_negative(raw, numbers)
-    if kind == "positive":
-        return parse_positive(raw, numbers)
-    if kind == "money":
-        return parse_money(raw, numbers)
-    if kind == "percent":
-        return parse_percent(raw)
-    if kind == "year":
-        return parse_year(raw)
-    if kind == "count":
-        return parse_count(raw)
-    if kind == "date":
-        return parse_date(raw, dates)
-    if kind == "dates":
-        return parse_date_list(parse_text(raw) if isinstance(raw, str) else raw)
-    if kind == "datetime":
-        return parse_local_datetime(raw, tz, dates)
-    if kind == "latitude":
-        return parse_latitude(raw)
-    if kind == "longitude":
-        return parse_longitude(raw)
-    if kind == "comuna_code":
-        code = comuna_code(parse_text(raw))
-        if column.max_length is not None and len(code) > column.max_length:
-            raise CellError(f"tiene {len(code)} caracteres; el máximo es {column.max_length}.")
-        return code
-    if kind == "comuna_tipo":
-        tipo = normalize(parse_text(raw))
-        if tipo not in ("comuna", "corregimiento"):
-            raise CellError(f"{shown(raw)} no es un tipo válido; use «comuna» o «corregimiento».")
-        return tipo
-    raise AssertionError(f"unknown column type {kind}")
-
-
 def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> ParsedTable:
     """Read and check every row of a file of `kind`; raise `ImportFailed` if unreadable."""
     spec = get_spec(kind)
@@ -298,13 +118,10 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
     context = RowContext(tz)
     left_out: dict[str, int] = {}
     first_row_of: dict[tuple[Any, ...], int] = {}
+    groups: dict[tuple[Any, ...], list[ParsedRow]] = {}
+    bad_keys: dict[tuple[Any, ...], int] = {}
     width = max((i + 1 for i, header in enumerate(sheet.headers) if header), default=0)
-    data_rows = 0
-    for offset, cells in enumerate(sheet.rows):
-        number = offset + 2
-        if is_blank_row(cells):
-            continue
-        data_rows += 1
+    for number, cells in sheet.data_rows():
         errors_before = len(table.errors)
         if sheet.is_csv and any(not is_blank(cell) for cell in cells[width:]):
             table.errors.append(
@@ -319,9 +136,12 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
         for index, column in columns.items():
             raw = cells[index] if index < len(cells) else None
             if is_blank(raw):
-                formula = sheet.uncached.get((offset, index))
+                formula = sheet.uncached.get((number - 2, index))  # keyed by index in rows
                 if formula is not None:
                     table.errors.append(RowError(number, column.name, _uncached(formula)))
+                elif column.name in spec.may_be_blank:
+                    parsed.values[column.field] = None
+                    parsed.blank.append(column.name)
                 elif column.name in spec.required:
                     table.errors.append(
                         RowError(number, column.name, "está vacía y es obligatoria.")
@@ -347,16 +167,18 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
             if parsed.comuna is not None:
                 table.with_comuna.remove(parsed)
             continue
-        if len(table.errors) > errors_before:
-            continue
-        if spec.check is not None:
+        if len(table.errors) == errors_before and spec.check is not None:
             problems = spec.check(parsed.values, context)
             table.errors.extend(RowError(number, col, msg) for col, msg in problems)
-            if problems:
-                continue
-        for name in [name for name in parsed.values if name.startswith("_")]:
-            del parsed.values[name]  # read only to derive or filter: no column of the table
         parsed.key = tuple(parsed.values.get(f) for f in spec.key)
+        if len(table.errors) > errors_before:
+            if spec.collapse is not None and None not in parsed.key:
+                bad_keys.setdefault(parsed.key, number)  # its other rows cannot go alone
+            continue
+        if spec.collapse is not None:  # lots and awards of one process: merged below
+            groups.setdefault(parsed.key, []).append(parsed)
+            continue
+        _drop_derived(parsed)
         first = first_row_of.setdefault(parsed.key, number)
         if first != number:
             table.errors.append(
@@ -368,15 +190,52 @@ def parse_table(kind: str, data: bytes, filename: str, *, tz: ZoneInfo) -> Parse
             )
             continue
         table.rows.append(parsed)
-    if not data_rows:
-        raise ImportFailed("El archivo no tiene filas de datos.")
     if left_out:
         total = sum(left_out.values())
         reasons = ", ".join(f"{count} {reason}" for reason, count in left_out.items())
         table.warnings.append(
             f"Se dejaron de lado {total} {'fila' if total == 1 else 'filas'}: {reasons}."
         )
+    if spec.collapse is not None:
+        _collapse(table, groups, bad_keys)
     return table
+
+
+def _drop_derived(parsed: ParsedRow) -> None:
+    """Remove the values read only to derive or filter: they are no column of the table."""
+    for name in [name for name in parsed.values if name.startswith("_")]:
+        del parsed.values[name]
+
+
+def _collapse(
+    table: ParsedTable,
+    groups: dict[tuple[Any, ...], list[ParsedRow]],
+    bad_keys: dict[tuple[Any, ...], int],
+) -> None:
+    """Merge the rows of each key into one (at its first row), in the file's order.
+
+    When another row of the same key has an error, the merged row is wrong too (a lot
+    missing from the total): it gets an error naming that row, so it is never stored alone.
+    """
+    spec = table.spec
+    assert spec.collapse is not None
+    merged = 0
+    for key, group in groups.items():
+        first = group[0]
+        if key in bad_keys:
+            table.errors.append(RowError(
+                first.row, _key_column(spec, set(spec.columns)),
+                f"{shown(key_text(key))} tiene otra fila con errores (fila {bad_keys[key]}); "
+                "corríjala para importarlo completo."))
+            continue
+        if len(group) > 1:
+            first.values = spec.collapse([row.values for row in group])
+            merged += 1
+        _drop_derived(first)
+        table.rows.append(first)
+    table.rows.sort(key=lambda row: row.row)
+    if merged and spec.collapsed_note:
+        table.warnings.append(spec.collapsed_note.format(count=merged))
 
 
 def _date_order_notes(

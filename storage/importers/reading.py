@@ -82,6 +82,15 @@ class Sheet:
     # (index in `rows`, column index) → the formula, for cells whose cached value is missing
     uncached: dict[tuple[int, int], str] = field(default_factory=dict)
 
+    def data_rows(self) -> list[tuple[int, list[Any]]]:
+        """Return the rows that hold any data, each with its spreadsheet row number (the
+        titles are row 1); raise `ImportFailed` when there is none."""
+        rows = [(offset + 2, cells) for offset, cells in enumerate(self.rows)
+                if not is_blank_row(cells)]
+        if not rows:
+            raise ImportFailed("El archivo no tiene filas de datos.")
+        return rows
+
 
 def read_table(data: bytes, filename: str) -> tuple[list[str], list[list[Any]]]:
     """Return the header cells and the data rows of a CSV or XLSX file."""
@@ -377,3 +386,77 @@ def _cell_value(cell: Any) -> Any:
     ):
         return Percent(Decimal(repr(value)) * 100)
     return value
+
+
+# Reports with a block of lines above their titles (CHIP's CUIPO, the DNP's planning kit)
+# are read whole, every sheet, as rows of cells: the kind finds its titles itself.
+_RAW_COLUMNS = 80
+
+
+def read_raw_sheets(data: bytes, filename: str) -> list[tuple[str, list[list[Any]]]]:
+    """Return every sheet of an XLSX (or the one table of a CSV) as (name, rows of cells).
+
+    Row i of a sheet is spreadsheet row i + 1; nothing is taken as titles. The same limits
+    as `read_sheet` hold (zip directory, stored dimension, MAX_ROWS).
+    """
+    if not data.strip():
+        raise ImportFailed("El archivo está vacío.")
+    suffix = PurePath(filename or "").suffix.lower()
+    if data.startswith(_OLE) or suffix == ".xls":
+        raise ImportFailed(
+            "El archivo es de Excel antiguo (.xls) o está protegido con contraseña. "
+            "Guárdelo como .xlsx o CSV, sin contraseña, y vuelva a enviarlo."
+        )
+    for magic, what in _NOT_TABLES:
+        if data.startswith(magic):
+            raise ImportFailed(f"El archivo es {what}, no una tabla. {_ASK_FOR_TABLE}")
+    if not data.startswith(_ZIP):
+        text = _decode(data).removeprefix("\ufeff")
+        if _BINARY.search(text):
+            raise ImportFailed(f"El archivo no es un CSV ni un XLSX. {_ASK_FOR_TABLE}")
+        lines = text.splitlines()[:_TITLE_ROWS + 20]
+        counts = {d: max((line.count(d) for line in lines), default=0) for d in _DELIMITERS}
+        delimiter = max(_DELIMITERS, key=lambda d: counts[d])
+        try:
+            records = [list(r) for r in csv.reader(io.StringIO(text, newline=""),
+                                                   delimiter=delimiter)]
+        except csv.Error:
+            raise ImportFailed(f"El archivo CSV está mal formado. {_ASK_FOR_TABLE}") from None
+        if len(records) > MAX_ROWS + _TITLE_ROWS:
+            raise ImportFailed(_too_many_rows(PurePath(filename or "archivo").name))
+        return [(PurePath(filename or "archivo").name, records)]
+    from openpyxl import load_workbook
+
+    _check_package(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        raise ImportFailed(
+            f"No se pudo abrir el archivo como XLSX; puede estar dañado. {_ASK_FOR_TABLE}"
+        ) from None
+    sheets: list[tuple[str, list[list[Any]]]] = []
+    try:
+        for sheet in book.worksheets[:_OTHER_SHEETS + 1]:
+            name = str(sheet.title)
+            _check_dimension(sheet)
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()
+            rows: list[list[Any]] = []
+            for number, cells in enumerate(sheet.iter_rows(max_col=_RAW_COLUMNS), start=1):
+                if number > MAX_ROWS + _TITLE_ROWS:
+                    raise ImportFailed(_too_many_rows(name))
+                rows.append([_cell_value(cell) for cell in cells])
+            while rows and is_blank_row(rows[-1]):
+                rows.pop()
+            sheets.append((name, rows))
+    except ImportFailed:
+        raise
+    except Exception:
+        raise ImportFailed(
+            f"No se pudo leer el XLSX; puede estar dañado. {_ASK_FOR_TABLE}"
+        ) from None
+    finally:
+        book.close()
+    return sheets

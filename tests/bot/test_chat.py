@@ -11,25 +11,16 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.chat import (
-    BUTTON_GONE,
-    BUTTON_GONE_NONE,
-    BUTTONS_CHANGED,
-    LOCATION_HOW,
-    Button,
-    Seen,
-    Transcript,
-    _to_update,
-    _watch,
-    html_to_text,
-    run_chat,
-)
+from bot.chat import BUTTON_GONE, BUTTON_GONE_NONE, LOCATION_HOW, Seen, _to_update, _watch, run_chat
 from bot.config import Settings
 from bot.localapi import Call, LocalBotAPI, LocalUser
+from bot.transcript import BUTTONS_CHANGED, Button, Transcript, html_to_text
 from storage.db import Database
-from storage.demo import load_demo
-from storage.models import Survey, SurveyAnswer, SurveyResponse
+from storage.demo import SAMPLE_DIR, load_demo
+from storage.importers import import_bytes, import_file
+from storage.models import PBVote, Survey, SurveyAnswer, SurveyResponse
 from storage.privacy import give_consent
+from tests.storage.helpers import csv_bytes
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -310,3 +301,49 @@ async def test_a_number_is_text_when_the_bot_asks_for_one_or_written_with_an_apo
     await bot_says("Toque un botón del menú o escriba un comando:",
                    {"inline_keyboard": [[{"text": "🎯 Metas", "callback_data": "menu:metas"}]]})
     assert "apóstrofo" not in out.getvalue().splitlines()[-1]
+
+
+async def test_chat_shares_the_accounts_own_number_for_a_verified_vote(
+    settings: Settings, db: Database
+) -> None:
+    rows = [["ronda", "comuna", "presupuesto_comuna", "codigo", "proyecto", "costo",
+             "requiere_verificacion"],
+            ["2027", "4", "1000000", "P1", "Parque La Joya", "600000", "sí"]]
+    async with db.session() as s:
+        await import_file(s, "comunas", SAMPLE_DIR / "comunas.csv", tz=settings.tz)
+        await import_bytes(s, "presupuesto_participativo", csv_bytes(rows), "pp.csv",
+                           tz=settings.tz)
+        await give_consent(s, telegram_id=1, chat_id=1)
+    out = io.StringIO()
+    # /presupuestos → the comuna → the project → Votar → «📱 Compartir mi número»
+    await run_chat(settings, lines=["/presupuestos", "1", "1", "2", "1", "/salir"], out=out)
+    after = _after(out.getvalue(), "1", 3)
+    assert "(en el chat local se envía un número de prueba de esta cuenta)" in after
+    assert "Cabildo › ✅ Número verificado. Guardo su voto…" in after
+    assert "Cabildo › ✅ Su voto quedó guardado" in after
+    async with db.session() as s:
+        [ballot] = (await s.exec(select(PBVote))).all()
+    assert ballot.chat_id == 1
+
+
+async def test_a_new_user_tries_the_verified_vote_on_the_example_data(
+    settings: Settings, db: Database
+) -> None:
+    async with db.session() as s:
+        await load_demo(s, tz=settings.tz)
+    out = io.StringIO()
+    # /presupuestos → 4 · Occidental → the park → Votar → ✅ Acepto → ✅ Votar → the number
+    await run_chat(settings, lines=["/presupuestos", "2", "1", "5", "1", "1", "1", "/salir"],
+                   out=out)
+    text = out.getvalue()
+    basket = _after(text, "2")
+    assert "Comuna 4 · Occidental" in basket
+    assert "📱 Al votar le pediré verificar su número de teléfono: un voto por número." in basket
+    assert "[1] 📱 Compartir mi número" in _after(text, "1", 3)
+    shared = _after(text, "1", 4)
+    assert "Cabildo › ✅ Número verificado. Guardo su voto…" in shared
+    assert "Cabildo › ✅ Su voto quedó guardado" in shared
+    assert "• Recuperación del parque del barrio Camilo Torres — $ 300.000.000" in shared
+    async with db.session() as s:
+        [ballot] = (await s.exec(select(PBVote))).all()
+    assert ballot.chat_id == 1

@@ -14,7 +14,8 @@ import pytest
 from sqlmodel import select
 
 from bot import cli
-from bot.cli import NO_TABLES, _database_problem, _parser, main
+from bot.cli import _database_problem, _parser, main
+from bot.cli.database import NO_TABLES
 from storage import importers
 from storage.db import Database
 from storage.demo import SAMPLE_DIR
@@ -503,3 +504,25 @@ def test_output_cut_short_by_a_pipe_is_not_a_database_problem(
         os.close(write_end)
     assert "base de datos" not in done.stderr and "Traceback" not in done.stderr
     assert done.returncode == 0
+
+
+def test_a_report_in_two_files_imports_in_one_command(
+    operator: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixtures = Path(__file__).parent.parent / "storage" / "fixtures"
+    programming = str(fixtures / "cuipo_c_programacion_gastos.xlsx")
+    execution = str(fixtures / "cuipo_d_ejecucion_gastos.xlsx")
+    assert main(["importar", "cuipo", programming]) == 1
+    assert capsys.readouterr().err.startswith(
+        "No se importó nada. Falta el informe D_EJECUCION_DE_GASTOS de CUIPO.")
+    assert main(["importar", "cuipo", programming, execution]) == 0
+    out = capsys.readouterr().out
+    assert "cuipo: 6 filas nuevas, 0 actualizadas, 0 sin cambios." in out
+    assert "Aviso: Se sumaron solo las filas de detalle" in out
+    assert main(["importar", "cuipos", programming, execution]) == 1
+    assert "¿Quiso decir «cuipo»?" in capsys.readouterr().err
+    # Only the reports that come in several files take several.
+    assert main(["importar", "obras", programming, execution]) == 1
+    assert capsys.readouterr().err == (
+        "No se importó nada. El tipo «obras» se importa de un archivo a la vez; solo «cuipo» y "
+        "«plan_indicativo» reciben varios.\n")

@@ -52,6 +52,12 @@ def test_postgres_url_gets_the_async_driver() -> None:
         ({"EMERGENCY_LINE": "llame al 123"}, "EMERGENCY_LINE"),
         ({"SURVEY_MIN_RESPONSES": "0"}, "SURVEY_MIN_RESPONSES"),
         ({"SURVEY_MIN_RESPONSES": "cinco"}, "SURVEY_MIN_RESPONSES"),
+        ({"DATOS_GOV_URL": "www.datos.gov.co"}, "DATOS_GOV_URL"),
+        ({"DATOS_GOV_APP_TOKEN": "pon_aqui_el_token"}, "DATOS_GOV_APP_TOKEN"),
+        ({"DATOS_GOV_TIMEOUT": "0"}, "DATOS_GOV_TIMEOUT"),
+        ({"SECOP_NIT": "Alcaldía de Bucaramanga"}, "SECOP_NIT"),
+        ({"SECOP_NIT": "890201222' OR 1=1"}, "SECOP_NIT"),
+        ({"SECOP_SYNC_TIME": "5am"}, "SECOP_SYNC_TIME"),
         (
             {"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example.org",
              "WEBHOOK_SECRET": "cambia_este_secreto"},
@@ -67,6 +73,19 @@ def test_bad_value_names_the_setting_in_one_sentence(environ: dict[str, str], na
     message = str(excinfo.value)
     assert message.startswith(named)
     assert "\n" not in message
+
+
+def test_the_sync_settings_default_to_datos_gov_co_and_no_daily_run() -> None:
+    settings = load_settings({}, env_file=None)
+    assert (settings.datos_gov_url, settings.datos_gov_app_token, settings.secop_nit) == (
+        "https://www.datos.gov.co", "", "")
+    settings = load_settings({"DATOS_GOV_URL": "http://127.0.0.1:8099/",
+                              "DATOS_GOV_APP_TOKEN": "aBcD1234eFgH5678",
+                              "SECOP_NIT": "890.201.222-1", "SECOP_SYNC_TIME": "06:30"},
+                             env_file=None)
+    assert (settings.datos_gov_url, settings.secop_nit, settings.secop_sync_time) == (
+        "http://127.0.0.1:8099", "890201222", "06:30")
+    assert "aBcD1234eFgH5678" not in repr(settings)
 
 
 def test_the_example_file_is_refused_as_is() -> None:
@@ -90,3 +109,34 @@ def test_an_unsupported_database_is_named_by_its_scheme_never_its_password() -> 
     assert str(excinfo.value) == (
         "DATABASE_URL debe empezar por sqlite:/// o postgresql:// (se leyó «mysql://…»)."
     )
+
+
+@pytest.mark.parametrize(
+    ("environ", "said"),
+    [
+        ({"WEB_PORT": "ochenta"},
+         "WEB_PORT debe ser un número entre 0 y 65535 (se leyó «ochenta»)."),
+        ({"WEB_INIT_DATA_MAX_AGE": "10"},
+         "WEB_INIT_DATA_MAX_AGE debe ser un número entre 60 y 86400 (se leyó «10»)."),
+        ({"WEB_PUBLIC_URL": "obras.gov.co/"},
+         "WEB_PUBLIC_URL debe ser una dirección http(s) (se leyó «obras.gov.co»)."),
+        ({"MAP_TILE_URL": "https://tiles.example/{z}.png"},
+         "MAP_TILE_URL debe ser una dirección http(s) con {z}, {x} y {y} "
+         "(se leyó «https://tiles.example/{z}.png»)."),
+    ],
+)
+def test_a_bad_web_setting_is_said_in_one_sentence(environ: dict[str, str], said: str) -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings(environ, env_file=None)
+    assert str(excinfo.value) == said
+
+
+def test_the_web_section_is_read_from_the_env_file_with_the_rest(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("WEB_PUBLIC_URL=https://obras.example.gov.co/\nWEB_PORT=9000\n"
+                   "TELEGRAM_BOT_USERNAME=@CabildoBot\nMUNICIPALITY_NAME=Girón\n")
+    settings = load_settings({"WEB_PORT": "9100"}, env_file=env)
+    assert settings.municipality_name == "Girón"
+    assert settings.web.map_url == "https://obras.example.gov.co/mapa"
+    assert (settings.web.port, settings.web.bot_username) == (9100, "CabildoBot")
+    assert (settings.web.host, settings.web.init_data_max_age) == ("127.0.0.1", 3600)

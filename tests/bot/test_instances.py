@@ -107,13 +107,16 @@ async def test_two_instances_together_never_pass_the_bot_rate(
                 session, created_by=ADMIN, audience=Audience("todos"), text="Feria de servicios"
             )
         await api.wait_for("sendMessage", count=len(people), timeout=60)
+    # (The author's report may follow at once; it is one more request under the same rate.)
     requests = sorted(c.at for c in api.calls if c.method == "sendMessage")
     # The most requests Telegram received in any one second, by the fake API's own clock.
     busiest = max(bisect_left(requests, at + 1.0) - i for i, at in enumerate(requests))
     assert busiest <= rate
     by_instance = Counter(c.token for c in api.calls if c.method == "sendMessage")
     assert by_instance[instance_token(0)] > 0 and by_instance[instance_token(1)] > 0
-    assert _sends_by_chat(api) == Counter(dict.fromkeys(people, 1))
+    sends = _sends_by_chat(api)
+    sends.pop(ADMIN, None)  # the author's report, when it came before the bots stopped
+    assert sends == Counter(dict.fromkeys(people, 1))
 
 
 async def _week_with_changes(db: Database, settings: Settings) -> None:
@@ -165,7 +168,7 @@ async def test_weekly_summary_fired_on_two_instances_at_once_goes_out_once(
         [run] = (await session.exec(select(JobRun).where(JobRun.job == SUMMARY_JOB))).all()
     assert len(summaries) == 1
     assert run.period_key == summaries[0].audience["resumen"]
-    assert run.claimed_by in {one.app.bot_data["instance"], two.app.bot_data["instance"]}
+    assert run.claimed_by in {one.app.bot_data.instance, two.app.bot_data.instance}
 
 
 async def test_approval_request_goes_once_and_is_approved_on_the_other_instance(

@@ -1,9 +1,10 @@
-"""Webhook redelivery: the same update_id is answered once, on one or two instances.
+"""Webhook redelivery and polling after a crash: the same update_id is answered once.
 
 Telegram sends an update again when our 200 did not reach it in time, and behind a load
 balancer the copy may land on another instance. The copy is dropped before it is queued,
 so it is never handled; a later update of the same chat, handled in order after where the
-copy would have been, shows that nothing else came of it.
+copy would have been, shows that nothing else came of it. In polling mode a bot killed
+before it confirmed its offset is served the same batch again when it restarts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from storage import seen_updates
 from storage.db import Database
 from storage.seen_updates import SEEN, first_sighting
 from storage.types import utcnow
+from tests.utils.harness import polling_bot
 from tests.utils.webhook import instances
 
 HELP = "Cómo usar Cabildo"
@@ -47,6 +49,28 @@ async def test_the_same_update_delivered_twice_to_two_instances_is_answered_once
                 await asyncio.sleep(0.01)
         assert _replies(api, 701, HELP) == 2
         assert _replies(api, 701, MY_DATA) == 1
+
+
+async def test_a_restarted_polling_bot_fetching_its_last_batch_again_answers_it_once(
+    settings: Settings, api: LocalBotAPI
+) -> None:
+    """After kill -9 the offset was never confirmed: Telegram serves those updates again."""
+    batch = [api.user(702).send_text("/mis_datos", enqueue=False),
+             api.user(703).send_text("/ayuda", enqueue=False)]
+    async with polling_bot(settings, api):
+        for update in batch:
+            api.enqueue(update)
+        await api.wait_for("sendMessage", chat_id=703)
+        await api.wait_for("sendMessage", chat_id=702)
+    async with polling_bot(settings, api):  # the restart: the same batch, then a new update
+        for update in batch:
+            api.enqueue(update)
+        api.user(702).send_text("/ayuda")
+        async with asyncio.timeout(15):
+            while _replies(api, 702, HELP) < 1:
+                await asyncio.sleep(0.01)
+    assert _replies(api, 702, MY_DATA) == 1
+    assert _replies(api, 703, HELP) == 1
 
 
 async def test_seen_updates_are_pruned_after_an_hour(db: Database) -> None:

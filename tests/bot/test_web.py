@@ -11,7 +11,7 @@ import httpx
 from bot.app import build_application
 from bot.config import Settings
 from bot.localapi import LocalBotAPI
-from bot.web import build_web_app
+from bot.webhook import build_web_app
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage

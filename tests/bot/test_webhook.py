@@ -12,7 +12,7 @@ import httpx
 from bot.app import build_application
 from bot.config import Settings
 from bot.localapi import LocalBotAPI, LocalBotAPIServer
-from bot.web import run_webhook, web_server
+from bot.webhook import run_webhook, web_server
 from tests.utils.harness import TEST_TOKEN
 
 SECRET = "s3cret-webhook-token-0123456789"
@@ -40,7 +40,7 @@ async def test_webhook_refuses_a_wrong_secret_and_serves_the_right_one(
             webhook_port=port,
         )
         app = build_application(config)
-        assert app.updater is None  # updates come through bot.web, not PTB's Updater
+        assert app.updater is None  # updates come through bot.webhook, not PTB's Updater
         web = web_server(app, config)
         running = asyncio.create_task(run_webhook(app, config, web))
         try:

@@ -50,7 +50,10 @@ async def test_an_import_alerts_each_follower_once_with_all_changes(
         four = (await s.exec(select(Comuna).where(Comuna.codigo == "4"))).one()
         works4 = (await s.exec(select(Work).where(Work.comuna_id == four.id)
                                .order_by(col(Work.codigo)))).all()[:2]
-        other = (await s.exec(select(Work).where(Work.comuna_id != four.id))).first()
+        five = (await s.exec(select(Comuna).where(Comuna.codigo == "5"))).one()
+        # A work nobody follows by comuna (not 4, not 5), the same one on every database.
+        other = (await s.exec(select(Work).where(col(Work.comuna_id).not_in([four.id, five.id]))
+                              .order_by(col(Work.codigo)))).first()
         assert other is not None and len(works4) == 2
         for chat in (6101, 6102, 6103):
             await give_consent(s, telegram_id=chat, chat_id=chat)

@@ -171,7 +171,7 @@ async def _remembered(bot: CabildoApp, ready: Any) -> dict[str, str]:
     after Telegram answers, so right after the photo call it may not be there yet)."""
     ids: dict[str, str] = {}
     for _ in range(500):
-        ids = bot.bot_data.get("uploaded_photos") or {}
+        ids = bot.bot_data.uploaded_photos
         if ready(ids):
             break
         await asyncio.sleep(0.01)

@@ -142,3 +142,16 @@ async def test_staff_can_import_the_good_rows_and_get_the_bad_ones_back(
         '"Fila 4, columna «avance_fisico»: «ciento» no es un número.",OB-9003,Muro de contención,'
         "14,Suspendida,ciento",
     ]
+
+
+async def test_the_caption_alone_lists_every_kind_and_how_two_file_reports_come(
+    bot: CabildoApp, api: LocalBotAPI
+) -> None:
+    admin = api.user(ADMIN)
+    admin.send_text("/importar")
+    [usage] = await api.wait_for("sendMessage", chat_id=ADMIN)
+    text = usage.params["text"]
+    for kind in ("secop_contratos", "secop_procesos", "secop_ejecucion", "cuipo",
+                 "plan_indicativo", "ubicaciones"):
+        assert kind in text
+    assert "envíe un solo libro XLSX con los dos, cada uno en su hoja" in text

@@ -12,7 +12,7 @@ from telegram import Update
 
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
-from handlers.limits import LIMITER_KEY, RateLimiter
+from bot.throttle import RateLimiter
 
 FLOODER, NEIGHBOUR, STAFF = 520, 521, 1000  # 1000 is in the tests' ADMIN_IDS
 TOO_MANY = "Está enviando muchos mensajes seguidos. Podrá seguir en "
@@ -48,7 +48,7 @@ async def test_500_taps_from_one_chat_do_not_delay_another_persons_start(
     bot: CabildoApp, api: LocalBotAPI
 ) -> None:
     # No per-person limit here: every tap runs its handler, as 500 people's taps would.
-    bot.bot_data[LIMITER_KEY] = RateLimiter(100_000)
+    bot.bot_data.limiter = RateLimiter(100_000)
     await _flood(bot, api, 500)
     [welcome] = await api.wait_for("sendMessage", chat_id=NEIGHBOUR)
     handled = [c for c in api.calls[: api.calls.index(welcome)]
@@ -78,7 +78,7 @@ async def test_refused_messages_do_not_extend_the_wait_and_are_answered_once(
     bot: CabildoApp, api: LocalBotAPI
 ) -> None:
     clock = Clock()
-    bot.bot_data[LIMITER_KEY] = RateLimiter(20, clock=clock)
+    bot.bot_data.limiter = RateLimiter(20, clock=clock)
     person = api.user(FLOODER)
     for _ in range(20):
         await _handle(bot, person.send_text("/ayuda", enqueue=False))
@@ -98,7 +98,7 @@ async def test_refused_messages_do_not_extend_the_wait_and_are_answered_once(
 
 
 async def test_staff_get_a_higher_limit(bot: CabildoApp, api: LocalBotAPI) -> None:
-    bot.bot_data[LIMITER_KEY] = RateLimiter(20, clock=Clock())
+    bot.bot_data.limiter = RateLimiter(20, clock=Clock())
     for chat in (STAFF, FLOODER):
         for _ in range(30):
             await _handle(bot, api.user(chat).send_text("/ayuda", enqueue=False))

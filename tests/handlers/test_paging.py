@@ -1,10 +1,9 @@
-"""Paging clamps to real pages and keeps callback data inside Telegram's limit."""
+"""Paging clamps to real pages and offers buttons only for pages that exist."""
 
 from __future__ import annotations
 
-import pytest
-
-from handlers.paging import callback, nav_row, paginate
+from handlers.callbacks.reports import ReportsPage
+from handlers.paging import page_row, paginate
 
 
 def test_pages_are_clamped_and_labelled_for_people() -> None:
@@ -17,13 +16,7 @@ def test_pages_are_clamped_and_labelled_for_people() -> None:
 
 def test_navigation_offers_only_pages_that_exist() -> None:
     items = list(range(20))
-    assert [b.text for b in nav_row(paginate(items, 0), "obra", "p")] == ["Siguiente ▶️"]
-    middle = nav_row(paginate(items, 1), "obra", "p")
-    assert [b.callback_data for b in middle] == ["obra:p:0", "obra:p:2"]
-    assert nav_row(paginate(items[:3], 0), "obra", "p") == []
-
-
-def test_callback_data_over_64_bytes_is_refused() -> None:
-    assert callback("meta", "L1-P01-M01") == "meta:L1-P01-M01"
-    with pytest.raises(ValueError, match="64 bytes"):
-        callback("obra", "ñ" * 40)
+    assert [b.text for b in page_row(paginate(items, 0), ReportsPage)] == ["Siguiente ▶️"]
+    middle = page_row(paginate(items, 1), ReportsPage)
+    assert [b.callback_data for b in middle] == ["inf:0", "inf:2"]
+    assert page_row(paginate(items[:3], 0), ReportsPage) == []

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
+from handlers.question_notices import answer
 from storage import outbox
 from storage.db import Database
 from storage.models import (
@@ -29,7 +30,6 @@ from storage.models import (
     SurveyQuestion,
     SurveyResponse,
 )
-from storage.questions import answer
 from storage.types import utcnow
 
 PERSON, OTHER = 801, 802
@@ -208,6 +208,17 @@ async def test_my_data_names_admin_ids_admins_and_cancelled_registrations(
     assert "Inscripciones a eventos: 2 (1 cancelada)" in shown.params["text"]
 
 
+async def _recorded(db: Database, *, sent: int) -> dict[str, int]:
+    """Wait until the outbox holds `sent` rows recorded as sent, and return its counts."""
+    async with asyncio.timeout(15):
+        while True:
+            async with db.session() as s:
+                counts = await outbox.status_counts(s)
+            if counts["enviado"] >= sent and counts["enviando"] == 0:
+                return counts
+            await asyncio.sleep(0.02)
+
+
 async def test_delete_withdraws_queued_messages_and_strips_sent_ones(
     bot: CabildoApp, api: LocalBotAPI, db: Database
 ) -> None:
@@ -222,6 +233,8 @@ async def test_delete_withdraws_queued_messages_and_strips_sent_ones(
         await answer(s, question_id=asked.id or 0, text="En diciembre.", actor_id=1)
     *_, answered = await api.wait_for("sendMessage", chat_id=PERSON, count=2)
     assert "¿Cuándo terminan el parque?" in answered.params["text"]
+    # Telegram has the answer; the sender records it a moment later (settles are batched).
+    assert (await _recorded(db, sent=1))["enviado"] == 1
     async with db.session() as s:
         await outbox.enqueue(s, chat_ids=[PERSON, OTHER], payload={"text": "Aviso de mañana"},
                              dedupe="aviso", not_before=utcnow() + timedelta(days=1))
@@ -238,13 +251,7 @@ async def test_delete_withdraws_queued_messages_and_strips_sent_ones(
         await s.commit()
     await api.wait_for("sendMessage", chat_id=OTHER)
     assert not any("Aviso" in c.params.get("text", "") for c in api.calls_to(PERSON))
-    async with asyncio.timeout(15):  # until the sender has recorded OTHER's message
-        while True:
-            async with db.session() as s:
-                counts = await outbox.status_counts(s)
-            if counts["enviado"] == sent_before + 1:
-                break
-            await asyncio.sleep(0.02)
+    await _recorded(db, sent=sent_before + 1)  # until the sender has recorded OTHER's message
     async with db.session() as s:
         conn = await s.connection()
         rows = (await conn.execute(select(outbox.OUTBOX))).mappings().all()

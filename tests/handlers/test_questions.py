@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
+from handlers import question_notices as notices
 from storage import questions
 from storage.conversations import FlowState, set_state
 from storage.db import Database
@@ -219,8 +220,8 @@ async def test_published_answers_are_browsable_and_found_by_free_text(
     async with db.session() as s:
         await questions.ask(s, chat_id=LUIS, topic="obras",
                             text="¿Cuándo arreglan el acueducto veredal de Vijagual?")
-        await questions.answer(s, question_id=1, text="Las obras empiezan en marzo.",
-                               actor_id=ADMIN)
+        await notices.answer(s, question_id=1, text="Las obras empiezan en marzo.",
+                             actor_id=ADMIN)
     chat, ana, admin = Chat(api), api.user(ANA), api.user(ADMIN)
     ana.send_text("como va el acueducto de vijagual")
     assert (await chat.next(ANA))["text"].startswith("No encontré información")  # unpublished
@@ -352,9 +353,9 @@ async def test_withdrawing_takes_its_own_word_and_one_asker_hears_an_answer_once
                             text="¿Cuándo arreglan el acueducto veredal de Vijagual?")
         await questions.ask(s, chat_id=LUIS, topic="obras",
                             text="¿Qué pasó con el acueducto de Vijagual, por favor?")
-        await questions.mark_duplicate(s, question_id=2, original_id=1, actor_id=ADMIN)
-        result = await questions.answer(s, question_id=1, text="Las obras empiezan en marzo.",
-                                        actor_id=ADMIN)
+        await notices.mark_duplicate(s, question_id=2, original_id=1, actor_id=ADMIN)
+        result = await notices.answer(s, question_id=1, text="Las obras empiezan en marzo.",
+                                      actor_id=ADMIN)
         assert result.notified == 1  # the same person asked both: one message
     chat, admin = Chat(api), api.user(ADMIN)
     admin.send_text("/publicar 1")

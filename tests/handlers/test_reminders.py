@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from icalendar import Calendar
 from sqlmodel import col, select
 
+from bot.calendar import event_ics
 from bot.config import Settings
 from handlers.reminders import sweep
 from storage.db import Database
 from storage.demo import SAMPLE_DIR
-from storage.importers import import_file
+from storage.events import edit_event
+from storage.importers import import_bytes, import_file
 from storage.models import (
     Comuna,
     Event,
@@ -83,6 +86,11 @@ async def test_reminders_go_once_and_late_ones_are_skipped(
     reminders = [r for r in await _rows(db) if r[1] == "recordatorio"]
     assert sorted(chat for chat, _, _ in reminders) == [6201, 6202, 6204]
     assert "es mañana" in reminders[0][2]
+    async with db.session() as s:
+        row = (await s.exec(select(OutboxMessage).where(OutboxMessage.kind == "recordatorio"))
+               ).first()
+    assert row is not None
+    assert row.payload["reply_markup"]["inline_keyboard"][0][0]["text"] == "📅 Ver evento"
     # The bot was down for the whole last hour: the 1-hour reminder is too late to send.
     assert await sweep(db, settings, start - timedelta(minutes=10)) == 0
 
@@ -190,3 +198,98 @@ async def test_a_new_survey_is_announced_once_to_followers_of_the_topic(
     assert row.payload["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == (
         "enc:o:percepcion"
     )
+
+
+async def test_a_long_place_keeps_dedupe_keys_within_their_column_and_its_change_shows(
+    db: Database, settings: Settings
+) -> None:
+    event_id = await _event(db, settings)
+    place = "Salón comunal del barrio La Joya, " * 8  # 272 characters
+    async with db.session() as s:
+        event = await s.get(Event, event_id)
+        assert event is not None
+        event.lugar = place
+        s.add(event)
+        await s.commit()
+    assert await sweep(db, settings, NOW) == 2
+    async with db.session() as s:
+        event = await s.get(Event, event_id)
+        assert event is not None
+        event.lugar = place[:-2] + "X "  # a change near the end of the place
+        s.add(event)
+        await s.commit()
+    assert await sweep(db, settings, NOW + timedelta(minutes=1)) == 3
+    async with db.session() as s:
+        keys = (await s.exec(select(OutboxMessage.dedupe_key))).all()
+    assert all(key is not None and len(key) <= 200 for key in keys)
+
+
+async def test_a_change_says_what_moved_the_date_or_only_the_place(
+    db: Database, settings: Settings
+) -> None:
+    event_id = await _event(db, settings)
+    await sweep(db, settings, NOW)  # the announcement
+    async with db.session() as s:
+        event = await s.get(Event, event_id)
+        assert event is not None
+        await edit_event(s, event=event, field="inicio", value=event.inicio + timedelta(days=2),
+                         actor_id=1000)
+    assert await sweep(db, settings, NOW + timedelta(minutes=1)) == 3
+    moved = (await _rows(db))[-1][2]
+    assert "🕒 Cambió la fecha: del miércoles, 25 de noviembre de 2026" in moved
+    assert "al viernes, 27 de noviembre de 2026" in moved
+    async with db.session() as s:
+        event = await s.get(Event, event_id)
+        assert event is not None
+        await edit_event(s, event=event, field="lugar", value="Parque La Joya", actor_id=1000)
+    assert await sweep(db, settings, NOW + timedelta(minutes=2)) == 3
+    place = (await _rows(db))[-1][2]
+    assert "Cambió la fecha" not in place
+    assert "Ahora: viernes, 27 de noviembre de 2026" in place and "📍 Parque La Joya" in place
+    assert await sweep(db, settings, NOW + timedelta(minutes=3)) == 0
+
+
+async def _import_event(db: Database, settings: Settings, start: datetime, place: str) -> None:
+    local = start.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+    data = ("codigo,titulo,tipo,inicio,lugar,comuna\n"  # no end: it follows the start
+            f"EV-IMP,Taller de obras,taller,{local},{place},4\n").encode()
+    async with db.session() as s:
+        await import_bytes(s, "eventos", data, "eventos.csv", tz=settings.tz)
+
+
+async def test_an_imported_change_says_the_earlier_date_and_raises_the_calendar_sequence(
+    db: Database, settings: Settings
+) -> None:
+    await _event(db, settings)  # comunas and subscribers of comuna 4 and of «eventos»
+    first, second = NOW + timedelta(hours=30), NOW + timedelta(hours=54)
+    await _import_event(db, settings, first, "Salón comunal")
+    async with db.session() as s:
+        event = (await s.exec(select(Event).where(Event.clave == "EV-IMP"))).one()
+        event.fin = first + timedelta(hours=2)
+        s.add(event)
+        await s.commit()
+    await sweep(db, settings, NOW)  # the announcement
+
+    told = []
+    for minute, (start, place) in enumerate(
+            [(second, "Salón comunal"), (first, "Salón comunal"), (second, "Salón comunal"),
+             (second, "Parque La Joya")], start=1):
+        await _import_event(db, settings, start, place)
+        assert await sweep(db, settings, NOW + timedelta(minutes=minute)) == 2, (start, place)
+        told.append((await _rows(db))[-1][2].replace("\u202f", " "))
+
+    # A→B→A→B: every change is a new notice that says the earlier date.
+    assert "🕒 Cambió la fecha: del miércoles, 25 de noviembre de 2026, 4:00 p. m. al " \
+           "jueves, 26 de noviembre de 2026, 4:00 p. m." in told[0]
+    assert "del jueves, 26 de noviembre de 2026, 4:00 p. m. al miércoles" in told[1]
+    assert "🕒 Cambió la fecha: del miércoles" in told[2]
+    assert "Cambió la fecha" not in told[3]
+    assert "Ahora: jueves, 26 de noviembre de 2026" in told[3] and "📍 Parque La Joya" in told[3]
+    async with db.session() as s:
+        event = (await s.exec(select(Event).where(Event.clave == "EV-IMP"))).one()
+    assert (event.inicio_anterior, event.fin) == (first, second + timedelta(hours=2))
+    [item] = Calendar.from_ical(
+        event_ics(event, tz=settings.tz, link="https://t.me/x", municipality="Bucaramanga")
+    ).walk("VEVENT")
+    assert int(item["SEQUENCE"]) == 4
+    assert item["DTSTART"].dt == second and item["DTEND"].dt == second + timedelta(hours=2)

@@ -255,7 +255,7 @@ async def test_a_database_outage_gets_one_apology_per_update_and_one_log_line(
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError(111, "refused"))
         yield  # pragma: no cover
 
-    monkeypatch.setattr(bot.bot_data["db"], "session", unreachable)
+    monkeypatch.setattr(bot.bot_data.db, "session", unreachable)
     people = range(520, 530)
     with caplog.at_level(logging.INFO):
         for person in people:

@@ -82,7 +82,7 @@ async def test_summary_goes_once_and_a_second_approval_creates_nothing(
     assert len(api.calls_to(SUBSCRIBER, ["sendMessage"])) == 1
 
 
-async def test_approving_with_no_subscribers_sends_and_records_nothing(
+async def test_with_no_subscribers_the_preview_says_so_and_offers_only_a_way_out(
     bot: CabildoApp, api: LocalBotAPI, db: Database
 ) -> None:
     async with db.session() as s:
@@ -92,9 +92,21 @@ async def test_approving_with_no_subscribers_sends_and_records_nothing(
     admin = api.user(ADMIN)
     admin.send_text("/resumen")
     [preview] = await api.wait_for("sendMessage", chat_id=ADMIN)
-    assert preview.params["text"].startswith("Así se verá el resumen (0 personas con esta alerta):")
-    admin.tap(BUTTON)
-    [answer] = await api.wait_for("editMessageText", chat_id=ADMIN)
+    assert preview.params["text"].startswith(
+        "Todavía nadie sigue el resumen semanal, así que no hay a quién enviarlo. Cualquiera "
+        "lo activa en /alertas («Resumen semanal»). Así se vería:\n\n🗞️ <b>Resumen semanal"
+    )
+    buttons = [b["text"] for row in preview.params["reply_markup"]["inline_keyboard"]
+               for b in row]
+    assert buttons == ["✖️ Cerrar"]
+    admin.tap("✖️ Cerrar")
+    [closed] = await api.wait_for("editMessageText", chat_id=ADMIN)
+    assert closed.params["text"] == "Listo, no envié el resumen."
+    # An approval from an older message (the staff approval request) still sends nothing.
+    query = {"id": "77", "from": admin.as_dict(), "message": api.messages(ADMIN)[-1],
+             "chat_instance": "ci", "data": "staff:res:ok"}
+    api.enqueue({"update_id": api.new_update_id(), "callback_query": query})
+    [_, answer] = await api.wait_for("editMessageText", chat_id=ADMIN, count=2)
     assert answer.params["text"] == (
         "Todavía nadie sigue el resumen semanal; no se envió nada."
     )

@@ -17,8 +17,10 @@ from sqlmodel import col, select
 from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import Call, LocalBotAPI
+from handlers.survey_invitations import invite
 from storage.db import Database
 from storage.importers import import_bytes
+from storage.importers.surveys import load_sample_surveys
 from storage.models import (
     ConversationState,
     Event,
@@ -27,8 +29,7 @@ from storage.models import (
     SurveyQuestion,
     SurveyResponse,
 )
-from storage.survey_defs import load_sample_surveys
-from storage.surveys import invite, record_answer, start_response
+from storage.surveys import record_answer, start_response
 from storage.types import utcnow
 
 USER = 7301

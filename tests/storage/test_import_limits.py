@@ -21,8 +21,8 @@ from openpyxl import Workbook
 from storage.db import Database
 from storage.importers import ImportFailed, reading
 from storage.importers.parsing import parse_table
+from storage.importers.survey_reading import parse_definition
 from storage.models import Survey, Work
-from storage.survey_defs import parse_definition
 from tests.storage.helpers import csv_bytes, run_import, seed_comunas, table_contents
 
 TZ = ZoneInfo("America/Bogota")

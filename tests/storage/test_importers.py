@@ -18,9 +18,11 @@ from storage.importers import (
     Change,
     ImportFailed,
     RowError,
+    files,
     import_bytes,
     parse_table,
 )
+from storage.importers.other import BUNDLE_KINDS, OTHER_KINDS
 from storage.models import (
     BudgetLine,
     Comuna,
@@ -585,12 +587,31 @@ async def test_unknown_kind_lists_the_kinds(db: Database) -> None:
     failure = await expect_failure(db, "proyectos", b"a,b\n1,2\n", "x.csv")
     assert str(failure) == (
         "No conozco el tipo «proyectos». Los tipos son: metas, presupuesto, obras, eventos, "
-        "contratacion, informes, comunas, plan, secop_contratos, encuesta, "
-        "presupuesto_participativo."
+        "contratacion, informes, comunas, plan, ubicaciones, secop_contratos, secop_procesos, "
+        "secop_ejecucion, cuipo, plan_indicativo, encuesta, presupuesto_participativo."
     )
     assert set(KINDS) == {
-        "metas", "presupuesto", "obras", "eventos", "contratacion", "informes", "comunas", "plan"
+        "metas", "presupuesto", "obras", "eventos", "contratacion", "informes", "comunas", "plan",
+        "ubicaciones",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("secop_proceso", "secop_procesos"), ("secop ejecución", None), ("cuipos", "cuipo"),
+     ("plan_indicatvo", "plan_indicativo"), ("ubicacion", "ubicaciones")],
+)
+async def test_the_source_kinds_are_suggested_too(
+    db: Database, written: str, meant: str | None
+) -> None:
+    if meant is None:  # spelt with a space and an accent: it is the kind itself
+        async with db.session() as session:
+            with pytest.raises(ImportFailed) as caught:
+                await import_bytes(session, written, b"a,b\n1,2\n", "x.csv", tz=TZ)
+        assert "faltan las columnas obligatorias «identificadorcontrato»" in str(caught.value)
+        return
+    failure = await expect_failure(db, written, b"a,b\n1,2\n", "x.csv")
+    assert str(failure).startswith(f"No conozco el tipo «{written}». ¿Quiso decir «{meant}»?")
 
 
 async def test_a_kind_written_almost_right_is_suggested(db: Database) -> None:
@@ -820,6 +841,48 @@ async def test_column_absent_from_the_file_keeps_stored_values(db: Database) -> 
 # --- the database side -----------------------------------------------------------
 
 
+async def test_an_empty_progress_or_comuna_makes_a_new_work_unreported_or_sin_ubicar(
+    db: Database,
+) -> None:
+    await seed_comunas(db)
+    rows = [["OB-1", "Parque", "", EN, "10"], ["OB-2", "Vía", "4", EN, ""],
+            ["OB-3", "Colegio", "", EN, ""]]
+
+    result = await run_import(db, "obras", works_csv(*rows), "obras.csv")
+
+    assert result.created == 3
+    assert result.warnings == [
+        "2 filas nuevas con «comuna» vacía: «sin ubicar»: no aparece en el mapa ni en las "
+        "listas por comuna hasta que se complete su comuna (/panel da el archivo para hacerlo).",
+        "2 filas nuevas con «avance_fisico» vacía: sin avance físico reportado: se muestra "
+        "«no reportado».",
+    ]
+    works = await works_by_code(db)
+    assert [(w.comuna_id is None, w.avance_fisico) for w in works.values()] == [
+        (True, 10.0), (False, None), (True, None)]
+    again = await run_import(db, "obras", works_csv(*rows), "obras.csv")
+    assert (again.created, again.updated, again.unchanged, again.warnings) == (0, 0, 3, [])
+
+
+async def test_an_empty_cell_never_erases_a_stored_progress_or_comuna(db: Database) -> None:
+    await seed_comunas(db)
+    await run_import(db, "obras", works_csv(*FIVE_WORKS), "obras.csv")
+    before = await table_contents(db, Work)
+    rows = [list(r) for r in FIVE_WORKS]
+    rows[0][4] = ""  # OB-1 reported 45,3 %
+    rows[1][2] = ""  # OB-2 is in comuna 4
+
+    failure = await expect_failure(db, "obras", works_csv(*rows), "obras.csv")
+
+    assert [str(e) for e in failure.errors] == [
+        "Fila 2, columna «avance_fisico»: está vacía, pero «OB-1» ya tiene «avance_fisico» y "
+        "una celda vacía no lo borra; escriba el valor.",
+        "Fila 3, columna «comuna»: está vacía, pero «OB-2» ya tiene «comuna» y una celda "
+        "vacía no lo borra; escriba el valor.",
+    ]
+    assert await table_contents(db, Work) == before
+
+
 async def test_database_error_rolls_back_without_leaking_sql(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -894,7 +957,6 @@ async def test_xlsx_row_numbers_count_blank_rows_and_untitled_columns_warn(db: D
     failure = await expect_failure(db, "obras", fixed, "obras.xlsx")
     assert [str(e) for e in failure.errors] == [
         "Fila 4, columna «estado»: está vacía y es obligatoria.",
-        "Fila 4, columna «avance_fisico»: está vacía y es obligatoria.",
     ]
     ok = xlsx_bytes([WORK_HEADER, ["OB-1", "Obra", 4, EN, 10, None, "nota suelta"]])
     result = await run_import(db, "obras", ok, "obras.xlsx")
@@ -985,3 +1047,9 @@ async def test_skipping_bad_rows_leaves_out_every_row_with_an_error(db: Database
                                tz=TZ, skip_bad_rows=True)
     assert not caught.value.rows_only
     assert sorted(await works_by_code(db)) == ["OB-1", "OB-4"]
+
+
+def test_every_kind_named_apart_has_its_importer() -> None:
+    """The names the list of kinds shows are the ones `import_bytes` can pick an importer by."""
+    assert tuple(files.OTHER) == OTHER_KINDS
+    assert tuple(files.BUNDLES) == BUNDLE_KINDS

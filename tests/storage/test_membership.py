@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from storage import outbox
-from storage.broadcasts import Audience, recipients
+from storage.broadcasts import Audience, count_recipients, recipients
 from storage.citizens import get_citizen, mark_bot_blocked, mark_bot_unblocked
 from storage.db import Database
 from storage.groups import forget_group, group_joined, link_group, move_group
@@ -112,3 +112,32 @@ async def test_moving_a_group_carries_links_rows_and_pending_messages_once(
     [entry] = await _audit(db, "migrar_grupo")
     assert (entry.actor_id, entry.detail) == (9, {"grupo": OLD, "nuevo": NEW,
                                                   "comunas": ["4", "5"]})
+
+
+async def test_the_preview_count_is_the_number_of_people_a_broadcast_reaches(
+    db: Database,
+) -> None:
+    # The preview counts in the database; the send lists the chats: a blocked follower of
+    # a comuna, a blocked leader and a person following twice count as they are sent.
+    await seed_comunas(db)
+    now = utcnow()
+    async with db.session() as s:
+        for chat in (11, 12, 13, 14):
+            assert await mark_bot_unblocked(s, telegram_id=chat, chat_id=chat, at=now)
+        await set_role(s, actor_id=None, telegram_id=13, role="lider", comuna="4")
+        await set_role(s, actor_id=None, telegram_id=14, role="lider", comuna="4")
+        for chat, value in ((11, "4"), (11, "5"), (12, "4"), (14, "4")):
+            s.add(Subscription(chat_id=chat, kind="comuna", value=value, created_at=now))
+        s.add(Subscription(chat_id=99, kind="comuna", value="4", created_at=now))  # a group
+        await s.commit()
+        assert await mark_bot_blocked(s, telegram_id=12, chat_id=12, at=now + timedelta(seconds=1))
+        assert await mark_bot_blocked(s, telegram_id=14, chat_id=14, at=now + timedelta(seconds=1))
+        audiences = {
+            Audience("todos"): [11, 13],
+            Audience("lideres"): [13],
+            Audience("comuna", ("4", "5")): [11, 99],
+            Audience("nadie"): [],
+        }
+        for audience, reached in audiences.items():
+            assert await recipients(s, audience) == reached
+            assert await count_recipients(s, audience) == len(reached)

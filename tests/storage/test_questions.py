@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
+from handlers.question_notices import answer, excerpt, mark_duplicate
 from storage import questions as q
 from storage.db import Database
 from storage.models import AuditEntry, CitizenQuestion, OutboxMessage
@@ -82,7 +83,7 @@ async def test_queue_holds_pending_only_oldest_first_and_pages_clamp(db: Databas
     ids = [await _ask(db, 500 + i, f"Pregunta pendiente {i}", at=T0 - timedelta(hours=i))
            for i in range(7)]
     async with db.session() as s:
-        await q.answer(s, question_id=ids[6], text="Ya está.", actor_id=STAFF)
+        await answer(s, question_id=ids[6], text="Ya está.", actor_id=STAFF)
         first = await q.pending_queue(s, page=0, per_page=5)
         last = await q.pending_queue(s, page=99, per_page=5)
     assert first.total == 6 and first.count == 2
@@ -93,10 +94,10 @@ async def test_queue_holds_pending_only_oldest_first_and_pages_clamp(db: Databas
 async def test_answer_notifies_once_through_the_outbox_and_is_audited(db: Database) -> None:
     qid = await _ask(db, 501, "¿Cuándo abren el <CDI> de Café Madrid?")
     async with db.session() as s:
-        result = await q.answer(s, question_id=qid, text="En enero & con 120 cupos.",
-                                actor_id=STAFF)
-        again = await q.answer(s, question_id=qid, text="En enero & con 120 cupos.",
-                               actor_id=STAFF)
+        result = await answer(s, question_id=qid, text="En enero & con 120 cupos.",
+                              actor_id=STAFF)
+        again = await answer(s, question_id=qid, text="En enero & con 120 cupos.",
+                             actor_id=STAFF)
     assert (result.updated, result.notified) == (False, 1)
     assert (again.updated, again.notified) == (True, 0)  # same text: nothing new sent
     [row] = await _outbox(db)
@@ -108,7 +109,7 @@ async def test_answer_notifies_once_through_the_outbox_and_is_audited(db: Databa
     async with db.session() as s:
         stored = await q.get_question(s, question_id=qid)
         assert stored is not None and (stored.status, stored.answered_by) == ("respondida", STAFF)
-        corrected = await q.answer(s, question_id=qid, text="En febrero.", actor_id=STAFF + 1)
+        corrected = await answer(s, question_id=qid, text="En febrero.", actor_id=STAFF + 1)
     assert corrected.question.answered_by == STAFF + 1
     assert (corrected.updated, corrected.notified) == (True, 1)
     assert "Respuesta actualizada" in (await _outbox(db))[-1].payload["text"]
@@ -124,9 +125,9 @@ async def test_answer_refuses_unknown_questions_and_empty_text(db: Database) -> 
     qid = await _ask(db, 501, "¿Cuándo abren el CDI de Café Madrid?")
     async with db.session() as s:
         with pytest.raises(q.QuestionError, match="No existe la pregunta #99"):
-            await q.answer(s, question_id=99, text="Hola", actor_id=STAFF)
+            await answer(s, question_id=99, text="Hola", actor_id=STAFF)
         with pytest.raises(q.QuestionError, match="vacía"):
-            await q.answer(s, question_id=qid, text="   ", actor_id=STAFF)
+            await answer(s, question_id=qid, text="   ", actor_id=STAFF)
     assert await _outbox(db) == [] and await _audit(db) == []
 
 
@@ -135,8 +136,8 @@ async def test_an_anonymised_question_can_be_answered_without_notifying_anyone(
 ) -> None:
     qid = await _ask(db, None, "¿Quién responde por el alumbrado?")
     async with db.session() as s:
-        result = await q.answer(s, question_id=qid, text="La Secretaría de Infraestructura.",
-                                actor_id=STAFF)
+        result = await answer(s, question_id=qid, text="La Secretaría de Infraestructura.",
+                              actor_id=STAFF)
     assert result.notified == 0 and await _outbox(db) == []
 
 
@@ -144,9 +145,9 @@ async def test_duplicate_of_an_answered_question_gets_its_answer_at_once(db: Dat
     original = await _ask(db, 501, "¿Cuándo terminan el parque La Joya?")
     duplicate = await _ask(db, 502, "Quiero saber si el parque de la Joya ya casi está")
     async with db.session() as s:
-        await q.answer(s, question_id=original, text="En diciembre.", actor_id=STAFF)
-        result = await q.mark_duplicate(s, question_id=duplicate, original_id=original,
-                                        actor_id=STAFF)
+        await answer(s, question_id=original, text="En diciembre.", actor_id=STAFF)
+        result = await mark_duplicate(s, question_id=duplicate, original_id=original,
+                                      actor_id=STAFF)
     assert (result.question.status, result.question.duplicate_of) == ("duplicada", original)
     assert result.notified == 1
     sent = await _outbox(db)
@@ -163,22 +164,22 @@ async def test_duplicates_of_a_pending_question_hear_when_it_is_answered(db: Dat
     middle = await _ask(db, 502, "¿Y el parque La Joya para cuándo?")
     leaf = await _ask(db, 503, "Parque La Joya: ¿fecha de entrega?")
     async with db.session() as s:
-        await q.mark_duplicate(s, question_id=leaf, original_id=middle, actor_id=STAFF)
+        await mark_duplicate(s, question_id=leaf, original_id=middle, actor_id=STAFF)
         # Marking `middle` moves `leaf` under the root too.
-        result = await q.mark_duplicate(s, question_id=middle, original_id=root,
-                                        actor_id=STAFF)
+        result = await mark_duplicate(s, question_id=middle, original_id=root,
+                                      actor_id=STAFF)
         assert result.notified == 0
         leaf_row = await q.get_question(s, question_id=leaf)
         assert leaf_row is not None and leaf_row.duplicate_of == root
         # Pointing at a duplicate means its root.
         other = await q.ask(s, chat_id=504, topic="obras", text="¿Parque La Joya terminado?")
         assert other.id is not None
-        chained = await q.mark_duplicate(s, question_id=other.id, original_id=leaf,
-                                         actor_id=STAFF)
+        chained = await mark_duplicate(s, question_id=other.id, original_id=leaf,
+                                       actor_id=STAFF)
         assert chained.original.id == root
     assert await _outbox(db) == []
     async with db.session() as s:
-        answered = await q.answer(s, question_id=root, text="En diciembre.", actor_id=STAFF)
+        answered = await answer(s, question_id=root, text="En diciembre.", actor_id=STAFF)
     assert answered.notified == 4
     assert sorted(m.chat_id for m in await _outbox(db)) == [501, 502, 503, 504]
 
@@ -187,18 +188,18 @@ async def test_impossible_duplicates_are_refused_and_change_nothing(db: Database
     a = await _ask(db, 501, "¿Cuándo terminan el parque La Joya?")
     b = await _ask(db, 502, "¿Y el parque La Joya para cuándo?")
     async with db.session() as s:
-        await q.mark_duplicate(s, question_id=b, original_id=a, actor_id=STAFF)
+        await mark_duplicate(s, question_id=b, original_id=a, actor_id=STAFF)
         with pytest.raises(q.QuestionError, match="sí misma"):
-            await q.mark_duplicate(s, question_id=a, original_id=a, actor_id=STAFF)
+            await mark_duplicate(s, question_id=a, original_id=a, actor_id=STAFF)
         with pytest.raises(q.QuestionError, match="ya es duplicada"):
-            await q.mark_duplicate(s, question_id=a, original_id=b, actor_id=STAFF)
+            await mark_duplicate(s, question_id=a, original_id=b, actor_id=STAFF)
         with pytest.raises(q.QuestionError, match="No existe"):
-            await q.mark_duplicate(s, question_id=a, original_id=77, actor_id=STAFF)
-        await q.answer(s, question_id=a, text="En diciembre.", actor_id=STAFF)
+            await mark_duplicate(s, question_id=a, original_id=77, actor_id=STAFF)
+        await answer(s, question_id=a, text="En diciembre.", actor_id=STAFF)
         c = await q.ask(s, chat_id=503, topic="otro", text="Otra pregunta distinta")
         assert c.id is not None
         with pytest.raises(q.QuestionError, match="ya fue respondida"):
-            await q.mark_duplicate(s, question_id=a, original_id=c.id, actor_id=STAFF)
+            await mark_duplicate(s, question_id=a, original_id=c.id, actor_id=STAFF)
         row = await q.get_question(s, question_id=a)
     assert row is not None and (row.status, row.duplicate_of) == ("respondida", None)
 
@@ -211,8 +212,8 @@ async def test_only_answered_questions_are_published_and_listed_newest_first(
         with pytest.raises(q.QuestionError, match="no está respondida"):
             await q.set_published(s, question_id=ids[0], actor_id=STAFF)
         for i, qid in enumerate(ids):
-            await q.answer(s, question_id=qid, text=f"Respuesta {i}", actor_id=STAFF,
-                           now=T0 + timedelta(hours=i))
+            await answer(s, question_id=qid, text=f"Respuesta {i}", actor_id=STAFF,
+                         now=T0 + timedelta(hours=i))
             await q.set_published(s, question_id=qid, actor_id=STAFF)
         await q.set_published(s, question_id=ids[2], actor_id=STAFF, published=True)  # no-op
         await q.set_published(s, question_id=ids[1], actor_id=STAFF)  # toggles it off
@@ -229,7 +230,7 @@ async def test_search_finds_published_answers_only(db: Database) -> None:
     hidden = await _ask(db, 502, "¿Qué pasa con el alcantarillado pluvial del norte?")
     async with db.session() as s:
         for qid in (shown, hidden):
-            await q.answer(s, question_id=qid, text="En marzo empieza la obra.", actor_id=STAFF)
+            await answer(s, question_id=qid, text="En marzo empieza la obra.", actor_id=STAFF)
         await q.set_published(s, question_id=shown, actor_id=STAFF)
         index = await build_index(s)
     assert [(h.kind, h.key) for h in index.search("acueducto de vijagual")] == [
@@ -239,6 +240,47 @@ async def test_search_finds_published_answers_only(db: Database) -> None:
 
 
 def test_excerpt_escapes_and_fits_its_limit() -> None:
-    assert q.excerpt("<b>hola</b>") == "&lt;b&gt;hola&lt;/b&gt;"
-    cut = q.excerpt("&" * 100, 50)
+    assert excerpt("<b>hola</b>") == "&lt;b&gt;hola&lt;/b&gt;"
+    cut = excerpt("&" * 100, 50)
     assert cut.endswith("…") and len(cut) <= 50 and "&amp" in cut and cut.count("&amp;") == 9
+
+
+async def test_only_published_or_shared_pending_hearing_questions_take_support(
+    db: Database,
+) -> None:
+    works = await _ask(db, 501, "¿Cuándo terminan el parque La Joya?")
+    hearing = await _ask(db, 502, "¿Cuándo es la audiencia pública?", topic="audiencia")
+    async with db.session() as s:
+        for question_id in (works, hearing):  # pending and not shown by their askers
+            with pytest.raises(q.QuestionError, match="ya no se puede apoyar"):
+                await q.support(s, question_id=question_id, chat_id=900)
+        with pytest.raises(q.QuestionError, match="Solo quien hizo la pregunta"):
+            await q.set_shared(s, question_id=hearing, chat_id=900, shared=True)
+        await q.set_shared(s, question_id=hearing, chat_id=502, shared=True)
+        assert (await q.support(s, question_id=hearing, chat_id=900)).added
+        await answer(s, question_id=hearing, text="El 15 de diciembre.", actor_id=STAFF)
+        # Answered but not published: nobody can see it, nobody can support it.
+        with pytest.raises(q.QuestionError):
+            await q.support(s, question_id=hearing, chat_id=901)
+        with pytest.raises(q.QuestionError, match="ya no está pendiente"):
+            await q.set_shared(s, question_id=hearing, chat_id=502, shared=False)
+        await q.set_published(s, question_id=hearing, actor_id=STAFF, published=True)
+        again = await q.support(s, question_id=hearing, chat_id=900)
+        assert (again.added, again.count) == (False, 1)
+        assert (await q.support(s, question_id=hearing, chat_id=901)).count == 2
+        assert await q.supports_kept(s, chat_id=900) == 1
+
+
+async def test_look_alikes_come_from_the_search_index_whatever_the_question_names(
+    db: Database,
+) -> None:
+    # A comuna or a works status in a question is no filter here: it is a question.
+    original = await _ask(db, 501, "¿Por qué está suspendida la obra del colegio en la comuna 4?")
+    other = await _ask(db, 502, "¿Cuánto costó el puente peatonal de La Flora?")
+    alike = await _ask(db, 503, "la obra del kolegio de la comuna 4 sigue suspendida, por que?")
+    duplicate = await _ask(db, 504, "obra colegio comuna 4 suspendida")
+    async with db.session() as s:
+        await mark_duplicate(s, question_id=duplicate, original_id=original, actor_id=STAFF)
+        found = await q.likely_duplicates(s, question_id=alike)
+        assert [x.id for x in found] == [original]  # not itself, not a grouped duplicate
+        assert await q.likely_duplicates(s, question_id=other) == []

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from storage.demo import SAMPLE_DIR, shift_contracting_dates
+from storage.demo import SAMPLE_DIR, shift_contracting_dates, shift_round_dates
 from storage.text import fold
 
 DAY = "%Y-%m-%d"
@@ -61,3 +61,20 @@ def test_a_park_is_in_one_comuna_across_works_events_and_budgets() -> None:
                     places[fold(match.group(1))].add(code(row[comuna]))
     assert "la joya" in places  # the check reads the files as intended
     assert {park: where for park, where in places.items() if len(where) > 1} == {}
+
+
+@pytest.mark.parametrize("first", [date(2026, 12, 4), date(2027, 6, 1), date(2027, 2, 15)])
+def test_budget_rounds_are_open_to_vote_on_any_day_and_one_asks_for_the_number(
+    first: date,
+) -> None:
+    data = (SAMPLE_DIR / "presupuesto_participativo.csv").read_bytes()
+    for today in (first + timedelta(days=n) for n in range(7)):  # every weekday
+        rows = list(csv.DictReader(io.StringIO(shift_round_dates(data, today)
+                                               .decode("utf-8-sig"))))
+        for row in rows:
+            opens = datetime.strptime(row["abre"], "%Y-%m-%d %H:%M").date()
+            closes = datetime.strptime(row["cierra"], "%Y-%m-%d %H:%M").date()
+            assert opens <= today and closes >= today + timedelta(days=14), (today, row)
+    verified = {row["comuna"] for row in _rows("presupuesto_participativo.csv")
+                if fold(row["requiere_verificacion"]) == "si"}
+    assert verified == {"4"}

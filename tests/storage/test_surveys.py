@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from handlers.survey_invitations import announce, invite
 from storage.db import Database
 from storage.importers import import_bytes
 from storage.models import (
@@ -21,20 +22,17 @@ from storage.models import (
     SurveyAnswer,
     SurveyResponse,
 )
+from storage.pseudonyms import survey_secret
+from storage.survey_results import export_rows, survey_results
+from storage.survey_rules import AnswerRefused
 from storage.surveys import (
-    AnswerRefused,
-    announce,
     event_to_wait_for,
-    export_rows,
-    invite,
     position,
     record_answer,
     respondent_key,
     save_ticks,
     start_response,
     survey_by_slug,
-    survey_results,
-    survey_secret,
     surveys_for,
 )
 from storage.types import utcnow

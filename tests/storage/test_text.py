@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from storage.text import fold, fold_words, holds, singulars, without_tags
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from unidecode import unidecode
+
+from storage.text import fold, fold_words, holds, singulars, to_ascii, without_tags
 
 
 def test_fold_ignores_case_accents_and_spacing() -> None:
@@ -29,3 +33,18 @@ def test_plural_words_find_their_singular() -> None:
 def test_tags_typed_in_a_message_are_dropped_but_comparisons_kept() -> None:
     assert without_tags("metas de <b>salud</b>") == "metas de  salud "
     assert without_tags("<i>avance</i> < 50 %", "") == "avance < 50 %"
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.one_of(
+    st.characters(min_codepoint=0x20, max_codepoint=0x24F),  # Latin letters, mostly
+    st.characters(min_codepoint=0x2000, max_codepoint=0x2070),  # dashes, quotes
+    st.characters(codec="utf-8"),  # anything else
+), max_size=40))
+def test_the_fast_transliteration_is_unidecodes_own(text: str) -> None:
+    assert to_ascii(text) == unidecode(text)
+
+
+def test_spanish_text_transliterates_as_people_type_it() -> None:
+    assert to_ascii("Ñandú – «Ejecución» 1º") == 'Nandu - <<Ejecucion>> 1o'
+    assert fold("  CONSTRUCCIÓN   del  Polideportivo ") == "construccion del polideportivo"

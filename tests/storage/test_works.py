@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from sqlalchemy import Table
 from sqlmodel import select
 
@@ -46,11 +47,15 @@ async def _load(db: Database, count: int) -> list[dict[str, object]]:
     return rows
 
 
-async def test_nearest_works_match_a_full_scan(db: Database) -> None:
-    rows = await _load(db, 1500)
+@pytest.mark.parametrize("count", [1500, 30, 4])
+async def test_nearest_works_match_a_full_scan(db: Database, count: int) -> None:
+    # Dense and sparse cities, and points from inside the city to 40 km out of it: the
+    # search box widens until nothing outside it could be nearer.
+    rows = await _load(db, count)
     rng = random.Random(9)
     for _ in range(20):
-        lat, lon = 7.05 + rng.random() * 0.12, -73.16 + rng.random() * 0.08
+        lat = 7.05 + rng.uniform(-0.3, 0.42)
+        lon = -73.16 + rng.uniform(-0.3, 0.38)
         expected = sorted(
             (distance_m(lat, lon, r["latitud"], r["longitud"]), r["codigo"])  # type: ignore[arg-type]
             for r in rows if r["latitud"] is not None

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.app import build_application
+from bot.app import build_application, running
 from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI, LocalBotAPIServer
@@ -22,19 +22,5 @@ async def polling_bot(settings: Settings, api: LocalBotAPI) -> AsyncIterator[Cab
         app = build_application(
             dataclasses.replace(settings, token=TEST_TOKEN, api_base_url=root)
         )
-        await app.initialize()
-        assert app.post_init is not None
-        await app.post_init(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        try:
+        async with running(app, polling={"poll_interval": 0, "timeout": 1}):
             yield app
-        finally:
-            await app.updater.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-            await app.stop()
-            await app.shutdown()
-            if app.post_shutdown is not None:
-                await app.post_shutdown(app)

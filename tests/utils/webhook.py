@@ -1,7 +1,7 @@
 """Run Application instances in webhook mode against the fake Bot API, fed through ASGI.
 
 Each instance is a real Application built for webhook mode (no Updater), started the way
-`bot.web.run_webhook` starts it, with its own `Database` handle on the shared test
+`bot.webhook.run_webhook` starts it, with its own `Database` handle on the shared test
 database; updates reach it as POSTs to its ASGI app through `httpx.ASGITransport`, exactly
 what Telegram behind a load balancer would send.
 """
@@ -9,6 +9,7 @@ what Telegram behind a load balancer would send.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from bot.app import build_application
+from bot.app import build_application, running
 from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI, LocalBotAPIServer
-from bot.web import SECRET_HEADER, build_web_app
+from bot.webhook import SECRET_HEADER, build_web_app
 from tests.utils.harness import TEST_TOKEN
 
 SECRET = "s3cret-webhook-token-0123456789"
@@ -63,32 +64,13 @@ def webhook_settings(settings: Settings, api_url: str, number: int = 0) -> Setti
     )
 
 
-async def start(app: CabildoApp) -> None:
-    """Initialize and start the Application as `bot.web.run_webhook` does."""
-    await app.initialize()
-    assert app.post_init is not None
-    await app.post_init(app)
-    await app.start()
-
-
-async def stop(app: CabildoApp) -> None:
-    """Stop the Application (waiting for running jobs) and release everything."""
-    if app.running:
-        await app.stop()
-    if app.post_stop is not None:
-        await app.post_stop(app)
-    await app.shutdown()
-    if app.post_shutdown is not None:
-        await app.post_shutdown(app)
-
-
 @asynccontextmanager
 async def instances(
     settings: Settings, api: LocalBotAPI, count: int = 2
 ) -> AsyncIterator[list[Instance]]:
     """Start `count` webhook instances sharing the database and the fake Bot API."""
     async with LocalBotAPIServer(api) as server:
-        running: list[Instance] = []
+        started: list[Instance] = []
         for number in range(count):
             config = webhook_settings(settings, server.url, number)
             app = build_application(config)
@@ -96,11 +78,9 @@ async def instances(
             client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=web), base_url="http://cabildo.internal"
             )
-            running.append(Instance(app, client, config.token))
-        try:
-            await asyncio.gather(*(start(i.app) for i in running))
-            yield running
-        finally:
-            await asyncio.gather(*(stop(i.app) for i in running))
-            for instance in running:
-                await instance.client.aclose()
+            started.append(Instance(app, client, config.token))
+        async with contextlib.AsyncExitStack() as stack:
+            for instance in started:
+                stack.push_async_callback(instance.client.aclose)
+            await asyncio.gather(*(stack.enter_async_context(running(i.app)) for i in started))
+            yield started

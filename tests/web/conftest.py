@@ -7,10 +7,9 @@ import socket
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Settings, WebSettings
 from storage.db import Database
 from storage.demo import load_demo
-from web.settings import WebSettings
 
 TOKEN = "123456:TEST-token-for-the-web-site"
 

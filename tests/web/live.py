@@ -7,10 +7,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bot.config import Settings
+from bot.config import Settings, WebSettings
 from storage.db import Database
 from web.server import serve_site
-from web.settings import WebSettings
 
 START_TIMEOUT_S = 30
 

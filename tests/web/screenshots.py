@@ -14,13 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
+from bot.config import Settings, WebSettings
 from storage.db import Database
 from storage.demo import load_demo
 from storage.migrate import upgrade
 from tests.web.conftest import unused_port
 from tests.web.live import serving
-from web.settings import WebSettings
 
 
 async def _load(url: str, settings: Settings) -> None:

@@ -11,14 +11,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from bot.config import Settings
+from bot.config import Settings, WebSettings
 from bot.localapi import LocalBotAPI
-from bot.web import MAX_UPDATE_BYTES, SECRET_HEADER
+from bot.webhook import MAX_UPDATE_BYTES, SECRET_HEADER
 from storage.db import Database
 from tests.utils.streams import CountingBody
 from tests.utils.webhook import SECRET, instances
 from tests.web.conftest import TOKEN
-from web.settings import WebSettings
 from web.site import MAX_BODY, build_site
 
 HUGE = 300 * 1024 * 1024

@@ -22,13 +22,12 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Settings, WebSettings
 from storage.alerts import subscriptions_of
 from storage.db import Database
 from storage.privacy import give_consent
 from tests.web.live import serving
 from tests.web.test_pages import signed
-from web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("CABILDO_TEST_ARTIFACTS", ROOT / "test-artifacts"))
@@ -183,6 +182,39 @@ def test_marker_popup_shows_the_figures_of_the_work(browser: Any, live_site: str
     link = popup.find_element(By.LINK_TEXT, "Seguir en Telegram")
     assert link.get_attribute("href") == "https://t.me/CabildoPruebaBot?start=obra_OB-2026-001"
     _save(browser, "mapa-popup.png")
+
+
+@pytest.fixture
+async def unreported(demo: None, db: Database) -> str:
+    """Leave one located work without a reported physical progress, as SECOP leaves it."""
+    from sqlmodel import select
+
+    from storage.models import Work
+
+    async with db.session() as s:
+        work = (await s.exec(select(Work).where(Work.codigo == "OB-2026-001"))).one()
+        work.avance_fisico = None
+        s.add(work)
+        await s.commit()
+    return "OB-2026-001"
+
+
+def test_a_popup_without_reported_progress_says_so_without_a_bar(
+    browser: Any, unreported: str, live_site: str
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open_map(browser, live_site + "/mapa?comuna=1")
+    marker = next(m for m in _markers(browser) if m.get_attribute("data-codigo") == unreported)
+
+    marker.click()
+
+    popup = _wait(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, f'.leaflet-popup .popup-obra[data-codigo="{unreported}"]'))
+    text = popup.get_attribute("textContent")  # the popup may still be fading in
+    assert "Avance físico: no reportado" in text
+    assert "0 %" not in text
+    assert popup.find_elements(By.CSS_SELECTOR, ".avance .barra") == []
 
 
 def test_a_late_works_popup_says_so(browser: Any, live_site: str) -> None:

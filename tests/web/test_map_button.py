@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.demo import load_demo
-from web.settings import load_web_settings
 
 USER = 7301
 
@@ -26,7 +25,7 @@ async def seed(settings: Settings, db: Database) -> None:
 @pytest.fixture
 def settings(settings: Settings, public_url: str) -> Settings:
     """Return the test settings with WEB_PUBLIC_URL as the test says, read like at start-up."""
-    web = load_web_settings({"WEB_PUBLIC_URL": public_url}, env_file=None)
+    web = load_settings({"WEB_PUBLIC_URL": public_url}, env_file=None).web
     return dataclasses.replace(settings, web=web)
 
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError, WebSettings, load_settings
 from storage.alerts import subscriptions_of
 from storage.budget import execution, latest_year
 from storage.db import Database
@@ -30,7 +30,6 @@ from storage.surveys import position, record_answer, start_response, survey_by_s
 from storage.types import utcnow
 from tests.web.conftest import TOKEN
 from web.initdata import ExpiredInitData, ForgedInitData, sign_init_data, verify_init_data
-from web.settings import WebSettings, WebSettingsError, load_web_settings
 from web.site import SERVER_ERROR, build_site
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -156,6 +155,24 @@ async def test_popup_data_has_the_figures_of_the_work(client: httpx.AsyncClient)
     assert work["fecha_inicio_texto"] == "16 de marzo de 2026"
     assert work["comuna_nombre"] == "Comuna 1 · Norte"
     assert work["enlace_telegram"] == "https://t.me/CabildoPruebaBot?start=obra_OB-2026-001"
+
+
+async def test_a_work_without_reported_progress_shows_no_bar_and_no_zero(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    async with db.session() as s:
+        work = (await s.exec(select(Work).where(Work.codigo == "OB-2026-001"))).one()
+        work.avance_fisico = None  # as SECOP leaves it until its execution plans say
+        s.add(work)
+        await s.commit()
+
+    popup = next(o for o in (await client.get("/api/obras")).json()["obras"]
+                 if o["codigo"] == "OB-2026-001")
+    page = (await client.get("/mapa")).text
+
+    assert (popup["avance_fisico"], popup["avance_fisico_texto"]) == (None, "no reportado")
+    row = re.search(r'<tr data-codigo="OB-2026-001".*?</tr>', page, re.S)
+    assert row is not None and '<td class="num">no reportado</td>' in row.group(0)
 
 
 async def test_the_map_marks_works_past_their_planned_end(
@@ -362,16 +379,19 @@ async def test_no_token_means_every_init_data_is_refused(
 
 
 def test_web_settings_read_and_checked() -> None:
-    web = load_web_settings({"WEB_PUBLIC_URL": "https://obras.example.gov.co/",
-                             "WEB_PORT": "9000", "TELEGRAM_BOT_USERNAME": "@CabildoBot"})
+    web = load_settings({"WEB_PUBLIC_URL": "https://obras.example.gov.co/", "WEB_PORT": "9000",
+                         "TELEGRAM_BOT_USERNAME": "@CabildoBot"}, env_file=None).web
     assert web.mini_app_url == "https://obras.example.gov.co/mapa"
     assert (web.port, web.bot_username) == (9000, "CabildoBot")
-    assert load_web_settings({"WEB_PUBLIC_URL": "http://10.0.0.5:8080"}).mini_app_url is None
-    assert load_web_settings({}).tile_url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert load_settings({"WEB_PUBLIC_URL": "http://10.0.0.5:8080"},
+                         env_file=None).web.mini_app_url is None
+    assert load_settings({}, env_file=None).web.tile_url == (
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    )
     for bad in ({"WEB_PORT": "ochenta"}, {"WEB_PUBLIC_URL": "obras.gov.co"},
                 {"MAP_TILE_URL": "https://tiles.example/{z}.png"}):
-        with pytest.raises(WebSettingsError):
-            load_web_settings(bad)
+        with pytest.raises(SettingsError):
+            load_settings(bad, env_file=None)
 
 
 SURVEY = """
@@ -490,3 +510,54 @@ async def test_an_unexpected_error_gets_a_spanish_page(
             assert api.json() == {"ok": False, "mensaje": SERVER_ERROR}
     finally:
         await empty.dispose()
+
+
+async def test_open_data_with_secop_works_reimports_unchanged(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    # SECOP works arrive «sin ubicar» and, but for the ones with execution plans, with no
+    # physical progress reported: the download writes both cells empty.
+    secop = Path(__file__).parent.parent / "storage" / "fixtures"
+    async with db.session() as session:
+        for kind, name in (("secop_contratos", "secop_contratos_api.csv"),
+                           ("secop_ejecucion", "secop_ejecucion_api.csv")):
+            await import_bytes(session, kind, (secop / name).read_bytes(), name,
+                               tz=settings.tz, skip_bad_rows=True)
+    async with db.session() as s:
+        before = {w.codigo: w.model_dump() for w in (await s.exec(select(Work))).all()}
+    unplaced = [w for w in before.values() if w["comuna_id"] is None]
+    unreported = [w for w in before.values() if w["avance_fisico"] is None]
+    assert unplaced and unreported
+
+    for dataset in DATASETS:
+        download = (await client.get(f"/datos/{dataset}.csv")).content
+        async with db.session() as session:
+            result = await import_bytes(session, dataset, download, f"{dataset}.csv",
+                                        tz=settings.tz)
+        assert (result.created, result.updated, result.warnings) == (0, 0, []), dataset
+
+    async with db.session() as s:
+        after = {w.codigo: w.model_dump() for w in (await s.exec(select(Work))).all()}
+    assert after == before
+
+
+async def test_markup_in_the_data_is_shown_as_text_never_run(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    name = 'Parque <script>alert("x")</script> «La Joya» & O\'Neil'
+    async with db.session() as session:
+        work = (await session.exec(select(Work).where(Work.codigo == "OB-2026-001"))).one()
+        work.nombre = name
+        session.add(work)
+        await session.commit()
+    await _survey_with_answers(db, settings, "marcas", "Encuesta <b>sin</b> marcas", [])
+
+    page = (await client.get("/mapa")).text
+    transparency = (await client.get("/transparencia")).text
+
+    assert "<script>alert" not in page and "<b>sin</b>" not in transparency
+    assert name in cells(parse(page), "tabla-obras")
+    embedded = re.search(r'id="datos-obras">(.*?)</script>', page, re.S)
+    assert embedded is not None and "</script>" not in embedded.group(1)
+    assert {o["nombre"] for o in json.loads(embedded.group(1))["obras"]} >= {name}
+    assert "Encuesta &lt;b&gt;sin&lt;/b&gt; marcas" in transparency  # an open survey's name

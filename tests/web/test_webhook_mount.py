@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from bot.config import Settings
+from bot.config import Settings, WebSettings
 from bot.context import CabildoApp
-from bot.web import build_web_app
+from bot.webhook import build_web_app
 from storage.db import Database
-from web.settings import WebSettings
 from web.site import web_routes
 
 

@@ -90,13 +90,15 @@
     line(div, "Estado", work.estado).className = "estado";
     var progress = line(div, "Avance físico", work.avance_fisico_texto);
     progress.className = "avance";
-    var bar = document.createElement("span");
-    bar.className = "barra";
-    bar.setAttribute("aria-hidden", "true");
-    var fill = document.createElement("span");
-    fill.style.width = Math.max(0, Math.min(100, work.avance_fisico)) + "%";
-    bar.appendChild(fill);
-    progress.insertBefore(bar, progress.firstChild);
+    if (work.avance_fisico !== null) {  // not reported (SECOP): the words only, no bar
+      var bar = document.createElement("span");
+      bar.className = "barra";
+      bar.setAttribute("aria-hidden", "true");
+      var fill = document.createElement("span");
+      fill.style.width = Math.max(0, Math.min(100, work.avance_fisico)) + "%";
+      bar.appendChild(fill);
+      progress.insertBefore(bar, progress.firstChild);
+    }
     if (work.valor_texto) { line(div, "Valor del contrato", work.valor_texto).className = "valor-contrato"; }
     if (work.contratista) { line(div, "Contratista", work.contratista).className = "contratista"; }
     if (work.fecha_inicio_texto) { line(div, "Inicio", work.fecha_inicio_texto).className = "inicio"; }
