@@ -13,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.sqlite_inline import InlineDBAPI
+
 # SQLite has no decimal type; money round-trips through NUMERIC affinity, which is exact
 # for the 2-decimal peso amounts this project stores.
 warnings.filterwarnings("ignore", message=r".*does \*not\* support Decimal objects natively")
@@ -35,8 +37,8 @@ class Database:
         self.url = normalize_database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
-        if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 30}
+        if self.is_sqlite:  # on the loop's thread; a busy write waits with asyncio.sleep
+            kwargs["module"] = InlineDBAPI(patience=SQLITE_BUSY_SECONDS)
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine = create_async_engine(self.url, **kwargs)
@@ -63,7 +65,7 @@ SQLITE_BUSY_SECONDS = 30
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cursor.execute("PRAGMA busy_timeout=0")  # never block the loop (storage.sqlite_inline)
         cursor.execute("PRAGMA foreign_keys=ON")
         use_wal(cursor)
     finally:
