@@ -5,18 +5,32 @@ from __future__ import annotations
 import textwrap
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from functools import cache
 from html import escape
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 Number = int | float | Decimal
 
 
+@cache
+def _formatter(pattern: str, locale: str) -> tuple[NumberPattern, Locale]:
+    """Parse a number pattern and a locale once (Babel's `format_decimal` does it per call)."""
+    return parse_pattern(pattern), Locale.parse(locale)
+
+
+def _decimal(value: Number, *, format: str, locale: str) -> str:
+    """Babel's `format_decimal`, with the pattern and the locale parsed once."""
+    pattern, parsed = _formatter(format, locale)
+    return pattern.apply(value, parsed)
+
+
 def money(value: Number, locale: str = "es_CO") -> str:
     """Format pesos without decimals: `$ 1.234.567`."""
-    return "$ " + format_decimal(round(Decimal(value)), format="#,##0", locale=locale)
+    return "$ " + _decimal(round(Decimal(value)), format="#,##0", locale=locale)
 
 
 def money_short(value: Number, locale: str = "es_CO") -> str:
@@ -43,7 +57,7 @@ def money_short(value: Number, locale: str = "es_CO") -> str:
 def number(value: Number, locale: str = "es_CO", decimals: int = 1) -> str:
     """Format a number with at most `decimals` decimals: `1.234,5`."""
     pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
-    return format_decimal(value, format=pattern, locale=locale)
+    return _decimal(value, format=pattern, locale=locale)
 
 
 def percent(value: Number, locale: str = "es_CO") -> str:
