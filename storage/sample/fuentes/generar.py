@@ -23,15 +23,14 @@ What no source carries stays in two small files of the Alcaldía, copied from th
 `obras_nombres.csv` (the short names staff give SECOP's works). The column lists and the
 fixed values of each shape are taken from the test fixtures (`tests/storage/fixtures/`),
 which follow the published data dictionaries. `python -m storage.sample_sources` imports
-these files again and writes the example CSVs back.
+these files again and writes the example CSVs back. CUIPO's reports are written by
+`cuipo.py`; where both read and write is in `comun.py`.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import cycle
@@ -41,12 +40,10 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 
 from storage.exports import to_csv
+from storage.sample.fuentes.comun import FIXTURES, HERE, sample
+from storage.sample.fuentes.cuipo import budget
 from storage.works import PLACES_COLUMNS
 
-HERE = Path(__file__).parent
-SAMPLE = HERE.parent
-FIXTURES = HERE.parents[2] / "tests" / "storage" / "fixtures"
-NBSP = "\u00a0"
 URL = "https://community.secop.gov.co/Public/Tendering/OpportunityDetail/Index?noticeUID="
 
 # The example's status → how SECOP II writes it (taken in turn, for variety).
@@ -72,10 +69,6 @@ MODALITIES = {  # the example's → SECOP II's long name (the mapping shortens i
     "Subasta inversa": "Selección abreviada subasta inversa",
     "Concurso de méritos": "Concurso de méritos abierto",
 }
-
-
-def _sample(name: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO((SAMPLE / name).read_text("utf-8-sig"))))
 
 
 def _day(iso: str) -> date:
@@ -124,7 +117,7 @@ def _template(fixture: str) -> tuple[list[str], dict[str, str]]:
 
 def works() -> None:
     """Write the contracts, execution plans and places of the sample's contracted works."""
-    rows = _sample("obras.csv")
+    rows = sample("obras.csv")
     contracted = [r for r in rows if r["estado"] in CONTRACT_STATUSES]
     header, template = _template("secop_contratos_portal.csv")
     statuses = {name: cycle(spellings) for name, spellings in CONTRACT_STATUSES.items()}
@@ -224,7 +217,7 @@ def processes() -> None:
     header, template = _template("secop_procesos_api.csv")
     spellings = {name: cycle(values) for name, values in PROCESS_STATUSES.items()}
     records = []
-    for row in _sample("contratacion.csv"):
+    for row in sample("contratacion.csv"):
         status, phase, opening = next(spellings[row["estado"]])
         number = row["enlace_secop"].rsplit(".", 1)[1]
         opens = _day(row["fecha_apertura"])
@@ -272,163 +265,6 @@ def processes() -> None:
     _write_json(HERE / "secop_procesos.json", records)
 
 
-# --- budget: CUIPO's C and D reports -------------------------------------------------------
-
-CENTRAL = "16 - ADMINISTRACION CENTRAL"
-# The sample's office → its section in CUIPO and, in the central administration, the MGA
-# programs (C) and products (D) of its investment (storage/data/fuentes/cuipo_dependencias.yaml).
-SECTIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "Secretaría de Educación": (CENTRAL, [
-        ("2201 - Calidad, cobertura y fortalecimiento de la educación inicial, prescolar, "
-         "básica y media", "2201069 - Infraestructura educativa mejorada"),
-        ("2201 - Calidad, cobertura y fortalecimiento de la educación inicial, prescolar, "
-         "básica y media", "2201006 - Servicio de educación inicial")]),
-    "Secretaría de Salud y Ambiente": (CENTRAL, [
-        ("1905 - Salud pública", "1905021 - Servicio de promoción de la salud"),
-        ("3202 - Conservación de la biodiversidad y sus servicios ecosistémicos",
-         "3202005 - Servicio de restauración de ecosistemas")]),
-    "Secretaría de Infraestructura": (CENTRAL, [
-        ("2402 - Infraestructura red vial regional", "2402041 - Vía urbana mejorada"),
-        ("4002 - Ordenamiento territorial y desarrollo urbano",
-         "4002016 - Parques construidos")]),
-    "Secretaría de Desarrollo Social": (CENTRAL, [
-        ("4104 - Inclusión social y productiva para la población en situación de "
-         "vulnerabilidad", "4104020 - Servicio de atención integral al adulto mayor")]),
-    "Secretaría del Interior": (CENTRAL, [
-        ("4501 - Fortalecimiento de la convivencia y la seguridad ciudadana",
-         "4501004 - Servicio de videovigilancia")]),
-    "Secretaría de Planeación": (CENTRAL, [
-        ("0401 - Levantamiento y actualización de información estadística de calidad",
-         "0401001 - Servicio de información estadística")]),
-    "Secretaría Administrativa": (CENTRAL, [
-        ("0505 - Fortalecimiento de la gestión pública", "0505002 - Servicio de gestión "
-         "documental")]),
-    "OATIC": (CENTRAL, [("2301 - Facilitar el acceso y uso de las TIC",
-                         "2301079 - Servicio de acceso Wi-Fi")]),
-    "INDERBU": (CENTRAL, [("4301 - Fomento a la recreación, la actividad física y el deporte",
-                           "4301007 - Servicio de escuelas deportivas")]),
-    "IMEBU": (CENTRAL, [("3502 - Productividad y competitividad de las empresas",
-                         "3502046 - Servicio de apoyo al emprendimiento")]),
-    "Instituto Municipal de Cultura y Turismo": (CENTRAL, [
-        ("3301 - Promoción y acceso efectivo a procesos culturales y artísticos",
-         "3301053 - Servicio de educación informal en artes")]),
-    "Despacho del Alcalde": ("31 - DESPACHO DEL ALCALDE", []),
-    "Secretaría de Hacienda": ("32 - SECRETARIA DE HACIENDA", []),
-    "Secretaría Jurídica": ("33 - SECRETARIA JURIDICA", []),
-    "Oficina de Gestión del Riesgo": ("34 - OFICINA DE GESTION DEL RIESGO", []),
-    "Departamento Administrativo de la Defensoría del Espacio Público": (
-        "35 - DEFENSORIA DEL ESPACIO PUBLICO", []),
-    "Oficina de Valorización": ("36 - OFICINA DE VALORIZACION", []),
-    "Dirección de Tránsito de Bucaramanga": ("37 - DIRECCION DE TRANSITO", []),
-    "Instituto de Vivienda de Interés Social y Reforma Urbana de Bucaramanga (INVISBU)": (
-        "38 - INVISBU", []),
-}
-# Funcionamiento of an office other than the central administration's own: its section.
-OPERATING = {"Secretaría de Educación": "22 - SERVICIO EDUCATIVO"}
-# Detail codes (CCPET) of each rubro; their totals (2, 2.1, 2.3) are written above them.
-DETAIL = {"Funcionamiento": ["2.1.1.01.01.001.01", "2.1.2.02.02.008"],
-          "Inversión": ["2.3.2.02.02.009", "2.3.2.02.02.008"]}
-NAMES = {"2": "GASTOS", "2.1": "FUNCIONAMIENTO", "2.3": "INVERSIÓN",
-         "2.1.1.01.01.001.01": "SUELDO BÁSICO", "2.1.2.02.02.008": "SERVICIOS PRESTADOS A LAS "
-         "EMPRESAS Y SERVICIOS DE PRODUCCIÓN", "2.3.2.02.02.009": "SERVICIOS PARA LA COMUNIDAD, "
-         "SOCIALES Y PERSONALES", "2.3.2.02.02.008": "SERVICIOS PRESTADOS A LAS EMPRESAS Y "
-         "SERVICIOS DE PRODUCCIÓN"}
-AMOUNTS = ("apropiacion_definitiva", "compromisos", "obligaciones", "pagos")
-
-
-def _split(amount: int, parts: int) -> list[int]:
-    """Split an amount in `parts` (60 % and 40 % for two), in whole pesos."""
-    if parts == 1:
-        return [amount]
-    first = amount * 3 // 5
-    return [first, amount - first]
-
-
-def _budget_rows() -> dict[str, list[dict[str, Any]]]:
-    """Return each section's detail rows: code, MGA program and product, amounts."""
-    sections: dict[str, list[dict[str, Any]]] = {}
-    for line in _sample("presupuesto.csv"):
-        office, rubro = line["dependencia"], line["rubro"]
-        section, sectors = SECTIONS[office]
-        if rubro == "Funcionamiento":
-            section, sectors = OPERATING.get(office, section), []
-        assert section != CENTRAL or rubro == "Inversión" or office == "Secretaría Administrativa"
-        codes = DETAIL[rubro]
-        pairs = sectors or [("", "")] * len(codes)
-        splits = {name: _split(int(line[name]), len(pairs)) for name in AMOUNTS}
-        for index, (program, product) in enumerate(pairs):
-            sections.setdefault(section, []).append({
-                "codigo": codes[index], "programa": program, "producto": product,
-                **{name: splits[name][index] for name in AMOUNTS}})
-    return sections
-
-
-def _chip_rows(sections: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, str, dict[str,
-                                                                                      Any]]]:
-    """Yield (vigencia, sección, row) in CHIP's order: each section's totals, then details;
-    the year and the section only where they change."""
-    year = "1 - VIGENCIA ACTUAL"
-    for section, details in sections.items():
-        shown = section
-        totals = ["2", *sorted({d["codigo"][:3] for d in details})]
-        for code in totals:
-            under = [d for d in details if d["codigo"].startswith(code)]
-            yield year, shown, {"codigo": code, "programa": "", "producto": "", "total": True,
-                                **{n: sum(d[n] for d in under) for n in AMOUNTS}}
-            year = shown = ""
-        for detail in sorted(details, key=lambda d: d["codigo"]):
-            yield "", "", detail
-
-
-def _cell(value: Any) -> str:
-    """A cell as CHIP writes it: text with a trailing space, or a no-break space."""
-    return f"{value} " if value not in ("", None) else NBSP
-
-
-def _chip_sheet(fixture: str) -> tuple[Workbook, Any, list[str]]:
-    """Return a new workbook whose sheet has the fixture's header block and titles."""
-    source = load_workbook(FIXTURES / fixture).active
-    rows = list(source.iter_rows(values_only=True))
-    titles_at = next(i for i, r in enumerate(rows) if r[0] == "VIGENCIA GASTO")
-    book = Workbook()
-    sheet = book.active
-    sheet.title = source.title
-    for row in rows[:titles_at + 1]:
-        sheet.append(list(row))
-    return book, sheet, [str(t).strip() for t in rows[titles_at]]
-
-
-def budget() -> None:
-    """Write CUIPO's programación (C) and ejecución (D) of the sample's budget lines."""
-    sections = _budget_rows()
-    book, sheet, titles = _chip_sheet("cuipo_c_programacion_gastos.xlsx")
-    for year, section, row in _chip_rows(sections):
-        values = {"VIGENCIA GASTO": year, "SECCION PRESUPUESTAL": section,
-                  "CODIGO": row["codigo"], "NOMBRE": NAMES[row["codigo"]],
-                  "PROGRAMA MGA": row["programa"],
-                  "APROPIACION INICIAL(Pesos)": row["apropiacion_definitiva"],
-                  "APROPIACION DEFINITIVA(Pesos)": row["apropiacion_definitiva"]}
-        sheet.append([_cell(values.get(title, "")) for title in titles])
-    book.save(HERE / "cuipo_c_programacion_gastos.xlsx")
-    book, sheet, titles = _chip_sheet("cuipo_d_ejecucion_gastos.xlsx")
-    for year, section, row in _chip_rows(sections):
-        values = {"VIGENCIA GASTO": year, "SECCION PRESUPUESTAL": section,
-                  "CODIGO": row["codigo"], "NOMBRE": NAMES[row["codigo"]],
-                  "PRODUCTO MGA": row["producto"],
-                  "FUENTES DE FINANCIACION": "" if row.get("total") else "1.2.1.0.00 - ICLD",
-                  "COMPROMISOS(Pesos)": row["compromisos"],
-                  "OBLIGACIONES(Pesos)": row["obligaciones"], "PAGOS(Pesos)": row["pagos"]}
-        sheet.append([_cell(values.get(title, "")) for title in titles])
-    # An earlier year's budget (reservas): left out (and counted) on import.
-    reserve = {"VIGENCIA GASTO": "2 - RESERVAS", "SECCION PRESUPUESTAL": CENTRAL,
-               "CODIGO": "2.3.2.02.02.008", "NOMBRE": NAMES["2.3.2.02.02.008"],
-               "PRODUCTO MGA": "2402041 - Vía urbana mejorada",
-               "FUENTES DE FINANCIACION": "1.2.1.0.00 - ICLD", "COMPROMISOS(Pesos)": 3_000_000_000,
-               "OBLIGACIONES(Pesos)": 3_000_000_000, "PAGOS(Pesos)": 2_000_000_000}
-    sheet.append([_cell(reserve.get(title, "")) for title in titles])
-    book.save(HERE / "cuipo_d_ejecucion_gastos.xlsx")
-
-
 # --- plan goals: the DNP's planning kit and the follow-up sheet ---------------------------
 
 PLAN_NAME = "Bucaramanga, ciudad de oportunidades"
@@ -447,7 +283,7 @@ def _comma(text: str) -> str:
 
 def goals() -> None:
     """Write the KPT's plan indicativo (targets) and the follow-up sheet (progress)."""
-    rows = _sample("metas.csv")
+    rows = sample("metas.csv")
     fixture = load_workbook(FIXTURES / "kpt_plan_indicativo.xlsx")
     book = Workbook()
     book.remove(book.active)
