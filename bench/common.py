@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -124,6 +125,45 @@ async def quiet() -> AsyncIterator[ErrorCounter]:
 
 
 @contextlib.contextmanager
+def throwaway_postgres() -> Iterator[Any]:
+    """Yield a started throwaway PostgreSQL server (`dev.ThrowawayPostgres`, its URL in
+    `.url`), or None when dev.py or the PostgreSQL binaries are not there."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from dev import ThrowawayPostgres, _pg_bindir
+    except ImportError:
+        yield None
+        return
+    bindir = _pg_bindir()
+    if bindir is None:
+        yield None
+        return
+    server = ThrowawayPostgres(bindir)
+    try:
+        server.url = server.start()
+    except Exception:
+        server.stop()
+        raise
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def pg_ctl(server: Any, action: str) -> None:
+    """Stop (fast: connections cut) or start a throwaway PostgreSQL server again."""
+    data, folder = server.dir / "data", server.dir
+    if action == "stop":
+        server._run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
+        return
+    server._run(
+        "pg_ctl", "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+        f"-k {folder} -p {server.port} -h 127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off", "start",
+    )
+
+
+@contextlib.contextmanager
 def postgres(url: str, allowed: bool) -> Iterator[tuple[str | None, str]]:
     """Yield (server URL or None, how it was obtained), starting a throwaway one if we can."""
     if not allowed:
@@ -132,24 +172,14 @@ def postgres(url: str, allowed: bool) -> Iterator[tuple[str | None, str]]:
     if url:
         yield url, "given server"
         return
-    sys.path.insert(0, str(ROOT))
+    stack = contextlib.ExitStack()
     try:
-        from dev import ThrowawayPostgres, _pg_bindir
-    except ImportError:
-        yield None, "not available (dev.py not found)"
-        return
-    bindir = _pg_bindir()
-    if bindir is None:
-        yield None, "not available (no PostgreSQL binaries)"
-        return
-    server = ThrowawayPostgres(bindir)
-    try:
-        started = server.start()
+        server = stack.enter_context(throwaway_postgres())
     except Exception as exc:  # initdb/pg_ctl failed: say so and go on with SQLite
-        server.stop()
         yield None, f"not available (could not start: {exc})"
         return
-    try:
-        yield started, "throwaway server"
-    finally:
-        server.stop()
+    with stack:
+        if server is None:
+            yield None, "not available (no dev.py or no PostgreSQL binaries)"
+        else:
+            yield server.url, "throwaway server"

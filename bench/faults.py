@@ -42,7 +42,7 @@ import tempfile
 import time
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +51,7 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, select
 
-from bench.common import pg_url_from_env, scratch_database
+from bench.common import pg_ctl, pg_url_from_env, scratch_database, throwaway_postgres
 from bot.localapi import LocalBotAPI, LocalBotAPIServer
 from storage import outbox
 from storage.broadcasts import Audience, create_broadcast
@@ -357,7 +357,7 @@ async def outage_run(b: Bench, pg: Any, recipients: int, seconds: float,
         await asyncio.sleep(0.01)
     lines_before = one.lines()
     stopped = time.monotonic()
-    await asyncio.to_thread(_pg_ctl, pg, "stop")
+    await asyncio.to_thread(pg_ctl, pg, "stop")
     writers = [ADMIN + 1 + n for n in range(updates)]
     async with httpx.AsyncClient(base_url=one.url) as client:
         for n, person in enumerate(writers):  # spread over the outage
@@ -367,7 +367,7 @@ async def outage_run(b: Bench, pg: Any, recipients: int, seconds: float,
             await asyncio.sleep(max(0.0, stopped + seconds * (n + 1) / updates
                                     - time.monotonic()))
     await asyncio.sleep(max(0.0, stopped + seconds - time.monotonic()))
-    await asyncio.to_thread(_pg_ctl, pg, "start")
+    await asyncio.to_thread(pg_ctl, pg, "start")
     reported = await b.report(broadcast_id)
     apologies = Counter({p: sum(1 for c in b.api.calls_to(p, ["sendMessage"])
                                 if c.params["text"].startswith(APOLOGY)) for p in writers})
@@ -376,39 +376,6 @@ async def outage_run(b: Bench, pg: Any, recipients: int, seconds: float,
     await b.stop_all()
     return OutageRun(outcome, updates, apologies, log_lines,
                      None if reported is None else reported - stopped)
-
-
-def _pg_ctl(server: Any, action: str) -> None:
-    """Stop (fast: connections cut) or start the throwaway PostgreSQL server."""
-    data, folder = server.dir / "data", server.dir
-    if action == "stop":
-        server._run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
-        return
-    server._run(
-        "pg_ctl", "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-        f"-k {folder} -p {server.port} -h 127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off", "start",
-    )
-
-
-@contextlib.contextmanager
-def throwaway_postgres() -> Iterator[Any]:
-    """Yield a throwaway PostgreSQL server (dev.ThrowawayPostgres), or None."""
-    try:
-        from dev import ThrowawayPostgres, _pg_bindir
-    except ImportError:
-        yield None
-        return
-    bindir = _pg_bindir()
-    if bindir is None:
-        yield None
-        return
-    server = ThrowawayPostgres(bindir)
-    server.url = server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _sec(value: float | None) -> str:
