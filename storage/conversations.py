@@ -1,4 +1,8 @@
-"""Conversation state in the database, so any instance can continue a person's flow."""
+"""Conversation state in the database, so any instance can continue a person's flow.
+
+Read and written on every command, menu tap and typed text, so in plain SQL statements on
+the session's connection (one SELECT; one upsert), not through the ORM's unit of work.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_for
 from storage.models import ConversationState
 from storage.types import utcnow
+
+STATES: Table = ConversationState.__table__  # type: ignore[attr-defined]
+_KEPT = ("flow", "step", "data", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -24,15 +32,15 @@ class FlowState:
     updated_at: datetime | None = field(default=None, compare=False)  # when last stored
 
 
+def _person(chat_id: int, user_id: int) -> Any:
+    return (STATES.c.chat_id == chat_id) & (STATES.c.user_id == user_id)
+
+
 async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> FlowState | None:
     """Return the person's current flow state in this chat, or None."""
-    row = (
-        await session.exec(
-            select(ConversationState).where(
-                ConversationState.chat_id == chat_id, ConversationState.user_id == user_id
-            )
-        )
-    ).first()
+    conn = await session.connection()
+    query = select(*(STATES.c[name] for name in _KEPT)).where(_person(chat_id, user_id))
+    row = (await conn.execute(query)).first()
     if row is None:
         return None
     return FlowState(flow=row.flow, step=row.step, data=dict(row.data or {}),
@@ -43,12 +51,12 @@ async def set_state(
     session: AsyncSession, *, chat_id: int, user_id: int, state: FlowState
 ) -> None:
     """Store (replace) the person's flow state in this chat."""
-    row = await session.get(ConversationState, (chat_id, user_id))
-    if row is None:
-        row = ConversationState(chat_id=chat_id, user_id=user_id, flow=state.flow)
-    row.flow, row.step, row.data = state.flow, state.step, dict(state.data)
-    row.updated_at = utcnow()
-    session.add(row)
+    conn = await session.connection()
+    values = {"flow": state.flow, "step": state.step, "data": dict(state.data),
+              "updated_at": utcnow()}
+    statement = insert_for(conn, STATES).values(chat_id=chat_id, user_id=user_id, **values)
+    await conn.execute(statement.on_conflict_do_update(
+        index_elements=["chat_id", "user_id"], set_=values))
     await session.commit()
 
 
@@ -57,13 +65,9 @@ async def touch_state(
 ) -> None:
     """Mark the person's pending `flow` as just used (a button tap in it), without changing
     it, so its idle limit counts from now."""
-    await session.exec(
-        update(ConversationState)
-        .where(ConversationState.chat_id == chat_id,  # type: ignore[arg-type]
-               ConversationState.user_id == user_id,  # type: ignore[arg-type]
-               ConversationState.flow == flow)  # type: ignore[arg-type]
-        .values(updated_at=utcnow())
-    )
+    conn = await session.connection()
+    await conn.execute(update(STATES).where(_person(chat_id, user_id), STATES.c.flow == flow)
+                       .values(updated_at=utcnow()))
     await session.commit()
 
 
@@ -71,24 +75,19 @@ async def clear_state(
     session: AsyncSession, *, chat_id: int, user_id: int, flows: Collection[str] | None = None
 ) -> bool:
     """Forget the person's flow in this chat (only if one of `flows`); say if there was one."""
-    query = delete(ConversationState).where(
-        ConversationState.chat_id == chat_id,  # type: ignore[arg-type]
-        ConversationState.user_id == user_id,  # type: ignore[arg-type]
-    )
+    query = delete(STATES).where(_person(chat_id, user_id))
     if flows is not None:
-        query = query.where(col(ConversationState.flow).in_(list(flows)))
-    result = await session.exec(query)
+        query = query.where(STATES.c.flow.in_(list(flows)))
+    conn = await session.connection()
+    result = await conn.execute(query)
     await session.commit()
     return bool(result.rowcount)
 
 
 async def prune_states(session: AsyncSession, *, flow: str, before: datetime) -> int:
     """Delete the states of `flow` last used before `before`; return how many went."""
-    result = await session.exec(
-        delete(ConversationState).where(
-            ConversationState.flow == flow,  # type: ignore[arg-type]
-            col(ConversationState.updated_at) < before,
-        )
-    )
+    conn = await session.connection()
+    result = await conn.execute(
+        delete(STATES).where(STATES.c.flow == flow, STATES.c.updated_at < before))
     await session.commit()
     return int(result.rowcount or 0)

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.sqlite_inline import InlineDBAPI
@@ -30,6 +32,14 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def insert_for(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """Return an INSERT on `table` in the connection's dialect, with its ON CONFLICT clauses
+    (`on_conflict_do_nothing`, `on_conflict_do_update`: both backends spell them alike)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
 class Database:
     """An async engine plus a session factory; built once at start, disposed at shutdown."""
 
@@ -40,10 +50,13 @@ class Database:
         if self.is_sqlite:  # on the loop's thread; a busy write waits with asyncio.sleep
             kwargs["module"] = InlineDBAPI(patience=SQLITE_BUSY_SECONDS)
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=10)
         self.engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine, "checkin", _checked_in)
+            event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -60,6 +73,30 @@ class Database:
 
 
 SQLITE_BUSY_SECONDS = 30
+# A pooled PostgreSQL connection unused this long is pinged before it is lent out.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Replace a pooled connection that died while it sat idle (the server restarted).
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip that cost 0.22 ms of
+    CPU per session (a third of one). Under load a connection comes back within
+    milliseconds, and when one dies in use SQLAlchemy drops every connection pooled before
+    it; so only one idle for a while is pinged. Raising DisconnectionError makes the pool
+    discard it and connect again.
+    """
+    checked_in = record.info.get("checked_in_at")
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        raise DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

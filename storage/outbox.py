@@ -29,9 +29,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Float, Table, bindparam, case, cast, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_for
 from storage.models import Citizen, OutboxMessage, SendPace
 from storage.types import utcnow
 
@@ -91,11 +91,8 @@ async def enqueue(
     if not rows:
         return 0
     table = OUTBOX
-    dialect = conn.dialect.name
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    statement = insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(
-        table.c.id
-    )
+    statement = insert_for(conn, table).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]).returning(table.c.id)
     inserted = 0
     for start in range(0, len(rows), 1000):
         result = await conn.execute(statement, rows[start : start + 1000])
@@ -347,15 +344,13 @@ async def reserve_slots(
     """
     conn = await session.connection()
     clock: Any
-    insert: Any
     if conn.dialect.name == "postgresql":
         clock = cast(func.extract("epoch", func.clock_timestamp()), Float)
-        insert = postgresql.insert(PACE)
     else:
         clock = bindparam("now", now if now is not None else time.time(), type_=Float)
-        insert = sqlite.insert(PACE)
     await conn.execute(
-        insert.values(key=key, next_at=0.0).on_conflict_do_nothing(index_elements=["key"])
+        insert_for(conn, PACE).values(key=key, next_at=0.0)
+        .on_conflict_do_nothing(index_elements=["key"])
     )
     c = PACE.c
     earliest = clock + ahead

@@ -16,9 +16,9 @@ import secrets
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_for
 from storage.models import (
     AppSecret,
 )
@@ -42,10 +42,9 @@ async def survey_secret(session: AsyncSession) -> bytes:
         # Two people may start an anonymous survey at once: the first insert wins and the
         # other is ignored, with no rollback that would expire the caller's objects.
         conn = await session.connection()
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         table = AppSecret.__table__  # type: ignore[attr-defined]
         await conn.execute(
-            insert(table)
+            insert_for(conn, table)
             .values(name=SECRET_NAME, value=secrets.token_hex(32), created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["name"])
         )

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_for
 from storage.models import SeenUpdate
 from storage.types import utcnow
 
@@ -29,9 +29,8 @@ async def first_sighting(
     """Record `update_id`; return False when it was already taken within the last hour."""
     now = now or utcnow()
     conn = await session.connection()
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(SEEN)
+        insert_for(conn, SEEN)
         .values(update_id=update_id, seen_at=now)
         .on_conflict_do_update(  # a row older than KEEP is a different, recycled update
             index_elements=["update_id"],

@@ -152,14 +152,18 @@ class PgTemplate:
         import asyncpg
 
         admin = await asyncpg.connect(_pg_admin_dsn())
+        others = ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                  " WHERE datname = $1 AND pid <> pg_backend_pid()")
         try:
             # Whatever the test left connected (an undisposed engine) goes, as DROP ... FORCE did.
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+            await admin.execute(others, name)
             if await self._reset(name):
                 fresh = f"t_{uuid.uuid4().hex[:16]}"  # a new URL, as a new copy would have
-                for _ in range(100):  # our own reset session may take a moment to leave
+                for _ in range(100):
+                    # Our own reset session may linger after its close (seen for minutes,
+                    # idle after its COMMIT), and ALTER waits 5 s for every other session
+                    # before it gives up: end it first, each time.
+                    await admin.execute(others, name)
                     try:
                         await admin.execute(f"ALTER DATABASE {name} RENAME TO {fresh}")
                     except asyncpg.ObjectInUseError:
