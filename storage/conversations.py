@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import insert_for
@@ -32,15 +32,20 @@ class FlowState:
     updated_at: datetime | None = field(default=None, compare=False)  # when last stored
 
 
-def _person(chat_id: int, user_id: int) -> Any:
-    return (STATES.c.chat_id == chat_id) & (STATES.c.user_id == user_id)
+# Built once, run with the person's ids: building a statement costs more than running it.
+# (Not named after their columns: an UPDATE keeps those names for its SET clause.)
+_PERSON = (STATES.c.chat_id == bindparam("chat")) & (STATES.c.user_id == bindparam("user"))
+_GET = select(*(STATES.c[name] for name in _KEPT)).where(_PERSON)
+_TOUCH = update(STATES).where(_PERSON, STATES.c.flow == bindparam("pending")).values(
+    updated_at=bindparam("now"))
+_CLEAR = delete(STATES).where(_PERSON)
+_CLEAR_FLOWS = _CLEAR.where(STATES.c.flow.in_(bindparam("flows", expanding=True)))
 
 
 async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> FlowState | None:
     """Return the person's current flow state in this chat, or None."""
     conn = await session.connection()
-    query = select(*(STATES.c[name] for name in _KEPT)).where(_person(chat_id, user_id))
-    row = (await conn.execute(query)).first()
+    row = (await conn.execute(_GET, {"chat": chat_id, "user": user_id})).first()
     if row is None:
         return None
     return FlowState(flow=row.flow, step=row.step, data=dict(row.data or {}),
@@ -50,7 +55,7 @@ async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> Flo
 async def set_state(
     session: AsyncSession, *, chat_id: int, user_id: int, state: FlowState
 ) -> None:
-    """Store (replace) the person's flow state in this chat."""
+    """Store (replace) the person's flow state in this chat (one upsert)."""
     conn = await session.connection()
     values = {"flow": state.flow, "step": state.step, "data": dict(state.data),
               "updated_at": utcnow()}
@@ -66,8 +71,8 @@ async def touch_state(
     """Mark the person's pending `flow` as just used (a button tap in it), without changing
     it, so its idle limit counts from now."""
     conn = await session.connection()
-    await conn.execute(update(STATES).where(_person(chat_id, user_id), STATES.c.flow == flow)
-                       .values(updated_at=utcnow()))
+    await conn.execute(_TOUCH, {"chat": chat_id, "user": user_id, "pending": flow,
+                                "now": utcnow()})
     await session.commit()
 
 
@@ -75,11 +80,12 @@ async def clear_state(
     session: AsyncSession, *, chat_id: int, user_id: int, flows: Collection[str] | None = None
 ) -> bool:
     """Forget the person's flow in this chat (only if one of `flows`); say if there was one."""
-    query = delete(STATES).where(_person(chat_id, user_id))
-    if flows is not None:
-        query = query.where(STATES.c.flow.in_(list(flows)))
     conn = await session.connection()
-    result = await conn.execute(query)
+    person = {"chat": chat_id, "user": user_id}
+    if flows is None:
+        result = await conn.execute(_CLEAR, person)
+    else:
+        result = await conn.execute(_CLEAR_FLOWS, {**person, "flows": list(flows)})
     await session.commit()
     return bool(result.rowcount)
 
