@@ -216,7 +216,7 @@ def _menu_script() -> list[Step]:
 
 async def run_mixed(
     *, updates: int, concurrency: int, server_url: str | None = None, seed: int = 7,
-    label: str = "", menu_only: bool = False,
+    label: str = "", menu_only: bool = False, sqlite_on_loop: bool = False,
 ) -> Figures:
     """Run the mixed load through the real Application; return its figures.
 
@@ -227,7 +227,8 @@ async def run_mixed(
     """
     async with scratch_database(server_url) as url, quiet() as errors:
         with tempfile.TemporaryDirectory(prefix="cabildo-bench-files-") as tmp:
-            settings = Settings(database_url=url, chat_files_dir=tmp, schedule_grace_hours=0)
+            settings = Settings(database_url=url, chat_files_dir=tmp, schedule_grace_hours=0,
+                                sqlite_on_loop=sqlite_on_loop)
             with_surveys = await load_example_data(url, settings) and surveys_handled()
             api = LocalBotAPI()
             app = build_application(settings, request=LocalRequest(api))
@@ -361,7 +362,9 @@ async def run_all(
     echo = await run_echo(updates=updates, concurrency=concurrency)
     runs = [await run_echo(updates=updates, concurrency=concurrency, with_database=True),
             await run_mixed(updates=updates, concurrency=concurrency, menu_only=True),
-            await run_mixed(updates=updates, concurrency=concurrency)]
+            await run_mixed(updates=updates, concurrency=concurrency),
+            await run_mixed(updates=updates, concurrency=concurrency, sqlite_on_loop=True,
+                            label="Cabildo, mixed (SQLITE_ON_LOOP)")]
     if server_url:
         runs.append(await run_mixed(updates=updates, concurrency=concurrency,
                                     server_url=server_url))

@@ -89,6 +89,9 @@ class Settings:
     procedures_url: str = "https://www.gov.co"
     emergency_line: str = "123"
     outbox_rate_per_second: float = 25.0
+    # SQLite on the event loop's thread (storage.sqlite_inline): about twice the updates a
+    # second under load; off by default until a large import no longer holds up the loop.
+    sqlite_on_loop: bool = False
     messages_per_minute: int = 20
     weekly_summary_day: int = 0  # Monday, as datetime.weekday() counts
     weekly_summary_time: str = "08:00"
@@ -385,6 +388,7 @@ def load_settings(
         outbox_rate_per_second=_float(
             "OUTBOX_RATE_PER_SECOND", get("OUTBOX_RATE_PER_SECOND") or "25", low=0.1, high=1000
         ),
+        sqlite_on_loop=(get("SQLITE_ON_LOOP") or "").strip().lower() in ("1", "true", "si", "sí"),
         messages_per_minute=_int(
             "MESSAGES_PER_MINUTE", get("MESSAGES_PER_MINUTE") or "20", low=1, high=1000
         ),

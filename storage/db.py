@@ -7,6 +7,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Table, event
@@ -43,17 +44,23 @@ def insert_for(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlit
 class Database:
     """An async engine plus a session factory; built once at start, disposed at shutdown."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, sqlite_on_loop: bool = False) -> None:
+        """`sqlite_on_loop`: run SQLite on the event loop's thread (`storage.sqlite_inline`)
+        instead of aiosqlite's thread per connection; PostgreSQL ignores it."""
         self.url = normalize_database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
-        if self.is_sqlite:  # on the loop's thread; a busy write waits with asyncio.sleep
+        busy_ms = SQLITE_BUSY_SECONDS * 1000
+        if self.is_sqlite and sqlite_on_loop:  # a busy write waits with asyncio.sleep instead
             kwargs["module"] = InlineDBAPI(patience=SQLITE_BUSY_SECONDS)
+            busy_ms = 0  # never block the loop
+        elif self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS}
         else:
             kwargs.update(pool_size=10, max_overflow=10)
         self.engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms))
         else:
             event.listen(self.engine.sync_engine, "checkin", _checked_in)
             event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
@@ -99,10 +106,10 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError(str(exc)) from exc
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA busy_timeout=0")  # never block the loop (storage.sqlite_inline)
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         use_wal(cursor)
     finally:

@@ -30,6 +30,19 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     assert settings.log_level == "DEBUG"
 
 
+async def test_sqlite_on_the_loop_thread_is_chosen_by_a_setting() -> None:
+    from bot.app import build_application
+    from storage.sqlite_inline import InlineDBAPI
+
+    assert not load_settings({}, env_file=None).sqlite_on_loop
+    settings = load_settings({"SQLITE_ON_LOOP": "1"}, env_file=None)
+    app = build_application(settings)
+    try:
+        assert isinstance(app.bot_data.db.engine.dialect.dbapi, InlineDBAPI)
+    finally:
+        await app.bot_data.db.dispose()
+
+
 def test_postgres_url_gets_the_async_driver() -> None:
     settings = load_settings({"DATABASE_URL": "postgresql://u:p@db:5432/cabildo"}, env_file=None)
     assert settings.database_url == "postgresql+asyncpg://u:p@db:5432/cabildo"

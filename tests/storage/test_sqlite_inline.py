@@ -1,4 +1,4 @@
-"""SQLite runs on the loop's thread, and a locked database never freezes the bot.
+"""With SQLITE_ON_LOOP, SQLite runs on the loop's thread, and a lock never freezes the bot.
 
 What an operator would see otherwise: a CLI import (another process) holding the write lock
 for a few seconds, and every chat waiting that long; or two updates of this process, one
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import select
@@ -22,6 +23,16 @@ from storage.sqlite_inline import patiently
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's own locking")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The test database, with SQLite on the loop's thread (`SQLITE_ON_LOOP=1`)."""
+    database = Database(database_url, sqlite_on_loop=True)
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 def _path(db: Database) -> str:
