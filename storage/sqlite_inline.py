@@ -152,9 +152,7 @@ class Connection:
         self._live.create_function(*args, **kwargs)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self.stop()
 
     def stop(self) -> None:
         """Close at once (SQLAlchemy's forced terminate; nothing runs elsewhere to stop)."""

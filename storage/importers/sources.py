@@ -42,15 +42,20 @@ _TYPES: dict[str, ColumnType] = {
 _DERIVED = ("estado", "enlace")
 
 
-def _secop_contracts() -> KindSpec:
-    mapping = yaml.safe_load(
-        (SOURCES_DIR / "secop_contratos.yaml").read_text(encoding="utf-8")
-    )
-    table = Work.__table__  # type: ignore[attr-defined]
+def _load(name: str) -> dict[str, Any]:
+    return dict(yaml.safe_load((SOURCES_DIR / f"{name}.yaml").read_text(encoding="utf-8")))
+
+
+def _mapped_columns(
+    mapping: dict[str, Any], model: type[Any]
+) -> tuple[dict[str, ColumnSpec], list[str], list[str], dict[str, str]]:
+    """Return a mapping's columns by API name, the required and optional ones, and each
+    mapping field's ColumnSpec.field (`_name` for what is only read to derive or filter)."""
+    table = model.__table__
     columns: dict[str, ColumnSpec] = {}
     required: list[str] = []
     optional: list[str] = []
-    fields: dict[str, str] = {}  # mapping field → ColumnSpec.field
+    fields: dict[str, str] = {}
     for name, entry in mapping["columnas"].items():
         api, *titles = entry["fuente"]
         kind = entry["tipo"]
@@ -60,6 +65,12 @@ def _secop_contracts() -> KindSpec:
         columns[api] = ColumnSpec(api, _TYPES[kind], field, length, aliases=tuple(titles))
         (required if entry.get("obligatoria") else optional).append(api)
         fields[name] = field
+    return columns, required, optional, fields
+
+
+def _secop_contracts() -> KindSpec:
+    mapping = _load("secop_contratos")
+    columns, required, optional, fields = _mapped_columns(mapping, Work)
     source = f"{mapping['fuente']} ({mapping['conjunto']})"
     kept_types = {fold_words(t) for t in mapping.get("tipos_de_contrato") or ()}
     dropped = {fold_words(s): s for s in mapping.get("estados_omitidos") or ()}
@@ -149,32 +160,6 @@ SOURCE_KINDS: dict[str, KindSpec] = {"secop_contratos": _secop_contracts()}
 
 
 # --- SECOP II processes (p6dx-8zbt) and contract execution (mfmm-jqmq) --------------------
-
-
-def _load(name: str) -> dict[str, Any]:
-    return dict(yaml.safe_load((SOURCES_DIR / f"{name}.yaml").read_text(encoding="utf-8")))
-
-
-def _mapped_columns(
-    mapping: dict[str, Any], model: type[Any]
-) -> tuple[dict[str, ColumnSpec], list[str], list[str], dict[str, str]]:
-    """Return a mapping's columns by API name, the required and optional ones, and each
-    mapping field's ColumnSpec.field (`_name` for what is only read to derive or filter)."""
-    table = model.__table__
-    columns: dict[str, ColumnSpec] = {}
-    required: list[str] = []
-    optional: list[str] = []
-    fields: dict[str, str] = {}
-    for name, entry in mapping["columnas"].items():
-        api, *titles = entry["fuente"]
-        kind = entry["tipo"]
-        direct = name in table.c and kind not in _DERIVED
-        field = name if direct else f"_{name}"
-        length = getattr(table.c[name].type, "length", None) if direct else None
-        columns[api] = ColumnSpec(api, _TYPES[kind], field, length, aliases=tuple(titles))
-        (required if entry.get("obligatoria") else optional).append(api)
-        fields[name] = field
-    return columns, required, optional, fields
 
 
 def _folded_set(values: Any) -> set[str]:
