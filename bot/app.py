@@ -12,7 +12,7 @@ from telegram import BotCommandScopeChat
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 from bot.config import Settings
@@ -20,7 +20,7 @@ from bot.context import CabildoApp, CabildoContext, Menus, Services
 from bot.delivery import OutboxSender
 from bot.scheduler import schedule_jobs
 from bot.throttle import RateLimiter
-from bot.updates import SEEN_GROUP, PerChatUpdateProcessor, drop_seen_handler
+from bot.updates import SEEN_GROUP, CommittingRequest, PerChatUpdateProcessor, drop_seen_handler
 from handlers import broadcast
 from handlers.commands import citizen_menu, help_lines, staff_menu
 from storage.db import Database
@@ -54,7 +54,12 @@ def build_application(
     updates_request: BaseRequest | None = None,
     database: Database | None = None,
 ) -> CabildoApp:
-    """Return the Application with services in `bot_data` and every handler registered."""
+    """Return the Application with services in `bot_data` and every handler registered.
+
+    Each update runs as one unit of work: its handlers share one database session,
+    committed before each Bot API request and at the end (`bot.updates`).
+    """
+    processor = PerChatUpdateProcessor(64)
     builder = (
         Application.builder()
         .token(settings.token or LOCAL_TOKEN)
@@ -63,14 +68,17 @@ def build_application(
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        .concurrent_updates(processor)
     )
     if settings.api_base_url:
         builder = builder.base_url(f"{settings.api_base_url}/bot").base_file_url(
             f"{settings.api_base_url}/file/bot"
         )
+    # PTB's own default for the bot's requests, when none is given (HTTPXRequest, 256)
+    bot_request = CommittingRequest(request or HTTPXRequest(connection_pool_size=256))
+    builder = builder.request(bot_request)
     if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
+        builder = builder.get_updates_request(updates_request or request)
     if settings.webhook_url:  # updates arrive through bot.webhook's server, not an Updater
         builder = builder.updater(None)
     app: Any = builder.build()
@@ -80,6 +88,7 @@ def build_application(
         owns_db=database is None, limiter=RateLimiter(settings.messages_per_minute),
         menus=Menus(staff=tuple(staff_menu()), help=help_lines()),
     )
+    processor.database = app.bot_data.db
     if settings.token and not settings.webhook_url:
         # Webhook updates are checked by bot.webhook before they are queued. The local chat
         # (no token) numbers its updates from 1 on every run, so it is not checked.

@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseUpdateProcessor, TypeHandler
+from telegram.request import BaseRequest, RequestData
 
 from bot.context import CabildoContext, Services
 from bot.outages import is_outage
 from storage import seen_updates
+from storage.db import Database, commit_current_unit
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        # Set by `bot.app.build_application`: each update's handlers share one session of it
+        self.database: Database | None = None
 
     @property
     def max_concurrent_updates(self) -> int:
@@ -67,14 +72,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Await the update's processing after earlier updates of the same chat."""
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            async with self._slots:
+            async with self._slots, self._unit_of_work():
                 await coroutine
             return
         key = chat.id
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock, self._slots:
+            async with lock, self._slots, self._unit_of_work():
                 await coroutine
         finally:
             self._waiting[key] -= 1
@@ -82,11 +87,75 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 del self._waiting[key]
                 self._locks.pop(key, None)
 
+    @asynccontextmanager
+    async def _unit_of_work(self) -> AsyncIterator[None]:
+        """Give the update's handlers one database session, committed before each Bot API
+        request (`CommittingRequest`) and at the end.
+
+        PTB catches what handlers raise, so the end is normally reached; a commit that
+        fails there (the database went away) is counted as an outage, as a failed write in
+        a handler would be.
+        """
+        if self.database is None:
+            yield
+            return
+        try:
+            async with self.database.unit():
+                yield
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("an update's last writes were not committed")
+            else:
+                log.warning("an update's last writes were lost: %s: %s",
+                            type(exc).__name__, exc)
+
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+
+class CommittingRequest(BaseRequest):
+    """The bot's requests, each after committing the running update's unit of work.
+
+    A handler's writes are then kept before Telegram acts on them (as when storage committed
+    each one itself), and no transaction or pooled connection waits on a slow Telegram.
+    """
+
+    def __init__(self, inner: BaseRequest) -> None:
+        self.inner = inner
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The wrapped request's default read timeout."""
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        """Initialize the wrapped request."""
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        """Shut the wrapped request down."""
+        await self.inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Commit the update's work, then make the request."""
+        await commit_current_unit()
+        return await self.inner.do_request(
+            url, method, request_data, read_timeout=read_timeout,
+            write_timeout=write_timeout, connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
 
 
 async def first_sighting(services: Services, update_id: int) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -70,13 +72,102 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """Yield a session; the caller commits what it wants kept."""
-        async with self._sessions() as session:
+        """Yield a session; the caller commits what it wants kept.
+
+        Inside a unit of work (`unit`) of this database, opened by the same task, this is
+        the unit's one session: a block that ends flushes what it added and forgets the
+        objects it loaded (the next block reads afresh, as a new session would); a block
+        that raises rolls the unit's uncommitted work back. The unit commits.
+        """
+        unit = _current_unit.get()
+        if unit is None or unit.db is not self or unit.task is not asyncio.current_task():
+            async with self._sessions() as session:
+                yield session
+            return
+        async with unit.block() as session:
             yield session
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        """Share one session among every `session()` this task opens until the block ends.
+
+        The session is opened at the first `session()`, committed by `Unit.commit` (the bot
+        calls it before each Bot API request, so no transaction waits on Telegram) and once
+        more at the end; an exception leaving the block rolls back what was not committed.
+        """
+        unit = Unit(self, asyncio.current_task())
+        token = _current_unit.set(unit)
+        try:
+            yield unit
+            await unit.commit()
+        finally:
+            _current_unit.reset(token)
+            await unit.close()
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+class Unit:
+    """One task's shared session (`Database.unit`): opened lazily, committed by its owner."""
+
+    def __init__(self, db: Database, task: asyncio.Task[Any] | None) -> None:
+        self.db = db
+        self.task = task
+        self.session: AsyncSession | None = None
+        self.sessions_opened = 0  # 0 or 1: what `bench` counts
+        self._depth = 0
+
+    @asynccontextmanager
+    async def block(self) -> AsyncIterator[AsyncSession]:
+        """Lend the session to one `Database.session()` block (blocks may nest)."""
+        if self.session is None:
+            self.session = self.db._sessions()
+            self.sessions_opened += 1
+        session = self.session
+        self._depth += 1
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            session.expunge_all()
+            raise
+        else:
+            if self._depth == 1:
+                if session.new or session.dirty or session.deleted:
+                    await session.flush()
+                session.expunge_all()
+        finally:
+            self._depth -= 1
+
+    async def commit(self) -> None:
+        """Commit what the unit's blocks did so far and give the connection back.
+
+        Only from the unit's own task: a task it started has its own sessions.
+        """
+        if (
+            self.session is not None
+            and asyncio.current_task() is self.task
+            and self.session.in_transaction()
+        ):
+            await self.session.commit()
+
+    async def close(self) -> None:
+        """Roll back anything uncommitted and release the session."""
+        if self.session is not None:
+            session, self.session = self.session, None
+            await session.close()
+
+
+_current_unit: ContextVar[Unit | None] = ContextVar("cabildo_unit", default=None)
+
+
+async def commit_current_unit() -> None:
+    """Commit the running task's unit of work, if it has one (before a slow call)."""
+    unit = _current_unit.get()
+    if unit is not None:
+        await unit.commit()
 
 
 SQLITE_BUSY_SECONDS = 30
