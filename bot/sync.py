@@ -130,7 +130,7 @@ async def run_sync(
         for dataset, rows in zip(source.datasets, fetched, strict=True):
             try:
                 synced = await import_fetched(session, dataset, rows, tz=settings.tz,
-                                              skip_bad_rows=skip_bad_rows, commit=False)
+                                              skip_bad_rows=skip_bad_rows)
             except ImportFailed as exc:
                 await session.rollback()
                 raise exc.led_by(NOT_IMPORTED.format(

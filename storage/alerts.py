@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_if_absent
 from storage.importers import ImportResult
 from storage.importers.kinds import data_kind
 from storage.models import Comuna, Goal, Subscription, Work
+from storage.types import utcnow
 
 TOPICS = ("obras", "eventos", "contratacion", "resumen", "encuestas")
 # What followers hear about, per table: what a citizen watching a work or a goal cares for.
@@ -40,13 +41,13 @@ async def toggle(session: AsyncSession, *, chat_id: int, kind: str, value: str) 
     ).first()
     if existing is not None:
         await session.exec(delete(Subscription).where(col(Subscription.id) == existing.id))
-        await session.commit()
+        await session.flush()
         return False
-    session.add(Subscription(chat_id=chat_id, kind=kind, value=value))
-    try:
-        await session.commit()
-    except IntegrityError:  # a double tap already added it
-        await session.rollback()
+    # a double tap may have added it already: then it stays on
+    await insert_if_absent(
+        session, Subscription.__table__,  # type: ignore[attr-defined]
+        chat_id=chat_id, kind=kind, value=value, created_at=utcnow(),
+    )
     return True
 
 

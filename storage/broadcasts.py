@@ -162,7 +162,7 @@ async def create_broadcast(
         session, chat_ids=chats, payload={"text": text}, broadcast_id=broadcast.id,
         dedupe=dedupe or f"difusion:{broadcast.id}", not_before=scheduled_for,
     )
-    await session.commit()
+    await session.flush()
     return broadcast, queued
 
 
@@ -200,7 +200,6 @@ async def cancel_broadcast(
         .values(status=CANCELLED, finished_at=utcnow())
     )
     if not claimed.rowcount:  # someone else cancelled or finished it meanwhile
-        await session.rollback()
         await session.refresh(broadcast)
         return Withdrawal(broadcast.status)
     deleted = await conn.execute(
@@ -212,7 +211,7 @@ async def cancel_broadcast(
     withdrawn = int(deleted.rowcount or 0)
     add_entry(session, actor_id=actor_id, action="difusion_cancelada",
               detail={"difusion": broadcast_id, "retirados": withdrawn})
-    await session.commit()
+    await session.flush()
     return Withdrawal(status, withdrawn)
 
 
@@ -246,7 +245,7 @@ async def finished_broadcasts(session: AsyncSession) -> list[tuple[Broadcast, di
         if counts[outbox.PENDING] or counts[outbox.SENDING]:
             continue
         done.append((broadcast, counts))
-    await session.commit()
+    await session.flush()
     return done
 
 

@@ -4,42 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import connection_flushed, insert_for, insert_if_absent
 from storage.models import Citizen
 from storage.types import utcnow
 
 ROLES = ("ciudadano", "lider", "staff", "admin")
 
 
-async def touch_citizen(session: AsyncSession, *, telegram_id: int, chat_id: int) -> Citizen:
-    """Return the citizen with this Telegram id, creating it (ids only) on first contact."""
-    citizen = (
-        await session.exec(select(Citizen).where(Citizen.telegram_id == telegram_id))
-    ).first()
+async def touch_citizen(session: AsyncSession, *, telegram_id: int, chat_id: int) -> None:
+    """Record that the person wrote: create the row (ids only) on first contact, otherwise
+    note when and from which chat, and that they are reachable. One statement."""
     now = utcnow()
-    if citizen is None:
-        citizen = Citizen(
-            telegram_id=telegram_id, chat_id=chat_id, created_at=now, last_seen_at=now
-        )
-        session.add(citizen)
-        try:
-            await session.commit()
-        except IntegrityError:
-            # Two updates of a brand-new person raced; the other one created the row.
-            await session.rollback()
-            citizen = (
-                await session.exec(select(Citizen).where(Citizen.telegram_id == telegram_id))
-            ).one()
-        return citizen
-    citizen.last_seen_at = now
-    citizen.chat_id = chat_id
-    citizen.blocked_at = None
-    session.add(citizen)
-    await session.commit()
-    return citizen
+    conn = await connection_flushed(session)
+    table = Citizen.__table__  # type: ignore[attr-defined]
+    upsert = insert_for(conn, table).values(
+        telegram_id=telegram_id, chat_id=chat_id, created_at=now, last_seen_at=now,
+        role=ROLES[0],
+    )
+    await conn.execute(upsert.on_conflict_do_update(
+        index_elements=[table.c.telegram_id],
+        set_={"last_seen_at": now, "chat_id": chat_id, "blocked_at": None},
+    ))
 
 
 async def get_citizen(session: AsyncSession, *, telegram_id: int) -> Citizen | None:
@@ -61,7 +49,7 @@ async def _citizen_for_update(session: AsyncSession, *, telegram_id: int) -> Cit
 async def mark_bot_blocked(
     session: AsyncSession, *, telegram_id: int, chat_id: int, at: datetime
 ) -> bool:
-    """Record that the person blocked the bot at `at` (Telegram's date); commit.
+    """Record that the person blocked the bot at `at` (Telegram's date).
 
     Return whether the mark is set now. A block dated before the last time the person was
     seen (an unblock or /start that Telegram sent later but that was handled first) is
@@ -71,30 +59,28 @@ async def mark_bot_blocked(
     citizen = await _citizen_for_update(session, telegram_id=telegram_id)
     if citizen is None:
         # Blocked before we kept any row (e.g. a database restored from an older backup).
-        session.add(Citizen(telegram_id=telegram_id, chat_id=chat_id, created_at=at,
-                            last_seen_at=at, blocked_at=at))
-        try:
-            await session.commit()
-        except IntegrityError:  # a concurrent update created the row: decide again on it
-            await session.rollback()
-            return await mark_bot_blocked(
-                session, telegram_id=telegram_id, chat_id=chat_id, at=at
-            )
-        return True
+        if await insert_if_absent(
+            session, Citizen.__table__,  # type: ignore[attr-defined]
+            telegram_id=telegram_id, chat_id=chat_id, created_at=at, last_seen_at=at,
+            blocked_at=at, role=ROLES[0],
+        ):
+            return True
+        # a concurrent update created the row: decide again on it
+        return await mark_bot_blocked(session, telegram_id=telegram_id, chat_id=chat_id, at=at)
     if _to_second(citizen.last_seen_at) > at:
-        await session.commit()
+        await session.flush()
         return citizen.blocked_at is not None
     if citizen.blocked_at is None:
         citizen.blocked_at = at
         session.add(citizen)
-    await session.commit()
+    await session.flush()
     return True
 
 
 async def mark_bot_unblocked(
     session: AsyncSession, *, telegram_id: int, chat_id: int, at: datetime
 ) -> bool:
-    """Record that the person unblocked the bot at `at`, creating the row if needed; commit.
+    """Record that the person unblocked the bot at `at`, creating the row if needed.
 
     Return whether the person is reachable now. An unblock dated before the current block
     (a later block handled first, or a refused message after it) is stale and changes
@@ -102,22 +88,21 @@ async def mark_bot_unblocked(
     """
     citizen = await _citizen_for_update(session, telegram_id=telegram_id)
     if citizen is None:
-        session.add(Citizen(telegram_id=telegram_id, chat_id=chat_id, created_at=utcnow(),
-                            last_seen_at=at))
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
-            return await mark_bot_unblocked(
-                session, telegram_id=telegram_id, chat_id=chat_id, at=at
-            )
-        return True
+        if await insert_if_absent(
+            session, Citizen.__table__,  # type: ignore[attr-defined]
+            telegram_id=telegram_id, chat_id=chat_id, created_at=utcnow(), last_seen_at=at,
+            role=ROLES[0],
+        ):
+            return True
+        return await mark_bot_unblocked(
+            session, telegram_id=telegram_id, chat_id=chat_id, at=at
+        )
     if citizen.blocked_at is not None and _to_second(citizen.blocked_at) > at:
-        await session.commit()
+        await session.flush()
         return False
     citizen.blocked_at = None
     citizen.chat_id = chat_id
     citizen.last_seen_at = max(citizen.last_seen_at, at)
     session.add(citizen)
-    await session.commit()
+    await session.flush()
     return True

@@ -62,7 +62,7 @@ async def set_state(
     statement = insert_for(conn, STATES).values(chat_id=chat_id, user_id=user_id, **values)
     await conn.execute(statement.on_conflict_do_update(
         index_elements=["chat_id", "user_id"], set_=values))
-    await session.commit()
+    await session.flush()
 
 
 async def touch_state(
@@ -73,7 +73,7 @@ async def touch_state(
     conn = await session.connection()
     await conn.execute(_TOUCH, {"chat": chat_id, "user": user_id, "pending": flow,
                                 "now": utcnow()})
-    await session.commit()
+    await session.flush()
 
 
 async def clear_state(
@@ -86,7 +86,7 @@ async def clear_state(
         result = await conn.execute(_CLEAR, person)
     else:
         result = await conn.execute(_CLEAR_FLOWS, {**person, "flows": list(flows)})
-    await session.commit()
+    await session.flush()
     return bool(result.rowcount)
 
 
@@ -95,5 +95,5 @@ async def prune_states(session: AsyncSession, *, flow: str, before: datetime) ->
     conn = await session.connection()
     result = await conn.execute(
         delete(STATES).where(STATES.c.flow == flow, STATES.c.updated_at < before))
-    await session.commit()
+    await session.flush()
     return int(result.rowcount or 0)

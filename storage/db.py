@@ -43,6 +43,26 @@ def insert_for(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlit
     return sqlite.insert(table)
 
 
+async def insert_if_absent(session: AsyncSession, table: Table, **values: Any) -> bool:
+    """Insert the row unless one with the same unique key exists; return whether it was.
+
+    For rows two updates may create at the same moment (a double tap, two instances):
+    the loser finds the row instead of an error, so there is nothing to roll back and the
+    rest of its unit of work stands.
+    """
+    conn = await connection_flushed(session)
+    result = await conn.execute(insert_for(conn, table).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+async def connection_flushed(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, for Core statements, after writing the ORM's pending
+    changes (so a statement sees them, as one run through the session would)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    return await session.connection()
+
+
 class Database:
     """An async engine plus a session factory; built once at start, disposed at shutdown."""
 
@@ -72,16 +92,21 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """Yield a session; the caller commits what it wants kept.
+        """Yield the session of the running task's unit of work (`unit`), opening one for
+        this block when the task has none: then it commits when the block ends well.
 
-        Inside a unit of work (`unit`) of this database, opened by the same task, this is
-        the unit's one session: a block that ends flushes what it added and forgets the
-        objects it loaded (the next block reads afresh, as a new session would); a block
-        that raises rolls the unit's uncommitted work back. The unit commits.
+        Storage functions never commit: whoever opens the unit does, at its end, or by
+        calling `commit()` before acting on what was written (the outbox sender before it
+        hands a message to Telegram). A block that raises keeps nothing uncommitted.
+
+        Blocks of one task share the unit's session, nested or one after another: a block
+        that ends flushes what it added and forgets the objects it loaded (the next block
+        reads afresh, as a new session would); a block that raises rolls the unit's
+        uncommitted work back. A task started meanwhile has units of its own.
         """
         unit = _current_unit.get()
         if unit is None or unit.db is not self or unit.task is not asyncio.current_task():
-            async with self._sessions() as session:
+            async with self.unit() as own, own.block() as session:
                 yield session
             return
         async with unit.block() as session:
@@ -146,18 +171,26 @@ class Unit:
 
         Only from the unit's own task: a task it started has its own sessions.
         """
-        if (
-            self.session is not None
-            and asyncio.current_task() is self.task
-            and self.session.in_transaction()
-        ):
-            await self.session.commit()
+        if self.session is not None and asyncio.current_task() is self.task:
+            await _commit_if_sound(self.session)
 
     async def close(self) -> None:
         """Roll back anything uncommitted and release the session."""
         if self.session is not None:
             session, self.session = self.session, None
             await session.close()
+
+
+async def _commit_if_sound(session: AsyncSession) -> None:
+    """Commit the session's transaction; one that a failed statement spoiled (the failure
+    caught and dealt with) is rolled back instead, as SQLAlchemy would insist."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return
+    if transaction.is_active:
+        await session.commit()
+    else:
+        await session.rollback()
 
 
 _current_unit: ContextVar[Unit | None] = ContextVar("cabildo_unit", default=None)

@@ -192,21 +192,21 @@ async def register(
     await _lock_event(session, event.id)
     mine = await registration_of(session, event_id=event.id, chat_id=chat_id)
     if mine is not None and mine.status == CONFIRMED:
-        await session.commit()
+        await session.flush()
         return "ya_inscrito"
     current = await places(session, event=event)
     if current.full and mine is not None and mine.status == WAITING:
-        await session.commit()
+        await session.flush()
         return "ya_en_espera"
     if current.full and not waitlist:
-        await session.commit()
+        await session.flush()
         return "lleno"
     status = WAITING if current.full else CONFIRMED
     if mine is None:
         mine = Registration(event_id=event.id, chat_id=chat_id)
     mine.status, mine.created_at = status, utcnow()
     session.add(mine)
-    await session.commit()
+    await session.flush()
     return "espera" if status == WAITING else "confirmado"
 
 
@@ -216,14 +216,14 @@ async def cancel(session: AsyncSession, *, event: Event, chat_id: int) -> Cancel
     await _lock_event(session, event.id)
     mine = await registration_of(session, event_id=event.id, chat_id=chat_id)
     if mine is None or mine.status == CANCELLED:
-        await session.commit()
+        await session.flush()
         return Cancellation(was=None, promoted=None)
     was = mine.status
     mine.status = CANCELLED
     session.add(mine)
     await session.flush()
     promoted = await _promote(session, event=event) if was == CONFIRMED else None
-    await session.commit()
+    await session.flush()
     return Cancellation(was=was, promoted=promoted)
 
 
@@ -254,7 +254,7 @@ async def fill_freed_places(session: AsyncSession, *, event: Event) -> list[int]
     moved = []
     while (chat_id := await _promote(session, event=event)) is not None:
         moved.append(chat_id)
-    await session.commit()
+    await session.flush()
     return moved
 
 
@@ -306,7 +306,7 @@ async def create_event(session: AsyncSession, *, draft: EventDraft, actor_id: in
         action="evento_creado",
         detail={"evento": event.id, "titulo": event.titulo},
     )
-    await session.commit()
+    await session.flush()
     return event
 
 
@@ -333,7 +333,7 @@ async def edit_event(
         action="evento_editado",
         detail={"evento": event.id, "campo": field, "antes": str(old), "ahora": str(value)},
     )
-    await session.commit()
+    await session.flush()
     if field == "capacidad":
         return await fill_freed_places(session, event=event)
     return []
@@ -384,7 +384,7 @@ async def cancel_event(
     """Cancel the event with a reason (audited); None if it is gone or already cancelled."""
     event = await _locked(session, event_id)
     if event is None or is_called_off(event):
-        await session.commit()
+        await session.flush()
         return None
     event.estado, event.motivo = CALLED_OFF, reason
     event.secuencia += 1
@@ -392,7 +392,7 @@ async def cancel_event(
     session.add(event)
     add_entry(session, actor_id=actor_id, action="evento_cancelado",
               detail={"evento": event_id, "motivo": reason})
-    await session.commit()
+    await session.flush()
     return event
 
 
@@ -406,7 +406,7 @@ async def postpone_event(
     """
     event = await _locked(session, event_id)
     if event is None or is_called_off(event) or event.inicio == start:
-        await session.commit()
+        await session.flush()
         return None
     before = event.inicio
     _move(event, start)
@@ -417,7 +417,7 @@ async def postpone_event(
         "evento": event_id, "motivo": reason, "antes": before.isoformat(),
         "ahora": start.isoformat(),
     })
-    await session.commit()
+    await session.flush()
     return event
 
 
@@ -466,7 +466,7 @@ async def mark_attendance(
         row.asistio = present
         session.add(row)
     marked = {row.id or 0: row.chat_id for row in sorted(rows, key=lambda r: r.id or 0)}
-    await session.commit()
+    await session.flush()
     return marked
 
 

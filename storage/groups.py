@@ -24,7 +24,7 @@ class LinkError(ValueError):
 async def link_group(
     session: AsyncSession, *, group_id: int, actor_id: int, actor_role: str, comuna: str | None
 ) -> Comuna:
-    """Link a group to a comuna: a leader only to their own, staff to any; log it; commit."""
+    """Link a group to a comuna: a leader only to their own, staff to any; log it."""
     actor = (await session.exec(select(Citizen).where(Citizen.telegram_id == actor_id))).first()
     own = await session.get(Comuna, actor.comuna_id) if actor and actor.comuna_id else None
     if comuna:
@@ -52,7 +52,7 @@ async def link_group(
         session.add(Subscription(chat_id=group_id, kind="comuna", value=wanted.codigo))
         add_entry(session, actor_id=actor_id, action="vincular_grupo",
                   detail={"grupo": group_id, "comuna": wanted.codigo})
-    await session.commit()
+    await session.flush()
     return wanted
 
 
@@ -64,7 +64,7 @@ async def unlink_group(session: AsyncSession, *, group_id: int, actor_id: int) -
         )
     )
     add_entry(session, actor_id=actor_id, action="desvincular_grupo", detail={"grupo": group_id})
-    await session.commit()
+    await session.flush()
     return int(result.rowcount or 0)
 
 
@@ -79,7 +79,7 @@ async def linked_comunas(session: AsyncSession, *, group_id: int) -> list[str]:
 
 
 async def group_joined(session: AsyncSession, *, group_id: int, at: datetime) -> list[str]:
-    """The bot was added to a group at `at`: make the chat reachable again; commit.
+    """The bot was added to a group at `at`: make the chat reachable again.
 
     Clears an earlier mark of an unreachable chat (a removal, a refused message) dated up
     to `at`. Return the comunas the group is linked to (already linked: a supergroup that
@@ -94,14 +94,14 @@ async def group_joined(session: AsyncSession, *, group_id: int, at: datetime) ->
         .values(blocked_at=None)
     )
     comunas = await linked_comunas(session, group_id=group_id)
-    await session.commit()
+    await session.flush()
     return comunas
 
 
 async def forget_group(
     session: AsyncSession, *, group_id: int, actor_id: int | None, at: datetime
 ) -> list[str]:
-    """The bot left or was removed from a group at `at`: drop its subscriptions; commit.
+    """The bot left or was removed from a group at `at`: drop its subscriptions.
 
     Only subscriptions made up to that moment go, so a removal that is handled late (after
     the bot was added again and the group linked anew) changes nothing. Return the comuna
@@ -130,14 +130,14 @@ async def forget_group(
         add_entry(session, actor_id=actor_id, action="desvincular_grupo",
                   detail={"grupo": group_id, "comunas": comunas,
                           "motivo": "el bot salió del grupo"})
-    await session.commit()
+    await session.flush()
     return comunas
 
 
 async def move_group(
     session: AsyncSession, *, old_id: int, new_id: int, actor_id: int | None
 ) -> list[str]:
-    """A group became a supergroup with a new chat id: carry its links over; commit.
+    """A group became a supergroup with a new chat id: carry its links over.
 
     Subscriptions (a link the new chat already has is kept once), citizens' rows that
     pointed at the old chat, and messages still waiting in the outbox move to `new_id`; a
@@ -149,9 +149,11 @@ async def move_group(
         return []
     for attempt in range(2):
         try:
-            return await _move_group(session, old_id=old_id, new_id=new_id, actor_id=actor_id)
+            async with session.begin_nested():  # only this move is undone on a race
+                return await _move_group(
+                    session, old_id=old_id, new_id=new_id, actor_id=actor_id
+                )
         except IntegrityError:  # someone linked the new chat at the same moment: look again
-            await session.rollback()
             if attempt:
                 raise
     return []  # pragma: no cover - the loop returns or raises
@@ -199,5 +201,5 @@ async def _move_group(
     if moved:
         add_entry(session, actor_id=actor_id, action="migrar_grupo",
                   detail={"grupo": old_id, "nuevo": new_id, "comunas": moved})
-    await session.commit()
+    await session.flush()
     return moved

@@ -16,11 +16,12 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_if_absent
 from storage.models import JobRun
+from storage.types import utcnow
 
 
 def instance_name() -> str:
@@ -32,13 +33,11 @@ async def claim_run(
     session: AsyncSession, *, job: str, key: str, by: str | None = None
 ) -> bool:
     """Claim the run of `job` for the period `key`; return False if someone already has it."""
-    session.add(JobRun(job=job, period_key=key, claimed_by=(by or instance_name())[:120]))
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        return False
-    return True
+    return await insert_if_absent(
+        session, JobRun.__table__,  # type: ignore[attr-defined]
+        job=job, period_key=key, claimed_by=(by or instance_name())[:120],
+        claimed_at=utcnow(),
+    )
 
 
 async def run_claimed_by(session: AsyncSession, *, job: str, key: str) -> str | None:
@@ -50,11 +49,11 @@ async def run_claimed_by(session: AsyncSession, *, job: str, key: str) -> str | 
 
 
 async def prune_runs(session: AsyncSession, *, job: str, before: datetime) -> int:
-    """Delete the claims of `job` older than `before` (they only guard the present); commit."""
+    """Delete the claims of `job` older than `before` (they only guard the present)."""
     conn = await session.connection()
     result = await conn.execute(
         delete(JobRun).where(col(JobRun.job) == job, col(JobRun.claimed_at) < before)
     )
-    await session.commit()
+    await session.flush()
     return int(result.rowcount or 0)
 

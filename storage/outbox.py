@@ -69,7 +69,7 @@ async def enqueue(
     dedupe: str | None = None,
     not_before: datetime | None = None,
 ) -> int:
-    """Queue one message per chat (skipping blocked chats and `dedupe` repeats); commit."""
+    """Queue one message per chat (skipping blocked chats and `dedupe` repeats)."""
     conn = await session.connection()
     citizens: Table = Citizen.__table__  # type: ignore[attr-defined]
     chats = list(dict.fromkeys(chat_ids))
@@ -97,7 +97,7 @@ async def enqueue(
     for start in range(0, len(rows), 1000):
         result = await conn.execute(statement, rows[start : start + 1000])
         inserted += len(result.all())
-    await session.commit()
+    await session.flush()
     return inserted
 
 
@@ -111,7 +111,7 @@ async def reserve(
     session: AsyncSession, *, by: str, limit: int, now: datetime | None = None,
     again: bool = False,
 ) -> list[Claimed]:
-    """Reserve up to `limit` due rows nobody holds for sender `by`, oldest first; commit.
+    """Reserve up to `limit` due rows nobody holds for sender `by`, oldest first.
 
     They stay `pendiente` until `hand_over`; if `by` does not get to them within
     RESERVE_LEASE, anyone may take them. With `again` (only when `by` is holding none in
@@ -132,7 +132,7 @@ async def reserve(
         due = due.with_for_update(skip_locked=True)
     ids = list((await conn.execute(due)).scalars().all())
     if not ids:
-        await session.commit()
+        await session.flush()
         return []
     claimed = await conn.execute(
         update(OUTBOX)
@@ -141,7 +141,7 @@ async def reserve(
         .returning(c.id, c.chat_id, c.kind, c.payload, c.attempts)
     )
     rows = [Claimed(*row) for row in claimed.all()]
-    await session.commit()
+    await session.flush()
     return sorted(rows, key=lambda r: r.id)
 
 
@@ -163,12 +163,12 @@ async def hand_over(
         .returning(c.id)
     )
     handed = set(result.scalars().all())
-    await session.commit()
+    await session.flush()
     return handed
 
 
 async def release(session: AsyncSession, *, by: str) -> int:
-    """Let go of the rows `by` reserved and did not hand over (a sender stopping); commit."""
+    """Let go of the rows `by` reserved and did not hand over (a sender stopping)."""
     c = OUTBOX.c
     conn = await session.connection()
     result = await conn.execute(
@@ -176,7 +176,7 @@ async def release(session: AsyncSession, *, by: str) -> int:
         .where(c.claimed_by == by, c.status == PENDING)
         .values(claimed_by=None, lease_until=None)
     )
-    await session.commit()
+    await session.flush()
     return int(result.rowcount or 0)
 
 
@@ -204,7 +204,7 @@ async def sweep(session: AsyncSession, *, now: datetime | None = None) -> Swept:
         .where(c.status == SENDING, lapsed)
         .values(status=UNCERTAIN, last_error=GONE, lease_until=None)
     )
-    await session.commit()
+    await session.flush()
     return Swept(int(released.rowcount or 0), int(uncertain.rowcount or 0))
 
 
@@ -294,7 +294,7 @@ async def settle(session: AsyncSession, outcomes: Iterable[Outcome], *, by: str)
             .where(c.chat_id.in_(blocked_chats), c.status == PENDING)
             .values(status=BLOCKED, last_error="el chat bloqueó al bot")
         )
-    await session.commit()
+    await session.flush()
 
 
 async def cancel_pending(session: AsyncSession, *, broadcast_id: int) -> int:
@@ -303,7 +303,7 @@ async def cancel_pending(session: AsyncSession, *, broadcast_id: int) -> int:
     result = await conn.execute(
         OUTBOX.delete().where(OUTBOX.c.broadcast_id == broadcast_id, OUTBOX.c.status == PENDING)
     )
-    await session.commit()
+    await session.flush()
     return int(result.rowcount or 0)
 
 
@@ -359,12 +359,12 @@ async def reserve_slots(
         update(PACE).where(c.key == key).values(next_at=start + count * interval)
         .returning(c.next_at, clock)
     )).one()
-    await session.commit()
+    await session.flush()
     return float(row[0]) - count * interval, float(row[1])
 
 
 async def pause_slots(session: AsyncSession, *, key: str, seconds: float) -> None:
-    """Give no slot of `key` for `seconds` from now (Telegram's 429 is bot-wide); commit."""
+    """Give no slot of `key` for `seconds` from now (Telegram's 429 is bot-wide)."""
     conn = await session.connection()
     clock: Any
     if conn.dialect.name == "postgresql":
@@ -377,4 +377,4 @@ async def pause_slots(session: AsyncSession, *, key: str, seconds: float) -> Non
         update(PACE).where(c.key == key)
         .values(next_at=case((c.next_at > until, c.next_at), else_=until))
     )
-    await session.commit()
+    await session.flush()

@@ -47,6 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_if_absent
 from storage.models import (
     Citizen,
     Comuna,
@@ -297,12 +298,11 @@ async def save_ballot(
         # A ballot left by a deletion becomes theirs again: the same person, voting again.
         ballot.chat_id, ballot.voter_key = chat_id, key
         ballot.round_id, ballot.project_ids, ballot.updated_at = round_id, chosen, now
-        session.add(ballot)
         try:
-            await session.commit()
+            async with session.begin_nested():  # only this write is undone on a race
+                session.add(ballot)
         except IntegrityError:
             # Two taps of the same person raced to create the ballot: update the winner's.
-            await session.rollback()
             if attempt == 2:
                 raise
             continue
@@ -357,12 +357,11 @@ async def verify_phone(
     )).first()
     if taken is not None:
         return "numero_usado"
-    session.add(PBPhone(ronda=ronda, phone_key=number, voter_key=key, created_at=now))
-    try:
-        await session.commit()
-    except IntegrityError:
+    if not await insert_if_absent(
+        session, PBPhone.__table__,  # type: ignore[attr-defined]
+        ronda=ronda, phone_key=number, voter_key=key, created_at=now,
+    ):
         # Two accounts raced with one number (or one account with two taps): one row won.
-        await session.rollback()
         return "ya_verificado" if await _verified(session, ronda=ronda, key=key) \
             else "numero_usado"
     return "verificado"
@@ -385,7 +384,7 @@ async def round_audience(
 
 
 async def remember_comuna(session: AsyncSession, *, telegram_id: int, comuna_id: int) -> bool:
-    """Set the person's comuna to the one they voted in, if they had none; commit."""
+    """Set the person's comuna to the one they voted in, if they had none."""
     citizen = (
         await session.exec(select(Citizen).where(Citizen.telegram_id == telegram_id))
     ).first()
@@ -393,7 +392,7 @@ async def remember_comuna(session: AsyncSession, *, telegram_id: int, comuna_id:
         return False
     citizen.comuna_id = comuna_id
     session.add(citizen)
-    await session.commit()
+    await session.flush()
     return True
 
 

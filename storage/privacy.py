@@ -74,7 +74,7 @@ async def give_consent(session: AsyncSession, *, telegram_id: int, chat_id: int)
         # The consent record is this timestamp; it goes away with the person's data.
         citizen.consent_at = now
     session.add(citizen)
-    await session.commit()
+    await session.flush()
     return citizen
 
 
@@ -223,7 +223,7 @@ async def delete_personal_data(session: AsyncSession, *, telegram_id: int) -> bo
     if citizen is not None:
         await session.delete(citizen)
     add_entry(session, actor_id=None, action="borrado_datos", detail={})
-    await session.commit()
+    await session.flush()
     return citizen is not None
 
 

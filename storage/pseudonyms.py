@@ -48,9 +48,12 @@ async def survey_secret(session: AsyncSession) -> bytes:
             .values(name=SECRET_NAME, value=secrets.token_hex(32), created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        await session.commit()
+        await session.flush()
         row = await session.get(AppSecret, SECRET_NAME, populate_existing=True)
         assert row is not None
+        # Not remembered yet: the caller's transaction may still be rolled back, and a
+        # key remembered but never stored would give pseudonyms no later run can match.
+        return bytes.fromhex(row.value)
     _SECRETS[engine] = bytes.fromhex(row.value)
     return _SECRETS[engine]
 

@@ -60,7 +60,7 @@ async def set_role(
     comuna: str | None = None,
     admin_ids: frozenset[int] = frozenset(),
 ) -> RoleChange:
-    """Give `telegram_id` a role (a leader needs a comuna), log it, and commit.
+    """Give `telegram_id` a role (a leader needs a comuna), and log it.
 
     The comuna is read like imports read it (`4`, `Occidental`, `Comuna 4 - Occidental`).
     Staff may only make or unmake community leaders; everything else takes an admin.
@@ -120,7 +120,7 @@ async def set_role(
         action="rol",
         detail={"persona": telegram_id, "antes": old, "ahora": role, "comuna": code_shown},
     )
-    await session.commit()
+    await session.flush()
     return RoleChange(telegram_id=telegram_id, old=old, new=role, comuna=code_shown,
                       new_person=new_person)
 

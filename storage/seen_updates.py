@@ -42,5 +42,5 @@ async def first_sighting(
     fresh = (await conn.execute(statement)).first() is not None
     if fresh and update_id % PRUNE_EVERY == 0:
         await conn.execute(delete(SEEN).where(SEEN.c.seen_at < now - KEEP))
-    await session.commit()
+    await session.flush()
     return fresh

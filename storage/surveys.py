@@ -33,10 +33,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import union
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_if_absent
 from storage.models import (
     Citizen,
     Comuna,
@@ -308,20 +308,15 @@ async def start_response(
             select(Citizen.comuna_id).where(Citizen.telegram_id == telegram_id)
         )).first()
     now = now or utcnow()
-    response = SurveyResponse(
+    await insert_if_absent(  # a double tap may have started it already
+        session, SurveyResponse.__table__,  # type: ignore[attr-defined]
         survey_id=survey.id or 0, respondent_key=key,
         chat_id=None if survey.anonima else chat_id, comuna_id=comuna_id,
         started_at=_day(now, tz) if survey.anonima else now,
     )
-    session.add(response)
-    try:
-        await session.commit()
-    except IntegrityError:  # a double tap started it already
-        await session.rollback()
-        found = await find_response(session, survey=survey, chat_id=chat_id)
-        assert found is not None
-        return found
-    return response
+    found = await find_response(session, survey=survey, chat_id=chat_id)
+    assert found is not None
+    return found
 
 
 async def _answer_rows(session: AsyncSession, *, response_id: int) -> list[SurveyAnswer]:
@@ -381,19 +376,16 @@ async def record_answer(
     if draft is not None:  # the ticks kept so far become the answer
         draft.value = value
         session.add(draft)
-    else:
-        session.add(SurveyAnswer(response_id=response.id or 0, question_id=current.id or 0,
-                                 value=value))
+    elif not await insert_if_absent(
+        session, SurveyAnswer.__table__,  # type: ignore[attr-defined]
+        response_id=response.id or 0, question_id=current.id or 0, value=value,
+    ):  # the same answer raced in from a double tap
+        return Recorded("stale", await position(session, survey=survey, chat_id=chat_id))
     answers[current.id or 0] = value
     following = next_question(questions, answers)
     if following is None:
         response.completed_at = _day(now, tz) if survey.anonima else now
         session.add(response)
-    try:
-        await session.commit()
-    except IntegrityError:  # the same answer raced in from a double tap
-        await session.rollback()
-        return Recorded("stale", await position(session, survey=survey, chat_id=chat_id))
     return Recorded("ok", Position(survey, response, following, len(questions)), current, value)
 
 
@@ -415,7 +407,7 @@ async def save_ticks(
     if response.completed_at is not None:
         return "stale"
     survey_id, response_id = survey.id or 0, response.id or 0
-    for attempt in (1, 2):
+    for _attempt in (1, 2):
         questions = await questions_of(session, survey_id=survey_id)
         rows = await _answer_rows(session, response_id=response_id)
         current = next_question(questions, final_answers(rows))
@@ -426,18 +418,14 @@ async def save_ticks(
         if draft is not None:
             draft.value = value
             session.add(draft)
-        else:
-            session.add(SurveyAnswer(response_id=response_id, question_id=current.id or 0,
-                                     value=value))
-        try:
-            await session.commit()
-        except IntegrityError:  # another instance stored a draft at the same moment
-            await session.rollback()
-            if attempt == 2:
-                raise
-            continue
-        break
-    return "ok"
+            return "ok"
+        if await insert_if_absent(
+            session, SurveyAnswer.__table__,  # type: ignore[attr-defined]
+            response_id=response_id, question_id=current.id or 0, value=value,
+        ):
+            return "ok"
+        # another instance stored a draft at the same moment: update that one
+    raise RuntimeError("a survey draft kept changing under us")
 
 
 async def opened_between(

@@ -107,11 +107,11 @@ async def fetch(client: SocrataClient, source: Source, nit: str) -> list[Fetched
 
 async def import_fetched(
     session: AsyncSession, dataset: Dataset, fetched: Fetched, *, tz: ZoneInfo,
-    skip_bad_rows: bool = False, commit: bool = True,
+    skip_bad_rows: bool = False,
 ) -> Synced:
     """Import one dataset's rows through its import kind, as a JSON file would be.
 
-    Without `commit` the caller commits: a source's datasets then go in one transaction.
+    The caller commits: a source's datasets go in one transaction.
     """
     synced = Synced(dataset, len(fetched.rows), fetched.pages, None)
     if not fetched.rows:
@@ -119,7 +119,7 @@ async def import_fetched(
     data = json.dumps(fetched.rows, ensure_ascii=False).encode("utf-8")
     synced.result = await import_bytes(
         session, dataset.kind, data, f"{dataset.dataset}.json", tz=tz,
-        skip_bad_rows=skip_bad_rows, commit=commit)
+        skip_bad_rows=skip_bad_rows)
     synced.names = await _names(session, dataset.kind, synced.result)
     return synced
 

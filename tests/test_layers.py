@@ -6,6 +6,7 @@ one new forbidden import per contract, so a contract that could never fail is no
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -78,3 +79,26 @@ def test_a_fixed_violation_must_leave_the_list(tmp_path: Path) -> None:
 
     assert result.returncode != 0
     assert "handlers.status -> bot.webhook" in result.stdout + result.stderr
+
+
+def _commits_in_storage(root: Path) -> list[str]:
+    """Every `….commit()` call in `storage` outside the unit of work itself (`storage.db`)."""
+    found = []
+    for path in sorted((root / "storage").rglob("*.py")):
+        if (path.name == "db.py" and path.parent.name == "storage") or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "commit" and not node.args):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_storage_never_commits_whoever_opens_the_unit_of_work_does(tmp_path: Path) -> None:
+    assert _commits_in_storage(ROOT) == []
+    # and the check sees one
+    copy = _copy_tree(tmp_path)
+    _append(copy / "storage" / "alerts.py",
+            "async def sneaky(session):\n    await session.commit()")
+    assert _commits_in_storage(copy) == ["storage/alerts.py:" + str(
+        len((copy / "storage" / "alerts.py").read_text().splitlines()))]

@@ -109,7 +109,7 @@ def _plain(value: Any) -> Any:
 
 async def import_table(
     session: AsyncSession, kind: str, data: bytes, filename: str, *, tz: ZoneInfo,
-    skip_bad_rows: bool = False, commit: bool = True,
+    skip_bad_rows: bool = False,
 ) -> ImportResult:
     """Import a file of a one-table kind (see `storage.importers.files.import_bytes`)."""
     # Parsing a big spreadsheet is CPU work: keep it off the event loop.
@@ -125,7 +125,7 @@ async def import_table(
         await _check_blanks(session, table)
     skipped = set_aside_bad_rows(table) if skip_bad_rows else None
     raise_for_errors(table)
-    result = await store(session, table, commit=commit)
+    result = await store(session, table)
     result.skipped = skipped
     return result
 
@@ -230,9 +230,8 @@ async def all_or_nothing(session: AsyncSession, kind: str) -> AsyncIterator[None
         raise
 
 
-async def store(session: AsyncSession, table: ParsedTable, *, commit: bool = True
-                ) -> ImportResult:
-    """Upsert the rows of a checked table by key in one transaction, then commit (if asked).
+async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
+    """Upsert the rows of a checked table by key in the caller's transaction.
 
     Existing rows are read in one query; new rows are inserted and changed rows updated
     with one executemany statement per set of columns, so 20,000 rows stay quick. Rows of
@@ -300,8 +299,7 @@ async def store(session: AsyncSession, table: ParsedTable, *, commit: bool = Tru
                 .values({name[4:]: bindparam(name) for name in names if name != "old_id"})
             )
             await connection.execute(statement, batch)
-        if commit:
-            await session.commit()
+        await session.flush()  # what the database refuses is refused here, in Spanish
     if spec.created_note and result.created:
         result.warnings.append(spec.created_note.format(count=result.created))
     return result

@@ -66,23 +66,21 @@ async def import_files(
 
 async def import_bytes(
     session: AsyncSession, kind: str, data: bytes, filename: str, *, tz: ZoneInfo,
-    skip_bad_rows: bool = False, commit: bool = True,
+    skip_bad_rows: bool = False,
 ) -> ImportResult:
-    """Import a whole file of `kind` and commit, or change nothing and raise `ImportFailed`.
+    """Import a whole file of `kind`, or change nothing and raise `ImportFailed`.
 
     With `skip_bad_rows`, the rows with errors are left out instead (`result.skipped`
     holds them, with a CSV to fix and import again) and the good ones are imported; a
-    problem of the file itself (a missing column) still changes nothing. Without `commit`
-    the rows are written but the caller commits, so several files of one-table kinds go
-    in one transaction (a sync's datasets); a failure then rolls back the whole session.
+    problem of the file itself (a missing column) still changes nothing. The caller
+    commits, so several files of one-table kinds can go in one transaction (a sync's
+    datasets); a failure rolls back the whole session.
     """
     other = OTHER.get(kind.strip().lower())
     bundle = BUNDLES.get(kind.strip().lower())
-    if not commit and (other is not None or bundle is not None):
-        raise ValueError(f"{kind} commits its own import")
     if other is not None:
         return await other(session, data, filename, tz=tz)
     if bundle is not None:
         return await bundle(session, [(data, filename)], tz=tz)
     return await import_table(session, kind, data, filename, tz=tz,
-                              skip_bad_rows=skip_bad_rows, commit=commit)
+                              skip_bad_rows=skip_bad_rows)

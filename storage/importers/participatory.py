@@ -225,7 +225,7 @@ def _check_groups(parsed: _Parsed) -> dict[tuple[str, int], _Row]:
 async def import_pb_bytes(
     session: AsyncSession, data: bytes, filename: str, *, tz: ZoneInfo
 ) -> ImportResult:
-    """Import a participatory-budget file and commit, or change nothing and raise `ImportFailed`."""
+    """Import a participatory-budget file, or change nothing and raise `ImportFailed`."""
     parsed = await asyncio.to_thread(_parse_file, data, filename, tz)
     try:
         comunas = (await session.exec(select(Comuna))).all()
@@ -374,5 +374,5 @@ async def _store(
             result.updated += 1
         else:
             result.unchanged += 1
-    await session.commit()
+    await session.flush()
     return result

@@ -50,7 +50,7 @@ def _stored_questions(rows: list[SurveyQuestion]) -> list[tuple[Any, ...]]:
 
 
 async def store_definition(session: AsyncSession, definition: SurveyDef) -> ImportResult:
-    """Create or update the survey with this slug in one transaction, then commit."""
+    """Create or update the survey with this slug in one transaction."""
     result = ImportResult(KIND)
     try:
         comuna_id = await _comuna_id(session, definition.comuna)
@@ -108,7 +108,7 @@ async def store_definition(session: AsyncSession, definition: SurveyDef) -> Impo
             else:
                 result.unchanged = 1
             if same_questions:
-                await session.commit()
+                await session.flush()
                 return result
         assert survey.id is not None
         for q in definition.questions:
@@ -117,7 +117,7 @@ async def store_definition(session: AsyncSession, definition: SurveyDef) -> Impo
                 options=list(q.options), max_choices=q.max_choices, max_length=q.max_length,
                 skip_rules=dict(q.skip_rules),
             ))
-        await session.commit()
+        await session.flush()
     except ImportFailed:
         await session.rollback()
         raise

@@ -129,7 +129,7 @@ async def ask(
     text: str,
     now: datetime | None = None,
 ) -> CitizenQuestion:
-    """Record a person's question (checking length and the daily limit) and commit it."""
+    """Record a person's question (checking length and the daily limit)."""
     text = clean_text(text)
     now = now or utcnow()
     await check_rate(session, chat_id=chat_id, now=now)
@@ -138,7 +138,7 @@ async def ask(
         text=text, created_at=now,
     )
     session.add(question)
-    await session.commit()
+    await session.flush()
     await session.refresh(question)
     return question
 
@@ -228,7 +228,7 @@ async def _required(session: AsyncSession, question_id: int) -> CitizenQuestion:
 async def set_published(
     session: AsyncSession, *, question_id: int, actor_id: int, published: bool | None = None
 ) -> CitizenQuestion:
-    """Publish or withdraw an answered question (`None` toggles); log it and commit.
+    """Publish or withdraw an answered question (`None` toggles); log it.
 
     Withdrawing also hides a pending question its asker let others see and support (staff
     may find personal details in it). Asking for the state it already has changes nothing
@@ -247,7 +247,7 @@ async def set_published(
         action="pregunta_publicada" if wanted else "pregunta_retirada",
         detail={"pregunta": question_id},
     )
-    await session.commit()
+    await session.flush()
     return question
 
 
@@ -288,5 +288,5 @@ async def set_shared(
     if question.share_pending != shared:
         question.share_pending = shared
         session.add(question)
-        await session.commit()
+        await session.flush()
     return question

@@ -49,7 +49,7 @@ async def set_office(
         session.add(question)
         add_entry(session, actor_id=actor_id, action="pregunta_dependencia",
                   detail={"pregunta": question_id, "dependencia": office})
-        await session.commit()
+        await session.flush()
     return question
 
 

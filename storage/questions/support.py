@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_if_absent
 from storage.models import CitizenQuestion, QuestionSupport
 from storage.pseudonyms import pseudonym
 from storage.questions.core import (
@@ -124,13 +124,11 @@ async def support(
     key = await supporter_key(session, chat_id=chat_id)
     added = False
     if await session.get(QuestionSupport, (question_id, key)) is None:
-        session.add(QuestionSupport(question_id=question_id, supporter_key=key,
-                                    created_at=now or utcnow()))
-        try:
-            await session.commit()
-            added = True
-        except IntegrityError:  # the same person's other tap got there first
-            await session.rollback()
+        # the same person's other tap may have got there first
+        added = await insert_if_absent(
+            session, QuestionSupport.__table__,  # type: ignore[attr-defined]
+            question_id=question_id, supporter_key=key, created_at=now or utcnow(),
+        )
     counts = await support_counts(session, [question_id])
     return SupportResult(added, counts.get(question_id, 0))
 

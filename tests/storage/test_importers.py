@@ -889,11 +889,10 @@ async def test_database_error_rolls_back_without_leaking_sql(
     await seed_comunas(db)
     async with db.session() as session:
 
-        async def failing_commit() -> None:
-            await session.flush()
+        async def failing_flush() -> None:  # the import's last write, refused
             raise IntegrityError("INSERT INTO work (codigo) VALUES (?)", {}, Exception("boom"))
 
-        monkeypatch.setattr(session, "commit", failing_commit)
+        monkeypatch.setattr(session, "flush", failing_flush)
         with pytest.raises(ImportFailed) as caught:
             await import_bytes(session, "obras", works_csv(*FIVE_WORKS), "obras.csv", tz=TZ)
     text = str(caught.value)
