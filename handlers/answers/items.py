@@ -176,6 +176,12 @@ def event_sentence(event: Event, attribute: str, context: CabildoContext) -> str
     if attribute == "hora":
         hour = format_time(event.inicio.astimezone(settings.tz), "h:mm a", locale=settings.locale)
         return f"{name} empieza a las <b>{hour}</b>, el {when}, en {place}."
+    if attribute == "fin":
+        if event.fin is None:
+            return (f"{name} no tiene hora de cierre publicada. Empieza el <b>{when}</b>, "
+                    f"en {place}.")
+        return f"{name} termina el <b>{local_datetime(event.fin, settings.tz, settings.locale)}" \
+               f"</b>; empieza el {when}, en {place}."
     return f"{name} es el <b>{when}</b>, en {place}."
 
 

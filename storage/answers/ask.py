@@ -20,10 +20,11 @@ from storage.text import without_tags
 _WORD = re.compile(r"\w+")
 
 # When several attributes are named, the most specific wins: «cuánta plata ha gastado…» asks
-# the commitments, not a value; «¿cuándo termina y cuánto va?» the end date.
+# the commitments, not a value; «¿cuándo termina y cuánto va?» the end date; «¿a qué hora
+# termina?» the end, not the start.
 SPECIFIC_FIRST = ("avance_financiero", "contratista", "compromisos", "obligaciones", "pagos",
-                  "ejecutado", "cierre", "apertura", "modalidad", "cupos", "hora", "sitio",
-                  "inicio", "fin", "responsable", "corte", "apropiacion", "valor", "enlace",
+                  "ejecutado", "cierre", "apertura", "modalidad", "cupos", "fin", "hora",
+                  "sitio", "inicio", "responsable", "corte", "apropiacion", "valor", "enlace",
                   "avance", "estado", "lugar", "fecha", "resumen")
 # Words that name the agenda: with a period («esta semana») they ask for its events.
 AGENDA_WORDS = frozenset({"agenda", "eventos", "evento", "actividades", "reuniones", "talleres",

@@ -201,6 +201,10 @@ async def _event(
             return local_date(start.date(), locale)
         case "hora":
             return format_time(start, "h:mm a", locale=locale)
+        case "fin":
+            if event.fin is None:
+                raise UnknownReference("no end time")
+            return format_time(event.fin.astimezone(tz), "h:mm a", locale=locale)
         case "lugar":
             return event.lugar
         case "direccion":

@@ -295,3 +295,21 @@ async def test_a_comparison_after_a_list_compares_within_that_list(
     await chat.ask("obras en la comuna 4")
     reply = await chat.ask("y cual es la mas cara?")
     assert reply["text"].startswith(f"La obra de mayor valor es <b>{dearest.nombre}</b>")
+
+
+async def test_asked_when_an_event_ends_the_first_reply_says_it_or_that_none_is_published(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    chat = Chat(api, 6120)
+    first = await chat.ask("cuando es la audiencia publica")
+    assert "Audiencia pública" in first["text"]
+    ends = await chat.ask("y cuando termina?")
+    # the example hearing runs 8:00 to 12:00 (its date moves with today's)
+    assert "termina el <b>" in ends["text"] and "12:00" in ends["text"]
+    async with db.session() as s:
+        event = (await s.exec(select(Event).where(Event.titulo.startswith("Audiencia")))).one()
+        event.fin = None
+        s.add(event)
+    again = await chat.ask("y cuando termina?")
+    assert "no tiene hora de cierre publicada. Empieza el <b>" in again["text"]
+    assert "8:00" in again["text"]
