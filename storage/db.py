@@ -58,9 +58,14 @@ async def insert_if_absent(session: AsyncSession, table: Table, **values: Any) -
 async def connection_flushed(session: AsyncSession) -> AsyncConnection:
     """The session's connection, for Core statements, after writing the ORM's pending
     changes (so a statement sees them, as one run through the session would)."""
+    await _flush_pending(session)
+    return await session.connection()
+
+
+async def _flush_pending(session: AsyncSession) -> None:
+    """Write what the ORM holds pending; nothing (no round trip) when it holds none."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    return await session.connection()
 
 
 class Database:
@@ -141,7 +146,7 @@ class Unit:
         self.db = db
         self.task = task
         self.session: AsyncSession | None = None
-        self.sessions_opened = 0  # 0 or 1: what `bench` counts
+        self.sessions_opened = 0  # 0 or 1 (tests/storage/test_unit.py counts it)
         self._depth = 0
 
     @asynccontextmanager
@@ -160,8 +165,7 @@ class Unit:
             raise
         else:
             if self._depth == 1:
-                if session.new or session.dirty or session.deleted:
-                    await session.flush()
+                await _flush_pending(session)
                 session.expunge_all()
         finally:
             self._depth -= 1
