@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import sys
@@ -31,9 +32,11 @@ from sqlalchemy import Table, select, text
 
 from bench.common import PG_ENV, pg_url_from_env, postgres, quiet, scratch_database
 from bench.memory import FIRST_CITIZEN, populate
+from bot.config import Settings
 from storage import broadcasts, events, outbox, privacy, works
 from storage.broadcasts import Audience
 from storage.db import Database
+from storage.importers.files import import_bytes
 from storage.models import Event, OutboxMessage, Registration, Subscription
 from storage.search import build_index
 from storage.types import utcnow
@@ -41,6 +44,7 @@ from storage.types import utcnow
 CHUNK = 5_000
 HOT_MS = 20.0
 PREVIEW_MS = 50.0
+STALL_MS = 50.0  # the longest a bulk write may hold every other person's update up
 
 
 async def add_people_data(url: str, *, citizens: int, outbox_rows: int, seed: int = 5) -> None:
@@ -166,6 +170,107 @@ async def measure(url: str, *, citizens: int, works_count: int, outbox_rows: int
     return results
 
 
+class LoopLag:
+    """The longest the event loop went without serving anyone while the block ran.
+
+    A ticker asks to wake every millisecond; how late it wakes is how long a person's
+    update would have waited behind the bulk work.
+    """
+
+    TICK = 0.001
+
+    async def __aenter__(self) -> LoopLag:
+        self.worst = 0.0
+        self._woke = time.perf_counter()
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)  # the ticker is running before the work starts
+        return self
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.TICK)
+            self._late()
+
+    def _late(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self._woke - self.TICK)
+        self._woke = now
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._late()  # a stall still going on when the work ends counts too
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+def _works_csv(count: int, *, prefix: str, progress: float) -> bytes:
+    """A works file as staff upload it: `count` rows, codes `{prefix}-000000`…"""
+    lines = ["codigo,nombre,comuna,estado,avance_fisico,contratista,valor_contrato"]
+    lines += [f"{prefix}-{i:06d},Obra de prueba {i},Norte,En ejecución,{progress},"
+              f"Consorcio {i % 300},{(i % 900 + 100) * 1_000_000}" for i in range(count)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def bulk_operations(works_count: int) -> list[tuple[str, Callable[[Any], Awaitable[Any]]]]:
+    """(name, operation) for the bulk writes staff start: each must leave the loop free."""
+    tz = Settings().tz
+
+    async def broadcast(session: Any) -> None:
+        await broadcasts.create_broadcast(session, created_by=1000, audience=Audience(
+            "todos", ()), text="Audiencia pública el jueves")
+
+    new_file = _works_csv(works_count, prefix="NW", progress=10)
+    # The generated works' own codes (bench.memory): every row an update.
+    changed_file = _works_csv(works_count, prefix="BW", progress=77)
+
+    async def new_works(session: Any) -> None:
+        await import_bytes(session, "obras", new_file, "obras.csv", tz=tz)
+
+    async def changed_works(session: Any) -> None:
+        await import_bytes(session, "obras", changed_file, "obras.csv", tz=tz)
+
+    async def index(session: Any) -> None:
+        await build_index(session)
+
+    return [
+        ("broadcast to everyone (queue it)", broadcast),
+        (f"import {works_count:,} new works", new_works),
+        (f"import {works_count:,} changed works", changed_works),
+        ("search index rebuild", index),
+    ]
+
+
+async def stalls(url: str, *, works_count: int, sqlite_on_loop: bool,
+                 repeat: int = 3) -> list[tuple[str, float, float, float]]:
+    """Run each bulk write (rolled back after) under a `LoopLag`: (name, ms, worst lag, target)."""
+    db = Database(url, sqlite_on_loop=sqlite_on_loop)
+    results = []
+    try:
+        for name, op in bulk_operations(works_count):
+            took, lags = [], []
+            for _ in range(repeat):
+                async with db.session() as session:
+                    async with LoopLag() as lag:
+                        started = time.perf_counter()
+                        await op(session)
+                        took.append((time.perf_counter() - started) * 1000)
+                    lags.append(lag.worst * 1000)
+                    await session.rollback()
+            results.append((name, STALL_MS, statistics.median(took), max(lags)))
+    finally:
+        await db.dispose()
+    return results
+
+
+def stall_table(title: str, results: list[tuple[str, float, float, float]]) -> str:
+    """Render the bulk writes' time and the loop's worst stall against the target."""
+    lines = [title, f"{'bulk write':34} {'median ms':>10} {'stall ms':>9}  target"]
+    for name, target, median, worst in results:
+        mark = "✓" if worst <= target else "✗"
+        lines.append(f"{name:34} {median:10.1f} {worst:9.1f}  {mark} ≤ {target:.0f}")
+    return "\n".join(lines)
+
+
 def table(title: str, results: list[tuple[str, float, float, float]]) -> str:
     """Render the results as a plain-text table with ✓/✗ against each target."""
     lines = [title, f"{'operation':34} {'median ms':>10} {'worst ms':>9}  target"]
@@ -186,8 +291,15 @@ async def main_async(args: argparse.Namespace, pg_url: str | None, pg_how: str) 
         async with quiet(), scratch_database(server) as url:
             results = await measure(url, citizens=args.citizens, works_count=args.works,
                                     outbox_rows=args.outbox, repeat=args.repeat)
-        print(table(f"\n{label}: {args.citizens:,} citizens, {args.works:,} works, "
-                    f"{args.outbox:,} outbox rows", results), flush=True)
+            print(table(f"\n{label}: {args.citizens:,} citizens, {args.works:,} works, "
+                        f"{args.outbox:,} outbox rows", results), flush=True)
+            drivers = [True, False] if server is None else [False]
+            for inline in drivers:
+                lag = await stalls(url, works_count=args.works, sqlite_on_loop=inline)
+                how = "" if server else (" (SQLite on the loop's thread)" if inline
+                                         else " (aiosqlite's thread)")
+                print(stall_table(f"\n{label}{how}: the loop while a bulk write runs", lag),
+                      flush=True)
     return 0
 
 

@@ -216,7 +216,7 @@ def _menu_script() -> list[Step]:
 
 async def run_mixed(
     *, updates: int, concurrency: int, server_url: str | None = None, seed: int = 7,
-    label: str = "", menu_only: bool = False, sqlite_on_loop: bool = False,
+    label: str = "", menu_only: bool = False, sqlite_on_loop: bool = True,
 ) -> Figures:
     """Run the mixed load through the real Application; return its figures.
 
@@ -363,8 +363,8 @@ async def run_all(
     runs = [await run_echo(updates=updates, concurrency=concurrency, with_database=True),
             await run_mixed(updates=updates, concurrency=concurrency, menu_only=True),
             await run_mixed(updates=updates, concurrency=concurrency),
-            await run_mixed(updates=updates, concurrency=concurrency, sqlite_on_loop=True,
-                            label="Cabildo, mixed (SQLITE_ON_LOOP)")]
+            await run_mixed(updates=updates, concurrency=concurrency, sqlite_on_loop=False,
+                            label="Cabildo, mixed (SQLITE_ON_LOOP=0)")]
     if server_url:
         runs.append(await run_mixed(updates=updates, concurrency=concurrency,
                                     server_url=server_url))

@@ -90,8 +90,8 @@ class Settings:
     emergency_line: str = "123"
     outbox_rate_per_second: float = 25.0
     # SQLite on the event loop's thread (storage.sqlite_inline): about twice the updates a
-    # second under load; off by default until a large import no longer holds up the loop.
-    sqlite_on_loop: bool = False
+    # second under load; bulk statements still go to a worker thread. 0: aiosqlite's threads.
+    sqlite_on_loop: bool = True
     messages_per_minute: int = 20
     weekly_summary_day: int = 0  # Monday, as datetime.weekday() counts
     weekly_summary_time: str = "08:00"
@@ -388,7 +388,8 @@ def load_settings(
         outbox_rate_per_second=_float(
             "OUTBOX_RATE_PER_SECOND", get("OUTBOX_RATE_PER_SECOND") or "25", low=0.1, high=1000
         ),
-        sqlite_on_loop=(get("SQLITE_ON_LOOP") or "").strip().lower() in ("1", "true", "si", "sí"),
+        sqlite_on_loop=(get("SQLITE_ON_LOOP") or "1").strip().lower()
+        not in ("0", "false", "no"),
         messages_per_minute=_int(
             "MESSAGES_PER_MINUTE", get("MESSAGES_PER_MINUTE") or "20", low=1, high=1000
         ),

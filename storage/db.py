@@ -71,9 +71,10 @@ async def _flush_pending(session: AsyncSession) -> None:
 class Database:
     """An async engine plus a session factory; built once at start, disposed at shutdown."""
 
-    def __init__(self, url: str, *, echo: bool = False, sqlite_on_loop: bool = False) -> None:
-        """`sqlite_on_loop`: run SQLite on the event loop's thread (`storage.sqlite_inline`)
-        instead of aiosqlite's thread per connection; PostgreSQL ignores it."""
+    def __init__(self, url: str, *, echo: bool = False, sqlite_on_loop: bool = True) -> None:
+        """`sqlite_on_loop`: run SQLite on the event loop's thread (`storage.sqlite_inline`),
+        bulk statements excepted; False: aiosqlite's thread per connection. PostgreSQL
+        ignores it."""
         self.url = normalize_database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}

@@ -78,25 +78,26 @@ async def enqueue(
         blocked_chats = blocked_chats.where(citizens.c.chat_id.in_(chats))
     blocked = set((await conn.execute(blocked_chats)).scalars().all())
     now = utcnow()
-    rows = [
-        {
-            "broadcast_id": broadcast_id, "chat_id": chat, "kind": kind, "payload": payload,
-            "dedupe_key": f"{dedupe}:{chat}" if dedupe else None, "dedupe_group": dedupe or None,
-            "status": PENDING,
-            "attempts": 0, "not_before": not_before or now, "created_at": now,
-        }
-        for chat in chats
-        if chat not in blocked
-    ]
-    if not rows:
-        return 0
     table = OUTBOX
     statement = insert_for(conn, table).on_conflict_do_nothing(
         index_elements=["dedupe_key"]).returning(table.c.id)
     inserted = 0
-    for start in range(0, len(rows), 1000):
-        result = await conn.execute(statement, rows[start : start + 1000])
-        inserted += len(result.all())
+    # A few hundred rows a statement, each built when it is sent: between two, the event
+    # loop serves everyone else (a broadcast to the whole city is 100,000 rows).
+    for start in range(0, len(chats), 500):
+        rows = [
+            {
+                "broadcast_id": broadcast_id, "chat_id": chat, "kind": kind, "payload": payload,
+                "dedupe_key": f"{dedupe}:{chat}" if dedupe else None,
+                "dedupe_group": dedupe or None, "status": PENDING,
+                "attempts": 0, "not_before": not_before or now, "created_at": now,
+            }
+            for chat in chats[start : start + 500]
+            if chat not in blocked
+        ]
+        if rows:
+            result = await conn.execute(statement, rows)
+            inserted += len(result.all())
     await session.flush()
     return inserted
 

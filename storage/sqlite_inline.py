@@ -18,11 +18,17 @@ What keeps the loop from ever blocking on a lock:
 
 Every other statement (reads in WAL mode never wait) simply runs to completion where it is
 awaited, so a session's statements no longer interleave with other updates mid-way.
+
+Bulk work is the exception: a statement carrying more than `BULK` parameters or rows (an
+import's upserts, a broadcast's queued messages) and the rows of a result past the first
+`BULK` run on a worker thread, as aiosqlite would run them, so the loop keeps serving people
+while SQLite works. What one person's update runs never gets that big.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -39,15 +45,32 @@ T = TypeVar("T")
 # SQLITE_BUSY and SQLITE_BUSY_RECOVERY: someone else holds the lock for now.
 _RETRIED = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY | (1 << 8)}
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.05
+# Parameters of one statement, rows of one executemany or of one result: above this it is
+# bulk work, run on a worker thread.
+BULK = 256
 
 
-async def patiently(call: Callable[..., T], *args: Any, patience: float) -> T:
-    """Run `call`; while SQLite says busy, pause without blocking and run it again."""
+async def off_loop(call: Callable[..., T], *args: Any) -> T:
+    """Run `call` on a worker thread; if the caller is cancelled, still wait for it to end
+    (the connection must not be closed or used again while SQLite works on it)."""
+    running = asyncio.ensure_future(asyncio.to_thread(call, *args))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
+
+
+async def patiently(call: Callable[..., T], *args: Any, patience: float,
+                    bulk: bool = False) -> T:
+    """Run `call` (`bulk`: on a worker thread); while SQLite says busy, pause without
+    blocking and run it again."""
     deadline: float | None = None
     pause = _FIRST_PAUSE
     while True:
         try:
-            return call(*args)
+            return await off_loop(call, *args) if bulk else call(*args)
         except sqlite3.OperationalError as error:
             if getattr(error, "sqlite_errorcode", None) not in _RETRIED:
                 raise
@@ -94,22 +117,30 @@ class Cursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
-        await patiently(self._cursor.execute, sql, parameters, patience=self._patience)
+        await patiently(self._cursor.execute, sql, parameters, patience=self._patience,
+                        bulk=len(parameters) > BULK)
         return self
 
     async def executemany(self, sql: str, rows: Iterable[Any]) -> Cursor:
         rows = list(rows)  # a retry must see every row again
-        await patiently(self._cursor.executemany, sql, rows, patience=self._patience)
+        await patiently(self._cursor.executemany, sql, rows, patience=self._patience,
+                        bulk=len(rows) > BULK)
         return self
 
     async def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
+        size = size if size is not None else self._cursor.arraysize
+        if size > BULK:  # a batch of a streamed result
+            return await off_loop(self._cursor.fetchmany, size)
+        return self._cursor.fetchmany(size)
 
     async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
+        rows = self._cursor.fetchmany(BULK)
+        if len(rows) < BULK:
+            return rows
+        return rows + await off_loop(self._cursor.fetchall)
 
     async def setinputsizes(self, *sizes: Any) -> None:
         """Nothing to do (sqlite3 ignores input sizes)."""

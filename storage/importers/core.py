@@ -34,6 +34,9 @@ from storage.importers.parsing import (
 from storage.models import Comuna, Survey
 from storage.types import utcnow
 
+# Rows read, compared or written between two turns of the event loop (`store`).
+BATCH = 500
+
 log = logging.getLogger(__name__)
 
 
@@ -114,8 +117,8 @@ async def import_table(
     """Import a file of a one-table kind (see `storage.importers.files.import_bytes`)."""
     # Parsing a big spreadsheet is CPU work: keep it off the event loop.
     table = await asyncio.to_thread(parse_table, kind, data, filename, tz=tz)
-    if table.with_comuna:
-        resolve_comunas(table, await _load_comunas(session))
+    if table.with_comuna:  # a name read for every row: CPU work too
+        await asyncio.to_thread(resolve_comunas, table, await _load_comunas(session))
     surveys = survey_columns(table)
     if any(row.values.get(c.field) is not None for c in surveys for row in table.rows):
         resolve_surveys(table, await _load_survey_slugs(session))
@@ -251,11 +254,17 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
         stamp["importado_at"] = now
     async with all_or_nothing(session, spec.name):
         connection = await session.connection()
-        stored = await connection.execute(sa_select(*(sa_table.c[name] for name in wanted)))
-        existing = {tuple(row[name] for name in spec.key): row for row in stored.mappings().all()}
+        # A big file is read, compared and written a batch at a time; between two batches
+        # the event loop serves everyone else.
+        existing: dict[tuple[Any, ...], Any] = {}
+        stored = await connection.stream(sa_select(*(sa_table.c[name] for name in wanted)))
+        async for part in stored.mappings().partitions(BATCH):
+            existing.update((tuple(row[name] for name in spec.key), row) for row in part)
         inserts: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in table.rows:
+        for number, row in enumerate(table.rows, 1):
+            if number % BATCH == 0:
+                await asyncio.sleep(0)
             current = existing.get(row.key)
             source = (
                 dict(zip(PROVENANCE, (origin.fuente, origin.conjunto,
@@ -291,14 +300,18 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
             params["old_id"] = current["id"]
             updates.setdefault(tuple(sorted(params)), []).append(params)
         for batch in inserts.values():
-            await connection.execute(sa_insert(sa_table), batch)
+            for start in range(0, len(batch), BATCH):
+                await connection.execute(sa_insert(sa_table), batch[start:start + BATCH])
+                await asyncio.sleep(0)
         for names, batch in updates.items():
             statement = (
                 sa_update(sa_table)
                 .where(sa_table.c.id == bindparam("old_id"))
                 .values({name[4:]: bindparam(name) for name in names if name != "old_id"})
             )
-            await connection.execute(statement, batch)
+            for start in range(0, len(batch), BATCH):
+                await connection.execute(statement, batch[start:start + BATCH])
+                await asyncio.sleep(0)
         await session.flush()  # what the database refuses is refused here, in Spanish
     if spec.created_note and result.created:
         result.warnings.append(spec.created_note.format(count=result.created))

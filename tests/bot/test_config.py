@@ -34,13 +34,15 @@ async def test_sqlite_on_the_loop_thread_is_chosen_by_a_setting() -> None:
     from bot.app import build_application
     from storage.sqlite_inline import InlineDBAPI
 
-    assert not load_settings({}, env_file=None).sqlite_on_loop
-    settings = load_settings({"SQLITE_ON_LOOP": "1"}, env_file=None)
-    app = build_application(settings)
-    try:
-        assert isinstance(app.bot_data.db.engine.dialect.dbapi, InlineDBAPI)
-    finally:
-        await app.bot_data.db.dispose()
+    for env, inline in (({}, True), ({"SQLITE_ON_LOOP": "1"}, True),
+                        ({"SQLITE_ON_LOOP": "0"}, False)):
+        settings = load_settings(env, env_file=None)
+        assert settings.sqlite_on_loop is inline
+        app = build_application(settings)
+        try:
+            assert isinstance(app.bot_data.db.engine.dialect.dbapi, InlineDBAPI) is inline
+        finally:
+            await app.bot_data.db.dispose()
 
 
 def test_postgres_url_gets_the_async_driver() -> None:

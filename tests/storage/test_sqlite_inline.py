@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from storage.citizens import touch_citizen
 from storage.db import Database
 from storage.models import Citizen
-from storage.sqlite_inline import patiently
+from storage.sqlite_inline import BULK, off_loop, patiently
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's own locking")
@@ -108,3 +110,58 @@ async def test_other_errors_are_not_retried() -> None:
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         await patiently(broken, patience=5)
     assert tries == 1
+
+
+async def test_bulk_work_runs_on_a_worker_thread_and_an_updates_statements_in_place(
+    db: Database,
+) -> None:
+    """A broadcast's queued rows or an import's upserts must not hold every chat up."""
+    here = threading.get_ident()
+    threads: list[int] = []
+
+    def where(value: int) -> int:  # a SQL function that notes the thread running it
+        threads.append(threading.get_ident())
+        return value
+
+    async with db.session() as s:
+        conn = await s.connection()
+        raw = (await conn.get_raw_connection()).driver_connection
+        await raw.create_function("noted", 1, where)
+
+        assert (await conn.execute(text("SELECT noted(1)"))).scalar_one() == 1
+        assert set(threads) == {here}  # a small statement: in place
+
+        threads.clear()
+        many = {f"p{i}": i for i in range(BULK + 1)}
+        statement = text(f"SELECT noted(1) WHERE 7 IN ({', '.join(':' + p for p in many)})")
+        assert (await conn.execute(statement, many)).scalar_one() == 1
+        assert here not in threads  # more parameters than BULK: on a worker thread
+
+        threads.clear()
+        counted = text("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                       " WHERE i < 1000) SELECT noted(i) FROM n")
+        assert list((await conn.execute(counted)).scalars()) == list(range(1, 1001))
+        assert threads.count(here) <= BULK + 1  # the first rows in place, the rest elsewhere
+        assert len(threads) == 1000
+
+
+async def test_a_cancelled_bulk_statement_lets_sqlite_finish_before_the_connection_goes_on(
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def slow() -> str:
+        started.set()
+        release.wait(5)
+        finished.append("done")
+        return "done"
+
+    task = asyncio.create_task(off_loop(slow))
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    assert not task.done()  # still waiting for SQLite, not gone with the connection in use
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert finished == ["done"]
