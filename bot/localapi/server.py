@@ -97,7 +97,11 @@ class LocalBotAPIServer:
         ])
         self._stopping.clear()
         async with contextlib.AsyncExitStack() as stack:
-            served = serving(app, self.host, self.port, quiet=True)
+            # Idle connections are kept 75 s, as Telegram's servers (nginx) keep them: longer
+            # than the bot's client keeps them (httpx, 5 s), so the server never closes one
+            # just as the client sends on it. uvicorn's own 5 s matched the client's, and on
+            # a starved machine a send then and there broke off unanswered (`incierto`).
+            served = serving(app, self.host, self.port, quiet=True, timeout_keep_alive=75)
             sock = await stack.enter_async_context(served)
             self._serving = stack.pop_all()
         self.port = sock.getsockname()[1]
