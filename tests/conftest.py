@@ -315,8 +315,11 @@ async def seed(db: Database, settings: Settings) -> None:
 
 @pytest.fixture
 async def bot(
-    settings: Settings, api: LocalBotAPI, seed: None
+    request: pytest.FixtureRequest, settings: Settings, api: LocalBotAPI, seed: None
 ) -> AsyncIterator[CabildoApp]:
-    """Run the real Application, polling the fake Bot API over HTTP, after `seed`."""
-    async with polling_bot(settings, api) as app:
+    """Run the real Application, polling the fake Bot API, after `seed`: in-process, or
+    over HTTP for a test marked `http` (the transport's own tests, and those written
+    around its pace)."""
+    http = request.node.get_closest_marker("http") is not None
+    async with polling_bot(settings, api, http=http) as app:
         yield app

@@ -37,6 +37,9 @@ from storage.models import Citizen, OutboxMessage
 from storage.types import utcnow
 from tests.utils.harness import TEST_TOKEN, polling_bot
 
+# Transport faults: the bot talks to the fake Bot API over real HTTP here.
+pytestmark = pytest.mark.http
+
 N = 2000
 ADMIN = 1000
 
@@ -354,7 +357,7 @@ async def test_the_running_bot_drains_the_outbox_over_http(
     settings: Settings, db: Database
 ) -> None:
     api = LocalBotAPI()
-    async with polling_bot(settings, api):
+    async with polling_bot(settings, api, http=True):
         async with db.session() as s:
             await outbox.enqueue(
                 s, chat_ids=[31, 32, -1001234], payload={"text": "Feria el sábado"}

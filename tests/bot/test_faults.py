@@ -48,6 +48,9 @@ from tests.conftest import PG_URL, _pg_exec
 from tests.utils.harness import polling_bot
 from tests.utils.webhook import instances
 
+# Transport faults: the bot talks to the fake Bot API over real HTTP here.
+pytestmark = pytest.mark.http
+
 ADMIN = 1000
 APOLOGY = "😕 Algo falló de nuestro lado"
 
@@ -95,7 +98,7 @@ async def test_the_authors_report_survives_a_429(
     people = list(range(81_000, 81_005))
     await _citizens(db, people)
     api.fail("sendMessage", "retry_after", chat_id=ADMIN, retry_after=1)
-    async with polling_bot(settings, api):
+    async with polling_bot(settings, api, http=True):
         broadcast = await _broadcast(db, "Feria de servicios")
         [report] = await api.wait_for("sendMessage", chat_id=ADMIN, timeout=30)
     attempts = api.calls_to(ADMIN, ["sendMessage"])
@@ -177,7 +180,7 @@ async def test_a_database_outage_strands_nothing_apologises_once_and_logs_a_few_
     await _citizens(db, people)
     paced = dataclasses.replace(settings, outbox_rate_per_second=100)
     with caplog.at_level(logging.INFO):
-        async with polling_bot(paced, api) as app:
+        async with polling_bot(paced, api, http=True) as app:
             broadcast = await _broadcast(db, "Corte de agua el jueves")
             await _until(lambda: len(_delivered(api)) >= 60)
             switch = _Switch(app.bot_data.db)

@@ -57,12 +57,13 @@ async def test_a_restarted_polling_bot_fetching_its_last_batch_again_answers_it_
     """After kill -9 the offset was never confirmed: Telegram serves those updates again."""
     batch = [api.user(702).send_text("/mis_datos", enqueue=False),
              api.user(703).send_text("/ayuda", enqueue=False)]
-    async with polling_bot(settings, api):
+    async with polling_bot(settings, api, http=True):
         for update in batch:
             api.enqueue(update)
         await api.wait_for("sendMessage", chat_id=703)
         await api.wait_for("sendMessage", chat_id=702)
-    async with polling_bot(settings, api):  # the restart: the same batch, then a new update
+    # the restart: the same batch, then a new update
+    async with polling_bot(settings, api, http=True):
         for update in batch:
             api.enqueue(update)
         api.user(702).send_text("/ayuda")

@@ -335,6 +335,7 @@ async def test_staff_read_partial_results_and_a_csv_but_citizens_cannot(
     assert api.calls_to(USER, ["editMessageText"]) == []
 
 
+@pytest.mark.http  # written around the pace of HTTP round trips
 async def test_a_deep_link_opens_a_comunas_basket(
     bot: CabildoApp, api: LocalBotAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -114,6 +114,7 @@ async def _answers(db: Database, survey: Survey) -> list[tuple[int, object]]:
     return [(p, v) for p, v in rows]
 
 
+@pytest.mark.http  # written around the pace of HTTP round trips
 async def test_named_survey_with_skip_paused_resumed_completed_and_refused_twice(
     bot: CabildoApp, api: LocalBotAPI, db: Database
 ) -> None:
@@ -373,6 +374,7 @@ async def test_results_are_for_staff_only_and_list_surveys(
     assert unknown.params["text"].startswith("No encontré la encuesta «no-existe»")
 
 
+@pytest.mark.http  # written around the pace of HTTP round trips
 async def test_an_invitation_through_the_outbox_opens_the_hearing_evaluation(
     bot: CabildoApp, api: LocalBotAPI, db: Database
 ) -> None:
