@@ -27,7 +27,7 @@ known to be from other comunas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -69,6 +69,15 @@ class SurveyStatus:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """What a started response's position was worked out from: the survey's questions and
+    the response's answer rows (drafts included)."""
+
+    questions: list[SurveyQuestion]
+    rows: list[SurveyAnswer]
+
+
+@dataclass(frozen=True)
 class Position:
     """Where a person is in a survey: their response (if started) and the current question."""
 
@@ -77,6 +86,9 @@ class Position:
     question: SurveyQuestion | None  # None when finished (or nothing to ask)
     total: int
     ticked: tuple[int, ...] = ()  # options ticked, not yet confirmed, of `question`
+    # Set by `position` for a response under way: recording an answer in the same unit of
+    # work (`record_answer`, `save_ticks` with `where=`) need not read them again.
+    read: Progress | None = field(default=None, repr=False, compare=False)
 
     @property
     def done(self) -> bool:
@@ -330,22 +342,36 @@ async def answers_of(session: AsyncSession, *, response_id: int) -> dict[int, An
     return final_answers(await _answer_rows(session, response_id=response_id))
 
 
-async def position(session: AsyncSession, *, survey: Survey, chat_id: int) -> Position:
-    """Return where the person is in the survey (without starting it)."""
+async def position(
+    session: AsyncSession, *, survey: Survey, chat_id: int,
+    response: SurveyResponse | None = None,
+) -> Position:
+    """Return where the person is in the survey (without starting it); `response`: theirs,
+    when the caller has just read it (`start_response`)."""
     questions = await questions_of(session, survey_id=survey.id or 0)
-    response = await find_response(session, survey=survey, chat_id=chat_id)
+    if response is None:
+        response = await find_response(session, survey=survey, chat_id=chat_id)
     if response is None:
         return Position(survey, None, questions[0] if questions else None, len(questions))
     if response.completed_at is not None:
         return Position(survey, response, None, len(questions))
     rows = await _answer_rows(session, response_id=response.id or 0)
     current = next_question(questions, final_answers(rows))
-    return Position(survey, response, current, len(questions), draft_ticks(rows, current))
+    return Position(survey, response, current, len(questions), draft_ticks(rows, current),
+                    Progress(questions, rows))
+
+
+def _known(where: Position | None, survey: Survey) -> Progress | None:
+    """What `where` read of a response under way to `survey`, if it read it."""
+    if where is None or where.read is None or where.response is None:
+        return None
+    return where.read if where.survey.id == survey.id else None
 
 
 async def record_answer(
     session: AsyncSession, *, survey: Survey, chat_id: int, position_number: int, raw: Any,
     now: datetime | None = None, kinds: tuple[str, ...] | None = None, tz: tzinfo = UTC,
+    where: Position | None = None,
 ) -> Recorded:
     """Store the answer to the current question if `position_number` is still the current one.
 
@@ -353,18 +379,24 @@ async def record_answer(
 
     `kinds` (a button's) limits the kinds of question the answer can be for; another kind
     is stale. Raises `AnswerRefused` for an answer that does not fit the question; changes
-    nothing then.
+    nothing then. `where`: the person's `position`, read earlier in the same unit of work
+    (not read again).
     """
     now = now or utcnow()
     if not is_open(survey, now):
         return Recorded("closed")
-    questions = await questions_of(session, survey_id=survey.id or 0)
-    response = await find_response(session, survey=survey, chat_id=chat_id)
-    if response is None:
-        return Recorded("not_started")
-    if response.completed_at is not None:
-        return Recorded("stale", Position(survey, response, None, len(questions)))
-    rows = await _answer_rows(session, response_id=response.id or 0)
+    known = _known(where, survey)
+    if known is not None and where is not None and where.response is not None:
+        questions, response, rows = known.questions, where.response, known.rows
+    else:
+        questions = await questions_of(session, survey_id=survey.id or 0)
+        found = await find_response(session, survey=survey, chat_id=chat_id)
+        if found is None:
+            return Recorded("not_started")
+        if found.completed_at is not None:
+            return Recorded("stale", Position(survey, found, None, len(questions)))
+        response = found
+        rows = await _answer_rows(session, response_id=response.id or 0)
     answers = final_answers(rows)
     current = next_question(questions, answers)
     if (current is None or current.position != position_number
@@ -391,25 +423,31 @@ async def record_answer(
 
 async def save_ticks(
     session: AsyncSession, *, survey: Survey, chat_id: int, position_number: int,
-    chosen: list[int], now: datetime | None = None,
+    chosen: list[int], now: datetime | None = None, where: Position | None = None,
 ) -> str:
     """Keep the options ticked so far in the current multiple-choice question (a draft).
 
     Returns `ok`, `closed`, `not_started` or `stale` (question `position_number` is not the
     current one, or not multiple choice). Raises `AnswerRefused` for options that do not
     exist or too many; changes nothing then. An empty selection is kept too (all unticked).
+    `where`: the person's `position`, read earlier in the same unit of work.
     """
     if not is_open(survey, now or utcnow()):
         return "closed"
-    response = await find_response(session, survey=survey, chat_id=chat_id)
+    known = _known(where, survey)
+    response = where.response if known is not None and where is not None else (
+        await find_response(session, survey=survey, chat_id=chat_id))
     if response is None:
         return "not_started"
     if response.completed_at is not None:
         return "stale"
     survey_id, response_id = survey.id or 0, response.id or 0
     for _attempt in (1, 2):
-        questions = await questions_of(session, survey_id=survey_id)
-        rows = await _answer_rows(session, response_id=response_id)
+        if known is not None:  # the first try works from what `where` read
+            questions, rows, known = known.questions, known.rows, None
+        else:
+            questions = await questions_of(session, survey_id=survey_id)
+            rows = await _answer_rows(session, response_id=response_id)
         current = next_question(questions, final_answers(rows))
         if current is None or current.position != position_number or current.kind != "multiple":
             return "stale"

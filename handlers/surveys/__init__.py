@@ -143,9 +143,9 @@ async def _start(update: Update, context: CabildoContext, survey: Survey) -> Non
         return
     await query.answer()
     async with context.db.session() as session:
-        await start_response(session, survey=survey, telegram_id=ids[0], chat_id=ids[1],
-                             tz=context.settings.tz)
-        where = await position(session, survey=survey, chat_id=ids[1])
+        response = await start_response(session, survey=survey, telegram_id=ids[0],
+                                        chat_id=ids[1], tz=context.settings.tz)
+        where = await position(session, survey=survey, chat_id=ids[1], response=response)
     await _ask(update, context, where, edit=True)
 
 

@@ -69,9 +69,10 @@ async def _after_record(
 
 async def _answer(
     update: Update, context: CabildoContext, survey: Survey, number: int, raw: object,
-    kinds: tuple[str, ...],
+    kinds: tuple[str, ...], where: Position | None = None,
 ) -> None:
-    """Record a button answer to question `number` (one session) and show what follows."""
+    """Record a button answer to question `number` (one session) and show what follows;
+    `where`: the person's position, if this update read it already."""
     query, ids = update.callback_query, _ids(update)
     if query is None or ids is None:
         return
@@ -79,7 +80,7 @@ async def _answer(
         async with context.db.session() as session:
             recorded = await record_answer(session, survey=survey, chat_id=ids[1],
                                            position_number=number, raw=raw, kinds=kinds,
-                                           tz=context.settings.tz)
+                                           tz=context.settings.tz, where=where)
     except AnswerRefused as exc:
         await query.answer(str(exc), show_alert=True)
         return
@@ -134,7 +135,7 @@ async def _multiple(update: Update, context: CabildoContext, tap: SurveyTick) ->
             with contextlib.suppress(BadRequest):
                 await query.edit_message_reply_markup(markup)
             return
-        await _answer(update, context, survey, number, sorted(stored), ("multiple",))
+        await _answer(update, context, survey, number, sorted(stored), ("multiple",), where)
         return
     if not action.isdigit() or int(action) >= len(options):
         raise LookupError(tap)
@@ -150,7 +151,7 @@ async def _multiple(update: Update, context: CabildoContext, tap: SurveyTick) ->
     new_mask = sum(1 << i for i in ticked)
     async with context.db.session() as session:
         saved = await save_ticks(session, survey=survey, chat_id=ids[1], position_number=number,
-                                 chosen=ticked)
+                                 chosen=ticked, where=where)
         if saved == "ok":  # ticking is answering: the typed step's idle clock starts again
             await touch_state(session, chat_id=ids[1], user_id=ids[0], flow=FLOW)
     if saved == "closed":
@@ -185,6 +186,7 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
         return
     raw: object = message.text
     kinds: tuple[str, ...] = ("texto",)
+    where: Position | None = None
     if state.step in BUTTON_KINDS:
         async with context.db.session() as session:
             where = await position(session, survey=survey, chat_id=ids[1])
@@ -198,7 +200,7 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
         async with context.db.session() as session:
             recorded = await record_answer(session, survey=survey, chat_id=ids[1],
                                            position_number=number, raw=raw, kinds=kinds,
-                                           tz=context.settings.tz)
+                                           tz=context.settings.tz, where=where)
     except AnswerRefused as exc:
         await message.reply_text(escape(str(exc)))
         return
