@@ -13,6 +13,12 @@ and the table prints its median and worst time. PostgreSQL is measured too, on t
 `--database-url` or CABILDO_BENCH_PG names, else on a throwaway one (as `python -m bench`).
 Targets (issue #17): no hot operation above 20 ms; the broadcast preview's count under 50 ms.
 An operation over its target is marked ✗.
+
+A second table per database shows the loop while a bulk write staff start runs (a broadcast
+to everyone queued, an import of `--works` new or changed works, the search index rebuilt):
+how long it took and the longest the event loop went without serving anyone meanwhile
+(`LoopLag`); on SQLite both with SQLite on the loop's thread and through aiosqlite. The
+target, 50 ms, is one person's update held up behind the bulk work.
 """
 
 from __future__ import annotations
