@@ -89,7 +89,7 @@ class Settings:
     procedures_url: str = "https://www.gov.co"
     emergency_line: str = "123"
     outbox_rate_per_second: float = 25.0
-    # SQLite on the event loop's thread (storage.sqlite_inline): about twice the updates a
+    # SQLite on the event loop's thread (storage.sqlite_inline): 1.5-2 times the updates a
     # second under load; bulk statements still go to a worker thread. 0: aiosqlite's threads.
     sqlite_on_loop: bool = True
     messages_per_minute: int = 20
