@@ -186,13 +186,22 @@ class PgTemplate:
         try:
             if await conn.fetchval(SCHEMA_FINGERPRINT) != self.fingerprint:
                 return False
+            # Only the tables the test wrote to (or the template filled) are emptied: a
+            # TRUNCATE costs the server about a millisecond a table, and most tests touch a
+            # handful of the thirty. CASCADE takes along the tables whose foreign keys point
+            # at them (empty or not, PostgreSQL insists).
+            probe = " UNION ALL ".join(f"SELECT {i} WHERE EXISTS (SELECT FROM {table})"
+                                       for i, table in enumerate(self.tables))
+            used = {self.tables[row[0]] for row in await conn.fetch(probe)} | set(self.rows)
             async with conn.transaction():
                 # TRUNCATE, not DELETE: new empty files, so rows land where they would in a
                 # new copy and a query without ORDER BY sees them in the same order; and the
                 # planner's figures (pg_class) are reset. Statistics an ANALYZE may have left
                 # go too (this needs a superuser, as the suite's throwaway server has; without
                 # one the database is dropped and the next test gets a new copy).
-                await conn.execute(f"TRUNCATE {', '.join(self.tables)} RESTART IDENTITY")
+                if used:
+                    await conn.execute(f"TRUNCATE {', '.join(sorted(used))} RESTART IDENTITY"
+                                       " CASCADE")
                 await conn.execute(
                     "DELETE FROM pg_statistic WHERE starelid IN (SELECT c.oid FROM pg_class c"
                     " JOIN pg_namespace n ON n.oid = c.relnamespace"
