@@ -165,6 +165,18 @@ def _float(name: str, value: str, *, low: float, high: float) -> float:
     return number
 
 
+def _yes_no(name: str, value: str, *, default: bool) -> bool:
+    """Return a 1/0 setting (also sí/no, true/false); `default` when it is empty."""
+    word = value.strip().lower()
+    if not word:
+        return default
+    if word in ("1", "si", "sí", "true"):
+        return True
+    if word in ("0", "no", "false"):
+        return False
+    raise SettingsError(f"{name} debe ser 1 o 0 (se leyó «{value}»).")
+
+
 def _int_or(name: str, value: str, default: int, *, low: int, high: int) -> int:
     """Return `value` as a whole number in [low, high], or `default` when it is empty."""
     if not value:
@@ -388,8 +400,7 @@ def load_settings(
         outbox_rate_per_second=_float(
             "OUTBOX_RATE_PER_SECOND", get("OUTBOX_RATE_PER_SECOND") or "25", low=0.1, high=1000
         ),
-        sqlite_on_loop=(get("SQLITE_ON_LOOP") or "1").strip().lower()
-        not in ("0", "false", "no"),
+        sqlite_on_loop=_yes_no("SQLITE_ON_LOOP", get("SQLITE_ON_LOOP") or "", default=True),
         messages_per_minute=_int(
             "MESSAGES_PER_MINUTE", get("MESSAGES_PER_MINUTE") or "20", low=1, high=1000
         ),

@@ -43,6 +43,7 @@ OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 PACE: Table = SendPace.__table__  # type: ignore[attr-defined]
 # A reservation lapses if its sender has not handed the row over by then; a row in flight
 # is presumed lost with its sender after SEND_LEASE (PTB gives up on a request after ~16 s).
+ROWS_PER_INSERT = 500  # messages queued by one statement (`enqueue`)
 RESERVE_LEASE = timedelta(seconds=30)
 SEND_LEASE = timedelta(seconds=45)
 GONE = "en vuelo cuando su remitente se detuvo: pudo llegar; no se reenvía"
@@ -84,7 +85,7 @@ async def enqueue(
     inserted = 0
     # A few hundred rows a statement, each built when it is sent: between two, the event
     # loop serves everyone else (a broadcast to the whole city is 100,000 rows).
-    for start in range(0, len(chats), 500):
+    for start in range(0, len(chats), ROWS_PER_INSERT):
         rows = [
             {
                 "broadcast_id": broadcast_id, "chat_id": chat, "kind": kind, "payload": payload,
@@ -92,7 +93,7 @@ async def enqueue(
                 "dedupe_group": dedupe or None, "status": PENDING,
                 "attempts": 0, "not_before": not_before or now, "created_at": now,
             }
-            for chat in chats[start : start + 500]
+            for chat in chats[start : start + ROWS_PER_INSERT]
             if chat not in blocked
         ]
         if rows:

@@ -361,11 +361,13 @@ async def position(
                     Progress(questions, rows))
 
 
-def _known(where: Position | None, survey: Survey) -> Progress | None:
-    """What `where` read of a response under way to `survey`, if it read it."""
+def _known(
+    where: Position | None, survey: Survey
+) -> tuple[SurveyResponse, Progress] | None:
+    """The response under way to `survey` and what `where` read of it, if it read it."""
     if where is None or where.read is None or where.response is None:
         return None
-    return where.read if where.survey.id == survey.id else None
+    return (where.response, where.read) if where.survey.id == survey.id else None
 
 
 async def record_answer(
@@ -386,8 +388,9 @@ async def record_answer(
     if not is_open(survey, now):
         return Recorded("closed")
     known = _known(where, survey)
-    if known is not None and where is not None and where.response is not None:
-        questions, response, rows = known.questions, where.response, known.rows
+    if known is not None:
+        response, read = known
+        questions, rows = read.questions, read.rows
     else:
         questions = await questions_of(session, survey_id=survey.id or 0)
         found = await find_response(session, survey=survey, chat_id=chat_id)
@@ -435,7 +438,7 @@ async def save_ticks(
     if not is_open(survey, now or utcnow()):
         return "closed"
     known = _known(where, survey)
-    response = where.response if known is not None and where is not None else (
+    response = known[0] if known is not None else (
         await find_response(session, survey=survey, chat_id=chat_id))
     if response is None:
         return "not_started"
@@ -444,7 +447,7 @@ async def save_ticks(
     survey_id, response_id = survey.id or 0, response.id or 0
     for _attempt in (1, 2):
         if known is not None:  # the first try works from what `where` read
-            questions, rows, known = known.questions, known.rows, None
+            questions, rows, known = known[1].questions, known[1].rows, None
         else:
             questions = await questions_of(session, survey_id=survey_id)
             rows = await _answer_rows(session, response_id=response_id)

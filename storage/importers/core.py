@@ -233,6 +233,13 @@ async def all_or_nothing(session: AsyncSession, kind: str) -> AsyncIterator[None
         raise
 
 
+async def _in_batches(connection: Any, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Run `statement` for `rows`, `BATCH` rows a statement, letting the loop run between."""
+    for start in range(0, len(rows), BATCH):
+        await connection.execute(statement, rows[start:start + BATCH])
+        await asyncio.sleep(0)
+
+
 async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
     """Upsert the rows of a checked table by key in the caller's transaction.
 
@@ -300,18 +307,14 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
             params["old_id"] = current["id"]
             updates.setdefault(tuple(sorted(params)), []).append(params)
         for batch in inserts.values():
-            for start in range(0, len(batch), BATCH):
-                await connection.execute(sa_insert(sa_table), batch[start:start + BATCH])
-                await asyncio.sleep(0)
+            await _in_batches(connection, sa_insert(sa_table), batch)
         for names, batch in updates.items():
             statement = (
                 sa_update(sa_table)
                 .where(sa_table.c.id == bindparam("old_id"))
                 .values({name[4:]: bindparam(name) for name in names if name != "old_id"})
             )
-            for start in range(0, len(batch), BATCH):
-                await connection.execute(statement, batch[start:start + BATCH])
-                await asyncio.sleep(0)
+            await _in_batches(connection, statement, batch)
         await session.flush()  # what the database refuses is refused here, in Spanish
     if spec.created_note and result.created:
         result.warnings.append(spec.created_note.format(count=result.created))

@@ -43,6 +43,8 @@ async def test_sqlite_on_the_loop_thread_is_chosen_by_a_setting() -> None:
             assert isinstance(app.bot_data.db.engine.dialect.dbapi, InlineDBAPI) is inline
         finally:
             await app.bot_data.db.dispose()
+    with pytest.raises(SettingsError, match="SQLITE_ON_LOOP debe ser 1 o 0"):
+        load_settings({"SQLITE_ON_LOOP": "off"}, env_file=None)
 
 
 def test_postgres_url_gets_the_async_driver() -> None:
