@@ -55,6 +55,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import (
     BadRequest,
@@ -70,7 +71,7 @@ from bot.outages import Outages, is_outage
 from bot.pace import MARGIN, MAX_LEAD, SharedRate, take_slots
 from bot.steps import Coalesce, db_step
 from storage import broadcasts, outbox
-from storage.db import Database
+from storage.db import Database, durably
 from storage.jobs import instance_name
 from storage.models import Broadcast
 from storage.types import utcnow
@@ -323,7 +324,11 @@ class OutboxSender:
         return turn
 
     async def _hand_over(self, ids: list[int]) -> set[int]:
-        return await db_step(self.db, lambda s: outbox.hand_over(s, ids, by=self.name))
+        async def durable(session: AsyncSession) -> set[int]:
+            async with durably(session):  # a power cut must not put them back in the queue
+                return await outbox.hand_over(session, ids, by=self.name)
+
+        return await db_step(self.db, durable)
 
     async def _settle(self, outcomes: list[outbox.Outcome]) -> None:
         """Record outcomes, retrying while the database is away (unless the sender stops)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 import warnings
@@ -23,6 +24,8 @@ from storage.sqlite_inline import InlineDBAPI
 # SQLite has no decimal type; money round-trips through NUMERIC affinity, which is exact
 # for the 2-decimal peso amounts this project stores.
 warnings.filterwarnings("ignore", message=r".*does \*not\* support Decimal objects natively")
+
+log = logging.getLogger(__name__)
 
 
 def normalize_database_url(url: str) -> str:
@@ -89,6 +92,7 @@ class Database:
         self.engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms))
+            event.listen(self.engine.sync_engine, "checkin", _sqlite_back_to_normal)
         else:
             event.listen(self.engine.sync_engine, "checkin", _checked_in)
             event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
@@ -201,6 +205,28 @@ async def _commit_if_sound(session: AsyncSession) -> None:
 _current_unit: ContextVar[Unit | None] = ContextVar("cabildo_unit", default=None)
 
 
+@asynccontextmanager
+async def durably(session: AsyncSession) -> AsyncIterator[None]:
+    """Commit what the block writes so that a power cut cannot undo it; the block must be
+    the first to write in the session's transaction.
+
+    SQLite runs with `synchronous=NORMAL` in WAL mode: a commit survives the process being
+    killed, but reaches the disk only at the next checkpoint, so a power cut or an operating
+    system crash can undo the last moments' writes. This block's commit waits for the disk
+    (`synchronous=FULL`), and with it every earlier commit. For the few writes that must
+    never come undone: the outbox marking a row «enviando» before Telegram gets it (undone,
+    the row would be sent again). PostgreSQL commits durably anyway.
+    """
+    conn = await session.connection()
+    if conn.dialect.name == "sqlite":
+        # Only outside a transaction; the setting returns to NORMAL when the connection
+        # goes back to the pool (`_sqlite_back_to_normal`).
+        await conn.exec_driver_sql("PRAGMA synchronous=FULL")
+        conn.info[_DURABLE] = True
+    yield
+    await session.commit()
+
+
 async def commit_current_unit() -> None:
     """Commit the running task's unit of work, if it has one (before a slow call)."""
     unit = _current_unit.get()
@@ -240,9 +266,29 @@ def _sqlite_pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # see `durably`
         use_wal(cursor)
     finally:
         cursor.close()
+
+
+_DURABLE = "cabildo_durable"
+
+
+def _sqlite_back_to_normal(dbapi_connection: Any, record: Any) -> None:
+    """Put a connection `durably` set to `synchronous=FULL` back to NORMAL as it returns to
+    the pool (after SQLAlchemy rolled back what was left open). If that fails, the
+    connection just keeps committing durably."""
+    if not record.info.pop(_DURABLE, False):
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+    except Exception:  # slower commits on one connection, never wrong ones
+        log.debug("a connection stays at synchronous=FULL", exc_info=True)
 
 
 def use_wal(cursor: Any, *, patience: float = SQLITE_BUSY_SECONDS) -> None:

@@ -20,6 +20,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -575,3 +576,33 @@ async def test_a_reservation_that_lapses_in_the_senders_hands_is_not_sent_twice(
 
     assert counts["enviado"] == len(people)
     assert _delivered(api) == dict.fromkeys(people, 1)
+
+
+async def test_a_row_is_marked_enviando_durably_before_telegram_gets_it(
+    api: LocalBotAPI, bot: Bot, db: Database
+) -> None:
+    """On SQLite (synchronous=NORMAL) a power cut may undo the last commits; undoing the
+    hand-over would put a sent row back in the queue, so that commit waits for the disk."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL commits durably anyway")
+    marks: list[tuple[bool, int]] = []  # (the transaction handed rows over, synchronous)
+
+    def statement(conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        if sql.startswith("UPDATE outboxmessage SET status=") and params[0] == "enviando":
+            conn.info["handing over"] = True
+
+    def seen(conn: Any) -> None:
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous")
+        marks.append((conn.info.pop("handing over", False), cursor.fetchone()[0]))
+        cursor.close()
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", statement)
+    event.listen(db.engine.sync_engine, "commit", seen)
+    async with db.session() as s:
+        await outbox.enqueue(s, chat_ids=[27_000, 27_001], payload={"text": "Aviso"})
+    assert (await _drain_until_settled(_sender(bot, db), db))["enviado"] == 2
+    assert sum(_delivered(api).values()) == 2
+    handed_over = [level for handing, level in marks if handing]
+    assert handed_over and set(handed_over) == {2}  # FULL
+    assert {level for handing, level in marks if not handing} == {1}  # NORMAL for the rest
