@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Numeric, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONType, UTCDateTime, utcnow
@@ -423,6 +423,13 @@ class OutboxMessage(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_outbox_pending", "status", "not_before"),
+        # The rows still to send and those in flight, by id: a handful beside the never-pruned
+        # delivered ones, which make `status` look unselective to SQLite's planner (it then
+        # read the whole outbox for every claim). `storage.outbox` names these conditions
+        # as constants in its SQL, as a partial index requires.
+        *(Index(f"ix_outbox_{name}", "id", sqlite_where=text(f"status = '{status}'"),
+                postgresql_where=text(f"status = '{status}'"))
+          for name, status in (("due", "pendiente"), ("in_flight", "enviando"))),
         UniqueConstraint("dedupe_key"),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -16,7 +16,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Citizen, CitizenQuestion, JobRun, OutboxMessage, Subscription
-from storage.outbox import BLOCKED, FAILED, PENDING, SENDING, SENT, UNCERTAIN
+from storage.outbox import (
+    BLOCKED,
+    FAILED,
+    IS_PENDING,
+    IS_SENDING,
+    PENDING,
+    SENDING,
+    SENT,
+    UNCERTAIN,
+)
 
 DAY = timedelta(days=1)
 DRAIN_LATE = timedelta(minutes=1)  # a sender hands a message over every 1/rate seconds
@@ -81,7 +90,7 @@ async def operational_state(session: AsyncSession, *, now: datetime) -> Operatio
         )).all()
     )
     oldest_due = (await session.exec(
-        select(func.min(out.not_before)).where(out.status == PENDING, out.not_before <= now)
+        select(func.min(out.not_before)).where(IS_PENDING, out.not_before <= now)
     )).one()
     recent = dict(
         (await session.exec(
@@ -92,7 +101,7 @@ async def operational_state(session: AsyncSession, *, now: datetime) -> Operatio
         )).all()
     )
     stuck = await _scalar(session, select(func.count()).where(
-        out.status == SENDING,
+        IS_SENDING,
         (col(out.lease_until).is_(None)) | (col(out.lease_until) < now),
     ))
     last_handed = (await session.exec(
@@ -186,10 +195,10 @@ async def outbox_health(session: AsyncSession, *, now: datetime) -> OutboxHealth
     """Return the outbox's health as of `now` (UTC)."""
     out = OutboxMessage
     pending, oldest_due = (await session.exec(
-        select(func.count(), func.min(out.not_before)).where(out.status == PENDING)
+        select(func.count(), func.min(out.not_before)).where(IS_PENDING)
     )).one()
     stuck = await _scalar(session, select(func.count()).where(
-        out.status == SENDING,
+        IS_SENDING,
         (col(out.lease_until).is_(None)) | (col(out.lease_until) < now),
     ))
     uncertain = await _scalar(session, select(func.count()).where(

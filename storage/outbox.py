@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Table, bindparam, case, cast, func, or_, select, update
+from sqlalchemy import Float, Table, bindparam, case, cast, func, literal, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import insert_for
@@ -40,6 +40,10 @@ FAILED, BLOCKED, UNCERTAIN = "fallido", "bloqueado", "incierto"
 STATUSES = (PENDING, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN)
 FINAL = (SENT, FAILED, BLOCKED, UNCERTAIN)
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+# «Still to send» and «in flight» as constants in the SQL, not parameters: a partial index
+# (`ix_outbox_due`, `ix_outbox_in_flight`) serves only a query that names its condition.
+IS_PENDING = OUTBOX.c.status == literal(PENDING, literal_execute=True)
+IS_SENDING = OUTBOX.c.status == literal(SENDING, literal_execute=True)
 PACE: Table = SendPace.__table__  # type: ignore[attr-defined]
 # A reservation lapses if its sender has not handed the row over by then; a row in flight
 # is presumed lost with its sender after SEND_LEASE (PTB gives up on a request after ~16 s).
@@ -125,7 +129,7 @@ async def reserve(
     free = or_(_free(now), c.claimed_by == by) if again else _free(now)
     due = (
         select(c.id)
-        .where(c.status == PENDING, c.not_before <= now, free)
+        .where(IS_PENDING, c.not_before <= now, free)
         .order_by(c.id)
         .limit(limit)
     )
@@ -138,7 +142,7 @@ async def reserve(
         return []
     claimed = await conn.execute(
         update(OUTBOX)
-        .where(c.id.in_(ids), c.status == PENDING, free)
+        .where(c.id.in_(ids), IS_PENDING, free)
         .values(claimed_by=by, lease_until=now + RESERVE_LEASE)
         .returning(c.id, c.chat_id, c.kind, c.payload, c.attempts)
     )
@@ -175,7 +179,7 @@ async def release(session: AsyncSession, *, by: str) -> int:
     conn = await session.connection()
     result = await conn.execute(
         update(OUTBOX)
-        .where(c.claimed_by == by, c.status == PENDING)
+        .where(c.claimed_by == by, IS_PENDING)
         .values(claimed_by=None, lease_until=None)
     )
     await session.flush()
@@ -198,12 +202,12 @@ async def sweep(session: AsyncSession, *, now: datetime | None = None) -> Swept:
     conn = await session.connection()
     released = await conn.execute(
         update(OUTBOX)
-        .where(c.status == PENDING, c.claimed_by.is_not(None), lapsed)
+        .where(IS_PENDING, c.claimed_by.is_not(None), lapsed)
         .values(claimed_by=None, lease_until=None)
     )
     uncertain = await conn.execute(
         update(OUTBOX)
-        .where(c.status == SENDING, lapsed)
+        .where(IS_SENDING, lapsed)
         .values(status=UNCERTAIN, last_error=GONE, lease_until=None)
     )
     await session.flush()
