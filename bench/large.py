@@ -44,6 +44,7 @@ from storage.broadcasts import Audience
 from storage.db import Database
 from storage.importers.files import import_bytes
 from storage.models import Event, OutboxMessage, Registration, Subscription
+from storage.operations import outbox_health
 from storage.search import build_index
 from storage.types import utcnow
 
@@ -134,6 +135,9 @@ def operations(citizens: int) -> list[tuple[str, float, Callable[[Any], Awaitabl
     async def claim(session: Any) -> None:
         await outbox.reserve(session, by="bench", limit=20)
 
+    async def health(session: Any) -> None:
+        await outbox_health(session, now=utcnow())
+
     async def nearest(session: Any) -> None:
         await works.nearest_works(session, latitude=7.11 + rng.random() * 0.02,
                                   longitude=-73.12 + rng.random() * 0.02)
@@ -151,6 +155,7 @@ def operations(citizens: int) -> list[tuple[str, float, Callable[[Any], Awaitabl
         ("outbox: queue one message", HOT_MS, enqueue_one),
         ("outbox: dedupe check", HOT_MS, dedupe_check),
         ("outbox: claim 20 due rows", HOT_MS, claim),
+        ("/healthz (outbox health)", HOT_MS, health),
         ("broadcast preview (everyone)", PREVIEW_MS, preview),
         ("followers of a comuna", HOT_MS, followers),
         ("nearest works to a location", HOT_MS, nearest),

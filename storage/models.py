@@ -423,13 +423,15 @@ class OutboxMessage(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_outbox_pending", "status", "not_before"),
-        # The rows still to send and those in flight, by id: a handful beside the never-pruned
-        # delivered ones, which make `status` look unselective to SQLite's planner (it then
-        # read the whole outbox for every claim). `storage.outbox` names these conditions
-        # as constants in its SQL, as a partial index requires.
-        *(Index(f"ix_outbox_{name}", "id", sqlite_where=text(f"status = '{status}'"),
+        # The rows still to send, those in flight, and the uncertain ones (for /healthz): a
+        # handful beside the never-pruned delivered ones, which make `status` look
+        # unselective to SQLite's planner (it read the whole outbox for every claim).
+        # `storage.outbox` names these conditions as constants in its SQL.
+        *(Index(f"ix_outbox_{name}", column, sqlite_where=text(f"status = '{status}'"),
                 postgresql_where=text(f"status = '{status}'"))
-          for name, status in (("due", "pendiente"), ("in_flight", "enviando"))),
+          for name, column, status in (("due", "id", "pendiente"),
+                                       ("in_flight", "id", "enviando"),
+                                       ("uncertain", "claimed_at", "incierto"))),
         UniqueConstraint("dedupe_key"),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -21,6 +21,7 @@ from storage.outbox import (
     FAILED,
     IS_PENDING,
     IS_SENDING,
+    IS_UNCERTAIN,
     PENDING,
     SENDING,
     SENT,
@@ -202,7 +203,7 @@ async def outbox_health(session: AsyncSession, *, now: datetime) -> OutboxHealth
         (col(out.lease_until).is_(None)) | (col(out.lease_until) < now),
     ))
     uncertain = await _scalar(session, select(func.count()).where(
-        out.status == UNCERTAIN, col(out.claimed_at) >= now - DAY
+        IS_UNCERTAIN, col(out.claimed_at) >= now - DAY
     ))
     stalled = False
     if oldest_due is not None and now - oldest_due > DRAIN_LATE:

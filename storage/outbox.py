@@ -40,10 +40,12 @@ FAILED, BLOCKED, UNCERTAIN = "fallido", "bloqueado", "incierto"
 STATUSES = (PENDING, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN)
 FINAL = (SENT, FAILED, BLOCKED, UNCERTAIN)
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-# «Still to send» and «in flight» as constants in the SQL, not parameters: a partial index
-# (`ix_outbox_due`, `ix_outbox_in_flight`) serves only a query that names its condition.
+# «Still to send», «in flight», «uncertain» as constants in the SQL, not parameters: a
+# partial index (`ix_outbox_due`, `…_in_flight`, `…_uncertain`) serves a query that names
+# its condition.
 IS_PENDING = OUTBOX.c.status == literal(PENDING, literal_execute=True)
 IS_SENDING = OUTBOX.c.status == literal(SENDING, literal_execute=True)
+IS_UNCERTAIN = OUTBOX.c.status == literal(UNCERTAIN, literal_execute=True)
 PACE: Table = SendPace.__table__  # type: ignore[attr-defined]
 # A reservation lapses if its sender has not handed the row over by then; a row in flight
 # is presumed lost with its sender after SEND_LEASE (PTB gives up on a request after ~16 s).

@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 
 from storage import outbox
 from storage.db import Database
+from storage.operations import outbox_health
 from storage.types import utcnow
 
 DELIVERED = 20_000
@@ -36,7 +37,7 @@ async def _history(db: Database, *, pending: int) -> None:
         await (await session.connection()).execute(text("ANALYZE"))
 
 
-async def test_the_claim_the_release_and_the_sweep_use_the_live_rows_index(db: Database) -> None:
+async def test_the_sender_and_healthz_read_only_the_live_rows(db: Database) -> None:
     if not db.is_sqlite:
         pytest.skip("PostgreSQL's planner knows how rare each status is")
     await _history(db, pending=3)
@@ -52,8 +53,11 @@ async def test_the_claim_the_release_and_the_sweep_use_the_live_rows_index(db: D
         assert [row.chat_id for row in claimed] == [50, 51, 52]
         assert await outbox.release(session, by="emisor") == 3
         await outbox.sweep(session)
+        health = await outbox_health(session, now=utcnow())
+        assert (health.pending, health.stuck, health.uncertain_day) == (3, 0, 0)
     event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-    assert len(seen) == 5  # the claim's SELECT and UPDATE, the release, the sweep's two
+    # The claim's SELECT and UPDATE, the release, the sweep's two, /healthz's three.
+    assert len(seen) == 8
 
     async with db.session() as session:
         conn = await session.connection()
