@@ -54,6 +54,7 @@ from typing import Any  # noqa: E402
 
 from bench import broadcast, memory, session, throughput  # noqa: E402
 from bench.common import PG_ENV, pg_url_from_env, postgres  # noqa: E402
+from bot.app import freeze_heap  # noqa: E402
 
 
 def machine(pg_url: str | None) -> list[str]:
@@ -147,6 +148,7 @@ def main() -> int:
         )
     concurrency = 16
     started = time.monotonic()
+    freeze_heap()  # as `cabildo run` does once it has started
     with postgres(args.database_url, not args.no_postgres) as (pg_url, pg_how):
         print("\n".join(machine(pg_url)))
         print(f"postgresql   {pg_how}" if pg_url else f"PostgreSQL: {pg_how}", flush=True)

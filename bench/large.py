@@ -38,6 +38,7 @@ from sqlalchemy import Table, select, text
 
 from bench.common import PG_ENV, pg_url_from_env, postgres, quiet, scratch_database
 from bench.memory import FIRST_CITIZEN, populate
+from bot.app import freeze_heap
 from bot.config import Settings
 from storage import broadcasts, events, outbox, privacy, works
 from storage.broadcasts import Audience
@@ -326,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                              "else a throwaway server when the binaries are installed)")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args(argv)
+    freeze_heap()  # as `cabildo run` does once it has started
     with postgres(args.database_url, not args.no_postgres) as (pg_url, pg_how):
         return asyncio.run(main_async(args, pg_url, pg_how))
 

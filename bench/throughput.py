@@ -47,7 +47,7 @@ from telegram.ext import Application, ContextTypes, Defaults, MessageHandler, fi
 
 from bench.common import PG_ENV, pg_url_from_env, quiet, scratch_database
 from bench.driver import Driver, Person, Step, drive
-from bot.app import LOCAL_TOKEN, build_application, running
+from bot.app import LOCAL_TOKEN, build_application, freeze_heap, running
 from bot.config import Settings
 from bot.localapi import LocalBotAPI, LocalRequest
 from bot.updates import PerChatUpdateProcessor
@@ -381,6 +381,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=pg_url_from_env(),
                         help=f"a PostgreSQL server to run on too (or set {PG_ENV})")
     args = parser.parse_args()
+    freeze_heap()  # as `cabildo run` does once it has started
     runs, echo = asyncio.run(run_all(args.updates, args.concurrency, args.database_url or None))
     print(f"update throughput and latency, {args.concurrency} people at a time")
     print(describe(echo))

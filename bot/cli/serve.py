@@ -9,13 +9,14 @@ from bot.config import Settings
 
 
 def _run(settings: Settings) -> int:
-    from bot.app import ALLOWED_UPDATES, build_application
+    from bot.app import ALLOWED_UPDATES, build_application, freeze_heap
     from storage.ready import DatabaseNotReady
 
     if not settings.has_token:
         print("No hay TELEGRAM_BOT_TOKEN configurado: abro el chat local en la terminal.")
         return _chat(settings)
     app = build_application(settings)
+    freeze_heap()
     if settings.webhook_url:
         from bot.webhook import run_webhook
 
