@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import outbox
 from storage.audit import add_entry
+from storage.bulk import collector_paused
 from storage.models import Broadcast, Citizen, Comuna, Event, Registration, Subscription
 from storage.types import utcnow
 
@@ -104,13 +105,21 @@ def _reachable(audience: Audience) -> Any:
     return sa_select(inner.c.chat_id).where(~blocked.exists()).distinct()
 
 
+STREAM_CHUNK = 5_000
+
+
 async def recipients(session: AsyncSession, audience: Audience) -> list[int]:
     """Return the chat ids the audience reaches now, without blocked chats, in a stable order."""
     query = _reachable(audience)
     if query is None:
         return []
     conn = await session.connection()
-    return sorted(set((await conn.execute(query)).scalars().all()))
+    # Streamed, a few thousand ids at a time with a pause between: turning a whole city's
+    # 100,000 ids into Python objects in one go held every other chat ~140 ms.
+    found: set[int] = set()
+    async for chunk in (await conn.stream(query)).scalars().partitions(STREAM_CHUNK):
+        found.update(chunk)
+    return sorted(found)
 
 
 async def count_recipients(session: AsyncSession, audience: Audience) -> int:
@@ -139,30 +148,31 @@ async def create_broadcast(
     `dedupe` makes messages unique per chat across broadcasts (e.g. one weekly summary per
     week, however many times it is approved); `tag` is stored with the audience.
     """
-    chats = await recipients(session, audience)
-    broadcast = Broadcast(
-        created_by=created_by,
-        audience={**audience.as_dict(), **(tag or {})},
-        text=text,
-        status=SCHEDULED if scheduled_for else SENDING,
-        scheduled_for=scheduled_for,
-    )
-    session.add(broadcast)
-    await session.flush()
-    add_entry(
-        session,
-        actor_id=created_by,
-        action="difusion",
-        detail={"difusion": broadcast.id, "audiencia": audience.as_dict(),
-                "destinatarios": len(chats), "programada": scheduled_for.isoformat()
-                if scheduled_for else None, "texto": text[:200]},
-    )
-    # One transaction with its messages: a sender must never see the broadcast without them.
-    queued = await outbox.enqueue(
-        session, chat_ids=chats, payload={"text": text}, broadcast_id=broadcast.id,
-        dedupe=dedupe or f"difusion:{broadcast.id}", not_before=scheduled_for,
-    )
-    await session.flush()
+    with collector_paused():  # a whole city's ids and rows live until the end
+        chats = await recipients(session, audience)
+        broadcast = Broadcast(
+            created_by=created_by,
+            audience={**audience.as_dict(), **(tag or {})},
+            text=text,
+            status=SCHEDULED if scheduled_for else SENDING,
+            scheduled_for=scheduled_for,
+        )
+        session.add(broadcast)
+        await session.flush()
+        add_entry(
+            session,
+            actor_id=created_by,
+            action="difusion",
+            detail={"difusion": broadcast.id, "audiencia": audience.as_dict(),
+                    "destinatarios": len(chats), "programada": scheduled_for.isoformat()
+                    if scheduled_for else None, "texto": text[:200]},
+        )
+        # One transaction with its messages: a sender must never see it without them.
+        queued = await outbox.enqueue(
+            session, chat_ids=chats, payload={"text": text}, broadcast_id=broadcast.id,
+            dedupe=dedupe or f"difusion:{broadcast.id}", not_before=scheduled_for,
+        )
+        await session.flush()
     return broadcast, queued
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.bulk import collector_paused
 from storage.importers.comunas import ComunaRef
 from storage.importers.errors import ImportFailed, RowError, row_ranges, shown
 from storage.importers.parsing import (
@@ -115,6 +116,15 @@ async def import_table(
     skip_bad_rows: bool = False,
 ) -> ImportResult:
     """Import a file of a one-table kind (see `storage.importers.files.import_bytes`)."""
+    with collector_paused():
+        return await _import_table(session, kind, data, filename, tz=tz,
+                                   skip_bad_rows=skip_bad_rows)
+
+
+async def _import_table(
+    session: AsyncSession, kind: str, data: bytes, filename: str, *, tz: ZoneInfo,
+    skip_bad_rows: bool,
+) -> ImportResult:
     # Parsing a big spreadsheet is CPU work: keep it off the event loop.
     table = await asyncio.to_thread(parse_table, kind, data, filename, tz=tz)
     if table.with_comuna:  # a name read for every row: CPU work too
@@ -286,7 +296,8 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
                 continue
             kept = {k: v for k, v in row.values.items() if k not in spec.insert_only}
             changes = [
-                Change(row.key_text, name, current[name], new)
+                Change(key, name, current[name], new)
+                for key in (row.key_text,)
                 for name, new in kept.items()
                 if current[name] != new
             ]

@@ -35,6 +35,7 @@ from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.bulk import collector_paused
 from storage.search.intents import (
     Answer,
     Hit,
@@ -151,6 +152,7 @@ async def build_question_index(session: AsyncSession) -> SearchIndex:
 
 async def build_index(session: AsyncSession, *, now: datetime | None = None) -> SearchIndex:
     """Load every searchable item from the database and index it."""
-    records, names = await data_records(session, now=now)
-    # Stemming thousands of texts is CPU work: keep it off the event loop.
-    return await asyncio.to_thread(SearchIndex, records, names)
+    with collector_paused():  # thousands of records, all kept
+        records, names = await data_records(session, now=now)
+        # Stemming thousands of texts is CPU work: keep it off the event loop.
+        return await asyncio.to_thread(SearchIndex, records, names)

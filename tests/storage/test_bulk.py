@@ -1,0 +1,64 @@
+"""Bulk work pauses the cyclic garbage collector while it lasts, and only then."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import pytest
+
+from storage import outbox
+from storage.broadcasts import Audience, create_broadcast
+from storage.bulk import collector_paused
+from storage.citizens import touch_citizen
+from storage.db import Database
+
+
+def test_overlapping_bulk_works_resume_the_collector_when_the_last_one_ends() -> None:
+    assert gc.isenabled()
+    first, second = collector_paused(), collector_paused()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)  # an import ends while a broadcast still runs
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_a_failing_bulk_work_resumes_the_collector() -> None:
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("la importación falló")
+    assert gc.isenabled()
+
+
+def test_a_collector_someone_else_turned_off_stays_off() -> None:
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+async def test_a_broadcast_queues_its_messages_with_the_collector_paused(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with db.session() as session:
+        for person in range(1, 4):
+            await touch_citizen(session, telegram_id=person, chat_id=person)
+    collector_on_while_queueing: list[bool] = []
+    enqueue = outbox.enqueue
+
+    async def watched(*args: Any, **kwargs: Any) -> int:
+        collector_on_while_queueing.append(gc.isenabled())
+        return await enqueue(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "enqueue", watched)
+    async with db.session() as session:
+        _, queued = await create_broadcast(session, created_by=1, audience=Audience("todos", ()),
+                                           text="Audiencia pública el jueves")
+    assert queued == 3
+    assert collector_on_while_queueing == [False]
+    assert gc.isenabled()
