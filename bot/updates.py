@@ -139,6 +139,20 @@ class CommittingRequest(BaseRequest):
         """Shut the wrapped request down."""
         await self.inner.shutdown()
 
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """Parse Telegram's answer, leaving out the keyboard of a message it echoes back.
+
+        Every sent or edited message comes back whole, and PTB would build an object per
+        button of its keyboard (a fifth of the bot's Telegram work on a busy menu); the bot
+        never reads back a keyboard it just sent, so the echoed one is dropped unparsed.
+        """
+        data = BaseRequest.parse_json_payload(payload)
+        result = data.get("result")
+        if isinstance(result, dict) and "message_id" in result:
+            result.pop("reply_markup", None)
+        return data
+
     async def do_request(
         self,
         url: str,

@@ -11,7 +11,6 @@ from datetime import date
 from decimal import Decimal
 from html import escape
 
-from sqlmodel import col, select
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
@@ -25,9 +24,9 @@ from handlers.keyboards import back_to_menu
 from handlers.privacy import ensure_consent
 from storage import outbox
 from storage.alerts import TOPICS, ItemChange, alerts_for_import, subscriptions_of, toggle
+from storage.comunas import all_comunas, comuna_by_code
 from storage.db import Database
 from storage.importers import ImportResult
-from storage.models import Comuna
 
 TOPIC_NAMES = {
     "obras": "🏗️ Obras", "eventos": "📅 Eventos", "contratacion": "📑 Contratación",
@@ -52,7 +51,7 @@ MAX_LINES = 15
 async def _keyboard(context: CabildoContext, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
     async with context.db.session() as session:
         subs = await subscriptions_of(session, chat_id=chat_id)
-        comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
+        comunas = await all_comunas(session)
     topic_buttons = [
         button(("✅ " if ("tema", t) in subs else "") + TOPIC_NAMES[t], AlertTopic(t))
         for t in TOPICS
@@ -96,8 +95,8 @@ async def toggle_alert(
         return
     async with context.db.session() as session:
         valid = value in TOPICS if kind == "t" else (
-            await session.exec(select(Comuna).where(Comuna.codigo == value))
-        ).first() is not None
+            await comuna_by_code(session, value)
+        ) is not None
         if valid:
             await toggle(session, chat_id=chat.id, kind="tema" if kind == "t" else "comuna",
                          value=value)

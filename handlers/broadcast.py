@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any, TypeVar
 
-from sqlmodel import col, select
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler
@@ -49,10 +48,11 @@ from storage.broadcasts import (
     describe,
     events_with_registrants,
 )
+from storage.comunas import all_comunas
 from storage.conversations import FlowState, clear_state, set_state
 from storage.importers.errors import CellError
 from storage.importers.values import parse_local_datetime
-from storage.models import Broadcast, Comuna
+from storage.models import Broadcast
 from storage.types import utcnow
 
 FLOW = "difundir"
@@ -335,7 +335,7 @@ async def _choose_audience(
 
 async def _comuna_keyboard(context: CabildoContext, chosen: list[str]) -> InlineKeyboardMarkup:
     async with context.db.session() as session:
-        comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
+        comunas = await all_comunas(session)
     buttons = [
         (("✅ " if c.codigo in chosen else "") + f"{c.codigo} · {c.nombre}",
          BroadcastComuna(c.codigo))

@@ -25,6 +25,7 @@ from handlers.callbacks import (
     SupportRanking,
     button,
 )
+from storage.comunas import comuna_by_id
 from storage.events import (
     CONFIRMED,
     POSTPONED,
@@ -112,7 +113,7 @@ async def event_card(
     assert event.id is not None  # events shown come from the database
     settings = context.settings
     async with context.db.session() as session:
-        comuna = await session.get(Comuna, event.comuna_id) if event.comuna_id else None
+        comuna = await comuna_by_id(session, event.comuna_id)
         current = await places(session, event=event)
         mine = await registration_of(session, event_id=event.id or 0, chat_id=chat_id)
         position = (

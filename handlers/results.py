@@ -31,7 +31,7 @@ from handlers.photos import send_png
 from storage.exports import to_csv
 from storage.models import Survey
 from storage.survey_results import export_rows, export_xlsx, survey_results, surveys_with_counts
-from storage.surveys import SurveyResults, survey_by_slug
+from storage.surveys import SurveyResults, survey_by_id, survey_by_slug
 
 PER_PAGE = 8
 MAX_PANELS = 10
@@ -214,7 +214,7 @@ async def show_results(update: Update, context: CabildoContext) -> None:
 async def survey_named(context: CabildoContext, survey_id: int) -> Survey:
     """Return the survey a button names; LookupError when it no longer exists."""
     async with context.db.session() as session:
-        survey = await session.get(Survey, survey_id)
+        survey = await survey_by_id(session, survey_id)
     if survey is None:
         raise LookupError(survey_id)
     return survey

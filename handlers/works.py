@@ -54,6 +54,7 @@ from handlers.screens import show
 from handlers.search import STATUS_LABELS, comuna_place
 from storage.alerts import subscriptions_of, toggle
 from storage.answers.facts import listed
+from storage.comunas import comuna_by_id
 from storage.models import Comuna, Work
 from storage.search import is_late, status_of
 from storage.works import (
@@ -363,7 +364,7 @@ async def _show_work(
         work = await work_by_code(session, codigo)
         if work is None:
             raise LookupError(codigo)
-        comuna = await session.get(Comuna, work.comuna_id) if work.comuna_id else None
+        comuna = await comuna_by_id(session, work.comuna_id)
         following = ("obra", work.codigo) in await subscriptions_of(session, chat_id=chat.id)
     today = context.settings.today()
     card = work_card(work, comuna, context.settings.locale, today, context.settings.tz)
@@ -385,7 +386,7 @@ async def _follow(
         return
     async with context.db.session() as session:
         work = await work_by_code(session, codigo)
-        comuna = await session.get(Comuna, work.comuna_id) if work and work.comuna_id else None
+        comuna = await comuna_by_id(session, work.comuna_id) if work else None
     if work is None:
         raise LookupError(codigo)
     if not await ensure_consent(update, context, FOLLOW_ACTION):

@@ -19,6 +19,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import snapshot
+from storage.snapshot import Snapshot
 from storage.sqlite_inline import InlineDBAPI
 
 # SQLite has no decimal type; money round-trips through NUMERIC affinity, which is exact
@@ -90,14 +92,17 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=10)
         self.engine = create_async_engine(self.url, **kwargs)
+        snapshot.watch(self.engine.sync_engine)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms))
             event.listen(self.engine.sync_engine, "checkin", _sqlite_back_to_normal)
         else:
             event.listen(self.engine.sync_engine, "checkin", _checked_in)
             event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
+        self.snapshot = Snapshot()  # public data in memory (storage.snapshot)
         self._sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False
+            self.engine, class_=AsyncSession, expire_on_commit=False,
+            info={"snapshot": self.snapshot},
         )
 
     @asynccontextmanager

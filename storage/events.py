@@ -27,7 +27,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.audit import add_entry
+from storage.comunas import all_comunas
 from storage.models import Comuna, Event, Registration
+from storage.snapshot import held, rows_of
 from storage.text import fold, holds
 from storage.types import utcnow
 
@@ -79,6 +81,16 @@ def is_called_off(event: Event) -> bool:
     return event.estado == CALLED_OFF
 
 
+async def _read_events(session: AsyncSession) -> tuple[Event, ...]:
+    return tuple(await rows_of(session, Event, col(Event.inicio), col(Event.id)))
+
+
+async def all_events(session: AsyncSession) -> tuple[Event, ...]:
+    """Return every event, soonest first, from the snapshot (`storage.snapshot`): shared
+    objects, never to be changed (staff edits read theirs with `event_by_id`)."""
+    return await held(session, _read_events, ("event",))
+
+
 async def upcoming(
     session: AsyncSession,
     *,
@@ -93,13 +105,9 @@ async def upcoming(
     or title holds every word (`taller`, `audiencias`, `taller de cocreacion`), ignoring
     accents and case. Upcoming events are few, so the words are matched here.
     """
-    query = select(Event).where(
-        (col(Event.fin) >= now)
-        | (col(Event.fin).is_(None) & (Event.inicio >= now - DEFAULT_LENGTH))
-    )
-    if comuna_id is not None:
-        query = query.where(Event.comuna_id == comuna_id)
-    events = list((await session.exec(query.order_by(col(Event.inicio), col(Event.id)))).all())
+    events = [e for e in await all_events(session)
+              if (e.fin >= now if e.fin is not None else e.inicio >= now - DEFAULT_LENGTH)
+              and (comuna_id is None or e.comuna_id == comuna_id)]
     if tipo is not None:
         events = [e for e in events if fold(e.tipo) == fold(tipo)]
     if words is not None:
@@ -119,7 +127,7 @@ async def kinds_and_comunas(
         kinds[event.tipo.lower()] = kinds.get(event.tipo.lower(), 0) + 1
         if event.comuna_id is not None:
             per_comuna[event.comuna_id] = per_comuna.get(event.comuna_id, 0) + 1
-    comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
+    comunas = await all_comunas(session)
     return (
         sorted(kinds.items()),
         [(c, per_comuna[c.id]) for c in comunas if c.id in per_comuna],

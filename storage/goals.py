@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Goal
+from storage.snapshot import held, rows_of
 from storage.text import fold, fold_words, holds, without_tags
 
 # Status thresholds, in % of the four-year target achieved (defined once, shown to users).
@@ -81,8 +82,17 @@ class Branch:
         return sum(1 for g in self.goals if status_of(progress(g)) == status)
 
 
+async def _read_goals(session: AsyncSession) -> dict[str, Goal]:
+    return {g.codigo: g for g in await rows_of(session, Goal, col(Goal.codigo))}
+
+
+async def _goals(session: AsyncSession) -> dict[str, Goal]:
+    """Every goal by code, in code order, from the snapshot (never to be changed)."""
+    return await held(session, _read_goals, ("goal",))
+
+
 async def _all_goals(session: AsyncSession) -> list[Goal]:
-    return list((await session.exec(select(Goal).order_by(col(Goal.codigo)))).all())
+    return list((await _goals(session)).values())
 
 
 def _branches(goals: list[Goal], attribute: str) -> list[Branch]:
@@ -120,13 +130,10 @@ async def program(
 async def place_of(session: AsyncSession, goal: Goal) -> tuple[int, int]:
     """Return the positions (1-based) of the goal's line and of its program within the line.
 
-    Reads only the codes and names of the tree, not every goal's figures.
     """
     lines_seen: dict[str, dict[str, None]] = {}
-    for linea, programa in (await session.exec(
-        select(Goal.linea, Goal.programa).order_by(col(Goal.codigo))
-    )).all():
-        lines_seen.setdefault(linea, {}).setdefault(programa, None)
+    for each in await _all_goals(session):
+        lines_seen.setdefault(each.linea, {}).setdefault(each.programa, None)
     names = list(lines_seen)
     if goal.linea not in lines_seen or goal.programa not in lines_seen[goal.linea]:
         raise LookupError(goal.codigo)
@@ -135,7 +142,7 @@ async def place_of(session: AsyncSession, goal: Goal) -> tuple[int, int]:
 
 async def goal_by_code(session: AsyncSession, codigo: str) -> Goal | None:
     """Return the goal with this code."""
-    return (await session.exec(select(Goal).where(Goal.codigo == codigo))).first()
+    return (await _goals(session)).get(codigo)
 
 
 async def goals_in_status(

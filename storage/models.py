@@ -500,6 +500,18 @@ class SeenUpdate(SQLModel, table=True):
     seen_at: datetime = _when(nullable=False, index=True)
 
 
+class DataVersion(SQLModel, table=True):
+    """The version of one read-mostly public table, moved by a trigger on every write to it.
+
+    `storage.snapshot` keeps what it read of those tables in memory and reads it again when
+    a version moves, whichever process or instance wrote. The values are random, never
+    sequential: a write rolled back and another one committed never share a version.
+    """
+
+    table_name: str = Field(max_length=40, primary_key=True)
+    version: int = Field(default=0, sa_type=BigInteger)
+
+
 class JobRun(SQLModel, table=True):
     """One run of a scheduled job for one period, claimed by the instance that does it."""
 

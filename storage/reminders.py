@@ -14,9 +14,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.comunas import comuna_by_id
 from storage.events import CONFIRMED, WAITING, ends_at
 from storage.models import (
-    Comuna,
     Event,
     OutboxMessage,
     PlanActivity,
@@ -75,7 +75,7 @@ async def evaluation_survey(session: AsyncSession, event: Event) -> Survey | Non
 
 async def event_audience(session: AsyncSession, event: Event) -> list[int]:
     """Return subscribers of the event's comuna and of the topic `eventos`."""
-    comuna = await session.get(Comuna, event.comuna_id) if event.comuna_id else None
+    comuna = await comuna_by_id(session, event.comuna_id)
     subs: Table = Subscription.__table__  # type: ignore[attr-defined]
     condition = (subs.c.kind == "tema") & (subs.c.value == "eventos")
     if comuna is not None:

@@ -37,6 +37,7 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
 
@@ -192,18 +193,35 @@ class Connection:
             self._connection = None
 
 
-class _AdaptedConnection(AsyncAdapt_aiosqlite_connection):
-    """SQLAlchemy's aiosqlite adapter, minus the one setter that reaches into its thread."""
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", None) in _RETRIED
+
+
+class _InPlaceCursor(AsyncAdapt_aiosqlite_cursor):
+    """SQLAlchemy's adapter cursor, opening and closing the `sqlite3` cursor in place.
+
+    The adapter awaits every call from inside SQLAlchemy's greenlet (two greenlet switches
+    and a coroutine each); here only the statement itself is awaited (SQLAlchemy insists
+    on one await a statement, and a busy database or bulk work may truly wait).
+    """
 
     __slots__ = ()
+    _awaitable_cursor_close = False
 
-    @property
-    def isolation_level(self) -> str | None:
-        return self._connection.isolation_level
+    def _aenter_cursor(self, cursor: Any) -> Any:
+        return cursor  # `Cursor.__aenter__` does nothing
 
-    @isolation_level.setter
-    def isolation_level(self, value: str | None) -> None:
-        self._connection.isolation_level = value
+    def close(self) -> None:
+        self._rows.clear()
+        self._cursor._cursor.close()  # type: ignore[attr-defined]
+
+
+class _AdaptedConnection(AsyncAdapt_aiosqlite_connection):
+    """SQLAlchemy's aiosqlite adapter, minus the one setter that reaches into its thread,
+    with cursors opened and closed in place."""
+
+    __slots__ = ()
+    _cursor_cls = _InPlaceCursor
 
 
 class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):

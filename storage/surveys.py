@@ -37,6 +37,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import insert_if_absent
+from storage.events import all_events
 from storage.models import (
     Citizen,
     Comuna,
@@ -48,6 +49,7 @@ from storage.models import (
     SurveyResponse,
 )
 from storage.pseudonyms import pseudonym
+from storage.snapshot import held, rows_of
 from storage.survey_rules import (
     DRAFT,
     answer_value,
@@ -138,6 +140,33 @@ async def respondent_key(session: AsyncSession, *, survey: Survey, chat_id: int)
 # --- surveys and eligibility ------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Definitions:
+    """Every survey and its questions in order, as the snapshot holds them (read only)."""
+
+    surveys: dict[int, Survey]
+    questions: dict[int, tuple[SurveyQuestion, ...]]
+
+
+async def _read_definitions(session: AsyncSession) -> Definitions:
+    surveys = {s.id or 0: s for s in await rows_of(session, Survey, col(Survey.id))}
+    questions: dict[int, list[SurveyQuestion]] = {i: [] for i in surveys}
+    order = (col(SurveyQuestion.survey_id), col(SurveyQuestion.position))
+    for question in await rows_of(session, SurveyQuestion, *order):
+        questions.setdefault(question.survey_id, []).append(question)
+    return Definitions(surveys, {i: tuple(qs) for i, qs in questions.items()})
+
+
+async def definitions(session: AsyncSession) -> Definitions:
+    """Return the survey definitions from the snapshot (`storage.snapshot`)."""
+    return await held(session, _read_definitions, ("survey", "surveyquestion"))
+
+
+async def survey_by_id(session: AsyncSession, survey_id: int) -> Survey | None:
+    """Return the survey with this id, if any (not to be changed: staff edits read afresh)."""
+    return (await definitions(session)).surveys.get(survey_id)
+
+
 async def survey_by_slug(session: AsyncSession, slug: str) -> Survey | None:
     """Return the survey with this slug, if any."""
     return (await session.exec(select(Survey).where(Survey.slug == slug.strip().lower()))).first()
@@ -170,10 +199,7 @@ def reaches(survey: Survey, comunas: set[int]) -> bool:
 
 async def questions_of(session: AsyncSession, *, survey_id: int) -> list[SurveyQuestion]:
     """Return a survey's questions in order."""
-    return list((await session.exec(
-        select(SurveyQuestion).where(SurveyQuestion.survey_id == survey_id)
-        .order_by(col(SurveyQuestion.position))
-    )).all())
+    return list((await definitions(session)).questions.get(survey_id, ()))
 
 
 async def event_to_wait_for(
@@ -185,9 +211,7 @@ async def event_to_wait_for(
     evaluates a hearing that has not happened. Surveys no event names return None.
     """
     now = now or utcnow()
-    events = (await session.exec(
-        select(Event).where(Event.encuesta == survey.slug).order_by(col(Event.inicio))
-    )).all()
+    events = [e for e in await all_events(session) if e.encuesta == survey.slug]
     if not events or any(_over(e.inicio, e.fin, now) for e in events):
         return None
     return events[0]
@@ -199,11 +223,9 @@ def _over(start: datetime, end: datetime | None, now: datetime) -> bool:
 
 async def _waiting_for_events(session: AsyncSession, *, now: datetime) -> set[str]:
     """Return the slugs of evaluation surveys none of whose events has ended (one query)."""
-    rows = (await session.exec(
-        select(Event.encuesta, Event.inicio, Event.fin).where(col(Event.encuesta).is_not(None))
-    )).all()
-    named = {slug for slug, _, _ in rows if slug}
-    ended = {slug for slug, start, end in rows if slug and _over(start, end, now)}
+    rows = [e for e in await all_events(session) if e.encuesta]
+    named = {e.encuesta for e in rows if e.encuesta}
+    ended = {e.encuesta for e in rows if e.encuesta and _over(e.inicio, e.fin, now)}
     return named - ended
 
 
@@ -214,18 +236,16 @@ async def surveys_for(
     now = now or utcnow()
     comunas = await known_comunas(session, telegram_id=telegram_id, chat_id=chat_id)
     waiting = await _waiting_for_events(session, now=now)
-    surveys = [s for s in (await session.exec(select(Survey).order_by(col(Survey.id)))).all()
+    book = await definitions(session)
+    surveys = [s for s in book.surveys.values()
                if is_open(s, now) and reaches(s, comunas) and s.slug not in waiting]
-    counts = dict((await session.exec(
-        select(SurveyQuestion.survey_id, func.count()).group_by(col(SurveyQuestion.survey_id))
-    )).all())
     result = []
     for survey in surveys:
         response = await find_response(session, survey=survey, chat_id=chat_id)
         state = "nueva" if response is None else (
             "respondida" if response.completed_at is not None else "en_curso"
         )
-        result.append(SurveyStatus(survey, state, int(counts.get(survey.id or 0, 0))))
+        result.append(SurveyStatus(survey, state, len(book.questions.get(survey.id or 0, ()))))
     return result
 
 

@@ -11,11 +11,13 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.comunas import all_comunas
 from storage.exports import to_csv
 from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
 from storage.importers.errors import CellError
 from storage.models import Comuna, Work
 from storage.search import DELAYED, status_of
+from storage.snapshot import held
 from storage.text import fold
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -40,19 +42,24 @@ class ComunaCount:
     works: int
 
 
-async def comunas_with_counts(session: AsyncSession) -> list[ComunaCount]:
-    """Return every comuna (in their order) with its number of works."""
+async def _count_works(session: AsyncSession) -> tuple[ComunaCount, ...]:
     counts = dict((await session.exec(
         select(Work.comuna_id, func.count()).group_by(col(Work.comuna_id))
     )).all())
-    comunas = (await session.exec(select(Comuna).order_by(col(Comuna.id)))).all()
-    return [ComunaCount(c, int(counts.get(c.id or 0, 0))) for c in comunas]
+    comunas = await all_comunas(session)
+    return tuple(ComunaCount(c, int(counts.get(c.id or 0, 0))) for c in comunas)
+
+
+async def comunas_with_counts(session: AsyncSession) -> list[ComunaCount]:
+    """Return every comuna (in their order) with its number of works (from the snapshot:
+    `storage.snapshot`)."""
+    return list(await held(session, _count_works, ("comuna", "work")))
 
 
 async def find_comuna(session: AsyncSession, text: str) -> Comuna | None:
     """Find a comuna by number (`4`, `comuna 4`, `C1`), name (`occidental`) or both
     (`Comuna 4 - Occidental`), the way imports read them."""
-    comunas = {c.id: c for c in (await session.exec(select(Comuna))).all()}
+    comunas = {c.id: c for c in await all_comunas(session)}
     index = ComunaIndex(ComunaRef(i or 0, c.codigo, c.nombre) for i, c in comunas.items())
     try:
         return comunas.get(index.resolve(text).id)

@@ -59,7 +59,8 @@ class CallbackData:
     @classmethod
     def decode(cls: type[A], data: object) -> A | None:
         """Return the action `data` encodes, or None when it is not one of this class."""
-        if not isinstance(data, str):
+        # Every action's handler is asked about every tap: most answer no right here.
+        if not isinstance(data, str) or not data.startswith(cls.prefix):
             return None
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]
         if data == cls.prefix:

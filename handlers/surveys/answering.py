@@ -42,6 +42,7 @@ from storage.surveys import (
     position,
     record_answer,
     save_ticks,
+    survey_by_id,
 )
 from storage.text import fold_words
 
@@ -173,7 +174,7 @@ async def receive_text(update: Update, context: CabildoContext, state: FlowState
         return
     survey_id, number = state.data.get("survey"), state.data.get("pos")
     async with context.db.session() as session:
-        survey = await session.get(Survey, survey_id) if isinstance(survey_id, int) else None
+        survey = await survey_by_id(session, survey_id) if isinstance(survey_id, int) else None
     if survey is None or not isinstance(number, int):
         async with context.db.session() as session:
             await clear_state(session, chat_id=ids[1], user_id=ids[0])

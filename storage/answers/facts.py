@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.answers.lexicon import load, sound
 from storage.budget import Execution, execution, latest_year
+from storage.comunas import comuna_by_id
 from storage.goals import progress
 from storage.models import Comuna, ContractingProcess, Event, Goal, Work
 from storage.search import (
@@ -158,7 +159,7 @@ async def work(session: AsyncSession, codigo: str) -> tuple[Work, Comuna | None]
     found = (await session.exec(select(Work).where(Work.codigo == codigo))).first()
     if found is None:
         return None
-    comuna = await session.get(Comuna, found.comuna_id) if found.comuna_id else None
+    comuna = await comuna_by_id(session, found.comuna_id)
     return found, comuna
 
 

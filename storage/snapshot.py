@@ -1,0 +1,99 @@
+"""Read-mostly public data held in memory, read again when the database says it changed.
+
+Comunas, the goal tree and the survey definitions change only on an import or a staff
+edit, yet citizens' taps read them all day. Each `Database` keeps a `Snapshot`: what a
+loader read, with the versions of the tables it read (`dataversion`, moved by a trigger on
+every write, migration 0014). A read costs one small query for the versions (once a
+transaction, `watch`); the loader runs again only when one moved, so an import by the CLI,
+the site or another instance is seen at the next read, and a write rolled back never
+leaves its data behind (the versions are random, never reused).
+
+What a loader returns is shared by every reader: built from plain rows, never attached to
+a session, and never to be changed. Staff tools that edit a row read it from the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Table, event, select
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+T = TypeVar("T")
+M = TypeVar("M", bound=SQLModel)
+
+Loader = Callable[[AsyncSession], Awaitable[T]]
+VERSIONS = "SELECT table_name, version FROM dataversion"
+_READ = "cabildo.data_versions"  # the versions a connection read in its transaction
+
+
+class Snapshot:
+    """What the loaders read from one database, by loader, with the versions it was read at."""
+
+    def __init__(self) -> None:
+        self.held: dict[Callable[..., Any], tuple[tuple[int, ...], Any]] = {}
+        self.loads = 0  # how many times a loader ran (tests and the benchmark read it)
+
+
+async def held(session: AsyncSession, load: Loader[T], tables: Sequence[str]) -> T:
+    """Return what `load` reads from `tables`, from memory while none of them changed.
+
+    A session that no `Database` opened (no snapshot in its `info`) reads every time.
+    """
+    snapshot: Snapshot | None = session.info.get("snapshot")
+    if snapshot is None:
+        return await load(session)
+    conn = await session.connection()
+    versions: dict[str, int] | None = conn.info.get(_READ)
+    if versions is None:
+        result = await conn.exec_driver_sql(VERSIONS)
+        versions = {row["table_name"]: row["version"] for row in result.mappings()}
+        conn.info[_READ] = versions
+    if any(t not in versions for t in tables):  # a schema without the triggers
+        return await load(session)
+    key = tuple(versions[t] for t in tables)
+    kept = snapshot.held.get(load)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    value = await load(session)
+    snapshot.loads += 1
+    snapshot.held[load] = (key, value)
+    return value
+
+
+def watch(engine: Engine) -> None:
+    """Let a connection reuse the versions it read until it writes or its transaction ends.
+
+    One update may read several kinds (a survey tap: the survey, then its questions); the
+    versions are read once. Any statement but a SELECT forgets them (the write may move
+    one), and so do a commit and a rollback. Reads later in the same transaction may see
+    newer rows than the versions say (PostgreSQL reads what was committed meanwhile): what
+    is then kept under the older versions is read again at the next fresh look.
+    """
+    event.listen(engine, "before_cursor_execute", _forget_on_write)
+    event.listen(engine, "commit", _forget)
+    event.listen(engine, "rollback", _forget)
+    event.listen(engine, "checkin", _forget_on_return)
+
+
+def _forget_on_write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    if not statement.startswith("SELECT"):
+        conn.info.pop(_READ, None)
+
+
+def _forget(conn: Connection) -> None:
+    conn.info.pop(_READ, None)
+
+
+def _forget_on_return(_dbapi_connection: Any, record: Any) -> None:
+    record.info.pop(_READ, None)
+
+
+async def rows_of(session: AsyncSession, model: type[M], *order: Any) -> list[M]:
+    """Read a whole table as detached model objects (no session holds them)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
+    result = await conn.execute(select(table).order_by(*order))
+    return [model(**row) for row in result.mappings()]

@@ -1,0 +1,123 @@
+"""Public data held in memory stays what the database holds, whoever wrote it and how."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from storage.comunas import all_comunas, comuna_by_code, comuna_by_id
+from storage.db import Database
+from storage.goals import goal_by_code
+from storage.models import Comuna, Goal, Survey, SurveyQuestion
+from storage.snapshot import VERSIONS
+from storage.surveys import questions_of, survey_by_id
+
+TRACKED = ("comuna", "goal", "budgetline", "work", "contractingprocess", "report", "event",
+           "planactivity", "survey", "surveyquestion")
+
+
+async def _versions(db: Database) -> dict[str, int]:
+    async with db.engine.connect() as conn:
+        return {row[0]: row[1] for row in await conn.exec_driver_sql(VERSIONS)}
+
+
+async def _names(db: Database) -> list[str]:
+    async with db.session() as session:
+        return [c.nombre for c in await all_comunas(session)]
+
+
+async def test_every_write_to_a_public_table_moves_its_version(db: Database) -> None:
+    before = await _versions(db)
+    assert set(before) == set(TRACKED)
+    async with db.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO comuna (codigo, nombre, tipo)"
+                                " VALUES ('1', 'Norte', 'comuna')"))
+    inserted = await _versions(db)
+    async with db.engine.begin() as conn:
+        await conn.execute(text("UPDATE comuna SET nombre = 'Nororiental'"))
+    updated = await _versions(db)
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM comuna"))
+    deleted = await _versions(db)
+    assert len({before["comuna"], inserted["comuna"], updated["comuna"], deleted["comuna"]}) == 4
+    # other tables keep theirs: an import of comunas does not reload the surveys
+    assert {t: v for t, v in deleted.items() if t != "comuna"} == {
+        t: v for t, v in before.items() if t != "comuna"}
+
+
+async def test_a_write_by_another_instance_is_seen_at_the_next_read(
+    db: Database, database_url: str
+) -> None:
+    async with db.session() as session:
+        session.add(Comuna(codigo="1", nombre="Norte", tipo="comuna"))
+    assert await _names(db) == ["Norte"]
+    loads = db.snapshot.loads
+    assert await _names(db) == ["Norte"]
+    assert db.snapshot.loads == loads  # nothing changed: read from memory
+
+    other = Database(database_url)  # another instance, or the CLI importing
+    try:
+        async with other.session() as session:
+            session.add(Comuna(codigo="2", nombre="Nororiental", tipo="comuna"))
+    finally:
+        await other.dispose()
+    assert await _names(db) == ["Norte", "Nororiental"]
+    async with db.session() as session:
+        second = await comuna_by_code(session, "2")
+        assert second is not None
+        assert await comuna_by_id(session, second.id) is second
+        assert await comuna_by_id(session, None) is None
+
+
+async def test_what_a_rolled_back_write_showed_is_not_kept(db: Database) -> None:
+    async with db.session() as session:
+        session.add(Comuna(codigo="1", nombre="Norte", tipo="comuna"))
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            session.add(Comuna(codigo="2", nombre="Nororiental", tipo="comuna"))
+            await session.flush()
+            assert [c.nombre for c in await all_comunas(session)] == ["Norte", "Nororiental"]
+            raise RuntimeError("the import failed")
+    assert await _names(db) == ["Norte"]
+
+
+async def test_survey_definitions_and_goals_follow_their_rows(db: Database) -> None:
+    async with db.session() as session:
+        survey = Survey(slug="parques", titulo="Parques")
+        session.add(survey)
+        await session.flush()
+        session.add(SurveyQuestion(survey_id=survey.id or 0, position=1, kind="texto",
+                                   text="¿Qué parque usa?"))
+        session.add(Goal(codigo="M1", linea="L", programa="P", meta="Sembrar árboles",
+                         indicador="Árboles", meta_cuatrienio=100, avance=10))
+    survey_id = survey.id or 0
+    async with db.session() as session:
+        assert (await survey_by_id(session, survey_id)) is not None
+        assert [q.text for q in await questions_of(session, survey_id=survey_id)] == [
+            "¿Qué parque usa?"]
+        goal = await goal_by_code(session, "M1")
+        assert goal is not None and goal.avance == 10
+    async with db.engine.begin() as conn:  # an import in another process
+        await conn.execute(text("UPDATE surveyquestion SET text = '¿Cuál parque visita?'"))
+        await conn.execute(text("UPDATE goal SET avance = 40"))
+    async with db.session() as session:
+        assert [q.text for q in await questions_of(session, survey_id=survey_id)] == [
+            "¿Cuál parque visita?"]
+        goal = await goal_by_code(session, "M1")
+        assert goal is not None and goal.avance == 40
+
+
+async def test_a_unit_that_writes_then_reads_sees_its_own_write(db: Database) -> None:
+    """The versions are read once a transaction, until it writes (an import, then its
+    summary naming the comunas it brought)."""
+    async with db.unit():
+        async with db.session() as session:
+            assert await all_comunas(session) == []
+            session.add(Comuna(codigo="1", nombre="Norte", tipo="comuna"))
+            await session.flush()
+            assert [c.nombre for c in await all_comunas(session)] == ["Norte"]
+        async with db.session() as session:
+            loads = db.snapshot.loads
+            assert await comuna_by_code(session, "1") is not None
+            assert db.snapshot.loads == loads
+    assert await _names(db) == ["Norte"]
