@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.localapi import LocalBotAPI
+from bot.updates import update_from_json
 
 
 class Driver:
@@ -39,7 +40,7 @@ class Driver:
 
     async def send(self, raw: dict[str, Any]) -> float:
         """Put one update on the queue; return ms until the Application finished it."""
-        update = Update.de_json(raw, self.app.bot)
+        update = update_from_json(raw, self.app.bot)
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._pending[update.update_id] = future
         started = time.perf_counter()

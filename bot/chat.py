@@ -21,12 +21,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from telegram import Update
-
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.localapi import Call, LocalBotAPI, LocalRequest
 from bot.transcript import Transcript
+from bot.updates import update_from_json
 from storage.ready import DatabaseNotReady, ensure_schema
 
 log = logging.getLogger(__name__)
@@ -162,7 +161,7 @@ async def run_chat(
                         transcript.show(_to_person(api.calls[seen.count:], user.id))
                         seen.count = len(api.calls)
                         try:
-                            await app.process_update(Update.de_json(update, app.bot))
+                            await app.process_update(update_from_json(update, app.bot))
                         finally:
                             transcript.show(_to_person(api.calls[seen.count:], user.id))
                             seen.count = len(api.calls)

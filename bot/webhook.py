@@ -35,13 +35,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from telegram import Update
 
 from bot.app import WEBHOOK_PATH, running, webhook_options
 from bot.config import Settings
 from bot.context import CabildoApp
 from bot.outages import Outages, is_outage
-from bot.updates import first_sighting
+from bot.updates import first_sighting, update_from_json
 from bot.version import version
 from storage.db import Database
 from storage.operations import OutboxHealth, outbox_health
@@ -96,7 +95,7 @@ def build_web_app(
             data = json.loads(body)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-            update = Update.de_json(data, app.bot)
+            update = update_from_json(data, app.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             log.warning("webhook: body is not an update")
             return Response(status_code=400)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 # (label, area) in the order the 2020 diagnostic ranked citizens' interests:
@@ -21,6 +23,7 @@ MENU_ITEMS: tuple[tuple[str, str], ...] = (
 )
 
 
+@cache  # PTB's objects are frozen: one keyboard serves every chat
 def main_menu() -> InlineKeyboardMarkup:
     """Return the main menu as two buttons a row."""
     buttons = [
@@ -29,6 +32,7 @@ def main_menu() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
+@cache
 def back_to_menu() -> InlineKeyboardMarkup:
     """Return a single 'back to the menu' button."""
     button = InlineKeyboardButton("⬅️ Menú principal", callback_data="menu:inicio")

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lean
 from storage.db import insert_if_absent
 from storage.importers import ImportResult
 from storage.importers.kinds import data_kind
@@ -23,10 +26,18 @@ WATCHED = {
 }
 
 
+_SUBSCRIPTIONS = sa_select(col(Subscription.kind), col(Subscription.value)).where(
+    col(Subscription.chat_id) == bindparam("chat"))
+
+
 async def subscriptions_of(session: AsyncSession, *, chat_id: int) -> set[tuple[str, str]]:
-    """Return the chat's subscriptions as (kind, value) pairs."""
-    rows = (await session.exec(select(Subscription).where(Subscription.chat_id == chat_id))).all()
-    return {(r.kind, r.value) for r in rows}
+    """Return the chat's subscriptions as (kind, value) pairs (read on every card shown)."""
+    params = {"chat": chat_id}
+    found = await lean.rows(session, _SUBSCRIPTIONS, params)
+    if found is None:
+        found = [tuple(r) for r in await (await session.connection()).execute(
+            _SUBSCRIPTIONS, params)]
+    return {(kind, value) for kind, value in found}
 
 
 async def toggle(session: AsyncSession, *, chat_id: int, kind: str, value: str) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lean
 from storage.db import insert_for
 from storage.models import ConversationState
 from storage.types import utcnow
@@ -44,12 +45,15 @@ _CLEAR_FLOWS = _CLEAR.where(STATES.c.flow.in_(bindparam("flows", expanding=True)
 
 async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> FlowState | None:
     """Return the person's current flow state in this chat, or None."""
-    conn = await session.connection()
-    row = (await conn.execute(_GET, {"chat": chat_id, "user": user_id})).first()
-    if row is None:
+    params = {"chat": chat_id, "user": user_id}
+    found = await lean.rows(session, _GET, params)
+    if found is None:
+        conn = await session.connection()
+        found = [tuple(row) for row in await conn.execute(_GET, params)]
+    if not found:
         return None
-    return FlowState(flow=row.flow, step=row.step, data=dict(row.data or {}),
-                     updated_at=row.updated_at)
+    flow, step, data, updated_at = found[0]
+    return FlowState(flow=flow, step=step, data=dict(data or {}), updated_at=updated_at)
 
 
 async def set_state(

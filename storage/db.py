@@ -102,7 +102,8 @@ class Database:
         self.snapshot = Snapshot()  # public data in memory (storage.snapshot)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False,
-            info={"snapshot": self.snapshot},
+            # `storage.lean` runs the hottest reads straight on sqlite3 on the loop's thread
+            info={"snapshot": self.snapshot, "lean": self.is_sqlite and sqlite_on_loop},
         )
 
     @asynccontextmanager

@@ -17,15 +17,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, event, select
+from sqlalchemy import Connection, Engine, Table, event, select, text
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import lean
 
 T = TypeVar("T")
 M = TypeVar("M", bound=SQLModel)
 
 Loader = Callable[[AsyncSession], Awaitable[T]]
 VERSIONS = "SELECT table_name, version FROM dataversion"
+_VERSIONS = text(VERSIONS)
 _READ = "cabildo.data_versions"  # the versions a connection read in its transaction
 
 
@@ -48,8 +51,10 @@ async def held(session: AsyncSession, load: Loader[T], tables: Sequence[str]) ->
     conn = await session.connection()
     versions: dict[str, int] | None = conn.info.get(_READ)
     if versions is None:
-        result = await conn.exec_driver_sql(VERSIONS)
-        versions = {row["table_name"]: row["version"] for row in result.mappings()}
+        found = await lean.rows(session, _VERSIONS, {})
+        if found is None:
+            found = [tuple(row) for row in await conn.execute(_VERSIONS)]
+        versions = {name: version for name, version in found}
         conn.info[_READ] = versions
     if any(t not in versions for t in tables):  # a schema without the triggers
         return await load(session)

@@ -158,6 +158,11 @@ class Connection:
         self._patience = patience
 
     @property
+    def sqlite(self) -> sqlite3.Connection | None:
+        """The open `sqlite3` connection, None once closed (`storage.lean` reads on it)."""
+        return self._connection
+
+    @property
     def _live(self) -> sqlite3.Connection:
         if self._connection is None:
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")

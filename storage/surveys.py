@@ -32,10 +32,12 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import union
+from sqlalchemy import bindparam, union
+from sqlalchemy import select as sa_select
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lean
 from storage.db import insert_if_absent
 from storage.events import all_events
 from storage.models import (
@@ -180,16 +182,22 @@ def is_open(survey: Survey, now: datetime | None = None) -> bool:
     )
 
 
+_KNOWN_COMUNAS = union(
+    sa_select(col(Citizen.comuna_id)).where(col(Citizen.telegram_id) == bindparam("person")),
+    sa_select(col(Comuna.id))
+    .join(Subscription, col(Subscription.value) == col(Comuna.codigo))
+    .where(col(Subscription.chat_id) == bindparam("chat"), col(Subscription.kind) == "comuna"),
+)
+
+
 async def known_comunas(session: AsyncSession, *, telegram_id: int, chat_id: int) -> set[int]:
     """Return the ids of the comunas the person is known to belong to or follow."""
-    own = select(Citizen.comuna_id).where(Citizen.telegram_id == telegram_id)
-    followed = (
-        select(Comuna.id).join(Subscription, col(Subscription.value) == col(Comuna.codigo))
-        .where(Subscription.chat_id == chat_id, Subscription.kind == "comuna")
-    )
-    result = await session.exec(union(own, followed))  # type: ignore[call-overload]
-    rows = result.scalars().all()  # both in one round trip
-    return {i for i in rows if i is not None}
+    params = {"person": telegram_id, "chat": chat_id}
+    found = await lean.rows(session, _KNOWN_COMUNAS, params)  # both in one round trip
+    if found is None:
+        found = [tuple(r) for r in await (await session.connection()).execute(
+            _KNOWN_COMUNAS, params)]
+    return {i for (i,) in found if i is not None}
 
 
 def reaches(survey: Survey, comunas: set[int]) -> bool:
