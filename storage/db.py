@@ -19,7 +19,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import snapshot
+from storage import lean, snapshot
 from storage.snapshot import Snapshot
 from storage.sqlite_inline import InlineDBAPI
 
@@ -100,10 +100,14 @@ class Database:
             event.listen(self.engine.sync_engine, "checkin", _checked_in)
             event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
         self.snapshot = Snapshot()  # public data in memory (storage.snapshot)
+        path = self.engine.url.database
+        self.reader = (lean.Reader(path, self.engine.dialect)
+                       if self.is_sqlite and sqlite_on_loop and path and path != ":memory:"
+                       and not self.engine.url.query else None)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False,
             # `storage.lean` runs the hottest reads straight on sqlite3 on the loop's thread
-            info={"snapshot": self.snapshot, "lean": self.is_sqlite and sqlite_on_loop},
+            info={"snapshot": self.snapshot, "lean": self.reader},
         )
 
     @asynccontextmanager
@@ -146,7 +150,9 @@ class Database:
             await unit.close()
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and the reader's."""
+        if self.reader is not None:
+            self.reader.close()
         await self.engine.dispose()
 
 

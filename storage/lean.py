@@ -6,7 +6,8 @@ read costs about 250 µs of CPU, of which SQLite's own work is about 10; run on 
 `sqlite3` connection — the same transaction, so it sees what the update wrote — it costs a
 fraction. Only prebuilt SELECTs take this path, with SQLAlchemy's own compiled SQL and its
 types' converters (JSON, timestamps); PostgreSQL, aiosqlite's thread and a busy database
-keep the ordinary path (`rows` returns None).
+keep the ordinary path (`rows` returns None). A session that has not begun yet reads on a
+`Reader` instead, and so never begins for them.
 """
 
 from __future__ import annotations
@@ -45,14 +46,18 @@ async def rows(
 
     `statement` must live as long as the process (a module constant): its plan is kept.
     """
-    if not session.info.get("lean"):
+    reader: Reader | None = session.info.get("lean")
+    if reader is None:
         return None
-    conn = await session.connection()
-    driver = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-    sqlite = driver.sqlite if isinstance(driver, InlineConnection) else None
+    if session.in_transaction():  # it may have written: read in its transaction
+        conn = await session.connection()
+        driver = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        sqlite = driver.sqlite if isinstance(driver, InlineConnection) else None
+    else:  # nothing of its own to see: no need to begin one
+        sqlite = reader.connection()
     if sqlite is None:
         return None
-    plan = _plan(statement, conn.dialect)
+    plan = _plan(statement, reader.dialect)
     if plan is None:
         return None
     try:
@@ -65,6 +70,40 @@ async def rows(
         return found
     return [tuple(v if c is None else c(v) for c, v in zip(plan.converters, row, strict=True))
             for row in found]
+
+
+class Reader:
+    """A `sqlite3` connection of its own, for reads made before a session began.
+
+    An update whose reads are all of this kind (a menu tap: is a step pending? the goal
+    tree from memory) then never opens a session: no connection out of the pool, no
+    transaction, no commit. Reads only (`query_only`), each a transaction of its own, on
+    the loop's thread like every other statement here; it sees what was committed, which is
+    all a session that has not begun could see.
+    """
+
+    def __init__(self, path: str, dialect: Dialect) -> None:
+        self.path = path
+        self.dialect = dialect
+        self._connection: sqlite3.Connection | None = None
+
+    def connection(self) -> sqlite3.Connection | None:
+        """The open connection (opened at first use); None when the file cannot be read."""
+        if self._connection is None:
+            try:
+                connection = sqlite3.connect(self.path, timeout=0, isolation_level=None,
+                                             check_same_thread=False)
+                connection.execute("PRAGMA query_only=ON")
+            except sqlite3.Error:
+                return None
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        """Close the connection (it opens again if used)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def _plan(statement: Query, dialect: Dialect) -> _Plan | None:

@@ -48,14 +48,7 @@ async def held(session: AsyncSession, load: Loader[T], tables: Sequence[str]) ->
     snapshot: Snapshot | None = session.info.get("snapshot")
     if snapshot is None:
         return await load(session)
-    conn = await session.connection()
-    versions: dict[str, int] | None = conn.info.get(_READ)
-    if versions is None:
-        found = await lean.rows(session, _VERSIONS, {})
-        if found is None:
-            found = [tuple(row) for row in await conn.execute(_VERSIONS)]
-        versions = {name: version for name, version in found}
-        conn.info[_READ] = versions
+    versions = await _versions(session)
     if any(t not in versions for t in tables):  # a schema without the triggers
         return await load(session)
     key = tuple(versions[t] for t in tables)
@@ -66,6 +59,24 @@ async def held(session: AsyncSession, load: Loader[T], tables: Sequence[str]) ->
     snapshot.loads += 1
     snapshot.held[load] = (key, value)
     return value
+
+
+async def _versions(session: AsyncSession) -> dict[str, int]:
+    """The tables' versions: read once a transaction (`watch`), or on `storage.lean`'s
+    reader while the session has not begun (then nothing is remembered)."""
+    if not session.in_transaction():
+        found = await lean.rows(session, _VERSIONS, {})
+        if found is not None:
+            return {name: version for name, version in found}
+    conn = await session.connection()
+    versions: dict[str, int] | None = conn.info.get(_READ)
+    if versions is None:
+        found = await lean.rows(session, _VERSIONS, {})
+        if found is None:
+            found = [tuple(row) for row in await conn.execute(_VERSIONS)]
+        versions = {name: version for name, version in found}
+        conn.info[_READ] = versions
+    return versions
 
 
 def watch(engine: Engine) -> None:
