@@ -4,12 +4,16 @@ coalesced into one transaction when several workers finish at about the same tim
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,8 +35,18 @@ async def db_step(db: Database, work: Callable[[AsyncSession], Awaitable[T]]) ->
 
     step = asyncio.ensure_future(run())
     _STEPS.add(step)
-    step.add_done_callback(_STEPS.discard)
-    return await asyncio.shield(step)
+    waiting = asyncio.shield(step)
+    step.add_done_callback(partial(_settled, waiting))
+    return await waiting
+
+
+def _settled(waiting: asyncio.Future[Any], step: asyncio.Future[Any]) -> None:
+    """Forget a finished step. A failure whose caller was cancelled meanwhile (the sender
+    stopped during a database outage) is left as a kill would leave it, for the sweep to
+    settle; taking it here keeps asyncio from logging it as never retrieved."""
+    _STEPS.discard(step)
+    if waiting.cancelled() and not step.cancelled() and step.exception() is not None:
+        log.debug("a database step failed after its caller stopped", exc_info=step.exception())
 
 
 class Coalesce(Generic[T, R]):

@@ -100,7 +100,10 @@ def _forget_on_write(conn: Connection, _cursor: Any, statement: str, *_: Any) ->
 
 
 def _forget(conn: Connection) -> None:
-    conn.info.pop(_READ, None)
+    # An invalidated connection (the database went away) has lost its `info` with it, and
+    # reaching for it would try to reconnect in the middle of the rollback.
+    if not conn.invalidated and not conn.closed:
+        conn.info.pop(_READ, None)
 
 
 def _forget_on_return(_dbapi_connection: Any, record: Any) -> None:

@@ -295,12 +295,8 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
                 result.created_keys.append(row.key_text)
                 continue
             kept = {k: v for k, v in row.values.items() if k not in spec.insert_only}
-            changes = [
-                Change(key, name, current[name], new)
-                for key in (row.key_text,)
-                for name, new in kept.items()
-                if current[name] != new
-            ]
+            changes = [Change(row.key_text, name, current[name], new)
+                       for name, new in kept.items() if current[name] != new]
             if not changes:
                 result.unchanged += 1
                 # A row now found in a source it was not recorded from takes that source;

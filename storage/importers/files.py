@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.bulk import collector_paused
 from storage.importers.core import ImportResult, import_table
 from storage.importers.cuipo import import_cuipo
 from storage.importers.errors import ImportFailed
@@ -78,9 +79,10 @@ async def import_bytes(
     """
     other = OTHER.get(kind.strip().lower())
     bundle = BUNDLES.get(kind.strip().lower())
-    if other is not None:
-        return await other(session, data, filename, tz=tz)
-    if bundle is not None:
-        return await bundle(session, [(data, filename)], tz=tz)
-    return await import_table(session, kind, data, filename, tz=tz,
-                              skip_bad_rows=skip_bad_rows)
+    with collector_paused():  # every kind, bundles and the other formats too (storage.bulk)
+        if other is not None:
+            return await other(session, data, filename, tz=tz)
+        if bundle is not None:
+            return await bundle(session, [(data, filename)], tz=tz)
+        return await import_table(session, kind, data, filename, tz=tz,
+                                  skip_bad_rows=skip_bad_rows)

@@ -378,7 +378,9 @@ async def test_a_group_gets_evenly_spaced_messages_while_private_chats_are_not_h
         await outbox.enqueue(s, chat_ids=[group], payload={"text": "Aviso 3"}, dedupe="g3")
         await outbox.enqueue(s, chat_ids=people, payload={"text": "Aviso"})
     # 240 a minute = one every 0.25 s (the real setting is 20 a minute: one every 3 s).
-    await _sender(bot, db, group_per_minute=240).drain()
+    # Drained as the sender's loop drains: on a loaded machine a group's row can miss its
+    # turn and go back to the queue for the next one (seen on 2 busy cores).
+    await _drain_until_settled(_sender(bot, db, group_per_minute=240), db)
 
     sends = [c for c in api.calls if c.method == "sendMessage" and c.ok]
     to_group = [c.at for c in sends if c.params["chat_id"] == group]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +14,7 @@ from storage.broadcasts import Audience, create_broadcast
 from storage.bulk import collector_paused
 from storage.citizens import touch_citizen
 from storage.db import Database
+from storage.importers import files
 
 
 def test_overlapping_bulk_works_resume_the_collector_when_the_last_one_ends() -> None:
@@ -61,4 +64,26 @@ async def test_a_broadcast_queues_its_messages_with_the_collector_paused(
                                            text="Audiencia pública el jueves")
     assert queued == 3
     assert collector_on_while_queueing == [False]
+    assert gc.isenabled()
+
+
+async def test_every_kind_of_import_runs_with_the_collector_paused(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Survey definitions, participatory budgets and the bundles (CUIPO, the plan
+    indicativo) too, not only the one-table kinds."""
+    survey = sorted((Path(__file__).parents[2] / "storage/sample/encuestas").glob("*.yaml"))[0]
+    collector_on_while_importing: list[bool] = []
+    real = files.OTHER["encuesta"]
+
+    async def watched(*args: Any, **kwargs: Any) -> Any:
+        collector_on_while_importing.append(gc.isenabled())
+        return await real(*args, **kwargs)
+
+    monkeypatch.setitem(files.OTHER, "encuesta", watched)
+    async with db.session() as session:
+        result = await files.import_bytes(session, "encuesta", survey.read_bytes(), survey.name,
+                                          tz=ZoneInfo("America/Bogota"))
+    assert result.created == 1
+    assert collector_on_while_importing == [False]
     assert gc.isenabled()
