@@ -33,11 +33,7 @@ _SUBSCRIPTIONS = sa_select(col(Subscription.kind), col(Subscription.value)).wher
 async def subscriptions_of(session: AsyncSession, *, chat_id: int) -> set[tuple[str, str]]:
     """Return the chat's subscriptions as (kind, value) pairs (read on every card shown)."""
     params = {"chat": chat_id}
-    found = await lean.rows(session, _SUBSCRIPTIONS, params)
-    if found is None:
-        found = [tuple(r) for r in await (await session.connection()).execute(
-            _SUBSCRIPTIONS, params)]
-    return {(kind, value) for kind, value in found}
+    return {(kind, value) for kind, value in await lean.rows(session, _SUBSCRIPTIONS, params)}
 
 
 async def toggle(session: AsyncSession, *, chat_id: int, kind: str, value: str) -> bool:

@@ -45,11 +45,7 @@ _CLEAR_FLOWS = _CLEAR.where(STATES.c.flow.in_(bindparam("flows", expanding=True)
 
 async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> FlowState | None:
     """Return the person's current flow state in this chat, or None."""
-    params = {"chat": chat_id, "user": user_id}
-    found = await lean.rows(session, _GET, params)
-    if found is None:
-        conn = await session.connection()
-        found = [tuple(row) for row in await conn.execute(_GET, params)]
+    found = await lean.rows(session, _GET, {"chat": chat_id, "user": user_id})
     if not found:
         return None
     flow, step, data, updated_at = found[0]

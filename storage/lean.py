@@ -6,7 +6,7 @@ read costs about 250 µs of CPU, of which SQLite's own work is about 10; run on 
 `sqlite3` connection — the same transaction, so it sees what the update wrote — it costs a
 fraction. Only prebuilt SELECTs take this path, with SQLAlchemy's own compiled SQL and its
 types' converters (JSON, timestamps); PostgreSQL, aiosqlite's thread and a busy database
-keep the ordinary path (`rows` returns None). A session that has not begun yet reads on a
+keep SQLAlchemy's path. A session that has not begun yet reads on a
 `Reader` instead, and so never begins for them.
 """
 
@@ -40,12 +40,23 @@ _PLANS: dict[int, tuple[object, _Plan | None]] = {}
 
 async def rows(
     session: AsyncSession, statement: Query, params: Mapping[str, Any]
-) -> list[tuple[Any, ...]] | None:
-    """Run a prebuilt SELECT on the session's own `sqlite3` connection; its rows, converted
-    as SQLAlchemy would; None when this database or statement takes the ordinary path.
+) -> list[tuple[Any, ...]]:
+    """Return the rows of a prebuilt SELECT, converted as SQLAlchemy converts them: straight
+    from `sqlite3` where it can (see the module doc), through the session otherwise.
 
     `statement` must live as long as the process (a module constant): its plan is kept.
     """
+    found = await _direct(session, statement, params)
+    if found is None:
+        conn = await session.connection()
+        found = [tuple(row) for row in await conn.execute(statement, dict(params))]
+    return found
+
+
+async def _direct(
+    session: AsyncSession, statement: Query, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]] | None:
+    """The rows straight from `sqlite3`; None when this database or statement cannot."""
     reader: Reader | None = session.info.get("lean")
     if reader is None:
         return None

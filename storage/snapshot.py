@@ -62,20 +62,15 @@ async def held(session: AsyncSession, load: Loader[T], tables: Sequence[str]) ->
 
 
 async def _versions(session: AsyncSession) -> dict[str, int]:
-    """The tables' versions: read once a transaction (`watch`), or on `storage.lean`'s
-    reader while the session has not begun (then nothing is remembered)."""
-    if not session.in_transaction():
-        found = await lean.rows(session, _VERSIONS, {})
-        if found is not None:
-            return {name: version for name, version in found}
-    conn = await session.connection()
-    versions: dict[str, int] | None = conn.info.get(_READ)
-    if versions is None:
-        found = await lean.rows(session, _VERSIONS, {})
-        if found is None:
-            found = [tuple(row) for row in await conn.execute(_VERSIONS)]
-        versions = {name: version for name, version in found}
-        conn.info[_READ] = versions
+    """The tables' versions: read once a transaction (`watch`); a session that has not begun
+    reads them on `storage.lean`'s reader and remembers nothing."""
+    if session.in_transaction():
+        kept: dict[str, int] | None = (await session.connection()).info.get(_READ)
+        if kept is not None:
+            return kept
+    versions = {name: version for name, version in await lean.rows(session, _VERSIONS, {})}
+    if session.in_transaction():  # begun before, or by this read (PostgreSQL)
+        (await session.connection()).info[_READ] = versions
     return versions
 
 

@@ -194,9 +194,6 @@ async def known_comunas(session: AsyncSession, *, telegram_id: int, chat_id: int
     """Return the ids of the comunas the person is known to belong to or follow."""
     params = {"person": telegram_id, "chat": chat_id}
     found = await lean.rows(session, _KNOWN_COMUNAS, params)  # both in one round trip
-    if found is None:
-        found = [tuple(r) for r in await (await session.connection()).execute(
-            _KNOWN_COMUNAS, params)]
     return {i for (i,) in found if i is not None}
 
 
