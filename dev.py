@@ -59,11 +59,37 @@ def ensure_venv() -> None:
     say(f"installing the locked dependencies ({DEV_LOCK.name}) and Cabildo into .venv")
     pip = (PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
     # Every package pinned and checked against its hash; a package missing from the lock
-    # is an error, not a silent fresh resolve.
-    sh(*pip, "--require-hashes", "-r", DEV_LOCK)
-    # Cabildo itself, built by the locked setuptools, adding nothing unlocked.
-    sh(*pip, "--no-deps", "--no-build-isolation", "-e", ".")
+    # is an error, not a silent fresh resolve. uv (itself locked, installed by pip from its
+    # hashes) fetches and installs in parallel: about 3 s against pip's 65 s here. Where
+    # uv cannot (no wheel for this platform, a registry only pip is set up for), pip does it.
+    if _install_uv() and sh(BIN / "uv", "pip", "install", "--quiet", "--require-hashes",
+                            "--python", PY, "-r", DEV_LOCK, check=False) == 0:
+        sh(BIN / "uv", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+           "--python", PY, "-e", ".")
+    else:
+        sh(*pip, "--require-hashes", "-r", DEV_LOCK)
+        # Cabildo itself, built by the locked setuptools, adding nothing unlocked.
+        sh(*pip, "--no-deps", "--no-build-isolation", "-e", ".")
     STAMP.write_text(wanted)
+
+
+def _install_uv() -> bool:
+    """Install the locked uv into .venv with pip, checked against the lock's hashes."""
+    if (BIN / "uv").exists():
+        return True
+    lines = DEV_LOCK.read_text().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("uv==")), None)
+    if start is None:
+        return False
+    end = next((i for i in range(start + 1, len(lines))
+                if not lines[i].startswith((" ", "#")) and lines[i].strip()), len(lines))
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as requirement:
+        requirement.write("\n".join(lines[start:end]) + "\n")
+    try:
+        return sh(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                  "--require-hashes", "-r", requirement.name, check=False) == 0
+    finally:
+        os.unlink(requirement.name)
 
 
 def lock(extra: list[str]) -> int:
@@ -80,7 +106,8 @@ def lock(extra: list[str]) -> int:
     dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]["dev"]
     [uv] = [spec for spec in dev if spec.startswith("uv==")]
-    sh(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", uv)
+    if not _install_uv():  # no lock yet, or no uv in it: the version pyproject.toml pins
+        sh(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", uv)
     compile_ = (BIN / "uv", "pip", "compile", "--quiet", "--universal", "--generate-hashes",
                 "--python-version", "3.11", "pyproject.toml")
     sh(*compile_, "--extra", "dev", *extra, "-o", DEV_LOCK.name)
@@ -188,8 +215,9 @@ class Job:
     """A check running in the background, its output kept in a file until it ends."""
 
     def __init__(self, title: str, args: list[str | Path], env: dict[str, str],
-                 log: Path) -> None:
+                 log: Path, fine: tuple[int, ...] = (0,)) -> None:
         self.title = title
+        self.fine = fine  # exit statuses that count as passed
         self.log = log
         self.started = time.monotonic()
         with self.log.open("wb") as out:
@@ -199,6 +227,8 @@ class Job:
     def report(self) -> int:
         """Print what it printed and how long it took; return its exit status."""
         code = self.process.wait()
+        if code in self.fine:
+            code = 0
         took = time.monotonic() - self.started
         say(f"{self.title}: {'passed' if code == 0 else f'FAILED (exit {code})'} "
             f"in {took:.0f} s")
@@ -253,7 +283,7 @@ def test(extra: list[str]) -> int:
         if server is not None:
             url = server.start()
             passes.append(("PostgreSQL", {
-                **env, "CABILDO_TEST_DATABASE_URL": url,
+                **env, "CABILDO_TEST_DATABASE_URL": url, "CABILDO_TEST_DATABASE_ONLY": "1",
                 "CABILDO_TEST_ARTIFACTS": str(  # not the same files as the SQLite pass
                     Path(env.get("CABILDO_TEST_ARTIFACTS", ROOT / "test-artifacts"))
                     / "postgresql"),
@@ -271,6 +301,8 @@ def test(extra: list[str]) -> int:
                 [PY, "-m", "pytest", "-q", f"--basetemp={logs / name.lower()}",
                  *parallel, *extra],
                 pass_env, logs / f"pytest-{name.lower()}.log",
+                # pytest's 5 (no test ran): none of the tests asked for uses the database
+                fine=(0, 5) if "CABILDO_TEST_DATABASE_ONLY" in pass_env else (0,),
             ))
         status = _wait_all(jobs)
     finally:

@@ -20,6 +20,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from bot.config import Settings, normalize_database_url
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
+from storage.demo import load_demo
 from storage.migrate import upgrade
 from tests.utils.harness import polling_bot
 
@@ -36,6 +38,27 @@ PG_URL = os.environ.get("CABILDO_TEST_DATABASE_URL", "")
 # One template per pytest process (each pytest-xdist worker: gw0, gw1…), so several runs
 # and workers can share one server.
 TEMPLATE_DB = f"cabildo_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+# Set by `dev.py test` on its PostgreSQL pass, which runs beside a SQLite pass of the whole
+# suite: there, a test that never touches the database under test would only repeat itself.
+DATABASE_TESTS_ONLY = bool(PG_URL) and os.environ.get("CABILDO_TEST_DATABASE_ONLY") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass of `dev.py test`, keep only the tests that use its database.
+
+    A test uses it through the `database_url` fixture (`db`, `settings`, `bot` and the rest
+    build on it) or, when it reads CABILDO_TEST_DATABASE_URL itself, by the `database` mark.
+    """
+    if not DATABASE_TESTS_ONLY:
+        return
+    kept, dropped = [], []
+    for item in items:
+        uses = ("database_url" in getattr(item, "fixturenames", ())
+                or item.get_closest_marker("database") is not None)
+        (kept if uses else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def _pg_admin_dsn() -> str:
@@ -246,6 +269,8 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         asyncio.run(template.read())
         _PG_TEMPLATES[TEMPLATE_DB] = template
         yield TEMPLATE_DB
+        for demo in _DEMO_TEMPLATES.values():
+            asyncio.run(_PG_TEMPLATES[demo].drop_all())
         asyncio.run(template.drop_all())
     else:
         path = tmp_path_factory.mktemp("template") / "template.db"
@@ -254,11 +279,55 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 _PG_TEMPLATES: dict[str, PgTemplate] = {}
+# The example data loaded into a copy of the template, once per process and day (its
+# events and rounds are dated from today): {(time zone, day): template}.
+_DEMO_TEMPLATES: dict[tuple[str, date], str] = {}
+
+
+async def _demo_template(migrated_template: str) -> str:
+    """Return a template holding the schema and the example data, as `load_demo` leaves it.
+
+    Importing the example data costs a fifth of a second of CPU; a copy of this template
+    costs what the empty one does.
+    """
+    tz = Settings().tz
+    key = (str(tz), datetime.now(tz).date())
+    if key in _DEMO_TEMPLATES:
+        return _DEMO_TEMPLATES[key]
+    name = f"{TEMPLATE_DB}_demo_{len(_DEMO_TEMPLATES)}"
+    if PG_URL:
+        await _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+                       f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
+        url = _pg_url_for(name)
+    else:
+        path = Path(migrated_template).with_name(f"{name}.db")
+        shutil.copyfile(migrated_template, path)
+        url = f"sqlite+aiosqlite:///{path}"
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            outcome = await load_demo(session, tz=tz)
+        assert outcome.loaded
+    finally:
+        await database.dispose()
+    if PG_URL:
+        template = PgTemplate(name)
+        await template.read()
+        _PG_TEMPLATES[name] = template
+    else:
+        name = str(path)
+    _DEMO_TEMPLATES[key] = name
+    return name
 
 
 @pytest.fixture
-async def database_url(migrated_template: str, tmp_path: Path) -> AsyncIterator[str]:
-    """Yield the URL of a fresh database holding the migrated, empty schema."""
+async def database_url(
+    request: pytest.FixtureRequest, migrated_template: str, tmp_path: Path
+) -> AsyncIterator[str]:
+    """Yield the URL of a fresh database holding the migrated, empty schema — and the
+    example data, as `load_demo` loads it, for a test that uses `demo_data`."""
+    if "demo_data" in request.fixturenames:
+        migrated_template = await _demo_template(migrated_template)
     if PG_URL:
         template = _PG_TEMPLATES[migrated_template]
         name = await template.take()
@@ -270,6 +339,16 @@ async def database_url(migrated_template: str, tmp_path: Path) -> AsyncIterator[
         target = tmp_path / "cabildo.db"
         shutil.copyfile(migrated_template, target)
         yield f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture
+def demo_data() -> None:
+    """The test's database starts with the example data, as `load_demo` leaves it.
+
+    `database_url` looks for this name among the test's fixtures (directly, through another
+    fixture, or `pytest.mark.usefixtures("demo_data")` on a module) and copies a template
+    that already holds the data, instead of importing it again for every test.
+    """
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from bench import faults, session, throughput
 PG_URL = os.environ.get("CABILDO_TEST_DATABASE_URL", "")
 
 
+@pytest.mark.database
 async def test_mixed_load_runs_through_the_real_application(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -45,6 +46,7 @@ async def test_the_no_database_floor_taps_the_menu_button_it_is_given() -> None:
     assert figures.errors == 0, figures.error_samples
 
 
+@pytest.mark.database
 async def test_the_session_cost_is_measured() -> None:
     cost = await session.session_cost(sessions=20, server_url=PG_URL or None)
 
@@ -52,6 +54,7 @@ async def test_the_session_cost_is_measured() -> None:
     assert cost.cpu_ms > 0 and cost.wall_ms > 0
 
 
+@pytest.mark.database
 async def test_the_fault_runner_drives_a_real_bot_process() -> None:
     async with faults.bench(PG_URL or None, rate=40, people=20) as bench:
         figures = await faults.rate_run(bench, recipients=20, instances=1)

@@ -35,12 +35,19 @@ class LocalBotAPI(FailingApi):
     ) -> list[Call]:
         """Wait until `count` successful calls of `method` (to `chat_id`) are recorded."""
 
+        found: list[Call] = []
+        seen = 0  # calls are only appended, each with its final status: look at new ones
+
         def matching() -> list[Call]:
-            return [
-                c for c in self.calls
-                if c.ok and c.method == method
-                and (chat_id is None or _chat_id_of(c.params) == chat_id)
-            ]
+            nonlocal seen
+            calls = self.calls
+            for i in range(seen, len(calls)):
+                c = calls[i]
+                if c.ok and c.method == method and (
+                        chat_id is None or _chat_id_of(c.params) == chat_id):
+                    found.append(c)
+            seen = len(calls)
+            return found
 
         try:
             async with asyncio.timeout(timeout):
@@ -51,7 +58,7 @@ class LocalBotAPI(FailingApi):
                 f"waited {timeout}s for {count} {method} to {chat_id}; "
                 f"got {len(matching())}. Recent calls: {recent or 'none'}"
             ) from None
-        return matching()
+        return list(matching())
 
     # --- the API --------------------------------------------------------------------
 

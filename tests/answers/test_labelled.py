@@ -13,7 +13,6 @@ from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
-from storage.demo import load_demo
 from tests.answers.evaluate import by_intent, evaluate, load_set, report
 from tests.answers.load_otra import load_otra_ciudad
 from tests.answers.tercera.loader import load_tercera
@@ -33,12 +32,8 @@ def _check(title: str, outcomes: list) -> None:  # type: ignore[type-arg]
         assert table["fuera"][0] == table["fuera"][1], text
 
 
+@pytest.mark.usefixtures("demo_data")
 class TestExampleCity:
-    @pytest.fixture
-    async def seed(self, settings: Settings, db: Database) -> None:
-        async with db.session() as s:
-            await load_demo(s, tz=settings.tz)
-
     async def test_labelled_questions_get_the_fact_first(
         self, bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
     ) -> None:

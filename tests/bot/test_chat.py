@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.localapi import Call, LocalBotAPI, LocalUser
 from bot.transcript import BUTTONS_CHANGED, Button, Transcript, html_to_text
 from storage.db import Database
-from storage.demo import SAMPLE_DIR, load_demo
+from storage.demo import SAMPLE_DIR
 from storage.importers import import_bytes, import_file
 from storage.models import PBVote, Survey, SurveyAnswer, SurveyResponse
 from storage.privacy import give_consent
@@ -33,10 +33,8 @@ def _after(text: str, line: str, nth: int = 1) -> str:
 
 
 async def test_chat_shows_the_menu_and_number_taps_a_button(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, demo_data: None
 ) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
     out = io.StringIO()
     status = await run_chat(settings, lines=["1", "/ayuda", "9", "hola", "/salir"], out=out)
     text = out.getvalue()
@@ -126,10 +124,8 @@ def test_a_button_the_bot_changed_unseen_gets_the_same_note(tmp_path: Path) -> N
 
 
 async def test_a_multiple_choice_survey_shows_the_new_buttons_and_can_be_finished(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, demo_data: None
 ) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
     # The first response shows its chart (the chat saves it) when one response is enough.
     settings = dataclasses.replace(settings, survey_min_responses=1)
     lines = ["/encuestas", "1", "1", "1", "1",  # the survey, Empezar, Sí, Sí
@@ -169,10 +165,9 @@ async def test_a_multiple_choice_survey_shows_the_new_buttons_and_can_be_finishe
 
 
 async def test_following_a_work_shows_the_unfollow_button(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, demo_data: None
 ) -> None:
     async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
         await give_consent(s, telegram_id=108, chat_id=108)
         await s.commit()
     out = io.StringIO()
@@ -186,10 +181,8 @@ async def test_following_a_work_shows_the_unfollow_button(
 
 
 async def test_the_location_button_says_how_to_send_a_location_here(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, demo_data: None
 ) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
     out = io.StringIO()
     await run_chat(settings, user_id=109, lines=["/obras", "22", "/ubicacion 7.1193,-73.1227"],
                    out=out)
@@ -201,10 +194,8 @@ async def test_the_location_button_says_how_to_send_a_location_here(
 
 
 async def test_a_chart_is_saved_as_png_without_overwriting_earlier_files(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, demo_data: None
 ) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
     files = Path(settings.chat_files_dir)
     files.mkdir(parents=True)
     (files / "grafico-1.png").write_bytes(b"de una conversacion anterior")
@@ -327,10 +318,8 @@ async def test_chat_shares_the_accounts_own_number_for_a_verified_vote(
 
 
 async def test_a_new_user_tries_the_verified_vote_on_the_example_data(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, demo_data: None
 ) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
     out = io.StringIO()
     # /presupuestos → 4 · Occidental → the park → Votar → ✅ Acepto → ✅ Votar → the number
     await run_chat(settings, lines=["/presupuestos", "2", "1", "5", "1", "1", "1", "/salir"],

@@ -9,7 +9,6 @@ from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.audit import recent_entries
 from storage.db import Database
-from storage.demo import load_demo
 from storage.roles import role_of
 
 ADMIN = 1000  # in the `settings` fixture's ADMIN_IDS
@@ -17,10 +16,8 @@ RESTRICTED = ["/panel", "/rol 5 staff", "/difundir", "/importar obras", "/pregun
               "/responder 1 hola", "/resumen", "/resultados diagnostico"]
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def test_citizen_gets_unknown_command_for_every_staff_command(

@@ -8,21 +8,17 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import Citizen, Comuna, Event
 from storage.privacy import give_consent
 
 ANA = 7801
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def _ids(db: Database, *claves: str) -> list[str]:

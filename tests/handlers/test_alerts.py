@@ -5,21 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlmodel import col, select
 
-from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import Comuna, Subscription, Work
 from storage.privacy import give_consent
 
 ADMIN = 1000
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def test_alerts_need_consent_then_toggle_a_comuna(

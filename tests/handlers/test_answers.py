@@ -21,7 +21,6 @@ from bot.localapi import LocalBotAPI
 from handlers import answers, flows
 from storage.conversations import FlowState, prune_states, set_state
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import CitizenQuestion, Comuna, ConversationState, Event, Work
 from storage.types import utcnow
 from tests.utils.harness import polling_bot
@@ -48,10 +47,8 @@ def _labels(params: dict[str, Any]) -> list[str]:
     return [b["text"] for row in params["reply_markup"]["inline_keyboard"] for b in row]
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def _work(db: Database, codigo: str) -> Work:

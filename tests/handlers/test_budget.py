@@ -9,23 +9,19 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.config import Settings
 from bot.context import CabildoApp
 from bot.formatting import money_short
 from bot.localapi import LocalBotAPI
 from handlers import budget
 from storage.budget import execution
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import BudgetLine
 
 USER = 7101
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def _lines(db: Database) -> list[BudgetLine]:

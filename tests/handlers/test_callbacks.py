@@ -7,13 +7,10 @@ import dataclasses
 
 import pytest
 
-from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from handlers import callbacks
 from handlers.callbacks import CallbackData, ContractingPage, ProcessCard
-from storage.db import Database
-from storage.demo import load_demo
 
 USER = 7401
 
@@ -108,10 +105,8 @@ def test_malformed_data_decodes_to_nothing(data: str) -> None:
     assert ContractingPage.decode(data) is None
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def _press(api: LocalBotAPI, *data: str) -> None:

@@ -13,16 +13,13 @@ from bot.context import CabildoApp
 from bot.formatting import money_short
 from bot.localapi import LocalBotAPI
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import ContractingProcess, Report
 
 USER = 7301
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def test_processes_by_stage_and_a_process_card(

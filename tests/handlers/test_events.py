@@ -13,7 +13,6 @@ from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
-from storage.demo import load_demo
 from storage.events import places, register
 from storage.models import Comuna, Event, Registration
 from storage.privacy import give_consent
@@ -21,10 +20,13 @@ from storage.privacy import give_consent
 ANA, BETO, CARLA = 7301, 7302, 7303
 
 
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
+
+
 @pytest.fixture
 async def seed(settings: Settings, db: Database) -> None:
     async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
         for chat in (ANA, BETO, CARLA):
             await give_consent(s, telegram_id=chat, chat_id=chat)
 

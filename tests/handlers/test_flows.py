@@ -13,7 +13,6 @@ from bot.localapi import LocalBotAPI
 from storage import questions
 from storage.conversations import FlowState, get_state, set_state
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import CitizenQuestion, ConversationState, OutboxMessage
 from storage.privacy import give_consent
 from storage.types import utcnow
@@ -22,10 +21,13 @@ ADMIN = 1000
 ANA = 7701
 
 
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
+
+
 @pytest.fixture
 async def seed(settings: Settings, db: Database) -> None:
     async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
         await give_consent(s, telegram_id=ANA, chat_id=ANA)
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import col, select
 
-from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
-from storage.demo import load_demo
 from storage.goals import lines, place_of, programs, progress, status_of
 from storage.models import Goal, Subscription
 from storage.privacy import give_consent
@@ -17,10 +15,8 @@ from storage.privacy import give_consent
 USER = 7001
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def _goals(db: Database) -> list[Goal]:

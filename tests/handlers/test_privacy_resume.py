@@ -13,7 +13,6 @@ from bot.context import CabildoApp
 from bot.localapi import Call, LocalBotAPI
 from storage.conversations import get_state
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import (
     Citizen,
     CitizenQuestion,
@@ -27,10 +26,8 @@ from storage.models import (
 PERSON = 7601
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def _event(db: Database, settings: Settings) -> Event:

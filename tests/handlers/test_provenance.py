@@ -15,7 +15,6 @@ from bot.formatting import local_date
 from bot.localapi import LocalBotAPI
 from handlers.contracting import process_card
 from storage.db import Database
-from storage.demo import load_demo
 from storage.importers import import_bytes
 from storage.models import BudgetLine, ContractingProcess, Goal, Work
 
@@ -28,10 +27,12 @@ PARK_LINK = ("https://community.secop.gov.co/Public/Tendering/OpportunityDetail/
 EVENING = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
 
 
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
+
+
 @pytest.fixture
 async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
     async with db.session() as s:
         data = (FIXTURES / "secop_contratos_api.json").read_bytes()
         await import_bytes(s, "secop_contratos", data, "jbjy-vk9h.json", tz=settings.tz,

@@ -16,7 +16,6 @@ from bot.localapi import LocalBotAPI
 from handlers.search import GREETING
 from storage.budget import execution, latest_year
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import Comuna, Event, Goal, Report, Work
 from storage.text import fold
 from tests.storage.search_phrasings import UNANSWERABLE
@@ -25,10 +24,8 @@ USER = 7301
 NOT_FOUND = "No encontré información sobre"
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 def _buttons(params: dict[str, Any]) -> list[dict[str, Any]]:

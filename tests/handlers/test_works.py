@@ -12,7 +12,6 @@ from bot.context import CabildoApp
 from bot.formatting import money_short
 from bot.localapi import LocalBotAPI
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import Comuna, Subscription, Work
 from storage.privacy import give_consent
 from storage.works import distance_m
@@ -20,10 +19,8 @@ from storage.works import distance_m
 USER = 7201
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 async def _comuna_works(db: Database, code: str) -> list[Work]:

@@ -9,7 +9,6 @@ from sqlmodel import select
 
 from bot.config import Settings
 from storage.db import Database
-from storage.demo import load_demo
 from storage.models import CitizenQuestion, Comuna, Event, Goal, Report, Work
 from storage.search import SearchIndex, _comuna_intent, build_index, status_of, tokens
 from storage.text import fold
@@ -17,9 +16,8 @@ from tests.storage.search_phrasings import ANSWERABLE, FIXED, SECTIONS, UNANSWER
 
 
 @pytest.fixture
-async def index(db: Database, settings: Settings) -> SearchIndex:
+async def index(db: Database, demo_data: None) -> SearchIndex:
     async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
         return await build_index(s)
 
 

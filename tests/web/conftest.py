@@ -1,4 +1,4 @@
-"""Fixtures of the web site tests: the example data and the site's settings."""
+"""Fixtures of the web site tests: the site's settings (the example data: `demo_data`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import socket
 import pytest
 
 from bot.config import Settings, WebSettings
-from storage.db import Database
-from storage.demo import load_demo
 
 TOKEN = "123456:TEST-token-for-the-web-site"
 
@@ -34,11 +32,3 @@ def web_settings() -> WebSettings:
         tile_url=f"http://127.0.0.1:{unused_port()}/{{z}}/{{x}}/{{y}}.png",
         bot_username="CabildoPruebaBot",
     )
-
-
-@pytest.fixture
-async def demo(db: Database, settings: Settings) -> None:
-    """Load the shipped example data."""
-    async with db.session() as session:
-        outcome = await load_demo(session, tz=settings.tz)
-    assert outcome.loaded

@@ -76,7 +76,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def live_site(
-    demo: None, database_url: str, site_settings: Settings, web_settings: WebSettings
+    demo_data: None, database_url: str, site_settings: Settings, web_settings: WebSettings
 ) -> Iterator[str]:
     """Serve the site over the example data in a background thread; yield its address."""
     with serving(database_url, site_settings, web_settings) as url:
@@ -185,7 +185,7 @@ def test_marker_popup_shows_the_figures_of_the_work(browser: Any, live_site: str
 
 
 @pytest.fixture
-async def unreported(demo: None, db: Database) -> str:
+async def unreported(demo_data: None, db: Database) -> str:
     """Leave one located work without a reported physical progress, as SECOP leaves it."""
     from sqlmodel import select
 

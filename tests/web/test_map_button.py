@@ -10,16 +10,12 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
-from storage.db import Database
-from storage.demo import load_demo
 
 USER = 7301
 
 
-@pytest.fixture
-async def seed(settings: Settings, db: Database) -> None:
-    async with db.session() as s:
-        await load_demo(s, tz=settings.tz)
+# Each test's database starts with the example data (as `load_demo` leaves it).
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from tests.web.conftest import TOKEN
 from web.initdata import ExpiredInitData, ForgedInitData, sign_init_data, verify_init_data
 from web.site import SERVER_ERROR, build_site
 
-pytestmark = pytest.mark.usefixtures("demo")
+pytestmark = pytest.mark.usefixtures("demo_data")
 
 
 @pytest.fixture
