@@ -30,8 +30,14 @@ from handlers.paging import page_row, paginate
 from handlers.photos import send_png
 from storage.exports import to_csv
 from storage.models import Survey
-from storage.survey_results import export_rows, export_xlsx, survey_results, surveys_with_counts
-from storage.surveys import SurveyResults, survey_by_id, survey_by_slug
+from storage.survey_results import (
+    SurveyResults,
+    export_rows,
+    export_xlsx,
+    survey_results,
+    surveys_with_counts,
+)
+from storage.surveys import survey_by_id, survey_by_slug
 
 PER_PAGE = 8
 MAX_PANELS = 10

@@ -3,31 +3,44 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import connection_flushed, insert_for, insert_if_absent
+from storage import lean
+from storage.db import connection_flushed, insert_if_absent
 from storage.models import Citizen
 from storage.types import utcnow
 
 ROLES = ("ciudadano", "lider", "staff", "admin")
+_CITIZENS: Table = Citizen.__table__  # type: ignore[attr-defined]
+
+
+def _touch(insert: Any) -> Any:
+    now = bindparam("now", type_=_CITIZENS.c.last_seen_at.type)
+    chat = bindparam("chat", type_=_CITIZENS.c.chat_id.type)
+    return insert(_CITIZENS).values(
+        telegram_id=bindparam("person", type_=_CITIZENS.c.telegram_id.type), chat_id=chat,
+        created_at=now, last_seen_at=now, role=ROLES[0],
+    ).on_conflict_do_update(
+        index_elements=[_CITIZENS.c.telegram_id],
+        set_={"last_seen_at": now, "chat_id": chat, "blocked_at": None},
+    )
+
+
+# Built once: building the statement cost more than running it.
+_TOUCH = {"sqlite": _touch(sqlite.insert), "postgresql": _touch(postgresql.insert)}
 
 
 async def touch_citizen(session: AsyncSession, *, telegram_id: int, chat_id: int) -> None:
     """Record that the person wrote: create the row (ids only) on first contact, otherwise
     note when and from which chat, and that they are reachable. One statement."""
-    now = utcnow()
     conn = await connection_flushed(session)
-    table = Citizen.__table__  # type: ignore[attr-defined]
-    upsert = insert_for(conn, table).values(
-        telegram_id=telegram_id, chat_id=chat_id, created_at=now, last_seen_at=now,
-        role=ROLES[0],
-    )
-    await conn.execute(upsert.on_conflict_do_update(
-        index_elements=[table.c.telegram_id],
-        set_={"last_seen_at": now, "chat_id": chat_id, "blocked_at": None},
-    ))
+    await lean.execute(session, _TOUCH[conn.dialect.name],
+                       {"person": telegram_id, "chat": chat_id, "now": utcnow()})
 
 
 async def get_citizen(session: AsyncSession, *, telegram_id: int) -> Citizen | None:

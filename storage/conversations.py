@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import insert_for
+from storage.db import flush_pending
 from storage.models import ConversationState
 from storage.types import utcnow
 
@@ -43,6 +44,17 @@ _CLEAR = delete(STATES).where(_PERSON)
 _CLEAR_FLOWS = _CLEAR.where(STATES.c.flow.in_(bindparam("flows", expanding=True)))
 
 
+def _upsert(insert: Any) -> Any:
+    values = {name: bindparam(name, type_=STATES.c[name].type) for name in _KEPT}
+    return insert(STATES).values(chat_id=bindparam("chat"), user_id=bindparam("user"),
+                                 **values).on_conflict_do_update(
+        index_elements=["chat_id", "user_id"],
+        set_={name: getattr(insert(STATES).excluded, name) for name in _KEPT})
+
+
+_SET = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+
+
 async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> FlowState | None:
     """Return the person's current flow state in this chat, or None."""
     found = await lean.rows(session, _GET, {"chat": chat_id, "user": user_id})
@@ -57,12 +69,10 @@ async def set_state(
 ) -> None:
     """Store (replace) the person's flow state in this chat (one upsert)."""
     conn = await session.connection()
-    values = {"flow": state.flow, "step": state.step, "data": dict(state.data),
-              "updated_at": utcnow()}
-    statement = insert_for(conn, STATES).values(chat_id=chat_id, user_id=user_id, **values)
-    await conn.execute(statement.on_conflict_do_update(
-        index_elements=["chat_id", "user_id"], set_=values))
-    await session.flush()
+    await lean.execute(session, _SET[conn.dialect.name], {
+        "chat": chat_id, "user": user_id, "flow": state.flow, "step": state.step,
+        "data": dict(state.data), "updated_at": utcnow()})
+    await flush_pending(session)
 
 
 async def touch_state(
@@ -70,24 +80,22 @@ async def touch_state(
 ) -> None:
     """Mark the person's pending `flow` as just used (a button tap in it), without changing
     it, so its idle limit counts from now."""
-    conn = await session.connection()
-    await conn.execute(_TOUCH, {"chat": chat_id, "user": user_id, "pending": flow,
-                                "now": utcnow()})
-    await session.flush()
+    await lean.execute(session, _TOUCH, {"chat": chat_id, "user": user_id, "pending": flow,
+                                         "now": utcnow()})
+    await flush_pending(session)
 
 
 async def clear_state(
     session: AsyncSession, *, chat_id: int, user_id: int, flows: Collection[str] | None = None
 ) -> bool:
     """Forget the person's flow in this chat (only if one of `flows`); say if there was one."""
-    conn = await session.connection()
     person = {"chat": chat_id, "user": user_id}
     if flows is None:
-        result = await conn.execute(_CLEAR, person)
+        changed = await lean.execute(session, _CLEAR, person)
     else:
-        result = await conn.execute(_CLEAR_FLOWS, {**person, "flows": list(flows)})
-    await session.flush()
-    return bool(result.rowcount)
+        changed = await lean.execute(session, _CLEAR_FLOWS, {**person, "flows": list(flows)})
+    await flush_pending(session)
+    return bool(changed)
 
 
 async def prune_states(session: AsyncSession, *, flow: str, before: datetime) -> int:

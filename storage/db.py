@@ -63,11 +63,11 @@ async def insert_if_absent(session: AsyncSession, table: Table, **values: Any) -
 async def connection_flushed(session: AsyncSession) -> AsyncConnection:
     """The session's connection, for Core statements, after writing the ORM's pending
     changes (so a statement sees them, as one run through the session would)."""
-    await _flush_pending(session)
+    await flush_pending(session)
     return await session.connection()
 
 
-async def _flush_pending(session: AsyncSession) -> None:
+async def flush_pending(session: AsyncSession) -> None:
     """Write what the ORM holds pending; nothing (no round trip) when it holds none."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
@@ -182,7 +182,7 @@ class Unit:
             raise
         else:
             if self._depth == 1:
-                await _flush_pending(session)
+                await flush_pending(session)
                 session.expunge_all()
         finally:
             self._depth -= 1

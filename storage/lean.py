@@ -1,4 +1,4 @@
-"""The hottest reads straight on `sqlite3`, where SQLite runs on the event loop's thread.
+"""The hottest statements straight on `sqlite3`, where SQLite runs on the event loop's thread.
 
 Every update reads the person's pending step (`storage.conversations`), and most read the
 versions of the public data (`storage.snapshot`). Through SQLAlchemy's async path such a
@@ -8,6 +8,10 @@ fraction. Only prebuilt SELECTs take this path, with SQLAlchemy's own compiled S
 types' converters (JSON, timestamps); PostgreSQL, aiosqlite's thread and a busy database
 keep SQLAlchemy's path. A session that has not begun yet reads on a
 `Reader` instead, and so never begins for them.
+
+The person's own rows written on every update (the pending step, the last visit) take the
+same path through `execute`, in the session's transaction; its engine's
+`before_cursor_execute` listeners hear of each (the snapshot forgets the versions it read).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, TextClause
+from sqlalchemy import CompoundSelect, Delete, Insert, Select, TextClause, Update
 from sqlalchemy.engine import Dialect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,6 +29,7 @@ from storage.sqlite_inline import Connection as InlineConnection
 
 Convert = Callable[[Any], Any] | None
 Query = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | TextClause
+Write = Insert | Update | Delete
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,14 @@ class _Plan:
     names: tuple[str, ...]  # the bound parameters, in the order of the `?`s
     fixed: dict[str, Any]  # the values the statement itself binds (`kind == "comuna"`)
     converters: tuple[Convert, ...]  # one per column; None: as sqlite3 returns it
+    binders: tuple[Convert, ...] = ()  # one per parameter (writes only); None: as given
+
+    def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        given = {**self.fixed, **params}
+        if not self.binders:
+            return tuple(given[n] for n in self.names)
+        return tuple(given[n] if b is None else b(given[n])
+                     for n, b in zip(self.names, self.binders, strict=True))
 
 
 _PLANS: dict[int, tuple[object, _Plan | None]] = {}
@@ -72,15 +85,40 @@ async def _direct(
     if plan is None:
         return None
     try:
-        given = {**plan.fixed, **params}
-        cursor = sqlite.execute(plan.sql, tuple(given[n] for n in plan.names))
-        found = cursor.fetchall()
+        found = sqlite.execute(plan.sql, plan.arguments(params)).fetchall()
     except sqlite3.OperationalError:
         return None  # busy (it waits there) or worse (it is reported there)
     if not any(plan.converters):
         return found
     return [tuple(v if c is None else c(v) for c, v in zip(plan.converters, row, strict=True))
             for row in found]
+
+
+async def execute(session: AsyncSession, statement: Write, params: Mapping[str, Any]) -> int:
+    """Run a prebuilt INSERT, UPDATE or DELETE in the session's transaction (beginning it);
+    return how many rows it changed. Straight on `sqlite3` where it can, as `rows` reads.
+
+    Never for the snapshot's tables: their versions move by trigger, which is fine, but only
+    a statement SQLAlchemy runs would tell another listener than the snapshot's.
+    `statement` must live as long as the process (a module constant): its plan is kept.
+    """
+    conn = await session.connection()
+    reader: Reader | None = session.info.get("lean")
+    if reader is not None:
+        sync = conn.sync_connection
+        driver = sync.connection.driver_connection  # type: ignore[union-attr]
+        sqlite = driver.sqlite if isinstance(driver, InlineConnection) else None
+        plan = _plan(statement, reader.dialect, writes=True) if sqlite is not None else None
+        if sqlite is not None and plan is not None:
+            arguments = plan.arguments(params)
+            sync.dispatch.before_cursor_execute(  # type: ignore[union-attr]
+                sync, None, plan.sql, arguments, None, False)
+            try:
+                return sqlite.execute(plan.sql, arguments).rowcount
+            except sqlite3.OperationalError:
+                pass  # busy: SQLAlchemy's path waits its turn (`sqlite_inline.patiently`)
+    result = await conn.execute(statement, dict(params))
+    return int(result.rowcount or 0)
 
 
 class Reader:
@@ -117,22 +155,27 @@ class Reader:
             self._connection = None
 
 
-def _plan(statement: Query, dialect: Dialect) -> _Plan | None:
+def _plan(statement: Query | Write, dialect: Dialect, writes: bool = False) -> _Plan | None:
     kept = _PLANS.get(id(statement))
     if kept is not None and kept[0] is statement:
         return kept[1]
-    plan = _compile(statement, dialect)
+    plan = _compile(statement, dialect, writes)
     _PLANS[id(statement)] = (statement, plan)
     return plan
 
 
-def _compile(statement: Query, dialect: Dialect) -> _Plan | None:
+def _compile(statement: Query | Write, dialect: Dialect, writes: bool) -> _Plan | None:
     compiled = statement.compile(dialect=dialect)
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        return None  # IN lists that SQLAlchemy expands at each run
     names = tuple(compiled.positiontup or ())
-    if any(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) is not None
-           for n in names):
-        return None  # parameters that need converting: not worth doing here
+    binders = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)
+                    for n in names)
+    if any(binders) and not writes:
+        return None  # a read whose parameters need converting: not worth doing here
     fixed = {n: compiled.binds[n].value for n in names if not compiled.binds[n].required}
+    if not isinstance(statement, Select | CompoundSelect | TextClause):
+        return _Plan(compiled.string, names, fixed, (), binders)
     if isinstance(statement, TextClause):
         return _Plan(compiled.string, names, fixed, ())
     converters = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)

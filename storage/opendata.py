@@ -17,8 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.goals import lines, progress
 from storage.importers import KINDS
 from storage.models import Comuna, Survey, Work
-from storage.survey_results import survey_results
-from storage.surveys import SurveyResults, is_open
+from storage.survey_results import SurveyResults, survey_results
+from storage.surveys import is_open
 from storage.types import utcnow
 
 # The open-data sets, in the order the site lists them.

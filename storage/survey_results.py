@@ -7,6 +7,7 @@ Anonymous responses are exported with the local day only (`storage.surveys.shown
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,11 +20,12 @@ from storage.models import (
     Comuna,
     Survey,
     SurveyAnswer,
+    SurveyQuestion,
     SurveyResponse,
 )
 from storage.survey_defs import SCALE
 from storage.survey_rules import is_draft
-from storage.surveys import QuestionResult, SurveyResults, questions_of, shown_day
+from storage.surveys import questions_of, shown_day
 
 MULTI_SEPARATOR = "; "  # between the options of a multiple-choice answer in the export
 
@@ -49,6 +51,30 @@ async def response_counts(session: AsyncSession, *, survey_id: int) -> tuple[int
     )).all()
     counts = {bool(done): int(n) for done, n in rows}
     return counts.get(True, 0), counts.get(False, 0)
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """Totals of one question over completed responses."""
+
+    question: SurveyQuestion
+    answered: int
+    counts: list[tuple[str, int]]  # option (or scale value) → count; empty for text
+    average: float | None = None  # scale questions
+
+    def percent(self, count: int) -> float:
+        """Return `count` as a percentage of the people who answered this question."""
+        return 100.0 * count / self.answered if self.answered else 0.0
+
+
+@dataclass(frozen=True)
+class SurveyResults:
+    """A survey's results: completed and in-progress responses and each question's totals."""
+
+    survey: Survey
+    completed: int
+    in_progress: int
+    questions: list[QuestionResult]
 
 
 async def survey_results(session: AsyncSession, *, survey: Survey) -> SurveyResults:

@@ -110,30 +110,6 @@ class Recorded:
     value: Any = None  # the answer as stored, when `ok`
 
 
-@dataclass(frozen=True)
-class QuestionResult:
-    """Totals of one question over completed responses."""
-
-    question: SurveyQuestion
-    answered: int
-    counts: list[tuple[str, int]]  # option (or scale value) → count; empty for text
-    average: float | None = None  # scale questions
-
-    def percent(self, count: int) -> float:
-        """Return `count` as a percentage of the people who answered this question."""
-        return 100.0 * count / self.answered if self.answered else 0.0
-
-
-@dataclass(frozen=True)
-class SurveyResults:
-    """A survey's results: completed and in-progress responses and each question's totals."""
-
-    survey: Survey
-    completed: int
-    in_progress: int
-    questions: list[QuestionResult]
-
-
 async def respondent_key(session: AsyncSession, *, survey: Survey, chat_id: int) -> str:
     """Return the key that identifies this person's response to this survey."""
     return await pseudonym(session, scope=str(survey.id), chat_id=chat_id)
@@ -297,14 +273,27 @@ async def followers_reached(session: AsyncSession, *, survey: Survey) -> list[in
 # --- answering --------------------------------------------------------------------
 
 
+_RESPONSES = SurveyResponse.__table__  # type: ignore[attr-defined]
+_ANSWERS = SurveyAnswer.__table__  # type: ignore[attr-defined]
+# Built once, run on every survey tap (`storage.lean`). What they read comes back as
+# objects no session holds: a change is written by `_COMPLETE` or `_SET_VALUE`.
+_FIND = sa_select(_RESPONSES).where(_RESPONSES.c.survey_id == bindparam("survey"),
+                                    _RESPONSES.c.respondent_key == bindparam("key"))
+_ANSWER_ROWS = sa_select(_ANSWERS).where(_ANSWERS.c.response_id == bindparam("response"))
+_COMPLETE = _RESPONSES.update().where(_RESPONSES.c.id == bindparam("response")).values(
+    completed_at=bindparam("at", type_=_RESPONSES.c.completed_at.type))
+_SET_VALUE = _ANSWERS.update().where(_ANSWERS.c.id == bindparam("answer")).values(
+    value=bindparam("new", type_=_ANSWERS.c.value.type))
+
+
 async def find_response(
     session: AsyncSession, *, survey: Survey, chat_id: int
 ) -> SurveyResponse | None:
-    """Return the person's response to the survey, if they started it."""
+    """Return the person's response to the survey, if they started it (no session holds it)."""
     key = await respondent_key(session, survey=survey, chat_id=chat_id)
-    return (await session.exec(select(SurveyResponse).where(
-        SurveyResponse.survey_id == survey.id, SurveyResponse.respondent_key == key
-    ))).first()
+    found = await lean.rows(session, _FIND, {"survey": survey.id, "key": key})
+    names = _FIND.selected_columns.keys()
+    return SurveyResponse(**dict(zip(names, found[0], strict=True))) if found else None
 
 
 def _day(moment: datetime, tz: tzinfo) -> datetime:
@@ -357,9 +346,15 @@ async def start_response(
 
 
 async def _answer_rows(session: AsyncSession, *, response_id: int) -> list[SurveyAnswer]:
-    return list((await session.exec(
-        select(SurveyAnswer).where(SurveyAnswer.response_id == response_id)
-    )).all())
+    names = _ANSWER_ROWS.selected_columns.keys()
+    return [SurveyAnswer(**dict(zip(names, row, strict=True)))
+            for row in await lean.rows(session, _ANSWER_ROWS, {"response": response_id})]
+
+
+async def _set_value(session: AsyncSession, draft: SurveyAnswer, value: Any) -> None:
+    """Replace a draft's ticks by `value` (the answer, or the ticks kept now)."""
+    draft.value = value
+    await lean.execute(session, _SET_VALUE, {"answer": draft.id, "new": value})
 
 
 async def answers_of(session: AsyncSession, *, response_id: int) -> dict[int, Any]:
@@ -434,8 +429,7 @@ async def record_answer(
     value = answer_value(current, raw)
     draft = next((r for r in rows if r.question_id == current.id), None)
     if draft is not None:  # the ticks kept so far become the answer
-        draft.value = value
-        session.add(draft)
+        await _set_value(session, draft, value)
     elif not await insert_if_absent(
         session, SurveyAnswer.__table__,  # type: ignore[attr-defined]
         response_id=response.id or 0, question_id=current.id or 0, value=value,
@@ -445,7 +439,8 @@ async def record_answer(
     following = next_question(questions, answers)
     if following is None:
         response.completed_at = _day(now, tz) if survey.anonima else now
-        session.add(response)
+        await lean.execute(session, _COMPLETE,
+                           {"response": response.id, "at": response.completed_at})
     return Recorded("ok", Position(survey, response, following, len(questions)), current, value)
 
 
@@ -482,8 +477,7 @@ async def save_ticks(
         value = {DRAFT: valid_ticks(current, chosen)}
         draft = next((r for r in rows if r.question_id == current.id), None)
         if draft is not None:
-            draft.value = value
-            session.add(draft)
+            await _set_value(session, draft, value)
             return "ok"
         if await insert_if_absent(
             session, SurveyAnswer.__table__,  # type: ignore[attr-defined]

@@ -30,7 +30,7 @@ from storage.importers import KINDS
 from storage.models import Comuna, Survey
 from storage.opendata import DATASETS, LineProgress, MapWork, columns
 from storage.search import is_late, status_of
-from storage.surveys import SurveyResults
+from storage.survey_results import SurveyResults
 from storage.text import fold
 
 # Marker colours by status (folded); all reach 4.5:1 against white text and the pale map.

@@ -1,11 +1,15 @@
-"""The hottest reads, straight on sqlite3, give what SQLAlchemy's path gives."""
+"""The hottest statements, straight on sqlite3, do what SQLAlchemy's path does."""
 
 from __future__ import annotations
 
 from datetime import UTC
 
+import pytest
+from sqlalchemy import event
+
 from storage.alerts import subscriptions_of, toggle
-from storage.conversations import FlowState, get_state, set_state
+from storage.citizens import get_citizen, touch_citizen
+from storage.conversations import FlowState, clear_state, get_state, set_state, touch_state
 from storage.db import Database
 from storage.models import Citizen, Comuna
 from storage.surveys import known_comunas
@@ -50,3 +54,55 @@ async def test_a_read_sees_what_its_unit_wrote_before_the_commit(db: Database) -
         await set_state(session, chat_id=7, user_id=7, state=FlowState("encuesta", "1"))
         state = await get_state(session, chat_id=7, user_id=7)
         assert state is not None and state.flow == "encuesta"
+
+
+async def _write_and_read(db: Database) -> tuple[object, ...]:
+    async with db.session() as session:
+        await touch_citizen(session, telegram_id=7, chat_id=70)
+        await set_state(session, chat_id=7, user_id=7,
+                        state=FlowState("pregunta", "texto", {"tema": "obras", "n": [1, 2]}))
+        await touch_state(session, chat_id=7, user_id=7, flow="pregunta")
+        await set_state(session, chat_id=8, user_id=8, state=FlowState("encuesta", "1"))
+        cleared = await clear_state(session, chat_id=8, user_id=8, flows=["encuesta"])
+        missing = await clear_state(session, chat_id=9, user_id=9)
+    async with db.session() as session:
+        citizen = await get_citizen(session, telegram_id=7)
+        assert citizen is not None and citizen.last_seen_at is not None
+        return (await get_state(session, chat_id=7, user_id=7),
+                await get_state(session, chat_id=8, user_id=8), cleared, missing,
+                citizen.chat_id, citizen.role, citizen.last_seen_at.tzinfo)
+
+
+async def test_the_same_writes_on_every_path(db: Database, database_url: str) -> None:
+    direct = await _write_and_read(db)
+    ordinary = Database(database_url, sqlite_on_loop=False)  # PostgreSQL: the same path
+    try:
+        assert await _write_and_read(ordinary) == direct
+    finally:
+        await ordinary.dispose()
+    state, gone, cleared, missing, chat, role, tz = direct
+    assert isinstance(state, FlowState) and state.data == {"tema": "obras", "n": [1, 2]}
+    assert (gone, cleared, missing, chat, role, tz) == (None, True, False, 70, "ciudadano", UTC)
+
+
+async def test_a_direct_write_is_undone_with_its_unit(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.unit(), db.session() as session:
+            await set_state(session, chat_id=7, user_id=7, state=FlowState("encuesta", "1"))
+            await touch_citizen(session, telegram_id=7, chat_id=7)
+            raise RuntimeError("the handler failed after writing")
+    async with db.session() as session:
+        assert await get_state(session, chat_id=7, user_id=7) is None
+        assert await get_citizen(session, telegram_id=7) is None
+
+
+async def test_a_direct_write_is_heard_by_the_engines_listeners(db: Database) -> None:
+    heard: list[str] = []
+    listener = lambda *args: heard.append(args[2].split()[0])  # noqa: E731
+    event.listen(db.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        async with db.session() as session:
+            await set_state(session, chat_id=7, user_id=7, state=FlowState("encuesta", "1"))
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
+    assert "INSERT" in heard
