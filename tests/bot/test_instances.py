@@ -63,7 +63,7 @@ async def test_a_broadcast_to_5000_people_drained_by_two_instances_arrives_once_
         ])
         await session.commit()
     fast = dataclasses.replace(settings, outbox_rate_per_second=1000)
-    async with instances(fast, api):
+    async with instances(fast, api, http=False):
         async with db.session() as session:
             _, queued = await create_broadcast(
                 session, created_by=ADMIN, audience=Audience("todos"), text="Audiencia pública hoy"

@@ -21,7 +21,7 @@ import httpx
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.context import CabildoApp
-from bot.localapi import LocalBotAPI, LocalBotAPIServer
+from bot.localapi import LocalBotAPI, LocalBotAPIServer, LocalRequest
 from bot.webhook import SECRET_HEADER, build_web_app
 from tests.utils.harness import TEST_TOKEN
 
@@ -66,14 +66,17 @@ def webhook_settings(settings: Settings, api_url: str, number: int = 0) -> Setti
 
 @asynccontextmanager
 async def instances(
-    settings: Settings, api: LocalBotAPI, count: int = 2
+    settings: Settings, api: LocalBotAPI, count: int = 2, *, http: bool = True
 ) -> AsyncIterator[list[Instance]]:
-    """Start `count` webhook instances sharing the database and the fake Bot API."""
-    async with LocalBotAPIServer(api) as server:
+    """Start `count` webhook instances sharing the database and the fake Bot API: over
+    HTTP on 127.0.0.1, or in-process (`LocalRequest`, `http=False`) where the transport is
+    not what a test is about and thousands of calls would spend most of its time on it."""
+    async with contextlib.AsyncExitStack() as servers:
+        url = (await servers.enter_async_context(LocalBotAPIServer(api))).url if http else ""
         started: list[Instance] = []
         for number in range(count):
-            config = webhook_settings(settings, server.url, number)
-            app = build_application(config)
+            config = webhook_settings(settings, url, number)
+            app = build_application(config, request=None if http else LocalRequest(api))
             web = build_web_app(app, config)
             client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=web), base_url="http://cabildo.internal"
