@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import UTC
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from storage.alerts import subscriptions_of, toggle
 from storage.citizens import get_citizen, touch_citizen
@@ -106,3 +109,27 @@ async def test_a_direct_write_is_heard_by_the_engines_listeners(db: Database) ->
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
     assert "INSERT" in heard
+
+
+async def test_a_direct_write_that_finds_the_database_busy_waits_its_turn(
+    db: Database, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    path = make_url(database_url).database
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+
+    async def release() -> None:
+        await asyncio.sleep(0.3)
+        other.execute("COMMIT")
+
+    releasing = asyncio.create_task(release())
+    async with db.session() as session:
+        await set_state(session, chat_id=7, user_id=7, state=FlowState("encuesta", "1"))
+    await releasing
+    other.close()
+    async with db.session() as session:
+        state = await get_state(session, chat_id=7, user_id=7)
+    assert state is not None and state.flow == "encuesta"
