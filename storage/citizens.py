@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import connection_flushed, insert_if_absent
+from storage.db import connection_flushed, insert_if_absent, per_dialect
 from storage.models import Citizen
 from storage.types import utcnow
 
@@ -32,7 +31,7 @@ def _touch(insert: Any) -> Any:
 
 
 # Built once: building the statement cost more than running it.
-_TOUCH = {"sqlite": _touch(sqlite.insert), "postgresql": _touch(postgresql.insert)}
+_TOUCH = per_dialect(_touch)
 
 
 async def touch_citizen(session: AsyncSession, *, telegram_id: int, chat_id: int) -> None:

@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import flush_pending
+from storage.db import flush_pending, per_dialect
 from storage.models import ConversationState
 from storage.types import utcnow
 
@@ -52,7 +51,7 @@ def _upsert(insert: Any) -> Any:
         set_={name: getattr(insert(STATES).excluded, name) for name in _KEPT})
 
 
-_SET = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_SET = per_dialect(_upsert)
 
 
 async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> FlowState | None:

@@ -7,11 +7,11 @@ import logging
 import sqlite3
 import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import lean, snapshot
 from storage.snapshot import Snapshot
 from storage.sqlite_inline import InlineDBAPI
+
+T = TypeVar("T")
 
 # SQLite has no decimal type; money round-trips through NUMERIC affinity, which is exact
 # for the 2-decimal peso amounts this project stores.
@@ -46,6 +48,12 @@ def insert_for(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlit
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def per_dialect(build: Callable[[Callable[[Table], Any]], T]) -> dict[str, T]:
+    """Build a statement once for each backend, from its dialect's `insert` (whose ON
+    CONFLICT clauses both spell alike); pick it with `conn.dialect.name`."""
+    return {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
 
 
 async def insert_if_absent(session: AsyncSession, table: Table, **values: Any) -> bool:

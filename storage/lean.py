@@ -19,10 +19,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import CompoundSelect, Delete, Insert, Select, TextClause, Update
 from sqlalchemy.engine import Dialect
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.sqlite_inline import Connection as InlineConnection
@@ -30,6 +31,7 @@ from storage.sqlite_inline import Connection as InlineConnection
 Convert = Callable[[Any], Any] | None
 Query = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | TextClause
 Write = Insert | Update | Delete
+M = TypeVar("M", bound=SQLModel)
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,9 @@ async def _direct(
 
 async def execute(session: AsyncSession, statement: Write, params: Mapping[str, Any]) -> int:
     """Run a prebuilt INSERT, UPDATE or DELETE in the session's transaction (beginning it);
-    return how many rows it changed. Straight on `sqlite3` where it can, as `rows` reads.
+    return how many rows it changed. Straight on `sqlite3` where it can, as `rows` reads;
+    the engine's `before_cursor_execute` listeners are called as for any statement.
 
-    Never for the snapshot's tables: their versions move by trigger, which is fine, but only
-    a statement SQLAlchemy runs would tell another listener than the snapshot's.
     `statement` must live as long as the process (a module constant): its plan is kept.
     """
     conn = await session.connection()
@@ -108,7 +109,7 @@ async def execute(session: AsyncSession, statement: Write, params: Mapping[str, 
         sync = conn.sync_connection
         driver = sync.connection.driver_connection  # type: ignore[union-attr]
         sqlite = driver.sqlite if isinstance(driver, InlineConnection) else None
-        plan = _plan(statement, reader.dialect, writes=True) if sqlite is not None else None
+        plan = _plan(statement, reader.dialect) if sqlite is not None else None
         if sqlite is not None and plan is not None:
             arguments = plan.arguments(params)
             sync.dispatch.before_cursor_execute(  # type: ignore[union-attr]
@@ -119,6 +120,17 @@ async def execute(session: AsyncSession, statement: Write, params: Mapping[str, 
                 pass  # busy: SQLAlchemy's path waits its turn (`sqlite_inline.patiently`)
     result = await conn.execute(statement, dict(params))
     return int(result.rowcount or 0)
+
+
+async def objects(
+    session: AsyncSession, model: type[M], statement: Select[*tuple[Any, ...]],
+    params: Mapping[str, Any],
+) -> list[M]:
+    """`rows` of a prebuilt SELECT of `model`'s table, as objects no session holds (a
+    change to one is written by a statement, never by `session.add`)."""
+    names = statement.selected_columns.keys()
+    return [model(**dict(zip(names, row, strict=True)))
+            for row in await rows(session, statement, params)]
 
 
 class Reader:
@@ -155,27 +167,27 @@ class Reader:
             self._connection = None
 
 
-def _plan(statement: Query | Write, dialect: Dialect, writes: bool = False) -> _Plan | None:
+def _plan(statement: Query | Write, dialect: Dialect) -> _Plan | None:
     kept = _PLANS.get(id(statement))
     if kept is not None and kept[0] is statement:
         return kept[1]
-    plan = _compile(statement, dialect, writes)
+    plan = _compile(statement, dialect)
     _PLANS[id(statement)] = (statement, plan)
     return plan
 
 
-def _compile(statement: Query | Write, dialect: Dialect, writes: bool) -> _Plan | None:
+def _compile(statement: Query | Write, dialect: Dialect) -> _Plan | None:
     compiled = statement.compile(dialect=dialect)
     if compiled.post_compile_params or compiled.literal_execute_params:
         return None  # IN lists that SQLAlchemy expands at each run
     names = tuple(compiled.positiontup or ())
     binders = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)
                     for n in names)
-    if any(binders) and not writes:
-        return None  # a read whose parameters need converting: not worth doing here
     fixed = {n: compiled.binds[n].value for n in names if not compiled.binds[n].required}
-    if not isinstance(statement, Select | CompoundSelect | TextClause):
+    if isinstance(statement, Insert | Update | Delete):
         return _Plan(compiled.string, names, fixed, (), binders)
+    if any(binders):
+        return None  # a read whose parameters need converting: not worth doing here
     if isinstance(statement, TextClause):
         return _Plan(compiled.string, names, fixed, ())
     converters = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)

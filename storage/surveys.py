@@ -291,9 +291,8 @@ async def find_response(
 ) -> SurveyResponse | None:
     """Return the person's response to the survey, if they started it (no session holds it)."""
     key = await respondent_key(session, survey=survey, chat_id=chat_id)
-    found = await lean.rows(session, _FIND, {"survey": survey.id, "key": key})
-    names = _FIND.selected_columns.keys()
-    return SurveyResponse(**dict(zip(names, found[0], strict=True))) if found else None
+    found = await lean.objects(session, SurveyResponse, _FIND, {"survey": survey.id, "key": key})
+    return found[0] if found else None
 
 
 def _day(moment: datetime, tz: tzinfo) -> datetime:
@@ -346,9 +345,7 @@ async def start_response(
 
 
 async def _answer_rows(session: AsyncSession, *, response_id: int) -> list[SurveyAnswer]:
-    names = _ANSWER_ROWS.selected_columns.keys()
-    return [SurveyAnswer(**dict(zip(names, row, strict=True)))
-            for row in await lean.rows(session, _ANSWER_ROWS, {"response": response_id})]
+    return await lean.objects(session, SurveyAnswer, _ANSWER_ROWS, {"response": response_id})
 
 
 async def _set_value(session: AsyncSession, draft: SurveyAnswer, value: Any) -> None:
