@@ -84,10 +84,13 @@ async def flush_pending(session: AsyncSession) -> None:
 class Database:
     """An async engine plus a session factory; built once at start, disposed at shutdown."""
 
-    def __init__(self, url: str, *, echo: bool = False, sqlite_on_loop: bool = True) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, sqlite_on_loop: bool = True, direct: bool = True
+    ) -> None:
         """`sqlite_on_loop`: run SQLite on the event loop's thread (`storage.sqlite_inline`),
         bulk statements excepted; False: aiosqlite's thread per connection. PostgreSQL
-        ignores it."""
+        ignores it. `direct`: the hottest statements straight to the driver (`storage.lean`);
+        False: every statement through SQLAlchemy (tests compare the two)."""
         self.url = normalize_database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -110,12 +113,13 @@ class Database:
         self.snapshot = Snapshot()  # public data in memory (storage.snapshot)
         path = self.engine.url.database
         self.reader = (lean.Reader(path, self.engine.dialect)
-                       if self.is_sqlite and sqlite_on_loop and path and path != ":memory:"
-                       and not self.engine.url.query else None)
+                       if direct and self.is_sqlite and sqlite_on_loop and path
+                       and path != ":memory:" and not self.engine.url.query else None)
+        lane = self.reader if self.is_sqlite or not direct else lean.Postgres(self.engine)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False,
-            # `storage.lean` runs the hottest reads straight on sqlite3 on the loop's thread
-            info={"snapshot": self.snapshot, "lean": self.reader},
+            # `storage.lean` runs the hottest statements straight on the driver
+            info={"snapshot": self.snapshot, "lean": lane},
         )
 
     @asynccontextmanager

@@ -14,11 +14,12 @@ a session, and never to be changed. Staff tools that edit a row read it from the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, event, select, text
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
@@ -30,6 +31,8 @@ Loader = Callable[[AsyncSession], Awaitable[T]]
 VERSIONS = "SELECT table_name, version FROM dataversion"
 _VERSIONS = text(VERSIONS)
 _READ = "cabildo.data_versions"  # the versions a connection read in its transaction
+_OUTSIDE = "cabildo.data_versions_outside"  # (when, versions) a session read before it began
+OUTSIDE_SECONDS = 1.0
 
 
 class Snapshot:
@@ -63,14 +66,21 @@ async def held(session: AsyncSession, load: Loader[T], tables: Sequence[str]) ->
 
 async def _versions(session: AsyncSession) -> dict[str, int]:
     """The tables' versions: read once a transaction (`watch`); a session that has not begun
-    reads them on `storage.lean`'s reader and remembers nothing."""
+    reads them on `storage.lean`'s direct path and keeps them until it begins (it has
+    written nothing meanwhile), for at most `OUTSIDE_SECONDS`."""
     if session.in_transaction():
         kept: dict[str, int] | None = (await session.connection()).info.get(_READ)
         if kept is not None:
             return kept
+    else:
+        outside: tuple[float, dict[str, int]] | None = session.info.get(_OUTSIDE)
+        if outside is not None and time.monotonic() - outside[0] < OUTSIDE_SECONDS:
+            return outside[1]
     versions = {name: version for name, version in await lean.rows(session, _VERSIONS, {})}
-    if session.in_transaction():  # begun before, or by this read (PostgreSQL)
+    if session.in_transaction():  # begun before, or by this read
         (await session.connection()).info[_READ] = versions
+    else:
+        session.info[_OUTSIDE] = (time.monotonic(), versions)
     return versions
 
 
@@ -87,6 +97,12 @@ def watch(engine: Engine) -> None:
     event.listen(engine, "commit", _forget)
     event.listen(engine, "rollback", _forget)
     event.listen(engine, "checkin", _forget_on_return)
+    if not event.contains(Session, "after_begin", _forget_outside):
+        event.listen(Session, "after_begin", _forget_outside)
+
+
+def _forget_outside(session: Session, *_: Any) -> None:
+    session.info.pop(_OUTSIDE, None)  # it may write now: read them in its transaction
 
 
 def _forget_on_write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:

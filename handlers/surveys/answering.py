@@ -26,6 +26,7 @@ from handlers.surveys.texts import (
 from handlers.surveys.views import (
     _ask,
     _ids,
+    _keep_step,
     _not_open,
     _question_text,
     _question_view,
@@ -61,11 +62,12 @@ async def _after_record(
     if recorded.status != "ok" or where is None or question is None:
         await query.answer(STALE)
         return
+    await _keep_step(update, context, where)  # committed with the answer, before any call
     await query.answer()
     asked = _question_text(where.survey, question, where.total)
     answer = _shown(recorded.value)
     await show(update, ANSWERED.format(question=asked, answer=escape(answer)), None)
-    await _ask(update, context, where, edit=False)
+    await _ask(update, context, where, edit=False, step_kept=True)
 
 
 async def _answer(

@@ -202,10 +202,8 @@ def _question_view(
     return f"{text}\n\n<i>{hint}</i>", InlineKeyboardMarkup(rows)
 
 
-async def _ask(
-    update: Update, context: CabildoContext, where: Position, *, edit: bool
-) -> None:
-    """Show the current question (or the end), keeping the text flow state in step."""
+async def _keep_step(update: Update, context: CabildoContext, where: Position) -> None:
+    """Keep the text flow state in step with the current question (none at the end)."""
     ids, chat = _ids(update), update.effective_chat
     if ids is None or chat is None:
         return
@@ -219,6 +217,20 @@ async def _ask(
             await set_state(session, chat_id=chat.id, user_id=ids[0], state=state)
     else:
         await _leave_flow(context, chat.id, ids[0])
+
+
+async def _ask(
+    update: Update, context: CabildoContext, where: Position, *, edit: bool,
+    step_kept: bool = False,
+) -> None:
+    """Show the current question (or the end), keeping the text flow state in step
+    (`step_kept`: the caller did, in the transaction that recorded the answer)."""
+    ids, chat = _ids(update), update.effective_chat
+    if ids is None or chat is None:
+        return
+    question = where.question
+    if not step_kept:
+        await _keep_step(update, context, where)
     if question is None:
         await _finish(update, context, where.survey)
         return

@@ -1,75 +1,44 @@
-"""`cabildo sincronizar secop`: SECOP II read from a local stand-in of datos.gov.co's API.
-
-The recorded pages are the rows of `tests/storage/fixtures/secop_contratos_api.json` (the
-API's shape: 84 fields, floating timestamps, `{"url": …}` links) that the query's filter
-(`tipo_de_contrato = 'Obra'`) lets through, paged two by two, so a run reads four pages
-(the last one empty). Nothing reaches the internet.
-"""
+"""`cabildo sincronizar secop`: what a run stores, reports and alerts, and the command."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import json
-from collections.abc import AsyncIterator
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
 from bot.cli import main
 from bot.config import Settings
-from bot.context import CabildoApp, CabildoContext
+from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
-from bot.scheduler import SECOP_JOB, run_secop_sync
-from bot.sync import SyncReport, run_sync
+from bot.sync import run_sync
 from storage.db import Database
 from storage.importers import ImportFailed
-from storage.models import (
-    AuditEntry,
-    ContractingProcess,
-    JobRun,
-    OutboxMessage,
-    Subscription,
-    Work,
-)
+from storage.models import AuditEntry, ContractingProcess, Subscription, Work
 from storage.privacy import give_consent
-from storage.socrata import SocrataClient
 from storage.summary import week_data
 from storage.types import utcnow
-from tests.utils.datos import (
-    CUT_PAGE,
-    TOO_MANY,
-    UNAVAILABLE,
-    FakeDatosGov,
-    Fault,
-    recorded,
-    serving_in_thread,
+from tests.bot.sync_support import (
+    BRIDGE,
+    DATASET,
+    DRAFT,
+    NIT,
+    PARK,
+    PROCESSES,
+    ROAD,
+    WALL,
+    client,
+    content,
+    outbox,
+    recorded_processes,
+    recorded_rows,
+    row,
+    sync,
+    works,
 )
-from tests.utils.webhook import instances
-
-FIXTURE = Path(__file__).parents[1] / "storage" / "fixtures" / "secop_contratos_api.json"
-DATASET = "jbjy-vk9h"
-PROCESSES = "p6dx-8zbt"  # SECOP II Procesos, read in the same sync
-PROCESSES_FIXTURE = "secop_procesos_api.json"  # 10 rows, two lots of one process
-PROCESS_OUTLIER = "CO1.REQ.7060001"  # a base price of 6×10¹⁸ pesos
-NIT = "890201222"
-OUTLIER = "CO1.PCCNTR.5999999"  # "worth" 6×10¹⁸ pesos
-PARK, ROAD, BRIDGE, WALL, DRAFT = (
-    "CO1.PCCNTR.4913416", "CO1.PCCNTR.5011872", "CO1.PCCNTR.4420017", "CO1.PCCNTR.5203311",
-    "CO1.PCCNTR.5400444",
-)
-
-
-def recorded_rows(*, outlier: bool = False) -> list[dict[str, Any]]:
-    """Return the works the API answers for the NIT: the fixture's contracts of type Obra."""
-    rows = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    return [r for r in rows if r["tipo_de_contrato"] == "Obra"
-            and (outlier or r["id_contrato"] != OUTLIER)]
-
+from tests.bot.sync_support import datos as datos  # a fixture: pytest looks for it here
+from tests.utils.datos import FakeDatosGov, Fault, serving_in_thread
 
 # What the processes' part of a report says when none of them changed.
 PROCESSES_UNCHANGED = [
@@ -80,58 +49,6 @@ PROCESSES_UNCHANGED = [
     "Aviso: Procesos que venían en varias filas (lotes o adjudicaciones) y quedaron en una: "
     "1. Su valor suma sus lotes y su estado es el del lote más atrasado.",
 ]
-
-
-def recorded_processes(*, outlier: bool = False) -> list[dict[str, Any]]:
-    """Return the processes the API answers for the NIT: the fixture's p6dx rows."""
-    rows = recorded(PROCESSES_FIXTURE)
-    return [r for r in rows if outlier or r["id_del_proceso"] != PROCESS_OUTLIER]
-
-
-def row(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    return next(r for r in rows if r["id_contrato"] == key)
-
-
-@pytest.fixture
-async def datos() -> AsyncIterator[FakeDatosGov]:
-    async with FakeDatosGov() as fake:
-        fake.datasets[DATASET] = recorded_rows()
-        fake.datasets[PROCESSES] = recorded_processes()
-        yield fake
-
-
-class Waits:
-    """Records the back-off waits instead of sleeping them."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-
-
-def client(fake: FakeDatosGov, waits: Waits | None = None, **kwargs: Any) -> SocrataClient:
-    options: dict[str, Any] = {"page_size": 2, "backoff": 0.5, "timeout": 5, **kwargs}
-    return SocrataClient(fake.url, sleep=waits or Waits(), **options)
-
-
-async def sync(db: Database, settings: Settings, fake: FakeDatosGov, **kwargs: Any
-               ) -> SyncReport:
-    return await run_sync(db, settings, "secop", NIT, client=client(fake, **kwargs))
-
-
-async def works(db: Database) -> dict[str, Work]:
-    async with db.session() as s:
-        return {w.codigo: w for w in (await s.exec(select(Work))).all()}
-
-
-def content(found: dict[str, Work]) -> dict[str, dict[str, Any]]:
-    return {k: w.model_dump() for k, w in found.items()}
-
-
-async def outbox(db: Database) -> list[OutboxMessage]:
-    async with db.session() as s:
-        return list((await s.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all())
 
 
 async def test_first_run_pages_through_the_api_and_reports_the_new_works(
@@ -343,165 +260,6 @@ async def test_three_changed_contracts_alert_each_follower_once(
         week = await week_data(s, end=utcnow())
     assert [(c.key, c.field, c.old, c.new) for c in week.works] == [
         (PARK, "estado", "En ejecución", "Terminada")]
-
-
-async def test_429s_are_waited_out_and_a_malformed_page_imports_nothing(
-    db: Database, settings: Settings, datos: FakeDatosGov
-) -> None:
-    await sync(db, settings, datos)
-    before = content(await works(db))
-    rows = datos.datasets[DATASET]
-    row(rows, PARK)["estado_contrato"] = "terminado"  # on page 1: read, then dropped
-    row(rows, WALL)["estado_contrato"] = "terminado"
-    datos.faults = [TOO_MANY, Fault(429, b"", {"Retry-After": "7"}), UNAVAILABLE]
-    datos.fault_on_offset[4] = CUT_PAGE  # page 3 arrives cut in half
-    waits = Waits()
-    with pytest.raises(ImportFailed) as caught:
-        await sync(db, settings, datos, waits=waits)
-    assert str(caught.value) == (
-        f"La página 3 del conjunto {DATASET} en {datos.url} llegó dañada: no es JSON (¿una "
-        "página de error o una respuesta cortada?); intente más tarde."
-    )
-    assert waits.seconds == [0.0, 7.0, 2.0]  # Retry-After, then back-off (0.5 × 2²)
-    assert content(await works(db)) == before
-    async with db.session() as s:
-        assert len((await s.exec(select(AuditEntry))).all()) == 2  # the first run only
-    assert await outbox(db) == []
-    # Once the source answers again, the same run goes through.
-    report = await sync(db, settings, datos)
-    assert report.changed == 2
-
-
-async def test_a_source_that_hangs_is_timed_out_and_asked_again(
-    db: Database, settings: Settings, datos: FakeDatosGov
-) -> None:
-    # The timeout leaves room for a loaded 2-core machine to answer the other pages.
-    datos.faults = [Fault(200, b"[]", delay=3.0)]
-    waits = Waits()
-    report = await run_sync(db, settings, "secop", NIT,
-                            client=client(datos, waits, timeout=1.0))
-    assert report.changed == 5 + 5  # works and processes
-    assert waits.seconds == [0.5]  # one back-off, after the timeout
-
-
-async def test_a_source_that_keeps_answering_429_gives_up_with_a_spanish_sentence(
-    db: Database, settings: Settings, datos: FakeDatosGov
-) -> None:
-    datos.faults = [TOO_MANY] * 5
-    waits = Waits()
-    with pytest.raises(ImportFailed) as caught:
-        await sync(db, settings, datos, waits=waits)
-    assert str(caught.value) == (
-        f"datos.gov.co no entregó la página 1 del conjunto {DATASET} en {datos.url} tras 5 "
-        "intentos; el último respondió 429 (demasiadas consultas). Intente más tarde. "
-        "Configure DATOS_GOV_APP_TOKEN para tener un límite más alto."
-    )
-    assert len(waits.seconds) == 4
-    assert await works(db) == {}
-
-
-async def test_a_refused_query_and_an_unknown_nit_say_what_to_check(
-    db: Database, settings: Settings, datos: FakeDatosGov
-) -> None:
-    datos.faults = [Fault(400, b'{"code": "query.soql.no-such-column", "error": true, '
-                               b'"message": "No such column: nit_entidad"}')]
-    with pytest.raises(ImportFailed) as caught:
-        await sync(db, settings, datos)
-    assert str(caught.value) == (
-        f"datos.gov.co rechazó la consulta al pedir la página 1 del conjunto {DATASET} en "
-        f"{datos.url} (400: «No such column: nit_entidad»)."
-    )
-    datos.datasets[DATASET] = datos.datasets[PROCESSES] = []
-    with pytest.raises(ImportFailed) as caught:
-        await sync(db, settings, datos)
-    assert str(caught.value) == (
-        f"datos.gov.co no tiene filas de SECOP II para el NIT {NIT} con ese filtro "
-        f"({DATASET}, {PROCESSES}). Revise el NIT: va sin puntos ni dígito de verificación, "
-        "como 890201222."
-    )
-    assert await works(db) == {}
-
-
-async def test_a_bad_row_in_the_source_stops_the_run_unless_bad_rows_are_skipped(
-    db: Database, settings: Settings, datos: FakeDatosGov
-) -> None:
-    datos.datasets[DATASET] = recorded_rows(outlier=True)
-    with pytest.raises(ImportFailed) as caught:
-        await sync(db, settings, datos)
-    assert "«6000000000000000000» es demasiado grande para un valor en pesos" in str(
-        caught.value)
-    assert caught.value.rows_only
-    assert await works(db) == {}
-    report = await run_sync(db, settings, "secop", NIT, client=client(datos),
-                            skip_bad_rows=True)
-    text = report.text(settings.locale)
-    assert "→ obras: 5 nuevas, 0 con cambios, 0 sin cambios." in text
-    assert "Filas de la fuente con errores, que no se importaron (1):" in text
-    assert OUTLIER not in await works(db)
-
-
-async def test_an_unknown_source_or_a_nit_that_is_no_number_asks_nothing(
-    db: Database, settings: Settings, datos: FakeDatosGov
-) -> None:
-    with pytest.raises(ImportFailed) as caught:
-        await run_sync(db, settings, "secopp", NIT, client=client(datos))
-    assert str(caught.value) == (
-        "No conozco la fuente «secopp». Las fuentes que se pueden sincronizar son: secop."
-    )
-    with pytest.raises(ImportFailed) as caught:
-        await run_sync(db, settings, "secop", "1' OR '1'='1", client=client(datos))
-    assert str(caught.value) == "El NIT debe tener solo números (se leyó «1' OR '1'='1»)."
-    assert datos.requests == []
-
-
-async def test_the_daily_sync_runs_once_across_instances_and_alerts_followers(
-    settings: Settings, api: LocalBotAPI, db: Database, datos: FakeDatosGov
-) -> None:
-    await sync(db, settings, datos)
-    async with db.session() as s:
-        await give_consent(s, telegram_id=7201, chat_id=7201)
-        s.add(Subscription(chat_id=7201, kind="obra", value=PARK))
-        await s.commit()
-    row(datos.datasets[DATASET], PARK)["estado_contrato"] = "Suspendido"
-    asked_before = len(datos.requests)
-    config = dataclasses.replace(settings, secop_nit=NIT, datos_gov_url=datos.url)
-    async with instances(config, api) as [one, two]:
-        assert [j.name for j in one.app.job_queue.get_jobs_by_name(SECOP_JOB)] == [SECOP_JOB]
-        contexts = [CabildoContext(application=i.app) for i in (one, two, two, one)]
-        await asyncio.gather(*(run_secop_sync(c) for c in contexts))
-        [alert] = await api.wait_for("sendMessage", chat_id=7201)
-    assert "estado En ejecución → Suspendida" in alert.params["text"]
-    # One run: one page of up to 1,000 rows of each dataset.
-    assert len(datos.requests) == asked_before + 2
-    async with db.session() as s:
-        runs = (await s.exec(select(JobRun).where(JobRun.job == SECOP_JOB))).all()
-        entries = (await s.exec(select(AuditEntry))).all()
-    assert [r.period_key for r in runs] == [datetime.now(settings.tz).date().isoformat()]
-    # The operator's run, then the scheduler's: one entry per dataset.
-    assert [e.actor_id for e in entries] == [None, None, 0, 0]
-    assert len(api.calls_to(7201, ["sendMessage"])) == 1
-
-
-async def test_a_failed_daily_sync_imports_nothing_and_leaves_the_reason_in_the_audit_log(
-    settings: Settings, api: LocalBotAPI, db: Database, datos: FakeDatosGov
-) -> None:
-    datos.fault_on_offset[0] = CUT_PAGE
-    config = dataclasses.replace(settings, secop_nit=NIT, datos_gov_url=datos.url)
-    async with instances(config, api, count=1) as [one]:
-        await run_secop_sync(CabildoContext(application=one.app))
-    assert await works(db) == {}
-    async with db.session() as s:
-        [entry] = (await s.exec(select(AuditEntry))).all()
-    assert (entry.action, entry.actor_id) == ("sincronizar_fallida", 0)
-    assert entry.detail["error"].startswith(
-        f"La página 1 del conjunto {DATASET} en {datos.url} llegó dañada: no es JSON")
-
-
-async def test_no_daily_sync_without_a_nit(
-    settings: Settings, api: LocalBotAPI
-) -> None:
-    async with instances(settings, api, count=1) as [one]:
-        assert one.app.job_queue.get_jobs_by_name(SECOP_JOB) == ()
 
 
 def test_the_command_reports_in_spanish_and_fails_with_one_sentence(

@@ -1,8 +1,9 @@
-"""The hottest statements, straight on sqlite3, do what SQLAlchemy's path does."""
+"""The hottest statements, straight on the driver, do what SQLAlchemy's path does."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from datetime import UTC
 
@@ -39,7 +40,7 @@ async def test_the_same_answers_on_every_path(db: Database, database_url: str) -
                         state=FlowState("pregunta", "texto", {"tema": "obras", "n": [1, 2]}))
         await toggle(session, chat_id=7, kind="comuna", value="4")
         await toggle(session, chat_id=7, kind="tema", value="obras")
-    ordinary = Database(database_url, sqlite_on_loop=False)  # PostgreSQL: the same path
+    ordinary = Database(database_url, sqlite_on_loop=False, direct=False)
     try:
         assert await _reads(db) == await _reads(ordinary)
     finally:
@@ -78,7 +79,7 @@ async def _write_and_read(db: Database) -> tuple[object, ...]:
 
 async def test_the_same_writes_on_every_path(db: Database, database_url: str) -> None:
     direct = await _write_and_read(db)
-    ordinary = Database(database_url, sqlite_on_loop=False)  # PostgreSQL: the same path
+    ordinary = Database(database_url, sqlite_on_loop=False, direct=False)
     try:
         assert await _write_and_read(ordinary) == direct
     finally:
@@ -133,3 +134,41 @@ async def test_a_direct_write_that_finds_the_database_busy_waits_its_turn(
     async with db.session() as session:
         state = await get_state(session, chat_id=7, user_id=7)
     assert state is not None and state.flow == "encuesta"
+
+
+async def test_reads_before_a_write_begin_no_transaction(db: Database) -> None:
+    """A menu tap only reads: on either database the session never begins, so nothing is
+    committed or rolled back for it."""
+    async with db.session() as session:
+        session.add(Comuna(id=4, codigo="4", nombre="Occidental"))
+        await session.flush()
+        session.add(Citizen(telegram_id=7, chat_id=7, comuna_id=4))
+    async with db.unit(), db.session() as session:
+        assert await get_state(session, chat_id=7, user_id=7) is None
+        assert await known_comunas(session, telegram_id=7, chat_id=7) == {4}
+        assert not session.in_transaction()
+        await set_state(session, chat_id=7, user_id=7, state=FlowState("encuesta", "1"))
+        assert session.in_transaction()
+        state = await get_state(session, chat_id=7, user_id=7)
+        assert state is not None and state.step == "1"
+
+
+async def test_a_read_cut_short_leaves_the_pool_sound(db: Database) -> None:
+    """A task cancelled while its read waits on the database (the person's update given up)
+    does not leave a half-used connection for the next update."""
+
+    async def read() -> None:
+        async with db.unit(), db.session() as session:
+            await get_state(session, chat_id=7, user_id=7)
+
+    for _ in range(20):
+        task = asyncio.create_task(read())
+        await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await asyncio.gather(*(read() for _ in range(30)))
+    async with db.session() as session:
+        await set_state(session, chat_id=7, user_id=7, state=FlowState("encuesta", "2"))
+        state = await get_state(session, chat_id=7, user_id=7)
+        assert state is not None and state.step == "2"

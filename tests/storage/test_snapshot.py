@@ -121,3 +121,17 @@ async def test_a_unit_that_writes_then_reads_sees_its_own_write(db: Database) ->
             assert await comuna_by_code(session, "1") is not None
             assert db.snapshot.loads == loads
     assert await _names(db) == ["Norte"]
+
+
+async def test_a_unit_that_read_before_it_wrote_sees_its_write_after_its_commit(
+    db: Database,
+) -> None:
+    """The versions read before a session begins are kept only until it begins (a survey
+    tap: read, write, commit before the message goes out, read again)."""
+    async with db.unit() as unit:
+        async with db.session() as session:
+            assert await all_comunas(session) == []
+            session.add(Comuna(codigo="1", nombre="Norte", tipo="comuna"))
+        await unit.commit()
+        async with db.session() as session:
+            assert [c.nombre for c in await all_comunas(session)] == ["Norte"]

@@ -27,7 +27,7 @@ from storage.alerts import subscriptions_of
 from storage.db import Database
 from storage.privacy import give_consent
 from tests.web.live import serving
-from tests.web.test_pages import signed
+from tests.web.pages_support import signed
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("CABILDO_TEST_ARTIFACTS", ROOT / "test-artifacts"))
