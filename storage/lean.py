@@ -253,6 +253,9 @@ def _compile(statement: Query | Write, dialect: Dialect) -> _Plan | None:
         return None  # a read whose parameters need converting: not worth doing here
     if isinstance(statement, TextClause):
         return _Plan(compiled.string, names, fixed, ())
-    converters = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
-                       for c in statement.selected_columns)
+    try:
+        converters = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
+                           for c in statement.selected_columns)
+    except TypeError:  # a converter chosen by the column's type on the wire (asyncpg's
+        return None  # NUMERIC): only SQLAlchemy's cursor knows it
     return _Plan(compiled.string, names, fixed, converters)

@@ -7,10 +7,12 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import Table, bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lean
 from storage.comunas import all_comunas
 from storage.exports import to_csv
 from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
@@ -119,9 +121,14 @@ async def works_by_status(
     return items
 
 
+_WORKS: Table = Work.__table__  # type: ignore[attr-defined]
+_BY_CODE = sa_select(_WORKS).where(_WORKS.c.codigo == bindparam("code"))  # built once
+
+
 async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
-    """Return the work with this code."""
-    return (await session.exec(select(Work).where(Work.codigo == codigo))).first()
+    """Return the work with this code (no session holds it: read it again to change it)."""
+    found = await lean.objects(session, Work, _BY_CODE, {"code": codigo})
+    return found[0] if found else None
 
 
 async def _works_by_id(session: AsyncSession, ids: list[int]) -> list[Work]:

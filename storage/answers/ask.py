@@ -7,6 +7,7 @@ any item of the data.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Mapping
@@ -60,22 +61,42 @@ class Ask:
     words: tuple[str, ...] = field(default=(), repr=False)
 
 
-def _matches(words: list[str], table: Mapping[Phrase, Any] | frozenset[Phrase],
-             longest: int) -> list[tuple[int, int, Any]]:
+CueTable = Mapping[Phrase, Any] | frozenset[Phrase]
+
+
+def _matches(words: list[str], table: CueTable) -> list[tuple[int, int, Any]]:
     """Return the (start, length, value) of each longest, non-overlapping cue in `words`."""
+    firsts, sizes = _shape(table)
     found = []
-    i = 0
-    while i < len(words):
-        for size in range(min(longest, len(words) - i), 0, -1):
-            key = tuple(words[i:i + size])
-            if key in table:
-                value = table[key] if isinstance(table, Mapping) else " ".join(key)
-                found.append((i, size, value))
-                i += size
-                break
+    i, end = 0, len(words)
+    while i < end:
+        if words[i] in firsts:  # most words start no cue: skip the lookups
+            for size in sizes:
+                key = tuple(words[i:i + size]) if size <= end - i else ()
+                if key and key in table:
+                    value = table[key] if isinstance(table, Mapping) else " ".join(key)
+                    found.append((i, size, value))
+                    i += size
+                    break
+            else:
+                i += 1
         else:
             i += 1
     return found
+
+
+_SHAPES: dict[int, tuple[object, frozenset[str], tuple[int, ...]]] = {}
+
+
+def _shape(table: CueTable) -> tuple[frozenset[str], tuple[int, ...]]:
+    """The words a cue of `table` starts with, and its cues' lengths, longest first (kept
+    for the table's life: the lexicon's tables live as long as the process)."""
+    kept = _SHAPES.get(id(table))
+    if kept is None or kept[0] is not table:
+        kept = (table, frozenset(p[0] for p in table if p),
+                tuple(sorted({len(p) for p in table if p}, reverse=True)))
+        _SHAPES[id(table)] = kept
+    return kept[1], kept[2]
 
 
 _GLOSSARY_TABLES: dict[int, dict[Phrase, GlossaryEntry]] = {}
@@ -86,8 +107,7 @@ def _glossary(words: list[str], lexicon: Lexicon) -> list[tuple[int, int, Glossa
     table = _GLOSSARY_TABLES.get(id(lexicon))
     if table is None:
         table = _GLOSSARY_TABLES[id(lexicon)] = _glossary_table(lexicon)
-    return [(i, n, table[tuple(words[i:i + n])]) for i, n, _ in _matches(
-        words, table, lexicon.longest)]
+    return [(i, n, table[tuple(words[i:i + n])]) for i, n, _ in _matches(words, table)]
 
 
 def _glossary_table(lexicon: Lexicon) -> dict[Phrase, GlossaryEntry]:
@@ -123,14 +143,24 @@ def _mend(words: list[str], lexicon: Lexicon) -> list[str]:
 
 def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
     """Read a question's intent, its attribute or comparison, and the words left over."""
-    lexicon = lexicon or load()
+    if lexicon is None:
+        return _parse_with_ours(text)
+    return _parse(text, lexicon)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_with_ours(text: str) -> Ask:
+    # One question is read by the answers, then by the search: an `Ask` never changes.
+    return _parse(text, load())
+
+
+def _parse(text: str, lexicon: Lexicon) -> Ask:
     typed = _mend(tokens(without_tags(text)), lexicon)
     if not typed:
         return Ask()
     keys = [sound(w) for w in typed]  # cues match as they sound: «ke», «avanse», «a pagado»
     # What is left for the search reads as the data does: «an» is «han», «ban» «van».
     words = [w if w in STOP else _STOP_SOUNDS.get(k, w) for w, k in zip(typed, keys, strict=True)]
-    longest = lexicon.longest
     used: set[int] = set()
 
     def take(found: list[tuple[int, int, Any]]) -> None:
@@ -138,28 +168,28 @@ def parse(text: str, lexicon: Lexicon | None = None) -> Ask:
             used.update(range(start, start + size))
 
     # «obras en ejecución»: a status for the search, not the budget's «ejecución».
-    statuses = {i for start, size, _ in _matches(keys, lexicon.statuses, longest)
+    statuses = {i for start, size, _ in _matches(keys, lexicon.statuses)
                 for i in range(start, start + size)}
     keys = [k if i not in statuses else "" for i, k in enumerate(keys)]
-    kinds = _matches(keys, lexicon.kinds, longest)
+    kinds = _matches(keys, lexicon.kinds)
     kind = next((k for _, _, k in kinds), "")
-    counted = _matches(keys, lexicon.count, longest)
+    counted = _matches(keys, lexicon.count)
     # «cuántas obras…», «cuántos procesos de contratación…»: a count of a kind; «cuántos
     # créditos… de la meta» asks a goal's figure.
     counted_kind = any(start + size == at or start + size + 1 == at
                        for start, size, _ in counted for at, _, _ in kinds)
-    outside = _matches(keys, lexicon.outside, longest)
-    define = _matches(keys, lexicon.define, longest)
+    outside = _matches(keys, lexicon.outside)
+    define = _matches(keys, lexicon.define)
     terms = _glossary(keys, lexicon)
-    howto = _matches(keys, lexicon.howto, longest)
-    compare = _matches(keys, lexicon.superlatives, longest)
-    attributes = _matches(keys, lexicon.attributes, longest)
-    follows = _matches(keys[:3], lexicon.follow_start, longest)
+    howto = _matches(keys, lexicon.howto)
+    compare = _matches(keys, lexicon.superlatives)
+    attributes = _matches(keys, lexicon.attributes)
+    follows = _matches(keys[:3], lexicon.follow_start)
     starts_follow = bool(follows) and follows[0][0] == 0
-    periods = _matches(keys, lexicon.periods, longest)
+    periods = _matches(keys, lexicon.periods)
     period = periods[0][2] if periods else ""
-    padding = _matches(keys, lexicon.filler, longest)
-    works_said = _matches(keys, lexicon.works_said, longest)
+    padding = _matches(keys, lexicon.filler)
+    works_said = _matches(keys, lexicon.works_said)
     take(padding)
     take(works_said)
     padded = {i for start, size, _ in [*padding, *works_said] for i in range(start, start + size)}

@@ -54,16 +54,6 @@ class Lexicon:
                              self.filler, self.statuses, self.periods, self.works_said]
         return frozenset(w for table in tables for p in table for w in p)
 
-    @functools.cached_property
-    def longest(self) -> int:
-        """Return the most words any cue phrase has."""
-        tables: list[Any] = [self.attributes, self.superlatives, self.count, self.kinds,
-                             self.define, self.howto, self.outside, self.follow_start,
-                             self.filler, self.statuses, self.periods, self.works_said]
-        sizes = [len(p) for table in tables for p in table]
-        sizes += [len(n) for e in self.glossary for n in e.names]
-        return max(sizes, default=1)
-
 
 _SOFT_C = re.compile(r"c(?=[ei])")
 _HARD_C = re.compile(r"c(?!h)")
