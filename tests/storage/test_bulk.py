@@ -1,7 +1,9 @@
-"""Bulk work pauses the cyclic garbage collector while it lasts, and only then."""
+"""Bulk work pauses the cyclic garbage collector while it lasts, and lets go of its rows a
+slice at a time."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 
 from storage import outbox
 from storage.broadcasts import Audience, create_broadcast
-from storage.bulk import collector_paused
+from storage.bulk import SLICE, collector_paused, let_go
 from storage.citizens import touch_citizen
 from storage.db import Database
 from storage.importers import files
@@ -87,3 +89,23 @@ async def test_every_kind_of_import_runs_with_the_collector_paused(
     assert result.created == 1
     assert collector_on_while_importing == [False]
     assert gc.isenabled()
+
+
+async def test_big_lists_are_let_go_a_slice_at_a_time_while_others_are_served() -> None:
+    rows = [{"fila": i} for i in range(5 * SLICE + 1)]
+    cells = [[i] for i in range(SLICE)]
+    served = 0
+
+    async def someone_else() -> None:
+        nonlocal served
+        while True:
+            served += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(someone_else())
+    await asyncio.sleep(0)
+    before = served
+    await let_go(rows, cells)
+    other.cancel()
+    assert rows == [] and cells == []
+    assert served - before >= 6  # a turn of the loop after each slice
