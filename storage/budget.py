@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import BudgetLine
+from storage.snapshot import held
 from storage.text import fold
 
 
@@ -62,13 +63,30 @@ def _sum(lines: list[BudgetLine], name: str, vigencia: int) -> Execution:
 
 async def latest_year(session: AsyncSession) -> int | None:
     """Return the most recent fiscal year with budget data."""
-    return (await session.exec(select(func.max(BudgetLine.vigencia)))).one()
+    return (await held(session, _read_latest, ("budgetline",)))[0]
 
 
 async def execution(
     session: AsyncSession, *, vigencia: int
 ) -> tuple[Execution, list[Execution]]:
     """Return the year's totals and each office's, biggest appropriation first."""
+    year, latest = await held(session, _read_latest, ("budgetline",))
+    if year == vigencia and latest is not None:  # the one asked all day: from memory
+        return latest[0], list(latest[1])
+    total, per_office = await _read_execution(session, vigencia)
+    return total, list(per_office)
+
+
+async def _read_latest(
+    session: AsyncSession,
+) -> tuple[int | None, tuple[Execution, tuple[Execution, ...]] | None]:
+    year = (await session.exec(select(func.max(BudgetLine.vigencia)))).one()
+    return year, (await _read_execution(session, year) if year is not None else None)
+
+
+async def _read_execution(
+    session: AsyncSession, vigencia: int
+) -> tuple[Execution, tuple[Execution, ...]]:
     rows = list((await session.exec(
         select(BudgetLine).where(BudgetLine.vigencia == vigencia)
         .order_by(col(BudgetLine.dependencia), col(BudgetLine.rubro))
@@ -78,7 +96,7 @@ async def execution(
         offices.setdefault(row.dependencia, []).append(row)
     per_office = sorted((_sum(v, k, vigencia) for k, v in offices.items()),
                         key=lambda e: e.apropiacion, reverse=True)
-    return _sum(rows, "Total", vigencia), per_office
+    return _sum(rows, "Total", vigencia), tuple(per_office)
 
 
 def match_offices(offices: list[Execution], text: str) -> list[Execution]:

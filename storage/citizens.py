@@ -10,7 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import connection_flushed, insert_if_absent, per_dialect
+from storage.db import dialect_of, flush_pending, insert_if_absent, per_dialect
 from storage.models import Citizen
 from storage.types import utcnow
 
@@ -37,8 +37,8 @@ _TOUCH = per_dialect(_touch)
 async def touch_citizen(session: AsyncSession, *, telegram_id: int, chat_id: int) -> None:
     """Record that the person wrote: create the row (ids only) on first contact, otherwise
     note when and from which chat, and that they are reachable. One statement."""
-    conn = await connection_flushed(session)
-    await lean.execute(session, _TOUCH[conn.dialect.name],
+    await flush_pending(session)
+    await lean.execute(session, _TOUCH[dialect_of(session)],
                        {"person": telegram_id, "chat": chat_id, "now": utcnow()})
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import flush_pending, per_dialect
+from storage.db import dialect_of, flush_pending, per_dialect
 from storage.models import ConversationState
 from storage.types import utcnow
 
@@ -67,8 +67,7 @@ async def set_state(
     session: AsyncSession, *, chat_id: int, user_id: int, state: FlowState
 ) -> None:
     """Store (replace) the person's flow state in this chat (one upsert)."""
-    conn = await session.connection()
-    await lean.execute(session, _SET[conn.dialect.name], {
+    await lean.execute(session, _SET[dialect_of(session)], {
         "chat": chat_id, "user": user_id, "flow": state.flow, "step": state.step,
         "data": dict(state.data), "updated_at": utcnow()})
     await flush_pending(session)

@@ -52,8 +52,13 @@ def insert_for(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlit
 
 def per_dialect(build: Callable[[Callable[[Table], Any]], T]) -> dict[str, T]:
     """Build a statement once for each backend, from its dialect's `insert` (whose ON
-    CONFLICT clauses both spell alike); pick it with `conn.dialect.name`."""
+    CONFLICT clauses both spell alike); pick it with `dialect_of(session)`."""
     return {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The name of the session's database kind (`sqlite`, `postgresql`), with no I/O."""
+    return session.sync_session.get_bind().dialect.name
 
 
 async def insert_if_absent(session: AsyncSession, table: Table, **values: Any) -> bool:
@@ -72,7 +77,7 @@ async def connection_flushed(session: AsyncSession) -> AsyncConnection:
     """The session's connection, for Core statements, after writing the ORM's pending
     changes (so a statement sees them, as one run through the session would)."""
     await flush_pending(session)
-    return await session.connection()
+    return await lean.connection(session)
 
 
 async def flush_pending(session: AsyncSession) -> None:

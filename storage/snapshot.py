@@ -69,7 +69,7 @@ async def _versions(session: AsyncSession) -> dict[str, int]:
     reads them on `storage.lean`'s direct path and keeps them until it begins (it has
     written nothing meanwhile), for at most `OUTSIDE_SECONDS`."""
     if session.in_transaction():
-        kept: dict[str, int] | None = (await session.connection()).info.get(_READ)
+        kept: dict[str, int] | None = (await lean.connection(session)).info.get(_READ)
         if kept is not None:
             return kept
     else:
@@ -78,7 +78,7 @@ async def _versions(session: AsyncSession) -> dict[str, int]:
             return outside[1]
     versions = {name: version for name, version in await lean.rows(session, _VERSIONS, {})}
     if session.in_transaction():  # begun before, or by this read
-        (await session.connection()).info[_READ] = versions
+        (await lean.connection(session)).info[_READ] = versions
     else:
         session.info[_OUTSIDE] = (time.monotonic(), versions)
     return versions

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 from datetime import UTC
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -15,6 +16,7 @@ from storage.alerts import subscriptions_of, toggle
 from storage.citizens import get_citizen, touch_citizen
 from storage.conversations import FlowState, clear_state, get_state, set_state, touch_state
 from storage.db import Database
+from storage.migrate import upgrade
 from storage.models import Citizen, Comuna
 from storage.surveys import known_comunas
 
@@ -172,3 +174,22 @@ async def test_a_read_cut_short_leaves_the_pool_sound(db: Database) -> None:
         await set_state(session, chat_id=7, user_id=7, state=FlowState("encuesta", "2"))
         state = await get_state(session, chat_id=7, user_id=7)
         assert state is not None and state.step == "2"
+
+
+async def test_databases_of_both_kinds_in_one_process_each_get_their_own_sql(
+    db: Database, tmp_path: Path
+) -> None:
+    """The benchmark runs SQLite, then PostgreSQL, in one process: a statement prepared for
+    one must not be sent to the other."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
+    await asyncio.to_thread(upgrade, url)
+    other = Database(url)
+    try:
+        for database in (other, db):
+            async with database.unit(), database.session() as session:
+                assert await get_state(session, chat_id=7, user_id=7) is None
+                await set_state(session, chat_id=7, user_id=7, state=FlowState("encuesta", "3"))
+                state = await get_state(session, chat_id=7, user_id=7)
+                assert state is not None and state.step == "3"
+    finally:
+        await other.dispose()

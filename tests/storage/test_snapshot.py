@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from storage.budget import execution, latest_year
 from storage.comunas import all_comunas, comuna_by_code, comuna_by_id
 from storage.db import Database
 from storage.goals import goal_by_code
-from storage.models import Comuna, Goal, Survey, SurveyQuestion
+from storage.models import BudgetLine, Comuna, Goal, Survey, SurveyQuestion
 from storage.snapshot import VERSIONS
 from storage.surveys import questions_of, survey_by_id
 
@@ -135,3 +136,25 @@ async def test_a_unit_that_read_before_it_wrote_sees_its_write_after_its_commit(
         await unit.commit()
         async with db.session() as session:
             assert [c.nombre for c in await all_comunas(session)] == ["Norte"]
+
+
+async def test_the_budgets_figures_follow_their_rows(db: Database) -> None:
+    async with db.session() as session:
+        assert await latest_year(session) is None
+        session.add(BudgetLine(vigencia=2025, dependencia="Salud", apropiacion_definitiva=100,
+                               compromisos=40))
+    async with db.session() as session:
+        total, offices = await execution(session, vigencia=2025)
+        assert (total.apropiacion, total.compromisos) == (100, 40)
+        assert [o.name for o in offices] == ["Salud"]
+        offices.clear()  # a caller's copy: what is held stays whole
+        assert [o.name for o in (await execution(session, vigencia=2025))[1]] == ["Salud"]
+    async with db.engine.begin() as conn:  # a CUIPO import in another process
+        await conn.execute(text("UPDATE budgetline SET compromisos = 90"))
+        await conn.execute(text(
+            "INSERT INTO budgetline (vigencia, dependencia, rubro, apropiacion_definitiva,"
+            " compromisos, updated_at) VALUES (2026, 'Salud', '', 10, 1, '2026-01-01')"))
+    async with db.session() as session:
+        assert await latest_year(session) == 2026
+        assert (await execution(session, vigencia=2025))[0].compromisos == 90
+        assert (await execution(session, vigencia=2026))[0].apropiacion == 10
