@@ -6,6 +6,7 @@ One-table kinds go through `storage.importers.core`; the kinds named in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -81,8 +82,12 @@ async def import_bytes(
     bundle = BUNDLES.get(kind.strip().lower())
     with collector_paused():  # every kind, bundles and the other formats too (storage.bulk)
         if other is not None:
-            return await other(session, data, filename, tz=tz)
-        if bundle is not None:
-            return await bundle(session, [(data, filename)], tz=tz)
-        return await import_table(session, kind, data, filename, tz=tz,
-                                  skip_bad_rows=skip_bad_rows)
+            result = await other(session, data, filename, tz=tz)
+        elif bundle is not None:
+            result = await bundle(session, [(data, filename)], tz=tz)
+        else:
+            result = await import_table(session, kind, data, filename, tz=tz,
+                                        skip_bad_rows=skip_bad_rows)
+    await asyncio.sleep(0)  # the collector's pass due after the pause, and the caller's next
+    # step (dropping a result of 100,000 changes), in separate turns of the loop
+    return result
