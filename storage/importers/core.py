@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam
@@ -54,6 +54,69 @@ class Change:
     new: Any
 
 
+class Changes(Sequence[Change]):
+    """An import's changes, kept as four columns and read as `Change`s.
+
+    An import of 20,000 changed works makes about 111,000 changes. As objects, the garbage
+    collector's first pass after the import walked each one, and the caller freed each one,
+    together about 60 ms of the event loop's time; columns of plain values cost a few.
+    """
+
+    __slots__ = ("_fields", "_keys", "_news", "_olds")
+
+    def __init__(self, changes: Iterable[Change] = ()) -> None:
+        self._keys: list[str] = []
+        self._fields: list[str] = []
+        self._olds: list[Any] = []
+        self._news: list[Any] = []
+        self.extend(changes)
+
+    def add(self, key: str, name: str, old: Any, new: Any) -> None:
+        """Record that `name` of the row `key` went from `old` to `new`."""
+        self._keys.append(key)
+        self._fields.append(name)
+        self._olds.append(old)
+        self._news.append(new)
+
+    def append(self, change: Change) -> None:
+        """Record one change."""
+        self.add(change.key, change.field, change.old, change.new)
+
+    def extend(self, changes: Iterable[Change]) -> None:
+        """Record several changes."""
+        for change in changes:
+            self.append(change)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[Change]:
+        return map(Change, self._keys, self._fields, self._olds, self._news)
+
+    @overload
+    def __getitem__(self, index: int) -> Change: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Change]: ...
+
+    def __getitem__(self, index: int | slice) -> Change | list[Change]:
+        if isinstance(index, slice):
+            return list(map(Change, self._keys[index], self._fields[index], self._olds[index],
+                            self._news[index]))
+        return Change(self._keys[index], self._fields[index], self._olds[index],
+                      self._news[index])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Changes({list(self)!r})"
+
+
 @dataclass
 class ImportResult:
     """What an import did: counts, warnings, and each field it changed."""
@@ -63,7 +126,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
+    changes: Changes = field(default_factory=Changes)
     created_keys: list[str] = field(default_factory=list)
     skipped: SkippedRows | None = None  # rows left out for their errors, when asked to
 
@@ -300,9 +363,8 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
                 result.created_keys.append(key)
                 continue
             kept = {k: v for k, v in row.values.items() if k not in spec.insert_only}
-            changes = [Change(key, name, current[name], new)
-                       for name, new in kept.items() if current[name] != new]
-            if not changes:
+            changed = {name: new for name, new in kept.items() if current[name] != new}
+            if not changed:
                 result.unchanged += 1
                 # A row now found in a source it was not recorded from takes that source;
                 # it is no change of its content.
@@ -311,10 +373,11 @@ async def store(session: AsyncSession, table: ParsedTable) -> ImportResult:
                 written = {**source, "importado_at": now}
             else:
                 result.updated += 1
-                result.changes.extend(changes)
+                for name, new in changed.items():
+                    result.changes.add(key, name, current[name], new)
                 written = {**kept, **source, **stamp}
                 if spec.follows is not None:
-                    written |= spec.follows(current, {c.field: c.new for c in changes}, written)
+                    written |= spec.follows(current, changed, written)
             params = {f"new_{name}": value for name, value in written.items()}
             params["old_id"] = current["id"]
             updates.setdefault(tuple(sorted(params)), []).append(params)

@@ -89,5 +89,5 @@ async def import_bytes(
             result = await import_table(session, kind, data, filename, tz=tz,
                                         skip_bad_rows=skip_bad_rows)
     await asyncio.sleep(0)  # the collector's pass due after the pause, and the caller's next
-    # step (dropping a result of 100,000 changes), in separate turns of the loop
+    # step (freeing a big result), in separate turns of the loop
     return result

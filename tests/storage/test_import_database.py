@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
 from storage.importers import Change, ImportFailed, import_bytes, parse_table
+from storage.importers.core import Changes
 from storage.models import Work
 from tests.storage.helpers import TZ, csv_bytes, run_import, seed_comunas, table_contents
 from tests.storage.importer_support import (
@@ -151,3 +152,14 @@ async def test_skipping_bad_rows_leaves_out_every_row_with_an_error(db: Database
                                tz=TZ, skip_bad_rows=True)
     assert not caught.value.rows_only
     assert sorted(await works_by_code(db)) == ["OB-1", "OB-4"]
+
+
+def test_an_imports_changes_read_as_change_records() -> None:
+    changes = Changes([Change("OB-1", "estado", "Contratada", "En ejecución")])
+    changes.add("OB-2", "avance_fisico", None, 12.5)
+    assert changes == [Change("OB-1", "estado", "Contratada", "En ejecución"),
+                       Change("OB-2", "avance_fisico", None, 12.5)]
+    assert changes[1] == Change("OB-2", "avance_fisico", None, 12.5)
+    assert changes[:1] == [Change("OB-1", "estado", "Contratada", "En ejecución")]
+    assert len(changes) == 2 and not Changes()
+    assert [c.key for c in changes] == ["OB-1", "OB-2"]
