@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from storage.answers.lexicon import GlossaryEntry, Lexicon, Phrase, load, sound
 from storage.search import STOP, tokens
@@ -61,6 +61,7 @@ class Ask:
     words: tuple[str, ...] = field(default=(), repr=False)
 
 
+T = TypeVar("T")
 CueTable = Mapping[Phrase, Any] | frozenset[Phrase]
 
 
@@ -85,28 +86,29 @@ def _matches(words: list[str], table: CueTable) -> list[tuple[int, int, Any]]:
     return found
 
 
-_SHAPES: dict[int, tuple[object, frozenset[str], tuple[int, ...]]] = {}
+_KEPT: dict[tuple[str, int], tuple[object, Any]] = {}
+
+
+def _kept(kind: str, owner: object, build: Callable[[], T]) -> T:
+    """What `build` makes for `owner` (a lexicon or one of its tables), made once while
+    `owner` lives (the lexicons live as long as the process)."""
+    key = (kind, id(owner))
+    kept = _KEPT.get(key)
+    if kept is None or kept[0] is not owner:  # never another object at a reused id
+        kept = _KEPT[key] = (owner, build())
+    return kept[1]
 
 
 def _shape(table: CueTable) -> tuple[frozenset[str], tuple[int, ...]]:
-    """The words a cue of `table` starts with, and its cues' lengths, longest first (kept
-    for the table's life: the lexicon's tables live as long as the process)."""
-    kept = _SHAPES.get(id(table))
-    if kept is None or kept[0] is not table:
-        kept = (table, frozenset(p[0] for p in table if p),
-                tuple(sorted({len(p) for p in table if p}, reverse=True)))
-        _SHAPES[id(table)] = kept
-    return kept[1], kept[2]
-
-
-_GLOSSARY_TABLES: dict[int, dict[Phrase, GlossaryEntry]] = {}
+    """The words a cue of `table` starts with, and its cues' lengths, longest first."""
+    return _kept("shape", table, lambda: (
+        frozenset(p[0] for p in table if p),
+        tuple(sorted({len(p) for p in table if p}, reverse=True))))
 
 
 def _glossary(words: list[str], lexicon: Lexicon) -> list[tuple[int, int, GlossaryEntry]]:
     """Return the glossary entries named in `words` (plurals too), longest names first."""
-    table = _GLOSSARY_TABLES.get(id(lexicon))
-    if table is None:
-        table = _GLOSSARY_TABLES[id(lexicon)] = _glossary_table(lexicon)
+    table = _kept("glossary", lexicon, lambda: _glossary_table(lexicon))
     return [(i, n, table[tuple(words[i:i + n])]) for i, n, _ in _matches(words, table)]
 
 
