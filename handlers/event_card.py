@@ -33,9 +33,7 @@ from storage.events import (
     Places,
     ends_at,
     is_called_off,
-    places,
-    registration_of,
-    waiting_position,
+    seat,
 )
 from storage.models import Comuna, Event, Registration
 from storage.text import fold
@@ -114,13 +112,8 @@ async def event_card(
     settings = context.settings
     async with context.db.session() as session:
         comuna = await comuna_by_id(session, event.comuna_id)
-        current = await places(session, event=event)
-        mine = await registration_of(session, event_id=event.id or 0, chat_id=chat_id)
-        position = (
-            await waiting_position(session, registration=mine)
-            if mine is not None and mine.status == WAITING
-            else 0
-        )
+        standing = await seat(session, event=event, chat_id=chat_id)
+    current, mine, position = standing.places, standing.mine, standing.position
     lines = [f"📅 <b>{escape(event.titulo)}</b>"]
     called_off = is_called_off(event)
     if called_off:

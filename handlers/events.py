@@ -47,11 +47,11 @@ from storage.events import (
     CONFIRMED,
     WAITING,
     cancel,
-    event_by_id,
     is_called_off,
     kinds_and_comunas,
     register,
     registration_of,
+    shown_event,
     statuses_of,
     upcoming,
     waiting_position,
@@ -207,7 +207,7 @@ async def _show_filters(update: Update, context: CabildoContext) -> None:
 
 async def _load(context: CabildoContext, event_id: int) -> Event:
     async with context.db.session() as session:
-        event = await event_by_id(session, event_id)
+        event = await shown_event(session, event_id)
     if event is None:
         raise LookupError(event_id)
     return event
@@ -354,7 +354,7 @@ async def open_event(update: Update, context: CabildoContext, key: str) -> bool:
     if not key.isdigit():
         return False
     async with context.db.session() as session:
-        event = await event_by_id(session, int(key))
+        event = await shown_event(session, int(key))
     if event is None:
         return False
     await _show_event(update, context, int(key), pin=True)

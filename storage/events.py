@@ -22,10 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, update
+from sqlalchemy import Table, bindparam, case, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lean
 from storage.audit import add_entry
 from storage.comunas import all_comunas
 from storage.models import Comuna, Event, Registration
@@ -143,6 +145,41 @@ async def places(session: AsyncSession, *, event: Event) -> Places:
     )
     counts = dict((await session.exec(query)).all())
     return Places(int(counts.get(CONFIRMED, 0)), int(counts.get(WAITING, 0)), event.capacidad)
+
+
+_REGISTRATIONS: Table = Registration.__table__  # type: ignore[attr-defined]
+# Built once, run with the ids: building a statement costs more than running it.
+_SEAT = sa_select(
+    func.count(case((_REGISTRATIONS.c.status == CONFIRMED, 1))),
+    func.count(case((_REGISTRATIONS.c.status == WAITING, 1))),
+    func.max(case((_REGISTRATIONS.c.chat_id == bindparam("chat"), _REGISTRATIONS.c.id))),
+).where(_REGISTRATIONS.c.event_id == bindparam("event"))
+_REGISTRATION = sa_select(_REGISTRATIONS).where(_REGISTRATIONS.c.id == bindparam("id"))
+
+
+@dataclass(frozen=True)
+class Seat:
+    """How an event stands for one person: its places, their registration (any status) and,
+    on the waiting list, their 1-based place in it (else 0)."""
+
+    places: Places
+    mine: Registration | None
+    position: int
+
+
+async def seat(session: AsyncSession, *, event: Event, chat_id: int) -> Seat:
+    """Return the event's places and this person's registration in it: one read, and one
+    more only for a person who registered."""
+    ((confirmed, waiting, mine_id),) = await lean.rows(
+        session, _SEAT, {"event": event.id, "chat": chat_id})
+    current = Places(int(confirmed or 0), int(waiting or 0), event.capacidad)
+    if mine_id is None:
+        return Seat(current, None, 0)
+    found = await lean.objects(session, Registration, _REGISTRATION, {"id": mine_id})
+    mine = found[0] if found else None
+    position = (await waiting_position(session, registration=mine)
+                if mine is not None and mine.status == WAITING else 0)
+    return Seat(current, mine, position)
 
 
 async def registration_of(
@@ -267,8 +304,13 @@ async def fill_freed_places(session: AsyncSession, *, event: Event) -> list[int]
 
 
 async def event_by_id(session: AsyncSession, event_id: int) -> Event | None:
-    """Return the event with this id."""
+    """Return the event with this id, held by the session (to change it)."""
     return await session.get(Event, event_id)
+
+
+async def shown_event(session: AsyncSession, event_id: int) -> Event | None:
+    """Return the event with this id from the snapshot, to show (never to change)."""
+    return next((e for e in await all_events(session) if e.id == event_id), None)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import CompoundSelect, Delete, Insert, Select, TextClause, Update
+from sqlalchemy import CompoundSelect, Delete, Float, Insert, Select, TextClause, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql.sqltypes import NumericCommon
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -60,6 +62,7 @@ class _Plan:
 
 # By statement and dialect: a process may hold databases of both kinds (the benchmark does).
 _PLANS: dict[tuple[int, str], tuple[object, _Plan | None]] = {}
+_NUMERIC, _FLOAT8 = 1700, 701  # PostgreSQL's type ids
 
 
 _CONNECTION = "cabildo.connection"  # (transaction, connection) of the session's last lookup
@@ -266,15 +269,24 @@ def _compile(statement: Query | Write, dialect: Dialect) -> _Plan | None:
     binders = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)
                     for n in names)
     fixed = {n: compiled.binds[n].value for n in names if not compiled.binds[n].required}
+    if not any(binders):
+        binders = ()
     if isinstance(statement, Insert | Update | Delete):
         return _Plan(compiled.string, names, fixed, (), binders)
-    if any(binders):
-        return None  # a read whose parameters need converting: not worth doing here
     if isinstance(statement, TextClause):
-        return _Plan(compiled.string, names, fixed, ())
+        return _Plan(compiled.string, names, fixed, (), binders)
     try:
-        converters = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
-                           for c in statement.selected_columns)
-    except TypeError:  # a converter chosen by the column's type on the wire (asyncpg's
-        return None  # NUMERIC): only SQLAlchemy's cursor knows it
-    return _Plan(compiled.string, names, fixed, converters)
+        converters = tuple(_converter(c.type, dialect) for c in statement.selected_columns)
+    except TypeError:  # a converter chosen by a type on the wire that the column does not
+        return None  # tell: only SQLAlchemy's cursor knows it
+    return _Plan(compiled.string, names, fixed, converters, binders)
+
+
+def _converter(declared: TypeEngine[Any], dialect: Dialect) -> Convert:
+    impl = declared.dialect_impl(dialect)
+    base = impl.impl_instance if isinstance(impl, TypeDecorator) else impl
+    if isinstance(base, NumericCommon):  # asyncpg's picks by the type on the wire, which is the
+        # one the column was created with: DOUBLE PRECISION for a Float, else NUMERIC
+        wire = _FLOAT8 if isinstance(base, Float) else _NUMERIC
+        return impl.result_processor(dialect, wire)
+    return impl.result_processor(dialect, None)

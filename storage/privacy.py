@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lean
 from storage.audit import add_entry
 from storage.models import (
     Citizen,
@@ -78,12 +80,15 @@ async def give_consent(session: AsyncSession, *, telegram_id: int, chat_id: int)
     return citizen
 
 
+_CITIZENS: Table = Citizen.__table__  # type: ignore[attr-defined]
+_CONSENT = sa_select(_CITIZENS.c.consent_at).where(  # built once (`storage.lean`)
+    _CITIZENS.c.telegram_id == bindparam("person"))
+
+
 async def has_consent(session: AsyncSession, *, telegram_id: int) -> bool:
     """Tell whether the person has accepted the personal-data notice."""
-    consent = (
-        await session.exec(select(Citizen.consent_at).where(Citizen.telegram_id == telegram_id))
-    ).first()
-    return consent is not None
+    found = await lean.rows(session, _CONSENT, {"person": telegram_id})
+    return bool(found) and found[0][0] is not None
 
 
 async def _count(session: AsyncSession, query: object) -> int:

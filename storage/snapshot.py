@@ -88,10 +88,11 @@ def watch(engine: Engine) -> None:
     """Let a connection reuse the versions it read until it writes or its transaction ends.
 
     One update may read several kinds (a survey tap: the survey, then its questions); the
-    versions are read once. Any statement but a SELECT forgets them (the write may move
-    one), and so do a commit and a rollback. Reads later in the same transaction may see
-    newer rows than the versions say (PostgreSQL reads what was committed meanwhile): what
-    is then kept under the older versions is read again at the next fresh look.
+    versions are read once. A write forgets them (it may move one) unless it writes a table
+    that has none (a survey answer, a pending step); so do a commit and a rollback. Reads
+    later in the same transaction may see newer rows than the versions say (PostgreSQL
+    reads what was committed meanwhile): what is then kept under the older versions is read
+    again at the next fresh look.
     """
     event.listen(engine, "before_cursor_execute", _forget_on_write)
     event.listen(engine, "commit", _forget)
@@ -106,8 +107,23 @@ def _forget_outside(session: Session, *_: Any) -> None:
 
 
 def _forget_on_write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-    if not statement.startswith("SELECT"):
-        conn.info.pop(_READ, None)
+    if statement.startswith("SELECT"):
+        return
+    kept: dict[str, int] | None = conn.info.get(_READ)
+    table = written_table(statement)
+    if kept is not None and table is not None and table not in kept:
+        return  # a table without a version (a response, a step): the versions stand
+    conn.info.pop(_READ, None)
+
+
+def written_table(statement: str) -> str | None:
+    """The table an INSERT, UPDATE or DELETE writes; None for any other statement."""
+    words = statement.split(None, 3)
+    if len(words) > 2 and (words[0], words[1]) in (("INSERT", "INTO"), ("DELETE", "FROM")):
+        return words[2].strip('"')
+    if len(words) > 1 and words[0] == "UPDATE":
+        return words[1].strip('"')
+    return None
 
 
 def _forget(conn: Connection) -> None:

@@ -38,7 +38,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import insert_if_absent
+from storage.db import connection_flushed, insert_for, insert_if_absent
 from storage.events import all_events
 from storage.models import (
     Citizen,
@@ -280,6 +280,14 @@ _ANSWERS = SurveyAnswer.__table__  # type: ignore[attr-defined]
 _FIND = sa_select(_RESPONSES).where(_RESPONSES.c.survey_id == bindparam("survey"),
                                     _RESPONSES.c.respondent_key == bindparam("key"))
 _ANSWER_ROWS = sa_select(_ANSWERS).where(_ANSWERS.c.response_id == bindparam("response"))
+# A response with its answers, in one round trip (a survey tap reads both).
+_WITH_ANSWERS = sa_select(
+    _RESPONSES, _ANSWERS.c.id.label("answer_id"), _ANSWERS.c.question_id, _ANSWERS.c.value,
+).select_from(_RESPONSES.outerjoin(_ANSWERS, _ANSWERS.c.response_id == _RESPONSES.c.id)).where(
+    _RESPONSES.c.survey_id == bindparam("survey"),
+    _RESPONSES.c.respondent_key == bindparam("key"),
+).order_by(_ANSWERS.c.id)
+_RESPONSE_COLUMNS = len(_RESPONSES.c)
 _COMPLETE = _RESPONSES.update().where(_RESPONSES.c.id == bindparam("response")).values(
     completed_at=bindparam("at", type_=_RESPONSES.c.completed_at.type))
 _SET_VALUE = _ANSWERS.update().where(_ANSWERS.c.id == bindparam("answer")).values(
@@ -293,6 +301,24 @@ async def find_response(
     key = await respondent_key(session, survey=survey, chat_id=chat_id)
     found = await lean.objects(session, SurveyResponse, _FIND, {"survey": survey.id, "key": key})
     return found[0] if found else None
+
+
+async def _response_with_answers(
+    session: AsyncSession, *, survey: Survey, chat_id: int
+) -> tuple[SurveyResponse | None, list[SurveyAnswer]]:
+    """The person's response to the survey and its answer rows (drafts included), read
+    together; (None, []) if they have not started it."""
+    key = await respondent_key(session, survey=survey, chat_id=chat_id)
+    found = await lean.rows(session, _WITH_ANSWERS, {"survey": survey.id, "key": key})
+    if not found:
+        return None, []
+    names = _RESPONSES.c.keys()
+    response = SurveyResponse(**dict(zip(names, found[0][:_RESPONSE_COLUMNS], strict=True)))
+    answers = [SurveyAnswer(id=answer_id, response_id=response.id or 0, question_id=question_id,
+                            value=value)
+               for answer_id, question_id, value in (row[_RESPONSE_COLUMNS:] for row in found)
+               if answer_id is not None]
+    return response, answers
 
 
 def _day(moment: datetime, tz: tzinfo) -> datetime:
@@ -333,13 +359,17 @@ async def start_response(
             select(Citizen.comuna_id).where(Citizen.telegram_id == telegram_id)
         )).first()
     now = now or utcnow()
-    await insert_if_absent(  # a double tap may have started it already
-        session, SurveyResponse.__table__,  # type: ignore[attr-defined]
-        survey_id=survey.id or 0, respondent_key=key,
-        chat_id=None if survey.anonima else chat_id, comuna_id=comuna_id,
-        started_at=_day(now, tz) if survey.anonima else now,
-    )
-    found = await find_response(session, survey=survey, chat_id=chat_id)
+    conn = await connection_flushed(session)
+    created = (await conn.execute(
+        insert_for(conn, _RESPONSES).values(
+            survey_id=survey.id or 0, respondent_key=key,
+            chat_id=None if survey.anonima else chat_id, comuna_id=comuna_id,
+            started_at=_day(now, tz) if survey.anonima else now,
+        ).on_conflict_do_nothing().returning(*_RESPONSES.c)
+    )).first()
+    if created is not None:
+        return SurveyResponse(**created._mapping)
+    found = await find_response(session, survey=survey, chat_id=chat_id)  # a double tap won
     assert found is not None
     return found
 
@@ -367,12 +397,15 @@ async def position(
     when the caller has just read it (`start_response`)."""
     questions = await questions_of(session, survey_id=survey.id or 0)
     if response is None:
-        response = await find_response(session, survey=survey, chat_id=chat_id)
+        response, rows = await _response_with_answers(session, survey=survey, chat_id=chat_id)
+    else:
+        rows = None
     if response is None:
         return Position(survey, None, questions[0] if questions else None, len(questions))
     if response.completed_at is not None:
         return Position(survey, response, None, len(questions))
-    rows = await _answer_rows(session, response_id=response.id or 0)
+    if rows is None:
+        rows = await _answer_rows(session, response_id=response.id or 0)
     current = next_question(questions, final_answers(rows))
     return Position(survey, response, current, len(questions), draft_ticks(rows, current),
                     Progress(questions, rows))
@@ -410,13 +443,12 @@ async def record_answer(
         questions, rows = read.questions, read.rows
     else:
         questions = await questions_of(session, survey_id=survey.id or 0)
-        found = await find_response(session, survey=survey, chat_id=chat_id)
+        found, rows = await _response_with_answers(session, survey=survey, chat_id=chat_id)
         if found is None:
             return Recorded("not_started")
         if found.completed_at is not None:
             return Recorded("stale", Position(survey, found, None, len(questions)))
         response = found
-        rows = await _answer_rows(session, response_id=response.id or 0)
     answers = final_answers(rows)
     current = next_question(questions, answers)
     if (current is None or current.position != position_number

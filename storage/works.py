@@ -6,8 +6,9 @@ import heapq
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Table, bindparam, func
+from sqlalchemy import Float, Integer, Table, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,14 +84,16 @@ class WorkItem:
     estado: str
 
 
+_WORKS: Table = Work.__table__  # type: ignore[attr-defined]
+# Built once, run with the values: building a statement costs more than running it.
+_IN_COMUNA = (sa_select(_WORKS.c.codigo, _WORKS.c.nombre, _WORKS.c.estado)
+              .where(_WORKS.c.comuna_id == bindparam("comuna"))
+              .order_by(_WORKS.c.nombre))
+
+
 async def works_in(session: AsyncSession, *, comuna_id: int) -> list[WorkItem]:
     """Return a comuna's works by name (only what a list shows: a comuna may have thousands)."""
-    query = (
-        select(Work.codigo, Work.nombre, Work.estado)
-        .where(Work.comuna_id == comuna_id)
-        .order_by(col(Work.nombre))
-    )
-    return [WorkItem(*row) for row in (await session.exec(query)).all()]
+    return [WorkItem(*row) for row in await lean.rows(session, _IN_COMUNA, {"comuna": comuna_id})]
 
 
 async def works_by_status(
@@ -121,7 +124,6 @@ async def works_by_status(
     return items
 
 
-_WORKS: Table = Work.__table__  # type: ignore[attr-defined]
 _BY_CODE = sa_select(_WORKS).where(_WORKS.c.codigo == bindparam("code"))  # built once
 
 
@@ -131,10 +133,23 @@ async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
     return found[0] if found else None
 
 
-async def _works_by_id(session: AsyncSession, ids: list[int]) -> list[Work]:
-    """Return the works with these ids, in the order given."""
-    rows = {w.id: w for w in (await session.exec(select(Work).where(col(Work.id).in_(ids))))}
-    return [rows[i] for i in ids if i in rows]
+def _nearest(boxed: bool) -> Any:
+    """The works with coordinates by flat-earth distance to (:lat, :lon), optionally only
+    inside the box :lat ± :half, :lon ± :half_lon (built once per kind)."""
+    lat, lon = _WORKS.c.latitud, _WORKS.c.longitud
+    d_lat = lat - bindparam("lat", type_=Float)
+    d_lon = (lon - bindparam("lon", type_=Float)) * bindparam("scale", type_=Float)
+    query = (sa_select(_WORKS).where(lat.is_not(None), lon.is_not(None))
+             .order_by(d_lat * d_lat + d_lon * d_lon, _WORKS.c.id)
+             .limit(bindparam("wanted", type_=Integer)))
+    if boxed:
+        query = query.where(
+            lat.between(bindparam("lat_min", type_=Float), bindparam("lat_max", type_=Float)),
+            lon.between(bindparam("lon_min", type_=Float), bindparam("lon_max", type_=Float)))
+    return query
+
+
+_NEAREST = {True: _nearest(True), False: _nearest(False)}
 
 
 async def nearest_works(
@@ -145,42 +160,32 @@ async def nearest_works(
     The database looks in a box around the point first (an index on the coordinates keeps
     it from reading every work), widening it until the nearest are surely inside; candidates are
     ranked by a flat-earth distance there (exact enough across a city) and by great-circle
-    distance here.
+    distance here. One statement per box, returning the candidates whole.
     """
     scale = math.cos(math.radians(latitude))  # a degree of longitude is shorter off the equator
-    d_lat = col(Work.latitud) - latitude
-    d_lon = (col(Work.longitud) - longitude) * scale
-    wanted = limit * 4
-    points: list[tuple[int | None, float | None, float | None]] = []
+    params: dict[str, Any] = {"lat": latitude, "lon": longitude, "scale": scale,
+                              "wanted": limit * 4}
+    candidates: list[Work] = []
     for half_side in NEAR_BOXES_DEG:
-        query = (
-            select(Work.id, Work.latitud, Work.longitud)
-            .where(col(Work.latitud).is_not(None), col(Work.longitud).is_not(None))
-            .order_by(d_lat * d_lat + d_lon * d_lon, col(Work.id))
-            .limit(wanted)
-        )
         if half_side is not None:
-            query = query.where(
-                col(Work.latitud).between(latitude - half_side, latitude + half_side),
-                col(Work.longitud).between(
-                    longitude - half_side / scale, longitude + half_side / scale
-                ),
-            )
-        points = list((await session.exec(query)).all())
+            params.update(lat_min=latitude - half_side, lat_max=latitude + half_side,
+                          lon_min=longitude - half_side / scale,
+                          lon_max=longitude + half_side / scale)
+        candidates = await lean.objects(session, Work, _NEAREST[half_side is not None], params)
         # Anything outside the box is farther than its half-side: when the `limit`-th
         # candidate inside is nearer than that, no work outside can take its place.
-        if half_side is not None and len(points) >= limit:
-            _, lat, lon = points[limit - 1]
-            if math.hypot((lat or 0) - latitude, ((lon or 0) - longitude) * scale) <= half_side:
+        if half_side is not None and len(candidates) >= limit:
+            last = candidates[limit - 1]
+            if math.hypot((last.latitud or 0) - latitude,
+                          ((last.longitud or 0) - longitude) * scale) <= half_side:
                 break
     ranked = heapq.nsmallest(
         limit,
-        ((distance_m(latitude, longitude, lat or 0, lon or 0), work_id)
-         for work_id, lat, lon in points),
+        ((distance_m(latitude, longitude, w.latitud or 0, w.longitud or 0), w.id or 0, w)
+         for w in candidates),
+        key=lambda item: (item[0], item[1]),
     )
-    works = await _works_by_id(session, [work_id for _, work_id in ranked if work_id])
-    distances = {work_id: metres for metres, work_id in ranked}
-    return [(w, distances[w.id or 0]) for w in works]
+    return [(work, metres) for metres, _, work in ranked]
 
 
 # The file staff fill to say where works «sin ubicar» are, imported back as `ubicaciones`.

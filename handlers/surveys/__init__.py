@@ -142,10 +142,11 @@ async def _start(update: Update, context: CabildoContext, survey: Survey) -> Non
         await query.answer()
         return
     await query.answer()
-    async with context.db.session() as session:
-        response = await start_response(session, survey=survey, telegram_id=ids[0],
-                                        chat_id=ids[1], tz=context.settings.tz)
-        where = await position(session, survey=survey, chat_id=ids[1], response=response)
+    if where.response is None:  # else it resumes where `where` read it
+        async with context.db.session() as session:
+            response = await start_response(session, survey=survey, telegram_id=ids[0],
+                                            chat_id=ids[1], tz=context.settings.tz)
+            where = await position(session, survey=survey, chat_id=ids[1], response=response)
     await _ask(update, context, where, edit=True)
 
 

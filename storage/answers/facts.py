@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.answers.lexicon import load, sound
 from storage.budget import Execution, execution, latest_year
 from storage.comunas import comuna_by_id
+from storage.events import shown_event
 from storage.goals import progress
 from storage.models import Comuna, ContractingProcess, Event, Goal, Work
 from storage.search import (
@@ -183,8 +184,8 @@ async def office(session: AsyncSession, name: str) -> Execution | None:
 
 
 async def event(session: AsyncSession, event_id: int) -> Event | None:
-    """Return an event."""
-    return await session.get(Event, event_id)
+    """Return an event (from the snapshot: to show, never to change)."""
+    return await shown_event(session, event_id)
 
 
 async def process(session: AsyncSession, numero: str) -> ContractingProcess | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from datetime import UTC
+from datetime import UTC, date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,9 @@ from storage.citizens import get_citizen, touch_citizen
 from storage.conversations import FlowState, clear_state, get_state, set_state, touch_state
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Citizen, Comuna
+from storage.models import Citizen, Comuna, Work
 from storage.surveys import known_comunas
+from storage.works import nearest_works, work_by_code, works_in
 
 
 async def _reads(db: Database) -> tuple[object, ...]:
@@ -28,6 +30,9 @@ async def _reads(db: Database) -> tuple[object, ...]:
             await get_state(session, chat_id=8, user_id=8),
             await subscriptions_of(session, chat_id=7),
             await known_comunas(session, telegram_id=7, chat_id=7),
+            await work_by_code(session, "OB-7"),
+            await works_in(session, comuna_id=9),
+            await nearest_works(session, latitude=7.1190, longitude=-73.1230),
         )
 
 
@@ -42,17 +47,26 @@ async def test_the_same_answers_on_every_path(db: Database, database_url: str) -
                         state=FlowState("pregunta", "texto", {"tema": "obras", "n": [1, 2]}))
         await toggle(session, chat_id=7, kind="comuna", value="4")
         await toggle(session, chat_id=7, kind="tema", value="obras")
+        for n, lat in ((7, 7.1193), (8, 7.1301), (9, None)):
+            session.add(Work(
+                codigo=f"OB-{n}", nombre=f"Parque {n}", comuna_id=9, estado="En ejecución",
+                latitud=lat, longitud=-73.1227 if lat else None, avance_fisico=26.5,
+                valor_contrato=Decimal("1180000000.50"), fecha_inicio=date(2026, 2, 1)))
     ordinary = Database(database_url, sqlite_on_loop=False, direct=False)
     try:
         assert await _reads(db) == await _reads(ordinary)
     finally:
         await ordinary.dispose()
-    state, nobody, subscriptions, comunas = await _reads(db)
+    state, nobody, subscriptions, comunas, work, listed, near = await _reads(db)
     assert isinstance(state, FlowState) and state.data == {"tema": "obras", "n": [1, 2]}
     assert state.updated_at is not None and state.updated_at.tzinfo is UTC
     assert nobody is None
     assert subscriptions == {("comuna", "4"), ("tema", "obras")}
     assert comunas == {4, 9}
+    assert work is not None and work.valor_contrato == Decimal("1180000000.50")
+    assert work.avance_fisico == 26.5 and work.fecha_inicio == date(2026, 2, 1)
+    assert [w.codigo for w in listed] == ["OB-7", "OB-8", "OB-9"]
+    assert [(w.codigo, round(metres)) for w, metres in near] == [("OB-7", 47), ("OB-8", 1235)]
 
 
 async def test_a_read_sees_what_its_unit_wrote_before_the_commit(db: Database) -> None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lean
 from storage.budget import execution, latest_year
 from storage.comunas import all_comunas, comuna_by_code, comuna_by_id
+from storage.conversations import FlowState, set_state
 from storage.db import Database
 from storage.goals import goal_by_code
 from storage.models import BudgetLine, Comuna, Goal, Survey, SurveyQuestion
-from storage.snapshot import VERSIONS
+from storage.snapshot import _VERSIONS as snapshot_versions
+from storage.snapshot import VERSIONS, written_table
 from storage.surveys import questions_of, survey_by_id
 
 TRACKED = ("comuna", "goal", "budgetline", "work", "contractingprocess", "report", "event",
@@ -122,6 +128,46 @@ async def test_a_unit_that_writes_then_reads_sees_its_own_write(db: Database) ->
             assert await comuna_by_code(session, "1") is not None
             assert db.snapshot.loads == loads
     assert await _names(db) == ["Norte"]
+
+
+async def test_a_write_to_a_table_without_a_version_keeps_the_versions_read(
+    db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A survey tap reads the survey, stores the answer and the step, and reads the survey
+    again: the versions are read once. A write to a public table still forgets them."""
+    async with db.session() as session:
+        session.add(Comuna(codigo="1", nombre="Norte", tipo="comuna"))
+    reads = 0
+    plain_rows = lean.rows
+
+    async def counted(session: AsyncSession, statement: Any, params: Any) -> Any:
+        nonlocal reads
+        reads += statement is snapshot_versions
+        return await plain_rows(session, statement, params)
+
+    monkeypatch.setattr(lean, "rows", counted)
+    async with db.unit(), db.session() as session:
+        await set_state(session, chat_id=5, user_id=5, state=FlowState("encuesta", "1"))
+        await all_comunas(session)
+        await set_state(session, chat_id=5, user_id=5, state=FlowState("encuesta", "2"))
+        assert [c.nombre for c in await all_comunas(session)] == ["Norte"]
+        assert reads == 1
+        session.add(Comuna(codigo="2", nombre="Sur", tipo="comuna"))
+        await session.flush()
+        assert [c.nombre for c in await all_comunas(session)] == ["Norte", "Sur"]
+        assert reads == 2
+
+
+@pytest.mark.parametrize("statement, table", [
+    ("INSERT INTO surveyanswer (response_id) VALUES (?)", "surveyanswer"),
+    ('UPDATE "work" SET nombre=? WHERE id = ?', "work"),
+    ("DELETE FROM conversationstate WHERE chat_id = $1::BIGINT", "conversationstate"),
+    ("PRAGMA synchronous=FULL", None),
+    ("WITH x AS (SELECT 1) INSERT INTO goal SELECT * FROM x", None),
+])
+def test_the_table_a_statement_writes_is_told_or_none(statement: str, table: str | None
+                                                      ) -> None:
+    assert written_table(statement) == table
 
 
 async def test_a_unit_that_read_before_it_wrote_sees_its_write_after_its_commit(
