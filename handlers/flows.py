@@ -33,7 +33,7 @@ from telegram.ext import (
 )
 
 from bot.context import CabildoContext
-from storage.conversations import FlowState, clear_state, get_state
+from storage.conversations import FlowState, clear_state, forget_state, get_state
 from storage.types import utcnow
 
 GROUP = -1
@@ -118,7 +118,7 @@ async def leave_flow(update: Update, context: CabildoContext) -> None:
         # Read first: most people have no pending flow, and a read takes no write lock.
         state = await get_state(session, chat_id=chat.id, user_id=user.id)
         if state is not None and (state.flow in TEXT_STEPS or state.flow == TOPIC_FLOW):
-            await clear_state(session, chat_id=chat.id, user_id=user.id, flows=[state.flow])
+            await forget_state(session, chat_id=chat.id, user_id=user.id, flow=state.flow)
 
 
 # Its own group, before the access guard, so every command (staff ones included) and

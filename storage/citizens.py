@@ -36,10 +36,11 @@ _TOUCH = per_dialect(_touch)
 
 async def touch_citizen(session: AsyncSession, *, telegram_id: int, chat_id: int) -> None:
     """Record that the person wrote: create the row (ids only) on first contact, otherwise
-    note when and from which chat, and that they are reachable. One statement."""
+    note when and from which chat, and that they are reachable. One statement, held back
+    until the unit's transaction begins or commits (`storage.lean.defer`)."""
     await flush_pending(session)
-    await lean.execute(session, _TOUCH[dialect_of(session)],
-                       {"person": telegram_id, "chat": chat_id, "now": utcnow()})
+    await lean.defer(session, _TOUCH[dialect_of(session)],
+                     {"person": telegram_id, "chat": chat_id, "now": utcnow()})
 
 
 async def get_citizen(session: AsyncSession, *, telegram_id: int) -> Citizen | None:

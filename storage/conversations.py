@@ -41,6 +41,7 @@ _TOUCH = update(STATES).where(_PERSON, STATES.c.flow == bindparam("pending")).va
     updated_at=bindparam("now"))
 _CLEAR = delete(STATES).where(_PERSON)
 _CLEAR_FLOWS = _CLEAR.where(STATES.c.flow.in_(bindparam("flows", expanding=True)))
+_CLEAR_FLOW = _CLEAR.where(STATES.c.flow == bindparam("flow"))
 
 
 def _upsert(insert: Any) -> Any:
@@ -66,8 +67,9 @@ async def get_state(session: AsyncSession, *, chat_id: int, user_id: int) -> Flo
 async def set_state(
     session: AsyncSession, *, chat_id: int, user_id: int, state: FlowState
 ) -> None:
-    """Store (replace) the person's flow state in this chat (one upsert)."""
-    await lean.execute(session, _SET[dialect_of(session)], {
+    """Store (replace) the person's flow state in this chat (one upsert, held back until the
+    unit's transaction begins or commits: `storage.lean.defer`)."""
+    await lean.defer(session, _SET[dialect_of(session)], {
         "chat": chat_id, "user": user_id, "flow": state.flow, "step": state.step,
         "data": dict(state.data), "updated_at": utcnow()})
     await flush_pending(session)
@@ -78,8 +80,8 @@ async def touch_state(
 ) -> None:
     """Mark the person's pending `flow` as just used (a button tap in it), without changing
     it, so its idle limit counts from now."""
-    await lean.execute(session, _TOUCH, {"chat": chat_id, "user": user_id, "pending": flow,
-                                         "now": utcnow()})
+    await lean.defer(session, _TOUCH, {"chat": chat_id, "user": user_id, "pending": flow,
+                                       "now": utcnow()})
     await flush_pending(session)
 
 
@@ -94,6 +96,14 @@ async def clear_state(
         changed = await lean.execute(session, _CLEAR_FLOWS, {**person, "flows": list(flows)})
     await flush_pending(session)
     return bool(changed)
+
+
+async def forget_state(
+    session: AsyncSession, *, chat_id: int, user_id: int, flow: str
+) -> None:
+    """Forget the person's `flow` in this chat, if it is still theirs: `clear_state` without
+    the answer, so held back like `set_state`."""
+    await lean.defer(session, _CLEAR_FLOW, {"chat": chat_id, "user": user_id, "flow": flow})
 
 
 async def prune_states(session: AsyncSession, *, flow: str, before: datetime) -> int:

@@ -109,6 +109,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10)
         self.engine = create_async_engine(self.url, **kwargs)
         snapshot.watch(self.engine.sync_engine)
+        lean.hold_back_writes()
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", partial(_sqlite_pragmas, busy_ms))
             event.listen(self.engine.sync_engine, "checkin", _sqlite_back_to_normal)
@@ -195,6 +196,7 @@ class Unit:
             yield session
         except BaseException:
             await session.rollback()
+            lean.drop_held_back(session)
             session.expunge_all()
             raise
         else:
@@ -223,7 +225,10 @@ async def _commit_if_sound(session: AsyncSession) -> None:
     """Commit the session's transaction; one that a failed statement spoiled (the failure
     caught and dealt with) is rolled back instead, as SQLAlchemy would insist."""
     transaction = session.get_transaction()
-    if transaction is None:
+    if transaction is None:  # nothing began: only writes held back, if any
+        if not await lean.write_held_back_alone(session):
+            await session.connection()  # begins: the writes held back go first
+            await session.commit()
         return
     if transaction.is_active:
         await session.commit()
