@@ -33,7 +33,9 @@ from sqlalchemy import CompoundSelect, Delete, Float, Insert, Select, TextClause
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql import TableClause
 from sqlalchemy.sql.sqltypes import NumericCommon
+from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Session, SQLModel
@@ -53,7 +55,8 @@ class _Plan:
     names: tuple[str, ...]  # the bound parameters, in the order of the `?`s
     fixed: dict[str, Any]  # the values the statement itself binds (`kind == "comuna"`)
     converters: tuple[Convert, ...]  # one per column; None: as sqlite3 returns it
-    binders: tuple[Convert, ...] = ()  # one per parameter (writes only); None: as given
+    binders: tuple[Convert, ...] = ()  # one per parameter; None: as given
+    reads: frozenset[str] | None = None  # the tables a SELECT reads (None: not known)
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         given = {**self.fixed, **params}
@@ -142,8 +145,8 @@ async def _direct_postgres(
     plan = _plan(statement, lane.dialect)
     if plan is None:
         return None
-    if session.in_transaction() or held_back(session):  # (it begins: they go first)
-        conn = await connection(session)
+    if session.in_transaction() or _reads_held_back(session, plan):  # (it begins: they go
+        conn = await connection(session)  # first in it)
         return await _fetch(conn.sync_connection.connection, plan, params)  # type: ignore[union-attr]
     pooled = await lane.engine.raw_connection()
     try:
@@ -282,7 +285,10 @@ def _compile(statement: Query | Write, dialect: Dialect) -> _Plan | None:
         converters = tuple(_converter(c.type, dialect) for c in statement.selected_columns)
     except TypeError:  # a converter chosen by a type on the wire that the column does not
         return None  # tell: only SQLAlchemy's cursor knows it
-    return _Plan(compiled.string, names, fixed, converters, binders)
+    reads = frozenset(t.name for t in find_tables(statement, check_columns=True,
+                                                  include_aliases=True)
+                      if isinstance(t, TableClause))
+    return _Plan(compiled.string, names, fixed, converters, binders, reads)
 
 
 def _converter(declared: TypeEngine[Any], dialect: Dialect) -> Convert:
@@ -316,6 +322,14 @@ async def defer(session: AsyncSession, statement: Write, params: Mapping[str, An
 def held_back(session: AsyncSession | Session) -> bool:
     """Tell whether the session holds writes back (`defer`)."""
     return bool(session.info.get(_DEFERRED))
+
+
+def _reads_held_back(session: AsyncSession, plan: _Plan) -> bool:
+    """Tell whether the read may see a table the session holds writes back for."""
+    writes = session.info.get(_DEFERRED)
+    if not writes:
+        return False
+    return plan.reads is None or any(w.table.name in plan.reads for w, _ in writes)
 
 
 def drop_held_back(session: AsyncSession | Session) -> None:

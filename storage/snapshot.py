@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, event, select, text
+from sqlalchemy import Connection, Engine, Table, column, event, select, table
 from sqlmodel import Session, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,7 +29,8 @@ M = TypeVar("M", bound=SQLModel)
 
 Loader = Callable[[AsyncSession], Awaitable[T]]
 VERSIONS = "SELECT table_name, version FROM dataversion"
-_VERSIONS = text(VERSIONS)
+_TABLE = table("dataversion", column("table_name"), column("version"))
+_VERSIONS = select(_TABLE.c.table_name, _TABLE.c.version)  # VERSIONS, as a statement
 _READ = "cabildo.data_versions"  # the versions a connection read in its transaction
 _OUTSIDE = "cabildo.data_versions_outside"  # (when, versions) a session read before it began
 OUTSIDE_SECONDS = 1.0
@@ -66,8 +67,8 @@ async def held(session: AsyncSession, load: Loader[T], tables: Sequence[str]) ->
 
 async def _versions(session: AsyncSession) -> dict[str, int]:
     """The tables' versions: read once a transaction (`watch`); a session that has not begun
-    reads them on `storage.lean`'s direct path and keeps them until it begins (it has
-    written nothing meanwhile), for at most `OUTSIDE_SECONDS`."""
+    reads them on `storage.lean`'s direct path and keeps them for at most
+    `OUTSIDE_SECONDS`, then in its transaction once it begins (`_carry_outside`)."""
     if session.in_transaction():
         kept: dict[str, int] | None = (await lean.connection(session)).info.get(_READ)
         if kept is not None:
@@ -98,12 +99,17 @@ def watch(engine: Engine) -> None:
     event.listen(engine, "commit", _forget)
     event.listen(engine, "rollback", _forget)
     event.listen(engine, "checkin", _forget_on_return)
-    if not event.contains(Session, "after_begin", _forget_outside):
-        event.listen(Session, "after_begin", _forget_outside)
+    if not event.contains(Session, "after_begin", _carry_outside):
+        event.listen(Session, "after_begin", _carry_outside)
 
 
-def _forget_outside(session: Session, *_: Any) -> None:
-    session.info.pop(_OUTSIDE, None)  # it may write now: read them in its transaction
+def _carry_outside(session: Session, _transaction: Any, connection: Connection) -> None:
+    """The versions a session read before it began go on with its transaction, where a
+    write forgets them as any read there (they are no older than the session may keep
+    them outside)."""
+    outside: tuple[float, dict[str, int]] | None = session.info.pop(_OUTSIDE, None)
+    if outside is not None and time.monotonic() - outside[0] < OUTSIDE_SECONDS:
+        connection.info.setdefault(_READ, outside[1])
 
 
 def _forget_on_write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:

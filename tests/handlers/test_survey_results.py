@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import insert
 from sqlmodel import col, select
 
 from bot.config import Settings
@@ -17,8 +18,9 @@ from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.importers import import_bytes
-from storage.models import Survey, SurveyAnswer, SurveyQuestion
-from storage.surveys import record_answer, start_response
+from storage.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
+from storage.survey_rules import answer_value
+from storage.surveys import questions_of, record_answer, respondent_key, start_response
 from tests.handlers.survey_support import (
     ADMIN,
     EXPORT,
@@ -34,19 +36,40 @@ from tests.handlers.survey_support import seed as seed  # overrides conftest's `
 
 @pytest.fixture
 async def thousand_responses(seed: None, db: Database, settings: Settings) -> Survey:
-    """Store 1,000 responses (900 complete, 100 halfway) through the storage functions."""
+    """Store 1,000 responses (900 complete, 100 halfway): the first ten through the storage
+    functions a survey tap calls, the rest as those functions store them (the same keys and
+    values) in two statements, which takes well under a second instead of 20 on
+    PostgreSQL."""
     async with db.session() as s:
         await import_bytes(s, "encuesta", EXPORT.encode(), "e.yaml", tz=settings.tz)
         survey = (await s.exec(select(Survey).where(Survey.slug == "exportable"))).one()
-        rng = random.Random(4)
+        questions = await questions_of(s, survey_id=survey.id or 0)
+        rng, now = random.Random(4), datetime.now(UTC)
+        later: dict[int, list[object]] = {}
         for chat in range(1, 1001):
-            await start_response(s, survey=survey, telegram_id=chat, chat_id=chat)
             answers = [rng.randrange(3), rng.sample(range(3), rng.randint(1, 2)),
-                       rng.randint(1, 5)]
-            for number, raw in enumerate(answers[: 3 if chat % 10 else 1], start=1):
+                       rng.randint(1, 5)][: 3 if chat % 10 else 1]  # every tenth stays halfway
+            if chat > 10:
+                later[chat] = answers
+                continue
+            await start_response(s, survey=survey, telegram_id=chat, chat_id=chat)
+            for number, raw in enumerate(answers, start=1):
                 recorded = await record_answer(s, survey=survey, chat_id=chat,
                                                position_number=number, raw=raw)
-                assert recorded.status == "ok"  # every tenth response stays halfway
+                assert recorded.status == "ok"
+        keys = {chat: await respondent_key(s, survey=survey, chat_id=chat) for chat in later}
+        conn = await s.connection()
+        await conn.execute(insert(SurveyResponse), [
+            {"survey_id": survey.id, "respondent_key": keys[chat], "chat_id": chat,
+             "started_at": now, "completed_at": now if len(answers) == 3 else None}
+            for chat, answers in later.items()])
+        ids = dict((await s.exec(select(SurveyResponse.respondent_key, SurveyResponse.id)
+                                 .where(SurveyResponse.survey_id == survey.id))).all())
+        await conn.execute(insert(SurveyAnswer), [
+            {"response_id": ids[keys[chat]], "question_id": question.id,
+             "value": answer_value(question, raw)}
+            for chat, answers in later.items()
+            for question, raw in zip(questions, answers, strict=False)])
     return survey
 
 

@@ -100,3 +100,16 @@ async def test_a_commit_called_on_the_session_writes_what_it_held_back(db: Datab
     assert await _state(db) is None
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(ConversationState)) == 0
+
+
+async def test_a_read_of_other_tables_does_not_wait_for_what_is_held_back(db: Database) -> None:
+    """A command leaves the topic (held back) and lists events: the list's reads need not
+    begin a transaction for it; a read of the steps does."""
+    async with db.session() as session:
+        session.add(Citizen(telegram_id=5, chat_id=5))
+    async with db.unit(), db.session() as session:
+        await forget_state(session, chat_id=5, user_id=5, flow=TOPIC.flow)
+        assert not await has_consent(session, telegram_id=5)
+        assert session.in_transaction() == db.is_sqlite  # PostgreSQL: still held back
+        assert await get_state(session, chat_id=5, user_id=5) is None
+        assert session.in_transaction()
