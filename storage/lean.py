@@ -32,6 +32,8 @@ from typing import Any, TypeVar
 from sqlalchemy import CompoundSelect, Delete, Float, Insert, Select, TextClause, Update, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.instrumentation import ClassManager, manager_of_class
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import TableClause
 from sqlalchemy.sql.sqltypes import NumericCommon
@@ -210,8 +212,24 @@ async def objects(
     """`rows` of a prebuilt SELECT of `model`'s table, as objects no session holds (a
     change to one is written by a statement, never by `session.add`)."""
     names = statement.selected_columns.keys()
-    return [model(**dict(zip(names, row, strict=True)))
+    return [built(model, dict(zip(names, row, strict=True)))
             for row in await rows(session, statement, params)]
+
+
+_MANAGERS: dict[type[Any], ClassManager[Any]] = {}
+
+
+def built(model: type[M], values: Mapping[str, Any]) -> M:
+    """A `model` object holding a row's values as the database gave them (converted), no
+    session holding it: without pydantic's validation, which costs ten times the read
+    (220 µs for a work, against 20)."""
+    manager = _MANAGERS.get(model)
+    if manager is None:
+        configure_mappers()  # an object's attributes work once the mappers are configured
+        manager = _MANAGERS[model] = manager_of_class(model)
+    made = model.model_construct(**values)
+    manager.setup_instance(made)
+    return made
 
 
 class Postgres:

@@ -148,4 +148,4 @@ async def rows_of(session: AsyncSession, model: type[M], *order: Any) -> list[M]
     table: Table = model.__table__  # type: ignore[attr-defined]
     conn = await session.connection()
     result = await conn.execute(select(table).order_by(*order))
-    return [model(**row) for row in result.mappings()]
+    return [lean.built(model, dict(row)) for row in result.mappings()]

@@ -313,9 +313,10 @@ async def _response_with_answers(
     if not found:
         return None, []
     names = _RESPONSES.c.keys()
-    response = SurveyResponse(**dict(zip(names, found[0][:_RESPONSE_COLUMNS], strict=True)))
-    answers = [SurveyAnswer(id=answer_id, response_id=response.id or 0, question_id=question_id,
-                            value=value)
+    response = lean.built(SurveyResponse,
+                          dict(zip(names, found[0][:_RESPONSE_COLUMNS], strict=True)))
+    answers = [lean.built(SurveyAnswer, {"id": answer_id, "response_id": response.id,
+                                         "question_id": question_id, "value": value})
                for answer_id, question_id, value in (row[_RESPONSE_COLUMNS:] for row in found)
                if answer_id is not None]
     return response, answers
@@ -368,7 +369,7 @@ async def start_response(
         ).on_conflict_do_nothing().returning(*_RESPONSES.c)
     )).first()
     if created is not None:
-        return SurveyResponse(**created._mapping)
+        return lean.built(SurveyResponse, dict(created._mapping))
     found = await find_response(session, survey=survey, chat_id=chat_id)  # a double tap won
     assert found is not None
     return found

@@ -134,19 +134,22 @@ async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
 
 
 def _nearest(boxed: bool) -> Any:
-    """The works with coordinates by flat-earth distance to (:lat, :lon), optionally only
-    inside the box :lat ± :half, :lon ± :half_lon (built once per kind)."""
+    """The :wanted works with coordinates nearest to (:lat, :lon) by flat-earth distance,
+    optionally only inside the box :lat_min..:lat_max, :lon_min..:lon_max, in no order
+    (built once per kind)."""
     lat, lon = _WORKS.c.latitud, _WORKS.c.longitud
     d_lat = lat - bindparam("lat", type_=Float)
     d_lon = (lon - bindparam("lon", type_=Float)) * bindparam("scale", type_=Float)
-    query = (sa_select(_WORKS).where(lat.is_not(None), lon.is_not(None))
-             .order_by(d_lat * d_lat + d_lon * d_lon, _WORKS.c.id)
-             .limit(bindparam("wanted", type_=Integer)))
+    nearest = (sa_select(_WORKS.c.id).where(lat.is_not(None), lon.is_not(None))
+               .order_by(d_lat * d_lat + d_lon * d_lon, _WORKS.c.id)
+               .limit(bindparam("wanted", type_=Integer)))
     if boxed:
-        query = query.where(
+        nearest = nearest.where(
             lat.between(bindparam("lat_min", type_=Float), bindparam("lat_max", type_=Float)),
             lon.between(bindparam("lon_min", type_=Float), bindparam("lon_max", type_=Float)))
-    return query
+    # The candidates are ranked on the coordinates' index alone; only their rows are read.
+    candidates = nearest.subquery()
+    return sa_select(_WORKS).join(candidates, candidates.c.id == _WORKS.c.id)
 
 
 _NEAREST = {True: _nearest(True), False: _nearest(False)}
@@ -171,7 +174,10 @@ async def nearest_works(
             params.update(lat_min=latitude - half_side, lat_max=latitude + half_side,
                           lon_min=longitude - half_side / scale,
                           lon_max=longitude + half_side / scale)
-        candidates = await lean.objects(session, Work, _NEAREST[half_side is not None], params)
+        candidates = sorted(
+            await lean.objects(session, Work, _NEAREST[half_side is not None], params),
+            key=lambda w: (math.hypot((w.latitud or 0) - latitude,
+                                      ((w.longitud or 0) - longitude) * scale), w.id or 0))
         # Anything outside the box is farther than its half-side: when the `limit`-th
         # candidate inside is nearer than that, no work outside can take its place.
         if half_side is not None and len(candidates) >= limit:
