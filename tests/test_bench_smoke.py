@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import faults, session, throughput
+from bench import faults, roundtrips, session, throughput
 
 PG_URL = os.environ.get("CABILDO_TEST_DATABASE_URL", "")
 
@@ -63,3 +63,14 @@ async def test_the_fault_runner_drives_a_real_bot_process() -> None:
         assert 0 < figures.busiest_left <= 20  # counted from the rows' sent_at
         assert 0 < figures.busiest_arrived <= 20
         assert bench.running == []  # the process was stopped
+
+
+@pytest.mark.skipif(not PG_URL, reason="round trips are counted on PostgreSQL")
+@pytest.mark.database
+async def test_round_trips_are_counted_by_kind_in_the_updates_own_task() -> None:
+    per_kind = await roundtrips.measure(40, PG_URL)
+
+    assert sum(map(len, per_kind.values())) == 40
+    assert per_kind["/start"] and per_kind["pregunta"]
+    assert min(per_kind["/start"]) >= 1  # the pending step is read
+    assert roundtrips.describe(per_kind)[-1].split()[:2] == ["all", "40"]
