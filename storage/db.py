@@ -123,7 +123,7 @@ class Database:
                        and path != ":memory:" and not self.engine.url.query else None)
         lane = self.reader if self.is_sqlite or not direct else lean.Postgres(self.engine)
         self._sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False,
+            self.engine, class_=_Session, expire_on_commit=False,
             # `storage.lean` runs the hottest statements straight on the driver
             info={"snapshot": self.snapshot, "lean": lane},
         )
@@ -174,6 +174,15 @@ class Database:
         await self.engine.dispose()
 
 
+class _Session(AsyncSession):
+    """A session whose rollback also forgets the writes it held back (`lean.defer`), even
+    when its transaction never began."""
+
+    async def rollback(self) -> None:
+        lean.drop_held_back(self)
+        await super().rollback()
+
+
 class Unit:
     """One task's shared session (`Database.unit`): opened lazily, committed by its owner."""
 
@@ -196,7 +205,6 @@ class Unit:
             yield session
         except BaseException:
             await session.rollback()
-            lean.drop_held_back(session)
             session.expunge_all()
             raise
         else:

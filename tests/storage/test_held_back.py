@@ -113,3 +113,12 @@ async def test_a_read_of_other_tables_does_not_wait_for_what_is_held_back(db: Da
         assert session.in_transaction() == db.is_sqlite  # PostgreSQL: still held back
         assert await get_state(session, chat_id=5, user_id=5) is None
         assert session.in_transaction()
+
+
+async def test_a_rollback_before_anything_began_forgets_what_was_held_back(
+    db: Database,
+) -> None:
+    async with db.unit(), db.session() as session:
+        await set_state(session, chat_id=5, user_id=5, state=TOPIC)
+        await session.rollback()  # a flow that changed its mind, before any statement
+    assert await _state(db) is None
