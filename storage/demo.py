@@ -67,11 +67,13 @@ def shift_event_dates(data: bytes, today: date) -> bytes:
 
 
 def shift_round_dates(data: bytes, today: date) -> bytes:
-    """Move the sample budget rounds by whole weeks so voting opened 0–6 days before `today`."""
+    """Move the sample budget rounds by whole weeks so voting opened 1–7 days before `today`
+    (opened on `today` itself, at 08:00, it would not be open yet at dawn)."""
     first = _earliest(data, "abre")
     if first is None:
         return data
-    return _shift(data, ("abre", "cierra"), math.floor((today - first).days / 7))
+    return _shift(data, ("abre", "cierra"),
+                  math.floor((today - timedelta(days=1) - first).days / 7))
 
 
 def shift_contracting_dates(data: bytes, today: date) -> bytes:

@@ -14,7 +14,7 @@ from bot.localapi import LocalBotAPI
 from handlers.summary import MAX_LENGTH, compose, queue_summary
 from storage.db import Database
 from storage.models import AuditEntry, Broadcast, Event, OutboxMessage, Subscription
-from storage.summary import FieldChange, WeekData, iso_week
+from storage.summary import FieldChange, WeekData, summary_week
 
 ADMIN, OTHER_STAFF = 1000, 1001
 SUBSCRIBER = 5201
@@ -44,7 +44,9 @@ async def _rows(db: Database) -> tuple[list[Broadcast], list[AuditEntry], list[O
 async def test_summary_goes_once_and_a_second_approval_creates_nothing(
     bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
 ) -> None:
-    week = iso_week(datetime.now(settings.tz))
+    # The week the summary is due in: on Monday before its hour, still the last one.
+    week = summary_week(datetime.now(settings.tz), tz=settings.tz,
+                        weekday=settings.weekly_summary_day, at=settings.weekly_summary_time)
     admin = api.user(ADMIN)
     admin.send_text("/resumen")
     [preview] = await api.wait_for("sendMessage", chat_id=ADMIN)

@@ -74,7 +74,8 @@ def test_budget_rounds_are_open_to_vote_on_any_day_and_one_asks_for_the_number(
         for row in rows:
             opens = datetime.strptime(row["abre"], "%Y-%m-%d %H:%M").date()
             closes = datetime.strptime(row["cierra"], "%Y-%m-%d %H:%M").date()
-            assert opens <= today and closes >= today + timedelta(days=14), (today, row)
+            # before today: open at any hour of it, dawn included
+            assert opens < today and closes >= today + timedelta(days=14), (today, row)
     verified = {row["comuna"] for row in _rows("presupuesto_participativo.csv")
                 if fold(row["requiere_verificacion"]) == "si"}
     assert verified == {"4"}
