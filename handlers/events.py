@@ -252,12 +252,11 @@ async def _attend(
         outcome = await register(
             session, event=event, chat_id=chat.id, waitlist=waitlist, now=utcnow()
         )
-        mine = await registration_of(session, event_id=event_id, chat_id=chat.id)
-        position = (
-            await waiting_position(session, registration=mine)
-            if mine is not None and mine.status == WAITING
-            else 0
-        )
+        position = 0  # only the waiting list's answers say it
+        if outcome in ("espera", "ya_en_espera"):
+            mine = await registration_of(session, event_id=event_id, chat_id=chat.id)
+            if mine is not None and mine.status == WAITING:
+                position = await waiting_position(session, registration=mine)
     if outcome == "lleno":
         await query.answer()
         if update.effective_message:
