@@ -291,7 +291,7 @@ def test(extra: list[str]) -> int:
         workers = _workers_per_pass(len(passes))
         chosen = any(a in ("-n", "--numprocesses") or a.startswith(("-n", "--numprocesses="))
                      for a in extra)
-        parallel = [] if chosen else ["-n", str(workers)]
+        parallel = [] if chosen else ["-n", str(workers), "--maxschedchunk=1"]
         say(f"mypy, and pytest on {' and '.join(name for name, _, _ in passes)} at once"
             + ("" if chosen else f", {workers} workers each"))
         jobs = [Job("mypy", [BIN / "mypy"], env, logs / "mypy.log")]

@@ -54,6 +54,7 @@ async def test_the_session_cost_is_measured() -> None:
     assert cost.cpu_ms > 0 and cost.wall_ms > 0
 
 
+@pytest.mark.slow
 @pytest.mark.database
 async def test_the_fault_runner_drives_a_real_bot_process() -> None:
     async with faults.bench(PG_URL or None, rate=40, people=20) as bench:

@@ -22,6 +22,7 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_migrations_sample_data_surveys_and_the_web_assets(
     tmp_path: Path,
 ) -> None:

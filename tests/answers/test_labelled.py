@@ -34,6 +34,7 @@ def _check(title: str, outcomes: list) -> None:  # type: ignore[type-arg]
 
 @pytest.mark.usefixtures("demo_data")
 class TestExampleCity:
+    @pytest.mark.slow
     async def test_labelled_questions_get_the_fact_first(
         self, bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
     ) -> None:

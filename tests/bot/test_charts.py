@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot import charts
 
 
+@pytest.mark.slow
 async def test_the_same_chart_is_drawn_once_and_a_changed_one_again() -> None:
     charts._bars_png.cache_clear()
     labels, values = ["Salud", "Educación", "Movilidad"], [92.0, 71.5, 35.0]

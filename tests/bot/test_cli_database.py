@@ -95,6 +95,7 @@ def test_every_command_says_in_one_sentence_that_the_database_is_unreachable(
     assert (out, err) == ("", UNREACHABLE)
 
 
+@pytest.mark.slow
 def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": DEAD_POSTGRES}
     env.pop("TELEGRAM_BOT_TOKEN", None)
@@ -197,6 +198,7 @@ def test_sqlite_paths_that_cannot_work_are_named_and_nothing_is_created(
     assert not missing.exists()
 
 
+@pytest.mark.slow
 def test_a_missing_sqlite_folder_never_prints_a_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'c.db'}"}
     env.pop("TELEGRAM_BOT_TOKEN", None)

@@ -53,6 +53,7 @@ async def _after_the_lease(db: Database) -> outbox.Swept:
         return await outbox.sweep(s, now=utcnow() + outbox.SEND_LEASE + timedelta(seconds=1))
 
 
+@pytest.mark.slow
 async def test_broadcast_with_floods_blocks_and_timeouts_settles_everyone_once(
     bot: Bot, api: LocalBotAPI, db: Database
 ) -> None:
@@ -102,6 +103,7 @@ async def test_broadcast_with_floods_blocks_and_timeouts_settles_everyone_once(
         assert await outbox.enqueue(s, chat_ids=chats[:50], payload={"text": "otro"}) == 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("killed_after", [1, 137, 400])
 async def test_a_sender_killed_mid_broadcast_leaves_each_person_one_message_or_a_record(
     bot: Bot, api: LocalBotAPI, db: Database, killed_after: int

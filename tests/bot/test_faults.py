@@ -107,6 +107,7 @@ async def test_the_authors_report_survives_a_429(
     assert "Enviados: 5" in report.params["text"]
 
 
+@pytest.mark.slow
 async def test_a_killed_instance_leaves_its_rows_to_the_survivor_which_finishes_and_reports(
     settings: Settings, api: LocalBotAPI, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,6 +171,7 @@ class _Switch:
         del self.db.session
 
 
+@pytest.mark.slow
 async def test_a_database_outage_strands_nothing_apologises_once_and_logs_a_few_lines(
     settings: Settings, api: LocalBotAPI, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -51,6 +51,7 @@ def _sends_by_chat(api: LocalBotAPI) -> Counter[int]:
     return Counter(c.params["chat_id"] for c in api.calls if c.method == "sendMessage" and c.ok)
 
 
+@pytest.mark.slow
 async def test_a_broadcast_to_5000_people_drained_by_two_instances_arrives_once_each(
     settings: Settings, api: LocalBotAPI, db: Database
 ) -> None:

@@ -45,6 +45,7 @@ async def _flood(bot: CabildoApp, api: LocalBotAPI, taps: int) -> None:
         await bot.update_queue.put(Update.de_json(raw, bot.bot))
 
 
+@pytest.mark.slow
 @pytest.mark.http  # written around the pace of HTTP round trips
 async def test_500_taps_from_one_chat_do_not_delay_another_persons_start(
     bot: CabildoApp, api: LocalBotAPI

@@ -128,6 +128,7 @@ async def test_a_cell_in_the_last_column_is_refused_by_the_sheet_dimension(db: D
     assert await table_contents(db, Work) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dimension", ['<dimension ref="A1:E2001"/>', ""])
 async def test_a_far_column_behind_a_wrong_or_missing_dimension_is_cut_off(
     db: Database, dimension: str
