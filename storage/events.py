@@ -2,9 +2,9 @@
 
 A registration is confirmed while the event has free places; when it is full the person may
 join the waiting list, and whoever cancels a confirmed place hands it to the oldest person
-waiting. Every change of places runs after `_lock_event`, a write on the event row that
-serialises registrations of one event (a row lock on PostgreSQL, the write lock on SQLite),
-so two people can never take the last place at once.
+waiting. Every change of places runs after `_lock_event`, which serialises registrations
+of one event (a row lock on PostgreSQL, the write lock on SQLite), so two people can never
+take the last place at once.
 
 Staff may cancel an event or postpone it, each with a reason (`cancel_event`,
 `postpone_event`): the row keeps its state, the reason, the start it had before, and an
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, case, func, update
+from sqlalchemy import Table, bindparam, case, false, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import lean
 from storage.audit import add_entry
 from storage.comunas import all_comunas
+from storage.db import dialect_of
 from storage.models import Comuna, Event, Registration
 from storage.snapshot import held, rows_of
 from storage.text import fold, holds
@@ -217,9 +218,14 @@ async def waiting_position(session: AsyncSession, *, registration: Registration)
 
 
 async def _lock_event(session: AsyncSession, event_id: int) -> None:
-    # A no-op write: it takes the event's row lock (PostgreSQL) or the database write lock
-    # (SQLite) until commit, so the count of places read next cannot go stale.
-    await session.exec(update(Event).where(col(Event.id) == event_id).values(id=event_id))
+    # Until commit, so the count of places read next cannot go stale: the event's row lock
+    # on PostgreSQL (FOR UPDATE), the database's one write lock on SQLite (an UPDATE that
+    # matches no row takes it). Neither writes the event: a write would move the events'
+    # data version, and every instance would read the events again after each registration.
+    if dialect_of(session) == "postgresql":
+        await session.exec(select(Event.id).where(col(Event.id) == event_id).with_for_update())
+    else:
+        await session.exec(update(Event).where(false()).values(id=Event.id))
 
 
 async def register(

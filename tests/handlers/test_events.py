@@ -13,9 +13,10 @@ from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from storage.db import Database
-from storage.events import places, register
+from storage.events import cancel, places, register
 from storage.models import Comuna, Event, Registration
 from storage.privacy import give_consent
+from storage.snapshot import VERSIONS
 
 ANA, BETO, CARLA = 7301, 7302, 7303
 
@@ -184,12 +185,22 @@ async def test_concurrent_registrations_never_exceed_the_capacity(
         async with db.session() as s:
             return await register(s, event=event, chat_id=chat_id, waitlist=True, now=now)
 
+    versions = await _versions(db)
     outcomes = await asyncio.gather(*(one(9000 + i) for i in range(20)))
     assert sorted(outcomes).count("confirmado") == 5
     assert sorted(outcomes).count("espera") == 15
     async with db.session() as s:
         counted = await places(s, event=event)
+        assert (await cancel(s, event=event, chat_id=9000)).promoted is not None
     assert (counted.confirmed, counted.waiting) == (5, 15)
+    # Registering and cancelling lock the event without writing it: its data version stays,
+    # so no instance reads the agenda again because someone took or gave up a place.
+    assert await _versions(db) == versions
+
+
+async def _versions(db: Database) -> dict[str, int]:
+    async with db.engine.connect() as conn:
+        return {row[0]: row[1] for row in await conn.exec_driver_sql(VERSIONS)}
 
 
 async def test_unknown_event_links_and_buttons_change_nothing(
