@@ -121,7 +121,10 @@ def source_line(
 
 def clip(text: str, width: int) -> str:
     """Shorten `text` to at most `width` characters, at a word boundary, with «…» if cut."""
-    short = textwrap.shorten(text, width, placeholder="…")
+    collapsed = " ".join(text.split())
+    if len(collapsed) <= width:  # as textwrap.shorten returns it, without its wrapping work
+        return collapsed
+    short = textwrap.shorten(collapsed, width, placeholder="…")
     if short == "…":  # the first word alone is longer than `width`
         return " ".join(text.split())[: width - 1] + "…"
     return short.replace(" …", "…").replace(",…", "…")

@@ -139,6 +139,10 @@ def update_from_json(data: dict[str, Any], bot: Any) -> Update:
     return Update.de_json(without_tapped_keyboard(data), bot)  # type: ignore[arg-type]
 
 
+# What a sent or edited message brings back that no code reads (`parse_json_payload`).
+_UNREAD = ("reply_markup", "entities", "caption_entities", "link_preview_options", "from")
+
+
 class CommittingRequest(BaseRequest):
     """The bot's requests, each after committing the running update's unit of work.
 
@@ -164,16 +168,20 @@ class CommittingRequest(BaseRequest):
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> dict[str, Any]:
-        """Parse Telegram's answer, leaving out the keyboards the bot never reads back.
+        """Parse Telegram's answer, leaving out what the bot never reads back.
 
         Every sent or edited message comes back whole, and PTB would build an object per
-        button of its keyboard (a fifth of the bot's Telegram work on a busy menu); so do
-        the updates `getUpdates` brings (`without_tapped_keyboard`).
+        button of its keyboard (a fifth of the bot's Telegram work on a busy menu), per
+        bold or link in its text, and for its sender (the bot) and link preview: a message
+        of a few lines cost 230 µs of CPU to read, 80 without them. The bot reads back only
+        the id, chat, date, text and photo of what it sent. So do the updates `getUpdates`
+        brings (`without_tapped_keyboard`).
         """
         data = BaseRequest.parse_json_payload(payload)
         result = data.get("result")
         if isinstance(result, dict) and "message_id" in result:
-            result.pop("reply_markup", None)
+            for unread in _UNREAD:
+                result.pop(unread, None)
         elif isinstance(result, list):
             data["result"] = [without_tapped_keyboard(update) for update in result]
         return data
