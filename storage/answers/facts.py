@@ -17,8 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.answers.lexicon import load, sound
 from storage.budget import Execution, execution, latest_year
 from storage.comunas import comuna_by_id
-from storage.events import shown_event
-from storage.goals import progress
+from storage.events import all_events, shown_event
+from storage.goals import goal_by_code, progress
 from storage.models import Comuna, ContractingProcess, Event, Goal, Work
 from storage.search import (
     FILLER,
@@ -32,6 +32,7 @@ from storage.search import (
     stem,
     title_words,
 )
+from storage.works import work_by_code
 
 # One item is «clearly» the one meant when it scores this much above the next.
 CLEAR_RATIO = 1.25
@@ -157,7 +158,7 @@ def candidates(index: SearchIndex, text: str, kind: str, *, today: date) -> list
 
 async def work(session: AsyncSession, codigo: str) -> tuple[Work, Comuna | None] | None:
     """Return a work and its comuna."""
-    found = (await session.exec(select(Work).where(Work.codigo == codigo))).first()
+    found = await work_by_code(session, codigo)
     if found is None:
         return None
     comuna = await comuna_by_id(session, found.comuna_id)
@@ -165,8 +166,8 @@ async def work(session: AsyncSession, codigo: str) -> tuple[Work, Comuna | None]
 
 
 async def goal(session: AsyncSession, codigo: str) -> Goal | None:
-    """Return a plan goal."""
-    return (await session.exec(select(Goal).where(Goal.codigo == codigo))).first()
+    """Return a plan goal (from the snapshot: to show, never to change)."""
+    return await goal_by_code(session, codigo)
 
 
 async def offices(session: AsyncSession) -> tuple[Execution | None, list[Execution]]:
@@ -291,13 +292,14 @@ async def listed(session: AsyncSession, hits: list[Hit]) -> Listed:
     if keys.get("obra"):
         rows = await session.exec(select(Work).where(col(Work.codigo).in_(keys["obra"])))
         found.works = {w.codigo: w for w in rows.all()}
-    if keys.get("meta"):
-        rows_g = await session.exec(select(Goal).where(col(Goal.codigo).in_(keys["meta"])))
-        found.goals = {g.codigo: g for g in rows_g.all()}
-    ids = [int(k) for k in keys.get("evento", []) if k.isdigit()]
+    # Goals and events come from the snapshot (shared, never changed): no query at all.
+    for code in keys.get("meta", []):
+        goal = await goal_by_code(session, code)
+        if goal is not None:
+            found.goals[code] = goal
+    ids = {int(k) for k in keys.get("evento", []) if k.isdigit()}
     if ids:
-        rows_e = await session.exec(select(Event).where(col(Event.id).in_(ids)))
-        found.events = {str(e.id): e for e in rows_e.all()}
+        found.events = {str(e.id): e for e in await all_events(session) if e.id in ids}
     if keys.get("contratacion"):
         query = select(ContractingProcess).where(
             col(ContractingProcess.numero_proceso).in_(keys["contratacion"]))
