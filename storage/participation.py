@@ -43,10 +43,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from sqlalchemy import Table, bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lean
+from storage.comunas import comuna_by_id
 from storage.db import insert_if_absent
 from storage.models import (
     Citizen,
@@ -125,12 +129,24 @@ class RoundDetail:
         return sum((p.costo for p in self.projects if p.id in wanted), Decimal(0))
 
 
+_ROUND_TABLE: Table = PBRound.__table__  # type: ignore[attr-defined]
+_VOTES: Table = PBVote.__table__  # type: ignore[attr-defined]
+_ROUNDS = sa_select(_ROUND_TABLE)  # built once
+_BALLOT = sa_select(_VOTES).where(
+    _VOTES.c.ronda == bindparam("ronda"),
+    (_VOTES.c.voter_key == bindparam("key")) | (_VOTES.c.chat_id == bindparam("chat")),
+).order_by(_VOTES.c.id).limit(1)
+
+
 async def _cards(session: AsyncSession, now: datetime, *conditions: Any) -> list[RoundCard]:
-    query = select(PBRound, Comuna).join(Comuna, col(Comuna.id) == col(PBRound.comuna_id))
+    rows: list[tuple[PBRound, Comuna | None]]
     if conditions:
-        query = query.where(*conditions)
-    rows = (await session.exec(query)).all()
-    cards = [RoundCard(r, c, round_state(r, now)) for r, c in rows]
+        query = select(PBRound, Comuna).join(Comuna, col(Comuna.id) == col(PBRound.comuna_id))
+        rows = [(r, c) for r, c in (await session.exec(query.where(*conditions))).all()]
+    else:  # every round, as the citizens' list shows them: no transaction, comunas in memory
+        rows = [(r, await comuna_by_id(session, r.comuna_id))
+                for r in await lean.objects(session, PBRound, _ROUNDS, {})]
+    cards = [RoundCard(r, c, round_state(r, now)) for r, c in rows if c is not None]
     return sorted(cards, key=lambda c: (c.round.ronda, _comuna_order(c.comuna)))
 
 
@@ -217,7 +233,9 @@ async def ballot_of(session: AsyncSession, *, ronda: str, chat_id: int) -> PBVot
     it still counts, and voting again replaces it.
     """
     key = await voter_key(session, ronda=ronda, chat_id=chat_id)
-    return await _ballot_by_key(session, ronda=ronda, chat_id=chat_id, key=key)
+    found = await lean.objects(session, PBVote, _BALLOT, {"ronda": ronda, "key": key,
+                                                          "chat": chat_id})
+    return found[0] if found else None  # to show: `save_ballot` reads its own to change
 
 
 async def count_ballots(session: AsyncSession, *, chat_id: int) -> int:
