@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import lean, snapshot
 from storage.snapshot import Snapshot
 from storage.sqlite_inline import InlineDBAPI
+from storage.version_feed import VersionFeed
 
 T = TypeVar("T")
 
@@ -122,10 +123,13 @@ class Database:
                        if direct and self.is_sqlite and sqlite_on_loop and path
                        and path != ":memory:" and not self.engine.url.query else None)
         lane = self.reader if self.is_sqlite or not direct else lean.Postgres(self.engine)
+        # PostgreSQL's notifications keep the data versions (`storage.version_feed`)
+        self.feed = None if self.is_sqlite or not direct else VersionFeed(
+            self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
         self._sessions = async_sessionmaker(
             self.engine, class_=_Session, expire_on_commit=False,
             # `storage.lean` runs the hottest statements straight on the driver
-            info={"snapshot": self.snapshot, "lean": lane},
+            info={"snapshot": self.snapshot, "lean": lane, "feed": self.feed},
         )
 
     @asynccontextmanager
@@ -168,9 +172,11 @@ class Database:
             await unit.close()
 
     async def dispose(self) -> None:
-        """Close every pooled connection, and the reader's."""
+        """Close every pooled connection, the reader's and the listening one."""
         if self.reader is not None:
             self.reader.close()
+        if self.feed is not None:
+            await self.feed.close()
         await self.engine.dispose()
 
 

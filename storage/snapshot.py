@@ -6,7 +6,9 @@ loader read, with the versions of the tables it read (`dataversion`, moved by a 
 every write, migration 0014). A read costs one small query for the versions (once a
 transaction, `watch`); the loader runs again only when one moved, so an import by the CLI,
 the site or another instance is seen at the next read, and a write rolled back never
-leaves its data behind (the versions are random, never reused).
+leaves its data behind (the versions are random, never reused). On PostgreSQL the versions
+come from its notifications instead (`storage.version_feed`), with no query, whenever
+they are known to be current.
 
 What a loader returns is shared by every reader: built from plain rows, never attached to
 a session, and never to be changed. Staff tools that edit a row read it from the session.
@@ -23,6 +25,7 @@ from sqlmodel import Session, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
+from storage.version_feed import VersionFeed, local_write
 
 T = TypeVar("T")
 M = TypeVar("M", bound=SQLModel)
@@ -34,6 +37,8 @@ _VERSIONS = select(_TABLE.c.table_name, _TABLE.c.version)  # VERSIONS, as a stat
 _READ = "cabildo.data_versions"  # the versions a connection read in its transaction
 _OUTSIDE = "cabildo.data_versions_outside"  # (when, versions) a session read before it began
 OUTSIDE_SECONDS = 1.0
+_WROTE = "cabildo.wrote_public"  # the connection wrote a public table since it was lent
+_TRACKED: set[str] = set()  # the tables that have a version, once read
 
 
 class Snapshot:
@@ -66,18 +71,30 @@ async def held(session: AsyncSession, load: Loader[T], tables: Sequence[str]) ->
 
 
 async def _versions(session: AsyncSession) -> dict[str, int]:
-    """The tables' versions: read once a transaction (`watch`); a session that has not begun
-    reads them on `storage.lean`'s direct path and keeps them for at most
-    `OUTSIDE_SECONDS`, then in its transaction once it begins (`_carry_outside`)."""
+    """The tables' versions: on PostgreSQL from its notifications (`storage.version_feed`)
+    unless this transaction wrote a public table; else read once a transaction (`watch`);
+    a session that has not begun reads them on `storage.lean`'s direct path and keeps them
+    for at most `OUTSIDE_SECONDS`, then in its transaction once it begins
+    (`_carry_outside`)."""
+    feed: VersionFeed | None = session.info.get("feed")
     if session.in_transaction():
-        kept: dict[str, int] | None = (await lean.connection(session)).info.get(_READ)
+        conn = await lean.connection(session)
+        if feed is not None and not conn.info.get(_WROTE):
+            notified = feed.current()
+            if notified is not None:
+                return notified
+        kept: dict[str, int] | None = conn.info.get(_READ)
         if kept is not None:
             return kept
     else:
+        notified = feed.current() if feed is not None else None
+        if notified is not None:
+            return notified
         outside: tuple[float, dict[str, int]] | None = session.info.get(_OUTSIDE)
         if outside is not None and time.monotonic() - outside[0] < OUTSIDE_SECONDS:
             return outside[1]
     versions = {name: version for name, version in await lean.rows(session, _VERSIONS, {})}
+    _TRACKED.update(versions)
     if session.in_transaction():  # begun before, or by this read
         (await lean.connection(session)).info[_READ] = versions
     else:
@@ -117,6 +134,9 @@ def _forget_on_write(conn: Connection, _cursor: Any, statement: str, *_: Any) ->
         return
     kept: dict[str, int] | None = conn.info.get(_READ)
     table = written_table(statement)
+    if table is None or not _TRACKED or table in _TRACKED:  # a public table, or may be
+        local_write()  # the feed's versions no longer count: now, and after the commit
+        conn.info[_WROTE] = True
     if kept is not None and table is not None and table not in kept:
         return  # a table without a version (a response, a step): the versions stand
     conn.info.pop(_READ, None)
@@ -141,6 +161,8 @@ def _forget(conn: Connection) -> None:
 
 def _forget_on_return(_dbapi_connection: Any, record: Any) -> None:
     record.info.pop(_READ, None)
+    if record.info.pop(_WROTE, False):
+        local_write()  # back in the pool: committed (or rolled back) by now
 
 
 async def rows_of(session: AsyncSession, model: type[M], *order: Any) -> list[M]:
