@@ -119,10 +119,10 @@ class Database:
             event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
         self.snapshot = Snapshot()  # public data in memory (storage.snapshot)
         path = self.engine.url.database
-        self.reader = (lean.Reader(path, self.engine.dialect)
+        self.sqlite = (lean.SQLite(path, self.engine.dialect)
                        if direct and self.is_sqlite and sqlite_on_loop and path
                        and path != ":memory:" and not self.engine.url.query else None)
-        lane = self.reader if self.is_sqlite or not direct else lean.Postgres(self.engine)
+        lane = self.sqlite if self.is_sqlite or not direct else lean.Postgres(self.engine)
         # PostgreSQL's notifications keep the data versions (`storage.version_feed`)
         self.feed = None if self.is_sqlite or not direct else VersionFeed(
             self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
@@ -172,9 +172,10 @@ class Database:
             await unit.close()
 
     async def dispose(self) -> None:
-        """Close every pooled connection, the reader's and the listening one."""
-        if self.reader is not None:
-            self.reader.close()
+        """Close every pooled connection, SQLite's own (`storage.lean.SQLite`) and the
+        listening one."""
+        if self.sqlite is not None:
+            self.sqlite.close()
         if self.feed is not None:
             await self.feed.close()
         await self.engine.dispose()
@@ -216,7 +217,8 @@ class Unit:
         else:
             if self._depth == 1:
                 await flush_pending(session)
-                session.expunge_all()
+                if session.sync_session.identity_map:  # (emptying an empty one costs 3 µs)
+                    session.expunge_all()
         finally:
             self._depth -= 1
 
@@ -232,7 +234,9 @@ class Unit:
         """Roll back anything uncommitted and release the session."""
         if self.session is not None:
             session, self.session = self.session, None
-            await session.close()
+            sync = session.sync_session
+            if sync.get_transaction() is not None or sync.identity_map:
+                await session.close()  # (one that never began holds nothing to release)
 
 
 async def _commit_if_sound(session: AsyncSession) -> None:

@@ -6,20 +6,21 @@ read costs about 250 µs of CPU; the database's own work is a fraction of that. 
 prebuilt statements take this path, with SQLAlchemy's own compiled SQL and its types'
 converters (JSON, timestamps); anything else, and any failure, goes SQLAlchemy's way.
 
-- SQLite on the event loop's thread (`storage.sqlite_inline`): reads and the person's own
-  writes (the pending step, the last visit) run on the same `sqlite3` connection as the
-  session, in its transaction; a session that has not begun reads on a `Reader` instead,
-  and so never begins for them. A write calls the engine's `before_cursor_execute`
-  listeners (the snapshot forgets the versions it read). aiosqlite's thread keeps
-  SQLAlchemy's path.
+- SQLite on the event loop's thread (`storage.sqlite_inline`): reads and writes run on the
+  same `sqlite3` connection as the session, in its transaction; a session that has not
+  begun reads on a connection of its own (`SQLite`) instead, and so never begins for them.
+  A write calls the engine's `before_cursor_execute` listeners (the snapshot forgets the
+  versions it read). aiosqlite's thread keeps SQLAlchemy's path.
 - PostgreSQL (`Postgres`): reads go to asyncpg on the session's connection once the session
   began, and on a connection borrowed from the pool for that one read before, so an update
   that only reads never sends BEGIN or COMMIT. Writes keep SQLAlchemy's path, which begins
-  the transaction and reports failures as SQLAlchemy errors; but the person's own
-  idempotent writes (the pending step, the last visit) are held back (`defer`) until the
-  transaction begins for something else, or the commit: an update whose only write it is
-  sends it alone, committed by itself, without BEGIN and COMMIT (measured: 0.3 ms of CPU
-  instead of 1.3, one round trip instead of three).
+  the transaction and reports failures as SQLAlchemy errors.
+- On both, the person's own idempotent writes (the pending step, the last visit) are held
+  back (`defer`) until the transaction begins for something else, or the commit: an update
+  whose only write it is sends it alone, committed by itself, and never opens a session
+  (PostgreSQL, measured: 0.3 ms of CPU instead of 1.3, one round trip instead of three;
+  SQLite: one statement on a connection in autocommit mode instead of a session's begin,
+  statement and commit through SQLAlchemy's greenlet).
 """
 
 from __future__ import annotations
@@ -109,27 +110,27 @@ async def _direct(
     session: AsyncSession, statement: Query, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]] | None:
     """The rows straight from the driver; None when this database or statement cannot."""
-    lane: Reader | Postgres | None = session.info.get("lean")
+    lane: SQLite | Postgres | None = session.info.get("lean")
     if isinstance(lane, Postgres):
         return await _direct_postgres(session, lane, statement, params)
-    if isinstance(lane, Reader):
+    if isinstance(lane, SQLite):
         return await _direct_sqlite(session, lane, statement, params)
     return None
 
 
 async def _direct_sqlite(
-    session: AsyncSession, reader: Reader, statement: Query, params: Mapping[str, Any]
+    session: AsyncSession, reader: SQLite, statement: Query, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]] | None:
-    if session.in_transaction():  # it may have written: read in its transaction
-        conn = await connection(session)
+    plan = _plan(statement, reader.dialect)
+    if plan is None:
+        return None
+    if session.in_transaction() or _reads_held_back(session, plan):  # it may have written:
+        conn = await connection(session)  # read in its transaction (it begins: they go first)
         driver = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
         sqlite = driver.sqlite if isinstance(driver, InlineConnection) else None
     else:  # nothing of its own to see: no need to begin one
         sqlite = reader.connection()
     if sqlite is None:
-        return None
-    plan = _plan(statement, reader.dialect)
-    if plan is None:
         return None
     try:
         found = sqlite.execute(plan.sql, plan.arguments(params)).fetchall()
@@ -187,8 +188,8 @@ async def execute(session: AsyncSession, statement: Write, params: Mapping[str, 
     `statement` must live as long as the process (a module constant): its plan is kept.
     """
     conn = await connection(session)
-    reader: Reader | Postgres | None = session.info.get("lean")
-    if isinstance(reader, Reader):
+    reader: SQLite | Postgres | None = session.info.get("lean")
+    if isinstance(reader, SQLite):
         sync = conn.sync_connection
         driver = sync.connection.driver_connection  # type: ignore[union-attr]
         sqlite = driver.sqlite if isinstance(driver, InlineConnection) else None
@@ -241,38 +242,55 @@ class Postgres:
         self.dialect = engine.dialect
 
 
-class Reader:
-    """A `sqlite3` connection of its own, for reads made before a session began.
+class SQLite:
+    """Marks a SQLite session on the loop's thread; holds two `sqlite3` connections of its
+    own, for what a session that has not begun does.
 
-    An update whose reads are all of this kind (a menu tap: is a step pending? the goal
-    tree from memory) then never opens a session: no connection out of the pool, no
-    transaction, no commit. Reads only (`query_only`), each a transaction of its own, on
-    the loop's thread like every other statement here; it sees what was committed, which is
-    all a session that has not begun could see.
+    Reads (`connection`): an update whose reads are all of this kind (a menu tap: is a step
+    pending? the goal tree from memory) then never opens a session: no connection out of
+    the pool, no transaction, no commit. Reads only (`query_only`), each a transaction of
+    its own; it sees what was committed, which is all a session that has not begun could
+    see. The lone write held back (`writer`): one statement in autocommit mode, atomic by
+    itself. Both on the loop's thread like every other statement here, and never waiting
+    for a lock (a busy database sends the write SQLAlchemy's patient way).
     """
 
     def __init__(self, path: str, dialect: Dialect) -> None:
         self.path = path
         self.dialect = dialect
-        self._connection: sqlite3.Connection | None = None
+        self._reads: sqlite3.Connection | None = None
+        self._writes: sqlite3.Connection | None = None
 
     def connection(self) -> sqlite3.Connection | None:
-        """The open connection (opened at first use); None when the file cannot be read."""
-        if self._connection is None:
-            try:
-                connection = sqlite3.connect(self.path, timeout=0, isolation_level=None,
-                                             check_same_thread=False)
-                connection.execute("PRAGMA query_only=ON")
-            except sqlite3.Error:
-                return None
-            self._connection = connection
-        return self._connection
+        """The connection for reads (opened at first use); None when the file cannot be
+        read."""
+        if self._reads is None:
+            self._reads = self._open("PRAGMA query_only=ON")
+        return self._reads
+
+    def writer(self) -> sqlite3.Connection | None:
+        """The connection for a lone write (opened at first use), set as the engine sets
+        its own (`storage.db`); None when the file cannot be opened."""
+        if self._writes is None:
+            self._writes = self._open("PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")
+        return self._writes
+
+    def _open(self, *pragmas: str) -> sqlite3.Connection | None:
+        try:
+            opened = sqlite3.connect(self.path, timeout=0, isolation_level=None,
+                                     check_same_thread=False)
+            for pragma in pragmas:
+                opened.execute(pragma)
+        except sqlite3.Error:
+            return None
+        return opened
 
     def close(self) -> None:
-        """Close the connection (it opens again if used)."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        """Close the connections (they open again if used)."""
+        for opened in (self._reads, self._writes):
+            if opened is not None:
+                opened.close()
+        self._reads = self._writes = None
 
 
 def _plan(statement: Query | Write, dialect: Dialect) -> _Plan | None:
@@ -325,13 +343,15 @@ _DEFERRED = "cabildo.deferred"  # the writes `defer` holds back, in order
 
 
 async def defer(session: AsyncSession, statement: Write, params: Mapping[str, Any]) -> None:
-    """Run a prebuilt write that must be idempotent (an upsert, a DELETE by key) in the
-    session's transaction, but on PostgreSQL only when the transaction begins for another
-    statement, or at the commit: an update whose only write it is then sends it alone,
-    committed by itself, and spares the BEGIN and the COMMIT (two of an answered question's
-    six round trips). Whatever the session runs or reads next sees it first.
+    """Run a prebuilt write that must be idempotent (an upsert, a DELETE by key) of the
+    person's own rows (never public data: the snapshot is not told) in the session's
+    transaction, but only when the transaction begins for another statement, or at the
+    commit: an update whose only write it is then sends it alone, committed by itself, and
+    never begins a transaction (on PostgreSQL it spares BEGIN and COMMIT, two of an
+    answered question's six round trips). Whatever the session runs or reads next sees it
+    first.
     """
-    if not isinstance(session.info.get("lean"), Postgres) or session.in_transaction():
+    if not isinstance(session.info.get("lean"), Postgres | SQLite) or session.in_transaction():
         await execute(session, statement, params)
         return
     session.info.setdefault(_DEFERRED, []).append((statement, dict(params)))
@@ -365,13 +385,25 @@ async def write_held_back_alone(session: AsyncSession) -> bool:
     if not writes:
         return True
     lane = session.info.get("lean")
-    if len(writes) == 1 and isinstance(lane, Postgres):
+    if len(writes) == 1 and isinstance(lane, Postgres | SQLite):
         statement, params = writes[0]
         plan = _plan(statement, lane.dialect)
-        if plan is not None and await _alone(lane, plan, params):
+        if plan is not None and (await _alone(lane, plan, params) if isinstance(lane, Postgres)
+                                 else _alone_sqlite(lane, plan, params)):
             session.info.pop(_DEFERRED, None)
             return True
     return False
+
+
+def _alone_sqlite(lane: SQLite, plan: _Plan, params: Mapping[str, Any]) -> bool:
+    writer = lane.writer()
+    if writer is None:
+        return False
+    try:
+        writer.execute(plan.sql, plan.arguments(params))
+    except sqlite3.Error:  # busy (SQLAlchemy's path waits its turn) or worse (it reports it)
+        return False
+    return True
 
 
 async def _alone(lane: Postgres, plan: _Plan, params: Mapping[str, Any]) -> bool:

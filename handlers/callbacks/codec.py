@@ -121,8 +121,18 @@ class _Press(CallbackQueryHandler[CabildoContext, None]):
     ) -> None:
         self.on_action: Callable[[Update, CabildoContext, Any], Awaitable[None]] = callback
         self.answers = answer
+        self.kind: type[CallbackData] = kind
         # PTB hands whatever the pattern returns to handle_update as `check_result`.
         super().__init__(self._unused, pattern=kind.decode)  # type: ignore[arg-type]
+
+    def check_update(self, update: object) -> object | None:
+        """The decoded action, or None: every tap is offered to every action's handler, so
+        the ones it is not for say no in a few attribute reads."""
+        query = update.callback_query if isinstance(update, Update) else None
+        data = query.data if query is not None else None
+        if not isinstance(data, str) or not data.startswith(self.kind.prefix):
+            return None
+        return self.kind.decode(data)
 
     async def _unused(self, update: Update, context: CabildoContext) -> None:
         raise AssertionError("handle_update calls on_action directly")  # pragma: no cover

@@ -74,8 +74,15 @@ async def test_many_sessions_opening_a_new_file_at_once_all_succeed(tmp_path: Pa
 
 
 def _synchronous_at_each_commit(db: Database) -> list[int]:
-    """Record SQLite's `synchronous` level (1 NORMAL, 2 FULL) as each commit is made."""
+    """Record SQLite's `synchronous` level (1 NORMAL, 2 FULL) as each commit is made: a
+    session's, or a lone write's, committed by itself on the connection kept for it
+    (`storage.lean.SQLite`)."""
     levels: list[int] = []
+    writer = db.sqlite.writer() if db.sqlite is not None else None
+    if writer is not None:
+        level = writer.execute("PRAGMA synchronous").fetchone()[0]
+        writer.set_trace_callback(
+            lambda statement: None if statement.startswith("PRAGMA") else levels.append(level))
 
     def seen(conn: Any) -> None:
         cursor = conn.connection.dbapi_connection.cursor()
