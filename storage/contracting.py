@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lean
+from storage.db import dialect_of
 from storage.models import ContractingProcess, Report
 
 OPEN_STATES = ("Abierto", "En evaluación")
@@ -53,10 +57,24 @@ async def processes(session: AsyncSession, *, states: tuple[str, ...]) -> list[C
     return list((await session.exec(query)).all())
 
 
+_PROCESSES: Table = ContractingProcess.__table__  # type: ignore[attr-defined]
+_BY_NUMBERS = {dialect: sa_select(_PROCESSES).where(condition) for dialect, condition
+               in lean.one_of(_PROCESSES.c.numero_proceso, "numbers").items()}
+
+
+async def processes_by_number(
+    session: AsyncSession, numbers: list[str]
+) -> dict[str, ContractingProcess]:
+    """Return the processes with these numbers, by number, in one query (no session holds
+    them)."""
+    found = await lean.objects(session, ContractingProcess, _BY_NUMBERS[dialect_of(session)],
+                               {"numbers": numbers})
+    return {process.numero_proceso: process for process in found}
+
+
 async def process_by_number(session: AsyncSession, number: str) -> ContractingProcess | None:
     """Return the process with this number."""
-    query = select(ContractingProcess).where(ContractingProcess.numero_proceso == number)
-    return (await session.exec(query)).first()
+    return (await processes_by_number(session, [number])).get(number)
 
 
 async def reports(session: AsyncSession) -> list[Report]:

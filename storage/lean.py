@@ -30,7 +30,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import CompoundSelect, Delete, Float, Insert, Select, TextClause, Update, event
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    CompoundSelect,
+    Delete,
+    Float,
+    Insert,
+    Select,
+    TextClause,
+    Update,
+    any_,
+    bindparam,
+    event,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import configure_mappers
@@ -291,6 +308,17 @@ class SQLite:
             if opened is not None:
                 opened.close()
         self._reads = self._writes = None
+
+
+def one_of(column: ColumnElement[Any], name: str) -> dict[str, ColumnElement[bool]]:
+    """`column IN :name`, the list bound at each run, built once for each backend (pick it
+    by the session's dialect): SQLAlchemy's own `in_` list is rewritten at each run, which
+    the direct path cannot take. PostgreSQL: `= ANY(:name)`, an array; SQLite: the values
+    of `:name` bound as a JSON array (`json_each`)."""
+    values: Select[tuple[Any]] = select(literal_column("value")).select_from(
+        func.json_each(bindparam(name, type_=JSON)))
+    return {"postgresql": column == any_(bindparam(name, type_=postgresql.ARRAY(column.type))),
+            "sqlite": column.in_(values.scalar_subquery())}
 
 
 def _plan(statement: Query | Write, dialect: Dialect) -> _Plan | None:

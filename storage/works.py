@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
 from storage.comunas import all_comunas
+from storage.db import dialect_of
 from storage.exports import to_csv
 from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
 from storage.importers.errors import CellError
@@ -131,6 +132,16 @@ async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
     """Return the work with this code (no session holds it: read it again to change it)."""
     found = await lean.objects(session, Work, _BY_CODE, {"code": codigo})
     return found[0] if found else None
+
+
+_BY_CODES = {dialect: sa_select(_WORKS).where(condition)
+             for dialect, condition in lean.one_of(_WORKS.c.codigo, "codes").items()}
+
+
+async def works_by_codes(session: AsyncSession, codes: list[str]) -> dict[str, Work]:
+    """Return the works with these codes, by code, in one query (no session holds them)."""
+    found = await lean.objects(session, Work, _BY_CODES[dialect_of(session)], {"codes": codes})
+    return {work.codigo: work for work in found}
 
 
 def _nearest(boxed: bool) -> Any:

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.answers.lexicon import load, sound
 from storage.budget import Execution, execution, latest_year
 from storage.comunas import comuna_by_id
+from storage.contracting import processes_by_number
 from storage.events import all_events, shown_event
 from storage.goals import goal_by_code, progress
 from storage.models import Comuna, ContractingProcess, Event, Goal, Work
@@ -32,7 +33,7 @@ from storage.search import (
     stem,
     title_words,
 )
-from storage.works import work_by_code
+from storage.works import work_by_code, works_by_codes
 
 # One item is «clearly» the one meant when it scores this much above the next.
 CLEAR_RATIO = 1.25
@@ -290,8 +291,7 @@ async def listed(session: AsyncSession, hits: list[Hit]) -> Listed:
         keys.setdefault(hit.kind, []).append(hit.ref if hit.kind == "evento" else hit.key)
     found = Listed()
     if keys.get("obra"):
-        rows = await session.exec(select(Work).where(col(Work.codigo).in_(keys["obra"])))
-        found.works = {w.codigo: w for w in rows.all()}
+        found.works = await works_by_codes(session, keys["obra"])
     # Goals and events come from the snapshot (shared, never changed): no query at all.
     for code in keys.get("meta", []):
         goal = await goal_by_code(session, code)
@@ -301,9 +301,7 @@ async def listed(session: AsyncSession, hits: list[Hit]) -> Listed:
     if ids:
         found.events = {str(e.id): e for e in await all_events(session) if e.id in ids}
     if keys.get("contratacion"):
-        query = select(ContractingProcess).where(
-            col(ContractingProcess.numero_proceso).in_(keys["contratacion"]))
-        found.processes = {p.numero_proceso: p for p in (await session.exec(query)).all()}
+        found.processes = await processes_by_number(session, keys["contratacion"])
     if keys.get("presupuesto"):
         _, per_office = await offices(session)
         found.offices = {o.name: o for o in per_office if o.name in keys["presupuesto"]}
