@@ -174,8 +174,8 @@ def _progress(message: str) -> None:
 def _throughput(
     table: Table, updates: int, concurrency: int, pg_url: str | None, pg_none: str
 ) -> None:
-    _progress(f"throughput: echo bot, {updates:,} updates")
-    echo = asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency))
+    _progress(f"throughput: echo bot, {updates:,} updates (1 of 3)")
+    echoes = [asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency))]
     _progress(f"throughput: echo bot recording each person in SQLite, {updates:,} updates")
     echo_db = asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency,
                                               with_database=True))
@@ -183,6 +183,8 @@ def _throughput(
               "updates")
     menu = asyncio.run(throughput.run_mixed(updates=updates, concurrency=concurrency,
                                             menu_only=True))
+    _progress(f"throughput: echo bot, {updates:,} updates (2 of 3)")
+    echoes.append(asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency)))
     _progress(f"throughput: Cabildo on SQLite, {updates:,} mixed updates")
     runs: list[Any] = [asyncio.run(throughput.run_mixed(updates=updates,
                                                         concurrency=concurrency))]
@@ -196,11 +198,15 @@ def _throughput(
                                                      server_url=pg_url)))
     else:
         runs.append(None)
+    _progress(f"throughput: echo bot, {updates:,} updates (3 of 3)")
+    echoes.append(asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency)))
+    echo = throughput.median_run(echoes)
 
     def cell(f: Any, text: str) -> str:
         return text if f is not None else pg_none
 
-    table.add(f"echo bot: updates/s ({updates:,} texts, {concurrency} people at a time)",
+    table.add(f"echo bot: updates/s ({updates:,} texts, {concurrency} people at a time; "
+              "the median of 3 runs: first, amid and after the others)",
               f"{echo.per_second:,.0f}", "—", "baseline")
     table.add("echo bot: p50 / p99 latency", f"{echo.p50:.1f} / {echo.p99:.1f} ms", "—", "")
     table.add("echo bot + 1 DB write per update: updates/s, p50 / p99",

@@ -38,7 +38,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import connection_flushed, insert_for, insert_if_absent
+from storage.db import connection_flushed, dialect_of, insert_for, insert_if_absent
 from storage.events import all_events
 from storage.models import (
     Citizen,
@@ -220,12 +220,15 @@ async def surveys_for(
     book = await definitions(session)
     surveys = [s for s in book.surveys.values()
                if is_open(s, now) and reaches(s, comunas) and s.slug not in waiting]
+    keys = {survey.id or 0: await respondent_key(session, survey=survey, chat_id=chat_id)
+            for survey in surveys}
+    done = {(row[0], row[1]): row[2] is not None for row in await lean.rows(
+        session, _STATES[dialect_of(session)],
+        {"surveys": list(keys), "keys": list(set(keys.values()))})} if keys else {}
     result = []
     for survey in surveys:
-        response = await find_response(session, survey=survey, chat_id=chat_id)
-        state = "nueva" if response is None else (
-            "respondida" if response.completed_at is not None else "en_curso"
-        )
+        completed = done.get((survey.id or 0, keys[survey.id or 0]))
+        state = "nueva" if completed is None else ("respondida" if completed else "en_curso")
         result.append(SurveyStatus(survey, state, len(book.questions.get(survey.id or 0, ()))))
     return result
 
@@ -288,6 +291,14 @@ _WITH_ANSWERS = sa_select(
     _RESPONSES.c.respondent_key == bindparam("key"),
 ).order_by(_ANSWERS.c.id)
 _RESPONSE_COLUMNS = len(_RESPONSES.c)
+# How far the person got in each survey of a list, in one round trip (`surveys_for`).
+_STATES = {
+    dialect: sa_select(_RESPONSES.c.survey_id, _RESPONSES.c.respondent_key,
+                       _RESPONSES.c.completed_at).where(in_surveys, with_keys)
+    for (dialect, in_surveys), with_keys in zip(
+        lean.one_of(_RESPONSES.c.survey_id, "surveys").items(),
+        lean.one_of(_RESPONSES.c.respondent_key, "keys").values(), strict=True)
+}
 _COMPLETE = _RESPONSES.update().where(_RESPONSES.c.id == bindparam("response")).values(
     completed_at=bindparam("at", type_=_RESPONSES.c.completed_at.type))
 _SET_VALUE = _ANSWERS.update().where(_ANSWERS.c.id == bindparam("answer")).values(

@@ -206,6 +206,21 @@ async def test_comuna_surveys_reach_their_comuna_and_people_of_unknown_comuna(
         assert await slugs(12) == ["general", "solo-4"]
 
 
+async def test_the_list_tells_each_survey_new_under_way_or_answered(db: Database) -> None:
+    """One person, four open surveys (two anonymous): what they did in each, and nothing of
+    what someone else did."""
+    done, going = await _survey(db, "hecha"), await _survey(db, "a-medias", anon=True)
+    await _survey(db, "nueva")
+    other = await _survey(db, "de-otro", anon=True)
+    await _answer_all(db, done, 7, [1, 2, "fin"])
+    await _answer_all(db, going, 7, [0])
+    await _answer_all(db, other, 8, [1, 2, "fin"])
+    async with db.session() as s:
+        states = {x.survey.slug: x.state for x in await surveys_for(s, telegram_id=7, chat_id=7)}
+    assert states == {"hecha": "respondida", "a-medias": "en_curso", "nueva": "nueva",
+                      "de-otro": "nueva"}
+
+
 async def test_results_count_completed_responses_only(db: Database) -> None:
     survey = await _survey(db)
     await _answer_all(db, survey, 1, [0, [0, 1], 5, "uno"])
