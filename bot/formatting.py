@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ def _formatter(pattern: str, locale: str) -> tuple[NumberPattern, Locale]:
     return parse_pattern(pattern), Locale.parse(locale)
 
 
+@lru_cache(maxsize=4096)  # the same figures come back on every screen
 def _decimal(value: Number, *, format: str, locale: str) -> str:
     """Babel's `format_decimal`, with the pattern and the locale parsed once."""
     pattern, parsed = _formatter(format, locale)
@@ -87,6 +88,7 @@ def progress_bar(value: Number, width: int = 10) -> str:
     return "▓" * filled + "░" * (width - filled)
 
 
+@lru_cache(maxsize=4096)  # the same dates come back on every screen
 def local_date(value: date, locale: str = "es_CO") -> str:
     """Format a date in words: `24 de noviembre de 2026`."""
     return format_date(value, format="long", locale=locale)

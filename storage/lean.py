@@ -412,41 +412,68 @@ async def write_held_back_alone(session: AsyncSession) -> bool:
     writes = session.info.get(_DEFERRED)
     if not writes:
         return True
-    lane = session.info.get("lean")
-    if len(writes) == 1 and isinstance(lane, Postgres | SQLite):
+    if len(writes) == 1:
         statement, params = writes[0]
-        plan = _plan(statement, lane.dialect)
-        if plan is not None and (await _alone(lane, plan, params) if isinstance(lane, Postgres)
-                                 else _alone_sqlite(lane, plan, params)):
+        if await _alone(session, statement, params) is not None:
             session.info.pop(_DEFERRED, None)
             return True
     return False
 
 
-def _alone_sqlite(lane: SQLite, plan: _Plan, params: Mapping[str, Any]) -> bool:
+async def execute_alone(session: AsyncSession, statement: Write, params: Mapping[str, Any]) -> int:
+    """`execute`, but committed by itself at once when the session's transaction has not
+    begun (one round trip, no BEGIN or COMMIT; the writes held back stay held back): only
+    for a write whose effect stands on its own, which nothing the unit does later needs to
+    undo with it. Return how many rows it changed.
+    """
+    writes = session.info.get(_DEFERRED) or ()
+    table = statement.table
+    mine = table.name if isinstance(table, TableClause) else None
+    if mine is not None and not session.in_transaction() and not any(
+            w.table.name == mine for w, _ in writes):  # (held back for its table: they go first)
+        changed = await _alone(session, statement, params)
+        if changed is not None:
+            return changed
+    return await execute(session, statement, params)
+
+
+async def _alone(session: AsyncSession, statement: Write, params: Mapping[str, Any]) -> int | None:
+    """Run the write committed by itself, outside the session; how many rows it changed, or
+    None when it cannot (the caller runs it SQLAlchemy's way, which reports what fails)."""
+    lane = session.info.get("lean")
+    if not isinstance(lane, Postgres | SQLite):
+        return None
+    plan = _plan(statement, lane.dialect)
+    if plan is None:
+        return None
+    if isinstance(lane, SQLite):
+        return _alone_sqlite(lane, plan, params)
+    return await _alone_postgres(lane, plan, params)
+
+
+def _alone_sqlite(lane: SQLite, plan: _Plan, params: Mapping[str, Any]) -> int | None:
     writer = lane.writer()
     if writer is None:
-        return False
+        return None
     try:
-        writer.execute(plan.sql, plan.arguments(params))
+        return writer.execute(plan.sql, plan.arguments(params)).rowcount
     except sqlite3.Error:  # busy (SQLAlchemy's path waits its turn) or worse (it reports it)
-        return False
-    return True
+        return None
 
 
-async def _alone(lane: Postgres, plan: _Plan, params: Mapping[str, Any]) -> bool:
+async def _alone_postgres(lane: Postgres, plan: _Plan, params: Mapping[str, Any]) -> int | None:
     pooled = await lane.engine.raw_connection()  # fails as SQLAlchemy's path would
     try:
         async with pooled.dbapi_connection._execute_mutex:  # type: ignore[union-attr]
-            await pooled.driver_connection.execute(  # type: ignore[union-attr]
+            status = await pooled.driver_connection.execute(  # type: ignore[union-attr]
                 plan.sql, *plan.arguments(params))
     except BaseException as error:  # what the connection is doing is unknown
         await greenlet_spawn(pooled.invalidate)
         if not isinstance(error, Exception):
             raise
-        return False
+        return None
     await greenlet_spawn(pooled.close)
-    return True
+    return int(status.rsplit(" ", 1)[-1])  # «INSERT 0 1», «UPDATE 1», «DELETE 0»
 
 
 def _write_held_back(session: Session, _transaction: Any, connection: Any) -> None:

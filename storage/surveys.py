@@ -38,7 +38,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import connection_flushed, dialect_of, insert_for, insert_if_absent
+from storage.db import connection_flushed, dialect_of, insert_for, per_dialect
 from storage.events import all_events
 from storage.models import (
     Citizen,
@@ -301,6 +301,9 @@ _STATES = {
 }
 _COMPLETE = _RESPONSES.update().where(_RESPONSES.c.id == bindparam("response")).values(
     completed_at=bindparam("at", type_=_RESPONSES.c.completed_at.type))
+_ADD_ANSWER = per_dialect(lambda insert: insert(_ANSWERS).values(
+    response_id=bindparam("response"), question_id=bindparam("question"),
+    value=bindparam("value", type_=_ANSWERS.c.value.type)).on_conflict_do_nothing())
 _SET_VALUE = _ANSWERS.update().where(_ANSWERS.c.id == bindparam("answer")).values(
     value=bindparam("new", type_=_ANSWERS.c.value.type))
 
@@ -390,10 +393,14 @@ async def _answer_rows(session: AsyncSession, *, response_id: int) -> list[Surve
     return await lean.objects(session, SurveyAnswer, _ANSWER_ROWS, {"response": response_id})
 
 
-async def _set_value(session: AsyncSession, draft: SurveyAnswer, value: Any) -> None:
-    """Replace a draft's ticks by `value` (the answer, or the ticks kept now)."""
+async def _set_value(
+    session: AsyncSession, draft: SurveyAnswer, value: Any, *, alone: bool = False
+) -> None:
+    """Replace a draft's ticks by `value` (the answer, or the ticks kept now); `alone`:
+    committed by itself if nothing began (`storage.lean.execute_alone`)."""
     draft.value = value
-    await lean.execute(session, _SET_VALUE, {"answer": draft.id, "new": value})
+    write = lean.execute_alone if alone else lean.execute
+    await write(session, _SET_VALUE, {"answer": draft.id, "new": value})
 
 
 async def answers_of(session: AsyncSession, *, response_id: int) -> dict[int, Any]:
@@ -468,16 +475,18 @@ async def record_answer(
         return Recorded("stale", Position(survey, response, current, len(questions),
                                           draft_ticks(rows, current)))
     value = answer_value(current, raw)
-    draft = next((r for r in rows if r.question_id == current.id), None)
-    if draft is not None:  # the ticks kept so far become the answer
-        await _set_value(session, draft, value)
-    elif not await insert_if_absent(
-        session, SurveyAnswer.__table__,  # type: ignore[attr-defined]
-        response_id=response.id or 0, question_id=current.id or 0, value=value,
-    ):  # the same answer raced in from a double tap
-        return Recorded("stale", await position(session, survey=survey, chat_id=chat_id))
     answers[current.id or 0] = value
     following = next_question(questions, answers)
+    # An answer before the last stands on its own: written alone, one round trip. The last
+    # one and the response's completion go together.
+    write = lean.execute if following is None else lean.execute_alone
+    draft = next((r for r in rows if r.question_id == current.id), None)
+    if draft is not None:  # the ticks kept so far become the answer
+        await _set_value(session, draft, value, alone=following is not None)
+    elif not await write(session, _ADD_ANSWER[dialect_of(session)], {
+        "response": response.id or 0, "question": current.id or 0, "value": value,
+    }):  # the same answer raced in from a double tap
+        return Recorded("stale", await position(session, survey=survey, chat_id=chat_id))
     if following is None:
         response.completed_at = _day(now, tz) if survey.anonima else now
         await lean.execute(session, _COMPLETE,
@@ -517,13 +526,12 @@ async def save_ticks(
             return "stale"
         value = {DRAFT: valid_ticks(current, chosen)}
         draft = next((r for r in rows if r.question_id == current.id), None)
-        if draft is not None:
-            await _set_value(session, draft, value)
+        if draft is not None:  # a draft stands on its own: written alone, one round trip
+            await _set_value(session, draft, value, alone=True)
             return "ok"
-        if await insert_if_absent(
-            session, SurveyAnswer.__table__,  # type: ignore[attr-defined]
-            response_id=response_id, question_id=current.id or 0, value=value,
-        ):
+        if await lean.execute_alone(session, _ADD_ANSWER[dialect_of(session)], {
+            "response": response_id, "question": current.id or 0, "value": value,
+        }):
             return "ok"
         # another instance stored a draft at the same moment: update that one
     raise RuntimeError("a survey draft kept changing under us")
