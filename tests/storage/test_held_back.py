@@ -3,12 +3,14 @@ at once: seen by whatever the unit reads next, undone with it, committed with it
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select, update
 
+from storage import lean
 from storage.citizens import touch_citizen
 from storage.conversations import FlowState, forget_state, get_state, set_state
 from storage.db import Database
@@ -126,3 +128,50 @@ async def test_a_rollback_before_anything_began_forgets_what_was_held_back(
         await set_state(session, chat_id=5, user_id=5, state=TOPIC)
         await session.rollback()  # a flow that changed its mind, before any statement
     assert await _state(db) is None
+
+
+# --- a write committed alone (`lean.execute_alone`) -------------------------------------
+
+_NAME_CHAT = update(Citizen.__table__).where(  # type: ignore[attr-defined]
+    Citizen.__table__.c.telegram_id == bindparam("who")).values(  # type: ignore[attr-defined]
+    chat_id=bindparam("chat"))
+
+
+async def _chat_of(db: Database, telegram_id: int = 5) -> int | None:
+    async with db.session() as session:
+        query = select(Citizen.chat_id).where(Citizen.telegram_id == telegram_id)
+        return await session.scalar(query)
+
+
+async def test_a_write_alone_is_committed_at_once_and_stays_when_the_unit_fails(
+    db: Database,
+) -> None:
+    async with db.session() as session:
+        session.add(Citizen(telegram_id=5, chat_id=5))
+    with begun(db) as transactions, pytest.raises(RuntimeError):
+        async with db.unit(), db.session() as session:
+            await set_state(session, chat_id=5, user_id=5, state=TOPIC)  # held back
+            assert await lean.execute_alone(session, _NAME_CHAT, {"who": 5, "chat": 6}) == 1
+            assert await lean.execute_alone(session, _NAME_CHAT, {"who": 9, "chat": 6}) == 0
+            assert await asyncio.create_task(_chat_of(db)) == 6  # another unit sees it
+            raise RuntimeError("the handler failed after it")
+    # the other unit's read began one; this unit none, where writes are held back
+    assert transactions[0] == (1 if _holds_back(db) else 2)
+    assert await _chat_of(db) == 6
+    assert await _state(db) is None  # what was held back went with the unit
+
+
+async def test_a_write_alone_goes_in_the_transaction_once_one_began(db: Database) -> None:
+    async with db.session() as session:
+        session.add(Citizen(telegram_id=5, chat_id=5))
+    with pytest.raises(RuntimeError):
+        async with db.unit(), db.session() as session:
+            session.add(Citizen(telegram_id=6, chat_id=6))
+            await session.flush()  # the transaction began
+            assert await lean.execute_alone(session, _NAME_CHAT, {"who": 5, "chat": 7}) == 1
+            raise RuntimeError("the handler failed after it")
+    assert await _chat_of(db) == 5  # undone with the rest
+    async with db.unit(), db.session() as session:
+        await touch_citizen(session, telegram_id=5, chat_id=5)  # held back, same table: first
+        assert await lean.execute_alone(session, _NAME_CHAT, {"who": 5, "chat": 8}) == 1
+    assert await _chat_of(db) == 8
