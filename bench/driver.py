@@ -166,6 +166,7 @@ async def drive(
                 budget[0] -= 1
                 kind, raw = step(person)
                 by_kind.setdefault(kind, []).append(await driver.send(raw))
+            person.api.forget_chat(person.user.id)  # (Telegram's memory, not the bot's)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return by_kind

@@ -250,7 +250,10 @@ class LocalBotAPI(FailingApi):
         for key in ("entities", "caption_entities"):
             if params.get(key):
                 message[key] = params[key]
-        self._messages.setdefault(chat_id, {})[message_id] = message
+        stored = self._messages.setdefault(chat_id, {})
+        stored[message_id] = message
+        if self.keep is not None and len(stored) > self.keep:
+            del stored[min(stored)]
         return message
 
     def _stored(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,14 @@ class ApiState:
         bot_id: int = 777000111,
         bot_username: str = "cabildo_local_bot",
         bot_name: str = "Cabildo",
+        keep: int | None = None,
     ) -> None:
+        """`keep`: remember only about the last `keep` calls and each chat's last `keep`
+        messages (a long benchmark: what Telegram remembers is not the bot's memory, yet in
+        this process every full collection of the garbage collector walks it); `refused`
+        counts every refused call either way."""
+        self.keep = keep
+        self.refused = 0
         self.bot_user = {
             "id": bot_id, "is_bot": True, "first_name": bot_name, "username": bot_username,
             "can_join_groups": True, "can_read_all_group_messages": False,
@@ -119,6 +126,11 @@ class ApiState:
         stored = self._messages.get(chat_id, {})
         return [stored[k] for k in sorted(stored)]
 
+    def forget_chat(self, chat_id: int) -> None:
+        """Forget the bot's messages in a chat (a benchmark's person who is done: Telegram
+        keeps them, but not in the bot's process)."""
+        self._messages.pop(chat_id, None)
+
     def file_bytes(self, file_id: str) -> bytes:
         """Return the content of a stored file."""
         return self._files[file_id][1]
@@ -130,6 +142,9 @@ class ApiState:
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
+        self.refused += not call.ok
+        if self.keep is not None and len(self.calls) > 2 * self.keep:
+            del self.calls[:-self.keep]
         self._notify()
 
     def _set_reachable(self, chat_id: int, reachable: bool, date: int) -> None:
