@@ -66,6 +66,29 @@ async def test_a_write_waits_for_another_process_without_freezing_the_loop(db: D
         assert [c.telegram_id for c in (await s.exec(select(Citizen))).all()] == [7001]
 
 
+async def test_an_updates_lone_write_waits_for_another_process_too(db: Database) -> None:
+    """The last visit, an update's only write, goes alone on a connection of its own
+    (`storage.lean.SQLite`); finding the lock taken, it goes the patient way instead."""
+    other = sqlite3.connect(_path(db), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def update() -> None:
+        async with db.unit(), db.session() as s:
+            await touch_citizen(s, telegram_id=7002, chat_id=7002)
+
+    writing = asyncio.create_task(update())
+    ticks, started = 0, time.monotonic()
+    while time.monotonic() - started < 0.3:
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not writing.done() and ticks >= 12
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writing, 5)
+    async with db.session() as s:
+        assert [c.telegram_id for c in (await s.exec(select(Citizen))).all()] == [7002]
+
+
 async def test_two_sessions_of_one_process_holding_writes_across_awaits_both_finish(
     db: Database,
 ) -> None:
