@@ -256,13 +256,40 @@ async def _item_reply(context: CabildoContext, hit: Hit, attribute: str, chat_id
         rows)
 
 
-def hit_fact(hit: Hit, rows: facts.Listed, context: CabildoContext) -> str:
-    """Return the key fact shown beside a hit's title in a list («en ejecución · 54 %»)."""
+def _work_asked(work: Work, attribute: str, locale: str, late: bool) -> str:
+    """The attribute asked about a work, to tell the candidates apart by the answer itself
+    («contratista: Consorcio Vías»); "" for the usual fact."""
+    if attribute == "contratista":
+        return (f"contratista: {escape(work.contratista)}" if work.contratista
+                else "sin contratista registrado")
+    if attribute == "valor":
+        return (f"contrato de {money_short(work.valor_contrato, locale)}"
+                if work.valor_contrato is not None else "sin valor de contrato registrado")
+    if attribute == "inicio":
+        return (f"inicio: {local_date(work.fecha_inicio, locale)}" if work.fecha_inicio
+                else "sin fecha de inicio registrada")
+    if attribute in ("fin", "fecha") and work_status(work.estado) != "terminada":
+        return (f"entrega prevista: {local_date(work.fecha_fin_prevista, locale)}"
+                + (" · ⚠️ atrasada" if late else "")
+                if work.fecha_fin_prevista else "sin fecha de entrega registrada")
+    if attribute in ("avance_financiero", "pagos"):
+        return (f"{percent(work.avance_financiero, locale)} de avance financiero"
+                if work.avance_financiero is not None else "sin avance financiero registrado")
+    return ""
+
+
+def hit_fact(hit: Hit, rows: facts.Listed, context: CabildoContext, attribute: str = "") -> str:
+    """Return the key fact shown beside a hit's title in a list («en ejecución · 54 %»); for
+    a work, the attribute asked about when there is one («contratista: …»)."""
     settings = context.settings
     locale = settings.locale
     if hit.kind == "obra" and hit.key in rows.works:
         work = rows.works[hit.key]
-        late = " · ⚠️ atrasada" if facts.days_late(work, settings.today()) else ""
+        is_late = facts.days_late(work, settings.today()) > 0
+        asked = _work_asked(work, attribute, locale, is_late)
+        if asked:
+            return asked
+        late = " · ⚠️ atrasada" if is_late else ""
         physical = (percent(work.avance_fisico, locale) if work.avance_fisico is not None
                     else "avance no reportado")
         return f"{escape(work.estado.lower())} · {physical}{late}"
@@ -282,9 +309,10 @@ def hit_fact(hit: Hit, rows: facts.Listed, context: CabildoContext) -> str:
     return ""
 
 
-def hit_line(hit: Hit, rows: facts.Listed, context: CabildoContext) -> str:
-    """Return a list line: the title and, when there is one, its key fact."""
-    fact = hit_fact(hit, rows, context)
+def hit_line(hit: Hit, rows: facts.Listed, context: CabildoContext, attribute: str = "") -> str:
+    """Return a list line: the title and, when there is one, its key fact (`attribute`: the
+    one asked about, `hit_fact`)."""
+    fact = hit_fact(hit, rows, context, attribute)
     return f"• {escape(clip(hit.title, 120))}" + (f" — {fact}" if fact else "")
 
 
@@ -323,5 +351,5 @@ async def _choices(context: CabildoContext, hits: list[Hit], attribute: str = ""
     offices = [o.name for o in per_office]
     buttons = [b for b in (_choice_button(h, offices, attribute) for h in hits)
                if b is not None]
-    lines = [heading, *(hit_line(h, rows, context) for h in hits)]
+    lines = [heading, *(hit_line(h, rows, context, attribute) for h in hits)]
     return "\n".join(lines), _markup(*([b] for b in buttons))

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.context import CabildoApp
 from bot.localapi import LocalBotAPI
 from handlers import answers, flows
+from storage.answers.facts import days_late
 from storage.conversations import FlowState, prune_states, set_state
 from storage.db import Database
 from storage.models import CitizenQuestion, Comuna, ConversationState, Event, Work
@@ -219,6 +220,34 @@ async def test_picking_one_of_several_answers_the_question_about_it(
     api.enqueue(dict(forged))
     gone = await chat.next("editMessageText")
     assert gone["text"] == "Esa opción ya no está disponible."
+
+
+async def test_several_candidates_are_told_apart_by_what_was_asked(
+    bot: CabildoApp, api: LocalBotAPI, db: Database, settings: Settings
+) -> None:
+    """«¿Quién es el contratista…?» about several works: each line already carries its
+    contractor (or says there is none), so the first reply answers without a tap."""
+    chat = Chat(api, 6113)
+    async with db.session() as s:
+        bridges = (await s.exec(select(Work).where(
+            Work.nombre.ilike("%puente peatonal%")))).all()  # type: ignore[attr-defined]
+    assert len(bridges) >= 2
+    which = await chat.ask("quién es el contratista del puente peatonal")
+    assert which["text"].startswith("¿Se refiere a…?")
+    for bridge in bridges:
+        told = (f"contratista: {bridge.contratista}" if bridge.contratista
+                else "sin contratista registrado")
+        assert f"• {bridge.nombre} — {told}" in which["text"]
+    when = await chat.ask("cuándo entregan el puente peatonal")
+    assert when["text"].startswith("¿Se refiere a…?")
+    today = settings.today()
+    flagged = 0
+    for bridge in bridges:  # neither is finished: each says when it is due, and if it is late
+        assert f"• {bridge.nombre} — entrega prevista: " in when["text"]
+        line = next(x for x in when["text"].splitlines() if bridge.nombre in x)
+        assert line.endswith("⚠️ atrasada") == (days_late(bridge, today) > 0)
+        flagged += line.endswith("⚠️ atrasada")
+    assert flagged >= 1  # the example data has one past its date
 
 
 async def test_help_says_one_can_just_write_and_where_to_go_for_the_rest(
