@@ -364,9 +364,31 @@ async def start_response(
 
     `tz` is the municipality's time zone: an anonymous response keeps only the local day.
     """
-    existing = await find_response(session, survey=survey, chat_id=chat_id)
-    if existing is not None:
-        return existing
+    return (await _create(session, survey=survey, telegram_id=telegram_id, chat_id=chat_id,
+                          tz=tz, now=now))[0]
+
+
+async def start(
+    session: AsyncSession, *, survey: Survey, telegram_id: int, chat_id: int,
+    tz: tzinfo = UTC,
+) -> Position:
+    """Start the person's response (`start_response`) and return where they are in it: at
+    the first question, without reading the answers of a response just created."""
+    response, created = await _create(session, survey=survey, telegram_id=telegram_id,
+                                      chat_id=chat_id, tz=tz)
+    if not created:  # it was there (a double tap, another instance): read how far it got
+        return await position(session, survey=survey, chat_id=chat_id, response=response)
+    questions = await questions_of(session, survey_id=survey.id or 0)
+    return Position(survey, response, next_question(questions, {}), len(questions), (),
+                    Progress(questions, []))
+
+
+async def _create(
+    session: AsyncSession, *, survey: Survey, telegram_id: int, chat_id: int,
+    tz: tzinfo = UTC, now: datetime | None = None,
+) -> tuple[SurveyResponse, bool]:
+    """The person's response, and whether it was created now: the INSERT comes first (a
+    response that exists refuses it), so a new one costs no read before it."""
     key = await respondent_key(session, survey=survey, chat_id=chat_id)
     comuna_id = survey.comuna_id
     if not survey.anonima and comuna_id is None:
@@ -383,10 +405,10 @@ async def start_response(
         ).on_conflict_do_nothing().returning(*_RESPONSES.c)
     )).first()
     if created is not None:
-        return lean.built(SurveyResponse, dict(created._mapping))
-    found = await find_response(session, survey=survey, chat_id=chat_id)  # a double tap won
+        return lean.built(SurveyResponse, dict(created._mapping)), True
+    found = await find_response(session, survey=survey, chat_id=chat_id)  # it was there
     assert found is not None
-    return found
+    return found, False
 
 
 async def _answer_rows(session: AsyncSession, *, response_id: int) -> list[SurveyAnswer]:

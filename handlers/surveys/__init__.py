@@ -80,7 +80,7 @@ from storage.surveys import (
     known_comunas,
     position,
     reaches,
-    start_response,
+    start,
     survey_by_slug,
 )
 
@@ -144,9 +144,8 @@ async def _start(update: Update, context: CabildoContext, survey: Survey) -> Non
     await query.answer()
     if where.response is None:  # else it resumes where `where` read it
         async with context.db.session() as session:
-            response = await start_response(session, survey=survey, telegram_id=ids[0],
-                                            chat_id=ids[1], tz=context.settings.tz)
-            where = await position(session, survey=survey, chat_id=ids[1], response=response)
+            where = await start(session, survey=survey, telegram_id=ids[0], chat_id=ids[1],
+                                tz=context.settings.tz)
     await _ask(update, context, where, edit=True)
 
 
