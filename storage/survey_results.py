@@ -1,6 +1,6 @@
 """Survey results and exports: totals over completed responses, and the answers as a sheet.
 
-Anonymous responses are exported with the local day only (`storage.surveys.shown_day`).
+Anonymous responses are exported with the local day only (`storage.survey_answers.shown_day`).
 """
 
 
@@ -23,9 +23,10 @@ from storage.models import (
     SurveyQuestion,
     SurveyResponse,
 )
+from storage.survey_answers import shown_day
 from storage.survey_defs import SCALE
 from storage.survey_rules import is_draft
-from storage.surveys import questions_of, shown_day
+from storage.surveys import questions_of
 
 MULTI_SEPARATOR = "; "  # between the options of a multiple-choice answer in the export
 

@@ -74,15 +74,8 @@ from handlers.surveys.views import (
     _show_list,
 )
 from storage.models import Survey
-from storage.surveys import (
-    event_to_wait_for,
-    is_open,
-    known_comunas,
-    position,
-    reaches,
-    start,
-    survey_by_slug,
-)
+from storage.survey_answers import position, start
+from storage.surveys import event_to_wait_for, is_open, known_comunas, reaches, survey_by_slug
 
 A = TypeVar("A", bound=CallbackData)
 

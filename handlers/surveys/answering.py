@@ -35,16 +35,9 @@ from handlers.surveys.views import (
 )
 from storage.conversations import FlowState, clear_state, touch_state
 from storage.models import Survey, SurveyQuestion
+from storage.survey_answers import Position, Recorded, position, record_answer, save_ticks
 from storage.survey_rules import AnswerRefused
-from storage.surveys import (
-    Position,
-    Recorded,
-    is_open,
-    position,
-    record_answer,
-    save_ticks,
-    survey_by_id,
-)
+from storage.surveys import is_open, survey_by_id
 from storage.text import fold_words
 
 

@@ -59,15 +59,9 @@ from handlers.surveys.texts import (
 )
 from storage.conversations import FlowState, clear_state, get_state, set_state
 from storage.models import Survey, SurveyQuestion
+from storage.survey_answers import Position, position
 from storage.survey_results import survey_results
-from storage.surveys import (
-    Position,
-    is_open,
-    known_comunas,
-    position,
-    reaches,
-    surveys_for,
-)
+from storage.surveys import is_open, known_comunas, reaches, surveys_for
 from storage.types import utcnow
 
 

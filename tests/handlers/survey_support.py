@@ -14,7 +14,7 @@ from bot.localapi import Call, LocalBotAPI
 from storage.db import Database
 from storage.importers.surveys import load_sample_surveys
 from storage.models import Survey, SurveyAnswer, SurveyQuestion
-from storage.surveys import record_answer, start_response
+from storage.survey_answers import record_answer, start_response
 
 USER = 7301
 OTHER = 7302

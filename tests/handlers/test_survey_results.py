@@ -19,8 +19,9 @@ from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.importers import import_bytes
 from storage.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
+from storage.survey_answers import record_answer, start_response
 from storage.survey_rules import answer_value
-from storage.surveys import questions_of, record_answer, respondent_key, start_response
+from storage.surveys import questions_of, respondent_key
 from tests.handlers.survey_support import (
     ADMIN,
     EXPORT,
@@ -195,7 +196,8 @@ async def test_anonymous_answers_are_exported_with_the_local_day_they_were_given
     survey = await _survey(db, "barrio")
     # 20:30 on 10 March in Bucaramanga is already 11 March in UTC.
     evening = datetime(2026, 3, 11, 1, 30, tzinfo=UTC)
-    monkeypatch.setattr("storage.surveys.utcnow", lambda: evening)
+    for clock in ("storage.surveys.utcnow", "storage.survey_answers.utcnow"):
+        monkeypatch.setattr(clock, lambda: evening)
     # A response stored before days were cut in local time (at midnight UTC) keeps its date.
     async with db.session() as s:
         await start_response(s, survey=survey, telegram_id=9009, chat_id=9009, now=evening)

@@ -19,8 +19,9 @@ from storage.importers import import_bytes, import_file
 from storage.models import CitizenQuestion, PBProject, PBVote, SurveyAnswer, SurveyResponse
 from storage.participation import ballot_of, round_results, save_ballot
 from storage.privacy import delete_personal_data, give_consent, personal_data
+from storage.survey_answers import position, record_answer, start_response
 from storage.survey_results import survey_results
-from storage.surveys import position, record_answer, start_response, surveys_for
+from storage.surveys import surveys_for
 from storage.types import utcnow
 from tests.storage.helpers import csv_bytes
 from tests.storage.test_participation import NOW, _load, _projects, _round_id, _vote

@@ -13,8 +13,8 @@ from storage.importers import ImportFailed, import_bytes
 from storage.importers.survey_reading import parse_definition
 from storage.importers.surveys import load_sample_surveys
 from storage.models import Survey, SurveyQuestion
+from storage.survey_answers import record_answer, start_response
 from storage.survey_defs import END, SAMPLE_DIR
-from storage.surveys import record_answer, start_response
 from tests.storage.helpers import TZ, seed_comunas
 
 SIMPLE = """

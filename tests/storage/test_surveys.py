@@ -23,18 +23,10 @@ from storage.models import (
     SurveyResponse,
 )
 from storage.pseudonyms import survey_secret
+from storage.survey_answers import position, record_answer, save_ticks, start_response
 from storage.survey_results import export_rows, survey_results
 from storage.survey_rules import AnswerRefused
-from storage.surveys import (
-    event_to_wait_for,
-    position,
-    record_answer,
-    respondent_key,
-    save_ticks,
-    start_response,
-    survey_by_slug,
-    surveys_for,
-)
+from storage.surveys import event_to_wait_for, respondent_key, survey_by_slug, surveys_for
 from storage.types import utcnow
 from tests.storage.helpers import TZ, seed_comunas
 

@@ -15,7 +15,8 @@ from bot.config import Settings, WebSettings
 from storage.db import Database
 from storage.importers import import_bytes
 from storage.models import Survey
-from storage.surveys import position, record_answer, start_response, survey_by_slug
+from storage.survey_answers import position, record_answer, start_response
+from storage.surveys import survey_by_slug
 from tests.web.conftest import TOKEN
 from web.initdata import sign_init_data
 from web.site import build_site
