@@ -26,15 +26,7 @@ from handlers.callbacks import (
     button,
 )
 from storage.comunas import comuna_by_id
-from storage.events import (
-    CONFIRMED,
-    POSTPONED,
-    WAITING,
-    Places,
-    ends_at,
-    is_called_off,
-    seat,
-)
+from storage.events import CONFIRMED, POSTPONED, WAITING, Places, ends_at, is_called_off, seat
 from storage.models import Comuna, Event, Registration
 from storage.text import fold
 from storage.types import utcnow

@@ -29,8 +29,9 @@ from handlers.events import notify_promoted
 from handlers.participation import announce_rounds
 from handlers.survey_invitations import INVITATION_BUTTON, announce
 from storage import outbox
+from storage.attendance import present_chats
 from storage.db import Database
-from storage.events import POSTPONED, fill_freed_places, is_called_off, present_chats
+from storage.events import POSTPONED, fill_freed_places, is_called_off
 from storage.models import Event
 from storage.reminders import (
     announced,

@@ -10,8 +10,8 @@ Staff may cancel an event or postpone it, each with a reason (`cancel_event`,
 `postpone_event`): the row keeps its state, the reason, the start it had before, and an
 iCalendar sequence number that every change calendars must take raises. Both act once: a
 second tap finds the event already cancelled, or already at the new time, and changes
-nothing. Staff mark attendance on registrations (`mark_attendance`); the evaluation survey
-then goes to those who came.
+nothing. Staff mark attendance on registrations (`storage.attendance`); the evaluation
+survey then goes to those who came.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, case, false, func, update
 from sqlalchemy import select as sa_select
@@ -475,73 +474,3 @@ async def postpone_event(
     })
     await session.flush()
     return event
-
-
-# --- attendance ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Attendee:
-    """A registration as staff see it on the attendance sheet: its number, never the chat."""
-
-    number: int  # the registration's id, shown on the person's card
-    status: str  # confirmado | espera
-    registered_at: datetime
-    present: bool
-
-
-async def attendees(session: AsyncSession, *, event_id: int) -> list[Attendee]:
-    """Return the event's registrations (confirmed first, then the waiting list in order)."""
-    query = (
-        select(Registration)
-        .where(Registration.event_id == event_id, Registration.status != CANCELLED)
-        .order_by(col(Registration.created_at), col(Registration.id))
-    )
-    rows = (await session.exec(query)).all()
-    people = [Attendee(r.id or 0, r.status, r.created_at, r.asistio) for r in rows]
-    return sorted(people, key=lambda a: a.status != CONFIRMED)
-
-
-async def mark_attendance(
-    session: AsyncSession, *, event_id: int, numbers: list[int], present: bool
-) -> dict[int, int]:
-    """Mark the registrations with these numbers present (or not); return number → chat id.
-
-    Only registrations of this event that are not cancelled count; other numbers are left
-    out of the result. Marking twice changes nothing.
-    """
-    if not numbers:
-        return {}
-    query = select(Registration).where(
-        Registration.event_id == event_id,
-        col(Registration.id).in_(numbers),
-        Registration.status != CANCELLED,
-    )
-    rows = (await session.exec(query)).all()
-    for row in rows:
-        row.asistio = present
-        session.add(row)
-    marked = {row.id or 0: row.chat_id for row in sorted(rows, key=lambda r: r.id or 0)}
-    await session.flush()
-    return marked
-
-
-async def present_chats(session: AsyncSession, *, event_id: int) -> list[int]:
-    """Return the chats marked present at the event (empty: attendance was not taken)."""
-    query = select(Registration.chat_id).where(
-        Registration.event_id == event_id, col(Registration.asistio).is_(True)
-    )
-    return sorted(set((await session.exec(query)).all()))
-
-
-ATTENDANCE_HEADER = ["inscripcion", "estado", "inscrito_el", "asistio"]
-
-
-def attendance_rows(people: list[Attendee], *, tz: ZoneInfo) -> list[list[object]]:
-    """Return the attendance sheet's rows (local times), for `storage.exports`."""
-    states = {CONFIRMED: "confirmado", WAITING: "en espera"}
-    return [
-        [a.number, states.get(a.status, a.status),
-         a.registered_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), a.present]
-        for a in people
-    ]

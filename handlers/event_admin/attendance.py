@@ -22,16 +22,8 @@ from handlers.callbacks import (
 from handlers.event_admin.common import GONE, clear_step, edit, kb, save_step, say
 from handlers.paging import page_row, paginate
 from handlers.reminders import send_evaluation
-from storage.events import (
-    ATTENDANCE_HEADER,
-    CONFIRMED,
-    WAITING,
-    attendance_rows,
-    attendees,
-    ends_at,
-    event_by_id,
-    mark_attendance,
-)
+from storage.attendance import ATTENDANCE_HEADER, attendance_rows, attendees, mark_attendance
+from storage.events import CONFIRMED, WAITING, ends_at, event_by_id
 from storage.exports import to_csv, to_xlsx
 from storage.types import utcnow
 

@@ -21,11 +21,11 @@ from handlers.callbacks import (
 from handlers.event_admin.common import CLOSE_ROW, at, kb, places_text
 from handlers.event_card import short_when
 from handlers.screens import show
+from storage.attendance import attendees
 from storage.events import (
     CONFIRMED,
     POSTPONED,
     WAITING,
-    attendees,
     ends_at,
     event_by_id,
     is_called_off,
