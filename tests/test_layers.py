@@ -102,3 +102,29 @@ def test_storage_never_commits_whoever_opens_the_unit_of_work_does(tmp_path: Pat
             "async def sneaky(session):\n    await session.commit()")
     assert _commits_in_storage(copy) == ["storage/alerts.py:" + str(
         len((copy / "storage" / "alerts.py").read_text().splitlines()))]
+
+
+MAX_LINES = 500
+# Data tables, not logic: long because the data is (the sample data's builders, word lists).
+DATA_TABLES = {"storage/data", "storage/answers/data", "storage/sample"}
+
+
+def _long_modules(root: Path) -> list[str]:
+    """The application modules over MAX_LINES lines, outside data tables."""
+    found = []
+    for package in ("bot", "handlers", "storage", "web"):
+        for path in sorted((root / package).rglob("*.py")):
+            relative = path.relative_to(root).as_posix()
+            if any(relative.startswith(table + "/") for table in DATA_TABLES):
+                continue
+            if len(path.read_text(encoding="utf-8").splitlines()) > MAX_LINES:
+                found.append(relative)
+    return found
+
+
+def test_no_module_is_over_500_lines(tmp_path: Path) -> None:
+    assert _long_modules(ROOT) == []
+    copy = _copy_tree(tmp_path / "tree")  # and the check sees one that grows past it
+    grown = copy / "storage" / "alerts.py"
+    grown.write_text(grown.read_text() + "\n" * MAX_LINES)
+    assert _long_modules(copy) == ["storage/alerts.py"]

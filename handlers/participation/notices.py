@@ -19,12 +19,7 @@ from handlers.callbacks import (
 from handlers.participation.common import comuna_name
 from storage import outbox
 from storage.db import Database
-from storage.participation import (
-    RoundCard,
-    closed_since,
-    open_rounds,
-    round_audience,
-)
+from storage.participation import RoundCard, closed_since, open_rounds, round_audience
 
 CLOSED_WINDOW = timedelta(days=1)  # a round closed longer ago than this is not announced
 OPENED_NOTICE = (

@@ -36,15 +36,8 @@ from handlers.participation.common import (
 )
 from handlers.screens import show
 from storage.conversations import FlowState, get_state, set_state
-from storage.participation import (
-    ProjectResult,
-    RoundDetail,
-    RoundResults,
-    ballot_of,
-    current_rounds,
-    round_detail,
-    round_results,
-)
+from storage.participation import RoundDetail, ballot_of, current_rounds, round_detail
+from storage.participation_results import ProjectResult, RoundResults, round_results
 from storage.types import utcnow
 
 INTRO = (

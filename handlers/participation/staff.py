@@ -19,10 +19,8 @@ from handlers.participation.common import GONE, STATE_ICON, comuna_name
 from handlers.participation.rounds import results_page
 from handlers.screens import show
 from storage.exports import to_csv
-from storage.participation import (
-    current_rounds,
-    round_results,
-)
+from storage.participation import current_rounds
+from storage.participation_results import round_results
 from storage.types import utcnow
 
 STAFF_INDEX = (

@@ -33,7 +33,7 @@ from storage.importers.values import (
     parse_local_datetime,
 )
 from storage.models import Comuna, PBProject, PBRound
-from storage.participation import votes_by_round
+from storage.participation_results import votes_by_round
 from storage.types import utcnow
 
 KIND = "presupuesto_participativo"

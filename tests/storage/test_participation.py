@@ -18,10 +18,9 @@ from storage.participation import (
     current_rounds,
     forget_voter,
     open_rounds,
-    pick_winners,
-    round_results,
     save_ballot,
 )
+from storage.participation_results import pick_winners, round_results
 from tests.storage.helpers import (
     csv_bytes,
     local,

@@ -17,7 +17,8 @@ from storage.db import Database
 from storage.demo import SAMPLE_DIR
 from storage.importers import import_bytes, import_file
 from storage.models import CitizenQuestion, PBProject, PBVote, SurveyAnswer, SurveyResponse
-from storage.participation import ballot_of, round_results, save_ballot
+from storage.participation import ballot_of, save_ballot
+from storage.participation_results import round_results
 from storage.privacy import delete_personal_data, give_consent, personal_data
 from storage.survey_answers import position, record_answer, start_response
 from storage.survey_results import survey_results
