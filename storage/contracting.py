@@ -58,8 +58,8 @@ async def processes(session: AsyncSession, *, states: tuple[str, ...]) -> list[C
 
 
 _PROCESSES: Table = ContractingProcess.__table__  # type: ignore[attr-defined]
-_BY_NUMBERS = {dialect: sa_select(_PROCESSES).where(condition) for dialect, condition
-               in lean.one_of(_PROCESSES.c.numero_proceso, "numbers").items()}
+_BY_NUMBERS = lean.with_lists(lambda one_of: sa_select(_PROCESSES).where(
+    one_of(_PROCESSES.c.numero_proceso, "numbers")))
 
 
 async def processes_by_number(

@@ -317,8 +317,8 @@ def _sqlite_pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # see `durably`
+        for pragma in lean.WRITER_PRAGMAS:
+            cursor.execute(pragma)
         use_wal(cursor)
     finally:
         cursor.close()

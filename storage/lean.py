@@ -28,6 +28,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -67,6 +68,7 @@ Convert = Callable[[Any], Any] | None
 Query = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | TextClause
 Write = Insert | Update | Delete
 M = TypeVar("M", bound=SQLModel)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,10 @@ class Postgres:
         self.dialect = engine.dialect
 
 
+# How every SQLite connection that writes is set (`storage.db` sets the engine's the same).
+WRITER_PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")  # see `db.durably`
+
+
 class SQLite:
     """Marks a SQLite session on the loop's thread; holds two `sqlite3` connections of its
     own, for what a session that has not begun does.
@@ -289,7 +295,7 @@ class SQLite:
         """The connection for a lone write (opened at first use), set as the engine sets
         its own (`storage.db`); None when the file cannot be opened."""
         if self._writes is None:
-            self._writes = self._open("PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")
+            self._writes = self._open(*WRITER_PRAGMAS)
         return self._writes
 
     def _open(self, *pragmas: str) -> sqlite3.Connection | None:
@@ -310,15 +316,22 @@ class SQLite:
         self._reads = self._writes = None
 
 
-def one_of(column: ColumnElement[Any], name: str) -> dict[str, ColumnElement[bool]]:
-    """`column IN :name`, the list bound at each run, built once for each backend (pick it
-    by the session's dialect): SQLAlchemy's own `in_` list is rewritten at each run, which
-    the direct path cannot take. PostgreSQL: `= ANY(:name)`, an array; SQLite: the values
-    of `:name` bound as a JSON array (`json_each`)."""
+def with_lists(build: Callable[[Callable[[ColumnElement[Any], str], ColumnElement[bool]]], T],
+               ) -> dict[str, T]:
+    """Build a statement once for each backend (pick it by the session's dialect) from
+    `build(one_of)`, where `one_of(column, name)` is `column IN :name` with the list bound at
+    each run: SQLAlchemy's own `in_` list is rewritten at each run, which the direct path
+    cannot take. PostgreSQL: `= ANY(:name)`, an array; SQLite: the values of `:name` bound as
+    a JSON array (`json_each`)."""
+    return {dialect: build(partial(_one_of, dialect)) for dialect in ("postgresql", "sqlite")}
+
+
+def _one_of(dialect: str, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
     values: Select[tuple[Any]] = select(literal_column("value")).select_from(
         func.json_each(bindparam(name, type_=JSON)))
-    return {"postgresql": column == any_(bindparam(name, type_=postgresql.ARRAY(column.type))),
-            "sqlite": column.in_(values.scalar_subquery())}
+    return column.in_(values.scalar_subquery())
 
 
 def _plan(statement: Query | Write, dialect: Dialect) -> _Plan | None:
@@ -424,7 +437,8 @@ async def execute_alone(session: AsyncSession, statement: Write, params: Mapping
     """`execute`, but committed by itself at once when the session's transaction has not
     begun (one round trip, no BEGIN or COMMIT; the writes held back stay held back): only
     for a write whose effect stands on its own, which nothing the unit does later needs to
-    undo with it. Return how many rows it changed.
+    undo with it, and never to public data (the snapshot is not told). Return how many rows
+    it changed.
     """
     writes = session.info.get(_DEFERRED) or ()
     table = statement.table

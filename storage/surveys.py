@@ -158,13 +158,9 @@ async def _waiting_for_events(session: AsyncSession, *, now: datetime) -> set[st
 
 _RESPONSES = SurveyResponse.__table__  # type: ignore[attr-defined]
 # How far the person got in each survey of a list, in one round trip (`surveys_for`).
-_STATES = {
-    dialect: sa_select(_RESPONSES.c.survey_id, _RESPONSES.c.respondent_key,
-                       _RESPONSES.c.completed_at).where(in_surveys, with_keys)
-    for (dialect, in_surveys), with_keys in zip(
-        lean.one_of(_RESPONSES.c.survey_id, "surveys").items(),
-        lean.one_of(_RESPONSES.c.respondent_key, "keys").values(), strict=True)
-}
+_STATES = lean.with_lists(lambda one_of: sa_select(
+    _RESPONSES.c.survey_id, _RESPONSES.c.respondent_key, _RESPONSES.c.completed_at,
+).where(one_of(_RESPONSES.c.survey_id, "surveys"), one_of(_RESPONSES.c.respondent_key, "keys")))
 
 
 async def surveys_for(

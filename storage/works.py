@@ -134,8 +134,8 @@ async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
     return found[0] if found else None
 
 
-_BY_CODES = {dialect: sa_select(_WORKS).where(condition)
-             for dialect, condition in lean.one_of(_WORKS.c.codigo, "codes").items()}
+_BY_CODES = lean.with_lists(lambda one_of: sa_select(_WORKS).where(one_of(_WORKS.c.codigo,
+                                                                           "codes")))
 
 
 async def works_by_codes(session: AsyncSession, codes: list[str]) -> dict[str, Work]:
