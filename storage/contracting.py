@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import dialect_of
+from storage.db import dialect_of, with_lists
 from storage.models import ContractingProcess, Report
 
 OPEN_STATES = ("Abierto", "En evaluación")
@@ -58,7 +58,7 @@ async def processes(session: AsyncSession, *, states: tuple[str, ...]) -> list[C
 
 
 _PROCESSES: Table = ContractingProcess.__table__  # type: ignore[attr-defined]
-_BY_NUMBERS = lean.with_lists(lambda one_of: sa_select(_PROCESSES).where(
+_BY_NUMBERS = with_lists(lambda one_of: sa_select(_PROCESSES).where(
     one_of(_PROCESSES.c.numero_proceso, "numbers")))
 
 

@@ -13,7 +13,18 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, event
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    event,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker, create_async_engine
@@ -55,6 +66,24 @@ def per_dialect(build: Callable[[Callable[[Table], Any]], T]) -> dict[str, T]:
     """Build a statement once for each backend, from its dialect's `insert` (whose ON
     CONFLICT clauses both spell alike); pick it with `dialect_of(session)`."""
     return {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
+
+
+def with_lists(build: Callable[[Callable[[ColumnElement[Any], str], ColumnElement[bool]]], T],
+               ) -> dict[str, T]:
+    """Build a statement once for each backend (pick it by the session's dialect) from
+    `build(one_of)`, where `one_of(column, name)` is `column IN :name` with the list bound at
+    each run: SQLAlchemy's own `in_` list is rewritten at each run, which the direct path
+    cannot take. PostgreSQL: `= ANY(:name)`, an array; SQLite: the values of `:name` bound as
+    a JSON array (`json_each`)."""
+    return {dialect: build(partial(_one_of, dialect)) for dialect in ("postgresql", "sqlite")}
+
+
+def _one_of(dialect: str, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    values: Select[tuple[Any]] = select(literal_column("value")).select_from(
+        func.json_each(bindparam(name, type_=JSON)))
+    return column.in_(values.scalar_subquery())
 
 
 def dialect_of(session: AsyncSession) -> str:

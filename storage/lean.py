@@ -28,12 +28,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    JSON,
-    ColumnElement,
     CompoundSelect,
     Delete,
     Float,
@@ -41,14 +38,8 @@ from sqlalchemy import (
     Select,
     TextClause,
     Update,
-    any_,
-    bindparam,
     event,
-    func,
-    literal_column,
-    select,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import configure_mappers
@@ -68,7 +59,6 @@ Convert = Callable[[Any], Any] | None
 Query = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | TextClause
 Write = Insert | Update | Delete
 M = TypeVar("M", bound=SQLModel)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -314,24 +304,6 @@ class SQLite:
             if opened is not None:
                 opened.close()
         self._reads = self._writes = None
-
-
-def with_lists(build: Callable[[Callable[[ColumnElement[Any], str], ColumnElement[bool]]], T],
-               ) -> dict[str, T]:
-    """Build a statement once for each backend (pick it by the session's dialect) from
-    `build(one_of)`, where `one_of(column, name)` is `column IN :name` with the list bound at
-    each run: SQLAlchemy's own `in_` list is rewritten at each run, which the direct path
-    cannot take. PostgreSQL: `= ANY(:name)`, an array; SQLite: the values of `:name` bound as
-    a JSON array (`json_each`)."""
-    return {dialect: build(partial(_one_of, dialect)) for dialect in ("postgresql", "sqlite")}
-
-
-def _one_of(dialect: str, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-    if dialect == "postgresql":
-        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
-    values: Select[tuple[Any]] = select(literal_column("value")).select_from(
-        func.json_each(bindparam(name, type_=JSON)))
-    return column.in_(values.scalar_subquery())
 
 
 def _plan(statement: Query | Write, dialect: Dialect) -> _Plan | None:

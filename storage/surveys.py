@@ -31,7 +31,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
-from storage.db import dialect_of
+from storage.db import dialect_of, with_lists
 from storage.events import all_events
 from storage.models import (
     Citizen,
@@ -158,7 +158,7 @@ async def _waiting_for_events(session: AsyncSession, *, now: datetime) -> set[st
 
 _RESPONSES = SurveyResponse.__table__  # type: ignore[attr-defined]
 # How far the person got in each survey of a list, in one round trip (`surveys_for`).
-_STATES = lean.with_lists(lambda one_of: sa_select(
+_STATES = with_lists(lambda one_of: sa_select(
     _RESPONSES.c.survey_id, _RESPONSES.c.respondent_key, _RESPONSES.c.completed_at,
 ).where(one_of(_RESPONSES.c.survey_id, "surveys"), one_of(_RESPONSES.c.respondent_key, "keys")))
 

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lean
 from storage.comunas import all_comunas
-from storage.db import dialect_of
+from storage.db import dialect_of, with_lists
 from storage.exports import to_csv
 from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
 from storage.importers.errors import CellError
@@ -134,7 +134,7 @@ async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
     return found[0] if found else None
 
 
-_BY_CODES = lean.with_lists(lambda one_of: sa_select(_WORKS).where(one_of(_WORKS.c.codigo,
+_BY_CODES = with_lists(lambda one_of: sa_select(_WORKS).where(one_of(_WORKS.c.codigo,
                                                                            "codes")))
 
 
