@@ -85,7 +85,8 @@ def build_application(
     app: Any = builder.build()
     app.bot_data = Services(
         settings=settings,
-        db=database or Database(settings.database_url, sqlite_on_loop=settings.sqlite_on_loop),
+        db=database or Database(settings.database_url, sqlite_on_loop=settings.sqlite_on_loop,
+                                pool_size=settings.database_pool_size),
         owns_db=database is None, limiter=RateLimiter(settings.messages_per_minute),
         menus=Menus(staff=tuple(staff_menu()), help=help_lines()),
     )

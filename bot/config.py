@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from dotenv import dotenv_values
 
-from storage.db import normalize_database_url
+from storage.db import POOL_SIZE, normalize_database_url
 from storage.text import fold
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///cabildo.db"
@@ -75,6 +75,7 @@ class Settings:
     token: str = field(default="", repr=False)
     api_base_url: str | None = None
     database_url: str = DEFAULT_DATABASE_URL
+    database_pool_size: int = POOL_SIZE  # PostgreSQL connections kept open (storage.db)
     admin_ids: frozenset[int] = frozenset()
     timezone: str = "America/Bogota"
     municipality_name: str = "Bucaramanga"
@@ -385,6 +386,8 @@ def load_settings(
         token=token,
         api_base_url=api_base_url,
         database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        database_pool_size=_int("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE") or str(POOL_SIZE),
+                                low=1, high=500),
         admin_ids=frozenset(admin_ids),
         timezone=timezone,
         municipality_name=get("MUNICIPALITY_NAME") or "Bucaramanga",

@@ -116,16 +116,27 @@ async def flush_pending(session: AsyncSession) -> None:
         await session.flush()
 
 
+# PostgreSQL connections an engine keeps open, and how many more a burst may open. Size the
+# pool for the updates in flight at once: a connection opened past it is closed again as
+# soon as it is returned, and opening one costs a dozen round trips (startup, types, every
+# statement prepared anew). With 10, 16 people at a time made 60 connections in 12 seconds
+# and PostgreSQL's p99 doubled (docs/benchmarks.md, session 21).
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
+
+
 class Database:
     """An async engine plus a session factory; built once at start, disposed at shutdown."""
 
     def __init__(
-        self, url: str, *, echo: bool = False, sqlite_on_loop: bool = True, direct: bool = True
+        self, url: str, *, echo: bool = False, sqlite_on_loop: bool = True, direct: bool = True,
+        pool_size: int = POOL_SIZE,
     ) -> None:
         """`sqlite_on_loop`: run SQLite on the event loop's thread (`storage.sqlite_inline`),
         bulk statements excepted; False: aiosqlite's thread per connection. PostgreSQL
         ignores it. `direct`: the hottest statements straight to the driver (`storage.lean`);
-        False: every statement through SQLAlchemy (tests compare the two)."""
+        False: every statement through SQLAlchemy (tests compare the two). `pool_size`:
+        PostgreSQL connections kept open (`POOL_SIZE`); SQLite ignores it."""
         self.url = normalize_database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -136,7 +147,7 @@ class Database:
         elif self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS}
         else:
-            kwargs.update(pool_size=10, max_overflow=10)
+            kwargs.update(pool_size=pool_size, max_overflow=POOL_OVERFLOW)
         self.engine = create_async_engine(self.url, **kwargs)
         snapshot.watch(self.engine.sync_engine)
         lean.hold_back_writes()

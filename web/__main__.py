@@ -23,7 +23,7 @@ async def run_site(settings: Settings, web: WebSettings, host: str, port: int, *
 
     Refuses to start (status 1) when the database has no tables yet.
     """
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
     try:
         await ensure_schema(db)
     except DatabaseNotReady as exc:

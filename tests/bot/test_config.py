@@ -47,6 +47,20 @@ async def test_sqlite_on_the_loop_thread_is_chosen_by_a_setting() -> None:
         load_settings({"SQLITE_ON_LOOP": "off"}, env_file=None)
 
 
+async def test_the_postgres_pool_is_sized_by_a_setting() -> None:
+    from bot.app import build_application
+
+    url = "postgresql://cabildo@localhost/cabildo"  # building the engine connects to nothing
+    for env, size in (({}, 20), ({"DATABASE_POOL_SIZE": "32"}, 32)):
+        app = build_application(load_settings({"DATABASE_URL": url, **env}, env_file=None))
+        try:
+            assert app.bot_data.db.engine.pool.size() == size
+        finally:
+            await app.bot_data.db.dispose()
+    with pytest.raises(SettingsError, match="DATABASE_POOL_SIZE debe estar entre 1 y 500"):
+        load_settings({"DATABASE_POOL_SIZE": "0"}, env_file=None)
+
+
 def test_postgres_url_gets_the_async_driver() -> None:
     settings = load_settings({"DATABASE_URL": "postgresql://u:p@db:5432/cabildo"}, env_file=None)
     assert settings.database_url == "postgresql+asyncpg://u:p@db:5432/cabildo"
