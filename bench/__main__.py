@@ -174,47 +174,27 @@ def _progress(message: str) -> None:
 def _throughput(
     table: Table, updates: int, concurrency: int, pg_url: str | None, pg_none: str
 ) -> None:
-    _progress(f"throughput: echo bot, {updates:,} updates (1 of 3)")
-    echoes = [asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency))]
-    _progress(f"throughput: echo bot recording each person in SQLite, {updates:,} updates")
-    echo_db = asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency,
-                                              with_database=True))
-    _progress(f"throughput: Cabildo answering only /ayuda and «Menú principal», {updates:,} "
-              "updates")
-    menu = asyncio.run(throughput.run_mixed(updates=updates, concurrency=concurrency,
-                                            menu_only=True))
-    _progress(f"throughput: echo bot, {updates:,} updates (2 of 3)")
-    echoes.append(asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency)))
-    _progress(f"throughput: Cabildo on SQLite, {updates:,} mixed updates")
-    runs: list[Any] = [asyncio.run(throughput.run_mixed(updates=updates,
-                                                        concurrency=concurrency))]
-    _progress(f"throughput: Cabildo on SQLite through aiosqlite's threads (SQLITE_ON_LOOP=0), "
-              f"{updates:,} mixed updates")
-    threaded = asyncio.run(throughput.run_mixed(updates=updates, concurrency=concurrency,
-                                                sqlite_on_loop=False))
-    if pg_url:
-        _progress(f"throughput: Cabildo on PostgreSQL, {updates:,} mixed updates")
-        runs.append(asyncio.run(throughput.run_mixed(updates=updates, concurrency=concurrency,
-                                                     server_url=pg_url)))
-    else:
-        runs.append(None)
-    _progress(f"throughput: echo bot, {updates:,} updates (3 of 3)")
-    echoes.append(asyncio.run(throughput.run_echo(updates=updates, concurrency=concurrency)))
-    echo = throughput.median_run(echoes)
+    runs = asyncio.run(throughput.run_all(updates, concurrency, pg_url,
+                                          lambda message: _progress(f"throughput: {message}")))
+    sq, pg, threaded = runs.sqlite, runs.postgres, runs.threaded
+    speeds = sorted(echo.per_second for echo in runs.echoes)
+    echo = sorted(runs.echoes, key=lambda e: e.per_second)[len(runs.echoes) // 2]
 
     def cell(f: Any, text: str) -> str:
         return text if f is not None else pg_none
 
-    table.add(f"echo bot: updates/s ({updates:,} texts, {concurrency} people at a time; "
-              "the median of 3 runs: first, amid and after the others)",
-              f"{echo.per_second:,.0f}", "—", "baseline")
-    table.add("echo bot: p50 / p99 latency", f"{echo.p50:.1f} / {echo.p99:.1f} ms", "—", "")
-    table.add("echo bot + 1 DB write per update: updates/s, p50 / p99",
-              f"{echo_db.per_second:,.0f}, {echo_db.p50:.1f} / {echo_db.p99:.1f} ms", "—",
-              "reference")
+    table.add(f"echo bot: updates/s ({throughput.ECHO_LENGTH * updates:,} texts, {concurrency} "
+              f"people at a time; {len(speeds)} runs, one before and after each run below, "
+              "which is compared with those two)",
+              f"{speeds[0]:,.0f} – {speeds[-1]:,.0f}", "—", "baseline")
+    table.add("echo bot: p50 / p99 latency (the median run)",
+              f"{echo.p50:.1f} / {echo.p99:.1f} ms", "—", "")
+    table.add("echo bot + 1 DB write per update: updates/s, p50 / p99, cost ÷ echo bot's",
+              f"{runs.echo_db.run.per_second:,.0f}, {runs.echo_db.run.p50:.1f} / "
+              f"{runs.echo_db.run.p99:.1f} ms, {runs.echo_db.ratio:.1f}×", "—", "reference")
     table.add("Cabildo's cheapest screens (/ayuda, «Menú»; one DB read each): updates/s, "
               "cost ÷ echo bot's",
-              f"{menu.per_second:,.0f}, {throughput.ratio(menu, echo):.1f}×", "—", "floor")
+              f"{runs.menu.run.per_second:,.0f}, {runs.menu.ratio:.1f}×", "—", "floor")
     _progress("throughput: what one database session costs")
     sessions = [asyncio.run(session.session_cost())]
     if pg_url:
@@ -222,34 +202,29 @@ def _throughput(
     costs = [f"{c.cpu_ms:.2f} ms, {c.cpu_ms / echo.cpu_ms:.1f}×" for c in sessions]
     table.add("one DB session running SELECT 1: CPU, ÷ echo bot's CPU per update",
               costs[0], costs[1] if pg_url else pg_none, "")
-    sq, pg = runs
-    table.add(f"mixed load: updates/s ({updates:,} updates)", f"{sq.per_second:,.0f}",
-              cell(pg, f"{pg.per_second:,.0f}" if pg else ""), "")
+    table.add(f"mixed load: updates/s ({updates:,} updates)", f"{sq.run.per_second:,.0f}",
+              cell(pg, f"{pg.run.per_second:,.0f}" if pg else ""), "")
     p99_target = throughput.TARGET_P99_MS
     table.add("mixed load: p50 / p99 latency",
-              f"{sq.p50:.0f} / {sq.p99:.0f} ms ({_verdict(sq.p99 < p99_target)})",
-              cell(pg, f"{pg.p50:.0f} / {pg.p99:.0f} ms ({_verdict(pg.p99 < p99_target)})"
-                   if pg else ""), f"p99 < {p99_target} ms")
-    table.add("mixed load: CPU of the bot process per update", f"{sq.cpu_ms:.1f} ms",
-              cell(pg, f"{pg.cpu_ms:.1f} ms" if pg else ""), "")
-    sq_ratio = throughput.ratio(sq, echo)
-    pg_ratio = throughput.ratio(pg, echo) if pg else 0.0
-    table.add("mixed cost per update ÷ echo bot's (wall clock)",
-              f"{sq_ratio:.1f}× ({_verdict(sq_ratio <= throughput.TARGET_SQLITE)})",
-              cell(pg, f"{pg_ratio:.1f}× ({_verdict(pg_ratio <= throughput.TARGET_POSTGRES)})"),
+              f"{sq.run.p50:.0f} / {sq.run.p99:.0f} ms ({_verdict(sq.run.p99 < p99_target)})",
+              cell(pg, f"{pg.run.p50:.0f} / {pg.run.p99:.0f} ms "
+                       f"({_verdict(pg.run.p99 < p99_target)})" if pg else ""),
+              f"p99 < {p99_target} ms")
+    table.add("mixed load: CPU of the bot process per update", f"{sq.run.cpu_ms:.1f} ms",
+              cell(pg, f"{pg.run.cpu_ms:.1f} ms" if pg else ""), "")
+    table.add("mixed cost per update ÷ the echo bot's beside it (wall clock)",
+              f"{sq.ratio:.1f}× ({_verdict(sq.ratio <= throughput.TARGET_SQLITE)})",
+              cell(pg, f"{pg.ratio:.1f}× ({_verdict(pg.ratio <= throughput.TARGET_POSTGRES)})"
+                   if pg else ""),
               f"≤ {throughput.TARGET_SQLITE}× / ≤ {throughput.TARGET_POSTGRES}×")
-    table.add("mixed cost per update ÷ echo + DB write's (wall clock)",
-              f"{throughput.ratio(sq, echo_db):.1f}×",
-              cell(pg, f"{throughput.ratio(pg, echo_db):.1f}×" if pg else ""), "")
-    table.add("mixed load: updates that failed (error logged)", f"{sq.errors}",
-              cell(pg, f"{pg.errors}" if pg else ""), "0")
+    table.add("mixed load: updates that failed (error logged)", f"{sq.run.errors}",
+              cell(pg, f"{pg.run.errors}" if pg else ""), "0")
     table.add("SQLITE_ON_LOOP=0 (aiosqlite): mixed updates/s, p50 / p99, cost ÷ echo bot's",
-              f"{threaded.per_second:,.0f}, {threaded.p50:.0f} / {threaded.p99:.0f} ms, "
-              f"{throughput.ratio(threaded, echo):.1f}×", "—", "")
-    for figures in [menu, threaded, *runs]:
-        if figures is not None:
-            for sample in figures.error_samples:
-                print(f"  {figures.label}: error: {sample}", file=sys.stderr)
+              f"{threaded.run.per_second:,.0f}, {threaded.run.p50:.0f} / "
+              f"{threaded.run.p99:.0f} ms, {threaded.ratio:.1f}×", "—", "")
+    for paired in [runs.menu, *runs.mixed]:
+        for sample in paired.run.error_samples:
+            print(f"  {paired.run.label}: error: {sample}", file=sys.stderr)
 
 
 def _broadcast(table: Table, recipients: int, rate: float, pg_url: str | None,

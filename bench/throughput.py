@@ -21,8 +21,9 @@ one update runs from `update_queue.put` until the Application finished processin
 every handler group ran and every Bot API call it made was answered.
 
 The baseline is a bare PTB Application with the same update processor and defaults and one
-MessageHandler replying the text, fed the same number of text messages by the same driver.
-The ratio compares cost per update (seconds per update): mixed / echo.
+MessageHandler replying the text, fed text messages by the same driver, run before and after
+every other run for about as long (`ECHO_LENGTH`). The ratio compares cost per update
+(seconds per update): a run's over the mean of the two echo runs beside it (`Paired`).
 
 Without `--database-url` the database is a SQLite file in a temp dir. With
 `--database-url postgresql://user@host:port/anydb` (or CABILDO_BENCH_PG set to such a URL)
@@ -39,6 +40,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from telegram import Update
@@ -345,15 +347,94 @@ async def _run_echo(
 
 # --- command line ----------------------------------------------------------------
 
+# An echo run sends this many times the mixed run's updates: it then lasts about as long
+# (the echo bot answers 3 to 6 times faster), so both see the machine over as many seconds.
+ECHO_LENGTH = 3
 
-def ratio(mixed: Figures, echo: Figures) -> float:
-    """Return mixed cost per update over the echo bot's (wall-clock: 1 / throughput each)."""
-    return echo.per_second / mixed.per_second if mixed.per_second else float("inf")
+
+@dataclass(frozen=True)
+class Paired:
+    """A run with the echo runs made just before and after it. A shared machine's speed
+    drifts from minute to minute (the echo bot alone went from 3,700 to 2,000 updates a
+    second between two runs a minute apart), so each run is compared with the baseline of
+    its own minutes, not with one taken once at one end."""
+
+    run: Figures
+    before: Figures
+    after: Figures
+
+    @property
+    def echoes(self) -> tuple[Figures, Figures]:
+        """The echo runs it is compared with."""
+        return self.before, self.after
+
+    @property
+    def ratio(self) -> float:
+        """Cost per update (wall clock, 1 / throughput) over the two echo runs' mean."""
+        echo = statistics.mean(1 / e.per_second for e in self.echoes)
+        return (1 / self.run.per_second) / echo if self.run.per_second else float("inf")
+
+    @property
+    def cpu_ratio(self) -> float:
+        """CPU per update over the two echo runs' mean."""
+        return self.run.cpu_ms / statistics.mean(e.cpu_ms for e in self.echoes)
 
 
-def cpu_ratio(mixed: Figures, echo: Figures) -> float:
-    """Return mixed CPU time per update over the echo bot's."""
-    return mixed.cpu_ms / echo.cpu_ms if echo.cpu_ms else float("inf")
+@dataclass(frozen=True)
+class Runs:
+    """Every run of `run_all`, each paired with the echo runs beside it."""
+
+    echoes: list[Figures]
+    echo_db: Paired
+    menu: Paired
+    sqlite: Paired
+    threaded: Paired
+    postgres: Paired | None
+
+    @property
+    def mixed(self) -> list[Paired]:
+        """The mixed-load runs: SQLite, through aiosqlite, PostgreSQL if run."""
+        return [self.sqlite, self.threaded, *([self.postgres] if self.postgres else [])]
+
+
+async def run_all(
+    updates: int, concurrency: int, server_url: str | None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Runs:
+    """Run the mixed load (SQLite, through aiosqlite, PostgreSQL if given) and the
+    references, with an echo run before the first, after the last and between any two."""
+    echoes: list[Figures] = []
+
+    async def echo() -> Figures:
+        progress(f"echo bot, {ECHO_LENGTH * updates:,} updates ({len(echoes) + 1})")
+        echoes.append(await run_echo(updates=ECHO_LENGTH * updates, concurrency=concurrency))
+        return echoes[-1]
+
+    async def paired(run: Callable[[], Awaitable[Figures]], message: str) -> Paired:
+        before = echoes[-1] if echoes else await echo()
+        progress(message)
+        figures = await run()
+        return Paired(figures, before, await echo())
+
+    mixed = f"{updates:,} mixed updates"
+    echo_db = await paired(lambda: run_echo(updates=updates, concurrency=concurrency,
+                                            with_database=True),
+                           f"echo bot recording each person in SQLite, {updates:,} updates")
+    menu = await paired(lambda: run_mixed(updates=updates, concurrency=concurrency,
+                                          menu_only=True),
+                        f"Cabildo answering only /ayuda and «Menú principal», {updates:,} updates")
+    sqlite = await paired(lambda: run_mixed(updates=updates, concurrency=concurrency),
+                          f"Cabildo on SQLite, {mixed}")
+    postgres = None
+    if server_url:
+        postgres = await paired(lambda: run_mixed(updates=updates, concurrency=concurrency,
+                                                  server_url=server_url),
+                                f"Cabildo on PostgreSQL, {mixed}")
+    threaded = await paired(
+        lambda: run_mixed(updates=updates, concurrency=concurrency, sqlite_on_loop=False,
+                          label="Cabildo, mixed (SQLITE_ON_LOOP=0)"),
+        f"Cabildo on SQLite through aiosqlite's threads (SQLITE_ON_LOOP=0), {mixed}")
+    return Runs(echoes, echo_db, menu, sqlite, threaded, postgres)
 
 
 def describe(figures: Figures) -> str:
@@ -363,32 +444,6 @@ def describe(figures: Figures) -> str:
         f"  p50 {figures.p50:7.1f} ms  p99 {figures.p99:7.1f} ms  CPU {figures.cpu_ms:5.2f} ms/upd"
         f"  errors {figures.errors}"
     )
-
-
-async def run_all(
-    updates: int, concurrency: int, server_url: str | None
-) -> tuple[list[Figures], Figures]:
-    """Run the echo baseline (three times: first, amid and after the others; the median
-    is the baseline) and the mixed load (SQLite, plus PostgreSQL if given)."""
-    echoes = [await run_echo(updates=updates, concurrency=concurrency)]
-    runs = [await run_echo(updates=updates, concurrency=concurrency, with_database=True),
-            await run_mixed(updates=updates, concurrency=concurrency, menu_only=True)]
-    echoes.append(await run_echo(updates=updates, concurrency=concurrency))
-    runs += [await run_mixed(updates=updates, concurrency=concurrency),
-             await run_mixed(updates=updates, concurrency=concurrency, sqlite_on_loop=False,
-                             label="Cabildo, mixed (SQLITE_ON_LOOP=0)")]
-    if server_url:
-        runs.append(await run_mixed(updates=updates, concurrency=concurrency,
-                                    server_url=server_url))
-    echoes.append(await run_echo(updates=updates, concurrency=concurrency))
-    return runs, median_run(echoes)
-
-
-def median_run(runs: list[Figures]) -> Figures:
-    """The run of median speed: a shared machine's speed drifts from minute to minute (the
-    echo bot measured 0.25 to 0.42 ms of CPU per update within one hour), and a baseline
-    taken once, at one end, moved every ratio with it."""
-    return sorted(runs, key=lambda run: run.per_second)[len(runs) // 2]
 
 
 def main() -> None:
@@ -402,10 +457,12 @@ def main() -> None:
                         help=f"a PostgreSQL server to run on too (or set {PG_ENV})")
     args = parser.parse_args()
     freeze_heap()  # as `cabildo run` does once it has started
-    runs, echo = asyncio.run(run_all(args.updates, args.concurrency, args.database_url or None))
+    runs = asyncio.run(run_all(args.updates, args.concurrency, args.database_url or None))
     print(f"update throughput and latency, {args.concurrency} people at a time")
-    print(describe(echo))
-    for figures in runs:
+    for echo in runs.echoes:
+        print(describe(echo))
+    for paired in [runs.echo_db, runs.menu, *runs.mixed]:
+        figures = paired.run
         print(describe(figures))
         for kind, values in sorted(figures.by_kind.items()):
             print(f"      {kind:<10} {len(values):5d}  p50 {statistics.median(values):7.1f} ms"
@@ -414,8 +471,8 @@ def main() -> None:
             print(f"      error: {sample}")
         print(f"      taps that found no button: {figures.missed_taps};"
               f" Bot API calls refused: {figures.rejected_calls}")
-        print(f"      cost per update vs echo: {ratio(figures, echo):.2f}x wall clock,"
-              f" {cpu_ratio(figures, echo):.2f}x CPU   (target <= {TARGET_SQLITE}x on SQLite,"
+        print(f"      cost per update vs the echo runs beside it: {paired.ratio:.2f}x wall"
+              f" clock, {paired.cpu_ratio:.2f}x CPU   (target <= {TARGET_SQLITE}x on SQLite,"
               f" <= {TARGET_POSTGRES}x on PostgreSQL)")
 
 

@@ -46,6 +46,25 @@ async def test_the_no_database_floor_taps_the_menu_button_it_is_given() -> None:
     assert figures.errors == 0, figures.error_samples
 
 
+async def test_each_run_is_compared_with_the_echo_runs_made_beside_it() -> None:
+    said: list[str] = []
+    runs = await throughput.run_all(10, 2, None, said.append)
+
+    # echo, echo + DB write, echo, menu, echo, SQLite, echo, aiosqlite, echo
+    assert len(runs.echoes) == 5 and runs.postgres is None
+    assert [s.split(",")[0] for s in said[1::2]] == [
+        "echo bot recording each person in SQLite", "Cabildo answering only /ayuda and «Menú "
+        "principal»", "Cabildo on SQLite", "Cabildo on SQLite through aiosqlite's threads "
+        "(SQLITE_ON_LOOP=0)"]
+    paired = [runs.echo_db, runs.menu, *runs.mixed]
+    for i, run in enumerate(paired):
+        assert (run.before, run.after) == (runs.echoes[i], runs.echoes[i + 1])
+        assert run.run.errors == 0, run.run.error_samples
+    assert all(echo.updates == throughput.ECHO_LENGTH * 10 for echo in runs.echoes)
+    mean_echo_cost = (1 / runs.echoes[2].per_second + 1 / runs.echoes[3].per_second) / 2
+    assert runs.sqlite.ratio == pytest.approx(1 / runs.sqlite.run.per_second / mean_echo_cost)
+
+
 @pytest.mark.database
 async def test_the_session_cost_is_measured() -> None:
     cost = await session.session_cost(sessions=20, server_url=PG_URL or None)
