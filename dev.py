@@ -149,6 +149,7 @@ class ThrowawayPostgres:
         self.dir = Path(tempfile.mkdtemp(prefix="cabildo-pg-"))
         self.port = _free_port()
         self.as_root = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+        self.url = ""  # set by `start`
 
     def _run(self, *args: str) -> None:
         cmd = [str(self.bindir / args[0]), *args[1:]]
@@ -167,7 +168,8 @@ class ThrowawayPostgres:
             "-c synchronous_commit=off -c full_page_writes=off",
             "start",
         )
-        return f"postgresql://cabildo@127.0.0.1:{self.port}/postgres"
+        self.url = f"postgresql://cabildo@127.0.0.1:{self.port}/postgres"
+        return self.url
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):

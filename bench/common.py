@@ -140,7 +140,7 @@ def throwaway_postgres() -> Iterator[Any]:
         return
     server = ThrowawayPostgres(bindir)
     try:
-        server.url = server.start()
+        server.start()
     except Exception:
         server.stop()
         raise

@@ -175,10 +175,10 @@ class Bench:
             conn = await session.connection()
             await conn.execute(Citizen.__table__.update().values(  # type: ignore[attr-defined]
                 blocked_at=utcnow()
-            ).where(Citizen.chat_id >= FIRST_PERSON + recipients))  # type: ignore[operator]
+            ).where(Citizen.chat_id >= FIRST_PERSON + recipients))
             await conn.execute(Citizen.__table__.update().values(  # type: ignore[attr-defined]
                 blocked_at=None
-            ).where(Citizen.chat_id < FIRST_PERSON + recipients))  # type: ignore[operator]
+            ).where(Citizen.chat_id < FIRST_PERSON + recipients))
             await session.commit()
             mark = len(self.api.calls)
             broadcast, queued = await create_broadcast(
@@ -390,8 +390,10 @@ async def main_async(args: argparse.Namespace) -> None:
         for backend in args.backends.split(","):
             if backend == "sqlite":
                 servers["SQLite"] = None
-            elif args.database_url or pg is not None:
-                servers["PostgreSQL"] = args.database_url or pg.url
+            elif args.database_url:
+                servers["PostgreSQL"] = args.database_url
+            elif pg is not None:
+                servers["PostgreSQL"] = pg.url
             else:
                 print("PostgreSQL: not available (install it or pass --database-url)")
         people = max(args.recipients, args.rate_recipients, args.outage_recipients)

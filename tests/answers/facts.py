@@ -95,6 +95,8 @@ async def _work(
         case "nombre":
             return work.nombre
         case "avance_fisico":
+            if work.avance_fisico is None:
+                raise UnknownReference("no physical progress")
             return percent(work.avance_fisico, locale)
         case "avance_financiero":
             if work.avance_financiero is None:

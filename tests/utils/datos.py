@@ -88,8 +88,11 @@ class FakeDatosGov:
         row_id = {id(r): n for n, r in enumerate(rows)}
         for part in reversed([p.split() for p in params.get("$order", "").split(",") if p]):
             name, descending = part[0], part[-1].upper() == "DESC"
-            rows = sorted(rows, reverse=descending, key=lambda r, name=name: (
-                f"{row_id[id(r)]:08d}" if name == ":id" else str(r.get(name, ""))))
+
+            def key(row: dict[str, Any], name: str = name) -> str:
+                return f"{row_id[id(row)]:08d}" if name == ":id" else str(row.get(name, ""))
+
+            rows = sorted(rows, reverse=descending, key=key)
         limit = int(params.get("$limit", "1000"))
         page = rows[offset : offset + limit]
         if params.get("$select"):
