@@ -52,7 +52,7 @@ from handlers.paging import page_row, paginate
 from handlers.privacy import ensure_consent
 from handlers.screens import show
 from handlers.search import STATUS_LABELS, comuna_place
-from storage.alerts import subscriptions_of, toggle
+from storage.alerts import toggle
 from storage.answers.facts import listed
 from storage.comunas import comuna_by_id
 from storage.models import Comuna, Work
@@ -64,6 +64,7 @@ from storage.works import (
     names_a_comuna,
     nearest_works,
     work_by_code,
+    work_for_card,
     works_by_status,
     works_in,
 )
@@ -361,11 +362,10 @@ async def _show_work(
     if chat is None:
         return
     async with context.db.session() as session:
-        work = await work_by_code(session, codigo)
+        work, following = await work_for_card(session, codigo, chat_id=chat.id)
         if work is None:
             raise LookupError(codigo)
         comuna = await comuna_by_id(session, work.comuna_id)
-        following = ("obra", work.codigo) in await subscriptions_of(session, chat_id=chat.id)
     today = context.settings.today()
     card = work_card(work, comuna, context.settings.locale, today, context.settings.tz)
     changed = await show(update, card, _card_markup(context, work, comuna, following, back))

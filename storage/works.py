@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Float, Integer, Table, bindparam, func
+from sqlalchemy import Float, Integer, Table, bindparam, exists, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,7 +19,7 @@ from storage.db import dialect_of, with_lists
 from storage.exports import to_csv
 from storage.importers.comunas import ComunaIndex, ComunaRef, names_a_number
 from storage.importers.errors import CellError
-from storage.models import Comuna, Work
+from storage.models import Comuna, Subscription, Work
 from storage.search import DELAYED, status_of
 from storage.snapshot import held
 from storage.text import fold
@@ -132,6 +132,26 @@ async def work_by_code(session: AsyncSession, codigo: str) -> Work | None:
     """Return the work with this code (no session holds it: read it again to change it)."""
     found = await lean.objects(session, Work, _BY_CODE, {"code": codigo})
     return found[0] if found else None
+
+
+_SUBSCRIPTIONS: Table = Subscription.__table__  # type: ignore[attr-defined]
+_FOR_CARD = sa_select(_WORKS, exists().where(  # built once
+    _SUBSCRIPTIONS.c.chat_id == bindparam("chat"), _SUBSCRIPTIONS.c.kind == "obra",
+    _SUBSCRIPTIONS.c.value == _WORKS.c.codigo).label("following"),
+).where(_WORKS.c.codigo == bindparam("code"))
+
+
+async def work_for_card(
+    session: AsyncSession, codigo: str, *, chat_id: int
+) -> tuple[Work | None, bool]:
+    """Return the work with this code and whether the chat follows it: its card's two
+    facts in one query (a card is the screen opened most, after the menu)."""
+    found = await lean.rows(session, _FOR_CARD, {"code": codigo, "chat": chat_id})
+    if not found:
+        return None, False
+    *values, following = found[0]
+    names = _BY_CODE.selected_columns.keys()
+    return lean.built(Work, dict(zip(names, values, strict=True))), bool(following)
 
 
 _BY_CODES = with_lists(lambda one_of: sa_select(_WORKS).where(one_of(_WORKS.c.codigo,

@@ -108,6 +108,23 @@ async def test_following_needs_consent_and_is_idempotent(
     assert [(x.kind, x.value) for x in subs] == [("obra", work.codigo)]
 
 
+async def test_a_card_says_whether_this_person_follows_the_work(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    first, second = (await _comuna_works(db, "12"))[:2]
+    async with db.session() as s:
+        s.add(Subscription(chat_id=USER, kind="obra", value=first.codigo))
+        s.add(Subscription(chat_id=USER + 1, kind="obra", value=second.codigo))
+        await s.commit()
+    user = api.user(USER)
+    cards = ((first, "🔕 Dejar de seguir"), (second, "🔔 Seguir esta obra"))
+    for shown, (work, label) in enumerate(cards, start=1):
+        user.send_text(f"/start obra_{work.codigo}")
+        *_, card = await api.wait_for("sendMessage", chat_id=USER, count=shown)
+        assert work.nombre in card.params["text"]
+        assert card.params["reply_markup"]["inline_keyboard"][0][0]["text"] == label
+
+
 async def test_a_location_lists_the_nearest_works_first(
     bot: CabildoApp, api: LocalBotAPI, db: Database
 ) -> None:
