@@ -217,6 +217,9 @@ def _throughput(
               cell(pg, f"{pg.ratio:.1f}× ({_verdict(pg.ratio <= throughput.TARGET_POSTGRES)})"
                    if pg else ""),
               f"≤ {throughput.TARGET_SQLITE}× / ≤ {throughput.TARGET_POSTGRES}×")
+    table.add("mixed load: database connections opened while measuring",
+              f"{sq.run.connections_opened}",
+              cell(pg, f"{pg.run.connections_opened}" if pg else ""), "")
     table.add("mixed load: updates that failed (error logged)", f"{sq.run.errors}",
               cell(pg, f"{pg.run.errors}" if pg else ""), "0")
     table.add("SQLITE_ON_LOOP=0 (aiosqlite): mixed updates/s, p50 / p99, cost ÷ echo bot's",

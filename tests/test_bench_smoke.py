@@ -28,6 +28,7 @@ async def test_mixed_load_runs_through_the_real_application(
     assert figures.kinds["toque"] >= 15  # the scripts found the buttons they tap
     assert figures.missed_taps == 0
     assert figures.errors == 0, figures.error_samples
+    assert figures.connections_opened == 0  # the warm-up opened what one person needs
 
 
 async def test_echo_baseline_answers_every_text() -> None:
