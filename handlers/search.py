@@ -40,11 +40,12 @@ from handlers.callbacks import (
 from handlers.goals import show_status
 from handlers.index import search_index
 from handlers.keyboards import MENU_ITEMS, main_menu
+from handlers.places import comuna_place
 from storage.answers.ask import parse
 from storage.answers.facts import Listed, listed, upcoming_events
 from storage.budget import Execution, execution, latest_year
 from storage.goals import status_asked
-from storage.models import Comuna, Event
+from storage.models import Event
 from storage.search import (
     STOP,
     TOPIC_KINDS,
@@ -124,14 +125,6 @@ def _small_talk(text: str) -> str | None:
     if words and words <= GREETING_WORDS:
         return THANKS if words & {"gracias", "muchas", "mil"} else GREETING
     return None
-
-
-def comuna_place(comuna: Comuna | None, code: str) -> tuple[str, str]:
-    """Return a comuna after «en» and after «de»: «en la comuna 1 · Norte», «de la …»."""
-    name = f"{comuna.tipo} {comuna.codigo} · {comuna.nombre}" if comuna else f"comuna {code}"
-    if name.startswith("corregimiento"):
-        return f"en el {name}", f"del {name}"
-    return f"en la {name}", f"de la {name}"
 
 
 def _section_buttons(areas: list[str]) -> list[list[InlineKeyboardButton]]:

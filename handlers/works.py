@@ -49,9 +49,10 @@ from handlers.callbacks import (
 )
 from handlers.index import search_index
 from handlers.paging import page_row, paginate
+from handlers.places import comuna_place
 from handlers.privacy import ensure_consent
 from handlers.screens import show
-from handlers.search import STATUS_LABELS, comuna_place
+from handlers.search import STATUS_LABELS
 from storage.alerts import toggle
 from storage.answers.facts import listed
 from storage.comunas import comuna_by_id

@@ -6,6 +6,7 @@ import heapq
 import math
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Float, Integer, Table, bindparam, exists, func
@@ -95,6 +96,36 @@ _IN_COMUNA = (sa_select(_WORKS.c.codigo, _WORKS.c.nombre, _WORKS.c.estado)
 async def works_in(session: AsyncSession, *, comuna_id: int) -> list[WorkItem]:
     """Return a comuna's works by name (only what a list shows: a comuna may have thousands)."""
     return [WorkItem(*row) for row in await lean.rows(session, _IN_COMUNA, {"comuna": comuna_id})]
+
+
+@dataclass(frozen=True)
+class Invested:
+    """A comuna's works and the value of their contracts: how many works, how many carry a
+    value, the sum of those, and the largest ones (code, name, value)."""
+
+    works: int
+    valued: int
+    total: Decimal
+    largest: list[tuple[str, str, Decimal]]
+
+
+_INVESTED = sa_select(func.count(), func.count(_WORKS.c.valor_contrato),
+                      func.sum(_WORKS.c.valor_contrato)).where(
+    _WORKS.c.comuna_id == bindparam("comuna"))
+_LARGEST = (sa_select(_WORKS.c.codigo, _WORKS.c.nombre, _WORKS.c.valor_contrato)
+            .where(_WORKS.c.comuna_id == bindparam("comuna"),
+                   _WORKS.c.valor_contrato.is_not(None))
+            .order_by(_WORKS.c.valor_contrato.desc(), _WORKS.c.codigo)
+            .limit(bindparam("wanted", type_=Integer)))
+
+
+async def invested_in(session: AsyncSession, *, comuna_id: int, largest: int = 3) -> Invested:
+    """Return what a comuna's works are contracted for («¿cuánto se ha invertido en la comuna
+    4?»), counted by the database (a comuna may have thousands of works)."""
+    [(works, valued, total)] = await lean.rows(session, _INVESTED, {"comuna": comuna_id})
+    top = await lean.rows(session, _LARGEST, {"comuna": comuna_id, "wanted": largest})
+    return Invested(works, valued, Decimal(total or 0),
+                    [(code, name, Decimal(value)) for code, name, value in top])
 
 
 async def works_by_status(

@@ -27,6 +27,7 @@ from handlers.answers.counts import (
     _count,
     _open_processes,
     budget_line,
+    invested,
 )
 from handlers.answers.items import (
     CHOICE_KINDS,
@@ -193,6 +194,9 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
         answer = await _agenda(context, ask)
     elif _asks_open_processes(ask):
         answer = await _open_processes(context, index, ask)
+    elif ask.attribute == "valor" and not ask.starts_follow and (
+            places := index.only_places(ask.rest)):  # «¿cuánto se invierte en la comuna 4?»
+        answer = await invested(context, places)
     elif ask.attribute in BUDGET_FIGURES and not ask.starts_follow and all(
             w in TOPIC_WORDS for w in ask.content):  # «¿cuánto se ha pagado del presupuesto?»
         answer = await _budget_total(context, ask.attribute)

@@ -10,14 +10,17 @@ from telegram import InlineKeyboardMarkup
 from bot.context import CabildoContext
 from bot.formatting import clip, local_date, money_short, percent, plural
 from handlers.answers.markup import _button, _markup
-from handlers.callbacks import ProcessCard
+from handlers.callbacks import ProcessCard, WorkCard, WorksOfComuna, button
+from handlers.places import comuna_place
 from storage.answers import facts
 from storage.answers.ask import Ask
 from storage.budget import Execution
+from storage.comunas import comuna_by_code
 from storage.contracting import by_stage
 from storage.goals import STATUS_ASKED, progress
 from storage.goals import status_of as goal_status
 from storage.search import SearchIndex
+from storage.works import invested_in
 
 STATUS_LABELS = {"suspendida": "suspendidas", "terminada": "terminadas",
                  "en ejecucion": "en ejecución", "por iniciar": "por iniciar",
@@ -152,3 +155,42 @@ async def _open_processes(context: CabildoContext, index: SearchIndex, ask: Ask
     rows = [[_button(clip(p.objeto, 60), ProcessCard(p.numero_proceso).encode())]
             for p in taking[:8] if len(p.numero_proceso) < 50]
     return "\n".join(lines), _markup(*rows, more)
+
+
+INVESTED = ("🏗️ {Place} hay <b>{works}</b> con contratos por <b>{total}</b> en total{unvalued}.")
+INVESTED_NONE = "🏗️ {Place} no hay obras registradas."
+UNVALUED = " ({count} sin valor registrado)"
+INVESTED_LARGEST = "Las de mayor valor:"
+INVESTED_ALL = "🏗️ Todas las obras {place}"
+
+
+async def invested(context: CabildoContext, codes: tuple[str, ...]
+                   ) -> tuple[str, InlineKeyboardMarkup]:
+    """Answer «¿cuánto se ha invertido en la comuna 4?»: what its works are contracted for
+    (the budget is not kept by comuna), with the largest ones."""
+    locale = context.settings.locale
+    lines: list[str] = []
+    rows = []
+    async with context.db.session() as session:
+        for code in codes[:3]:
+            comuna = await comuna_by_code(session, code)
+            place_in, place_of = comuna_place(comuna, code)
+            sums = await invested_in(session, comuna_id=comuna.id or 0) if comuna else None
+            if lines:
+                lines.append("")
+            if sums is None or not sums.works:
+                lines.append(INVESTED_NONE.format(Place=escape(place_in[0].upper() + place_in[1:])))
+                continue
+            unvalued = sums.works - sums.valued
+            lines.append(INVESTED.format(
+                Place=escape(place_in[0].upper() + place_in[1:]),
+                works=plural(sums.works, "obra", "obras"), total=money_short(sums.total, locale),
+                unvalued=UNVALUED.format(count=unvalued) if unvalued else ""))
+            if len(sums.largest) > 1 or (sums.largest and sums.works > 1):
+                lines.append(INVESTED_LARGEST)
+            for work_code, name, value in sums.largest:
+                lines.append(f"• {escape(clip(name, 90))} — {money_short(value, locale)}")
+                rows.append([button(clip(name, 60), WorkCard(work_code))])
+            rows.append([button(clip(INVESTED_ALL.format(place=place_of), 60),
+                                WorksOfComuna(code, 0))])
+    return "\n".join(lines), _markup(*rows)

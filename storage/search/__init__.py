@@ -77,6 +77,12 @@ class SearchIndex(RankedIndex):
         query = replace(self._parse(without_tags(text)), today=today or date.today())
         return self._rank(query)
 
+    def only_places(self, text: str) -> tuple[str, ...]:
+        """Return the comunas a question names («comuna 4», «Provenza») when it names nothing
+        else — only sections and kinds of things («las obras de la comuna 4») — else ()."""
+        query = self._parse(without_tags(text))
+        return () if query.rest or query.status else query.comunas
+
     def search(self, text: str, *, limit: int = 8) -> list[Hit]:
         """Return the best matches, best first; [] when nothing matches well."""
         return self._rank(self._parse(text))[:limit]

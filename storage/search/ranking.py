@@ -56,12 +56,13 @@ class RankedIndex(TermIndex):
             if len(name) > 4 and f" {name} " in f" {folded} ":
                 comuna = comuna or code
                 name_words.update(name.split())
-        if comuna is None:  # «cabecera» for «Cabecera del Llano», «cabesera» too
-            for word in words:
-                spelt = next((v for v in (word, *spellings(word)) if v in self.comuna_words),
+        if comuna is None:  # «cabecera» for «Cabecera del Llano», «cabesera» too, and
+            for word in words:  # «provensa» for «Provenza»
+                spelt = next((v for v in (word, *spellings(word))
+                              if v in self.comuna_words or v in self.comuna_names),
                              None) if len(word) >= 5 else None
                 if spelt is not None:
-                    comuna = self.comuna_words[spelt]
+                    comuna = self.comuna_words.get(spelt) or self.comuna_names[spelt]
                     name_words.add(word)
                     break
         content = [w for w in words if w not in STOP and (len(w) > 2 or w.isdigit())]

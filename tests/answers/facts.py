@@ -1,6 +1,7 @@
 """Turn the fact references of `labelled.yaml` into the exact text the bot shows.
 
-A reference is `{kind:KEY:field}` (`{obra:OB-2026-029:avance_fisico}`), or `{count:N}`;
+A reference is `{kind:KEY:field}` (`{obra:OB-2026-029:avance_fisico}`, `{comuna:4:invertido}`:
+what a comuna's works are contracted for), or `{count:N}`;
 it is read from the database at test time because the demo shifts event and contracting
 dates relative to today. Anything else is a literal and comes back unchanged. Replies and
 expectations are compared through `folded`.
@@ -244,10 +245,27 @@ async def _process(
     raise UnknownReference(f"unknown process field «{field}»")
 
 
+async def _comuna(
+    session: AsyncSession, key: str, field: str, tz: ZoneInfo, locale: str
+) -> str:
+    comuna = (await session.exec(select(Comuna).where(Comuna.codigo == key))).first()
+    if comuna is None:
+        raise UnknownReference(f"no comuna «{key}»")
+    works = (await session.exec(select(Work).where(Work.comuna_id == comuna.id))).all()
+    match field:
+        case "invertido":  # what its works are contracted for
+            return money_short(sum((w.valor_contrato or Decimal(0) for w in works), Decimal(0)),
+                               locale)
+        case "obras":
+            return f"{len(works)} obra{'' if len(works) == 1 else 's'}"
+    raise UnknownReference(f"unknown comuna field «{field}»")
+
+
 _RESOLVERS: dict[str, Callable[[AsyncSession, str, str, ZoneInfo, str], Awaitable[str]]] = {
     "obra": _work,
     "meta": _goal,
     "presupuesto": _budget,
     "evento": _event,
     "proceso": _process,
+    "comuna": _comuna,
 }

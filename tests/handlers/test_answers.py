@@ -17,6 +17,7 @@ from sqlmodel import select, update
 
 from bot.config import Settings
 from bot.context import CabildoApp
+from bot.formatting import money_short
 from bot.localapi import LocalBotAPI
 from handlers import answers, flows
 from storage.answers.facts import days_late
@@ -339,3 +340,31 @@ async def test_asked_when_an_event_ends_the_first_reply_says_it_or_that_none_is_
     again = await chat.ask("y cuando termina?")
     assert "no tiene hora de cierre publicada. Empieza el <b>" in again["text"]
     assert "8:00" in again["text"]
+
+
+async def test_what_a_comuna_has_invested_is_its_works_contracts_summed(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        four, fourteen = [(await s.exec(select(Comuna).where(Comuna.codigo == code))).one()
+                          for code in ("4", "14")]
+        works = list((await s.exec(select(Work).where(Work.comuna_id == four.id))).all())
+        unvalued = min(works, key=lambda w: w.valor_contrato or 0)  # its value not published
+        await s.exec(update(Work).where(  # type: ignore[call-overload]
+            Work.id == unvalued.id).values(valor_contrato=None))
+        await s.exec(update(Work).where(  # type: ignore[call-overload]
+            Work.comuna_id == fourteen.id).values(comuna_id=None))  # none placed in the 14
+        await s.commit()
+    valued = sorted((w for w in works if w.id != unvalued.id),
+                    key=lambda w: w.valor_contrato or 0, reverse=True)
+    total = money_short(sum(w.valor_contrato or 0 for w in valued), "es_CO")
+    reply = await Chat(api, 6121).ask("cuanto se ha invertido en la comuna 4 y en la 14")
+    first, second = reply["text"].split("\n\n")
+    assert first.startswith(
+        f"🏗️ En la comuna 4 · {four.nombre} hay <b>{len(works)} obras</b> con contratos por "
+        f"<b>{total}</b> en total (1 sin valor registrado).")
+    assert f"• {valued[0].nombre} — {money_short(valued[0].valor_contrato or 0, 'es_CO')}" in first
+    assert second == f"🏗️ En la comuna 14 · {fourteen.nombre} no hay obras registradas."
+    labels = _labels(reply)
+    assert labels[0] == valued[0].nombre
+    assert f"🏗️ Todas las obras de la comuna 4 · {four.nombre}" in labels
