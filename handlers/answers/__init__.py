@@ -263,6 +263,9 @@ async def _about(context: CabildoContext, index: SearchIndex, ask: Ask, topic: F
         found = facts.match(index, ask.rest, kinds, today=today)
     if not found.hits or (found.relaxed and ask.pointer):
         return None  # «dónde saco el pasaporte»: a trámite, not the place of some work
+    places = index.comunas_named(ask.rest)
+    if places and all(index.elsewhere(hit, places) for hit in found.hits):
+        return None  # another comuna's: the list says there is none in the one asked about
     if ask.plural and found.clear is not None:  # «¿cuándo son los facebook live?»: all of them
         same = [h for h in index.ranked(ask.rest, today=today) if h.kind == found.clear.kind]
         return [h for h in same if h.score >= PLURAL_RATIO * same[0].score][:5], ask.attribute

@@ -83,6 +83,17 @@ class SearchIndex(RankedIndex):
         query = self._parse(without_tags(text))
         return () if query.rest or query.status else query.comunas
 
+    def comunas_named(self, text: str) -> tuple[str, ...]:
+        """Return the comunas a question names, by number or by name, in order."""
+        return self._parse(without_tags(text)).comunas
+
+    def elsewhere(self, hit: Hit, codes: tuple[str, ...]) -> bool:
+        """Tell whether a hit's title names comunas and none of `codes` («…en 12 parques
+        de la comuna 1» when the comuna 4 was asked about). Works are placed by their comuna
+        already; a process or an event says where only in its title."""
+        named, _, _ = _comuna_intent(self.mend(tokens(hit.title)), self.comuna_codes)
+        return bool(named) and not set(named) & set(codes)
+
     def search(self, text: str, *, limit: int = 8) -> list[Hit]:
         """Return the best matches, best first; [] when nothing matches well."""
         return self._rank(self._parse(text))[:limit]

@@ -368,3 +368,17 @@ async def test_what_a_comuna_has_invested_is_its_works_contracts_summed(
     labels = _labels(reply)
     assert labels[0] == valued[0].nombre
     assert f"🏗️ Todas las obras de la comuna 4 · {four.nombre}" in labels
+
+
+async def test_asked_about_one_comuna_it_never_answers_with_an_item_of_another(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    # The only matches of «parque» for a value: works elsewhere, and a process whose title
+    # places it in the comuna 1. Asked about the comuna 4 (which has no park), the first
+    # reply must not state that process's value as if it were the answer.
+    chat = Chat(api, 6122)
+    reply = await chat.ask("cuanto vale el parque de la comuna 4")
+    assert reply["text"].startswith("Esto es lo que encontré")
+    assert "No hay obras sobre «parque» en la comuna 4" in reply["text"]
+    same = await chat.ask("cuanto vale el mantenimiento de juegos infantiles de la comuna 1")
+    assert same["text"].startswith("El proceso ")  # named where it is, it is the answer
