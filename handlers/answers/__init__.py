@@ -278,7 +278,12 @@ async def _howto(update: Update, context: CabildoContext, index: SearchIndex, as
     chat = update.effective_chat
     text, label, data = HOWTO[ask.action]
     if ask.action == "inscribirse" and ask.content and chat is not None:
-        found = facts.match(index, ask.rest, ("evento",), today=context.settings.today())
+        today = context.settings.today()
+        found = facts.match(index, ask.rest, ("evento",), today=today)
+        known = [w for w in ask.content if index.knows(w)]
+        if found.clear is None and known:  # «¿cuándo abren las inscripciones para la
+            # audiencia?»: the words the events hold name the event; the others ask about it
+            found = facts.match(index, " ".join(known), ("evento",), today=today)
         if found.clear is not None and found.clear.ref.isdigit():
             async with context.db.session() as session:
                 event = await facts.event(session, int(found.clear.ref))

@@ -382,3 +382,15 @@ async def test_asked_about_one_comuna_it_never_answers_with_an_item_of_another(
     assert "No hay obras sobre «parque» en la comuna 4" in reply["text"]
     same = await chat.ask("cuanto vale el mantenimiento de juegos infantiles de la comuna 1")
     assert same["text"].startswith("El proceso ")  # named where it is, it is the answer
+
+
+async def test_asked_when_registration_opens_it_gives_the_event_to_register_for(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    async with db.session() as s:
+        hearing = (await s.exec(select(Event).where(Event.tipo == "audiencia pública"))).first()
+    assert hearing is not None
+    reply = await Chat(api, 6123).ask("cuando abren las inscripciones para la audiencia")
+    assert reply["text"].startswith("Para inscribirse toque «✅ Asistiré» en la ficha")
+    assert hearing.titulo in reply["text"]
+    assert "✅ Asistiré" in _labels(reply)
