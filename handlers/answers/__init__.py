@@ -28,6 +28,9 @@ from handlers.answers.counts import (
     _open_processes,
     budget_line,
     invested,
+    my_comunas,
+    says_my_comuna,
+    which_comuna,
 )
 from handlers.answers.items import (
     CHOICE_KINDS,
@@ -194,9 +197,20 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
         answer = await _agenda(context, ask)
     elif _asks_open_processes(ask):
         answer = await _open_processes(context, index, ask)
+    elif ask.attribute == "valor" and not ask.starts_follow and says_my_comuna(ask):
+        user = update.effective_user
+        mine = await my_comunas(context, telegram_id=user.id if user else chat.id,
+                                chat_id=chat.id)
+        answer = await invested(context, mine) if mine else which_comuna()
+        subject = {"invested": ",".join(mine)} if mine else None
     elif ask.attribute == "valor" and not ask.starts_follow and (
             places := index.only_places(ask.rest)):  # «¿cuánto se invierte en la comuna 4?»
         answer = await invested(context, places)
+        subject = {"invested": ",".join(places)}
+    elif ask.starts_follow and (places := index.only_places(ask.rest)) and (
+            topic := await _topic(update, context)) is not None and topic.data.get("invested"):
+        answer = await invested(context, places)  # «… en la comuna 4?» «¿y en la 5?»
+        subject = {"invested": ",".join(places)}
     elif ask.attribute in BUDGET_FIGURES and not ask.starts_follow and all(
             w in TOPIC_WORDS for w in ask.content):  # «¿cuánto se ha pagado del presupuesto?»
         answer = await _budget_total(context, ask.attribute)

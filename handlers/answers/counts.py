@@ -15,11 +15,12 @@ from handlers.places import comuna_place
 from storage.answers import facts
 from storage.answers.ask import Ask
 from storage.budget import Execution
-from storage.comunas import comuna_by_code
+from storage.comunas import comuna_by_code, comuna_by_id
 from storage.contracting import by_stage
 from storage.goals import STATUS_ASKED, progress
 from storage.goals import status_of as goal_status
 from storage.search import SearchIndex
+from storage.surveys import known_comunas
 from storage.works import invested_in
 
 STATUS_LABELS = {"suspendida": "suspendidas", "terminada": "terminadas",
@@ -162,6 +163,27 @@ INVESTED_NONE = "🏗️ {Place} no hay obras registradas."
 UNVALUED = " ({count} sin valor registrado)"
 INVESTED_LARGEST = "Las de mayor valor:"
 INVESTED_ALL = "🏗️ Todas las obras {place}"
+WHICH_COMUNA = ("🏗️ ¿En qué comuna? Aún no sé cuál es la suya: escríbala, por ejemplo «¿cuánto "
+                "se ha invertido en la comuna 4?», o elíjala en Obras.")
+
+
+def says_my_comuna(ask: Ask) -> bool:
+    """Tell whether the question is about the person's own comuna («en mi comuna»)."""
+    return any(pair == ("mi", "comuna") for pair in zip(ask.words, ask.words[1:], strict=False))
+
+
+async def my_comunas(context: CabildoContext, *, telegram_id: int, chat_id: int
+                     ) -> tuple[str, ...]:
+    """Return the codes of the comunas the person lives in or follows (`/alertas`)."""
+    async with context.db.session() as session:
+        ids = await known_comunas(session, telegram_id=telegram_id, chat_id=chat_id)
+        comunas = [await comuna_by_id(session, i) for i in sorted(ids)]
+    return tuple(c.codigo for c in comunas if c is not None)
+
+
+def which_comuna() -> tuple[str, InlineKeyboardMarkup]:
+    """Ask which comuna, when the person said «mi comuna» and none is known."""
+    return WHICH_COMUNA, _markup([_button("🏗️ Obras por comuna", "menu:obras")])
 
 
 async def invested(context: CabildoContext, codes: tuple[str, ...]

@@ -23,7 +23,14 @@ from handlers import answers, flows
 from storage.answers.facts import days_late
 from storage.conversations import FlowState, prune_states, set_state
 from storage.db import Database
-from storage.models import CitizenQuestion, Comuna, ConversationState, Event, Work
+from storage.models import (
+    CitizenQuestion,
+    Comuna,
+    ConversationState,
+    Event,
+    Subscription,
+    Work,
+)
 from storage.types import utcnow
 from tests.utils.harness import polling_bot
 
@@ -394,3 +401,20 @@ async def test_asked_when_registration_opens_it_gives_the_event_to_register_for(
     assert reply["text"].startswith("Para inscribirse toque «✅ Asistiré» en la ficha")
     assert hearing.titulo in reply["text"]
     assert "✅ Asistiré" in _labels(reply)
+
+
+async def test_my_comuna_is_the_one_the_person_follows_and_a_follow_up_moves_it(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    stranger = await Chat(api, 6124).ask("cuanto se invierte en mi comuna")
+    assert stranger["text"].startswith("🏗️ ¿En qué comuna? Aún no sé cuál es la suya")
+    async with db.session() as s:
+        s.add(Subscription(chat_id=6125, kind="comuna", value="14"))
+        await s.commit()
+        fourteen, five = [(await s.exec(select(Comuna).where(Comuna.codigo == code))).one()
+                          for code in ("14", "5")]
+    chat = Chat(api, 6125)
+    mine = await chat.ask("cuanto se invierte en mi comuna")
+    assert mine["text"].startswith(f"🏗️ En la comuna 14 · {fourteen.nombre} hay <b>")
+    other = await chat.ask("y en la 5?")
+    assert other["text"].startswith(f"🏗️ En la comuna 5 · {five.nombre} hay <b>")
