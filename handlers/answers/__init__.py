@@ -202,15 +202,15 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
         mine = await my_comunas(context, telegram_id=user.id if user else chat.id,
                                 chat_id=chat.id)
         answer = await invested(context, mine) if mine else which_comuna()
-        subject = {"invested": ",".join(mine)} if mine else None
+        subject = _invested_subject(mine) if mine else None
     elif ask.attribute == "valor" and not ask.starts_follow and (
             places := index.only_places(ask.rest)):  # «¿cuánto se invierte en la comuna 4?»
         answer = await invested(context, places)
-        subject = {"invested": ",".join(places)}
+        subject = _invested_subject(places)
     elif ask.starts_follow and (places := index.only_places(ask.rest)) and (
             topic := await _topic(update, context)) is not None and topic.data.get("invested"):
         answer = await invested(context, places)  # «… en la comuna 4?» «¿y en la 5?»
-        subject = {"invested": ",".join(places)}
+        subject = _invested_subject(places)
     elif ask.attribute in BUDGET_FIGURES and not ask.starts_follow and all(
             w in TOPIC_WORDS for w in ask.content):  # «¿cuánto se ha pagado del presupuesto?»
         answer = await _budget_total(context, ask.attribute)
@@ -232,6 +232,13 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
         await remember(update, context, subject)
     await message.reply_text(answer[0][:4000], reply_markup=answer[1])
     return True
+
+
+def _invested_subject(codes: tuple[str, ...]) -> dict[str, str]:
+    """What an answer about comunas' investment leaves for a follow-up: the comunas («¿y en
+    la 5?» asks the same of another) and their works as a list («¿y cuál es la más cara?»
+    compares those)."""
+    return {"invested": ",".join(codes), "list": f"obras en la comuna {' y '.join(codes)}"}
 
 
 async def _about(context: CabildoContext, index: SearchIndex, ask: Ask, topic: FlowState | None
