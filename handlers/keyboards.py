@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 # (label, area) in the order the 2020 diagnostic ranked citizens' interests:
 # plan goals, finances, public works first.
@@ -37,3 +37,14 @@ def back_to_menu() -> InlineKeyboardMarkup:
     """Return a single 'back to the menu' button."""
     button = InlineKeyboardButton("⬅️ Menú principal", callback_data="menu:inicio")
     return InlineKeyboardMarkup([[button]])
+
+
+LOCATION_BUTTON = "📍 Enviar mi ubicación"
+LOCATION_PROMPT = "📍 Para ver las obras cercanas, toque «📍 Enviar mi ubicación» abajo."
+
+
+def location_keyboard() -> ReplyKeyboardMarkup:
+    """The keyboard button that sends the person's location (Telegram asks for one only in a
+    private chat; a message holds one keyboard, so it comes in a message of its own)."""
+    return ReplyKeyboardMarkup([[KeyboardButton(LOCATION_BUTTON, request_location=True)]],
+                               resize_keyboard=True, one_time_keyboard=True)

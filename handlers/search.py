@@ -22,6 +22,7 @@ from datetime import date
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 
 from bot.context import CabildoContext
 from bot.formatting import clip
@@ -39,7 +40,7 @@ from handlers.callbacks import (
 )
 from handlers.goals import show_status
 from handlers.index import search_index
-from handlers.keyboards import MENU_ITEMS, main_menu
+from handlers.keyboards import LOCATION_PROMPT, MENU_ITEMS, location_keyboard, main_menu
 from handlers.places import comuna_place
 from storage.answers.ask import parse
 from storage.answers.facts import Listed, listed, upcoming_events
@@ -116,6 +117,7 @@ GREETING_WORDS = {
     "hola", "buenas", "buenos", "buen", "dia", "dias", "tardes", "noches", "gracias", "muchas",
     "mil", "ok", "vale", "saludos", "hey", "que", "tal", "como", "esta", "estas",
 }
+NEAR_WORDS = frozenset({"cerca", "cercana", "cercanas", "cercano", "cercanos", "alrededor"})
 NOT_FOUND = answers.NOT_IN_DATA + " Pruebe con otras palabras o elija una opción:"
 
 
@@ -230,6 +232,9 @@ async def answer_question(update: Update, context: CabildoContext) -> None:
         markup = InlineKeyboardMarkup([[ask_button], *menu])
         await answers.remember(update, context, {"unanswered": text[:2000]})
         await message.reply_text("\n".join(lines), reply_markup=markup)
+        if NEAR_WORDS & set(ask.words) and message.chat.type == ChatType.PRIVATE:
+            # «obras cerca al estadio»: no place is known by name, but theirs can be sent
+            await message.reply_text(LOCATION_PROMPT, reply_markup=location_keyboard())
         return
     locale = context.settings.locale
     offices: list[str] = []

@@ -17,8 +17,6 @@ from urllib.parse import quote
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
     Update,
     WebAppInfo,
 )
@@ -48,6 +46,7 @@ from handlers.callbacks import (
     on_stale,
 )
 from handlers.index import search_index
+from handlers.keyboards import LOCATION_PROMPT, location_keyboard
 from handlers.paging import page_row, paginate
 from handlers.places import comuna_place
 from handlers.privacy import ensure_consent
@@ -86,8 +85,6 @@ UNPLACED = "Comuna: sin ubicar todavía"  # from SECOP, which knows no comuna
 # SECOP publishes no physical progress (unless its execution plans say): never «0 %».
 PROGRESS_NOT_REPORTED = "Avance físico: no reportado todavía"
 NEAREST = "📍 <b>Obras más cercanas a su ubicación</b>"
-LOCATION_BUTTON = "📍 Enviar mi ubicación"
-LOCATION_PROMPT = "📍 Para ver las obras cercanas, toque «📍 Enviar mi ubicación» abajo."
 NEARBY_BACK = "⬅️ Obras cercanas"
 FAR = (
     "Su ubicación parece estar fuera del municipio: la obra más cercana queda a {distance}. "
@@ -234,11 +231,7 @@ async def _offer_location(update: Update, context: CabildoContext) -> None:
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
         return
-    keyboard = ReplyKeyboardMarkup(
-        [[KeyboardButton(LOCATION_BUTTON, request_location=True)]],
-        resize_keyboard=True, one_time_keyboard=True,
-    )
-    await context.bot.send_message(chat.id, LOCATION_PROMPT, reply_markup=keyboard)
+    await context.bot.send_message(chat.id, LOCATION_PROMPT, reply_markup=location_keyboard())
 
 
 async def _show_comuna(update: Update, context: CabildoContext, code: str, page_no: int) -> None:

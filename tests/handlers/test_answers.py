@@ -418,3 +418,20 @@ async def test_my_comuna_is_the_one_the_person_follows_and_a_follow_up_moves_it(
     assert mine["text"].startswith(f"🏗️ En la comuna 14 · {fourteen.nombre} hay <b>")
     other = await chat.ask("y en la 5?")
     assert other["text"].startswith(f"🏗️ En la comuna 5 · {five.nombre} hay <b>")
+
+
+async def test_asked_for_works_near_a_place_it_does_not_know_it_offers_the_persons_location(
+    bot: CabildoApp, api: LocalBotAPI, db: Database
+) -> None:
+    chat = Chat(api, 6126)
+    reply = await chat.ask("que obras hay cerca al estadio")
+    assert reply["text"].startswith("No encontré información sobre")
+    offer = await chat.next()
+    assert offer["text"] == "📍 Para ver las obras cercanas, toque «📍 Enviar mi ubicación» abajo."
+    [[button]] = offer["reply_markup"]["keyboard"]
+    assert button["request_location"] is True
+    plain = await chat.ask("cuando arreglan el semaforo de mi cuadra")  # nothing near asked
+    assert plain["text"].startswith("No encontré información sobre")
+    after = await chat.ask("hola")  # one chat's updates run in turn: the last one is done
+    texts = [m.get("text", "") for m in api.messages(6126)]
+    assert texts.count(offer["text"]) == 1 and texts[-2:] == [plain["text"], after["text"]]
