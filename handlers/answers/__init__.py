@@ -197,20 +197,9 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
         answer = await _agenda(context, ask)
     elif _asks_open_processes(ask):
         answer = await _open_processes(context, index, ask)
-    elif ask.attribute == "valor" and not ask.starts_follow and says_my_comuna(ask):
-        user = update.effective_user
-        mine = await my_comunas(context, telegram_id=user.id if user else chat.id,
-                                chat_id=chat.id)
-        answer = await invested(context, mine) if mine else which_comuna()
-        subject = _invested_subject(mine) if mine else None
-    elif ask.attribute == "valor" and not ask.starts_follow and (
-            places := index.only_places(ask.rest)):  # «¿cuánto se invierte en la comuna 4?»
-        answer = await invested(context, places)
-        subject = _invested_subject(places)
-    elif ask.starts_follow and (places := index.only_places(ask.rest)) and (
-            topic := await _topic(update, context)) is not None and topic.data.get("invested"):
-        answer = await invested(context, places)  # «… en la comuna 4?» «¿y en la 5?»
-        subject = _invested_subject(places)
+    elif (places := await _invested_asked(update, context, index, ask)) is not None:
+        answer = await invested(context, places) if places else which_comuna()
+        subject = _invested_subject(places) if places else None
     elif ask.attribute in BUDGET_FIGURES and not ask.starts_follow and all(
             w in TOPIC_WORDS for w in ask.content):  # «¿cuánto se ha pagado del presupuesto?»
         answer = await _budget_total(context, ask.attribute)
@@ -232,6 +221,24 @@ async def reply(update: Update, context: CabildoContext, text: str, index: Searc
         await remember(update, context, subject)
     await message.reply_text(answer[0][:4000], reply_markup=answer[1])
     return True
+
+
+async def _invested_asked(update: Update, context: CabildoContext, index: SearchIndex, ask: Ask
+                          ) -> tuple[str, ...] | None:
+    """The comunas a question asks what has been invested in («¿cuánto se invierte en la
+    comuna 4?», «… en mi comuna?», and after one of those «¿y en la 5?»); () for «mi comuna»
+    when the person's is not known; None when it asks something else."""
+    if ask.attribute == "valor" and not ask.starts_follow:
+        if says_my_comuna(ask):
+            chat, user = update.effective_chat, update.effective_user
+            chat_id = chat.id if chat else 0
+            return await my_comunas(context, telegram_id=user.id if user else chat_id,
+                                    chat_id=chat_id)
+        return index.only_places(ask.rest) or None
+    if ask.starts_follow and (places := index.only_places(ask.rest)):
+        topic = await _topic(update, context)
+        return places if topic is not None and topic.data.get("invested") else None
+    return None
 
 
 def _invested_subject(codes: tuple[str, ...]) -> dict[str, str]:

@@ -197,16 +197,17 @@ async def invested(context: CabildoContext, codes: tuple[str, ...]
         for code in codes[:3]:
             comuna = await comuna_by_code(session, code)
             place_in, place_of = comuna_place(comuna, code)
+            place = escape(place_in[:1].upper() + place_in[1:])  # «En la comuna 4 · …»
             sums = await invested_in(session, comuna_id=comuna.id or 0) if comuna else None
             if lines:
                 lines.append("")
             if sums is None or not sums.works:
-                lines.append(INVESTED_NONE.format(Place=escape(place_in[0].upper() + place_in[1:])))
+                lines.append(INVESTED_NONE.format(Place=place))
                 continue
             unvalued = sums.works - sums.valued
             lines.append(INVESTED.format(
-                Place=escape(place_in[0].upper() + place_in[1:]),
-                works=plural(sums.works, "obra", "obras"), total=money_short(sums.total, locale),
+                Place=place, works=plural(sums.works, "obra", "obras"),
+                total=money_short(sums.total, locale),
                 unvalued=UNVALUED.format(count=unvalued) if unvalued else ""))
             if len(sums.largest) > 1 or (sums.largest and sums.works > 1):
                 lines.append(INVESTED_LARGEST)
